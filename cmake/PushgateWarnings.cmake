@@ -1,0 +1,14 @@
+# One place for the warning set and sanitizer flags every pushgate target uses.
+add_library(pushgate_warnings INTERFACE)
+target_compile_options(pushgate_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
+if(PUSHGATE_WERROR)
+  target_compile_options(pushgate_warnings INTERFACE -Werror)
+endif()
+
+if(PUSHGATE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every build, test and packaging dependency of pushgate from
+# Debian 12's own archive. Idempotent; safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang-14 libclang-rt-14-dev
+  clang-format-14
+  # libraries (the design card)
+  libboost1.74-dev libboost-program-options1.74-dev libssl-dev libsqlite3-dev sqlite3
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
+  libpaho-mqttpp-dev libpaho-mqtt-dev libmodbus-dev libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers used by the integration tests
+  mosquitto mosquitto-clients python3 python3-pymodbus libmodbus5
+  # packaging
+  debhelper devscripts lintian fakeroot dpkg-dev systemd
+  # misc test helpers
+  curl openssl util-linux procps psmisc
+)
+
+if [ -z "${PUSHGATE_SKIP_APT_UPDATE:-}" ]; then
+  $SUDO apt-get update -qq
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
