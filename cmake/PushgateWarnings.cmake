@@ -2,7 +2,7 @@
 add_library(pushgate_warnings INTERFACE)
 target_compile_options(pushgate_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 if(PUSHGATE_WERROR)
   target_compile_options(pushgate_warnings INTERFACE -Werror)

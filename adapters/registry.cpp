@@ -1,0 +1,34 @@
+// The table of adapters compiled into pushgated: one line each, guarded by
+// its CMake option (PUSHGATE_ADAPTER_<NAME>).
+#include <array>
+
+#include "gateway/adapter.hpp"
+#include "gateway/config/core_config.hpp"
+
+#ifdef PUSHGATE_ADAPTER_ZKPUSH
+#include "adapters/zkpush/zkpush_adapter.hpp"
+#endif
+
+namespace pushgate {
+
+namespace {
+const AdapterRegistration kAdapters[] = {
+#ifdef PUSHGATE_ADAPTER_ZKPUSH
+    {"zkpush", &adapters::zkpush::ZkpushAdapter::declare_config,
+     &adapters::zkpush::ZkpushAdapter::create},
+#endif
+};
+}  // namespace
+
+std::span<const AdapterRegistration> registered_adapters() { return kAdapters; }
+
+config::Schema build_schema() {
+  config::Schema schema;
+  config::declare_core_config(schema);
+  for (const auto& a : registered_adapters()) {
+    a.declare_config(schema);
+  }
+  return schema;
+}
+
+}  // namespace pushgate

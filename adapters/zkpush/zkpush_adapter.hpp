@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+
+#include "adapters/zkpush/zkpush_config.hpp"
+#include "adapters/zkpush/zkpush_session.hpp"
+#include "gateway/adapter.hpp"
+#include "gateway/http/server.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+/** The ZKTeco PUSH server: lifecycle around an HTTP server and ZkpushService. */
+class ZkpushAdapter final : public Adapter {
+ public:
+  ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config);
+  ~ZkpushAdapter() override;
+
+  // Adapter
+  std::string_view name() const noexcept override { return "zkpush"; }
+  boost::system::error_code start() override;
+  void stop(std::chrono::milliseconds deadline) override;
+
+  /** The bound port (tests bind port 0). */
+  std::uint16_t port() const noexcept;
+
+  static void declare_config(config::Schema& schema) { ZkpushConfig::declare(schema); }
+  static std::unique_ptr<Adapter> create(AdapterContext& ctx);
+
+ private:
+  AdapterContext& ctx_;
+  ZkpushConfig config_;
+  std::shared_ptr<ZkpushService> service_;
+  std::unique_ptr<http::Server> server_;
+};
+
+}  // namespace pushgate::adapters::zkpush

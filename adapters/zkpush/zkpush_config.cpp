@@ -1,0 +1,83 @@
+#include "adapters/zkpush/zkpush_config.hpp"
+
+#include "adapters/zkpush/zkpush_protocol.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+using config::KeySpec;
+using config::ValueType;
+
+void ZkpushConfig::declare(config::Schema& s) {
+  s.describe_section("zkpush",
+                     "[zkpush] — the ZKTeco PUSH server terminals upload to (HTTP /iclock/*).\n"
+                     "On the terminal: COMM. > Cloud Server Setting > Server Address = this\n"
+                     "box's IP, Server Port = zkpush.port, HTTPS off.");
+  s.add({"zkpush.enabled", ValueType::Bool, true, "Serve terminals.", {}, {}, {}, false});
+  s.add({"zkpush.listen", ValueType::String, std::string("0.0.0.0"),
+         "Address to listen on (terminals are on the site LAN).", {}, {}, {}, false});
+  s.add({"zkpush.port", ValueType::Int, std::int64_t{8081},
+         "TCP port terminals connect to. Below 1024 needs CAP_NET_BIND_SERVICE.", std::int64_t{0},
+         std::int64_t{65535}, {}, false});
+  s.add({"zkpush.body_limit_bytes", ValueType::Int, std::int64_t{2 * 1024 * 1024},
+         "Largest request body accepted; larger ones are answered 413 before being read.\n"
+         "Template and photo batches reach several hundred KB.",
+         std::int64_t{1024}, std::int64_t{64 * 1024 * 1024}, {}, false});
+  s.add({"zkpush.header_limit_bytes", ValueType::Int, std::int64_t{16 * 1024},
+         "Largest request header accepted (431 past it).", std::int64_t{1024},
+         std::int64_t{1024 * 1024}, {}, false});
+  s.add({"zkpush.idle_timeout_ms", ValueType::Int, std::int64_t{60000},
+         "How long a keep-alive connection may idle between requests.", std::int64_t{100},
+         std::int64_t{3600000}, {}, false});
+  s.add({"zkpush.request_timeout_ms", ValueType::Int, std::int64_t{30000},
+         "How long reading one request or writing one answer may take.", std::int64_t{100},
+         std::int64_t{600000}, {}, false});
+  s.add({"zkpush.commit_timeout_ms", ValueType::Int, std::int64_t{10000},
+         "How long an upload waits for its records to be committed. Past it the\n"
+         "terminal is answered non-OK and resends later (the store drops the copy).",
+         std::int64_t{100}, std::int64_t{600000}, {}, false});
+  s.add({"zkpush.max_connections", ValueType::Int, std::int64_t{2048},
+         "Most simultaneous connections.", std::int64_t{1}, std::int64_t{100000}, {}, false});
+  s.add({"zkpush.delay_s", ValueType::Int, std::int64_t{10},
+         "Handshake Delay: seconds between a terminal's command polls.", std::int64_t{1},
+         std::int64_t{3600}, {}, true});
+  s.add({"zkpush.error_delay_s", ValueType::Int, std::int64_t{30},
+         "Handshake ErrorDelay: seconds a terminal waits after a failed request.", std::int64_t{1},
+         std::int64_t{3600}, {}, true});
+  s.add({"zkpush.trans_interval_min", ValueType::Int, std::int64_t{1},
+         "Handshake TransInterval: minutes between checks for new data (0 = off).",
+         std::int64_t{0}, std::int64_t{1440}, {}, true});
+  s.add({"zkpush.trans_times", ValueType::String, std::string("00:00;14:05"),
+         "Handshake TransTimes: times of day the terminal uploads (HH:MM;HH:MM).", {}, {}, {},
+         true});
+  s.add({"zkpush.realtime", ValueType::Bool, true,
+         "Handshake Realtime: upload each record as it happens.", {}, {}, {}, true});
+  s.add({"zkpush.trans_flag", ValueType::String, std::string(kTransFlagAll),
+         "Handshake TransFlag (format II): which data the terminal uploads by itself.", {}, {},
+         {}, true});
+  s.add({"zkpush.push_options", ValueType::StringList, std::vector<std::string>{},
+         "Handshake PushOptions: option names the terminal should push (table=options).", {}, {},
+         {}, true});
+}
+
+ZkpushConfig ZkpushConfig::from(const config::Config& c) {
+  ZkpushConfig z;
+  z.enabled = c.get_bool("zkpush.enabled");
+  z.listen = c.get_string("zkpush.listen");
+  z.port = static_cast<std::uint16_t>(c.get_int("zkpush.port"));
+  z.body_limit = static_cast<std::size_t>(c.get_int("zkpush.body_limit_bytes"));
+  z.header_limit = static_cast<std::size_t>(c.get_int("zkpush.header_limit_bytes"));
+  z.idle_timeout = std::chrono::milliseconds(c.get_int("zkpush.idle_timeout_ms"));
+  z.request_timeout = std::chrono::milliseconds(c.get_int("zkpush.request_timeout_ms"));
+  z.commit_timeout = std::chrono::milliseconds(c.get_int("zkpush.commit_timeout_ms"));
+  z.max_connections = static_cast<std::size_t>(c.get_int("zkpush.max_connections"));
+  z.delay_s = static_cast<int>(c.get_int("zkpush.delay_s"));
+  z.error_delay_s = static_cast<int>(c.get_int("zkpush.error_delay_s"));
+  z.trans_interval_min = static_cast<int>(c.get_int("zkpush.trans_interval_min"));
+  z.trans_times = c.get_string("zkpush.trans_times");
+  z.realtime = c.get_bool("zkpush.realtime");
+  z.trans_flag = c.get_string("zkpush.trans_flag");
+  z.push_options = c.get_list("zkpush.push_options");
+  return z;
+}
+
+}  // namespace pushgate::adapters::zkpush

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+/** The [zkpush] keys, declared in zkpush_config.cpp. */
+struct ZkpushConfig {
+  bool enabled = true;
+  std::string listen = "0.0.0.0";
+  std::uint16_t port = 8081;
+  std::size_t body_limit = 2 * 1024 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds commit_timeout{10000};
+  std::size_t max_connections = 2048;
+  int delay_s = 10;
+  int error_delay_s = 30;
+  int trans_interval_min = 1;
+  std::string trans_times = "00:00;14:05";
+  bool realtime = true;
+  std::string trans_flag;
+  std::vector<std::string> push_options;
+
+  static void declare(config::Schema& schema);
+  static ZkpushConfig from(const config::Config& config);
+};
+
+}  // namespace pushgate::adapters::zkpush

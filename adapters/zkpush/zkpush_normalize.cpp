@@ -1,0 +1,350 @@
+#include "adapters/zkpush/zkpush_normalize.hpp"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/event_json.hpp"
+#include "gateway/store/write_context.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+namespace {
+
+LocalDateTime to_local(const DeviceTime& t) {
+  return LocalDateTime{t.year, t.month, t.day, t.hour, t.minute, t.second};
+}
+
+std::optional<std::int64_t> utc_of(const DeviceTime& t, const UploadContext& ctx) {
+  if (ctx.zone == nullptr) {
+    return std::nullopt;
+  }
+  return ctx.zone->to_utc_ms(to_local(t));
+}
+
+Event base_event(const UploadContext& ctx, EventKind kind, std::string raw) {
+  Event e;
+  e.terminal_sn = ctx.sn;
+  e.kind = kind;
+  e.raw = std::move(raw);
+  e.received_ms = ctx.received_ms;
+  e.command_id = ctx.command_id;
+  return e;
+}
+
+nlohmann::json kv_json(const KeyValues& kvs) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& kv : kvs) {
+    j[kv.key] = kv.value;
+  }
+  return j;
+}
+
+int opt(const std::optional<int>& v) { return v ? *v : kUnset; }
+
+void bind_opt(store::Statement& st, int index, const std::optional<int>& v) {
+  if (v) {
+    st.bind(index, *v);
+  } else {
+    st.bind_null(index);
+  }
+}
+
+WriteOp upsert_user(std::string sn, UserRecord u, std::string fields_json) {
+  return [sn = std::move(sn), u = std::move(u),
+          fields = std::move(fields_json)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto tid = ctx.terminal_id(sn, ec);
+    if (ec) {
+      return ec;
+    }
+    auto& st = ctx.statement(
+        "INSERT INTO terminal_users(terminal_id, pin, name, privilege, password, card, group_id,"
+        " timezone, verify, fields, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        " ON CONFLICT(terminal_id, pin) DO UPDATE SET name=excluded.name,"
+        " privilege=excluded.privilege, password=excluded.password, card=excluded.card,"
+        " group_id=excluded.group_id, timezone=excluded.timezone, verify=excluded.verify,"
+        " fields=excluded.fields, updated_ms=excluded.updated_ms",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, tid).bind(2, std::string_view(u.pin)).bind(3, std::string_view(u.name));
+    bind_opt(st, 4, u.privilege);
+    st.bind(5, std::string_view(u.password)).bind(6, std::string_view(u.card));
+    if (u.group) {
+      st.bind(7, std::to_string(*u.group));
+    } else {
+      st.bind_null(7);
+    }
+    st.bind(8, std::string_view(u.time_zones));
+    bind_opt(st, 9, u.verify);
+    st.bind(10, std::string_view(fields)).bind(11, ctx.now_ms());
+    return st.run();
+  };
+}
+
+WriteOp upsert_template(std::string sn, int bio_type, TemplateRecord t) {
+  return [sn = std::move(sn), bio_type,
+          t = std::move(t)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto tid = ctx.terminal_id(sn, ec);
+    if (ec) {
+      return ec;
+    }
+    auto& st = ctx.statement(
+        "INSERT INTO terminal_templates(terminal_id, pin, bio_type, bio_no, bio_index, valid,"
+        " duress, major_ver, minor_ver, format, size, template, updated_ms)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+        " ON CONFLICT(terminal_id, pin, bio_type, bio_no, bio_index) DO UPDATE SET"
+        " valid=excluded.valid, duress=excluded.duress, major_ver=excluded.major_ver,"
+        " minor_ver=excluded.minor_ver, format=excluded.format, size=excluded.size,"
+        " template=excluded.template, updated_ms=excluded.updated_ms",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, tid).bind(2, std::string_view(t.pin)).bind(3, bio_type);
+    st.bind(4, t.number.value_or(0)).bind(5, t.index.value_or(0));
+    bind_opt(st, 6, t.valid);
+    bind_opt(st, 7, t.duress);
+    if (t.major_ver) {
+      st.bind(8, std::to_string(*t.major_ver));
+    } else {
+      st.bind_null(8);
+    }
+    if (t.minor_ver) {
+      st.bind(9, std::to_string(*t.minor_ver));
+    } else {
+      st.bind_null(9);
+    }
+    st.bind(10, std::string_view(t.format));
+    bind_opt(st, 11, t.size);
+    st.bind(12, std::string_view(t.data)).bind(13, ctx.now_ms());
+    return st.run();
+  };
+}
+
+WriteOp upsert_photo(std::string sn, std::string photo_kind, PhotoRecord p) {
+  return [sn = std::move(sn), photo_kind = std::move(photo_kind),
+          p = std::move(p)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto tid = ctx.terminal_id(sn, ec);
+    if (ec) {
+      return ec;
+    }
+    auto& st = ctx.statement(
+        "INSERT INTO terminal_photos(terminal_id, pin, photo_kind, bio_type, file_name, size,"
+        " content, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
+        " ON CONFLICT(terminal_id, pin, photo_kind, bio_type) DO UPDATE SET"
+        " file_name=excluded.file_name, size=excluded.size, content=excluded.content,"
+        " updated_ms=excluded.updated_ms",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, tid).bind(2, std::string_view(p.pin)).bind(3, std::string_view(photo_kind));
+    st.bind(4, p.type.value_or(0)).bind(5, std::string_view(p.file_name));
+    st.bind(6, p.size);
+    st.bind(7, std::string_view(p.content)).bind(8, ctx.now_ms());
+    return st.run();
+  };
+}
+
+// BIODATA Type for the legacy template lines (spec: 1 fingerprint, 2 face, 7 finger vein).
+int bio_type_of(OperlogKind kind, const TemplateRecord& t) {
+  switch (kind) {
+    case OperlogKind::Fingerprint:
+      return 1;
+    case OperlogKind::Face:
+      return 2;
+    case OperlogKind::FingerVein:
+      return 7;
+    default:
+      return t.type.value_or(0);
+  }
+}
+
+}  // namespace
+
+std::string digest(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 12 && i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
+}
+
+void add_problems(const std::vector<ParseProblem>& problems, const UploadContext& ctx,
+                  WriteBatch& batch) {
+  for (const auto& p : problems) {
+    QuarantineRecord q;
+    q.terminal_sn = ctx.sn;
+    q.endpoint = ctx.endpoint;
+    q.table = ctx.table;
+    q.line_no = static_cast<int>(p.line);
+    q.reason = p.reason;
+    q.raw = p.raw;
+    q.received_ms = ctx.received_ms;
+    batch.quarantine.push_back(std::move(q));
+  }
+}
+
+void quarantine_body(std::string_view body, std::string_view reason, const UploadContext& ctx,
+                     WriteBatch& batch) {
+  QuarantineRecord q;
+  q.terminal_sn = ctx.sn;
+  q.endpoint = ctx.endpoint;
+  q.table = ctx.table;
+  q.line_no = 0;
+  q.reason = std::string(reason);
+  q.raw = std::string(body);
+  q.received_ms = ctx.received_ms;
+  batch.quarantine.push_back(std::move(q));
+}
+
+std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, WriteBatch& batch) {
+  batch.events.reserve(batch.events.size() + parsed.records.size());
+  for (const auto& r : parsed.records) {
+    Event e = base_event(ctx, EventKind::Attendance, r.raw);
+    // A terminal identifies a punch by user and second; a re-upload (after a
+    // lost answer, or a DATA QUERY) repeats both exactly.
+    e.record_key.reserve(r.pin.size() + r.time_text.size() + 8);
+    e.record_key.append("ATTLOG\t").append(r.pin).append("\t").append(r.time_text);
+    e.local_time = r.time_text;
+    e.utc_ms = utc_of(r.time, ctx);
+    e.pin = r.pin;
+    e.status = r.status;
+    e.verify_mode = r.verify;
+    e.work_code = r.workcode;
+    if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
+      nlohmann::json extra = nlohmann::json::object();
+      if (!r.reserved1.empty()) {
+        extra["reserved1"] = r.reserved1;
+      }
+      if (!r.reserved2.empty()) {
+        extra["reserved2"] = r.reserved2;
+      }
+      for (const auto& f : r.extra) {
+        extra[f.name] = f.value;
+      }
+      e.extra_json = dump_json(extra);
+    }
+    batch.events.push_back(std::move(e));
+  }
+  add_problems(parsed.problems, ctx, batch);
+  return parsed.records.size() + parsed.problems.size();
+}
+
+std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, WriteBatch& batch) {
+  for (const auto& entry : parsed.entries) {
+    std::string kind_word(to_string(entry.kind));
+    std::visit(
+        [&](const auto& rec) {
+          using T = std::decay_t<decltype(rec)>;
+          if constexpr (std::is_same_v<T, OplogRecord>) {
+            Event e = base_event(ctx, EventKind::Operation, entry.raw);
+            e.record_key = "OPLOG\t" + entry.raw.substr(std::min<std::size_t>(6, entry.raw.size()));
+            e.local_time = rec.time_text;
+            e.utc_ms = utc_of(rec.time, ctx);
+            e.pin = rec.op_who;
+            e.event_code = rec.op_type;
+            nlohmann::json extra = {{"op_who", rec.op_who},   {"value1", rec.value1},
+                                    {"value2", rec.value2},   {"value3", rec.value3},
+                                    {"reserved", rec.reserved}};
+            e.extra_json = dump_json(extra);
+            batch.events.push_back(std::move(e));
+          } else if constexpr (std::is_same_v<T, UserRecord>) {
+            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
+            e.record_key = "USER\t" + rec.pin + "\t" + digest(entry.raw);
+            e.pin = rec.pin;
+            nlohmann::json fields = {{"name", rec.name},       {"card", rec.card},
+                                     {"privilege", opt(rec.privilege)},
+                                     {"group", opt(rec.group)}, {"time_zones", rec.time_zones},
+                                     {"verify", opt(rec.verify)}, {"vice_card", rec.vice_card}};
+            for (const auto& kv : rec.extra) {
+              fields[kv.key] = kv.value;
+            }
+            nlohmann::json extra = {{"record", "user"}, {"fields", fields}};
+            e.extra_json = dump_json(extra);
+            batch.events.push_back(std::move(e));
+            batch.ops.push_back(upsert_user(ctx.sn, rec, dump_json(fields)));
+          } else if constexpr (std::is_same_v<T, TemplateRecord>) {
+            int bio_type = bio_type_of(entry.kind, rec);
+            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
+            e.record_key = kind_word + "\t" + rec.pin + "\t" + digest(entry.raw);
+            e.pin = rec.pin;
+            nlohmann::json extra = {{"record", "template"},
+                                    {"type", kind_word},
+                                    {"bio_type", bio_type},
+                                    {"no", opt(rec.number)},
+                                    {"index", opt(rec.index)},
+                                    {"size", opt(rec.size)}};
+            e.extra_json = dump_json(extra);
+            batch.events.push_back(std::move(e));
+            batch.ops.push_back(upsert_template(ctx.sn, bio_type, rec));
+          } else if constexpr (std::is_same_v<T, PhotoRecord>) {
+            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
+            e.record_key = kind_word + "\t" + rec.pin + "\t" + digest(entry.raw);
+            e.pin = rec.pin;
+            std::string photo_kind = entry.kind == OperlogKind::UserPic ? "userpic" : "biophoto";
+            nlohmann::json extra = {{"record", photo_kind}, {"file_name", rec.file_name},
+                                    {"bio_type", opt(rec.type)}};
+            e.extra_json = dump_json(extra);
+            batch.events.push_back(std::move(e));
+            batch.ops.push_back(upsert_photo(ctx.sn, photo_kind, rec));
+          } else if constexpr (std::is_same_v<T, ErrorLogRecord>) {
+            Event e = base_event(ctx, EventKind::ErrorLog, entry.raw);
+            e.record_key = "ERRORLOG\t" + digest(entry.raw);
+            nlohmann::json extra = {{"err_code", rec.err_code},       {"err_msg", rec.err_msg},
+                                    {"data_origin", rec.data_origin}, {"cmd_id", rec.cmd_id},
+                                    {"additional", rec.additional}};
+            for (const auto& kv : rec.extra) {
+              extra[kv.key] = kv.value;
+            }
+            e.extra_json = dump_json(extra);
+            batch.events.push_back(std::move(e));
+          }
+        },
+        entry.record);
+  }
+  add_problems(parsed.problems, ctx, batch);
+  return parsed.entries.size() + parsed.problems.size();
+}
+
+std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
+                         const UploadContext& ctx, WriteBatch& batch) {
+  add_problems(parsed.problems, ctx, batch);
+  if (!parsed.photo) {
+    if (parsed.problems.empty()) {
+      quarantine_body(body, "attendance photo without header or image", ctx, batch);
+    }
+    return 1;
+  }
+  const auto& p = *parsed.photo;
+  std::string header(body.substr(0, p.data_offset));
+  while (!header.empty() && (header.back() == '\0' || header.back() == '\n')) {
+    header.pop_back();
+  }
+  Event e = base_event(ctx, EventKind::Photo, header);
+  e.record_key = "ATTPHOTO\t" + p.file_name;
+  if (auto name = parse_attphoto_name(p.file_name)) {
+    e.pin = name->pin;
+    e.local_time = format_device_time(name->time);
+    e.utc_ms = utc_of(name->time, ctx);
+  }
+  nlohmann::json extra = {{"file_name", p.file_name}, {"bytes", p.data_size},
+                          {"header", kv_json(p.header)}};
+  e.extra_json = dump_json(extra);
+  batch.events.push_back(std::move(e));
+  batch.blobs.emplace_back(batch.events.size() - 1,
+                           std::string(body.substr(p.data_offset, p.data_size)));
+  return 1;
+}
+
+}  // namespace pushgate::adapters::zkpush

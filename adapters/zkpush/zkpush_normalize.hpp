@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "adapters/zkpush/zkpush_protocol.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/timezone.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+/** Where an upload came from; shared by every record of one request. */
+struct UploadContext {
+  std::string sn;
+  const Zone* zone = nullptr;  ///< the terminal's zone, for UTC times
+  std::int64_t received_ms = 0;
+  std::int64_t command_id = 0;  ///< CmdId of a DATA QUERY answer, else 0
+  std::string endpoint = "cdata";
+  std::string table;
+};
+
+/**
+ * Normalisation: parser results -> the one Event model plus the writes that
+ * keep the local copy of what the terminal holds (users, templates, photos).
+ * Each function appends to `batch` and returns how many lines it handled
+ * (records + quarantined lines), the count the terminal is told in `OK: n`.
+ * No I/O; the WriteOps run later on the writer thread.
+ */
+std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, WriteBatch& batch);
+std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, WriteBatch& batch);
+std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
+                         const UploadContext& ctx, WriteBatch& batch);
+/** Parse problems of any kind become quarantine rows. */
+void add_problems(const std::vector<ParseProblem>& problems, const UploadContext& ctx,
+                  WriteBatch& batch);
+/** A whole body we do not handle (unknown table), kept raw. */
+void quarantine_body(std::string_view body, std::string_view reason, const UploadContext& ctx,
+                     WriteBatch& batch);
+
+/** A short stable digest of bytes (hex SHA-256 prefix), for record keys of long lines. */
+std::string digest(std::string_view bytes);
+
+}  // namespace pushgate::adapters::zkpush

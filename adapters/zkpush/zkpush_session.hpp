@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/zkpush/zkpush_config.hpp"
+#include "adapters/zkpush/zkpush_protocol.hpp"
+#include "gateway/adapter.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/http/server.hpp"
+#include "gateway/logging.hpp"
+
+namespace pushgate::adapters::zkpush {
+
+/**
+ * Handles one terminal request from start to answer: checks who is asking,
+ * parses with zkpush_protocol, normalises into a WriteBatch, waits for the
+ * commit and answers. Runs on the connection's strand; never blocks (the
+ * store works on its own thread and the answer comes back by post).
+ *
+ * Faces untrusted terminals on the site LAN: every input is bounded by the
+ * HTTP server before it gets here and parsed without trusting it.
+ */
+class ZkpushService {
+ public:
+  ZkpushService(AdapterContext& ctx, ZkpushConfig config);
+
+  void handle(http::Request&& req, const http::RequestInfo& info, http::Reply reply);
+
+  /** Config keys marked (reload) take effect for the next handshake. */
+  void reload(const ZkpushConfig& config);
+
+ private:
+  struct Request;
+  void handshake(Request& r);
+  void upload(Request& r);
+  void poll(Request& r);
+  void device_command(Request& r);
+  void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body);
+  void answer(Request& r, boost::beast::http::status status, std::string body);
+  void refuse(Request& r, boost::beast::http::status status, std::string_view reason,
+              std::string body);
+
+  AdapterContext& ctx_;
+  std::shared_ptr<const ZkpushConfig> config_;
+  std::shared_ptr<spdlog::logger> log_;
+  metrics::Counter& committed_uploads_;
+  metrics::Counter& failed_uploads_;
+  metrics::Counter& parse_problems_;
+};
+
+}  // namespace pushgate::adapters::zkpush

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "gateway/clock.hpp"
+#include "gateway/config/config.hpp"
+#include "gateway/health.hpp"
+#include "gateway/metrics/metrics.hpp"
+
+namespace pushgate {
+
+namespace store {
+class Store;
+}
+namespace api {
+class Router;
+}
+class TerminalRegistry;
+
+/** What an adapter is built from: shared services, owned by the daemon, outliving the adapter. */
+struct AdapterContext {
+  boost::asio::io_context& ioc;
+  const config::Config& config;
+  store::Store& store;
+  TerminalRegistry& terminals;
+  metrics::Registry& metrics;
+  Health& health;
+  const Clock& clock;
+  api::Router& router;  ///< for adapters that add REST routes
+};
+
+/**
+ * One adapter: built from its validated config, started once, stopped once.
+ *
+ * Contract: `start` runs on the main thread before the io_context runs and
+ * returns an error when it cannot work (port taken, bad certificate);
+ * `stop` is graceful and returns within `deadline` (stop accepting, let
+ * in-flight work answer, flush cursors).
+ */
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual boost::system::error_code start() = 0;
+  virtual void stop(std::chrono::milliseconds deadline) = 0;
+  /**
+   * SIGHUP: apply the keys of `config` marked (reload). Called on the main
+   * thread while the io_context runs; an adapter with no reloadable keys
+   * keeps the default, which changes nothing.
+   */
+  virtual void reload(const config::Config& config) { (void)config; }
+};
+
+/** One line of adapters/registry.cpp. */
+struct AdapterRegistration {
+  std::string_view name;
+  void (*declare_config)(config::Schema&);
+  /** Null when the adapter is disabled in the config. */
+  std::unique_ptr<Adapter> (*create)(AdapterContext&);
+};
+
+/** Every adapter compiled in (adapters/registry.cpp). */
+std::span<const AdapterRegistration> registered_adapters();
+
+/** The whole schema: core keys plus every compiled-in adapter's. */
+config::Schema build_schema();
+
+}  // namespace pushgate

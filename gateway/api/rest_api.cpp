@@ -1,0 +1,289 @@
+#include "gateway/api/rest_api.hpp"
+
+#include <charconv>
+
+#include <boost/asio/bind_executor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/event_json.hpp"
+#include "gateway/http/query.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/store/event_queries.hpp"
+
+namespace pushgate::api {
+
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+// Parses an optional non-negative integer parameter; false on garbage.
+bool parse_param(const http::Query& q, std::string_view key, std::int64_t& out) {
+  auto v = q.get(key);
+  if (!v) {
+    return true;
+  }
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc{} || p != v->data() + v->size() || n < 0) {
+    return false;
+  }
+  out = n;
+  return true;
+}
+
+json quarantine_to_json(const store::QuarantineRow& r) {
+  json j;
+  j["id"] = r.id;
+  j["terminal"] = r.record.terminal_sn;
+  j["received"] = format_utc_iso8601(r.record.received_ms);
+  j["endpoint"] = r.record.endpoint;
+  j["table"] = r.record.table;
+  j["line"] = r.record.line_no;
+  j["reason"] = r.record.reason;
+  j["raw"] = r.record.raw;
+  return j;
+}
+
+json parse_or_null(const std::string& text) {
+  if (text.empty()) {
+    return nullptr;
+  }
+  auto j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(text) : j;
+}
+
+}  // namespace
+
+RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminals,
+                 metrics::Registry& metrics, Health& health, const Clock& clock, Options options)
+    : store_(store),
+      terminals_(terminals),
+      metrics_(metrics),
+      health_(health),
+      clock_(clock),
+      options_(options) {
+  router.add(bhttp::verb::get, "/api/v1/terminals",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
+                    http::Reply reply) { list_terminals(std::move(req), std::move(reply)); });
+  router.add(bhttp::verb::post, "/api/v1/terminals/{sn}/approve",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
+                    http::Reply reply) {
+               set_terminal_state(std::move(req), p.at("sn"), "accepted", std::move(reply));
+             });
+  router.add(bhttp::verb::post, "/api/v1/terminals/{sn}/refuse",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
+                    http::Reply reply) {
+               set_terminal_state(std::move(req), p.at("sn"), "refused", std::move(reply));
+             });
+  router.add(bhttp::verb::get, "/api/v1/events",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
+                    http::Reply reply) { list_events(std::move(req), std::move(reply)); });
+  router.add(bhttp::verb::get, "/api/v1/quarantine",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
+                    http::Reply reply) { list_quarantine(std::move(req), std::move(reply)); });
+  router.add(bhttp::verb::get, "/metrics",
+             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
+                    http::Reply reply) {
+               reply.send(http::make_response(req, bhttp::status::ok, metrics_.render(),
+                                              "text/plain; version=0.0.4; charset=utf-8"));
+             });
+  auto health_route = [this](Health::Kind kind) {
+    return [this, kind](http::Request&& req, const http::RequestInfo&, const PathParams&,
+                        http::Reply reply) {
+      auto [ok, failing] = health_.status(kind);
+      json j;
+      j["status"] = ok ? "ok" : "failing";
+      j["failing"] = json::object();
+      for (const auto& [name, reason] : failing) {
+        j["failing"][name] = reason;
+      }
+      reply.send(json_response(req, ok ? bhttp::status::ok : bhttp::status::service_unavailable,
+                               dump_json(j) + "\n"));
+    };
+  };
+  router.add(bhttp::verb::get, "/healthz", health_route(Health::Kind::Live));
+  router.add(bhttp::verb::get, "/readyz", health_route(Health::Kind::Ready));
+}
+
+void RestApi::list_terminals(http::Request&& req, http::Reply reply) {
+  auto ex = reply.executor();
+  store_.async_read(
+      [](store::Connection& db) {
+        boost::system::error_code ec;
+        auto counts = store::read_terminal_counts(db, ec);
+        return std::make_pair(ec, std::move(counts));
+      },
+      net::bind_executor(ex, [this, req = std::move(req), reply = std::move(reply)](
+                                 std::pair<boost::system::error_code,
+                                           std::vector<store::TerminalCounts>>
+                                     result) mutable {
+        if (result.first) {
+          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                result.first.message()));
+          return;
+        }
+        std::map<std::string, const store::TerminalCounts*> counts;
+        for (const auto& c : result.second) {
+          counts[c.sn] = &c;
+        }
+        json list = json::array();
+        for (const auto& t : terminals_.all()) {
+          json j;
+          j["sn"] = t.sn;
+          j["name"] = terminals_.name_for(t.sn);
+          j["flavour"] = t.flavour;
+          j["state"] = t.state;
+          j["push_version"] = t.push_version;
+          j["firmware"] = t.firmware;
+          j["device_type"] = t.device_type;
+          j["ip"] = t.ip;
+          j["timezone"] = terminals_.zone_for(t.sn).name();
+          j["first_seen"] = format_utc_iso8601(t.first_seen_ms);
+          j["last_seen"] = format_utc_iso8601(t.last_seen_ms);
+          j["info"] = parse_or_null(t.info_json);
+          j["options"] = parse_or_null(t.options_json);
+          json c = {{"events", 0}, {"by_kind", json::object()}, {"users", 0},
+                    {"templates", 0}, {"photos", 0}, {"quarantined", 0}};
+          if (auto it = counts.find(t.sn); it != counts.end()) {
+            c["events"] = it->second->events;
+            for (const auto& [k, n] : it->second->by_kind) {
+              c["by_kind"][k] = n;
+            }
+            c["users"] = it->second->users;
+            c["templates"] = it->second->templates;
+            c["photos"] = it->second->photos;
+            c["quarantined"] = it->second->quarantined;
+          }
+          j["counts"] = std::move(c);
+          list.push_back(std::move(j));
+        }
+        json body;
+        body["terminals"] = std::move(list);
+        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+      }));
+}
+
+void RestApi::set_terminal_state(http::Request&& req, const std::string& sn,
+                                 const std::string& state, http::Reply reply) {
+  auto before = terminals_.find(sn);
+  auto record = terminals_.update(sn, [&](TerminalRecord& r) {
+    r.state = state;
+    if (r.first_seen_ms == 0) {
+      r.first_seen_ms = clock_.now_ms();
+      r.last_seen_ms = r.first_seen_ms;
+    }
+  });
+  logger(Component::Api)->info("[sn={}] terminal {} over REST (was {})", sn, state,
+                               before ? before->state : "unknown");
+  WriteBatch batch;
+  batch.ops.push_back(TerminalRegistry::persist_op(record));
+  auto ex = reply.executor();
+  store_.append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
+                                   record](CommitResult r) mutable {
+    net::post(ex, [req = std::move(req), reply = std::move(reply), record,
+                   ec = r.ec]() mutable {
+      if (ec) {
+        reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                              ec.message()));
+        return;
+      }
+      json j = {{"sn", record.sn}, {"state", record.state}};
+      reply.send(json_response(req, bhttp::status::ok, dump_json(j) + "\n"));
+    });
+  });
+}
+
+void RestApi::list_events(http::Request&& req, http::Reply reply) {
+  auto q = http::Query::parse_target(req.target());
+  store::EventQuery query;
+  std::int64_t after = 0;
+  std::int64_t limit = static_cast<std::int64_t>(options_.default_page);
+  if (!parse_param(q, "after", after) || !parse_param(q, "limit", limit) || limit == 0) {
+    reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
+                          "after and limit are non-negative integers, limit at least 1"));
+    return;
+  }
+  query.after = after;
+  query.limit = std::min<std::size_t>(static_cast<std::size_t>(limit), options_.max_page);
+  query.terminal = q.get_or("terminal", "");
+  if (auto kind = q.get("kind")) {
+    query.kind = event_kind_from_string(*kind);
+    if (!query.kind) {
+      reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
+                            "unknown kind \"" + *kind + "\""));
+      return;
+    }
+  }
+  auto ex = reply.executor();
+  store_.async_read(
+      [query](store::Connection& db) {
+        boost::system::error_code ec;
+        auto events = store::read_events(db, query, ec);
+        return std::make_pair(ec, std::move(events));
+      },
+      net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), query](
+                                 std::pair<boost::system::error_code, std::vector<Event>>
+                                     result) mutable {
+        if (result.first) {
+          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                result.first.message()));
+          return;
+        }
+        json list = json::array();
+        std::int64_t next = query.after;
+        for (const auto& e : result.second) {
+          list.push_back(event_to_json(e));
+          next = e.id;
+        }
+        json body;
+        body["events"] = std::move(list);
+        body["next_after"] = next;
+        body["more"] = result.second.size() == query.limit;
+        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+      }));
+}
+
+void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
+  auto q = http::Query::parse_target(req.target());
+  std::int64_t after = 0;
+  std::int64_t limit = static_cast<std::int64_t>(options_.default_page);
+  if (!parse_param(q, "after", after) || !parse_param(q, "limit", limit) || limit == 0) {
+    reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
+                          "after and limit are non-negative integers, limit at least 1"));
+    return;
+  }
+  auto lim = std::min<std::size_t>(static_cast<std::size_t>(limit), options_.max_page);
+  auto terminal = q.get_or("terminal", "");
+  auto ex = reply.executor();
+  store_.async_read(
+      [after, lim, terminal](store::Connection& db) {
+        boost::system::error_code ec;
+        auto rows = store::read_quarantine(db, after, lim, terminal, ec);
+        return std::make_pair(ec, std::move(rows));
+      },
+      net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), after, lim](
+                                 std::pair<boost::system::error_code,
+                                           std::vector<store::QuarantineRow>>
+                                     result) mutable {
+        if (result.first) {
+          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                result.first.message()));
+          return;
+        }
+        json list = json::array();
+        std::int64_t next = after;
+        for (const auto& r : result.second) {
+          list.push_back(quarantine_to_json(r));
+          next = r.id;
+        }
+        json body;
+        body["quarantine"] = std::move(list);
+        body["next_after"] = next;
+        body["more"] = result.second.size() == lim;
+        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+      }));
+}
+
+}  // namespace pushgate::api

@@ -1,0 +1,74 @@
+#include "gateway/config/core_config.hpp"
+
+namespace pushgate::config {
+
+void declare_core_config(Schema& s) {
+  s.describe_section("gateway", "[gateway] — this box.");
+  s.add({"gateway.id", ValueType::String, std::string("pushgate"),
+         "Identifies this gateway (site) in MQTT topics and logs. Letters, digits, - and _.", {},
+         {}, {}, false});
+  s.add({"gateway.data_dir", ValueType::String, std::string(""),
+         "Where the database lives. Empty: $STATE_DIRECTORY when run by systemd\n"
+         "(/var/lib/pushgate), else ./var in the working directory.",
+         {}, {}, {}, false});
+  s.add({"gateway.timezone", ValueType::String, std::string(""),
+         "The site's time zone: an IANA name (Europe/Berlin), UTC, or +HH:MM. Terminal\n"
+         "times are in this zone unless the terminal has its own. Empty: the system's zone.",
+         {}, {}, {}, false});
+  s.add({"gateway.unknown_terminals", ValueType::String, std::string("accept"),
+         "What to do with a serial number never seen before. accept: store its data\n"
+         "at once (right for a fresh install). pending: answer its handshake but\n"
+         "refuse its data (the terminal keeps it and resends) until approved with\n"
+         "POST /api/v1/terminals/SN/approve.",
+         {}, {}, {"accept", "pending"}, true});
+  s.add({"gateway.shutdown_timeout_ms", ValueType::Int, std::int64_t{10000},
+         "On SIGTERM: how long to finish the commit in flight, answer open requests\n"
+         "and flush cursors before exiting anyway.",
+         std::int64_t{100}, std::int64_t{120000}, {}, false});
+  s.add({"gateway.io_threads", ValueType::Int, std::int64_t{2},
+         "Threads running network I/O (the io_context pool).", std::int64_t{1}, std::int64_t{64},
+         {}, false});
+
+  s.describe_section("log", "[log] — logs go to stderr, one line per message (journald-friendly).");
+  s.add({"log.level", ValueType::String, std::string("info"),
+         "Global level.", {}, {}, {"trace", "debug", "info", "warn", "error", "critical", "off"},
+         true});
+  s.add({"log.components", ValueType::String, std::string(""),
+         "Per-component levels, e.g. \"zkpush=debug,store=warn\". Components: main, store,\n"
+         "http, zkpush, api, commands, mqtt, modbus, rules, config.",
+         {}, {}, {}, true});
+
+  s.describe_section("store", "[store] — the SQLite database (WAL, synchronous=FULL).");
+  s.add({"store.file", ValueType::String, std::string("pushgate.db"),
+         "Database file, relative to gateway.data_dir.", {}, {}, {}, false});
+  s.add({"store.max_group_records", ValueType::Int, std::int64_t{20000},
+         "Most records committed in one transaction (group commit).", std::int64_t{1},
+         std::int64_t{1000000}, {}, false});
+  s.add({"store.read_threads", ValueType::Int, std::int64_t{2},
+         "Threads (each with its own connection) serving reads for the API.", std::int64_t{1},
+         std::int64_t{16}, {}, false});
+  s.add({"store.busy_timeout_ms", ValueType::Int, std::int64_t{5000},
+         "How long a connection waits for a lock.", std::int64_t{0}, std::int64_t{600000}, {},
+         false});
+
+  s.describe_section("api", "[api] — the local REST API, /metrics, /healthz and /readyz.");
+  s.add({"api.enabled", ValueType::Bool, true, "Serve the REST API.", {}, {}, {}, false});
+  s.add({"api.listen", ValueType::String, std::string("127.0.0.1"),
+         "Address to listen on. Loopback by default: the API has no authentication yet.", {}, {},
+         {}, false});
+  s.add({"api.port", ValueType::Int, std::int64_t{8090}, "TCP port.", std::int64_t{0},
+         std::int64_t{65535}, {}, false});
+  s.add({"api.max_page", ValueType::Int, std::int64_t{1000},
+         "Most events or quarantine rows in one page.", std::int64_t{1}, std::int64_t{100000}, {},
+         false});
+
+  s.describe_section("terminals",
+                     "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
+                     "A terminal listed here is trusted even when gateway.unknown_terminals = pending.");
+  s.add({"terminals.*.name", ValueType::String, std::string(""), "A name for people (\"Gate 1\").",
+         {}, {}, {}, false});
+  s.add({"terminals.*.timezone", ValueType::String, std::string(""),
+         "The zone the terminal's clock is in; empty: gateway.timezone.", {}, {}, {}, false});
+}
+
+}  // namespace pushgate::config

@@ -1,0 +1,452 @@
+#include "gateway/http/server.hpp"
+
+#include <future>
+#include <optional>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "gateway/logging.hpp"
+
+namespace pushgate::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+// What the listener and its sessions share: the registry of live sessions
+// (weak pointers, so the registry never keeps one alive) and the counters.
+struct Server::Shared {
+  ServerOptions options;
+  std::mutex mutex;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Server::SessionBase>> sessions;
+  bool stopping = false;
+  metrics::Counter* refused = nullptr;
+  metrics::Counter* too_large = nullptr;
+  metrics::Counter* requests = nullptr;
+  metrics::Counter* bad_requests = nullptr;
+  metrics::Gauge* open = nullptr;
+};
+
+class Server::SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  /** Closes the connection when idle, or after the reply in flight. */
+  virtual void shutdown() = 0;
+};
+
+Response make_response(const Request& req, bhttp::status status, std::string body,
+                       std::string_view content_type) {
+  Response res{status, req.version()};
+  res.set(bhttp::field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+namespace {
+
+// One connection, for a plain or a TLS stream (Beast's flex-server shape).
+// Every completion handler holds shared_from_this(): pending handlers own
+// the session; the Reply handed to the application holds it too.
+template <class Derived>
+class Session : public Server::SessionBase {
+ public:
+  Session(std::shared_ptr<const Handler> handler, std::shared_ptr<Server::Shared> shared,
+          RequestInfo info)
+      : handler_(std::move(handler)),
+        shared_(std::move(shared)),
+        options_(shared_->options),
+        info_(std::move(info)) {}
+
+  ~Session() override {
+    std::lock_guard lock(shared_->mutex);
+    shared_->sessions.erase(info_.connection_id);
+    shared_->open->add(-1);
+  }
+
+  void shutdown() override {
+    net::dispatch(derived().stream().get_executor(), [self = derived().shared_from_this()] {
+      self->closing_ = true;
+      if (!self->busy_) {
+        self->derived().do_eof();
+      }
+    });
+  }
+
+ protected:
+  Derived& derived() { return static_cast<Derived&>(*this); }
+
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(derived().stream()); }
+
+ public:
+  void do_read() {
+    if (closing_) {
+      derived().do_eof();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    parser_->body_limit(options_.body_limit);
+    // Between requests a connection may idle this long (keep-alive).
+    tcp().expires_after(options_.idle_timeout);
+    bhttp::async_read_header(derived().stream(), buffer_, *parser_,
+                             [self = derived().shared_from_this()](beast::error_code ec,
+                                                                   std::size_t) {
+                               self->on_read_header(ec);
+                             });
+  }
+
+ private:
+  void on_read_header(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) {
+      derived().do_eof();
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      shared_->bad_requests->inc();
+      reply_error(bhttp::status::request_header_fields_too_large, "header too large\n");
+      return;
+    }
+    if (ec) {
+      // Timeouts, resets and garbage: nothing to answer on a broken stream.
+      if (ec != beast::error::timeout && ec != net::error::operation_aborted) {
+        shared_->bad_requests->inc();
+      }
+      close_now();
+      return;
+    }
+    auto& req = parser_->get();
+    // Refuse an oversized body before reading it (limits before reading).
+    if (auto len = parser_->content_length(); len && *len > options_.body_limit) {
+      shared_->too_large->inc();
+      reply_error(bhttp::status::payload_too_large,
+                  "body of " + std::to_string(*len) + " bytes exceeds the limit of " +
+                      std::to_string(options_.body_limit) + "\n");
+      return;
+    }
+    tcp().expires_after(options_.request_timeout);
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      continue_res_.emplace(bhttp::status::continue_, req.version());
+      bhttp::async_write(derived().stream(), *continue_res_,
+                         [self = derived().shared_from_this()](beast::error_code wec,
+                                                               std::size_t) {
+                           if (wec) {
+                             self->close_now();
+                             return;
+                           }
+                           self->do_read_body();
+                         });
+      return;
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
+    bhttp::async_read(derived().stream(), buffer_, *parser_,
+                      [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_read_body(ec);
+                      });
+  }
+
+  void on_read_body(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      shared_->too_large->inc();
+      reply_error(bhttp::status::payload_too_large,
+                  "body exceeds the limit of " + std::to_string(options_.body_limit) + "\n");
+      return;
+    }
+    if (ec) {
+      if (ec != beast::error::timeout && ec != net::error::operation_aborted) {
+        shared_->bad_requests->inc();
+      }
+      close_now();
+      return;
+    }
+    shared_->requests->inc();
+    Request req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    busy_ = true;
+    // No timer runs while the application works (e.g. waits for a commit):
+    // it answers through Reply, and its own deadline bounds the wait.
+    tcp().expires_never();
+    auto self = derived().shared_from_this();
+    Reply reply(
+        [self](Response&& res) {
+          net::post(self->stream().get_executor(),
+                    [self, res = std::move(res)]() mutable { self->do_write(std::move(res)); });
+        },
+        derived().stream().get_executor());
+    (*handler_)(std::move(req), info_, std::move(reply));
+  }
+
+  void reply_error(bhttp::status status, std::string body) {
+    Response res{status, version_};
+    res.set(bhttp::field::content_type, "text/plain");
+    res.body() = std::move(body);
+    res.keep_alive(false);  // the rest of the stream is unusable
+    res.prepare_payload();
+    busy_ = true;
+    do_write(std::move(res));
+  }
+
+  void do_write(Response&& res) {
+    if (closing_) {
+      res.keep_alive(false);
+    }
+    if (!keep_alive_) {
+      res.keep_alive(false);
+    }
+    res_.emplace(std::move(res));
+    tcp().expires_after(options_.request_timeout);
+    bhttp::async_write(derived().stream(), *res_,
+                       [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->on_write(ec);
+                       });
+  }
+
+  void on_write(beast::error_code ec) {
+    busy_ = false;
+    bool close = !res_->keep_alive();
+    res_.reset();
+    if (ec) {
+      close_now();
+      return;
+    }
+    if (close || closing_) {
+      derived().do_eof();
+      return;
+    }
+    do_read();
+  }
+
+ protected:
+  void close_now() {
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+
+  beast::flat_buffer buffer_;
+
+ protected:
+  std::shared_ptr<const Handler> handler_;
+  std::shared_ptr<Server::Shared> shared_;
+  const ServerOptions& options_;  // owned by shared_, which this session keeps alive
+  RequestInfo info_;
+
+ private:
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::empty_body>> continue_res_;
+  std::optional<Response> res_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool busy_ = false;
+  bool closing_ = false;
+};
+
+class PlainSession final : public Session<PlainSession>,
+                           public std::enable_shared_from_this<PlainSession> {
+ public:
+  PlainSession(tcp::socket&& socket, std::shared_ptr<const Handler> handler,
+               std::shared_ptr<Server::Shared> shared, RequestInfo info)
+      : Session(std::move(handler), std::move(shared), std::move(info)),
+        stream_(std::move(socket)) {}
+
+  beast::tcp_stream& stream() { return stream_; }
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+  void do_eof() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+ private:
+  beast::tcp_stream stream_;
+};
+
+class SslSession final : public Session<SslSession>,
+                         public std::enable_shared_from_this<SslSession> {
+ public:
+  SslSession(tcp::socket&& socket, net::ssl::context& ctx, std::shared_ptr<const Handler> handler,
+             std::shared_ptr<Server::Shared> shared, RequestInfo info)
+      : Session(std::move(handler), std::move(shared), std::move(info)),
+        stream_(std::move(socket), ctx),
+        handshake_timeout_(options_.request_timeout) {}
+
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      beast::get_lowest_layer(self->stream_).expires_after(self->handshake_timeout_);
+      self->stream_.async_handshake(net::ssl::stream_base::server,
+                                    [self](beast::error_code ec) {
+                                      if (ec) {
+                                        logger(Component::Http)
+                                            ->debug("TLS handshake failed: {}", ec.message());
+                                        self->close_now();
+                                        return;
+                                      }
+                                      self->do_read();
+                                    });
+    });
+  }
+  void do_eof() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+  }
+
+ private:
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::chrono::milliseconds handshake_timeout_;
+};
+
+}  // namespace
+
+Server::Server(net::io_context& ioc, ServerOptions options, Handler handler,
+               metrics::Registry& metrics)
+    : ioc_(ioc),
+      options_(std::move(options)),
+      handler_(std::make_shared<const Handler>(std::move(handler))),
+      metrics_(metrics),
+      acceptor_strand_(net::make_strand(ioc)),
+      acceptor_(acceptor_strand_),
+      shared_(std::make_shared<Shared>()) {
+  shared_->options = options_;
+  metrics::Labels l{{"server", options_.name}};
+  shared_->refused = &metrics.counter("pushgate_http_connections_refused_total",
+                                      "Connections refused at the connection limit", l);
+  shared_->too_large = &metrics.counter("pushgate_http_body_too_large_total",
+                                        "Requests answered 413 for a body over the limit", l);
+  shared_->requests = &metrics.counter("pushgate_http_requests_total", "Requests read", l);
+  shared_->bad_requests = &metrics.counter("pushgate_http_bad_requests_total",
+                                           "Connections closed on malformed HTTP", l);
+  shared_->open = &metrics.gauge("pushgate_http_connections", "Open connections", l);
+}
+
+Server::~Server() { stop(); }
+
+boost::system::error_code Server::start() {
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(options_.address, ec);
+  if (ec) {
+    return ec;
+  }
+  tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) {
+    return ec;
+  }
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec) {
+    return ec;
+  }
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return ec;
+  }
+  bound_port_ = acceptor_.local_endpoint().port();
+  net::dispatch(acceptor_strand_, [this] { do_accept(); });
+  return {};
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [this](boost::system::error_code ec, tcp::socket socket) {
+                           on_accept(ec, std::move(socket));
+                         });
+}
+
+void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+    return;
+  }
+  if (!ec) {
+    RequestInfo info;
+    boost::system::error_code rec;
+    info.remote = socket.remote_endpoint(rec);
+    info.tls = options_.tls != nullptr;
+    info.connection_id = next_id_++;
+    std::shared_ptr<SessionBase> session;
+    {
+      std::lock_guard lock(shared_->mutex);
+      if (shared_->stopping || shared_->sessions.size() >= options_.max_connections) {
+        shared_->refused->inc();
+        socket.close(rec);
+        do_accept();
+        return;
+      }
+    }
+    if (options_.tls) {
+      auto s = std::make_shared<SslSession>(std::move(socket), *options_.tls, handler_, shared_,
+                                            info);
+      session = s;
+      s->run();
+    } else {
+      auto s = std::make_shared<PlainSession>(std::move(socket), handler_, shared_, info);
+      session = s;
+      s->run();
+    }
+    std::lock_guard lock(shared_->mutex);
+    shared_->sessions.emplace(info.connection_id, session);
+    shared_->open->add(1);
+  } else {
+    logger(Component::Http)->warn("[{}] accept failed: {}", options_.name, ec.message());
+  }
+  do_accept();
+}
+
+void Server::stop() {
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->stopping) {
+      return;
+    }
+    shared_->stopping = true;
+    for (auto& [id, weak] : shared_->sessions) {
+      if (auto s = weak.lock()) {
+        live.push_back(std::move(s));
+      }
+    }
+  }
+  // The acceptor lives on its strand; close it there and wait, unless the
+  // io_context is not running or we already are on that strand.
+  if (ioc_.stopped() || acceptor_strand_.running_in_this_thread()) {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  } else {
+    std::promise<void> closed;
+    net::post(acceptor_strand_, [this, &closed] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+      closed.set_value();
+    });
+    if (closed.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      logger(Component::Http)->warn("[{}] acceptor did not close in time", options_.name);
+    }
+  }
+  for (auto& s : live) {
+    s->shutdown();
+  }
+}
+
+std::size_t Server::connections() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->sessions.size();
+}
+
+}  // namespace pushgate::http

@@ -1,0 +1,414 @@
+#include "gateway/store/store.hpp"
+
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+
+#include "gateway/logging.hpp"
+#include "gateway/store/migrations.hpp"
+
+namespace pushgate::store {
+
+namespace {
+
+constexpr std::string_view kInsertEvent =
+    "INSERT INTO events(terminal_id, seq, record_key, kind, local_time, utc_ms, pin, verify_mode,"
+    " status, work_code, door, event_code, raw, extra, received_ms, command_id)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+    " ON CONFLICT(terminal_id, record_key) DO NOTHING";
+
+constexpr std::string_view kInsertBlob =
+    "INSERT OR IGNORE INTO event_blobs(event_id, content) VALUES(?1, ?2)";
+
+constexpr std::string_view kInsertQuarantine =
+    "INSERT INTO quarantine(terminal_sn, received_ms, endpoint, table_name, line_no, reason, raw)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7)";
+
+void bind_optional_int(Statement& st, int index, int v) {
+  if (v == kUnset) {
+    st.bind_null(index);
+  } else {
+    st.bind(index, v);
+  }
+}
+
+void bind_optional_text(Statement& st, int index, const std::string& v) {
+  if (v.empty()) {
+    st.bind_null(index);
+  } else {
+    st.bind(index, std::string_view(v));
+  }
+}
+
+}  // namespace
+
+Store::Store(const Options& options, const Clock& clock, metrics::Registry& metrics)
+    : options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      read_pool_(static_cast<std::size_t>(std::max(1, options.read_threads))),
+      commits_(metrics.counter("pushgate_store_commits_total", "Transactions committed by the writer")),
+      commit_failures_(metrics.counter("pushgate_store_commit_failures_total",
+                                       "Group commits that failed; their devices were not told OK")),
+      duplicates_(metrics.counter("pushgate_events_duplicate_total",
+                                  "Records uploaded again that the event log already had")),
+      quarantined_(metrics.counter("pushgate_quarantined_lines_total",
+                                   "Lines kept raw in the quarantine table")),
+      commit_seconds_(metrics.histogram("pushgate_store_commit_seconds",
+                                        "Time to apply and commit one group",
+                                        {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25, 0.5, 1, 2.5, 5})),
+      group_size_(metrics.histogram("pushgate_store_group_batches",
+                                    "Device requests committed together in one transaction",
+                                    {1, 2, 4, 8, 16, 32, 64, 128, 256})) {}
+
+std::unique_ptr<Store> Store::open(const Options& options, const Clock& clock,
+                                   metrics::Registry& metrics, std::string& error) {
+  std::unique_ptr<Store> store(new Store(options, clock, metrics));
+  boost::system::error_code ec;
+  Connection::Options copts;
+  copts.busy_timeout_ms = options.busy_timeout_ms;
+  copts.synchronous = options.synchronous;
+  store->writer_db_ = Connection::open(options.path, copts, ec);
+  if (ec) {
+    error = "cannot open database " + options.path + ": " + ec.message();
+    return nullptr;
+  }
+  if (auto e = migrate(store->writer_db_, error)) {
+    return nullptr;
+  }
+  store->ctx_ = std::make_unique<WriteContext>(store->writer_db_, clock.now_ms());
+
+  metrics.callback_gauge("pushgate_store_queue_batches", "Device requests waiting for the writer",
+                         [s = store.get()] { return static_cast<double>(s->queue_depth()); });
+  return store;
+}
+
+Store::~Store() { stop(); }
+
+void Store::start() {
+  std::lock_guard lock(mutex_);
+  if (started_) {
+    return;
+  }
+  started_ = true;
+  writer_ = std::thread([this] { run_writer(); });
+}
+
+void Store::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();
+  }
+  read_pool_.join();
+  // Anything appended without a running writer is answered, never dropped.
+  std::deque<Pending> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(queue_);
+  }
+  for (auto& p : left) {
+    CommitResult r;
+    r.ec = boost::asio::error::operation_aborted;
+    p.done(std::move(r));
+  }
+}
+
+void Store::append(WriteBatch batch, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queued_events_ += batch.events.size();
+      queue_.push_back(Pending{std::move(batch), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  CommitResult r;
+  r.ec = boost::asio::error::shut_down;
+  done(std::move(r));
+}
+
+void Store::add_commit_observer(CommitObserver observer) {
+  observers_.push_back(std::move(observer));
+}
+
+std::size_t Store::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void Store::set_fault_injector_for_test(
+    std::function<boost::system::error_code(std::string_view)> f) {
+  std::lock_guard lock(mutex_);
+  fault_ = std::move(f);
+}
+
+boost::system::error_code Store::fault(std::string_view step) {
+  return fault_ ? fault_(step) : boost::system::error_code{};
+}
+
+Connection Store::acquire_reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!readers_.empty()) {
+      Connection c = std::move(readers_.back());
+      readers_.pop_back();
+      return c;
+    }
+  }
+  boost::system::error_code ec;
+  Connection::Options copts;
+  copts.busy_timeout_ms = options_.busy_timeout_ms;
+  copts.synchronous = options_.synchronous;
+  // Readers open read-write so WAL recovery never needs the writer, but only
+  // ever run SELECTs.
+  return Connection::open(options_.path, copts, ec);
+}
+
+void Store::release_reader(Connection conn) {
+  if (!conn.is_open()) {
+    return;
+  }
+  std::lock_guard lock(readers_mutex_);
+  readers_.push_back(std::move(conn));
+}
+
+void Store::run_writer() {
+  for (;;) {
+    std::vector<Pending> group;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stopping and drained
+      }
+      std::size_t events = 0;
+      while (!queue_.empty() &&
+             (group.empty() || events + queue_.front().batch.events.size() <=
+                                   options_.max_group_records)) {
+        events += queue_.front().batch.events.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_events_ -= events;
+    }
+    commit_group(group);
+  }
+}
+
+boost::system::error_code Store::apply(Pending& p, CommitResult& r,
+                                       std::vector<Event>& committed) {
+  boost::system::error_code ec;
+  auto& ctx = *ctx_;
+  r.event_ids.assign(p.batch.events.size(), 0);
+  for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
+    auto& e = p.batch.events[i];
+    if ((ec = fault("event"))) {
+      return ec;
+    }
+    std::int64_t tid = ctx.terminal_id(e.terminal_sn, ec);
+    if (ec) {
+      return ec;
+    }
+    std::int64_t seq = ctx.next_seq(tid, ec);
+    if (ec) {
+      return ec;
+    }
+    auto& st = ctx.statement(kInsertEvent, ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, tid).bind(2, seq).bind(3, std::string_view(e.record_key));
+    st.bind(4, static_cast<int>(e.kind));
+    bind_optional_text(st, 5, e.local_time);
+    st.bind(6, e.utc_ms);
+    bind_optional_text(st, 7, e.pin);
+    bind_optional_int(st, 8, e.verify_mode);
+    bind_optional_int(st, 9, e.status);
+    bind_optional_text(st, 10, e.work_code);
+    bind_optional_int(st, 11, e.door);
+    bind_optional_int(st, 12, e.event_code);
+    st.bind(13, std::string_view(e.raw));
+    bind_optional_text(st, 14, e.extra_json);
+    st.bind(15, e.received_ms);
+    if (e.command_id != 0) {
+      st.bind(16, e.command_id);
+    } else {
+      st.bind_null(16);
+    }
+    if ((ec = st.run())) {
+      return ec;
+    }
+    if (ctx.db().changes() == 1) {
+      e.id = ctx.db().last_insert_rowid();
+      e.seq = seq;
+      r.event_ids[i] = e.id;
+      ++r.inserted;
+    } else {
+      ctx.unuse_seq(tid);
+      ++r.duplicates;
+    }
+  }
+  for (auto& [index, content] : p.batch.blobs) {
+    if (index >= r.event_ids.size() || r.event_ids[index] == 0) {
+      continue;  // a duplicate upload: the first copy's blob is kept
+    }
+    auto& st = ctx.statement(kInsertBlob, ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, r.event_ids[index]).bind_blob(2, content);
+    if ((ec = st.run())) {
+      return ec;
+    }
+  }
+  for (const auto& q : p.batch.quarantine) {
+    if ((ec = fault("quarantine"))) {
+      return ec;
+    }
+    auto& st = ctx.statement(kInsertQuarantine, ec);
+    if (ec) {
+      return ec;
+    }
+    bind_optional_text(st, 1, q.terminal_sn);
+    st.bind(2, q.received_ms);
+    bind_optional_text(st, 3, q.endpoint);
+    bind_optional_text(st, 4, q.table);
+    st.bind(5, q.line_no);
+    st.bind(6, std::string_view(q.reason));
+    st.bind_blob(7, q.raw);
+    if ((ec = st.run())) {
+      return ec;
+    }
+    ++r.quarantined;
+  }
+  for (auto& op : p.batch.ops) {
+    if ((ec = fault("op"))) {
+      return ec;
+    }
+    if ((ec = op(ctx))) {
+      return ec;
+    }
+  }
+  for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
+    if (r.event_ids[i] != 0) {
+      committed.push_back(p.batch.events[i]);
+    }
+  }
+  return {};
+}
+
+void Store::commit_group(std::vector<Pending>& group) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<CommitResult> results(group.size());
+  std::vector<Event> committed;
+  ctx_->set_now_ms(clock_.now_ms());
+  auto log = logger(Component::Store);
+
+  auto fail_all = [&](boost::system::error_code ec, std::string_view where) {
+    writer_db_.exec("ROLLBACK");
+    ctx_->on_rollback();
+    commit_failures_.inc();
+    log->warn("group commit of {} request(s) failed at {}: {} ({}); devices will resend",
+              group.size(), where, ec.message(), writer_db_.last_error_message());
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      CommitResult r;
+      r.ec = ec;
+      group[i].done(std::move(r));
+    }
+  };
+
+  boost::system::error_code ec = fault("begin");
+  if (!ec) {
+    ec = writer_db_.exec("BEGIN IMMEDIATE");
+  }
+  if (ec) {
+    fail_all(ec, "begin");
+    return;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if ((ec = writer_db_.exec("SAVEPOINT batch"))) {
+      fail_all(ec, "savepoint");
+      return;
+    }
+    std::size_t committed_before = committed.size();
+    auto snapshot = ctx_->snapshot();
+    auto bec = apply(group[i], results[i], committed);
+    if (bec) {
+      if (is_environment_error(bec)) {
+        // The disk or the database is unusable: nothing in this group can be
+        // trusted to commit. Every device keeps its records and resends.
+        fail_all(bec, "apply");
+        return;
+      }
+      // A batch that violates a constraint (a bug, never device input that
+      // parsed) fails alone; the others in the group still commit.
+      writer_db_.exec("ROLLBACK TO batch");
+      writer_db_.exec("RELEASE batch");
+      committed.resize(committed_before);
+      ctx_->restore(std::move(snapshot));
+      results[i] = CommitResult{};
+      results[i].ec = bec;
+      log->error("request rejected by the store: {} ({})", bec.message(),
+                 writer_db_.last_error_message());
+      continue;
+    }
+    if ((ec = writer_db_.exec("RELEASE batch"))) {
+      fail_all(ec, "release");
+      return;
+    }
+  }
+  if ((ec = ctx_->flush_sequences())) {
+    fail_all(ec, "sequences");
+    return;
+  }
+  ec = fault("commit");
+  if (!ec) {
+    ec = writer_db_.exec("COMMIT");
+  }
+  if (ec) {
+    fail_all(ec, "commit");
+    return;
+  }
+  commits_.inc();
+  group_size_.observe(static_cast<double>(group.size()));
+  commit_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::size_t dup = 0;
+  std::size_t quar = 0;
+  for (const auto& r : results) {
+    dup += r.duplicates;
+    quar += r.quarantined;
+  }
+  duplicates_.inc(dup);
+  quarantined_.inc(quar);
+  std::array<std::uint64_t, 32> per_kind{};
+  for (const auto& e : committed) {
+    ++per_kind[static_cast<std::size_t>(e.kind) % per_kind.size()];
+  }
+  for (std::size_t k = 0; k < per_kind.size(); ++k) {
+    if (per_kind[k] != 0) {
+      metrics_
+          .counter("pushgate_records_ingested_total", "Records committed to the event log, by kind",
+                   {{"kind", std::string(to_string(static_cast<EventKind>(k)))}})
+          .inc(per_kind[k]);
+    }
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    group[i].done(std::move(results[i]));
+  }
+  if (!committed.empty()) {
+    for (const auto& obs : observers_) {
+      obs(committed);
+    }
+  }
+}
+
+}  // namespace pushgate::store

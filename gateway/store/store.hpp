@@ -1,0 +1,156 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/associated_executor.hpp>
+
+#include "gateway/clock.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/metrics/metrics.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/write_context.hpp"
+
+namespace pushgate::store {
+
+/**
+ * The durable store: one SQLite database in WAL mode with synchronous=FULL,
+ * one writer thread doing group commit, and a small pool of read threads
+ * with their own connections.
+ *
+ * Group commit: `append` queues a batch; the writer takes every batch queued
+ * since its last commit (up to `max_group_records` events) into ONE
+ * transaction, each batch inside its own savepoint, commits, and only then
+ * calls each batch's `done`. A failed commit (disk full, I/O error) fails
+ * every batch in the group: none of their devices may hear OK.
+ *
+ * Threads: `append` and `async_read` may be called from any thread and never
+ * block on SQLite. `done`, commit observers and read jobs run on the store's
+ * own threads.
+ */
+class Store final : public EventLog {
+ public:
+  struct Options {
+    std::string path;
+    int read_threads = 2;
+    std::size_t max_group_records = 20000;
+    int busy_timeout_ms = 5000;
+    std::string synchronous = "FULL";
+  };
+
+  /** Opens (creating if needed) and migrates the database. Startup only. */
+  static std::unique_ptr<Store> open(const Options& options, const Clock& clock,
+                                     metrics::Registry& metrics, std::string& error);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /** Starts the writer thread and the read pool. */
+  void start();
+  /**
+   * Stops accepting batches, commits everything already queued, joins the
+   * threads. Bounded by the commits in flight.
+   */
+  void stop();
+
+  // EventLog
+  void append(WriteBatch batch, Done done) override;
+
+  /** Registered before start(); called after each commit on the writer thread. */
+  void add_commit_observer(CommitObserver observer);
+
+  /**
+   * Runs `job(Connection&)` on a read thread (short read transaction) and
+   * posts its result to the handler's associated executor.
+   */
+  template <class Job, class Handler>
+  void async_read(Job job, Handler handler) {
+    auto ex = boost::asio::get_associated_executor(handler);
+    boost::asio::post(read_pool_, [this, job = std::move(job), handler = std::move(handler),
+                                   ex]() mutable {
+      auto result = with_read_connection(job);
+      boost::asio::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+        handler(std::move(result));
+      });
+    });
+  }
+
+  /** Runs a read job synchronously on the caller's thread (startup, tools, tests). */
+  template <class Job>
+  auto read(Job job) {
+    return with_read_connection(job);
+  }
+
+  /** Batches waiting for the writer. */
+  std::size_t queue_depth() const;
+  const std::string& path() const noexcept { return options_.path; }
+
+  /**
+   * Fault injection for tests: called at each write step ("begin", "event",
+   * "quarantine", "op", "commit"); a returned error acts as SQLite's.
+   */
+  void set_fault_injector_for_test(std::function<boost::system::error_code(std::string_view)> f);
+
+ private:
+  struct Pending {
+    WriteBatch batch;
+    Done done;
+  };
+
+  Store(const Options& options, const Clock& clock, metrics::Registry& metrics);
+
+  template <class Job>
+  auto with_read_connection(Job& job) {
+    Connection conn = acquire_reader();
+    auto result = job(conn);
+    release_reader(std::move(conn));
+    return result;
+  }
+  Connection acquire_reader();
+  void release_reader(Connection conn);
+
+  void run_writer();
+  void commit_group(std::vector<Pending>& group);
+  boost::system::error_code apply(Pending& p, CommitResult& r, std::vector<Event>& committed);
+  boost::system::error_code fault(std::string_view step);
+
+  Options options_;
+  const Clock& clock_;
+  metrics::Registry& metrics_;
+
+  Connection writer_db_;
+  std::unique_ptr<WriteContext> ctx_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  std::size_t queued_events_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread writer_;
+
+  std::mutex readers_mutex_;
+  std::vector<Connection> readers_;
+  boost::asio::thread_pool read_pool_;
+
+  std::vector<CommitObserver> observers_;
+  std::function<boost::system::error_code(std::string_view)> fault_;
+
+  metrics::Counter& commits_;
+  metrics::Counter& commit_failures_;
+  metrics::Counter& duplicates_;
+  metrics::Counter& quarantined_;
+  metrics::Histogram& commit_seconds_;
+  metrics::Histogram& group_size_;
+};
+
+}  // namespace pushgate::store

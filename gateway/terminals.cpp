@@ -1,0 +1,211 @@
+#include "gateway/terminals.hpp"
+
+#include <stdexcept>
+
+#include "gateway/config/config.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/store/write_context.hpp"
+
+namespace pushgate {
+
+namespace {
+// Terminals poll every few seconds; last_seen is persisted at most this often
+// unless something else about the terminal changed.
+constexpr std::int64_t kPersistEveryMs = 60'000;
+
+Zone zone_or_throw(std::string_view spec, std::string_view key) {
+  std::string error;
+  auto z = Zone::parse(spec, error);
+  if (!z) {
+    throw std::invalid_argument(std::string(key) + ": " + error);
+  }
+  return *z;
+}
+}  // namespace
+
+TerminalRegistry::TerminalRegistry(const config::Config& config)
+    : site_zone_(zone_or_throw(config.get_string("gateway.timezone"), "gateway.timezone")),
+      unknown_state_(config.get_string("gateway.unknown_terminals") == "pending" ? "pending"
+                                                                                : "accepted") {
+  for (const auto& sn : config.table_names("terminals")) {
+    names_[sn] = config.get_string("terminals." + sn + ".name");
+    const auto& tz = config.get_string("terminals." + sn + ".timezone");
+    if (!tz.empty()) {
+      zones_.emplace(sn, zone_or_throw(tz, "terminals." + sn + ".timezone"));
+    }
+    // A terminal named in the config is trusted even under the pending policy.
+    Entry e;
+    e.record.sn = sn;
+    e.record.state = "accepted";
+    terminals_.emplace(sn, std::move(e));
+  }
+}
+
+void TerminalRegistry::load(store::Store& store) {
+  auto rows = store.read([](store::Connection& db) {
+    std::vector<TerminalRecord> out;
+    boost::system::error_code ec;
+    auto st = db.prepare(
+        "SELECT sn, flavour, state, push_version, firmware, device_type, ip, info, options,"
+        " first_seen_ms, last_seen_ms FROM terminals",
+        ec);
+    while (!ec && st.step(ec)) {
+      TerminalRecord r;
+      r.sn = st.column_text(0);
+      r.flavour = st.column_text(1);
+      r.state = st.column_text(2);
+      r.push_version = st.column_text(3);
+      r.firmware = st.column_text(4);
+      r.device_type = st.column_text(5);
+      r.ip = st.column_text(6);
+      r.info_json = st.column_text(7);
+      r.options_json = st.column_text(8);
+      r.first_seen_ms = st.column_int(9);
+      r.last_seen_ms = st.column_int(10);
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+  std::lock_guard lock(mutex_);
+  for (auto& r : rows) {
+    auto& e = terminals_[r.sn];
+    bool configured = names_.count(r.sn) > 0;
+    e.record = std::move(r);
+    if (configured && e.record.state == "pending") {
+      e.record.state = "accepted";
+    }
+    e.persisted_ms = e.record.last_seen_ms;
+  }
+}
+
+TerminalRecord TerminalRegistry::seen(std::string_view sn, std::string_view ip,
+                                      std::int64_t now_ms, bool& persist) {
+  std::lock_guard lock(mutex_);
+  auto it = terminals_.find(sn);
+  persist = false;
+  if (it == terminals_.end()) {
+    Entry e;
+    e.record.sn = std::string(sn);
+    e.record.state = unknown_state_;
+    it = terminals_.emplace(std::string(sn), std::move(e)).first;
+  }
+  auto& e = it->second;
+  if (e.record.first_seen_ms == 0) {
+    e.record.first_seen_ms = now_ms;
+    persist = true;
+  }
+  if (e.record.ip != ip) {
+    e.record.ip = std::string(ip);
+    persist = true;
+  }
+  e.record.last_seen_ms = now_ms;
+  if (now_ms - e.persisted_ms >= kPersistEveryMs) {
+    persist = true;
+  }
+  if (persist) {
+    e.persisted_ms = now_ms;
+  }
+  return e.record;
+}
+
+std::optional<TerminalRecord> TerminalRegistry::find(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  auto it = terminals_.find(sn);
+  if (it == terminals_.end() || it->second.record.first_seen_ms == 0) {
+    return std::nullopt;
+  }
+  return it->second.record;
+}
+
+std::vector<TerminalRecord> TerminalRegistry::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TerminalRecord> out;
+  for (const auto& [sn, e] : terminals_) {
+    if (e.record.first_seen_ms != 0) {
+      out.push_back(e.record);
+    }
+  }
+  return out;
+}
+
+TerminalRecord TerminalRegistry::update(std::string_view sn,
+                                        const std::function<void(TerminalRecord&)>& change) {
+  std::lock_guard lock(mutex_);
+  auto it = terminals_.find(sn);
+  if (it == terminals_.end()) {
+    Entry e;
+    e.record.sn = std::string(sn);
+    e.record.state = unknown_state_;
+    it = terminals_.emplace(std::string(sn), std::move(e)).first;
+  }
+  change(it->second.record);
+  return it->second.record;
+}
+
+const Zone& TerminalRegistry::zone_for(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = zones_.find(sn); it != zones_.end()) {
+    return it->second;
+  }
+  return site_zone_;
+}
+
+std::string TerminalRegistry::name_for(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = names_.find(sn); it != names_.end()) {
+    return it->second;
+  }
+  return {};
+}
+
+std::size_t TerminalRegistry::online_count(std::int64_t now_ms, std::int64_t window_ms) const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [sn, e] : terminals_) {
+    if (e.record.last_seen_ms != 0 && now_ms - e.record.last_seen_ms <= window_ms) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+WriteOp TerminalRegistry::persist_op(const TerminalRecord& r) {
+  return [r](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& st = ctx.statement(
+        "INSERT INTO terminals(sn, flavour, state, push_version, firmware, device_type, ip, info,"
+        " options, first_seen_ms, last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        " ON CONFLICT(sn) DO UPDATE SET flavour=excluded.flavour, state=excluded.state,"
+        " push_version=COALESCE(excluded.push_version, push_version),"
+        " firmware=COALESCE(excluded.firmware, firmware),"
+        " device_type=COALESCE(excluded.device_type, device_type), ip=excluded.ip,"
+        " info=COALESCE(excluded.info, info), options=COALESCE(excluded.options, options),"
+        " first_seen_ms=MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms),"
+        " last_seen_ms=MAX(COALESCE(last_seen_ms, 0), excluded.last_seen_ms)",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    auto text_or_null = [&st](int i, const std::string& v) {
+      if (v.empty()) {
+        st.bind_null(i);
+      } else {
+        st.bind(i, std::string_view(v));
+      }
+    };
+    st.bind(1, std::string_view(r.sn));
+    st.bind(2, std::string_view(r.flavour));
+    st.bind(3, std::string_view(r.state));
+    text_or_null(4, r.push_version);
+    text_or_null(5, r.firmware);
+    text_or_null(6, r.device_type);
+    text_or_null(7, r.ip);
+    text_or_null(8, r.info_json);
+    text_or_null(9, r.options_json);
+    st.bind(10, r.first_seen_ms);
+    st.bind(11, r.last_seen_ms);
+    return st.run();
+  };
+}
+
+}  // namespace pushgate

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/event_log.hpp"
+#include "gateway/timezone.hpp"
+
+namespace pushgate {
+
+namespace config {
+class Config;
+}
+namespace store {
+class Store;
+}
+
+/** What pushgate knows about one terminal. */
+struct TerminalRecord {
+  std::string sn;
+  std::string flavour = "attendance";  ///< attendance | access
+  std::string state = "accepted";      ///< accepted | pending | refused
+  std::string push_version;
+  std::string firmware;
+  std::string device_type;
+  std::string ip;
+  std::string info_json;     ///< the INFO= fields, as JSON
+  std::string options_json;  ///< the pushed options, as JSON
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+};
+
+/**
+ * The live table of terminals: loaded from the store at start, updated as
+ * terminals talk, persisted through the writer (WriteOps) so it never
+ * blocks. Also answers the per-terminal settings from the config (name,
+ * time zone). Thread-safe; every call is short.
+ */
+class TerminalRegistry {
+ public:
+  /** `unknown_policy`: "accept" or "pending" for serials never seen. */
+  TerminalRegistry(const config::Config& config);
+
+  /** Startup: reads the terminals table. */
+  void load(store::Store& store);
+
+  /**
+   * Records that `sn` talked to us from `ip` now. Creates the terminal on
+   * first sight with the configured policy. Returns a copy of the record and
+   * whether it must be persisted (new, changed, or not persisted for a
+   * minute).
+   */
+  TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms,
+                      bool& persist);
+
+  std::optional<TerminalRecord> find(std::string_view sn) const;
+  std::vector<TerminalRecord> all() const;
+
+  /** Applies `change` to the record (creating it if absent) and returns the new copy. */
+  TerminalRecord update(std::string_view sn, const std::function<void(TerminalRecord&)>& change);
+
+  /** The zone a terminal's local times are in (its own setting, else the site's). */
+  const Zone& zone_for(std::string_view sn) const;
+  /** The configured display name ("" when none). */
+  std::string name_for(std::string_view sn) const;
+
+  /** A write that stores the record's current state (upsert by serial). */
+  static WriteOp persist_op(const TerminalRecord& record);
+
+  /** Terminals seen within `window_ms` of `now_ms`. */
+  std::size_t online_count(std::int64_t now_ms, std::int64_t window_ms) const;
+
+ private:
+  struct Entry {
+    TerminalRecord record;
+    std::int64_t persisted_ms = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry, std::less<>> terminals_;
+  std::map<std::string, std::string, std::less<>> names_;
+  std::map<std::string, Zone, std::less<>> zones_;
+  Zone site_zone_;
+  std::string unknown_state_;
+};
+
+}  // namespace pushgate
