@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "gateway/adapter.hpp"
+#include "gateway/api/rest_api.hpp"
+#include "gateway/api/router.hpp"
+#include "gateway/clock.hpp"
+#include "gateway/config/config.hpp"
+#include "gateway/health.hpp"
+#include "gateway/http/server.hpp"
+#include "gateway/metrics/metrics.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/terminals.hpp"
+
+namespace pushgate {
+
+/**
+ * The whole gateway wired together: store, terminal registry, REST API and
+ * every enabled adapter on one io_context run by a small thread pool. The
+ * daemon is a thin main around it; integration tests run it in-process.
+ *
+ * Lifecycle (main thread): construct, start(), (run), stop(). Not copyable.
+ */
+class Gateway {
+ public:
+  Gateway(const config::Config& config, const Clock& clock);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  /** Opens the store, starts the API, the adapters and the I/O threads. Message on failure. */
+  std::string start();
+  /**
+   * Graceful stop within `deadline`: stop accepting, commit what is queued,
+   * let the answers go out, stop the threads. Idempotent.
+   */
+  void stop(std::chrono::milliseconds deadline);
+  /** SIGHUP: apply the reloadable keys of a new config. */
+  void reload(const config::Config& config);
+
+  boost::asio::io_context& io_context() noexcept { return ioc_; }
+  store::Store& store() noexcept { return *store_; }
+  TerminalRegistry& terminals() noexcept { return *terminals_; }
+  metrics::Registry& metrics() noexcept { return metrics_; }
+  Health& health() noexcept { return health_; }
+  api::Router& router() noexcept { return router_; }
+  const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
+  std::uint16_t api_port() const noexcept;
+  /** The adapter named `name`, or nullptr. */
+  Adapter* adapter(std::string_view name) noexcept;
+
+  /** gateway.data_dir, else $STATE_DIRECTORY (systemd), else ./var. */
+  static std::filesystem::path resolve_data_dir(const config::Config& config);
+
+ private:
+  config::Config config_;
+  const Clock& clock_;
+  metrics::Registry metrics_;
+  Health health_;
+  std::filesystem::path data_dir_;
+  boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<TerminalRegistry> terminals_;
+  api::Router router_;
+  std::unique_ptr<api::RestApi> rest_;
+  std::unique_ptr<http::Server> api_server_;
+  std::unique_ptr<AdapterContext> adapter_ctx_;
+  std::vector<std::unique_ptr<Adapter>> adapters_;
+  std::vector<std::thread> threads_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace pushgate
