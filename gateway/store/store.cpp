@@ -313,11 +313,12 @@ void Store::commit_group(std::vector<Pending>& group) {
   auto log = logger(Component::Store);
 
   auto fail_all = [&](boost::system::error_code ec, std::string_view where) {
-    writer_db_.exec("ROLLBACK");
+    std::string detail = writer_db_.last_error_message();
+    writer_db_.exec("ROLLBACK");  // a no-op when SQLite already rolled back
     ctx_->on_rollback();
     commit_failures_.inc();
     log->warn("group commit of {} request(s) failed at {}: {} ({}); devices will resend",
-              group.size(), where, ec.message(), writer_db_.last_error_message());
+              group.size(), where, ec.message(), detail);
     for (std::size_t i = 0; i < group.size(); ++i) {
       CommitResult r;
       r.ec = ec;

@@ -1,0 +1,123 @@
+#include "tests/support/gateway_harness.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "adapters/zkpush/zkpush_adapter.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/store/store.hpp"
+
+namespace pushgate::test {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "pushgate-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed");
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+GatewayHarness::GatewayHarness(std::vector<std::string> overrides, std::filesystem::path data_dir)
+    : schema_(build_schema()) {
+  if (data_dir.empty()) {
+    temp_ = std::make_unique<TempDir>();
+    data_dir_ = temp_->path();
+  } else {
+    data_dir_ = std::move(data_dir);
+  }
+  std::vector<std::string> sets = {"gateway.data_dir=" + data_dir_.string(), "zkpush.port=0",
+                                   "zkpush.listen=127.0.0.1", "api.port=0", "log.level=warn"};
+  sets.insert(sets.end(), overrides.begin(), overrides.end());
+  auto loaded = config::Config::load_string(schema_, "", sets);
+  if (!loaded.ok()) {
+    throw std::runtime_error("harness config: " + config::format_errors(loaded.errors));
+  }
+  config_ = std::make_unique<config::Config>(*loaded.config);
+  configure_logging(config_->get_string("log.level"), config_->get_string("log.components"), false);
+  gateway_ = std::make_unique<Gateway>(*config_, clock_);
+  if (auto err = gateway_->start(); !err.empty()) {
+    throw std::runtime_error("gateway start: " + err);
+  }
+}
+
+GatewayHarness::~GatewayHarness() { stop(); }
+
+void GatewayHarness::stop() {
+  if (gateway_) {
+    gateway_->stop(std::chrono::seconds(10));
+  }
+}
+
+std::uint16_t GatewayHarness::zkpush_port() const {
+  auto* a = dynamic_cast<adapters::zkpush::ZkpushAdapter*>(gateway_->adapter("zkpush"));
+  if (a == nullptr) {
+    throw std::runtime_error("zkpush adapter not running");
+  }
+  return a->port();
+}
+
+std::int64_t GatewayHarness::query_int(const std::string& sql,
+                                       const std::vector<std::string>& params) {
+  return gateway_->store().read([&](store::Connection& db) -> std::int64_t {
+    boost::system::error_code ec;
+    auto st = db.prepare(sql, ec);
+    if (ec) {
+      throw std::runtime_error("prepare " + sql + ": " + db.last_error_message());
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      st.bind(static_cast<int>(i + 1), std::string_view(params[i]));
+    }
+    if (!st.step(ec)) {
+      throw std::runtime_error("no row for " + sql);
+    }
+    return st.column_int(0);
+  });
+}
+
+HttpAnswer send_raw(std::uint16_t port, const std::string& request_bytes) {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  net::write(socket, net::buffer(request_bytes));
+  boost::beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(socket, buffer, parser);
+  HttpAnswer a;
+  a.status = static_cast<int>(parser.get().result_int());
+  a.body = parser.get().body();
+  a.date_header = std::string(parser.get()[bhttp::field::date]);
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  return a;
+}
+
+HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                        const std::string& body) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (method == "POST") {
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  return send_raw(port, req);
+}
+
+}  // namespace pushgate::test
