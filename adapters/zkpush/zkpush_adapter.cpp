@@ -54,6 +54,11 @@ void ZkpushAdapter::stop(std::chrono::milliseconds) {
   ctx_.health.set(Health::Kind::Ready, "zkpush", false, "stopping");
 }
 
+void ZkpushAdapter::reload(const config::Config& config) {
+  // Only the handshake options are (reload) keys; listeners stay as they are.
+  service_->reload(ZkpushConfig::from(config));
+}
+
 std::uint16_t ZkpushAdapter::port() const noexcept { return server_->port(); }
 
 }  // namespace pushgate::adapters::zkpush

@@ -19,6 +19,7 @@ class ZkpushAdapter final : public Adapter {
   std::string_view name() const noexcept override { return "zkpush"; }
   boost::system::error_code start() override;
   void stop(std::chrono::milliseconds deadline) override;
+  void reload(const config::Config& config) override;
 
   /** The bound port (tests bind port 0). */
   std::uint16_t port() const noexcept;

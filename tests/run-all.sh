@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README: the second command).
+#   1. a normal build (warnings are errors) and every CTest test:
+#      unit, integration (real HTTP, real mosquitto/Modbus peers, the real
+#      pushgated binary), fuzz-corpus replays, benchmark smoke runs;
+#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the Debian package built and checked with lintian, and installed
+#      (packaging/build-deb.sh, packaging/test-install.sh) when present.
+# Environment: PUSHGATE_JOBS (default 2), PUSHGATE_SKIP_ASAN=1, PUSHGATE_SKIP_DEB=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${PUSHGATE_JOBS:-2}"
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "build (RelWithDebInfo, -Werror)"
+cmake -S . -B build "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$JOBS"
+
+step "clang-format check"
+if command -v clang-format-14 >/dev/null; then
+  files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || true)
+  if [ -n "$files" ]; then
+    # shellcheck disable=SC2086
+    clang-format-14 --dry-run --Werror $files
+  fi
+fi
+
+step "tests"
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 900
+
+if [ -z "${PUSHGATE_SKIP_ASAN:-}" ]; then
+  step "ASan+UBSan build and tests"
+  cmake -S . -B build-asan "${GEN[@]}" -DCMAKE_BUILD_TYPE=Debug -DPUSHGATE_SANITIZE=ON \
+    -DPUSHGATE_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j "$JOBS"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 900 -LE "system|bench"
+fi
+
+if [ -z "${PUSHGATE_SKIP_DEB:-}" ] && [ -x packaging/build-deb.sh ]; then
+  step "Debian package"
+  packaging/build-deb.sh build-deb
+  if [ -x packaging/test-install.sh ]; then
+    packaging/test-install.sh build-deb
+  fi
+fi
+step "all tests passed"
