@@ -12,3 +12,10 @@ if(PUSHGATE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# libFuzzer builds instrument every library the fuzz targets link (coverage
+# and ASan in the parsers themselves, not only in the fuzz entry points).
+if(PUSHGATE_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
