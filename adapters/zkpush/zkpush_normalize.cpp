@@ -42,6 +42,55 @@ nlohmann::json kv_json(const KeyValues& kvs) {
 
 int opt(const std::optional<int>& v) { return v ? *v : kUnset; }
 
+// ATTLOG extras are short ASCII (numbers, flags): build their JSON directly on
+// this hot path; anything else goes through nlohmann (escaping, UTF-8).
+bool plain_ascii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string attlog_extra_json(const AttlogRecord& r) {
+  bool fast = plain_ascii(r.reserved1) && plain_ascii(r.reserved2);
+  for (const auto& f : r.extra) {
+    fast = fast && plain_ascii(f.name) && plain_ascii(f.value);
+  }
+  if (!fast) {
+    nlohmann::json extra = nlohmann::json::object();
+    if (!r.reserved1.empty()) {
+      extra["reserved1"] = r.reserved1;
+    }
+    if (!r.reserved2.empty()) {
+      extra["reserved2"] = r.reserved2;
+    }
+    for (const auto& f : r.extra) {
+      extra[f.name] = f.value;
+    }
+    return dump_json(extra);
+  }
+  std::string out = "{";
+  auto add = [&out](std::string_view k, std::string_view v) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out.append("\"").append(k).append("\":\"").append(v).append("\"");
+  };
+  for (const auto& f : r.extra) {
+    add(f.name, f.value);
+  }
+  if (!r.reserved1.empty()) {
+    add("reserved1", r.reserved1);
+  }
+  if (!r.reserved2.empty()) {
+    add("reserved2", r.reserved2);
+  }
+  out += '}';
+  return out;
+}
+
 void bind_opt(store::Statement& st, int index, const std::optional<int>& v) {
   if (v) {
     st.bind(index, *v);
@@ -223,17 +272,7 @@ std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, Wri
     e.verify_mode = r.verify;
     e.work_code = r.workcode;
     if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
-      nlohmann::json extra = nlohmann::json::object();
-      if (!r.reserved1.empty()) {
-        extra["reserved1"] = r.reserved1;
-      }
-      if (!r.reserved2.empty()) {
-        extra["reserved2"] = r.reserved2;
-      }
-      for (const auto& f : r.extra) {
-        extra[f.name] = f.value;
-      }
-      e.extra_json = dump_json(extra);
+      e.extra_json = attlog_extra_json(r);
     }
     batch.events.push_back(std::move(e));
   }

@@ -73,6 +73,8 @@ class Statement {
   Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
+  /** Binds without copying: `text` must stay alive until the statement is reset. */
+  Statement& bind_static(int index, std::string_view text);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
   /** Binds NULL when the value is empty. */

@@ -34,11 +34,12 @@ void bind_optional_int(Statement& st, int index, int v) {
   }
 }
 
+// Event strings outlive the statement's use (reset after each row): no copy.
 void bind_optional_text(Statement& st, int index, const std::string& v) {
   if (v.empty()) {
     st.bind_null(index);
   } else {
-    st.bind(index, std::string_view(v));
+    st.bind_static(index, v);
   }
 }
 
@@ -208,24 +209,34 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r,
   boost::system::error_code ec;
   auto& ctx = *ctx_;
   r.event_ids.assign(p.batch.events.size(), 0);
-  for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
-    auto& e = p.batch.events[i];
-    if ((ec = fault("event"))) {
-      return ec;
-    }
-    std::int64_t tid = ctx.terminal_id(e.terminal_sn, ec);
+  Statement* insert = nullptr;
+  if (!p.batch.events.empty()) {
+    insert = &ctx.statement(kInsertEvent, ec);
     if (ec) {
       return ec;
+    }
+  }
+  // Events of one request come from one terminal: look its id up once.
+  const std::string* last_sn = nullptr;
+  std::int64_t tid = 0;
+  for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
+    auto& e = p.batch.events[i];
+    if (fault_ && (ec = fault("event"))) {
+      return ec;
+    }
+    if (last_sn == nullptr || *last_sn != e.terminal_sn) {
+      tid = ctx.terminal_id(e.terminal_sn, ec);
+      if (ec) {
+        return ec;
+      }
+      last_sn = &e.terminal_sn;
     }
     std::int64_t seq = ctx.next_seq(tid, ec);
     if (ec) {
       return ec;
     }
-    auto& st = ctx.statement(kInsertEvent, ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, tid).bind(2, seq).bind(3, std::string_view(e.record_key));
+    auto& st = *insert;
+    st.bind(1, tid).bind(2, seq).bind_static(3, e.record_key);
     st.bind(4, static_cast<int>(e.kind));
     bind_optional_text(st, 5, e.local_time);
     st.bind(6, e.utc_ms);
@@ -235,7 +246,7 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r,
     bind_optional_text(st, 10, e.work_code);
     bind_optional_int(st, 11, e.door);
     bind_optional_int(st, 12, e.event_code);
-    st.bind(13, std::string_view(e.raw));
+    st.bind_static(13, e.raw);
     bind_optional_text(st, 14, e.extra_json);
     st.bind(15, e.received_ms);
     if (e.command_id != 0) {
@@ -297,9 +308,12 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r,
       return ec;
     }
   }
-  for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
-    if (r.event_ids[i] != 0) {
-      committed.push_back(p.batch.events[i]);
+  if (!observers_.empty()) {
+    // The batch is not needed after this point: hand its new events over.
+    for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
+      if (r.event_ids[i] != 0) {
+        committed.push_back(std::move(p.batch.events[i]));
+      }
     }
   }
   return {};
@@ -391,8 +405,16 @@ void Store::commit_group(std::vector<Pending>& group) {
   duplicates_.inc(dup);
   quarantined_.inc(quar);
   std::array<std::uint64_t, 32> per_kind{};
-  for (const auto& e : committed) {
-    ++per_kind[static_cast<std::size_t>(e.kind) % per_kind.size()];
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (results[i].ec) {
+      continue;
+    }
+    // Moved-from events keep their kind; ids mark the ones inserted.
+    for (std::size_t j = 0; j < group[i].batch.events.size(); ++j) {
+      if (results[i].event_ids[j] != 0) {
+        ++per_kind[static_cast<std::size_t>(group[i].batch.events[j].kind) % per_kind.size()];
+      }
+    }
   }
   for (std::size_t k = 0; k < per_kind.size(); ++k) {
     if (per_kind[k] != 0) {

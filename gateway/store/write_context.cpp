@@ -3,7 +3,7 @@
 namespace pushgate::store {
 
 Statement& WriteContext::statement(std::string_view sql, boost::system::error_code& ec) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     auto st = db_.prepare(sql, ec);
     if (ec) {
@@ -18,7 +18,7 @@ Statement& WriteContext::statement(std::string_view sql, boost::system::error_co
 }
 
 std::int64_t WriteContext::terminal_id(std::string_view sn, boost::system::error_code& ec) {
-  if (auto it = terminal_ids_.find(std::string(sn)); it != terminal_ids_.end()) {
+  if (auto it = terminal_ids_.find(sn); it != terminal_ids_.end()) {
     ec = {};
     return it->second;
   }
@@ -96,7 +96,7 @@ boost::system::error_code WriteContext::flush_sequences() {
 
 WriteContext::Snapshot WriteContext::snapshot() const {
   Snapshot s;
-  s.terminal_ids = terminal_ids_;
+  s.terminal_ids.insert(terminal_ids_.begin(), terminal_ids_.end());
   for (const auto& [id, seq] : sequences_) {
     s.sequences.emplace(id, std::make_pair(seq.last_seq, seq.dirty));
   }
@@ -104,7 +104,8 @@ WriteContext::Snapshot WriteContext::snapshot() const {
 }
 
 void WriteContext::restore(Snapshot snapshot) {
-  terminal_ids_ = std::move(snapshot.terminal_ids);
+  terminal_ids_.clear();
+  terminal_ids_.insert(snapshot.terminal_ids.begin(), snapshot.terminal_ids.end());
   sequences_.clear();
   for (const auto& [id, seq] : snapshot.sequences) {
     sequences_.emplace(id, TerminalSeq{seq.first, seq.second});

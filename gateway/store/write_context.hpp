@@ -44,7 +44,7 @@ class WriteContext {
 
   /** The cached state, to restore when one batch's savepoint rolls back. */
   struct Snapshot {
-    std::unordered_map<std::string, std::int64_t> terminal_ids;
+    std::unordered_map<std::string, std::int64_t> terminal_ids;  // copied from terminal_ids_
     std::unordered_map<std::int64_t, std::pair<std::int64_t, bool>> sequences;
   };
   Snapshot snapshot() const;
@@ -52,14 +52,24 @@ class WriteContext {
   void set_now_ms(std::int64_t now_ms) noexcept { now_ms_ = now_ms; }
 
  private:
+  // Heterogeneous lookup: find by string_view without building a string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  template <class V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
   struct TerminalSeq {
     std::int64_t last_seq = 0;
     bool dirty = false;
   };
   Connection& db_;
   std::int64_t now_ms_;
-  std::unordered_map<std::string, Statement> statements_;
-  std::unordered_map<std::string, std::int64_t> terminal_ids_;
+  StringMap<Statement> statements_;
+  StringMap<std::int64_t> terminal_ids_;
   std::unordered_map<std::int64_t, TerminalSeq> sequences_;
 };
 
