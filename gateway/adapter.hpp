@@ -22,6 +22,7 @@ namespace api {
 class Router;
 }
 class TerminalRegistry;
+class CommandQueue;
 
 /** What an adapter is built from: shared services, owned by the daemon, outliving the adapter. */
 struct AdapterContext {
@@ -33,6 +34,7 @@ struct AdapterContext {
   Health& health;
   const Clock& clock;
   api::Router& router;  ///< for adapters that add REST routes
+  CommandQueue& commands;
 };
 
 /**

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include <boost/asio/post.hpp>
+
 #include "gateway/logging.hpp"
 #include "gateway/version.hpp"
 
@@ -87,8 +89,18 @@ std::string Gateway::start() {
                           });
   health_.set(Health::Kind::Live, "store", true);
 
-  adapter_ctx_ = std::make_unique<AdapterContext>(
-      AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_});
+  CommandQueue::Options co;
+  co.default_ttl_ms = config_.get_int("commands.default_ttl_s") * 1000;
+  co.ack_timeout_ms = config_.get_int("commands.ack_timeout_s") * 1000;
+  co.max_attempts = static_cast<int>(config_.get_int("commands.max_attempts"));
+  co.max_per_poll = static_cast<std::size_t>(config_.get_int("commands.max_per_poll"));
+  co.max_bytes_per_poll = static_cast<std::size_t>(config_.get_int("commands.max_bytes_per_poll"));
+  commands_ = std::make_unique<CommandQueue>(*store_, clock_, metrics_, co);
+  commands_->load();
+
+  adapter_ctx_ = std::make_unique<AdapterContext>(AdapterContext{
+      ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_, *commands_});
+  commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;
   api_opts.max_page = static_cast<std::size_t>(config_.get_int("api.max_page"));
@@ -124,6 +136,9 @@ std::string Gateway::start() {
     adapters_.push_back(std::move(a));
   }
 
+  sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
+  schedule_sweep();
+
   work_ = std::make_unique<
       boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
       ioc_.get_executor());
@@ -143,6 +158,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   stopped_ = true;
   health_.set(Health::Kind::Ready, "startup", false, "stopping");
   auto until = std::chrono::steady_clock::now() + deadline;
+  if (sweep_timer_) {
+    boost::asio::post(ioc_, [t = sweep_timer_.get()] { t->cancel(); });
+  }
   // 1. Stop accepting; requests in flight keep their connections.
   for (auto& a : adapters_) {
     a->stop(deadline);
@@ -170,6 +188,28 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   threads_.clear();
   adapters_.clear();
   api_server_.reset();
+}
+
+// Once a second: expire commands past their time, fail those out of
+// attempts. The changes go through the writer like any other.
+void Gateway::schedule_sweep() {
+  sweep_timer_->expires_after(std::chrono::seconds(1));
+  sweep_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) {
+      return;
+    }
+    WriteBatch batch;
+    std::vector<CommandRecord> changed;
+    commands_->sweep(batch, changed);
+    if (!batch.empty()) {
+      store_->append(std::move(batch), [this, changed = std::move(changed)](CommitResult r) {
+        if (!r.ec) {
+          commands_->committed(changed);
+        }
+      });
+    }
+    schedule_sweep();
+  });
 }
 
 void Gateway::reload(const config::Config& config) {

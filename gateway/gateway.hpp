@@ -10,11 +10,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "gateway/adapter.hpp"
 #include "gateway/api/rest_api.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/clock.hpp"
+#include "gateway/command_queue.hpp"
+#include "gateway/api/commands_api.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/health.hpp"
 #include "gateway/http/server.hpp"
@@ -51,6 +54,7 @@ class Gateway {
   boost::asio::io_context& io_context() noexcept { return ioc_; }
   store::Store& store() noexcept { return *store_; }
   TerminalRegistry& terminals() noexcept { return *terminals_; }
+  CommandQueue& commands() noexcept { return *commands_; }
   metrics::Registry& metrics() noexcept { return metrics_; }
   Health& health() noexcept { return health_; }
   api::Router& router() noexcept { return router_; }
@@ -72,8 +76,12 @@ class Gateway {
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<TerminalRegistry> terminals_;
+  std::unique_ptr<CommandQueue> commands_;
   api::Router router_;
   std::unique_ptr<api::RestApi> rest_;
+  std::unique_ptr<api::CommandsApi> commands_api_;
+  std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  void schedule_sweep();
   std::unique_ptr<http::Server> api_server_;
   std::unique_ptr<AdapterContext> adapter_ctx_;
   std::vector<std::unique_ptr<Adapter>> adapters_;

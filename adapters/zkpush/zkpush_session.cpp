@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/zkpush/zkpush_commands.hpp"
 #include "adapters/zkpush/zkpush_normalize.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
@@ -56,6 +57,46 @@ std::string endpoint_name(Endpoint e) {
 
 std::string remote_ip(const http::RequestInfo& info) {
   return info.remote.address().to_string();
+}
+
+// Appendix 1 of the attendance PUSH spec: what a terminal's Return= means.
+std::string_view return_code_name(std::int64_t code) {
+  switch (code) {
+    case 0:
+      return "ok";
+    case -1:
+      return "parameter error";
+    case -2:
+      return "transmitted user photo data does not match the given size";
+    case -3:
+      return "read or write error";
+    case -9:
+      return "transmitted template data does not match the given size";
+    case -10:
+      return "user specified by PIN does not exist";
+    case -11:
+      return "illegal template format";
+    case -12:
+      return "illegal template";
+    case -1001:
+      return "limited capacity";
+    case -1002:
+      return "not supported by the terminal";
+    case -1003:
+      return "command execution timeout";
+    case -1004:
+      return "data and terminal configuration inconsistent";
+    case -1005:
+      return "terminal busy";
+    case -1006:
+      return "data too long";
+    case -1007:
+      return "memory error";
+    case -1008:
+      return "failed to get server data";
+    default:
+      return code >= 0 ? "ok" : "error";
+  }
 }
 
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
@@ -314,9 +355,31 @@ void ZkpushService::poll(Request& r) {
     });
     r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
   }
-  // No command is waiting for this terminal: "OK" is the answer that keeps
-  // it polling.
-  commit_and_answer(r, std::move(r.pending), "OK");
+  if (r.terminal.state == "pending") {
+    // Nothing is delivered to a terminal not yet approved.
+    commit_and_answer(r, std::move(r.pending), "OK");
+    return;
+  }
+  WriteBatch batch = std::move(r.pending);
+  std::vector<CommandRecord> changed;
+  auto dialect = dialect_for(r.terminal.flavour, r.terminal.push_version);
+  auto lines = ctx_.commands.deliver(
+      r.sn,
+      [&](const CommandRecord& c) { return render_command(c, dialect, r.terminal.push_version); },
+      batch, changed);
+  // The commands are marked sent in the same commit; the terminal hears them
+  // only after that. With nothing to deliver, "OK" keeps it polling.
+  std::string body;
+  for (const auto& l : lines) {
+    body += l;
+    body += '\n';
+  }
+  if (body.empty()) {
+    body = "OK";
+  } else {
+    log_->debug("[sn={}] delivering {} command(s)", r.sn, lines.size());
+  }
+  commit_and_answer(r, std::move(batch), std::move(body), std::move(changed));
 }
 
 void ZkpushService::device_command(Request& r) {
@@ -327,8 +390,14 @@ void ZkpushService::device_command(Request& r) {
   u.endpoint = "devicecmd";
   WriteBatch batch = std::move(r.pending);
   add_problems(parsed.problems, u, batch);
+  std::vector<CommandQueue::Result> results;
   for (const auto& c : parsed.confirmations) {
     log_->debug("[sn={}] [cmd={}] result Return={} CMD={}", r.sn, c.id, c.return_code, c.cmd);
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(c.id.data(), c.id.data() + c.id.size(), id);
+    if (ec == std::errc{} && p == c.id.data() + c.id.size()) {
+      results.push_back({id, c.return_code, std::string(return_code_name(c.return_code)), c.raw});
+    }
     if (iequals(c.cmd, "INFO") && !c.extra.empty()) {
       nlohmann::json j = nlohmann::json::object();
       for (const auto& kv : c.extra) {
@@ -346,10 +415,15 @@ void ZkpushService::device_command(Request& r) {
       batch.ops.push_back(TerminalRegistry::persist_op(r.terminal));
     }
   }
-  commit_and_answer(r, std::move(batch), "OK");
+  std::vector<CommandRecord> changed;
+  ctx_.commands.complete(r.sn, results, batch, changed);
+  // Results are committed before OK: a terminal that does not hear OK sends
+  // them again, and a result for a finished command is ignored.
+  commit_and_answer(r, std::move(batch), "OK", std::move(changed));
 }
 
-void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body) {
+void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,
+                                      std::vector<CommandRecord> changed) {
   struct Wait {
     Request request;
     std::string ok_body;
@@ -378,7 +452,11 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
                std::atomic_load(&config_)->commit_timeout.count());
     answer(wait->request, bhttp::status::service_unavailable, "ERROR: storage busy, retry later\n");
   });
-  ctx_.store.append(std::move(batch), [this, wait, ex](CommitResult result) {
+  ctx_.store.append(std::move(batch), [this, wait, ex, changed = std::move(changed)](
+                                         CommitResult result) {
+    if (!result.ec && !changed.empty()) {
+      ctx_.commands.committed(changed);
+    }
     net::post(ex, [this, wait, result = std::move(result)]() mutable {
       if (wait->answered) {
         return;

@@ -6,6 +6,7 @@
 #include "adapters/zkpush/zkpush_config.hpp"
 #include "adapters/zkpush/zkpush_protocol.hpp"
 #include "gateway/adapter.hpp"
+#include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/logging.hpp"
@@ -36,7 +37,8 @@ class ZkpushService {
   void upload(Request& r);
   void poll(Request& r);
   void device_command(Request& r);
-  void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body);
+  void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,
+                         std::vector<CommandRecord> changed = {});
   void answer(Request& r, boost::beast::http::status status, std::string body);
   void refuse(Request& r, boost::beast::http::status status, std::string_view reason,
               std::string body);

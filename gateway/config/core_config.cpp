@@ -62,6 +62,25 @@ void declare_core_config(Schema& s) {
          "Most events or quarantine rows in one page.", std::int64_t{1}, std::int64_t{100000}, {},
          false});
 
+  s.describe_section("commands",
+                     "[commands] — the durable command queue (one per terminal).");
+  s.add({"commands.default_ttl_s", ValueType::Int, std::int64_t{86400},
+         "How long a command may wait for its terminal before it is reported expired\n"
+         "(when the caller gives no expiry).",
+         std::int64_t{1}, std::int64_t{30 * 86400}, {}, false});
+  s.add({"commands.ack_timeout_s", ValueType::Int, std::int64_t{60},
+         "A delivered command without a result after this long is delivered again.",
+         std::int64_t{1}, std::int64_t{86400}, {}, false});
+  s.add({"commands.max_attempts", ValueType::Int, std::int64_t{3},
+         "Deliveries before a command without a result is reported failed.", std::int64_t{1},
+         std::int64_t{100}, {}, false});
+  s.add({"commands.max_per_poll", ValueType::Int, std::int64_t{16},
+         "Most commands in one answer to a terminal's poll.", std::int64_t{1}, std::int64_t{1000},
+         {}, false});
+  s.add({"commands.max_bytes_per_poll", ValueType::Int, std::int64_t{65536},
+         "Most bytes of commands in one answer (one large command is still sent alone).",
+         std::int64_t{256}, std::int64_t{16 * 1024 * 1024}, {}, false});
+
   s.describe_section("terminals",
                      "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
                      "A terminal listed here is trusted even when gateway.unknown_terminals = pending.");

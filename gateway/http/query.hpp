@@ -18,7 +18,7 @@ std::string percent_decode(std::string_view s);
 class Query {
  public:
   Query() = default;
-  /** Parses the part after '?' of `target` (or all of it when there is no '?'). */
+  /** Parses the part after the first '?' of `target`; no '?' means no parameters. */
   static Query parse_target(std::string_view target);
   static Query parse(std::string_view query);
 

@@ -118,6 +118,18 @@ class Session : public Server::SessionBase {
       reply_error(bhttp::status::request_header_fields_too_large, "header too large\n");
       return;
     }
+    // Beast (1.74) compares Content-Length with body_limit while it parses
+    // the header and fails async_read_header with body_limit, so an oversized
+    // declared body lands here, not at the check below: answer 413 now,
+    // without reading the body, instead of dropping the connection unanswered.
+    if (ec == bhttp::error::body_limit) {
+      shared_->too_large->inc();
+      auto len = parser_->content_length();
+      reply_error(bhttp::status::payload_too_large,
+                  "body of " + (len ? std::to_string(*len) : std::string("unknown")) +
+                      " bytes exceeds the limit of " + std::to_string(options_.body_limit) + "\n");
+      return;
+    }
     if (ec) {
       // Timeouts, resets and garbage: nothing to answer on a broken stream.
       if (ec != beast::error::timeout && ec != net::error::operation_aborted) {

@@ -1,5 +1,6 @@
 #include "gateway/metrics/metrics.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -28,10 +29,12 @@ std::string format_double(double v) {
   if (std::isnan(v)) {
     return "NaN";
   }
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  // The shortest text that reads back as the same double, in %g style like
+  // the Go client (strconv 'g', -1): bucket bounds render as le="0.1", not
+  // le="0.10000000000000001", so selectors on a bound match what was declared.
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  return ec == std::errc{} ? std::string(buf, end) : std::to_string(v);
 }
 
 std::string with_label(const std::string& labels, const std::string& extra) {

@@ -1,0 +1,148 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/system/error_code.hpp>
+
+#include "gateway/clock.hpp"
+#include "gateway/command.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/metrics/metrics.hpp"
+
+namespace pushgate {
+
+namespace store {
+class Store;
+class Connection;
+}  // namespace store
+
+/**
+ * The durable command queue, one per terminal.
+ *
+ * Every state change is a row update committed by the store's writer; the
+ * open commands (queued, sent) are also kept in memory so a terminal's poll
+ * is answered without reading the database.
+ *
+ *   queued --deliver--> sent --result Return>=0--> done
+ *                         |  --result Return<0---> failed
+ *                         |  --no result in ack_timeout--> re-delivered (attempts+1)
+ *                         |  --attempts exhausted--> failed
+ *   queued/sent --expires--> expired        queued --cancel--> cancelled
+ *
+ * Threads: every method is thread-safe and short (a mutex around the
+ * in-memory index); none reads SQLite. Observers are called after the
+ * change is committed, on the store's writer thread: post, don't block.
+ */
+class CommandQueue {
+ public:
+  struct Options {
+    std::int64_t default_ttl_ms = 24 * 3600 * 1000;
+    std::int64_t ack_timeout_ms = 60 * 1000;
+    int max_attempts = 3;
+    std::size_t max_per_poll = 16;
+    std::size_t max_bytes_per_poll = 64 * 1024;
+  };
+
+  /** The wire line for one command, or why it cannot be expressed. */
+  struct Rendered {
+    std::string line;        ///< without "C:<id>:"
+    std::string error;       ///< set: the command fails with this reason
+    bool ends_batch = false; ///< nothing may follow it in one answer (REBOOT)
+  };
+  using Renderer = std::function<Rendered(const CommandRecord&)>;
+
+  /** A terminal's answer to one command. */
+  struct Result {
+    std::int64_t id = 0;
+    std::int64_t return_code = 0;
+    std::string return_name;
+    std::string raw;
+  };
+
+  CommandQueue(store::Store& store, const Clock& clock, metrics::Registry& metrics,
+               Options options);
+
+  /** Startup: loads the open commands and the next id. */
+  void load();
+
+  using EnqueueDone = std::function<void(boost::system::error_code ec, std::string error,
+                                         CommandRecord record, bool duplicate)>;
+  /**
+   * Validates and queues a command durably. The same (origin, client_ref)
+   * again answers the existing command with `duplicate` set. `done` runs
+   * after commit on the writer thread (or at once on a validation error,
+   * with `error` set).
+   */
+  void enqueue(CommandRequest request, EnqueueDone done);
+
+  /**
+   * For a terminal's poll: picks the commands to deliver now (queued, or
+   * sent without a result for ack_timeout), renders them, marks them sent
+   * and adds the row updates to `batch`. Returns "C:<id>:<line>" lines,
+   * capped by count and bytes, none after a command that ends a batch.
+   * Commands the renderer cannot express fail (also added to `batch`).
+   * Call `committed(batch_records)` after the batch commits.
+   */
+  std::vector<std::string> deliver(const std::string& sn, const Renderer& render,
+                                   WriteBatch& batch, std::vector<CommandRecord>& changed);
+
+  /**
+   * For a terminal's results: marks the commands done/failed and adds the
+   * row updates to `batch`. Unknown ids (already finished, or not ours) are
+   * ignored and reported in the return value.
+   */
+  std::size_t complete(const std::string& sn, const std::vector<Result>& results,
+                       WriteBatch& batch, std::vector<CommandRecord>& changed);
+
+  /** After the batch carrying those changes committed: notify and forget finished ones. */
+  void committed(const std::vector<CommandRecord>& changed);
+
+  /** Cancels a queued command. False when it is not queued (sent or finished). */
+  bool cancel(std::int64_t id, WriteBatch& batch, std::vector<CommandRecord>& changed);
+
+  /** Expires and fails what timed out; returns the changes to commit. */
+  void sweep(WriteBatch& batch, std::vector<CommandRecord>& changed);
+
+  /** Whether `sn` has anything to deliver now (cheap; for poll fast paths). */
+  bool has_deliverable(const std::string& sn) const;
+  std::size_t open_count() const;
+
+  /** Called after every committed state change (writer thread). */
+  void add_observer(std::function<void(const CommandRecord&)> observer);
+
+  /** Reads for the API (any thread with its own read connection). */
+  static std::vector<CommandRecord> read(store::Connection& db, const std::string& terminal,
+                                         std::optional<CommandState> state, std::int64_t after,
+                                         std::size_t limit, boost::system::error_code& ec);
+  static std::optional<CommandRecord> read_one(store::Connection& db, std::int64_t id,
+                                               boost::system::error_code& ec);
+
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  static WriteOp update_op(const CommandRecord& c);
+  bool deliverable(const CommandRecord& c, std::int64_t now) const;
+  void index_locked(const CommandRecord& c);
+  void forget_locked(std::map<std::int64_t, CommandRecord>::iterator it);
+
+  store::Store& store_;
+  const Clock& clock_;
+  metrics::Registry& metrics_;
+  Options options_;
+
+  mutable std::mutex mutex_;
+  std::int64_t next_id_ = 1;
+  std::map<std::int64_t, CommandRecord> open_;                      // by id
+  std::map<std::string, std::set<std::int64_t>, std::less<>> by_sn_;  // open ids per terminal
+  std::map<std::string, std::int64_t, std::less<>> refs_;           // origin\tclient_ref -> id
+  std::vector<std::function<void(const CommandRecord&)>> observers_;
+};
+
+}  // namespace pushgate
