@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(remote_auth LIBS pushgate_zkpush_protocol)

@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(rtstate LIBS pushgate_zkpush_protocol)
