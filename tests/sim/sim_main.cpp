@@ -1,0 +1,31 @@
+// pushgate-sim: many simulated ZKTeco attendance terminals against a PUSH
+// server. A thin main; the work is in load_runner.cpp (see README.md).
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tests/sim/load_runner.hpp"
+#include "tests/sim/sim_cli.hpp"
+
+int main(int argc, char** argv) {
+  using namespace pushgate::sim;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const CliParse parsed = parse_command_line(args);
+  if (!parsed.ok) {
+    std::cerr << "pushgate-sim: " << parsed.error << "\n";
+    return 1;
+  }
+  if (parsed.help) {
+    std::cout << usage();
+    return 0;
+  }
+  const LoadConfig& config = parsed.config;
+  std::cerr << "pushgate-sim: " << config.terminals << " terminal(s) x "
+            << config.records_per_terminal << " records -> " << config.host << ":" << config.port
+            << "\n";
+  LoadRunner runner(config);
+  const LoadSummary summary = runner.run(&std::cerr);
+  std::cout << (config.json ? summary_json(summary) : format_summary(summary));
+  return summary.exit_code;
+}
