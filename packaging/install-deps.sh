@@ -17,10 +17,16 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the integration tests
   mosquitto mosquitto-clients python3 python3-pymodbus libmodbus5
-  # packaging
-  debhelper devscripts lintian fakeroot dpkg-dev systemd
+  # packaging (adduser: the package's postinst; systemd: systemd-analyze for
+  # verify/security, also where systemd is not PID 1)
+  debhelper devscripts lintian fakeroot dpkg-dev systemd adduser
+  # system tests: the reference Prometheus text-format parser (for Debian's
+  # /usr/bin/python3, tests/integration/system/metrics_test.py)
+  python3-prometheus-client
   # misc test helpers
   curl openssl util-linux procps psmisc
+  # the system-call survey behind the unit's SystemCallFilter (packaging/README.md)
+  strace
 )
 
 if [ -z "${PUSHGATE_SKIP_APT_UPDATE:-}" ]; then
