@@ -6,6 +6,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "gateway/attendance/attendance_api.hpp"
+#include "gateway/attendance/attendance_service.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/version.hpp"
 
@@ -69,7 +71,20 @@ std::string Gateway::start() {
   if (!store_) {
     return error;
   }
+  // Before the writer starts, so its commit observer sees every punch.
+  if (config_.get_bool("attendance.enabled")) {
+    try {
+      attendance_ = std::make_unique<attendance::AttendanceService>(
+          *store_, clock_, metrics_, attendance::options_from_config(config_));
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    attendance_api_ = std::make_unique<attendance::AttendanceApi>(router_, *attendance_);
+  }
   store_->start();
+  if (attendance_) {
+    attendance_->start();
+  }
   metrics_.callback_gauge("pushgate_disk_free_bytes", "Free space where the database lives",
                           [dir = data_dir_] { return disk_free_bytes(dir); });
   metrics_.callback_gauge("pushgate_database_bytes", "Size of the database with its WAL",
@@ -158,6 +173,15 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   stopped_ = true;
   health_.set(Health::Kind::Ready, "startup", false, "stopping");
   auto until = std::chrono::steady_clock::now() + deadline;
+  // A start that failed half-way never ran the I/O threads: run one now so
+  // listeners close and posted work completes.
+  if (threads_.empty()) {
+    work_ = std::make_unique<
+        boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+        ioc_.get_executor());
+    threads_.emplace_back([this] { ioc_.run(); });
+    started_ = true;
+  }
   if (sweep_timer_) {
     boost::asio::post(ioc_, [t = sweep_timer_.get()] { t->cancel(); });
   }
@@ -170,6 +194,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   // 2. Commit everything queued; each waiting request gets its answer posted
   //    to the io_context, which is still running.
+  if (attendance_) {
+    attendance_->stop();  // its last batches are still committed below
+  }
   if (store_) {
     store_->stop();
   }
@@ -213,6 +240,9 @@ void Gateway::schedule_sweep() {
 }
 
 void Gateway::reload(const config::Config& config) {
+  if (terminals_) {
+    terminals_->reload(config);
+  }
   for (auto& a : adapters_) {
     a->reload(config);
   }

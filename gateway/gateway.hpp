@@ -27,6 +27,11 @@
 
 namespace pushgate {
 
+namespace attendance {
+class AttendanceService;
+class AttendanceApi;
+}  // namespace attendance
+
 /**
  * The whole gateway wired together: store, terminal registry, REST API and
  * every enabled adapter on one io_context run by a small thread pool. The
@@ -80,6 +85,8 @@ class Gateway {
   api::Router router_;
   std::unique_ptr<api::RestApi> rest_;
   std::unique_ptr<api::CommandsApi> commands_api_;
+  std::unique_ptr<attendance::AttendanceService> attendance_;
+  std::unique_ptr<attendance::AttendanceApi> attendance_api_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   void schedule_sweep();
   std::unique_ptr<http::Server> api_server_;

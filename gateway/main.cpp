@@ -171,7 +171,15 @@ int run(const config::Schema& schema, const config::Config& cfg, const std::stri
         if (ec) {
           return;
         }
-        sd_notify(0, "WATCHDOG=1");
+        // Fed only while the writer makes progress too: a stuck writer thread
+        // (or a hung disk) gets the service restarted, and ack-after-commit
+        // makes the restart safe.
+        if (!gateway.store().stalled(std::chrono::duration_cast<std::chrono::milliseconds>(
+                interval * 2))) {
+          sd_notify(0, "WATCHDOG=1");
+        } else {
+          log->error("the store writer made no progress; not feeding the watchdog");
+        }
         feed();
       });
     };

@@ -1,6 +1,10 @@
 #include "gateway/terminals.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <stdexcept>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "gateway/config/config.hpp"
 #include "gateway/store/store.hpp"
@@ -12,6 +16,61 @@ namespace {
 // Terminals poll every few seconds; last_seen is persisted at most this often
 // unless something else about the terminal changed.
 constexpr std::int64_t kPersistEveryMs = 60'000;
+
+// Parses "a.b.c.d/n" or "x::y/n" (a bare address means a single host).
+bool parse_cidr(std::string_view text, std::array<unsigned char, 16>& bytes, bool& v4,
+                int& prefix) {
+  auto slash = text.find('/');
+  std::string addr(text.substr(0, slash));
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(addr, ec);
+  if (ec) {
+    return false;
+  }
+  v4 = a.is_v4();
+  bytes.fill(0);
+  if (v4) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), bytes.begin());
+  } else {
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), bytes.begin());
+  }
+  int max = v4 ? 32 : 128;
+  prefix = max;
+  if (slash != std::string_view::npos) {
+    auto p = text.substr(slash + 1);
+    int n = 0;
+    auto [end, err] = std::from_chars(p.data(), p.data() + p.size(), n);
+    if (err != std::errc{} || end != p.data() + p.size() || n < 0 || n > max) {
+      return false;
+    }
+    prefix = n;
+  }
+  return true;
+}
+
+bool prefix_equal(const std::array<unsigned char, 16>& a, const std::array<unsigned char, 16>& b,
+                  int prefix) {
+  int full = prefix / 8;
+  for (int i = 0; i < full; ++i) {
+    if (a[static_cast<std::size_t>(i)] != b[static_cast<std::size_t>(i)]) {
+      return false;
+    }
+  }
+  int rest = prefix % 8;
+  if (rest == 0) {
+    return true;
+  }
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[static_cast<std::size_t>(full)] & mask) == (b[static_cast<std::size_t>(full)] & mask);
+}
+
+// The state a serial never seen before starts in, from the policy.
+std::string unknown_state_of(const config::Config& c) {
+  const auto& policy = c.get_string("gateway.unknown_terminals");
+  return policy == "pending" ? "pending" : policy == "refuse" ? "refused" : "accepted";
+}
 
 Zone zone_or_throw(std::string_view spec, std::string_view key) {
   std::string error;
@@ -25,13 +84,20 @@ Zone zone_or_throw(std::string_view spec, std::string_view key) {
 
 TerminalRegistry::TerminalRegistry(const config::Config& config)
     : site_zone_(zone_or_throw(config.get_string("gateway.timezone"), "gateway.timezone")),
-      unknown_state_(config.get_string("gateway.unknown_terminals") == "pending" ? "pending"
-                                                                                : "accepted") {
+      unknown_state_(unknown_state_of(config)) {
   for (const auto& sn : config.table_names("terminals")) {
     names_[sn] = config.get_string("terminals." + sn + ".name");
     const auto& tz = config.get_string("terminals." + sn + ".timezone");
     if (!tz.empty()) {
       zones_.emplace(sn, zone_or_throw(tz, "terminals." + sn + ".timezone"));
+    }
+    for (const auto& cidr : config.get_list("terminals." + sn + ".networks")) {
+      Network n;
+      if (!parse_cidr(cidr, n.bytes, n.v4, n.prefix)) {
+        throw std::invalid_argument("terminals." + sn + ".networks: \"" + cidr +
+                                    "\" is not an address or CIDR network");
+      }
+      networks_[sn].push_back(n);
     }
     // A terminal named in the config is trusted even under the pending policy.
     Entry e;
@@ -39,6 +105,11 @@ TerminalRegistry::TerminalRegistry(const config::Config& config)
     e.record.state = "accepted";
     terminals_.emplace(sn, std::move(e));
   }
+}
+
+void TerminalRegistry::reload(const config::Config& config) {
+  std::lock_guard lock(mutex_);
+  unknown_state_ = unknown_state_of(config);
 }
 
 void TerminalRegistry::load(store::Store& store) {
@@ -148,6 +219,31 @@ const Zone& TerminalRegistry::zone_for(std::string_view sn) const {
     return it->second;
   }
   return site_zone_;
+}
+
+bool TerminalRegistry::source_allowed(std::string_view sn, const std::string& address) const {
+  std::lock_guard lock(mutex_);
+  auto it = networks_.find(sn);
+  if (it == networks_.end() || it->second.empty()) {
+    return true;
+  }
+  std::array<unsigned char, 16> bytes{};
+  bool v4 = true;
+  int prefix = 0;
+  std::string addr = address;
+  // IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d.
+  if (addr.rfind("::ffff:", 0) == 0 && addr.find('.') != std::string::npos) {
+    addr = addr.substr(7);
+  }
+  if (!parse_cidr(addr, bytes, v4, prefix)) {
+    return false;
+  }
+  for (const auto& n : it->second) {
+    if (n.v4 == v4 && prefix_equal(n.bytes, bytes, n.prefix)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string TerminalRegistry::name_for(std::string_view sn) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -47,6 +48,9 @@ class TerminalRegistry {
   /** `unknown_policy`: "accept" or "pending" for serials never seen. */
   TerminalRegistry(const config::Config& config);
 
+  /** SIGHUP: applies the reloadable settings (the policy for unknown serials). */
+  void reload(const config::Config& config);
+
   /** Startup: reads the terminals table. */
   void load(store::Store& store);
 
@@ -67,6 +71,12 @@ class TerminalRegistry {
 
   /** The zone a terminal's local times are in (its own setting, else the site's). */
   const Zone& zone_for(std::string_view sn) const;
+  /**
+   * Whether `address` may speak for `sn`: true when the terminal has no
+   * configured networks, else when the address is inside one of them.
+   */
+  bool source_allowed(std::string_view sn, const std::string& address) const;
+
   /** The configured display name ("" when none). */
   std::string name_for(std::string_view sn) const;
 
@@ -85,6 +95,12 @@ class TerminalRegistry {
   std::map<std::string, Entry, std::less<>> terminals_;
   std::map<std::string, std::string, std::less<>> names_;
   std::map<std::string, Zone, std::less<>> zones_;
+  struct Network {
+    std::array<unsigned char, 16> bytes{};
+    bool v4 = true;
+    int prefix = 0;
+  };
+  std::map<std::string, std::vector<Network>, std::less<>> networks_;
   Zone site_zone_;
   std::string unknown_state_;
 };

@@ -1,5 +1,9 @@
 #include "adapters/zkpush/zkpush_adapter.hpp"
 
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::zkpush {
@@ -7,7 +11,7 @@ namespace pushgate::adapters::zkpush {
 ZkpushAdapter::ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config)
     : ctx_(ctx), config_(std::move(config)),
       service_(std::make_shared<ZkpushService>(ctx, config_)) {
-  http::ServerOptions o;
+  auto& o = options_;
   o.name = "zkpush";
   o.address = config_.listen;
   o.port = config_.port;
@@ -23,6 +27,39 @@ ZkpushAdapter::ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config)
       },
       ctx.metrics);
 }
+
+namespace {
+// The TLS context for terminals: the configured certificate, the minimum
+// version, and no renegotiation or compression.
+std::shared_ptr<boost::asio::ssl::context> make_tls(const ZkpushConfig& c, std::string& error) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::single_dh_use |
+                   SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  int min = c.tls_min_version == "1.0"   ? TLS1_VERSION
+            : c.tls_min_version == "1.1" ? TLS1_1_VERSION
+            : c.tls_min_version == "1.3" ? TLS1_3_VERSION
+                                         : TLS1_2_VERSION;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), min);
+  if (min < TLS1_2_VERSION) {
+    // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level.
+    SSL_CTX_set_security_level(ctx->native_handle(), 0);
+  }
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(c.tls_cert_file, ec);
+  if (ec) {
+    error = "zkpush.tls_cert_file " + c.tls_cert_file + ": " + ec.message();
+    return nullptr;
+  }
+  ctx->use_private_key_file(c.tls_key_file, ssl::context::pem, ec);
+  if (ec) {
+    error = "zkpush.tls_key_file " + c.tls_key_file + ": " + ec.message();
+    return nullptr;
+  }
+  return ctx;
+}
+}  // namespace
 
 ZkpushAdapter::~ZkpushAdapter() = default;
 
@@ -43,6 +80,34 @@ boost::system::error_code ZkpushAdapter::start() {
     return ec;
   }
   logger(Component::Zkpush)->info("PUSH server listening on {}:{}", config_.listen, server_->port());
+  if (config_.tls_port != 0 || (!config_.tls_cert_file.empty() && !config_.tls_key_file.empty())) {
+    std::string error;
+    auto tls = make_tls(config_, error);
+    if (!tls) {
+      logger(Component::Zkpush)->error("HTTPS for terminals: {}", error);
+      ctx_.health.set(Health::Kind::Ready, "zkpush", false, error);
+      return boost::asio::error::invalid_argument;
+    }
+    auto o = options_;
+    o.name = "zkpush-tls";
+    o.port = config_.tls_port;
+    o.tls = std::move(tls);
+    tls_server_ = std::make_unique<http::Server>(
+        ctx_.ioc, o,
+        [service = service_](http::Request&& req, const http::RequestInfo& info,
+                             http::Reply reply) {
+          service->handle(std::move(req), info, std::move(reply));
+        },
+        ctx_.metrics);
+    if (auto tec = tls_server_->start()) {
+      logger(Component::Zkpush)
+          ->error("cannot listen for HTTPS on {}:{}: {}", config_.listen, config_.tls_port,
+                  tec.message());
+      return tec;
+    }
+    logger(Component::Zkpush)
+        ->info("PUSH server (HTTPS) listening on {}:{}", config_.listen, tls_server_->port());
+  }
   ctx_.health.set(Health::Kind::Ready, "zkpush", true);
   return {};
 }
@@ -51,6 +116,9 @@ void ZkpushAdapter::stop(std::chrono::milliseconds) {
   // Stop accepting; connections waiting for a commit are answered by it
   // (the store drains its queue on stop) and then closed.
   server_->stop();
+  if (tls_server_) {
+    tls_server_->stop();
+  }
   ctx_.health.set(Health::Kind::Ready, "zkpush", false, "stopping");
 }
 
@@ -60,5 +128,8 @@ void ZkpushAdapter::reload(const config::Config& config) {
 }
 
 std::uint16_t ZkpushAdapter::port() const noexcept { return server_->port(); }
+std::uint16_t ZkpushAdapter::tls_port() const noexcept {
+  return tls_server_ ? tls_server_->port() : 0;
+}
 
 }  // namespace pushgate::adapters::zkpush

@@ -21,8 +21,9 @@ class ZkpushAdapter final : public Adapter {
   void stop(std::chrono::milliseconds deadline) override;
   void reload(const config::Config& config) override;
 
-  /** The bound port (tests bind port 0). */
+  /** The bound ports (tests bind port 0); tls_port() is 0 without HTTPS. */
   std::uint16_t port() const noexcept;
+  std::uint16_t tls_port() const noexcept;
 
   static void declare_config(config::Schema& schema) { ZkpushConfig::declare(schema); }
   static std::unique_ptr<Adapter> create(AdapterContext& ctx);
@@ -32,6 +33,8 @@ class ZkpushAdapter final : public Adapter {
   ZkpushConfig config_;
   std::shared_ptr<ZkpushService> service_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Server> tls_server_;
+  http::ServerOptions options_;
 };
 
 }  // namespace pushgate::adapters::zkpush

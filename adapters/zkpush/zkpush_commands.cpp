@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "adapters/zkpush/zkpush_security_protocol.hpp"
+
 namespace pushgate::adapters::zkpush {
 
 namespace {
@@ -170,45 +172,53 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
   return fail("unknown verb \"" + v + "\"");
 }
 
-// Security PUSH 3.x. CONTROL DEVICE AABBCCDDEE: AA operation, BB door,
-// CC output type / address, DD duration or state, EE reserved (spec §12.x).
+// Security PUSH 3.x. CONTROL DEVICE AABBCCDDEE (spec §9.4): AA operation,
+// BB door, CC target or operand, DD seconds/state; rendered by the spec-checked
+// serialiser so every byte is upper-case hex and out-of-range values refuse.
+Rendered control(int operation, int door, int target, int duration) {
+  auto l = security::render_control_device(operation, door, target, duration);
+  if (!l) {
+    return fail("door, output or duration out of range 0..255");
+  }
+  return line(*l);
+}
+
 Rendered render_access(const CommandRecord& c) {
   const auto& p = c.params;
   const auto& v = c.verb;
-  auto hex2 = [](long long n) {
-    char b[8];
-    std::snprintf(b, sizeof b, "%02d", static_cast<int>(n));
-    return std::string(b);
-  };
+  using Op = security::ControlOperation;
   if (v == "raw") {
     auto l = str(p, "line");
     return l.empty() ? fail("raw command without a line") : line(l);
   }
   if (v == "reboot") {
-    return line("CONTROL DEVICE 03000000", true);
+    auto r = control(static_cast<int>(Op::Restart), 0, 0, 0);
+    r.ends_batch = true;
+    return r;
   }
   if (v == "open_door") {
     auto door = num(p, "door", 1);
     auto secs = num(p, "seconds", 5);
-    if (door < 1 || door > 99 || secs < 1 || secs > 254) {
-      return fail("open_door needs door 1..99 and seconds 1..254");
+    if (door < 1 || secs < 1 || secs > 254) {
+      return fail("open_door needs a door from 1 and seconds 1..254");
     }
-    return line("CONTROL DEVICE 01" + hex2(door) + "01" + hex2(secs) + "00");
+    return control(static_cast<int>(Op::Output), static_cast<int>(door), 1,
+                   static_cast<int>(secs));
   }
   if (v == "cancel_alarm") {
-    return line("CONTROL DEVICE 02000000");
+    return control(static_cast<int>(Op::CancelAlarm), static_cast<int>(num(p, "door", 0)), 0, 0);
   }
   if (v == "normal_open") {
-    auto door = num(p, "door", 1);
     bool on = p.value("on", true);
-    // 01 door 01 FF = normally open; 04 = cancel normal open (spec appendix).
-    return on ? line("CONTROL DEVICE 01" + hex2(door) + "01ff00")
-              : line("CONTROL DEVICE 04" + hex2(door) + "000000");
+    // 01 door 01 FF opens and keeps open; 04 door 00 ends normal open.
+    return on ? control(static_cast<int>(Op::Output), static_cast<int>(num(p, "door", 1)), 1, 255)
+              : control(static_cast<int>(Op::NormalOpen), static_cast<int>(num(p, "door", 1)), 0,
+                        0);
   }
   if (v == "lock_door") {
-    auto door = num(p, "door", 1);
     bool locked = p.value("locked", true);
-    return line(std::string("CONTROL DEVICE ") + (locked ? "05" : "06") + hex2(door) + "000000");
+    return control(static_cast<int>(Op::LockDoor), static_cast<int>(num(p, "door", 1)),
+                   locked ? 1 : 0, 0);
   }
   if (v == "info" || v == "get_options") {
     std::string keys;

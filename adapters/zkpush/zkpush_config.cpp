@@ -25,6 +25,25 @@ void ZkpushConfig::declare(config::Schema& s) {
   s.add({"zkpush.header_limit_bytes", ValueType::Int, std::int64_t{16 * 1024},
          "Largest request header accepted (431 past it).", std::int64_t{1024},
          std::int64_t{1024 * 1024}, {}, false});
+  s.add({"zkpush.tls_port", ValueType::Int, std::int64_t{0},
+         "Port of the same server over HTTPS (terminal menu: HTTPS on). 0: off.\n"
+         "Needs tls_cert_file and tls_key_file.",
+         std::int64_t{0}, std::int64_t{65535}, {}, false});
+  s.add({"zkpush.tls_cert_file", ValueType::String, std::string(""),
+         "PEM certificate (chain) for HTTPS. Old firmware accepts RSA 2048 with SHA-256;\n"
+         "see adapters/zkpush/README.md for how to make one.",
+         {}, {}, {}, false});
+  s.add({"zkpush.tls_key_file", ValueType::String, std::string(""), "PEM private key for HTTPS.",
+         {}, {}, {}, false});
+  s.add({"zkpush.tls_min_version", ValueType::String, std::string("1.2"),
+         "Lowest TLS version accepted. Some old firmware speaks only 1.0/1.1.", {}, {},
+         {"1.0", "1.1", "1.2", "1.3"}, false});
+  s.add({"zkpush.token_check", ValueType::String, std::string("log"),
+         "Security PUSH (access control) session token: every request after registration\n"
+         "carries Cookie: token=MD5(RegistryCode+SN+SessionID). off: not checked; log: a\n"
+         "mismatch is logged and counted; enforce: a mismatch is answered 401 and nothing\n"
+         "is stored (not checked on /iclock/registry, /iclock/push and the handshake).",
+         {}, {}, {"off", "log", "enforce"}, true});
   s.add({"zkpush.idle_timeout_ms", ValueType::Int, std::int64_t{60000},
          "How long a keep-alive connection may idle between requests.", std::int64_t{100},
          std::int64_t{3600000}, {}, false});
@@ -77,6 +96,11 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.realtime = c.get_bool("zkpush.realtime");
   z.trans_flag = c.get_string("zkpush.trans_flag");
   z.push_options = c.get_list("zkpush.push_options");
+  z.tls_port = static_cast<std::uint16_t>(c.get_int("zkpush.tls_port"));
+  z.tls_cert_file = c.get_string("zkpush.tls_cert_file");
+  z.tls_key_file = c.get_string("zkpush.tls_key_file");
+  z.tls_min_version = c.get_string("zkpush.tls_min_version");
+  z.token_check = c.get_string("zkpush.token_check");
   return z;
 }
 

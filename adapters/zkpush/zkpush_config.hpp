@@ -28,6 +28,11 @@ struct ZkpushConfig {
   bool realtime = true;
   std::string trans_flag;
   std::vector<std::string> push_options;
+  std::uint16_t tls_port = 0;  ///< 0: no HTTPS listener
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_min_version = "1.2";
+  std::string token_check = "log";  ///< Security PUSH Cookie token: off | log | enforce
 
   static void declare(config::Schema& schema);
   static ZkpushConfig from(const config::Config& config);

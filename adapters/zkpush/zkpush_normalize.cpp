@@ -257,6 +257,82 @@ void quarantine_body(std::string_view body, std::string_view reason, const Uploa
   batch.quarantine.push_back(std::move(q));
 }
 
+Event make_event(const UploadContext& ctx, EventKind kind, std::string raw) {
+  return base_event(ctx, kind, std::move(raw));
+}
+
+std::optional<std::int64_t> utc_of_device_time(const DeviceTime& time, const UploadContext& ctx) {
+  return utc_of(time, ctx);
+}
+
+std::string user_fields_json(const UserRecord& rec) {
+  nlohmann::json fields = {{"name", rec.name},
+                           {"card", rec.card},
+                           {"privilege", opt(rec.privilege)},
+                           {"group", opt(rec.group)},
+                           {"time_zones", rec.time_zones},
+                           {"verify", opt(rec.verify)},
+                           {"vice_card", rec.vice_card}};
+  for (const auto& kv : rec.extra) {
+    fields[kv.key] = kv.value;
+  }
+  return dump_json(fields);
+}
+
+void add_user_record(const UserRecord& rec, std::string fields_json, const std::string& raw,
+                     const UploadContext& ctx, WriteBatch& batch) {
+  Event e = base_event(ctx, EventKind::Enrollment, raw);
+  e.record_key = "USER\t" + rec.pin + "\t" + digest(raw);
+  e.pin = rec.pin;
+  auto fields = nlohmann::json::parse(fields_json, nullptr, false);
+  nlohmann::json extra = {{"record", "user"}, {"fields", std::move(fields)}};
+  e.extra_json = dump_json(extra);
+  batch.events.push_back(std::move(e));
+  batch.ops.push_back(upsert_user(ctx.sn, rec, std::move(fields_json)));
+}
+
+void add_template_record(const TemplateRecord& rec, std::string_view kind_word, int bio_type,
+                         const std::string& raw, const UploadContext& ctx, WriteBatch& batch) {
+  Event e = base_event(ctx, EventKind::Enrollment, raw);
+  e.record_key = std::string(kind_word) + "\t" + rec.pin + "\t" + digest(raw);
+  e.pin = rec.pin;
+  nlohmann::json extra = {{"record", "template"},    {"type", kind_word},
+                          {"bio_type", bio_type},    {"no", opt(rec.number)},
+                          {"index", opt(rec.index)}, {"size", opt(rec.size)}};
+  e.extra_json = dump_json(extra);
+  batch.events.push_back(std::move(e));
+  batch.ops.push_back(upsert_template(ctx.sn, bio_type, rec));
+}
+
+void add_photo_record(const PhotoRecord& rec, std::string_view kind_word,
+                      const std::string& photo_kind, const std::string& raw,
+                      const UploadContext& ctx, WriteBatch& batch) {
+  Event e = base_event(ctx, EventKind::Enrollment, raw);
+  e.record_key = std::string(kind_word) + "\t" + rec.pin + "\t" + digest(raw);
+  e.pin = rec.pin;
+  nlohmann::json extra = {
+      {"record", photo_kind}, {"file_name", rec.file_name}, {"bio_type", opt(rec.type)}};
+  e.extra_json = dump_json(extra);
+  batch.events.push_back(std::move(e));
+  batch.ops.push_back(upsert_photo(ctx.sn, photo_kind, rec));
+}
+
+void add_errorlog_record(const ErrorLogRecord& rec, const std::string& raw,
+                         const UploadContext& ctx, WriteBatch& batch) {
+  Event e = base_event(ctx, EventKind::ErrorLog, raw);
+  e.record_key = "ERRORLOG\t" + digest(raw);
+  nlohmann::json extra = {{"err_code", rec.err_code},
+                          {"err_msg", rec.err_msg},
+                          {"data_origin", rec.data_origin},
+                          {"cmd_id", rec.cmd_id},
+                          {"additional", rec.additional}};
+  for (const auto& kv : rec.extra) {
+    extra[kv.key] = kv.value;
+  }
+  e.extra_json = dump_json(extra);
+  batch.events.push_back(std::move(e));
+}
+
 std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, WriteBatch& batch) {
   batch.events.reserve(batch.events.size() + parsed.records.size());
   for (const auto& r : parsed.records) {
@@ -299,55 +375,16 @@ std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, W
             e.extra_json = dump_json(extra);
             batch.events.push_back(std::move(e));
           } else if constexpr (std::is_same_v<T, UserRecord>) {
-            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
-            e.record_key = "USER\t" + rec.pin + "\t" + digest(entry.raw);
-            e.pin = rec.pin;
-            nlohmann::json fields = {{"name", rec.name},       {"card", rec.card},
-                                     {"privilege", opt(rec.privilege)},
-                                     {"group", opt(rec.group)}, {"time_zones", rec.time_zones},
-                                     {"verify", opt(rec.verify)}, {"vice_card", rec.vice_card}};
-            for (const auto& kv : rec.extra) {
-              fields[kv.key] = kv.value;
-            }
-            nlohmann::json extra = {{"record", "user"}, {"fields", fields}};
-            e.extra_json = dump_json(extra);
-            batch.events.push_back(std::move(e));
-            batch.ops.push_back(upsert_user(ctx.sn, rec, dump_json(fields)));
+            add_user_record(rec, user_fields_json(rec), entry.raw, ctx, batch);
           } else if constexpr (std::is_same_v<T, TemplateRecord>) {
-            int bio_type = bio_type_of(entry.kind, rec);
-            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
-            e.record_key = kind_word + "\t" + rec.pin + "\t" + digest(entry.raw);
-            e.pin = rec.pin;
-            nlohmann::json extra = {{"record", "template"},
-                                    {"type", kind_word},
-                                    {"bio_type", bio_type},
-                                    {"no", opt(rec.number)},
-                                    {"index", opt(rec.index)},
-                                    {"size", opt(rec.size)}};
-            e.extra_json = dump_json(extra);
-            batch.events.push_back(std::move(e));
-            batch.ops.push_back(upsert_template(ctx.sn, bio_type, rec));
+            add_template_record(rec, kind_word, bio_type_of(entry.kind, rec), entry.raw, ctx,
+                                batch);
           } else if constexpr (std::is_same_v<T, PhotoRecord>) {
-            Event e = base_event(ctx, EventKind::Enrollment, entry.raw);
-            e.record_key = kind_word + "\t" + rec.pin + "\t" + digest(entry.raw);
-            e.pin = rec.pin;
-            std::string photo_kind = entry.kind == OperlogKind::UserPic ? "userpic" : "biophoto";
-            nlohmann::json extra = {{"record", photo_kind}, {"file_name", rec.file_name},
-                                    {"bio_type", opt(rec.type)}};
-            e.extra_json = dump_json(extra);
-            batch.events.push_back(std::move(e));
-            batch.ops.push_back(upsert_photo(ctx.sn, photo_kind, rec));
+            add_photo_record(rec, kind_word,
+                             entry.kind == OperlogKind::UserPic ? "userpic" : "biophoto", entry.raw,
+                             ctx, batch);
           } else if constexpr (std::is_same_v<T, ErrorLogRecord>) {
-            Event e = base_event(ctx, EventKind::ErrorLog, entry.raw);
-            e.record_key = "ERRORLOG\t" + digest(entry.raw);
-            nlohmann::json extra = {{"err_code", rec.err_code},       {"err_msg", rec.err_msg},
-                                    {"data_origin", rec.data_origin}, {"cmd_id", rec.cmd_id},
-                                    {"additional", rec.additional}};
-            for (const auto& kv : rec.extra) {
-              extra[kv.key] = kv.value;
-            }
-            e.extra_json = dump_json(extra);
-            batch.events.push_back(std::move(e));
+            add_errorlog_record(rec, entry.raw, ctx, batch);
           }
         },
         entry.record);

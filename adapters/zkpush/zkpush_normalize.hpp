@@ -31,6 +31,31 @@ std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, Wri
 std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, WriteBatch& batch);
 std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
                          const UploadContext& ctx, WriteBatch& batch);
+/**
+ * One record of the terminal's own tables, shared by both flavours (an
+ * attendance OPERLOG/BIODATA line, a Security PUSH tabledata line): an
+ * Enrollment (or ErrorLog) event keyed by `raw`, plus the upsert that keeps
+ * the local copy. `fields_json` is the user's fields as a JSON object.
+ */
+void add_user_record(const UserRecord& user, std::string fields_json, const std::string& raw,
+                     const UploadContext& ctx, WriteBatch& batch);
+/** `kind_word`: FP, FACE, BIODATA, templatev10...; `bio_type` as in BIODATA Type. */
+void add_template_record(const TemplateRecord& t, std::string_view kind_word, int bio_type,
+                         const std::string& raw, const UploadContext& ctx, WriteBatch& batch);
+/** `photo_kind`: "userpic" or "biophoto". */
+void add_photo_record(const PhotoRecord& p, std::string_view kind_word,
+                      const std::string& photo_kind, const std::string& raw,
+                      const UploadContext& ctx, WriteBatch& batch);
+void add_errorlog_record(const ErrorLogRecord& e, const std::string& raw, const UploadContext& ctx,
+                         WriteBatch& batch);
+/** The fields of a user record as the JSON stored in terminal_users.fields. */
+std::string user_fields_json(const UserRecord& user);
+
+/** An event of `kind` from this upload (sn, received time, command id) with its raw line. */
+Event make_event(const UploadContext& ctx, EventKind kind, std::string raw);
+/** A terminal-local time in UTC, by the upload's zone; empty when it does not exist. */
+std::optional<std::int64_t> utc_of_device_time(const DeviceTime& time, const UploadContext& ctx);
+
 /** Parse problems of any kind become quarantine rows. */
 void add_problems(const std::vector<ParseProblem>& problems, const UploadContext& ctx,
                   WriteBatch& batch);

@@ -9,6 +9,8 @@
 
 #include "adapters/zkpush/zkpush_commands.hpp"
 #include "adapters/zkpush/zkpush_normalize.hpp"
+#include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_security_session.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
@@ -17,19 +19,6 @@ namespace pushgate::adapters::zkpush {
 
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
-
-// One request in flight.
-struct ZkpushService::Request {
-  http::Request req;
-  http::RequestInfo info;
-  http::Reply reply;
-  QueryResult query;
-  Endpoint endpoint = Endpoint::Unknown;
-  std::string sn;
-  TerminalRecord terminal;
-  std::int64_t now_ms = 0;
-  WriteBatch pending;  // terminal bookkeeping to commit with the request
-};
 
 namespace {
 
@@ -59,46 +48,6 @@ std::string remote_ip(const http::RequestInfo& info) {
   return info.remote.address().to_string();
 }
 
-// Appendix 1 of the attendance PUSH spec: what a terminal's Return= means.
-std::string_view return_code_name(std::int64_t code) {
-  switch (code) {
-    case 0:
-      return "ok";
-    case -1:
-      return "parameter error";
-    case -2:
-      return "transmitted user photo data does not match the given size";
-    case -3:
-      return "read or write error";
-    case -9:
-      return "transmitted template data does not match the given size";
-    case -10:
-      return "user specified by PIN does not exist";
-    case -11:
-      return "illegal template format";
-    case -12:
-      return "illegal template";
-    case -1001:
-      return "limited capacity";
-    case -1002:
-      return "not supported by the terminal";
-    case -1003:
-      return "command execution timeout";
-    case -1004:
-      return "data and terminal configuration inconsistent";
-    case -1005:
-      return "terminal busy";
-    case -1006:
-      return "data too long";
-    case -1007:
-      return "memory error";
-    case -1008:
-      return "failed to get server data";
-    default:
-      return code >= 0 ? "ok" : "error";
-  }
-}
-
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
   return m.counter("pushgate_refused_requests_total", "Terminal requests refused, by reason",
                    {{"reason", std::string(reason)}});
@@ -116,7 +65,8 @@ ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
           "pushgate_zkpush_uploads_failed_total",
           "Uploads answered non-OK because the store could not commit in time")),
       parse_problems_(ctx.metrics.counter("pushgate_zkpush_parse_problems_total",
-                                          "Lines terminals sent that could not be parsed")) {}
+                                          "Lines terminals sent that could not be parsed")),
+      security_(std::make_shared<SecurityService>(*this)) {}
 
 void ZkpushService::reload(const ZkpushConfig& config) {
   std::atomic_store(&config_, std::make_shared<const ZkpushConfig>(config));
@@ -130,12 +80,14 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
   r->now_ms = ctx_.clock.now_ms();
   auto target = split_target(r->req.target());
   r->endpoint = classify_endpoint(target.path);
+  auto security_endpoint = security::classify_security_endpoint(target.path);
   ctx_.metrics
       .counter("pushgate_zkpush_requests_total", "Terminal requests, by endpoint",
                {{"endpoint", endpoint_name(r->endpoint)}})
       .inc();
 
-  if (r->endpoint == Endpoint::Unknown) {
+  if (r->endpoint == Endpoint::Unknown &&
+      security_endpoint == security::SecurityEndpoint::Unknown) {
     // Not a PUSH endpoint (favicon.ico, scanners): a clear 404, nothing stored.
     refuse(*r, bhttp::status::not_found, "unknown_endpoint", "Unknown request\n");
     return;
@@ -148,6 +100,14 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     return;
   }
   r->sn = *sn;
+  if (!ctx_.terminals.source_allowed(r->sn, remote_ip(r->info))) {
+    // A serial speaking from outside its configured networks: someone else
+    // may be using its name. Refuse loudly, store nothing.
+    log_->warn("[sn={}] refused: request from {} is outside the terminal's networks", r->sn,
+               remote_ip(r->info));
+    refuse(*r, bhttp::status::forbidden, "wrong_network", "Device refused\n");
+    return;
+  }
   bool persist = false;
   r->terminal = ctx_.terminals.seen(r->sn, remote_ip(r->info), r->now_ms, persist);
   if (persist) {
@@ -155,8 +115,25 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
   }
   if (r->terminal.state == "refused") {
     // A refused terminal never hears OK: it keeps its records for whoever
-    // should have them.
-    refuse(*r, bhttp::status::forbidden, "terminal_refused", "Device refused\n");
+    // should have them. Logged once a minute per terminal (the persist tick).
+    if (persist) {
+      log_->info(
+          "[sn={}] refused terminal from {} (approve with POST /api/v1/terminals/{}/approve)",
+          r->sn, r->terminal.ip, r->sn);
+    }
+    if (!r->pending.empty()) {
+      // Keep it listed (and approvable) across restarts; its data stays out.
+      ctx_.store.append(std::move(r->pending), [](CommitResult) {});
+    }
+    // Security PUSH §4.4: a refused registration is answered 406.
+    refuse(*r,
+           security_endpoint == security::SecurityEndpoint::Registry ? bhttp::status::not_acceptable
+                                                                     : bhttp::status::forbidden,
+           "terminal_refused", "Device refused\n");
+    return;
+  }
+  if (security_->claims(*r, security_endpoint)) {
+    security_->handle(*r, security_endpoint);
     return;
   }
 
@@ -396,7 +373,12 @@ void ZkpushService::device_command(Request& r) {
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(c.id.data(), c.id.data() + c.id.size(), id);
     if (ec == std::errc{} && p == c.id.data() + c.id.size()) {
-      results.push_back({id, c.return_code, std::string(return_code_name(c.return_code)), c.raw});
+      results.push_back(
+          {id, c.return_code,
+           std::string(security::return_code_name(
+               c.return_code, r.terminal.flavour == "access" ? security::PushFlavour::Security
+                                                             : security::PushFlavour::Attendance)),
+           c.raw});
     }
     if (iequals(c.cmd, "INFO") && !c.extra.empty()) {
       nlohmann::json j = nlohmann::json::object();
@@ -432,7 +414,10 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
     Wait(Request&& req, std::string ok, const net::any_io_executor& ex)
         : request(std::move(req)), ok_body(std::move(ok)), timer(ex) {}
   };
-  if (batch.empty()) {
+  // Callers pass std::move(r.pending): take it before `r` is moved below,
+  // or the batch would be emptied with it.
+  WriteBatch owned = std::move(batch);
+  if (owned.empty()) {
     answer(r, bhttp::status::ok, std::move(ok_body));
     return;
   }
@@ -452,8 +437,8 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
                std::atomic_load(&config_)->commit_timeout.count());
     answer(wait->request, bhttp::status::service_unavailable, "ERROR: storage busy, retry later\n");
   });
-  ctx_.store.append(std::move(batch), [this, wait, ex, changed = std::move(changed)](
-                                         CommitResult result) {
+  ctx_.store.append(std::move(owned), [this, wait, ex,
+                                       changed = std::move(changed)](CommitResult result) {
     if (!result.ec && !changed.empty()) {
       ctx_.commands.committed(changed);
     }

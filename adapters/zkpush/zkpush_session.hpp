@@ -10,8 +10,11 @@
 #include "gateway/event_log.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::zkpush {
+
+class SecurityService;
 
 /**
  * Handles one terminal request from start to answer: checks who is asking,
@@ -32,6 +35,9 @@ class ZkpushService {
   void reload(const ZkpushConfig& config);
 
  private:
+  // Security PUSH (access control, zkpush_security_session.cpp) shares the
+  // admission, the command poll and commit_and_answer.
+  friend class SecurityService;
   struct Request;
   void handshake(Request& r);
   void upload(Request& r);
@@ -49,6 +55,20 @@ class ZkpushService {
   metrics::Counter& committed_uploads_;
   metrics::Counter& failed_uploads_;
   metrics::Counter& parse_problems_;
+  std::shared_ptr<SecurityService> security_;
+};
+
+// One request in flight (also handled by SecurityService, zkpush_security_session.cpp).
+struct ZkpushService::Request {
+  http::Request req;
+  http::RequestInfo info;
+  http::Reply reply;
+  QueryResult query;
+  Endpoint endpoint = Endpoint::Unknown;
+  std::string sn;
+  TerminalRecord terminal;
+  std::int64_t now_ms = 0;
+  WriteBatch pending;  // terminal bookkeeping to commit with the request
 };
 
 }  // namespace pushgate::adapters::zkpush

@@ -47,7 +47,7 @@ void Router::handle(http::Request&& request, const http::RequestInfo& info,
     for (std::size_t i = 0; i < segments.size() && match; ++i) {
       const auto& p = r.segments[i];
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        params[p.substr(1, p.size() - 2)] = http::percent_decode(segments[i]);
+        params[p.substr(1, p.size() - 2)] = http::percent_decode(segments[i], false);
       } else if (p != segments[i]) {
         match = false;
       }

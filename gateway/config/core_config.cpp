@@ -17,10 +17,11 @@ void declare_core_config(Schema& s) {
          {}, {}, {}, false});
   s.add({"gateway.unknown_terminals", ValueType::String, std::string("accept"),
          "What to do with a serial number never seen before. accept: store its data\n"
-         "at once (right for a fresh install). pending: answer its handshake but\n"
-         "refuse its data (the terminal keeps it and resends) until approved with\n"
-         "POST /api/v1/terminals/SN/approve.",
-         {}, {}, {"accept", "pending"}, true});
+         "at once (right for a fresh install). pending (pairing mode): answer its\n"
+         "handshake but refuse its data (the terminal keeps it and resends) until\n"
+         "approved with POST /api/v1/terminals/SN/approve. refuse (allow-list): only\n"
+         "serials in [terminals.\"SN\"] or approved over REST are served.",
+         {}, {}, {"accept", "pending", "refuse"}, true});
   s.add({"gateway.shutdown_timeout_ms", ValueType::Int, std::int64_t{10000},
          "On SIGTERM: how long to finish the commit in flight, answer open requests\n"
          "and flush cursors before exiting anyway.",
@@ -81,6 +82,36 @@ void declare_core_config(Schema& s) {
          "Most bytes of commands in one answer (one large command is still sent alone).",
          std::int64_t{256}, std::int64_t{16 * 1024 * 1024}, {}, false});
 
+  s.describe_section("attendance",
+                     "[attendance] — timecards from punches (rules/attendance/README.md, \"In the\n"
+                     "gateway\").");
+  s.add({"attendance.enabled", ValueType::Bool, true,
+         "Compute timecards from attendance punches, store them, publish them as Timecard\n"
+         "events and serve /api/v1/attendance/. Without rules (no rules_file, none set over\n"
+         "REST) nothing is computed and nothing is held in memory.",
+         {}, {}, {}, false});
+  s.add({"attendance.rules_file", ValueType::String, std::string(""),
+         "A JSON rules document (schema in rules/attendance/README.md), read at start; a\n"
+         "bad file stops the start naming each bad field. Rules set with PUT\n"
+         "/api/v1/attendance/rules are stored and win over this file until DELETEd.\n"
+         "Empty: no rules until set over REST.",
+         {}, {}, {}, false});
+  s.add({"attendance.terminal_states", ValueType::Bool, true,
+         "Use the attendance state a terminal sends with each punch (0 check-in, 1\n"
+         "check-out, 2/3 break out/in, 4/5 overtime in/out). Set false for terminals that\n"
+         "send 0 for every punch (punch state mode off, no state key pressed): the rules\n"
+         "then give each punch its role by its time.",
+         {}, {}, {}, false});
+  s.add({"attendance.retain_days", ValueType::Int, std::int64_t{93},
+         "Days before today whose punches are held in memory and whose timecards are\n"
+         "recomputed (late punches, rules changes). Older timecards stay as stored; the\n"
+         "REST export still computes them from the event log.",
+         std::int64_t{1}, std::int64_t{3660}, {}, false});
+  s.add({"attendance.tick_s", ValueType::Int, std::int64_t{60},
+         "How often days whose punch window closed are finalised (a missing punch\n"
+         "becomes an absence).",
+         std::int64_t{1}, std::int64_t{3600}, {}, false});
+
   s.describe_section("terminals",
                      "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
                      "A terminal listed here is trusted even when gateway.unknown_terminals = pending.");
@@ -88,6 +119,10 @@ void declare_core_config(Schema& s) {
          {}, {}, {}, false});
   s.add({"terminals.*.timezone", ValueType::String, std::string(""),
          "The zone the terminal's clock is in; empty: gateway.timezone.", {}, {}, {}, false});
+  s.add({"terminals.*.networks", ValueType::StringList, std::vector<std::string>{},
+         "Source networks (CIDR, e.g. \"192.168.1.0/24\") this serial may connect from;\n"
+         "empty: any. A request from elsewhere is refused and logged.",
+         {}, {}, {}, false});
 }
 
 }  // namespace pushgate::config

@@ -19,12 +19,12 @@ int hex_value(char c) {
 }
 }  // namespace
 
-std::string percent_decode(std::string_view s) {
+std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out += ' ';
     } else if (c == '%' && i + 2 < s.size() &&
                hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {

@@ -8,8 +8,11 @@
 
 namespace pushgate::http {
 
-/** Decodes %XX escapes and '+' (as space); malformed escapes are kept as they are. */
-std::string percent_decode(std::string_view s);
+/**
+ * Decodes %XX escapes, and '+' as a space when `plus_is_space` (query
+ * strings); malformed escapes are kept as they are. Paths keep '+'.
+ */
+std::string percent_decode(std::string_view s, bool plus_is_space = true);
 
 /**
  * The parameters of a request target's query, in order, decoded. Lookup is

@@ -125,6 +125,9 @@ void Store::append(WriteBatch batch, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
+      if (queue_.empty()) {
+        oldest_wait_ = std::chrono::steady_clock::now();
+      }
       queued_events_ += batch.events.size();
       queue_.push_back(Pending{std::move(batch), std::move(done)});
       cv_.notify_one();
@@ -138,6 +141,18 @@ void Store::append(WriteBatch batch, Done done) {
 
 void Store::add_commit_observer(CommitObserver observer) {
   observers_.push_back(std::move(observer));
+}
+
+bool Store::stalled(std::chrono::milliseconds limit) const {
+  std::lock_guard lock(mutex_);
+  if (queue_.empty()) {
+    return false;
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto progress = std::chrono::steady_clock::time_point(
+      std::chrono::nanoseconds(last_progress_ns_.load(std::memory_order_relaxed)));
+  auto since = std::max(progress, oldest_wait_);
+  return now - since > limit;
 }
 
 std::size_t Store::queue_depth() const {
@@ -201,6 +216,10 @@ void Store::run_writer() {
       queued_events_ -= events;
     }
     commit_group(group);
+    last_progress_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count(),
+                            std::memory_order_relaxed);
   }
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -92,6 +94,11 @@ class Store final : public EventLog {
 
   /** Batches waiting for the writer. */
   std::size_t queue_depth() const;
+  /**
+   * True when work has waited longer than `limit` without the writer
+   * finishing a group (a stuck writer thread or a hung disk).
+   */
+  bool stalled(std::chrono::milliseconds limit) const;
   const std::string& path() const noexcept { return options_.path; }
 
   /**
@@ -134,6 +141,8 @@ class Store final : public EventLog {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   std::size_t queued_events_ = 0;
+  std::chrono::steady_clock::time_point oldest_wait_{};  // when the queue last went non-empty
+  std::atomic<std::int64_t> last_progress_ns_{0};
   bool stopping_ = false;
   bool started_ = false;
   std::thread writer_;

@@ -1,0 +1,139 @@
+// Included first: proves the header is self-contained.
+#include "gateway/event_json.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pushgate {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+// A punch at 2020-09-23 18:01:24 UTC, as a terminal in `local_time` saw it.
+Event punch(std::string local_time, std::optional<std::int64_t> utc_ms = 1'600'884'084'000) {
+  Event e;
+  e.id = 17;
+  e.seq = 4;
+  e.terminal_sn = "CQZ7224460246";
+  e.record_key = "1001/2020-09-23 13:01:24";
+  e.kind = EventKind::Attendance;
+  e.local_time = std::move(local_time);
+  e.utc_ms = utc_ms;
+  e.pin = "1001";
+  e.raw = "1001\t2020-09-23 13:01:24\t0\t15\t\t0\t0";
+  e.received_ms = 1'600'884'085'500;
+  return e;
+}
+
+TEST(EventJsonTest, TimeCarriesTheTerminalOffsetAndUtcTheSameInstant) {
+  auto j = event_to_json(punch("2020-09-23 13:01:24"));
+  EXPECT_EQ(j["time"], "2020-09-23T13:01:24-05:00");
+  EXPECT_EQ(j["utc"], "2020-09-23T18:01:24.000Z");
+  EXPECT_EQ(j["local_time"], "2020-09-23 13:01:24");
+  EXPECT_EQ(j["received"], "2020-09-23T18:01:25.500Z");
+}
+
+TEST(EventJsonTest, PositiveAndZeroOffsets) {
+  EXPECT_EQ(event_to_json(punch("2020-09-23 23:31:24"))["time"], "2020-09-23T23:31:24+05:30");
+  EXPECT_EQ(event_to_json(punch("2020-09-23 18:01:24"))["time"], "2020-09-23T18:01:24+00:00");
+  EXPECT_EQ(event_to_json(punch("2020-09-24 07:46:24"))["time"], "2020-09-24T07:46:24+13:45");
+}
+
+TEST(EventJsonTest, MillisecondsDoNotSkewTheOffset) {
+  auto j = event_to_json(punch("2020-09-23 13:01:24", 1'600'884'084'999));
+  EXPECT_EQ(j["time"], "2020-09-23T13:01:24-05:00");
+  EXPECT_EQ(j["utc"], "2020-09-23T18:01:24.999Z");
+}
+
+TEST(EventJsonTest, GarbageTimeIsNullAndKeptAsSent) {
+  auto j = event_to_json(punch("1971--10--29 -23:-27:-54", std::nullopt));
+  EXPECT_TRUE(j["time"].is_null());
+  EXPECT_TRUE(j["utc"].is_null());
+  EXPECT_EQ(j["local_time"], "1971--10--29 -23:-27:-54");
+}
+
+TEST(EventJsonTest, UnparsableLocalTimeWithUtcGivesNullTimeOnly) {
+  auto j = event_to_json(punch("garbage"));
+  EXPECT_TRUE(j["time"].is_null());
+  EXPECT_EQ(j["utc"], "2020-09-23T18:01:24.000Z");
+}
+
+TEST(EventJsonTest, UnsetFieldsAreNull) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.pin.clear();
+  auto j = event_to_json(e);
+  for (const char* key :
+       {"pin", "verify_mode", "status", "work_code", "door", "event_code", "command_id"}) {
+    EXPECT_TRUE(j[key].is_null()) << key;
+  }
+  EXPECT_EQ(j["id"], 17);
+  EXPECT_EQ(j["seq"], 4);
+  EXPECT_EQ(j["terminal"], "CQZ7224460246");
+  EXPECT_EQ(j["kind"], "attendance");
+  EXPECT_EQ(j["record_key"], "1001/2020-09-23 13:01:24");
+  EXPECT_EQ(j["extra"], json::object());
+}
+
+TEST(EventJsonTest, SetFieldsAreValues) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.kind = EventKind::DoorState;
+  e.verify_mode = 15;
+  e.status = 0;
+  e.work_code = "12";
+  e.door = 1;
+  e.event_code = 200;
+  e.command_id = 99;
+  auto j = event_to_json(e);
+  EXPECT_EQ(j["kind"], "door_state");
+  EXPECT_EQ(j["verify_mode"], 15);
+  EXPECT_EQ(j["status"], 0);
+  EXPECT_EQ(j["work_code"], "12");
+  EXPECT_EQ(j["door"], 1);
+  EXPECT_EQ(j["event_code"], 200);
+  EXPECT_EQ(j["command_id"], 99);
+  EXPECT_EQ(j["pin"], "1001");
+}
+
+TEST(EventJsonTest, ExtraIsParsedAsAnObject) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.extra_json = R"({"mask":1,"temperature":"36.5"})";
+  auto j = event_to_json(e);
+  ASSERT_TRUE(j["extra"].is_object());
+  EXPECT_EQ(j["extra"]["mask"], 1);
+  EXPECT_EQ(j["extra"]["temperature"], "36.5");
+}
+
+TEST(EventJsonTest, ExtraThatIsNotJsonIsKeptAsText) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.extra_json = "{broken";
+  auto j = event_to_json(e);
+  EXPECT_EQ(j["extra"], "{broken");
+}
+
+TEST(EventJsonTest, InvalidUtf8FromDeviceNeverThrowsThroughDumpJson) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.raw = "1001\t\xff\xfe\xc3(\tname";
+  e.pin = "\x80";
+  e.extra_json = "\xff";
+  json j;
+  ASSERT_NO_THROW(j = event_to_json(e));
+  // The plain dump would throw: the test really exercises the replacement.
+  EXPECT_THROW((void)j.dump(), json::type_error);
+  std::string text;
+  ASSERT_NO_THROW(text = dump_json(j));
+  EXPECT_THAT(text, HasSubstr("\xef\xbf\xbd"));  // U+FFFD
+  auto back = json::parse(text);
+  EXPECT_EQ(back["terminal"], "CQZ7224460246");
+  EXPECT_EQ(dump_json(json{{"a", 1}}, 2), "{\n  \"a\": 1\n}");
+}
+
+TEST(EventJsonTest, FormatsUtcWithMilliseconds) {
+  EXPECT_EQ(format_utc_iso8601(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc_iso8601(1'600'884'084'007), "2020-09-23T18:01:24.007Z");
+}
+
+}  // namespace
+}  // namespace pushgate
