@@ -20,7 +20,9 @@ const AdapterRegistration kAdapters[] = {
 };
 }  // namespace
 
-std::span<const AdapterRegistration> registered_adapters() { return kAdapters; }
+std::span<const AdapterRegistration> registered_adapters() {
+  return kAdapters;
+}
 
 config::Schema build_schema() {
   config::Schema schema;

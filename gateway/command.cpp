@@ -54,7 +54,8 @@ nlohmann::json command_to_json(const CommandRecord& c) {
       c.finished_ms ? nlohmann::json(format_utc_iso8601(c.finished_ms)) : nlohmann::json(nullptr);
   j["wire"] = c.wire.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.wire);
   j["return_code"] = c.return_code ? nlohmann::json(*c.return_code) : nlohmann::json(nullptr);
-  j["return_name"] = c.return_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.return_name);
+  j["return_name"] =
+      c.return_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.return_name);
   j["result"] = c.result.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.result);
   j["error"] = c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error);
   return j;
@@ -137,7 +138,9 @@ CommandRequest get_options(std::string sn, std::vector<std::string> keys) {
 CommandRequest set_option(std::string sn, std::string key, std::string value) {
   return make(std::move(sn), "set_option", {{"key", std::move(key)}, {"value", std::move(value)}});
 }
-CommandRequest info(std::string sn) { return make(std::move(sn), "info", nlohmann::json::object()); }
+CommandRequest info(std::string sn) {
+  return make(std::move(sn), "info", nlohmann::json::object());
+}
 CommandRequest raw(std::string sn, std::string line) {
   return make(std::move(sn), "raw", {{"line", std::move(line)}});
 }

@@ -29,8 +29,8 @@ struct CommandRequest {
   std::string client_ref;       ///< caller's id; the same (origin, ref) twice queues once
   std::string verb;
   nlohmann::json params = nlohmann::json::object();
-  std::int64_t ttl_ms = 0;    ///< 0: the queue's default
-  int max_attempts = 0;       ///< 0: the queue's default
+  std::int64_t ttl_ms = 0;  ///< 0: the queue's default
+  int max_attempts = 0;     ///< 0: the queue's default
 };
 
 struct CommandRecord {
@@ -81,11 +81,11 @@ struct User {
   std::string password;
   std::string card;
   int group = 1;
-  std::string time_zones;       ///< attendance TZ field; "" = group's
-  std::string valid_from;       ///< "YYYY-MM-DD HH:MM:SS" or ""
+  std::string time_zones;  ///< attendance TZ field; "" = group's
+  std::string valid_from;  ///< "YYYY-MM-DD HH:MM:SS" or ""
   std::string valid_until;
-  std::vector<int> doors;       ///< access control: authorised doors (userauthorize)
-  int time_zone_id = 1;         ///< access control: the timezone table id for those doors
+  std::vector<int> doors;  ///< access control: authorised doors (userauthorize)
+  int time_zone_id = 1;    ///< access control: the timezone table id for those doors
 };
 CommandRequest upsert_user(std::string sn, const User& user);
 CommandRequest delete_user(std::string sn, std::string pin);

@@ -269,8 +269,8 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
         .counter("pushgate_commands_total", "Commands by final or current state",
                  {{"state", "queued"}})
         .inc();
-    logger(Component::Commands)->debug("[sn={}] [cmd={}] queued {} from {}", c.terminal_sn, c.id,
-                                       c.verb, c.origin);
+    logger(Component::Commands)
+        ->debug("[sn={}] [cmd={}] queued {} from {}", c.terminal_sn, c.id, c.verb, c.origin);
     committed({c});
     done({}, {}, c, false);
   });
@@ -355,8 +355,7 @@ std::size_t CommandQueue::complete(const std::string& sn, const std::vector<Resu
   return unknown;
 }
 
-bool CommandQueue::cancel(std::int64_t id, WriteBatch& batch,
-                          std::vector<CommandRecord>& changed) {
+bool CommandQueue::cancel(std::int64_t id, WriteBatch& batch, std::vector<CommandRecord>& changed) {
   std::lock_guard lock(mutex_);
   auto it = open_.find(id);
   if (it == open_.end() || it->second.state != CommandState::Queued) {
@@ -382,8 +381,8 @@ void CommandQueue::sweep(WriteBatch& batch, std::vector<CommandRecord>& changed)
       c.state = CommandState::Expired;
       c.finished_ms = now;
       c.error = c.attempts == 0 ? "expired before the terminal asked for it"
-                                : "expired without a result after " +
-                                      std::to_string(c.attempts) + " deliveries";
+                                : "expired without a result after " + std::to_string(c.attempts) +
+                                      " deliveries";
     } else if (c.state == CommandState::Sent && c.attempts >= c.max_attempts &&
                now - c.sent_ms >= options_.ack_timeout_ms) {
       c.state = CommandState::Failed;
@@ -434,9 +433,8 @@ void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
 }
 
 std::vector<CommandRecord> CommandQueue::read(store::Connection& db, const std::string& terminal,
-                                              std::optional<CommandState> state,
-                                              std::int64_t after, std::size_t limit,
-                                              boost::system::error_code& ec) {
+                                              std::optional<CommandState> state, std::int64_t after,
+                                              std::size_t limit, boost::system::error_code& ec) {
   std::string sql = "SELECT " + std::string(kColumns) + " FROM commands WHERE id > ?1";
   if (!terminal.empty()) {
     sql += " AND terminal_sn = ?3";

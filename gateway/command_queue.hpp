@@ -52,9 +52,9 @@ class CommandQueue {
 
   /** The wire line for one command, or why it cannot be expressed. */
   struct Rendered {
-    std::string line;        ///< without "C:<id>:"
-    std::string error;       ///< set: the command fails with this reason
-    bool ends_batch = false; ///< nothing may follow it in one answer (REBOOT)
+    std::string line;         ///< without "C:<id>:"
+    std::string error;        ///< set: the command fails with this reason
+    bool ends_batch = false;  ///< nothing may follow it in one answer (REBOOT)
   };
   using Renderer = std::function<Rendered(const CommandRecord&)>;
 
@@ -90,16 +90,16 @@ class CommandQueue {
    * Commands the renderer cannot express fail (also added to `batch`).
    * Call `committed(batch_records)` after the batch commits.
    */
-  std::vector<std::string> deliver(const std::string& sn, const Renderer& render,
-                                   WriteBatch& batch, std::vector<CommandRecord>& changed);
+  std::vector<std::string> deliver(const std::string& sn, const Renderer& render, WriteBatch& batch,
+                                   std::vector<CommandRecord>& changed);
 
   /**
    * For a terminal's results: marks the commands done/failed and adds the
    * row updates to `batch`. Unknown ids (already finished, or not ours) are
    * ignored and reported in the return value.
    */
-  std::size_t complete(const std::string& sn, const std::vector<Result>& results,
-                       WriteBatch& batch, std::vector<CommandRecord>& changed);
+  std::size_t complete(const std::string& sn, const std::vector<Result>& results, WriteBatch& batch,
+                       std::vector<CommandRecord>& changed);
 
   /** After the batch carrying those changes committed: notify and forget finished ones. */
   void committed(const std::vector<CommandRecord>& changed);
@@ -139,9 +139,9 @@ class CommandQueue {
 
   mutable std::mutex mutex_;
   std::int64_t next_id_ = 1;
-  std::map<std::int64_t, CommandRecord> open_;                      // by id
+  std::map<std::int64_t, CommandRecord> open_;                        // by id
   std::map<std::string, std::set<std::int64_t>, std::less<>> by_sn_;  // open ids per terminal
-  std::map<std::string, std::int64_t, std::less<>> refs_;           // origin\tclient_ref -> id
+  std::map<std::string, std::int64_t, std::less<>> refs_;             // origin\tclient_ref -> id
   std::vector<std::function<void(const CommandRecord&)>> observers_;
 };
 

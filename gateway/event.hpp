@@ -38,23 +38,23 @@ inline constexpr int kUnset = -1;
  * so the same record uploaded twice is stored once.
  */
 struct Event {
-  std::int64_t id = 0;          ///< assigned by the store on commit
-  std::int64_t seq = 0;         ///< per-terminal sequence, assigned on commit
-  std::string terminal_sn;      ///< serial number of the device
-  std::string record_key;       ///< the device's own key for this record
+  std::int64_t id = 0;      ///< assigned by the store on commit
+  std::int64_t seq = 0;     ///< per-terminal sequence, assigned on commit
+  std::string terminal_sn;  ///< serial number of the device
+  std::string record_key;   ///< the device's own key for this record
   EventKind kind = EventKind::Attendance;
-  std::string local_time;       ///< terminal-local time exactly as sent
+  std::string local_time;              ///< terminal-local time exactly as sent
   std::optional<std::int64_t> utc_ms;  ///< UTC derived from the terminal's zone; empty if unusable
-  std::string pin;              ///< user PIN ("" when none)
-  int verify_mode = kUnset;     ///< how the user was verified (finger, face, card…)
-  int status = kUnset;          ///< attendance state / in-out state
+  std::string pin;                     ///< user PIN ("" when none)
+  int verify_mode = kUnset;            ///< how the user was verified (finger, face, card…)
+  int status = kUnset;                 ///< attendance state / in-out state
   std::string work_code;
   int door = kUnset;
   int event_code = kUnset;
-  std::string raw;              ///< the raw line as received
-  std::string extra_json;       ///< other fields as a JSON object ("" when none)
-  std::int64_t received_ms = 0; ///< when pushgate received it (UTC ms)
-  std::int64_t command_id = 0;  ///< the command whose answer this is (0 if none)
+  std::string raw;               ///< the raw line as received
+  std::string extra_json;        ///< other fields as a JSON object ("" when none)
+  std::int64_t received_ms = 0;  ///< when pushgate received it (UTC ms)
+  std::int64_t command_id = 0;   ///< the command whose answer this is (0 if none)
 };
 
 }  // namespace pushgate

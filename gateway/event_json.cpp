@@ -16,7 +16,9 @@ std::string format_utc_iso8601(std::int64_t utc_ms) {
 
 namespace {
 
-nlohmann::json opt_int(int v) { return v == kUnset ? nlohmann::json(nullptr) : nlohmann::json(v); }
+nlohmann::json opt_int(int v) {
+  return v == kUnset ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
 nlohmann::json opt_str(const std::string& v) {
   return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
 }

@@ -40,7 +40,9 @@ double database_bytes(const std::filesystem::path& p) {
 Gateway::Gateway(const config::Config& config, const Clock& clock)
     : config_(config), clock_(clock), data_dir_(resolve_data_dir(config)) {}
 
-Gateway::~Gateway() { stop(std::chrono::milliseconds(5000)); }
+Gateway::~Gateway() {
+  stop(std::chrono::milliseconds(5000));
+}
 
 std::filesystem::path Gateway::resolve_data_dir(const config::Config& cfg) {
   const auto& configured = cfg.get_string("gateway.data_dir");
@@ -97,11 +99,10 @@ std::string Gateway::start() {
     return e.what();
   }
   terminals_->load(*store_);
-  metrics_.callback_gauge("pushgate_terminals_online", "Terminals heard from in the last 5 minutes",
-                          [this] {
-                            return static_cast<double>(
-                                terminals_->online_count(clock_.now_ms(), 5 * 60 * 1000));
-                          });
+  metrics_.callback_gauge(
+      "pushgate_terminals_online", "Terminals heard from in the last 5 minutes", [this] {
+        return static_cast<double>(terminals_->online_count(clock_.now_ms(), 5 * 60 * 1000));
+      });
   health_.set(Health::Kind::Live, "store", true);
 
   CommandQueue::Options co;
@@ -154,9 +155,9 @@ std::string Gateway::start() {
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule_sweep();
 
-  work_ = std::make_unique<
-      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-      ioc_.get_executor());
+  work_ =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+          ioc_.get_executor());
   auto n = static_cast<std::size_t>(config_.get_int("gateway.io_threads"));
   for (std::size_t i = 0; i < n; ++i) {
     threads_.emplace_back([this] { ioc_.run(); });
@@ -176,9 +177,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   // A start that failed half-way never ran the I/O threads: run one now so
   // listeners close and posted work completes.
   if (threads_.empty()) {
-    work_ = std::make_unique<
-        boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-        ioc_.get_executor());
+    work_ =
+        std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+            ioc_.get_executor());
     threads_.emplace_back([this] { ioc_.run(); });
     started_ = true;
   }
@@ -202,7 +203,8 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   // 3. Let the answers go out (bounded), then stop the threads.
   work_.reset();
-  auto flush_until = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+  auto flush_until =
+      std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
   while (started_ && std::chrono::steady_clock::now() < flush_until && !ioc_.stopped()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -248,7 +250,9 @@ void Gateway::reload(const config::Config& config) {
   }
 }
 
-std::uint16_t Gateway::api_port() const noexcept { return api_server_ ? api_server_->port() : 0; }
+std::uint16_t Gateway::api_port() const noexcept {
+  return api_server_ ? api_server_->port() : 0;
+}
 
 Adapter* Gateway::adapter(std::string_view name) noexcept {
   for (auto& a : adapters_) {

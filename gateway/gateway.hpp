@@ -8,16 +8,16 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway/adapter.hpp"
+#include "gateway/api/commands_api.hpp"
 #include "gateway/api/rest_api.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/clock.hpp"
 #include "gateway/command_queue.hpp"
-#include "gateway/api/commands_api.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/health.hpp"
 #include "gateway/http/server.hpp"

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <functional>
-#include <future>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -174,8 +174,8 @@ int run(const config::Schema& schema, const config::Config& cfg, const std::stri
         // Fed only while the writer makes progress too: a stuck writer thread
         // (or a hung disk) gets the service restarted, and ack-after-commit
         // makes the restart safe.
-        if (!gateway.store().stalled(std::chrono::duration_cast<std::chrono::milliseconds>(
-                interval * 2))) {
+        if (!gateway.store().stalled(
+                std::chrono::duration_cast<std::chrono::milliseconds>(interval * 2))) {
           sd_notify(0, "WATCHDOG=1");
         } else {
           log->error("the store writer made no progress; not feeding the watchdog");
@@ -195,7 +195,8 @@ int run(const config::Schema& schema, const config::Config& cfg, const std::stri
   auto deadline = std::chrono::milliseconds(cfg.get_int("gateway.shutdown_timeout_ms"));
   std::thread guard([deadline] {
     std::this_thread::sleep_for(deadline);
-    logger(Component::Main)->error("graceful stop took longer than {} ms; exiting", deadline.count());
+    logger(Component::Main)
+        ->error("graceful stop took longer than {} ms; exiting", deadline.count());
     std::_Exit(1);
   });
   guard.detach();

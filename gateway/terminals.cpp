@@ -149,8 +149,8 @@ void TerminalRegistry::load(store::Store& store) {
   }
 }
 
-TerminalRecord TerminalRegistry::seen(std::string_view sn, std::string_view ip,
-                                      std::int64_t now_ms, bool& persist) {
+TerminalRecord TerminalRegistry::seen(std::string_view sn, std::string_view ip, std::int64_t now_ms,
+                                      bool& persist) {
   std::lock_guard lock(mutex_);
   auto it = terminals_.find(sn);
   persist = false;
@@ -276,7 +276,8 @@ WriteOp TerminalRegistry::persist_op(const TerminalRecord& r) {
         " firmware=COALESCE(excluded.firmware, firmware),"
         " device_type=COALESCE(excluded.device_type, device_type), ip=excluded.ip,"
         " info=COALESCE(excluded.info, info), options=COALESCE(excluded.options, options),"
-        " first_seen_ms=MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms),"
+        " first_seen_ms=MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), "
+        "excluded.first_seen_ms),"
         " last_seen_ms=MAX(COALESCE(last_seen_ms, 0), excluded.last_seen_ms)",
         ec);
     if (ec) {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -60,8 +60,7 @@ class TerminalRegistry {
    * whether it must be persisted (new, changed, or not persisted for a
    * minute).
    */
-  TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms,
-                      bool& persist);
+  TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms, bool& persist);
 
   std::optional<TerminalRecord> find(std::string_view sn) const;
   std::vector<TerminalRecord> all() const;

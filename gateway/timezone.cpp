@@ -26,8 +26,8 @@ bool parse_int(std::string_view s, int& out) {
 
 std::optional<LocalDateTime> parse_local_date_time(std::string_view text) noexcept {
   // Exactly YYYY-MM-DD HH:MM:SS; digits only in each field.
-  if (text.size() != 19 || text[4] != '-' || text[7] != '-' || (text[10] != ' ' && text[10] != 'T') ||
-      text[13] != ':' || text[16] != ':') {
+  if (text.size() != 19 || text[4] != '-' || text[7] != '-' ||
+      (text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':') {
     return std::nullopt;
   }
   LocalDateTime t;

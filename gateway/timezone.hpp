@@ -38,7 +38,8 @@ class Zone {
   static std::optional<Zone> parse(std::string_view spec, std::string& error);
   static Zone utc();
 
-  /** UTC milliseconds for a local wall time; for a time a DST change skips or repeats, the earlier instant. */
+  /** UTC milliseconds for a local wall time; for a time a DST change skips or repeats, the earlier
+   * instant. */
   std::int64_t to_utc_ms(const LocalDateTime& local) const;
   /** The zone's offset from UTC at an instant, in minutes. */
   int offset_minutes_at(std::chrono::system_clock::time_point t) const;

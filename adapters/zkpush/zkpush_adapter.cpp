@@ -9,7 +9,8 @@
 namespace pushgate::adapters::zkpush {
 
 ZkpushAdapter::ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config)
-    : ctx_(ctx), config_(std::move(config)),
+    : ctx_(ctx),
+      config_(std::move(config)),
       service_(std::make_shared<ZkpushService>(ctx, config_)) {
   auto& o = options_;
   o.name = "zkpush";
@@ -35,8 +36,8 @@ std::shared_ptr<boost::asio::ssl::context> make_tls(const ZkpushConfig& c, std::
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::single_dh_use |
-                   SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+                   ssl::context::no_sslv3 | ssl::context::single_dh_use | SSL_OP_NO_COMPRESSION |
+                   SSL_OP_NO_RENEGOTIATION);
   int min = c.tls_min_version == "1.0"   ? TLS1_VERSION
             : c.tls_min_version == "1.1" ? TLS1_1_VERSION
             : c.tls_min_version == "1.3" ? TLS1_3_VERSION
@@ -79,7 +80,8 @@ boost::system::error_code ZkpushAdapter::start() {
     ctx_.health.set(Health::Kind::Ready, "zkpush", false, "not listening: " + ec.message());
     return ec;
   }
-  logger(Component::Zkpush)->info("PUSH server listening on {}:{}", config_.listen, server_->port());
+  logger(Component::Zkpush)
+      ->info("PUSH server listening on {}:{}", config_.listen, server_->port());
   if (config_.tls_port != 0 || (!config_.tls_cert_file.empty() && !config_.tls_key_file.empty())) {
     std::string error;
     auto tls = make_tls(config_, error);
@@ -127,7 +129,9 @@ void ZkpushAdapter::reload(const config::Config& config) {
   service_->reload(ZkpushConfig::from(config));
 }
 
-std::uint16_t ZkpushAdapter::port() const noexcept { return server_->port(); }
+std::uint16_t ZkpushAdapter::port() const noexcept {
+  return server_->port();
+}
 std::uint16_t ZkpushAdapter::tls_port() const noexcept {
   return tls_server_ ? tls_server_->port() : 0;
 }

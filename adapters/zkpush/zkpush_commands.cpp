@@ -10,8 +10,12 @@ namespace {
 
 using Rendered = CommandQueue::Rendered;
 
-Rendered line(std::string s, bool ends = false) { return Rendered{std::move(s), {}, ends}; }
-Rendered fail(std::string why) { return Rendered{{}, std::move(why), false}; }
+Rendered line(std::string s, bool ends = false) {
+  return Rendered{std::move(s), {}, ends};
+}
+Rendered fail(std::string why) {
+  return Rendered{{}, std::move(why), false};
+}
 
 std::string str(const nlohmann::json& p, const char* key) {
   if (!p.contains(key)) {
@@ -98,9 +102,10 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
     if (pin.empty()) {
       return fail("upsert_user needs a pin");
     }
-    std::string rec = "PIN=" + pin + "\tName=" + str(p, "name") + "\tPri=" +
-                      std::to_string(num(p, "privilege", 0)) + "\tPasswd=" + str(p, "password") +
-                      "\tCard=" + str(p, "card") + "\tGrp=" + std::to_string(num(p, "group", 1));
+    std::string rec = "PIN=" + pin + "\tName=" + str(p, "name") +
+                      "\tPri=" + std::to_string(num(p, "privilege", 0)) +
+                      "\tPasswd=" + str(p, "password") + "\tCard=" + str(p, "card") +
+                      "\tGrp=" + std::to_string(num(p, "group", 1));
     auto tz = str(p, "time_zones");
     rec += "\tTZ=" + (tz.empty() ? std::string("0000000000000000") : tz);
     if (legacy) {
@@ -126,13 +131,13 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
     if (fingertmp) {
       // Before unified templates (2.2.14) fingerprints travel as FINGERTMP / FP.
       std::string rec = "PIN=" + pin + "\tFID=" + std::to_string(num(p, "no", 0)) +
-                        "\tSize=" + std::to_string(data.size()) + "\tValid=" +
-                        std::to_string(num(p, "valid", 1)) + "\tTMP=" + data;
+                        "\tSize=" + std::to_string(data.size()) +
+                        "\tValid=" + std::to_string(num(p, "valid", 1)) + "\tTMP=" + data;
       return line((legacy ? "DATA FP " : "DATA UPDATE FINGERTMP ") + rec);
     }
     return line("DATA UPDATE BIODATA Pin=" + pin + "\tNo=" + std::to_string(num(p, "no", 0)) +
-                "\tIndex=" + std::to_string(num(p, "index", 0)) + "\tValid=" +
-                std::to_string(num(p, "valid", 1)) + "\tDuress=" +
+                "\tIndex=" + std::to_string(num(p, "index", 0)) +
+                "\tValid=" + std::to_string(num(p, "valid", 1)) + "\tDuress=" +
                 std::to_string(num(p, "duress", 0)) + "\tType=" + std::to_string(type) +
                 "\tMajorVer=" + str(p, "major_ver") + "\tMinorVer=" + str(p, "minor_ver") +
                 "\tFormat=" + str(p, "format") + "\tTmp=" + data);
@@ -202,8 +207,7 @@ Rendered render_access(const CommandRecord& c) {
     if (door < 1 || secs < 1 || secs > 254) {
       return fail("open_door needs a door from 1 and seconds 1..254");
     }
-    return control(static_cast<int>(Op::Output), static_cast<int>(door), 1,
-                   static_cast<int>(secs));
+    return control(static_cast<int>(Op::Output), static_cast<int>(door), 1, static_cast<int>(secs));
   }
   if (v == "cancel_alarm") {
     return control(static_cast<int>(Op::CancelAlarm), static_cast<int>(num(p, "door", 0)), 0, 0);
@@ -233,7 +237,8 @@ Rendered render_access(const CommandRecord& c) {
   }
   if (v == "set_option") {
     auto k = str(p, "key");
-    return k.empty() ? fail("set_option needs a key") : line("SET OPTIONS " + k + "=" + str(p, "value"));
+    return k.empty() ? fail("set_option needs a key")
+                     : line("SET OPTIONS " + k + "=" + str(p, "value"));
   }
   if (v == "set_time") {
     auto t = str(p, "time");
@@ -254,14 +259,12 @@ Rendered render_access(const CommandRecord& c) {
       }
       return out;
     };
-    std::string rec = "DATA UPDATE user CardNo=" + str(p, "card") + "\tPin=" + pin +
-                      "\tPassword=" + str(p, "password") + "\tGroup=" +
-                      std::to_string(num(p, "group", 0)) + "\tStartTime=" +
-                      (str(p, "valid_from").empty() ? "0" : compact(str(p, "valid_from"))) +
-                      "\tEndTime=" +
-                      (str(p, "valid_until").empty() ? "0" : compact(str(p, "valid_until"))) +
-                      "\tName=" + str(p, "name") + "\tPrivilege=" +
-                      std::to_string(num(p, "privilege", 0));
+    std::string rec =
+        "DATA UPDATE user CardNo=" + str(p, "card") + "\tPin=" + pin +
+        "\tPassword=" + str(p, "password") + "\tGroup=" + std::to_string(num(p, "group", 0)) +
+        "\tStartTime=" + (str(p, "valid_from").empty() ? "0" : compact(str(p, "valid_from"))) +
+        "\tEndTime=" + (str(p, "valid_until").empty() ? "0" : compact(str(p, "valid_until"))) +
+        "\tName=" + str(p, "name") + "\tPrivilege=" + std::to_string(num(p, "privilege", 0));
     std::string out = rec;
     if (p.contains("doors") && p.at("doors").is_array() && !p.at("doors").empty()) {
       long long mask = 0;
@@ -287,12 +290,12 @@ Rendered render_access(const CommandRecord& c) {
       return fail("upsert_template needs pin and data");
     }
     return line("DATA UPDATE biodata Pin=" + pin + "\tNo=" + std::to_string(num(p, "no", 0)) +
-                "\tIndex=" + std::to_string(num(p, "index", 0)) + "\tValid=" +
-                std::to_string(num(p, "valid", 1)) + "\tDuress=" +
-                std::to_string(num(p, "duress", 0)) + "\tType=" +
-                std::to_string(num(p, "bio_type", 1)) + "\tMajorVer=" + str(p, "major_ver") +
-                "\tMinorVer=" + str(p, "minor_ver") + "\tFormat=" + str(p, "format") +
-                "\tTmp=" + data);
+                "\tIndex=" + std::to_string(num(p, "index", 0)) +
+                "\tValid=" + std::to_string(num(p, "valid", 1)) +
+                "\tDuress=" + std::to_string(num(p, "duress", 0)) +
+                "\tType=" + std::to_string(num(p, "bio_type", 1)) +
+                "\tMajorVer=" + str(p, "major_ver") + "\tMinorVer=" + str(p, "minor_ver") +
+                "\tFormat=" + str(p, "format") + "\tTmp=" + data);
   }
   if (v == "upsert_photo") {
     auto pin = str(p, "pin");

@@ -13,69 +13,173 @@ void ZkpushConfig::declare(config::Schema& s) {
                      "On the terminal: COMM. > Cloud Server Setting > Server Address = this\n"
                      "box's IP, Server Port = zkpush.port, HTTPS off.");
   s.add({"zkpush.enabled", ValueType::Bool, true, "Serve terminals.", {}, {}, {}, false});
-  s.add({"zkpush.listen", ValueType::String, std::string("0.0.0.0"),
-         "Address to listen on (terminals are on the site LAN).", {}, {}, {}, false});
-  s.add({"zkpush.port", ValueType::Int, std::int64_t{8081},
-         "TCP port terminals connect to. Below 1024 needs CAP_NET_BIND_SERVICE.", std::int64_t{0},
-         std::int64_t{65535}, {}, false});
-  s.add({"zkpush.body_limit_bytes", ValueType::Int, std::int64_t{2 * 1024 * 1024},
+  s.add({"zkpush.listen",
+         ValueType::String,
+         std::string("0.0.0.0"),
+         "Address to listen on (terminals are on the site LAN).",
+         {},
+         {},
+         {},
+         false});
+  s.add({"zkpush.port",
+         ValueType::Int,
+         std::int64_t{8081},
+         "TCP port terminals connect to. Below 1024 needs CAP_NET_BIND_SERVICE.",
+         std::int64_t{0},
+         std::int64_t{65535},
+         {},
+         false});
+  s.add({"zkpush.body_limit_bytes",
+         ValueType::Int,
+         std::int64_t{2 * 1024 * 1024},
          "Largest request body accepted; larger ones are answered 413 before being read.\n"
          "Template and photo batches reach several hundred KB.",
-         std::int64_t{1024}, std::int64_t{64 * 1024 * 1024}, {}, false});
-  s.add({"zkpush.header_limit_bytes", ValueType::Int, std::int64_t{16 * 1024},
-         "Largest request header accepted (431 past it).", std::int64_t{1024},
-         std::int64_t{1024 * 1024}, {}, false});
-  s.add({"zkpush.tls_port", ValueType::Int, std::int64_t{0},
+         std::int64_t{1024},
+         std::int64_t{64 * 1024 * 1024},
+         {},
+         false});
+  s.add({"zkpush.header_limit_bytes",
+         ValueType::Int,
+         std::int64_t{16 * 1024},
+         "Largest request header accepted (431 past it).",
+         std::int64_t{1024},
+         std::int64_t{1024 * 1024},
+         {},
+         false});
+  s.add({"zkpush.tls_port",
+         ValueType::Int,
+         std::int64_t{0},
          "Port of the same server over HTTPS (terminal menu: HTTPS on). 0: off.\n"
          "Needs tls_cert_file and tls_key_file.",
-         std::int64_t{0}, std::int64_t{65535}, {}, false});
-  s.add({"zkpush.tls_cert_file", ValueType::String, std::string(""),
+         std::int64_t{0},
+         std::int64_t{65535},
+         {},
+         false});
+  s.add({"zkpush.tls_cert_file",
+         ValueType::String,
+         std::string(""),
          "PEM certificate (chain) for HTTPS. Old firmware accepts RSA 2048 with SHA-256;\n"
          "see adapters/zkpush/README.md for how to make one.",
-         {}, {}, {}, false});
-  s.add({"zkpush.tls_key_file", ValueType::String, std::string(""), "PEM private key for HTTPS.",
-         {}, {}, {}, false});
-  s.add({"zkpush.tls_min_version", ValueType::String, std::string("1.2"),
-         "Lowest TLS version accepted. Some old firmware speaks only 1.0/1.1.", {}, {},
-         {"1.0", "1.1", "1.2", "1.3"}, false});
-  s.add({"zkpush.token_check", ValueType::String, std::string("log"),
+         {},
+         {},
+         {},
+         false});
+  s.add({"zkpush.tls_key_file",
+         ValueType::String,
+         std::string(""),
+         "PEM private key for HTTPS.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"zkpush.tls_min_version",
+         ValueType::String,
+         std::string("1.2"),
+         "Lowest TLS version accepted. Some old firmware speaks only 1.0/1.1.",
+         {},
+         {},
+         {"1.0", "1.1", "1.2", "1.3"},
+         false});
+  s.add({"zkpush.token_check",
+         ValueType::String,
+         std::string("log"),
          "Security PUSH (access control) session token: every request after registration\n"
          "carries Cookie: token=MD5(RegistryCode+SN+SessionID). off: not checked; log: a\n"
          "mismatch is logged and counted; enforce: a mismatch is answered 401 and nothing\n"
          "is stored (not checked on /iclock/registry, /iclock/push and the handshake).",
-         {}, {}, {"off", "log", "enforce"}, true});
-  s.add({"zkpush.idle_timeout_ms", ValueType::Int, std::int64_t{60000},
-         "How long a keep-alive connection may idle between requests.", std::int64_t{100},
-         std::int64_t{3600000}, {}, false});
-  s.add({"zkpush.request_timeout_ms", ValueType::Int, std::int64_t{30000},
-         "How long reading one request or writing one answer may take.", std::int64_t{100},
-         std::int64_t{600000}, {}, false});
-  s.add({"zkpush.commit_timeout_ms", ValueType::Int, std::int64_t{10000},
+         {},
+         {},
+         {"off", "log", "enforce"},
+         true});
+  s.add({"zkpush.idle_timeout_ms",
+         ValueType::Int,
+         std::int64_t{60000},
+         "How long a keep-alive connection may idle between requests.",
+         std::int64_t{100},
+         std::int64_t{3600000},
+         {},
+         false});
+  s.add({"zkpush.request_timeout_ms",
+         ValueType::Int,
+         std::int64_t{30000},
+         "How long reading one request or writing one answer may take.",
+         std::int64_t{100},
+         std::int64_t{600000},
+         {},
+         false});
+  s.add({"zkpush.commit_timeout_ms",
+         ValueType::Int,
+         std::int64_t{10000},
          "How long an upload waits for its records to be committed. Past it the\n"
          "terminal is answered non-OK and resends later (the store drops the copy).",
-         std::int64_t{100}, std::int64_t{600000}, {}, false});
-  s.add({"zkpush.max_connections", ValueType::Int, std::int64_t{2048},
-         "Most simultaneous connections.", std::int64_t{1}, std::int64_t{100000}, {}, false});
-  s.add({"zkpush.delay_s", ValueType::Int, std::int64_t{10},
-         "Handshake Delay: seconds between a terminal's command polls.", std::int64_t{1},
-         std::int64_t{3600}, {}, true});
-  s.add({"zkpush.error_delay_s", ValueType::Int, std::int64_t{30},
-         "Handshake ErrorDelay: seconds a terminal waits after a failed request.", std::int64_t{1},
-         std::int64_t{3600}, {}, true});
-  s.add({"zkpush.trans_interval_min", ValueType::Int, std::int64_t{1},
-         "Handshake TransInterval: minutes between checks for new data (0 = off).",
-         std::int64_t{0}, std::int64_t{1440}, {}, true});
-  s.add({"zkpush.trans_times", ValueType::String, std::string("00:00;14:05"),
-         "Handshake TransTimes: times of day the terminal uploads (HH:MM;HH:MM).", {}, {}, {},
+         std::int64_t{100},
+         std::int64_t{600000},
+         {},
+         false});
+  s.add({"zkpush.max_connections",
+         ValueType::Int,
+         std::int64_t{2048},
+         "Most simultaneous connections.",
+         std::int64_t{1},
+         std::int64_t{100000},
+         {},
+         false});
+  s.add({"zkpush.delay_s",
+         ValueType::Int,
+         std::int64_t{10},
+         "Handshake Delay: seconds between a terminal's command polls.",
+         std::int64_t{1},
+         std::int64_t{3600},
+         {},
          true});
-  s.add({"zkpush.realtime", ValueType::Bool, true,
-         "Handshake Realtime: upload each record as it happens.", {}, {}, {}, true});
-  s.add({"zkpush.trans_flag", ValueType::String, std::string(kTransFlagAll),
-         "Handshake TransFlag (format II): which data the terminal uploads by itself.", {}, {},
-         {}, true});
-  s.add({"zkpush.push_options", ValueType::StringList, std::vector<std::string>{},
-         "Handshake PushOptions: option names the terminal should push (table=options).", {}, {},
-         {}, true});
+  s.add({"zkpush.error_delay_s",
+         ValueType::Int,
+         std::int64_t{30},
+         "Handshake ErrorDelay: seconds a terminal waits after a failed request.",
+         std::int64_t{1},
+         std::int64_t{3600},
+         {},
+         true});
+  s.add({"zkpush.trans_interval_min",
+         ValueType::Int,
+         std::int64_t{1},
+         "Handshake TransInterval: minutes between checks for new data (0 = off).",
+         std::int64_t{0},
+         std::int64_t{1440},
+         {},
+         true});
+  s.add({"zkpush.trans_times",
+         ValueType::String,
+         std::string("00:00;14:05"),
+         "Handshake TransTimes: times of day the terminal uploads (HH:MM;HH:MM).",
+         {},
+         {},
+         {},
+         true});
+  s.add({"zkpush.realtime",
+         ValueType::Bool,
+         true,
+         "Handshake Realtime: upload each record as it happens.",
+         {},
+         {},
+         {},
+         true});
+  s.add({"zkpush.trans_flag",
+         ValueType::String,
+         std::string(kTransFlagAll),
+         "Handshake TransFlag (format II): which data the terminal uploads by itself.",
+         {},
+         {},
+         {},
+         true});
+  s.add({"zkpush.push_options",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Handshake PushOptions: option names the terminal should push (table=options).",
+         {},
+         {},
+         {},
+         true});
 }
 
 ZkpushConfig ZkpushConfig::from(const config::Config& c) {

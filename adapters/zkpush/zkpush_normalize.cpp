@@ -40,7 +40,9 @@ nlohmann::json kv_json(const KeyValues& kvs) {
   return j;
 }
 
-int opt(const std::optional<int>& v) { return v ? *v : kUnset; }
+int opt(const std::optional<int>& v) {
+  return v ? *v : kUnset;
+}
 
 // ATTLOG extras are short ASCII (numbers, flags): build their JSON directly on
 // this hot path; anything else goes through nlohmann (escaping, UTF-8).
@@ -369,8 +371,10 @@ std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, W
             e.utc_ms = utc_of(rec.time, ctx);
             e.pin = rec.op_who;
             e.event_code = rec.op_type;
-            nlohmann::json extra = {{"op_who", rec.op_who},   {"value1", rec.value1},
-                                    {"value2", rec.value2},   {"value3", rec.value3},
+            nlohmann::json extra = {{"op_who", rec.op_who},
+                                    {"value1", rec.value1},
+                                    {"value2", rec.value2},
+                                    {"value3", rec.value3},
                                     {"reserved", rec.reserved}};
             e.extra_json = dump_json(extra);
             batch.events.push_back(std::move(e));
@@ -414,8 +418,8 @@ std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
     e.local_time = format_device_time(name->time);
     e.utc_ms = utc_of(name->time, ctx);
   }
-  nlohmann::json extra = {{"file_name", p.file_name}, {"bytes", p.data_size},
-                          {"header", kv_json(p.header)}};
+  nlohmann::json extra = {
+      {"file_name", p.file_name}, {"bytes", p.data_size}, {"header", kv_json(p.header)}};
   e.extra_json = dump_json(extra);
   batch.events.push_back(std::move(e));
   batch.blobs.emplace_back(batch.events.size() - 1,

@@ -235,7 +235,8 @@ void ZkpushService::upload(Request& r) {
   if (auto pack = query_answer_pack(r.query)) {
     // The answer to one of our DATA QUERY commands: tie its records to it.
     std::int64_t id = 0;
-    auto [p, ec] = std::from_chars(pack->cmd_id.data(), pack->cmd_id.data() + pack->cmd_id.size(), id);
+    auto [p, ec] =
+        std::from_chars(pack->cmd_id.data(), pack->cmd_id.data() + pack->cmd_id.size(), id);
     if (ec == std::errc{} && p == pack->cmd_id.data() + pack->cmd_id.size()) {
       u.command_id = id;
     }
@@ -274,8 +275,8 @@ void ZkpushService::upload(Request& r) {
         j[kv.key] = kv.value;
       }
       r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
-        auto merged = nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json,
-                                            nullptr, false);
+        auto merged =
+            nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json, nullptr, false);
         if (!merged.is_object()) {
           merged = nlohmann::json::object();
         }
@@ -386,8 +387,8 @@ void ZkpushService::device_command(Request& r) {
         j[kv.key] = kv.value;
       }
       r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
-        auto merged = nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json,
-                                            nullptr, false);
+        auto merged =
+            nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json, nullptr, false);
         if (!merged.is_object()) {
           merged = nlohmann::json::object();
         }
@@ -437,29 +438,29 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
                std::atomic_load(&config_)->commit_timeout.count());
     answer(wait->request, bhttp::status::service_unavailable, "ERROR: storage busy, retry later\n");
   });
-  ctx_.store.append(std::move(owned), [this, wait, ex,
-                                       changed = std::move(changed)](CommitResult result) {
-    if (!result.ec && !changed.empty()) {
-      ctx_.commands.committed(changed);
-    }
-    net::post(ex, [this, wait, result = std::move(result)]() mutable {
-      if (wait->answered) {
-        return;
-      }
-      wait->answered = true;
-      wait->timer.cancel();
-      if (result.ec) {
-        // Nothing was committed (disk full, I/O error): never OK, so the
-        // terminal keeps the records and sends them again.
-        failed_uploads_.inc();
-        answer(wait->request, bhttp::status::service_unavailable,
-               "ERROR: storage unavailable, retry later\n");
-        return;
-      }
-      committed_uploads_.inc();
-      answer(wait->request, bhttp::status::ok, std::move(wait->ok_body));
-    });
-  });
+  ctx_.store.append(std::move(owned),
+                    [this, wait, ex, changed = std::move(changed)](CommitResult result) {
+                      if (!result.ec && !changed.empty()) {
+                        ctx_.commands.committed(changed);
+                      }
+                      net::post(ex, [this, wait, result = std::move(result)]() mutable {
+                        if (wait->answered) {
+                          return;
+                        }
+                        wait->answered = true;
+                        wait->timer.cancel();
+                        if (result.ec) {
+                          // Nothing was committed (disk full, I/O error): never OK, so the
+                          // terminal keeps the records and sends them again.
+                          failed_uploads_.inc();
+                          answer(wait->request, bhttp::status::service_unavailable,
+                                 "ERROR: storage unavailable, retry later\n");
+                          return;
+                        }
+                        committed_uploads_.inc();
+                        answer(wait->request, bhttp::status::ok, std::move(wait->ok_body));
+                      });
+                    });
 }
 
 void ZkpushService::answer(Request& r, bhttp::status status, std::string body) {

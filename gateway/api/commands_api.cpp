@@ -28,99 +28,98 @@ std::optional<std::int64_t> to_int(std::string_view s) {
 
 CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queue)
     : store_(store), queue_(queue) {
-  router.add(bhttp::verb::post, "/api/v1/terminals/{sn}/commands",
-             [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
-                    http::Reply reply) {
-               auto body = json::parse(req.body(), nullptr, false);
-               if (body.is_discarded() || !body.is_object()) {
-                 reply.send(json_error(req, bhttp::status::bad_request, "bad command",
-                                       "the body must be a JSON object"));
-                 return;
-               }
-               CommandRequest cr;
-               cr.terminal_sn = p.at("sn");
-               cr.origin = "rest";
-               cr.verb = body.value("verb", std::string());
-               cr.params = body.value("params", json::object());
-               cr.client_ref = body.value("client_ref", std::string());
-               if (body.contains("ttl_s") && body["ttl_s"].is_number_integer()) {
-                 cr.ttl_ms = body["ttl_s"].get<std::int64_t>() * 1000;
-               }
-               if (body.contains("max_attempts") && body["max_attempts"].is_number_integer()) {
-                 cr.max_attempts = body["max_attempts"].get<int>();
-               }
-               auto ex = reply.executor();
-               queue_.enqueue(std::move(cr), [ex, req = std::move(req), reply = std::move(reply)](
-                                                 boost::system::error_code ec, std::string error,
-                                                 CommandRecord rec, bool duplicate) mutable {
-                 net::post(ex, [req = std::move(req), reply = std::move(reply), ec,
-                                error = std::move(error), rec = std::move(rec),
-                                duplicate]() mutable {
-                   if (ec) {
-                     reply.send(json_error(req, bhttp::status::service_unavailable,
-                                           "store unavailable", error));
-                     return;
-                   }
-                   if (!error.empty()) {
-                     reply.send(json_error(req, bhttp::status::bad_request, "bad command", error));
-                     return;
-                   }
-                   auto j = command_to_json(rec);
-                   j["duplicate"] = duplicate;
-                   reply.send(json_response(req, duplicate ? bhttp::status::ok
-                                                           : bhttp::status::accepted,
-                                            dump_json(j) + "\n"));
-                 });
-               });
-             });
-  router.add(bhttp::verb::get, "/api/v1/commands",
-             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
-                    http::Reply reply) {
-               auto q = http::Query::parse_target(req.target());
-               auto after = to_int(q.get_or("after", "0"));
-               auto limit = to_int(q.get_or("limit", "100"));
-               std::optional<CommandState> state;
-               if (auto s = q.get("state")) {
-                 state = command_state_from_string(*s);
-                 if (!state) {
-                   reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
-                                         "unknown state \"" + *s + "\""));
-                   return;
-                 }
-               }
-               if (!after || !limit || *limit == 0) {
-                 reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
-                                       "after and limit are non-negative integers"));
-                 return;
-               }
-               auto lim = static_cast<std::size_t>(std::min<std::int64_t>(*limit, 1000));
-               auto terminal = q.get_or("terminal", "");
-               auto ex = reply.executor();
-               store_.async_read(
-                   [terminal, state, a = *after, lim](store::Connection& db) {
-                     boost::system::error_code ec;
-                     auto rows = CommandQueue::read(db, terminal, state, a, lim, ec);
-                     return std::make_pair(ec, std::move(rows));
-                   },
-                   net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), lim,
-                                           a = *after](auto result) mutable {
-                     if (result.first) {
-                       reply.send(json_error(req, bhttp::status::service_unavailable,
-                                             "store unavailable", result.first.message()));
-                       return;
-                     }
-                     json list = json::array();
-                     std::int64_t next = a;
-                     for (const auto& c : result.second) {
-                       list.push_back(command_to_json(c));
-                       next = c.id;
-                     }
-                     json body = {{"commands", std::move(list)},
-                                  {"next_after", next},
-                                  {"more", result.second.size() == lim}};
-                     reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-                   }));
-             });
+  router.add(
+      bhttp::verb::post, "/api/v1/terminals/{sn}/commands",
+      [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
+             http::Reply reply) {
+        auto body = json::parse(req.body(), nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          reply.send(json_error(req, bhttp::status::bad_request, "bad command",
+                                "the body must be a JSON object"));
+          return;
+        }
+        CommandRequest cr;
+        cr.terminal_sn = p.at("sn");
+        cr.origin = "rest";
+        cr.verb = body.value("verb", std::string());
+        cr.params = body.value("params", json::object());
+        cr.client_ref = body.value("client_ref", std::string());
+        if (body.contains("ttl_s") && body["ttl_s"].is_number_integer()) {
+          cr.ttl_ms = body["ttl_s"].get<std::int64_t>() * 1000;
+        }
+        if (body.contains("max_attempts") && body["max_attempts"].is_number_integer()) {
+          cr.max_attempts = body["max_attempts"].get<int>();
+        }
+        auto ex = reply.executor();
+        queue_.enqueue(std::move(cr), [ex, req = std::move(req), reply = std::move(reply)](
+                                          boost::system::error_code ec, std::string error,
+                                          CommandRecord rec, bool duplicate) mutable {
+          net::post(ex, [req = std::move(req), reply = std::move(reply), ec,
+                         error = std::move(error), rec = std::move(rec), duplicate]() mutable {
+            if (ec) {
+              reply.send(
+                  json_error(req, bhttp::status::service_unavailable, "store unavailable", error));
+              return;
+            }
+            if (!error.empty()) {
+              reply.send(json_error(req, bhttp::status::bad_request, "bad command", error));
+              return;
+            }
+            auto j = command_to_json(rec);
+            j["duplicate"] = duplicate;
+            reply.send(json_response(req, duplicate ? bhttp::status::ok : bhttp::status::accepted,
+                                     dump_json(j) + "\n"));
+          });
+        });
+      });
+  router.add(
+      bhttp::verb::get, "/api/v1/commands",
+      [this](http::Request&& req, const http::RequestInfo&, const PathParams&, http::Reply reply) {
+        auto q = http::Query::parse_target(req.target());
+        auto after = to_int(q.get_or("after", "0"));
+        auto limit = to_int(q.get_or("limit", "100"));
+        std::optional<CommandState> state;
+        if (auto s = q.get("state")) {
+          state = command_state_from_string(*s);
+          if (!state) {
+            reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
+                                  "unknown state \"" + *s + "\""));
+            return;
+          }
+        }
+        if (!after || !limit || *limit == 0) {
+          reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
+                                "after and limit are non-negative integers"));
+          return;
+        }
+        auto lim = static_cast<std::size_t>(std::min<std::int64_t>(*limit, 1000));
+        auto terminal = q.get_or("terminal", "");
+        auto ex = reply.executor();
+        store_.async_read(
+            [terminal, state, a = *after, lim](store::Connection& db) {
+              boost::system::error_code ec;
+              auto rows = CommandQueue::read(db, terminal, state, a, lim, ec);
+              return std::make_pair(ec, std::move(rows));
+            },
+            net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), lim,
+                                    a = *after](auto result) mutable {
+              if (result.first) {
+                reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                      result.first.message()));
+                return;
+              }
+              json list = json::array();
+              std::int64_t next = a;
+              for (const auto& c : result.second) {
+                list.push_back(command_to_json(c));
+                next = c.id;
+              }
+              json body = {{"commands", std::move(list)},
+                           {"next_after", next},
+                           {"more", result.second.size() == lim}};
+              reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+            }));
+      });
   router.add(bhttp::verb::get, "/api/v1/commands/{id}",
              [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
                     http::Reply reply) {
@@ -149,36 +148,36 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
                      }
                    }));
              });
-  router.add(bhttp::verb::delete_, "/api/v1/commands/{id}",
-             [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
-                    http::Reply reply) {
-               auto id = to_int(p.at("id"));
-               WriteBatch batch;
-               std::vector<CommandRecord> changed;
-               if (!id || !queue_.cancel(*id, batch, changed)) {
-                 reply.send(json_error(req, bhttp::status::conflict, "not cancellable",
-                                       "only a queued command can be cancelled"));
-                 return;
-               }
-               auto ex = reply.executor();
-               store_.append(std::move(batch), [this, ex, req = std::move(req),
-                                                reply = std::move(reply),
-                                                changed](CommitResult r) mutable {
-                 if (!r.ec) {
-                   queue_.committed(changed);
-                 }
-                 net::post(ex, [req = std::move(req), reply = std::move(reply), changed,
-                                ec = r.ec]() mutable {
-                   if (ec) {
-                     reply.send(json_error(req, bhttp::status::service_unavailable,
-                                           "store unavailable", ec.message()));
-                     return;
-                   }
-                   reply.send(json_response(req, bhttp::status::ok,
-                                            dump_json(command_to_json(changed.front())) + "\n"));
-                 });
-               });
-             });
+  router.add(
+      bhttp::verb::delete_, "/api/v1/commands/{id}",
+      [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
+             http::Reply reply) {
+        auto id = to_int(p.at("id"));
+        WriteBatch batch;
+        std::vector<CommandRecord> changed;
+        if (!id || !queue_.cancel(*id, batch, changed)) {
+          reply.send(json_error(req, bhttp::status::conflict, "not cancellable",
+                                "only a queued command can be cancelled"));
+          return;
+        }
+        auto ex = reply.executor();
+        store_.append(std::move(batch), [this, ex, req = std::move(req), reply = std::move(reply),
+                                         changed](CommitResult r) mutable {
+          if (!r.ec) {
+            queue_.committed(changed);
+          }
+          net::post(ex,
+                    [req = std::move(req), reply = std::move(reply), changed, ec = r.ec]() mutable {
+                      if (ec) {
+                        reply.send(json_error(req, bhttp::status::service_unavailable,
+                                              "store unavailable", ec.message()));
+                        return;
+                      }
+                      reply.send(json_response(req, bhttp::status::ok,
+                                               dump_json(command_to_json(changed.front())) + "\n"));
+                    });
+        });
+      });
 }
 
 }  // namespace pushgate::api

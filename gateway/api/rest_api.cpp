@@ -83,12 +83,12 @@ RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminal
   router.add(bhttp::verb::get, "/api/v1/quarantine",
              [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
                     http::Reply reply) { list_quarantine(std::move(req), std::move(reply)); });
-  router.add(bhttp::verb::get, "/metrics",
-             [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
-                    http::Reply reply) {
-               reply.send(http::make_response(req, bhttp::status::ok, metrics_.render(),
-                                              "text/plain; version=0.0.4; charset=utf-8"));
-             });
+  router.add(
+      bhttp::verb::get, "/metrics",
+      [this](http::Request&& req, const http::RequestInfo&, const PathParams&, http::Reply reply) {
+        reply.send(http::make_response(req, bhttp::status::ok, metrics_.render(),
+                                       "text/plain; version=0.0.4; charset=utf-8"));
+      });
   auto health_route = [this](Health::Kind kind) {
     return [this, kind](http::Request&& req, const http::RequestInfo&, const PathParams&,
                         http::Reply reply) {
@@ -115,54 +115,54 @@ void RestApi::list_terminals(http::Request&& req, http::Reply reply) {
         auto counts = store::read_terminal_counts(db, ec);
         return std::make_pair(ec, std::move(counts));
       },
-      net::bind_executor(ex, [this, req = std::move(req), reply = std::move(reply)](
-                                 std::pair<boost::system::error_code,
-                                           std::vector<store::TerminalCounts>>
-                                     result) mutable {
-        if (result.first) {
-          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
-                                result.first.message()));
-          return;
-        }
-        std::map<std::string, const store::TerminalCounts*> counts;
-        for (const auto& c : result.second) {
-          counts[c.sn] = &c;
-        }
-        json list = json::array();
-        for (const auto& t : terminals_.all()) {
-          json j;
-          j["sn"] = t.sn;
-          j["name"] = terminals_.name_for(t.sn);
-          j["flavour"] = t.flavour;
-          j["state"] = t.state;
-          j["push_version"] = t.push_version;
-          j["firmware"] = t.firmware;
-          j["device_type"] = t.device_type;
-          j["ip"] = t.ip;
-          j["timezone"] = terminals_.zone_for(t.sn).name();
-          j["first_seen"] = format_utc_iso8601(t.first_seen_ms);
-          j["last_seen"] = format_utc_iso8601(t.last_seen_ms);
-          j["info"] = parse_or_null(t.info_json);
-          j["options"] = parse_or_null(t.options_json);
-          json c = {{"events", 0}, {"by_kind", json::object()}, {"users", 0},
-                    {"templates", 0}, {"photos", 0}, {"quarantined", 0}};
-          if (auto it = counts.find(t.sn); it != counts.end()) {
-            c["events"] = it->second->events;
-            for (const auto& [k, n] : it->second->by_kind) {
-              c["by_kind"][k] = n;
+      net::bind_executor(
+          ex, [this, req = std::move(req), reply = std::move(reply)](
+                  std::pair<boost::system::error_code, std::vector<store::TerminalCounts>>
+                      result) mutable {
+            if (result.first) {
+              reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                    result.first.message()));
+              return;
             }
-            c["users"] = it->second->users;
-            c["templates"] = it->second->templates;
-            c["photos"] = it->second->photos;
-            c["quarantined"] = it->second->quarantined;
-          }
-          j["counts"] = std::move(c);
-          list.push_back(std::move(j));
-        }
-        json body;
-        body["terminals"] = std::move(list);
-        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-      }));
+            std::map<std::string, const store::TerminalCounts*> counts;
+            for (const auto& c : result.second) {
+              counts[c.sn] = &c;
+            }
+            json list = json::array();
+            for (const auto& t : terminals_.all()) {
+              json j;
+              j["sn"] = t.sn;
+              j["name"] = terminals_.name_for(t.sn);
+              j["flavour"] = t.flavour;
+              j["state"] = t.state;
+              j["push_version"] = t.push_version;
+              j["firmware"] = t.firmware;
+              j["device_type"] = t.device_type;
+              j["ip"] = t.ip;
+              j["timezone"] = terminals_.zone_for(t.sn).name();
+              j["first_seen"] = format_utc_iso8601(t.first_seen_ms);
+              j["last_seen"] = format_utc_iso8601(t.last_seen_ms);
+              j["info"] = parse_or_null(t.info_json);
+              j["options"] = parse_or_null(t.options_json);
+              json c = {{"events", 0}, {"by_kind", json::object()}, {"users", 0}, {"templates", 0},
+                        {"photos", 0}, {"quarantined", 0}};
+              if (auto it = counts.find(t.sn); it != counts.end()) {
+                c["events"] = it->second->events;
+                for (const auto& [k, n] : it->second->by_kind) {
+                  c["by_kind"][k] = n;
+                }
+                c["users"] = it->second->users;
+                c["templates"] = it->second->templates;
+                c["photos"] = it->second->photos;
+                c["quarantined"] = it->second->quarantined;
+              }
+              j["counts"] = std::move(c);
+              list.push_back(std::move(j));
+            }
+            json body;
+            body["terminals"] = std::move(list);
+            reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+          }));
 }
 
 void RestApi::set_terminal_state(http::Request&& req, const std::string& sn,
@@ -175,18 +175,18 @@ void RestApi::set_terminal_state(http::Request&& req, const std::string& sn,
       r.last_seen_ms = r.first_seen_ms;
     }
   });
-  logger(Component::Api)->info("[sn={}] terminal {} over REST (was {})", sn, state,
-                               before ? before->state : "unknown");
+  logger(Component::Api)
+      ->info("[sn={}] terminal {} over REST (was {})", sn, state,
+             before ? before->state : "unknown");
   WriteBatch batch;
   batch.ops.push_back(TerminalRegistry::persist_op(record));
   auto ex = reply.executor();
   store_.append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
                                    record](CommitResult r) mutable {
-    net::post(ex, [req = std::move(req), reply = std::move(reply), record,
-                   ec = r.ec]() mutable {
+    net::post(ex, [req = std::move(req), reply = std::move(reply), record, ec = r.ec]() mutable {
       if (ec) {
-        reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
-                              ec.message()));
+        reply.send(
+            json_error(req, bhttp::status::service_unavailable, "store unavailable", ec.message()));
         return;
       }
       json j = {{"sn", record.sn}, {"state", record.state}};
@@ -223,26 +223,26 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
         auto events = store::read_events(db, query, ec);
         return std::make_pair(ec, std::move(events));
       },
-      net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), query](
-                                 std::pair<boost::system::error_code, std::vector<Event>>
-                                     result) mutable {
-        if (result.first) {
-          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
-                                result.first.message()));
-          return;
-        }
-        json list = json::array();
-        std::int64_t next = query.after;
-        for (const auto& e : result.second) {
-          list.push_back(event_to_json(e));
-          next = e.id;
-        }
-        json body;
-        body["events"] = std::move(list);
-        body["next_after"] = next;
-        body["more"] = result.second.size() == query.limit;
-        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-      }));
+      net::bind_executor(
+          ex, [req = std::move(req), reply = std::move(reply),
+               query](std::pair<boost::system::error_code, std::vector<Event>> result) mutable {
+            if (result.first) {
+              reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                    result.first.message()));
+              return;
+            }
+            json list = json::array();
+            std::int64_t next = query.after;
+            for (const auto& e : result.second) {
+              list.push_back(event_to_json(e));
+              next = e.id;
+            }
+            json body;
+            body["events"] = std::move(list);
+            body["next_after"] = next;
+            body["more"] = result.second.size() == query.limit;
+            reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+          }));
 }
 
 void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
@@ -263,27 +263,27 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
         auto rows = store::read_quarantine(db, after, lim, terminal, ec);
         return std::make_pair(ec, std::move(rows));
       },
-      net::bind_executor(ex, [req = std::move(req), reply = std::move(reply), after, lim](
-                                 std::pair<boost::system::error_code,
-                                           std::vector<store::QuarantineRow>>
-                                     result) mutable {
-        if (result.first) {
-          reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
-                                result.first.message()));
-          return;
-        }
-        json list = json::array();
-        std::int64_t next = after;
-        for (const auto& r : result.second) {
-          list.push_back(quarantine_to_json(r));
-          next = r.id;
-        }
-        json body;
-        body["quarantine"] = std::move(list);
-        body["next_after"] = next;
-        body["more"] = result.second.size() == lim;
-        reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-      }));
+      net::bind_executor(
+          ex, [req = std::move(req), reply = std::move(reply), after,
+               lim](std::pair<boost::system::error_code, std::vector<store::QuarantineRow>>
+                        result) mutable {
+            if (result.first) {
+              reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
+                                    result.first.message()));
+              return;
+            }
+            json list = json::array();
+            std::int64_t next = after;
+            for (const auto& r : result.second) {
+              list.push_back(quarantine_to_json(r));
+              next = r.id;
+            }
+            json body;
+            body["quarantine"] = std::move(list);
+            body["next_after"] = next;
+            body["more"] = result.second.size() == lim;
+            reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+          }));
 }
 
 }  // namespace pushgate::api

@@ -19,8 +19,8 @@ std::vector<std::string> split(std::string_view path) {
       continue;
     }
     auto slash = path.find('/', start);
-    out.emplace_back(path.substr(start, slash == std::string_view::npos ? path.size() - start
-                                                                         : slash - start));
+    out.emplace_back(
+        path.substr(start, slash == std::string_view::npos ? path.size() - start : slash - start));
     if (slash == std::string_view::npos) {
       break;
     }

@@ -220,8 +220,8 @@ std::optional<Value> from_text(const KeySpec& spec, std::string_view text, std::
       std::size_t start = 0;
       while (start < text.size()) {
         auto comma = text.find(',', start);
-        auto item = text.substr(start, comma == std::string_view::npos ? text.size() - start
-                                                                        : comma - start);
+        auto item = text.substr(
+            start, comma == std::string_view::npos ? text.size() - start : comma - start);
         if (!item.empty()) {
           out.emplace_back(item);
         }
@@ -312,7 +312,9 @@ std::string format_errors(const std::vector<ConfigError>& errors) {
   return out;
 }
 
-void Schema::add(KeySpec spec) { keys_.push_back(std::move(spec)); }
+void Schema::add(KeySpec spec) {
+  keys_.push_back(std::move(spec));
+}
 
 void Schema::describe_section(std::string section, std::string text) {
   sections_.emplace_back(std::move(section), std::move(text));
@@ -427,8 +429,8 @@ Config::LoadResult Config::load_string(const Schema& schema, std::string_view to
     table = toml::parse(toml_text, source);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
-    os << "syntax error at line " << e.source().begin.line << ", column "
-       << e.source().begin.column << ": " << e.description();
+    os << "syntax error at line " << e.source().begin.line << ", column " << e.source().begin.column
+       << ": " << e.description();
     result.errors.push_back({"", os.str()});
     return result;
   }
@@ -477,11 +479,15 @@ const Value& Config::lookup(std::string_view path) const {
   return spec->default_value;
 }
 
-bool Config::get_bool(std::string_view path) const { return std::get<bool>(lookup(path)); }
+bool Config::get_bool(std::string_view path) const {
+  return std::get<bool>(lookup(path));
+}
 std::int64_t Config::get_int(std::string_view path) const {
   return std::get<std::int64_t>(lookup(path));
 }
-double Config::get_double(std::string_view path) const { return std::get<double>(lookup(path)); }
+double Config::get_double(std::string_view path) const {
+  return std::get<double>(lookup(path));
+}
 const std::string& Config::get_string(std::string_view path) const {
   return std::get<std::string>(lookup(path));
 }
@@ -489,7 +495,9 @@ const std::vector<std::string>& Config::get_list(std::string_view path) const {
   return std::get<std::vector<std::string>>(lookup(path));
 }
 
-bool Config::is_set(std::string_view path) const { return explicit_.count(path) > 0; }
+bool Config::is_set(std::string_view path) const {
+  return explicit_.count(path) > 0;
+}
 
 std::vector<std::string> Config::table_names(std::string_view section) const {
   std::vector<std::string> names;

@@ -30,10 +30,10 @@ struct KeySpec {
   ValueType type = ValueType::String;
   Value default_value;
   std::string description;
-  std::optional<std::int64_t> min;  ///< Int only
-  std::optional<std::int64_t> max;  ///< Int only
-  std::vector<std::string> choices; ///< String only: the allowed values
-  bool reloadable = false;          ///< applied on SIGHUP without a restart
+  std::optional<std::int64_t> min;   ///< Int only
+  std::optional<std::int64_t> max;   ///< Int only
+  std::vector<std::string> choices;  ///< String only: the allowed values
+  bool reloadable = false;           ///< applied on SIGHUP without a restart
 };
 
 /** A bad key: which one and why, in words an operator can act on. */

@@ -4,125 +4,269 @@ namespace pushgate::config {
 
 void declare_core_config(Schema& s) {
   s.describe_section("gateway", "[gateway] — this box.");
-  s.add({"gateway.id", ValueType::String, std::string("pushgate"),
-         "Identifies this gateway (site) in MQTT topics and logs. Letters, digits, - and _.", {},
-         {}, {}, false});
-  s.add({"gateway.data_dir", ValueType::String, std::string(""),
+  s.add({"gateway.id",
+         ValueType::String,
+         std::string("pushgate"),
+         "Identifies this gateway (site) in MQTT topics and logs. Letters, digits, - and _.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"gateway.data_dir",
+         ValueType::String,
+         std::string(""),
          "Where the database lives. Empty: $STATE_DIRECTORY when run by systemd\n"
          "(/var/lib/pushgate), else ./var in the working directory.",
-         {}, {}, {}, false});
-  s.add({"gateway.timezone", ValueType::String, std::string(""),
+         {},
+         {},
+         {},
+         false});
+  s.add({"gateway.timezone",
+         ValueType::String,
+         std::string(""),
          "The site's time zone: an IANA name (Europe/Berlin), UTC, or +HH:MM. Terminal\n"
          "times are in this zone unless the terminal has its own. Empty: the system's zone.",
-         {}, {}, {}, false});
-  s.add({"gateway.unknown_terminals", ValueType::String, std::string("accept"),
+         {},
+         {},
+         {},
+         false});
+  s.add({"gateway.unknown_terminals",
+         ValueType::String,
+         std::string("accept"),
          "What to do with a serial number never seen before. accept: store its data\n"
          "at once (right for a fresh install). pending (pairing mode): answer its\n"
          "handshake but refuse its data (the terminal keeps it and resends) until\n"
          "approved with POST /api/v1/terminals/SN/approve. refuse (allow-list): only\n"
          "serials in [terminals.\"SN\"] or approved over REST are served.",
-         {}, {}, {"accept", "pending", "refuse"}, true});
-  s.add({"gateway.shutdown_timeout_ms", ValueType::Int, std::int64_t{10000},
+         {},
+         {},
+         {"accept", "pending", "refuse"},
+         true});
+  s.add({"gateway.shutdown_timeout_ms",
+         ValueType::Int,
+         std::int64_t{10000},
          "On SIGTERM: how long to finish the commit in flight, answer open requests\n"
          "and flush cursors before exiting anyway.",
-         std::int64_t{100}, std::int64_t{120000}, {}, false});
-  s.add({"gateway.io_threads", ValueType::Int, std::int64_t{2},
-         "Threads running network I/O (the io_context pool).", std::int64_t{1}, std::int64_t{64},
-         {}, false});
+         std::int64_t{100},
+         std::int64_t{120000},
+         {},
+         false});
+  s.add({"gateway.io_threads",
+         ValueType::Int,
+         std::int64_t{2},
+         "Threads running network I/O (the io_context pool).",
+         std::int64_t{1},
+         std::int64_t{64},
+         {},
+         false});
 
   s.describe_section("log", "[log] — logs go to stderr, one line per message (journald-friendly).");
-  s.add({"log.level", ValueType::String, std::string("info"),
-         "Global level.", {}, {}, {"trace", "debug", "info", "warn", "error", "critical", "off"},
+  s.add({"log.level",
+         ValueType::String,
+         std::string("info"),
+         "Global level.",
+         {},
+         {},
+         {"trace", "debug", "info", "warn", "error", "critical", "off"},
          true});
-  s.add({"log.components", ValueType::String, std::string(""),
+  s.add({"log.components",
+         ValueType::String,
+         std::string(""),
          "Per-component levels, e.g. \"zkpush=debug,store=warn\". Components: main, store,\n"
          "http, zkpush, api, commands, mqtt, modbus, rules, config.",
-         {}, {}, {}, true});
+         {},
+         {},
+         {},
+         true});
 
   s.describe_section("store", "[store] — the SQLite database (WAL, synchronous=FULL).");
-  s.add({"store.file", ValueType::String, std::string("pushgate.db"),
-         "Database file, relative to gateway.data_dir.", {}, {}, {}, false});
-  s.add({"store.max_group_records", ValueType::Int, std::int64_t{20000},
-         "Most records committed in one transaction (group commit).", std::int64_t{1},
-         std::int64_t{1000000}, {}, false});
-  s.add({"store.read_threads", ValueType::Int, std::int64_t{2},
-         "Threads (each with its own connection) serving reads for the API.", std::int64_t{1},
-         std::int64_t{16}, {}, false});
-  s.add({"store.busy_timeout_ms", ValueType::Int, std::int64_t{5000},
-         "How long a connection waits for a lock.", std::int64_t{0}, std::int64_t{600000}, {},
+  s.add({"store.file",
+         ValueType::String,
+         std::string("pushgate.db"),
+         "Database file, relative to gateway.data_dir.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"store.max_group_records",
+         ValueType::Int,
+         std::int64_t{20000},
+         "Most records committed in one transaction (group commit).",
+         std::int64_t{1},
+         std::int64_t{1000000},
+         {},
+         false});
+  s.add({"store.read_threads",
+         ValueType::Int,
+         std::int64_t{2},
+         "Threads (each with its own connection) serving reads for the API.",
+         std::int64_t{1},
+         std::int64_t{16},
+         {},
+         false});
+  s.add({"store.busy_timeout_ms",
+         ValueType::Int,
+         std::int64_t{5000},
+         "How long a connection waits for a lock.",
+         std::int64_t{0},
+         std::int64_t{600000},
+         {},
          false});
 
   s.describe_section("api", "[api] — the local REST API, /metrics, /healthz and /readyz.");
   s.add({"api.enabled", ValueType::Bool, true, "Serve the REST API.", {}, {}, {}, false});
-  s.add({"api.listen", ValueType::String, std::string("127.0.0.1"),
-         "Address to listen on. Loopback by default: the API has no authentication yet.", {}, {},
-         {}, false});
-  s.add({"api.port", ValueType::Int, std::int64_t{8090}, "TCP port.", std::int64_t{0},
-         std::int64_t{65535}, {}, false});
-  s.add({"api.max_page", ValueType::Int, std::int64_t{1000},
-         "Most events or quarantine rows in one page.", std::int64_t{1}, std::int64_t{100000}, {},
+  s.add({"api.listen",
+         ValueType::String,
+         std::string("127.0.0.1"),
+         "Address to listen on. Loopback by default: the API has no authentication yet.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"api.port",
+         ValueType::Int,
+         std::int64_t{8090},
+         "TCP port.",
+         std::int64_t{0},
+         std::int64_t{65535},
+         {},
+         false});
+  s.add({"api.max_page",
+         ValueType::Int,
+         std::int64_t{1000},
+         "Most events or quarantine rows in one page.",
+         std::int64_t{1},
+         std::int64_t{100000},
+         {},
          false});
 
-  s.describe_section("commands",
-                     "[commands] — the durable command queue (one per terminal).");
-  s.add({"commands.default_ttl_s", ValueType::Int, std::int64_t{86400},
+  s.describe_section("commands", "[commands] — the durable command queue (one per terminal).");
+  s.add({"commands.default_ttl_s",
+         ValueType::Int,
+         std::int64_t{86400},
          "How long a command may wait for its terminal before it is reported expired\n"
          "(when the caller gives no expiry).",
-         std::int64_t{1}, std::int64_t{30 * 86400}, {}, false});
-  s.add({"commands.ack_timeout_s", ValueType::Int, std::int64_t{60},
+         std::int64_t{1},
+         std::int64_t{30 * 86400},
+         {},
+         false});
+  s.add({"commands.ack_timeout_s",
+         ValueType::Int,
+         std::int64_t{60},
          "A delivered command without a result after this long is delivered again.",
-         std::int64_t{1}, std::int64_t{86400}, {}, false});
-  s.add({"commands.max_attempts", ValueType::Int, std::int64_t{3},
-         "Deliveries before a command without a result is reported failed.", std::int64_t{1},
-         std::int64_t{100}, {}, false});
-  s.add({"commands.max_per_poll", ValueType::Int, std::int64_t{16},
-         "Most commands in one answer to a terminal's poll.", std::int64_t{1}, std::int64_t{1000},
-         {}, false});
-  s.add({"commands.max_bytes_per_poll", ValueType::Int, std::int64_t{65536},
+         std::int64_t{1},
+         std::int64_t{86400},
+         {},
+         false});
+  s.add({"commands.max_attempts",
+         ValueType::Int,
+         std::int64_t{3},
+         "Deliveries before a command without a result is reported failed.",
+         std::int64_t{1},
+         std::int64_t{100},
+         {},
+         false});
+  s.add({"commands.max_per_poll",
+         ValueType::Int,
+         std::int64_t{16},
+         "Most commands in one answer to a terminal's poll.",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"commands.max_bytes_per_poll",
+         ValueType::Int,
+         std::int64_t{65536},
          "Most bytes of commands in one answer (one large command is still sent alone).",
-         std::int64_t{256}, std::int64_t{16 * 1024 * 1024}, {}, false});
+         std::int64_t{256},
+         std::int64_t{16 * 1024 * 1024},
+         {},
+         false});
 
   s.describe_section("attendance",
                      "[attendance] — timecards from punches (rules/attendance/README.md, \"In the\n"
                      "gateway\").");
-  s.add({"attendance.enabled", ValueType::Bool, true,
+  s.add({"attendance.enabled",
+         ValueType::Bool,
+         true,
          "Compute timecards from attendance punches, store them, publish them as Timecard\n"
          "events and serve /api/v1/attendance/. Without rules (no rules_file, none set over\n"
          "REST) nothing is computed and nothing is held in memory.",
-         {}, {}, {}, false});
-  s.add({"attendance.rules_file", ValueType::String, std::string(""),
+         {},
+         {},
+         {},
+         false});
+  s.add({"attendance.rules_file",
+         ValueType::String,
+         std::string(""),
          "A JSON rules document (schema in rules/attendance/README.md), read at start; a\n"
          "bad file stops the start naming each bad field. Rules set with PUT\n"
          "/api/v1/attendance/rules are stored and win over this file until DELETEd.\n"
          "Empty: no rules until set over REST.",
-         {}, {}, {}, false});
-  s.add({"attendance.terminal_states", ValueType::Bool, true,
+         {},
+         {},
+         {},
+         false});
+  s.add({"attendance.terminal_states",
+         ValueType::Bool,
+         true,
          "Use the attendance state a terminal sends with each punch (0 check-in, 1\n"
          "check-out, 2/3 break out/in, 4/5 overtime in/out). Set false for terminals that\n"
          "send 0 for every punch (punch state mode off, no state key pressed): the rules\n"
          "then give each punch its role by its time.",
-         {}, {}, {}, false});
-  s.add({"attendance.retain_days", ValueType::Int, std::int64_t{93},
+         {},
+         {},
+         {},
+         false});
+  s.add({"attendance.retain_days",
+         ValueType::Int,
+         std::int64_t{93},
          "Days before today whose punches are held in memory and whose timecards are\n"
          "recomputed (late punches, rules changes). Older timecards stay as stored; the\n"
          "REST export still computes them from the event log.",
-         std::int64_t{1}, std::int64_t{3660}, {}, false});
-  s.add({"attendance.tick_s", ValueType::Int, std::int64_t{60},
+         std::int64_t{1},
+         std::int64_t{3660},
+         {},
+         false});
+  s.add({"attendance.tick_s",
+         ValueType::Int,
+         std::int64_t{60},
          "How often days whose punch window closed are finalised (a missing punch\n"
          "becomes an absence).",
-         std::int64_t{1}, std::int64_t{3600}, {}, false});
+         std::int64_t{1},
+         std::int64_t{3600},
+         {},
+         false});
 
-  s.describe_section("terminals",
-                     "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
-                     "A terminal listed here is trusted even when gateway.unknown_terminals = pending.");
-  s.add({"terminals.*.name", ValueType::String, std::string(""), "A name for people (\"Gate 1\").",
-         {}, {}, {}, false});
-  s.add({"terminals.*.timezone", ValueType::String, std::string(""),
-         "The zone the terminal's clock is in; empty: gateway.timezone.", {}, {}, {}, false});
-  s.add({"terminals.*.networks", ValueType::StringList, std::vector<std::string>{},
+  s.describe_section(
+      "terminals",
+      "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
+      "A terminal listed here is trusted even when gateway.unknown_terminals = pending.");
+  s.add({"terminals.*.name",
+         ValueType::String,
+         std::string(""),
+         "A name for people (\"Gate 1\").",
+         {},
+         {},
+         {},
+         false});
+  s.add({"terminals.*.timezone",
+         ValueType::String,
+         std::string(""),
+         "The zone the terminal's clock is in; empty: gateway.timezone.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"terminals.*.networks",
+         ValueType::StringList,
+         std::vector<std::string>{},
          "Source networks (CIDR, e.g. \"192.168.1.0/24\") this serial may connect from;\n"
          "empty: any. A request from elsewhere is refused and logged.",
-         {}, {}, {}, false});
+         {},
+         {},
+         {},
+         false});
 }
 
 }  // namespace pushgate::config

@@ -101,10 +101,8 @@ class Session : public Server::SessionBase {
     // Between requests a connection may idle this long (keep-alive).
     tcp().expires_after(options_.idle_timeout);
     bhttp::async_read_header(derived().stream(), buffer_, *parser_,
-                             [self = derived().shared_from_this()](beast::error_code ec,
-                                                                   std::size_t) {
-                               self->on_read_header(ec);
-                             });
+                             [self = derived().shared_from_this()](
+                                 beast::error_code ec, std::size_t) { self->on_read_header(ec); });
   }
 
  private:
@@ -142,17 +140,16 @@ class Session : public Server::SessionBase {
     // Refuse an oversized body before reading it (limits before reading).
     if (auto len = parser_->content_length(); len && *len > options_.body_limit) {
       shared_->too_large->inc();
-      reply_error(bhttp::status::payload_too_large,
-                  "body of " + std::to_string(*len) + " bytes exceeds the limit of " +
-                      std::to_string(options_.body_limit) + "\n");
+      reply_error(bhttp::status::payload_too_large, "body of " + std::to_string(*len) +
+                                                        " bytes exceeds the limit of " +
+                                                        std::to_string(options_.body_limit) + "\n");
       return;
     }
     tcp().expires_after(options_.request_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       continue_res_.emplace(bhttp::status::continue_, req.version());
       bhttp::async_write(derived().stream(), *continue_res_,
-                         [self = derived().shared_from_this()](beast::error_code wec,
-                                                               std::size_t) {
+                         [self = derived().shared_from_this()](beast::error_code wec, std::size_t) {
                            if (wec) {
                              self->close_now();
                              return;
@@ -303,16 +300,14 @@ class SslSession final : public Session<SslSession>,
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       beast::get_lowest_layer(self->stream_).expires_after(self->handshake_timeout_);
-      self->stream_.async_handshake(net::ssl::stream_base::server,
-                                    [self](beast::error_code ec) {
-                                      if (ec) {
-                                        logger(Component::Http)
-                                            ->debug("TLS handshake failed: {}", ec.message());
-                                        self->close_now();
-                                        return;
-                                      }
-                                      self->do_read();
-                                    });
+      self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) {
+          logger(Component::Http)->debug("TLS handshake failed: {}", ec.message());
+          self->close_now();
+          return;
+        }
+        self->do_read();
+      });
     });
   }
   void do_eof() {
@@ -348,7 +343,9 @@ Server::Server(net::io_context& ioc, ServerOptions options, Handler handler,
   shared_->open = &metrics.gauge("pushgate_http_connections", "Open connections", l);
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 boost::system::error_code Server::start() {
   boost::system::error_code ec;
@@ -403,8 +400,8 @@ void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
       }
     }
     if (options_.tls) {
-      auto s = std::make_shared<SslSession>(std::move(socket), *options_.tls, handler_, shared_,
-                                            info);
+      auto s =
+          std::make_shared<SslSession>(std::move(socket), *options_.tls, handler_, shared_, info);
       session = s;
       s->run();
     } else {

@@ -84,8 +84,7 @@ struct ServerOptions {
  */
 class Server {
  public:
-  Server(net::io_context& ioc, ServerOptions options, Handler handler,
-         metrics::Registry& metrics);
+  Server(net::io_context& ioc, ServerOptions options, Handler handler, metrics::Registry& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

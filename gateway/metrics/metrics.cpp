@@ -162,8 +162,9 @@ std::string Registry::render() const {
         for (const auto& [labels, h] : f.histograms) {
           auto s = h->snapshot();
           for (std::size_t i = 0; i < s.bounds.size(); ++i) {
-            out << name << "_bucket" << with_label(labels, "le=\"" + format_double(s.bounds[i]) + "\"")
-                << " " << s.cumulative[i] << "\n";
+            out << name << "_bucket"
+                << with_label(labels, "le=\"" + format_double(s.bounds[i]) + "\"") << " "
+                << s.cumulative[i] << "\n";
           }
           out << name << "_bucket" << with_label(labels, "le=\"+Inf\"") << " " << s.count << "\n";
           out << name << "_sum" << labels << " " << format_double(s.sum) << "\n";

@@ -69,8 +69,8 @@ class Registry {
   Histogram& histogram(const std::string& name, const std::string& help,
                        const std::vector<double>& bounds, const Labels& labels = {});
   /** A gauge computed when scraped (database size, disk free…). Called on the scraping thread. */
-  void callback_gauge(const std::string& name, const std::string& help,
-                      std::function<double()> fn, const Labels& labels = {});
+  void callback_gauge(const std::string& name, const std::string& help, std::function<double()> fn,
+                      const Labels& labels = {});
 
   std::string render() const;
 

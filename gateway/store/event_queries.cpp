@@ -123,13 +123,17 @@ std::vector<TerminalCounts> read_terminal_counts(Connection& db, boost::system::
     std::int64_t TerminalCounts::*field;
   };
   const Count counts[] = {
-      {"SELECT t.sn, COUNT(*) FROM terminal_users u JOIN terminals t ON t.id = u.terminal_id GROUP BY t.sn",
+      {"SELECT t.sn, COUNT(*) FROM terminal_users u JOIN terminals t ON t.id = u.terminal_id GROUP "
+       "BY t.sn",
        &TerminalCounts::users},
-      {"SELECT t.sn, COUNT(*) FROM terminal_templates u JOIN terminals t ON t.id = u.terminal_id GROUP BY t.sn",
+      {"SELECT t.sn, COUNT(*) FROM terminal_templates u JOIN terminals t ON t.id = u.terminal_id "
+       "GROUP BY t.sn",
        &TerminalCounts::templates},
-      {"SELECT t.sn, COUNT(*) FROM terminal_photos u JOIN terminals t ON t.id = u.terminal_id GROUP BY t.sn",
+      {"SELECT t.sn, COUNT(*) FROM terminal_photos u JOIN terminals t ON t.id = u.terminal_id "
+       "GROUP BY t.sn",
        &TerminalCounts::photos},
-      {"SELECT terminal_sn, COUNT(*) FROM quarantine WHERE terminal_sn IS NOT NULL GROUP BY terminal_sn",
+      {"SELECT terminal_sn, COUNT(*) FROM quarantine WHERE terminal_sn IS NOT NULL GROUP BY "
+       "terminal_sn",
        &TerminalCounts::quarantined},
   };
   for (const auto& c : counts) {

@@ -17,8 +17,8 @@ namespace pushgate::store {
 struct EventQuery {
   std::int64_t after = 0;
   std::size_t limit = 100;
-  std::string terminal;            ///< serial; empty = all
-  std::optional<EventKind> kind;   ///< empty = all
+  std::string terminal;           ///< serial; empty = all
+  std::optional<EventKind> kind;  ///< empty = all
 };
 
 std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec);

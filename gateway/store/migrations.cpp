@@ -19,7 +19,8 @@ boost::system::error_code migrate(Connection& db, std::string& error_message) {
     return ec;
   }
   boost::system::error_code ec;
-  auto q = db.prepare("SELECT COALESCE(MAX(version),0), COALESCE(MAX(dirty),0) FROM schema_migrations", ec);
+  auto q = db.prepare(
+      "SELECT COALESCE(MAX(version),0), COALESCE(MAX(dirty),0) FROM schema_migrations", ec);
   if (ec) {
     error_message = db.last_error_message();
     return ec;
@@ -32,7 +33,8 @@ boost::system::error_code migrate(Connection& db, std::string& error_message) {
   }
   q = Statement{};
   if (dirty) {
-    error_message = "a schema migration was interrupted (schema_migrations.dirty=1); restore a backup";
+    error_message =
+        "a schema migration was interrupted (schema_migrations.dirty=1); restore a backup";
     return make_sqlite_error(11 /* SQLITE_CORRUPT */);
   }
   if (current > latest_schema_version()) {

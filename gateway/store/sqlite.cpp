@@ -69,8 +69,8 @@ Connection& Connection::operator=(Connection&& other) noexcept {
 Connection Connection::open(const std::string& path, const Options& options,
                             boost::system::error_code& ec) {
   sqlite3* db = nullptr;
-  int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   Connection conn(db);
@@ -115,8 +115,12 @@ Statement Connection::prepare(std::string_view sql, boost::system::error_code& e
   return Statement(stmt);
 }
 
-std::int64_t Connection::last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
-int Connection::changes() const noexcept { return sqlite3_changes(db_); }
+std::int64_t Connection::last_insert_rowid() const noexcept {
+  return sqlite3_last_insert_rowid(db_);
+}
+int Connection::changes() const noexcept {
+  return sqlite3_changes(db_);
+}
 std::string Connection::last_error_message() const {
   return db_ != nullptr ? sqlite3_errmsg(db_) : "not open";
 }
@@ -194,8 +198,12 @@ void Statement::reset() noexcept {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
-double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
+std::int64_t Statement::column_int(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+double Statement::column_double(int index) const {
+  return sqlite3_column_double(stmt_, index);
+}
 std::string Statement::column_text(int index) const {
   const auto* p = sqlite3_column_text(stmt_, index);
   int n = sqlite3_column_bytes(stmt_, index);

@@ -1,7 +1,7 @@
 #include "gateway/store/store.hpp"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <array>
 #include <chrono>
@@ -50,17 +50,18 @@ Store::Store(const Options& options, const Clock& clock, metrics::Registry& metr
       clock_(clock),
       metrics_(metrics),
       read_pool_(static_cast<std::size_t>(std::max(1, options.read_threads))),
-      commits_(metrics.counter("pushgate_store_commits_total", "Transactions committed by the writer")),
-      commit_failures_(metrics.counter("pushgate_store_commit_failures_total",
-                                       "Group commits that failed; their devices were not told OK")),
+      commits_(
+          metrics.counter("pushgate_store_commits_total", "Transactions committed by the writer")),
+      commit_failures_(
+          metrics.counter("pushgate_store_commit_failures_total",
+                          "Group commits that failed; their devices were not told OK")),
       duplicates_(metrics.counter("pushgate_events_duplicate_total",
                                   "Records uploaded again that the event log already had")),
       quarantined_(metrics.counter("pushgate_quarantined_lines_total",
                                    "Lines kept raw in the quarantine table")),
-      commit_seconds_(metrics.histogram("pushgate_store_commit_seconds",
-                                        "Time to apply and commit one group",
-                                        {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                         0.25, 0.5, 1, 2.5, 5})),
+      commit_seconds_(metrics.histogram(
+          "pushgate_store_commit_seconds", "Time to apply and commit one group",
+          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})),
       group_size_(metrics.histogram("pushgate_store_group_batches",
                                     "Device requests committed together in one transaction",
                                     {1, 2, 4, 8, 16, 32, 64, 128, 256})) {}
@@ -87,7 +88,9 @@ std::unique_ptr<Store> Store::open(const Options& options, const Clock& clock,
   return store;
 }
 
-Store::~Store() { stop(); }
+Store::~Store() {
+  stop();
+}
 
 void Store::start() {
   std::lock_guard lock(mutex_);
@@ -206,9 +209,8 @@ void Store::run_writer() {
         return;  // stopping and drained
       }
       std::size_t events = 0;
-      while (!queue_.empty() &&
-             (group.empty() || events + queue_.front().batch.events.size() <=
-                                   options_.max_group_records)) {
+      while (!queue_.empty() && (group.empty() || events + queue_.front().batch.events.size() <=
+                                                      options_.max_group_records)) {
         events += queue_.front().batch.events.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -223,8 +225,7 @@ void Store::run_writer() {
   }
 }
 
-boost::system::error_code Store::apply(Pending& p, CommitResult& r,
-                                       std::vector<Event>& committed) {
+boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<Event>& committed) {
   boost::system::error_code ec;
   auto& ctx = *ctx_;
   r.event_ids.assign(p.batch.events.size(), 0);

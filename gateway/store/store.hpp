@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/associated_executor.hpp>
 
 #include "gateway/clock.hpp"
 #include "gateway/event_log.hpp"

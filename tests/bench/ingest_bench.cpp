@@ -167,9 +167,9 @@ int main(int argc, char** argv) {
   sim::LoadSummary summary;
   sim::LoadConfig lc;
   {
-    test::GatewayHarness h({"gateway.io_threads=1", "zkpush.commit_timeout_ms=60000",
-                            "zkpush.max_connections=4096"},
-                           dir / "gateway");
+    test::GatewayHarness h(
+        {"gateway.io_threads=1", "zkpush.commit_timeout_ms=60000", "zkpush.max_connections=4096"},
+        dir / "gateway");
     lc.port = h.zkpush_port();
     lc.terminals = o.terminals;
     lc.records_per_terminal = o.records;
@@ -184,13 +184,13 @@ int main(int argc, char** argv) {
     summary = runner.run(nullptr);
     auto stored = h.query_int("SELECT COUNT(*) FROM events");
     gateway_rate = summary.records_per_second;
-    std::printf("gateway: %llu records acked (stored %lld) in %.2f s = %.0f records/s committed;"
-                " upload latency p50 %.1f ms p99 %.1f ms; failures %llu\n",
-                static_cast<unsigned long long>(summary.records_acked),
-                static_cast<long long>(stored), summary.elapsed_seconds, gateway_rate,
-                summary.latency_p50_ms, summary.latency_p99_ms,
-                static_cast<unsigned long long>(summary.failures_transport +
-                                                summary.failures_status + summary.failures_body));
+    std::printf(
+        "gateway: %llu records acked (stored %lld) in %.2f s = %.0f records/s committed;"
+        " upload latency p50 %.1f ms p99 %.1f ms; failures %llu\n",
+        static_cast<unsigned long long>(summary.records_acked), static_cast<long long>(stored),
+        summary.elapsed_seconds, gateway_rate, summary.latency_p50_ms, summary.latency_p99_ms,
+        static_cast<unsigned long long>(summary.failures_transport + summary.failures_status +
+                                        summary.failures_body));
     if (!summary.all_acked || stored != static_cast<std::int64_t>(total)) {
       std::printf("FAILED: not every record was acknowledged and stored\n");
       return 1;

@@ -81,22 +81,46 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   const std::string sim = PUSHGATE_SIM_PATH;
   const std::vector<std::string> daemon_argv = {
       daemon,
-      "--config", std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
-      "--set", "gateway.data_dir=" + dir.string(),
-      "--set", "zkpush.listen=127.0.0.1",
-      "--set", "zkpush.port=" + std::to_string(port),
-      "--set", "api.port=" + std::to_string(api_port),
-      "--set", "log.level=warn"};
+      "--config",
+      std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
+      "--set",
+      "gateway.data_dir=" + dir.string(),
+      "--set",
+      "zkpush.listen=127.0.0.1",
+      "--set",
+      "zkpush.port=" + std::to_string(port),
+      "--set",
+      "api.port=" + std::to_string(api_port),
+      "--set",
+      "log.level=warn"};
   const std::string ledger = (dir / "ledger.txt").string();
   const std::string log = (dir / "run.log").string();
 
   pid_t gw = spawn(daemon_argv, log);
   ASSERT_GT(gw, 0);
   ASSERT_TRUE(wait_ready(api_port, std::chrono::seconds(20)));
-  pid_t load = spawn({sim, "--port", std::to_string(port), "--terminals", "20",
-                      "--records-per-terminal", "10000", "--batch", "50", "--error-delay-ms", "50",
-                      "--poll-ms", "500", "--request-timeout-ms", "5000", "--until-acked",
-                      "--timeout", "300", "--ledger", ledger, "--report-ms", "0"},
+  pid_t load = spawn({sim,
+                      "--port",
+                      std::to_string(port),
+                      "--terminals",
+                      "20",
+                      "--records-per-terminal",
+                      "10000",
+                      "--batch",
+                      "50",
+                      "--error-delay-ms",
+                      "50",
+                      "--poll-ms",
+                      "500",
+                      "--request-timeout-ms",
+                      "5000",
+                      "--until-acked",
+                      "--timeout",
+                      "300",
+                      "--ledger",
+                      ledger,
+                      "--report-ms",
+                      "0"},
                      log);
   ASSERT_GT(load, 0);
 

@@ -66,7 +66,7 @@ std::vector<std::string> body_lines(const std::string& body) {
 }
 
 struct Expected {
-  std::set<std::pair<std::string, std::string>> attlog_keys;  // (sn, record_key)
+  std::set<std::pair<std::string, std::string>> attlog_keys;     // (sn, record_key)
   std::vector<std::pair<std::string, std::string>> other_lines;  // (sn, line)
   std::size_t requests = 0;
 };
@@ -121,8 +121,9 @@ Expected replay_all(std::uint16_t port) {
 TEST(ZkpushReplayTest, EveryRealRequestAnsweredAndEveryRecordStoredOnce) {
   GatewayHarness h({"gateway.timezone=-05:00"});
   auto x = replay_all(h.zkpush_port());
-  std::printf("replayed %zu terminal requests, %zu distinct ATTLOG records, %zu OPERLOG/BIODATA lines\n",
-              x.requests, x.attlog_keys.size(), x.other_lines.size());
+  std::printf(
+      "replayed %zu terminal requests, %zu distinct ATTLOG records, %zu OPERLOG/BIODATA lines\n",
+      x.requests, x.attlog_keys.size(), x.other_lines.size());
   ASSERT_GT(x.requests, 1000u);
   ASSERT_GT(x.attlog_keys.size(), 10u);
   ASSERT_GT(x.other_lines.size(), 10u);
@@ -144,9 +145,9 @@ TEST(ZkpushReplayTest, EveryRealRequestAnsweredAndEveryRecordStoredOnce) {
         "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
         " WHERE t.sn = ?1 AND e.raw = ?2",
         {sn, line});
-    auto quarantined =
-        h.query_int("SELECT COUNT(*) FROM quarantine WHERE terminal_sn = ?1 AND raw = CAST(?2 AS BLOB)",
-                    {sn, line});
+    auto quarantined = h.query_int(
+        "SELECT COUNT(*) FROM quarantine WHERE terminal_sn = ?1 AND raw = CAST(?2 AS BLOB)",
+        {sn, line});
     EXPECT_GE(stored + quarantined, 1) << sn << " line silently dropped: " << line.substr(0, 120);
   }
   // The terminals, their users and templates are known.

@@ -58,7 +58,9 @@ GatewayHarness::GatewayHarness(std::vector<std::string> overrides, std::filesyst
   }
 }
 
-GatewayHarness::~GatewayHarness() { stop(); }
+GatewayHarness::~GatewayHarness() {
+  stop();
+}
 
 void GatewayHarness::stop() {
   if (gateway_) {
