@@ -122,11 +122,11 @@ class Session : public Server::SessionBase {
     // without reading the body, instead of dropping the connection unanswered.
     if (ec == bhttp::error::body_limit) {
       shared_->too_large->inc();
-      // The header may be unfinished here (Beast asserts on content_length()
-      // then): name the size only when it is known.
-      auto len = parser_->is_header_done() ? parser_->content_length() : boost::none;
+      // The header is not marked done here (Beast asserts on content_length()
+      // then), but the field it rejected is parsed: name the declared size.
+      std::string declared(parser_->get()[bhttp::field::content_length]);
       reply_error(bhttp::status::payload_too_large,
-                  "body of " + (len ? std::to_string(*len) : std::string("unknown")) +
+                  "body of " + (declared.empty() ? std::string("unknown") : declared) +
                       " bytes exceeds the limit of " + std::to_string(options_.body_limit) + "\n");
       return;
     }
