@@ -1,4 +1,5 @@
 #include "adapters/zkpush/zkpush_protocol.hpp"
+#include "adapters/zkpush/zkpush_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,26 +13,25 @@
 namespace pushgate::adapters::zkpush {
 namespace {
 
+using text::ascii_lower;
+using text::days_in_month;
+using text::is_blank;
+using text::is_digit;
+using text::is_leap;
+using text::make_problem;
+using text::parse_integer;
+using text::quoted;
+using text::sanitized;
+using text::split;
+using text::strip_tilde;
+
 // ---------------------------------------------------------------------------
 // Small text helpers. Everything here works on bytes: terminals send ASCII
 // keys and whatever encoding their user names are in (UTF-8 or GB2312).
 // ---------------------------------------------------------------------------
 
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-
 bool is_key_char(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-bool is_blank(std::string_view line) noexcept {
-  return std::all_of(line.begin(), line.end(),
-                     [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\0'; });
 }
 
 std::string_view strip_cr(std::string_view line) noexcept {
@@ -39,36 +39,6 @@ std::string_view strip_cr(std::string_view line) noexcept {
     line.remove_suffix(1);
   }
   return line;
-}
-
-template <typename Int>
-std::optional<Int> parse_integer(std::string_view text) noexcept {
-  // from_chars accepts a leading '-' but no '+' and no spaces: exactly what
-  // terminals send. The whole field must be consumed.
-  Int value{};
-  if (text.empty()) {
-    return std::nullopt;
-  }
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t pos = text.find(separator, start);
-    if (pos == std::string_view::npos) {
-      parts.push_back(text.substr(start));
-      return parts;
-    }
-    parts.push_back(text.substr(start, pos - start));
-    start = pos + 1;
-  }
 }
 
 /** One physical line of a body: [begin, end) without terminator, next = start of next line. */
@@ -108,41 +78,9 @@ class LineCursor {
   bool ended_with_lf_ = false;
 };
 
-ParseProblem make_problem(std::size_t line, std::string reason, std::string_view raw) {
-  return ParseProblem{line, std::move(reason), std::string(raw)};
-}
-
-std::string quoted(std::string_view text) {
-  // Reasons quote short bits of device input; keep them short and printable
-  // so a log line stays one line.
-  constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  for (char c : text.substr(0, kMax)) {
-    const auto uc = static_cast<unsigned char>(c);
-    out += (uc < 0x20 || uc == 0x7f) ? '?' : c;
-  }
-  if (text.size() > kMax) {
-    out += "...";
-  }
-  out += "'";
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Time
 // ---------------------------------------------------------------------------
-
-bool is_leap(int year) noexcept {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int days_in_month(int year, int month) noexcept {
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month == 2 && is_leap(year)) {
-    return 29;
-  }
-  return kDays[static_cast<std::size_t>(month - 1)];
-}
 
 std::optional<int> fixed_digits(std::string_view text) noexcept {
   int value = 0;
@@ -555,13 +493,6 @@ bool starts_with_key(std::string_view text) noexcept {
   return i > name_start && i < text.size() && text[i] == '=';
 }
 
-std::string_view strip_tilde(std::string_view key) noexcept {
-  if (!key.empty() && key.front() == '~') {
-    key.remove_prefix(1);
-  }
-  return key;
-}
-
 // ---------------------------------------------------------------------------
 // devicecmd
 // ---------------------------------------------------------------------------
@@ -638,17 +569,6 @@ void finish_confirmation(PendingConfirmation&& pending, std::string_view body,
 // ---------------------------------------------------------------------------
 // Handshake rendering
 // ---------------------------------------------------------------------------
-
-std::string sanitized(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c != '\r' && c != '\n' && c != '\0') {
-      out += c;
-    }
-  }
-  return out;
-}
 
 void add_line(std::string& out, std::string_view key, std::string_view value) {
   out += sanitized(key);

@@ -1,4 +1,5 @@
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_text.hpp"
 
 #include <openssl/evp.h>
 
@@ -13,18 +14,22 @@
 namespace pushgate::adapters::zkpush::security {
 namespace {
 
+using text::ascii_lower;
+using text::days_in_month;
+using text::is_blank;
+using text::is_digit;
+using text::is_leap;
+using text::make_problem;
+using text::parse_integer;
+using text::quoted;
+using text::sanitized;
+using text::split;
+using text::strip_tilde;
+
 // ---------------------------------------------------------------------------
 // Small text helpers. They mirror the private ones of zkpush_protocol.cpp
 // (which keeps them in an anonymous namespace); bytes in, bytes out.
 // ---------------------------------------------------------------------------
-
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
 
 bool is_alnum(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -41,11 +46,6 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-bool is_blank(std::string_view line) noexcept {
-  return std::all_of(line.begin(), line.end(),
-                     [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\0'; });
-}
-
 std::string_view trim_spaces(std::string_view text) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
     text.remove_prefix(1);
@@ -54,43 +54,6 @@ std::string_view trim_spaces(std::string_view text) noexcept {
     text.remove_suffix(1);
   }
   return text;
-}
-
-std::string_view strip_tilde(std::string_view key) noexcept {
-  if (!key.empty() && key.front() == '~') {
-    key.remove_prefix(1);
-  }
-  return key;
-}
-
-template <typename Int>
-std::optional<Int> parse_integer(std::string_view text) noexcept {
-  // from_chars takes a leading '-' but no '+' or spaces, and the whole field
-  // must be consumed: "21 " or "0x10" are not numbers a terminal sends.
-  Int value{};
-  if (text.empty()) {
-    return std::nullopt;
-  }
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t pos = text.find(separator, start);
-    if (pos == std::string_view::npos) {
-      parts.push_back(text.substr(start));
-      return parts;
-    }
-    parts.push_back(text.substr(start, pos - start));
-    start = pos + 1;
-  }
 }
 
 struct Line {
@@ -130,38 +93,7 @@ class LineCursor {
   std::size_t number_ = 0;
 };
 
-ParseProblem make_problem(std::size_t line, std::string reason, std::string_view raw) {
-  return ParseProblem{line, std::move(reason), std::string(raw)};
-}
-
-std::string quoted(std::string_view text) {
-  // Reasons quote short bits of device input; keep them short and printable
-  // so a log line stays one line.
-  constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  for (char c : text.substr(0, kMax)) {
-    const auto uc = static_cast<unsigned char>(c);
-    out += (uc < 0x20 || uc == 0x7f) ? '?' : c;
-  }
-  if (text.size() > kMax) {
-    out += "...";
-  }
-  out += "'";
-  return out;
-}
-
 /** Removes CR, LF and NUL: nothing a terminal or a caller sends can add a line to an answer. */
-std::string sanitized(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c != '\r' && c != '\n' && c != '\0') {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string joined(const std::vector<std::string>& lines, std::string_view separator) {
   std::string out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -289,18 +221,6 @@ void append_hex_byte(std::string& out, std::uint8_t byte) {
   static constexpr std::string_view kDigits = "0123456789ABCDEF";
   out += kDigits[byte >> 4];
   out += kDigits[byte & 0x0f];
-}
-
-bool is_leap(int year) noexcept {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int days_in_month(int year, int month) noexcept {
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month == 2 && is_leap(year)) {
-    return 29;
-  }
-  return kDays[static_cast<std::size_t>(month - 1)];
 }
 
 // ---------------------------------------------------------------------------
