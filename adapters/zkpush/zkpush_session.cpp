@@ -48,6 +48,20 @@ std::string remote_ip(const http::RequestInfo& info) {
   return info.remote.address().to_string();
 }
 
+// Adds key=value pairs a terminal reported (table=options, CMD=INFO) to
+// what is kept of its options; later values win.
+void merge_options(TerminalRecord& t, const KeyValues& pairs) {
+  auto merged =
+      nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json, nullptr, false);
+  if (!merged.is_object()) {
+    merged = nlohmann::json::object();
+  }
+  for (const auto& kv : pairs) {
+    merged[kv.key] = kv.value;
+  }
+  t.options_json = dump_json(merged);
+}
+
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
   return m.counter("pushgate_refused_requests_total", "Terminal requests refused, by reason",
                    {{"reason", std::string(reason)}});
@@ -270,18 +284,8 @@ void ZkpushService::upload(Request& r) {
     case UploadTable::Options: {
       auto parsed = parse_options(body);
       add_problems(parsed.problems, u, batch);
-      nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : parsed.options) {
-        j[kv.key] = kv.value;
-      }
       r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
-        auto merged =
-            nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json, nullptr, false);
-        if (!merged.is_object()) {
-          merged = nlohmann::json::object();
-        }
-        merged.update(j);
-        t.options_json = dump_json(merged);
+        merge_options(t, parsed.options);
         if (auto fw = parsed.find("FirmVer")) {
           t.firmware = *fw;
         }
@@ -382,19 +386,8 @@ void ZkpushService::device_command(Request& r) {
            c.raw});
     }
     if (iequals(c.cmd, "INFO") && !c.extra.empty()) {
-      nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : c.extra) {
-        j[kv.key] = kv.value;
-      }
-      r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
-        auto merged =
-            nlohmann::json::parse(t.options_json.empty() ? "{}" : t.options_json, nullptr, false);
-        if (!merged.is_object()) {
-          merged = nlohmann::json::object();
-        }
-        merged.update(j);
-        t.options_json = dump_json(merged);
-      });
+      r.terminal =
+          ctx_.terminals.update(r.sn, [&](TerminalRecord& t) { merge_options(t, c.extra); });
       batch.ops.push_back(TerminalRegistry::persist_op(r.terminal));
     }
   }
