@@ -23,6 +23,7 @@ class Router;
 }
 class TerminalRegistry;
 class CommandQueue;
+class Outputs;
 
 /** What an adapter is built from: shared services, owned by the daemon, outliving the adapter. */
 struct AdapterContext {
@@ -35,6 +36,7 @@ struct AdapterContext {
   const Clock& clock;
   api::Router& router;  ///< for adapters that add REST routes
   CommandQueue& commands;
+  Outputs& outputs;  ///< named outputs rules drive and sinks show
 };
 
 /**

@@ -113,9 +113,11 @@ std::string Gateway::start() {
   co.max_bytes_per_poll = static_cast<std::size_t>(config_.get_int("commands.max_bytes_per_poll"));
   commands_ = std::make_unique<CommandQueue>(*store_, clock_, metrics_, co);
   commands_->load();
+  outputs_ = std::make_unique<Outputs>(config_.get_list("outputs.names"));
 
-  adapter_ctx_ = std::make_unique<AdapterContext>(AdapterContext{
-      ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_, *commands_});
+  adapter_ctx_ = std::make_unique<AdapterContext>(
+      AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
+                     *commands_, *outputs_});
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;
@@ -227,6 +229,7 @@ void Gateway::schedule_sweep() {
     if (ec || stopped_) {
       return;
     }
+    outputs_->tick(clock_.now_ms());
     WriteBatch batch;
     std::vector<CommandRecord> changed;
     commands_->sweep(batch, changed);

@@ -22,6 +22,7 @@
 #include "gateway/health.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/outputs.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
@@ -63,6 +64,7 @@ class Gateway {
   metrics::Registry& metrics() noexcept { return metrics_; }
   Health& health() noexcept { return health_; }
   api::Router& router() noexcept { return router_; }
+  Outputs& outputs() noexcept { return *outputs_; }
   const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
   std::uint16_t api_port() const noexcept;
   /** The adapter named `name`, or nullptr. */
@@ -82,6 +84,7 @@ class Gateway {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<TerminalRegistry> terminals_;
   std::unique_ptr<CommandQueue> commands_;
+  std::unique_ptr<Outputs> outputs_;
   api::Router router_;
   std::unique_ptr<api::RestApi> rest_;
   std::unique_ptr<api::CommandsApi> commands_api_;

@@ -238,6 +238,19 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.describe_section("outputs",
+                     "[outputs] — named on/off outputs that linkage rules drive (a siren, a\n"
+                     "beacon, a BMS alarm point); the Modbus server and MQTT show them.");
+  s.add({"outputs.names",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "The outputs, in order (at most 32); the order fixes their Modbus addresses,\n"
+         "so append new names at the end. Example: [\"siren\", \"lobby_beacon\"].",
+         {},
+         {},
+         {},
+         false});
+
   s.describe_section(
       "terminals",
       "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"
