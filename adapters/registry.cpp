@@ -8,6 +8,9 @@
 #ifdef PUSHGATE_ADAPTER_ZKPUSH
 #include "adapters/zkpush/zkpush_adapter.hpp"
 #endif
+#ifdef PUSHGATE_ADAPTER_MQTT
+#include "adapters/mqtt/mqtt_adapter.hpp"
+#endif
 
 namespace pushgate {
 
@@ -16,6 +19,9 @@ const AdapterRegistration kAdapters[] = {
 #ifdef PUSHGATE_ADAPTER_ZKPUSH
     {"zkpush", &adapters::zkpush::ZkpushAdapter::declare_config,
      &adapters::zkpush::ZkpushAdapter::create},
+#endif
+#ifdef PUSHGATE_ADAPTER_MQTT
+    {"mqtt", &adapters::mqtt::MqttAdapter::declare_config, &adapters::mqtt::MqttAdapter::create},
 #endif
 };
 }  // namespace

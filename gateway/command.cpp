@@ -61,6 +61,43 @@ nlohmann::json command_to_json(const CommandRecord& c) {
   return j;
 }
 
+std::string command_request_from_json(const nlohmann::json& body, CommandRequest& out) {
+  if (!body.is_object()) {
+    return "the command must be a JSON object";
+  }
+  auto verb = body.find("verb");
+  if (verb == body.end() || !verb->is_string() || verb->get_ref<const std::string&>().empty()) {
+    return "\"verb\" must be a non-empty string";
+  }
+  out.verb = verb->get<std::string>();
+  if (auto p = body.find("params"); p != body.end() && !p->is_null()) {
+    if (!p->is_object()) {
+      return "\"params\" must be a JSON object";
+    }
+    out.params = *p;
+  }
+  if (auto r = body.find("client_ref"); r != body.end() && !r->is_null()) {
+    if (!r->is_string()) {
+      return "\"client_ref\" must be a string";
+    }
+    out.client_ref = r->get<std::string>();
+  }
+  if (auto t = body.find("ttl_s"); t != body.end() && !t->is_null()) {
+    if (!t->is_number_integer() || t->get<std::int64_t>() <= 0 ||
+        t->get<std::int64_t>() > 366LL * 24 * 3600) {
+      return "\"ttl_s\" must be a positive integer of seconds (at most a year)";
+    }
+    out.ttl_ms = t->get<std::int64_t>() * 1000;
+  }
+  if (auto m = body.find("max_attempts"); m != body.end() && !m->is_null()) {
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 1 || m->get<std::int64_t>() > 100) {
+      return "\"max_attempts\" must be an integer from 1 to 100";
+    }
+    out.max_attempts = m->get<int>();
+  }
+  return {};
+}
+
 namespace commands {
 
 namespace {

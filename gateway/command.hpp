@@ -57,6 +57,15 @@ struct CommandRecord {
 nlohmann::json command_to_json(const CommandRecord& c);
 
 /**
+ * Reads the JSON form of a command shared by REST and MQTT:
+ * {"verb": "open_door", "params": {...}, "client_ref": "...", "ttl_s": 600,
+ * "max_attempts": 3} into `out` (terminal and origin are the caller's).
+ * Returns "" or why the body is unusable. The verb and params are checked
+ * later by CommandQueue::enqueue.
+ */
+std::string command_request_from_json(const nlohmann::json& body, CommandRequest& out);
+
+/**
  * The typed API for the commands users need. Each returns a request whose
  * verb and params every dialect renderer understands; the catalogue with
  * the wire form per dialect is in adapters/zkpush/README.md.

@@ -41,14 +41,10 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
         CommandRequest cr;
         cr.terminal_sn = p.at("sn");
         cr.origin = "rest";
-        cr.verb = body.value("verb", std::string());
-        cr.params = body.value("params", json::object());
-        cr.client_ref = body.value("client_ref", std::string());
-        if (body.contains("ttl_s") && body["ttl_s"].is_number_integer()) {
-          cr.ttl_ms = body["ttl_s"].get<std::int64_t>() * 1000;
-        }
-        if (body.contains("max_attempts") && body["max_attempts"].is_number_integer()) {
-          cr.max_attempts = body["max_attempts"].get<int>();
+        // The same JSON form as MQTT commands (gateway/command.hpp).
+        if (auto why = command_request_from_json(body, cr); !why.empty()) {
+          reply.send(json_error(req, bhttp::status::bad_request, "bad command", why));
+          return;
         }
         auto ex = reply.executor();
         queue_.enqueue(std::move(cr), [ex, req = std::move(req), reply = std::move(reply)](

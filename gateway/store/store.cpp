@@ -143,7 +143,10 @@ void Store::append(WriteBatch batch, Done done) {
 }
 
 void Store::add_commit_observer(CommitObserver observer) {
+  // Adapters start after the writer, so registration may race a commit.
+  std::lock_guard lock(observers_mutex_);
   observers_.push_back(std::move(observer));
+  has_observers_.store(true, std::memory_order_release);
 }
 
 bool Store::stalled(std::chrono::milliseconds limit) const {
@@ -328,7 +331,7 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<
       return ec;
     }
   }
-  if (!observers_.empty()) {
+  if (has_observers_.load(std::memory_order_acquire)) {
     // The batch is not needed after this point: hand its new events over.
     for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
       if (r.event_ids[i] != 0) {
@@ -448,6 +451,7 @@ void Store::commit_group(std::vector<Pending>& group) {
     group[i].done(std::move(results[i]));
   }
   if (!committed.empty()) {
+    std::lock_guard lock(observers_mutex_);
     for (const auto& obs : observers_) {
       obs(committed);
     }

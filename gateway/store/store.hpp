@@ -67,7 +67,11 @@ class Store final : public EventLog {
   // EventLog
   void append(WriteBatch batch, Done done) override;
 
-  /** Registered before start(); called after each commit on the writer thread. */
+  /**
+   * Called after each commit on the writer thread. May be registered before
+   * or after start() (adapters start after the writer); an observer sees the
+   * commits that follow its registration.
+   */
   void add_commit_observer(CommitObserver observer);
 
   /**
@@ -151,7 +155,9 @@ class Store final : public EventLog {
   std::vector<Connection> readers_;
   boost::asio::thread_pool read_pool_;
 
+  std::mutex observers_mutex_;  // registration may race the writer's notify
   std::vector<CommitObserver> observers_;
+  std::atomic<bool> has_observers_{false};
   std::function<boost::system::error_code(std::string_view)> fault_;
 
   metrics::Counter& commits_;

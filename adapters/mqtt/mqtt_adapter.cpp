@@ -1,0 +1,1034 @@
+#include "adapters/mqtt/mqtt_adapter.hpp"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include <mqtt/async_client.h>
+#include <boost/asio/post.hpp>
+
+#include "gateway/event_json.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/outputs.hpp"
+#include "gateway/store/event_queries.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/store/write_context.hpp"
+#include "gateway/terminals.hpp"
+
+namespace pushgate::adapters::mqtt {
+
+namespace net = boost::asio;
+
+namespace {
+
+constexpr const char* kCursorName = "mqtt";
+constexpr std::size_t kBacklogBatch = 4000;
+constexpr int kDoorOpenSeconds = 5;
+constexpr auto kCursorWriteEvery = std::chrono::milliseconds(200);
+constexpr auto kTerminalRepublish = std::chrono::minutes(5);
+
+std::uint64_t make_context(std::uint16_t epoch, std::int64_t id) {
+  return (static_cast<std::uint64_t>(epoch) << 48) |
+         (static_cast<std::uint64_t>(id) & 0xFFFFFFFFFFFFULL);
+}
+
+double disk_free_bytes(const std::filesystem::path& dir) {
+  struct statvfs s {};
+  if (statvfs(dir.c_str(), &s) != 0) {
+    return -1;
+  }
+  return static_cast<double>(s.f_bavail) * static_cast<double>(s.f_frsize);
+}
+
+bool readable(const std::string& path) {
+  std::ifstream f(path);
+  return f.good();
+}
+
+}  // namespace
+
+// Observers registered with the store, the command queue and the outputs
+// live as long as those do; they reach the adapter only while it runs.
+struct MqttAdapter::Alive {
+  std::mutex mutex;
+  MqttAdapter* adapter = nullptr;
+};
+
+// paho's action listener: runs on paho's threads, only posts.
+class MqttAdapter::Listener final : public ::mqtt::iaction_listener {
+ public:
+  enum class Kind { Event, Connect, Control };
+  Listener(MqttAdapter& a, Kind kind) : a_(a), kind_(kind) {}
+
+ private:
+  void on_success(const ::mqtt::token& tok) override { done(tok, true); }
+  void on_failure(const ::mqtt::token& tok) override { done(tok, false); }
+  void done(const ::mqtt::token& tok, bool ok) {
+    switch (kind_) {
+      case Kind::Event: {
+        auto ctx = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
+        net::post(a_.ioc_, [a = &a_, ctx, ok] { a->on_event_ack(ctx, ok); });
+        break;
+      }
+      case Kind::Connect: {
+        std::string reason;
+        int receive_max = 0;
+        if (!ok) {
+          reason = "return code " + std::to_string(tok.get_return_code()) + ", reason " +
+                   std::to_string(static_cast<int>(tok.get_reason_code()));
+        } else {
+          try {
+            auto rsp = tok.get_connect_response();
+            const auto& props = rsp.get_properties();
+            if (props.contains(::mqtt::property::RECEIVE_MAXIMUM)) {
+              receive_max = ::mqtt::get<std::uint16_t>(props, ::mqtt::property::RECEIVE_MAXIMUM);
+            }
+          } catch (const std::exception&) {
+            // MQTT 3.1.1 has no CONNACK properties.
+          }
+        }
+        net::post(a_.ioc_,
+                  [a = &a_, ok, reason, receive_max] { a->on_connect(ok, reason, receive_max); });
+        break;
+      }
+      case Kind::Control:
+        if (!ok) {
+          a_.control_failed_.inc();
+        }
+        break;
+    }
+  }
+  MqttAdapter& a_;
+  Kind kind_;
+};
+
+void MqttAdapter::declare_config(config::Schema& schema) {
+  MqttConfig::declare(schema);
+}
+
+std::unique_ptr<Adapter> MqttAdapter::create(AdapterContext& ctx) {
+  auto cfg = MqttConfig::from(ctx.config);
+  if (!cfg.enabled) {
+    return nullptr;
+  }
+  return std::make_unique<MqttAdapter>(ctx, std::move(cfg));
+}
+
+MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
+    : ctx_(ctx),
+      cfg_(std::move(config)),
+      topics_(cfg_.topic_root),
+      zone_(Zone::utc()),
+      gateway_id_(ctx.config.get_string("gateway.id")),
+      reconnect_timer_(ioc_),
+      tick_timer_(ioc_),
+      pump_timer_(ioc_),
+      alive_(std::make_shared<Alive>()),
+      rng_(std::random_device{}()),
+      published_(ctx.metrics.counter("pushgate_mqtt_published_total",
+                                     "Event messages handed to the MQTT client")),
+      acked_(ctx.metrics.counter("pushgate_mqtt_acked_total",
+                                 "Event messages the broker acknowledged (PUBACK)")),
+      failed_(ctx.metrics.counter("pushgate_mqtt_failed_total",
+                                  "Event messages that failed and will be sent again")),
+      connects_(ctx.metrics.counter("pushgate_mqtt_connects_total", "Connections to the broker")),
+      connect_failures_(ctx.metrics.counter("pushgate_mqtt_connect_failures_total",
+                                            "Connection attempts refused or timed out")),
+      connections_lost_(ctx.metrics.counter("pushgate_mqtt_connections_lost_total",
+                                            "Connections the broker or the network dropped")),
+      commands_received_(ctx.metrics.counter("pushgate_mqtt_commands_received_total",
+                                             "Commands received over MQTT")),
+      commands_rejected_(ctx.metrics.counter("pushgate_mqtt_commands_rejected_total",
+                                             "Commands over MQTT answered rejected (malformed)")),
+      control_failed_(ctx.metrics.counter(
+          "pushgate_mqtt_control_failed_total",
+          "Status, result and discovery messages that failed (sent again on reconnect)")),
+      backlog_events_(ctx.metrics.gauge("pushgate_sink_backlog_events",
+                                        "Events after the sink's cursor (not yet acknowledged)",
+                                        {{"sink", "mqtt"}})),
+      backlog_age_(ctx.metrics.gauge("pushgate_sink_backlog_oldest_age_seconds",
+                                     "Age of the oldest event not yet acknowledged by the sink",
+                                     {{"sink", "mqtt"}})),
+      connected_(ctx.metrics.gauge("pushgate_mqtt_connected", "1 while connected to the broker")) {
+  std::string error;
+  if (auto z = Zone::parse(ctx.config.get_string("gateway.timezone"), error)) {
+    zone_ = *z;
+  }
+  alive_->adapter = this;
+}
+
+MqttAdapter::~MqttAdapter() {
+  stop(std::chrono::milliseconds(2000));
+}
+
+boost::system::error_code MqttAdapter::start() {
+  auto log = logger(Component::Mqtt);
+  if (auto why = cfg_.validate(); !why.empty()) {
+    log->error("{}", why);
+    return make_error_code(boost::system::errc::invalid_argument);
+  }
+  for (const auto* f : {&cfg_.tls_ca_file, &cfg_.tls_cert_file, &cfg_.tls_key_file}) {
+    if (!f->empty() && !readable(*f)) {
+      log->error("cannot read {}", *f);
+      return make_error_code(boost::system::errc::no_such_file_or_directory);
+    }
+  }
+  boost::system::error_code ec;
+  store::Connection::Options ro;
+  ro.read_only = true;
+  db_ = store::Connection::open(ctx_.store.path(), ro, ec);
+  if (ec) {
+    log->error("cannot open the event log for reading: {}", ec.message());
+    return ec;
+  }
+  {
+    auto st = db_.prepare("SELECT position FROM cursors WHERE name = ?1", ec);
+    if (!ec) {
+      st.bind(1, std::string_view(kCursorName));
+      if (st.step(ec)) {
+        cursor_ = st.column_int(0);
+      }
+    }
+    if (ec) {
+      log->error("cannot read the mqtt cursor: {}", ec.message());
+      return ec;
+    }
+    head_ = store::max_event_id(db_, ec);
+    if (ec) {
+      return ec;
+    }
+  }
+  persisted_cursor_ = cursor_;
+  persisted_cursor_atomic_ = cursor_;
+
+  try {
+    ::mqtt::create_options co(cfg_.protocol_version);
+    co.set_send_while_disconnected(false);  // the event log is the only buffer
+    client_ = std::make_unique<::mqtt::async_client>(cfg_.server_uri, cfg_.client_id, co, nullptr);
+  } catch (const ::mqtt::exception& e) {
+    log->error("cannot create the MQTT client for {}: {}", cfg_.server_uri, e.what());
+    return make_error_code(boost::system::errc::invalid_argument);
+  }
+  event_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Event);
+  connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Connect);
+  control_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Control);
+  client_->set_connection_lost_handler([this](const std::string& cause) {
+    net::post(ioc_, [this, cause] { on_connection_lost(cause.empty() ? "lost" : cause); });
+  });
+  client_->set_disconnected_handler([this](const ::mqtt::properties&, ::mqtt::ReasonCode rc) {
+    net::post(ioc_, [this, rc] {
+      on_connection_lost("the broker disconnected us (reason " +
+                         std::to_string(static_cast<int>(rc)) + ")");
+    });
+  });
+  client_->set_message_callback([this](::mqtt::const_message_ptr msg) {
+    net::post(ioc_, [this, msg = std::move(msg)] { on_message(msg); });
+  });
+
+  // Live events: the writer only tells us how far the log goes now.
+  ctx_.store.add_commit_observer([alive = alive_](const std::vector<Event>& committed) {
+    std::lock_guard lock(alive->mutex);
+    if (alive->adapter == nullptr || committed.empty()) {
+      return;
+    }
+    auto* a = alive->adapter;
+    std::int64_t top = 0;
+    for (const auto& e : committed) {
+      top = std::max(top, e.id);
+      if (e.kind == EventKind::DoorState) {
+        a->doors_dirty_ = true;
+      }
+    }
+    std::int64_t cur = a->head_.load();
+    while (cur < top && !a->head_.compare_exchange_weak(cur, top)) {
+    }
+    a->request_pump();
+  });
+  ctx_.commands.add_observer([alive = alive_](const CommandRecord& c) {
+    if (c.origin != "mqtt") {
+      return;
+    }
+    std::lock_guard lock(alive->mutex);
+    if (alive->adapter != nullptr) {
+      auto* a = alive->adapter;
+      net::post(a->ioc_, [a, c] { a->on_command_changed(c, false); });
+    }
+  });
+  ctx_.outputs.add_observer(
+      [alive = alive_](std::size_t, const std::string&, const Outputs::State&) {
+        std::lock_guard lock(alive->mutex);
+        if (alive->adapter != nullptr) {
+          auto* a = alive->adapter;
+          net::post(a->ioc_, [a] { a->publish_outputs(); });
+        }
+      });
+
+  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+      ioc_.get_executor());
+  thread_ = std::thread([this] { ioc_.run(); });
+  net::post(ioc_, [this] {
+    do_connect();
+    schedule_tick();
+  });
+  log->info("MQTT bridge to {} as {} under {}/ (cursor at event {})", cfg_.server_uri,
+            cfg_.client_id, topics_.root(), cursor_);
+  return {};
+}
+
+void MqttAdapter::stop(std::chrono::milliseconds deadline) {
+  {
+    std::lock_guard lock(alive_->mutex);
+    alive_->adapter = nullptr;
+  }
+  if (!thread_.joinable()) {
+    return;
+  }
+  auto until = std::chrono::steady_clock::now() + deadline;
+  auto log = logger(Component::Mqtt);
+  std::promise<void> flushed;
+  auto flushed_future = flushed.get_future();
+  net::post(ioc_, [this, &flushed] {
+    bool was_up = link_ == Link::Up;
+    link_ = Link::Stopping;
+    reconnect_timer_.cancel();
+    tick_timer_.cancel();
+    pump_timer_.cancel();
+    cursor_ = std::max(cursor_, drain_.cursor());
+    if (was_up) {
+      // A clean disconnect does not fire the last will: say offline ourselves.
+      publish_control(topics_.status(), "offline", true);
+    }
+    // The last cursor goes through the writer, which still runs.
+    if (cursor_ > persisted_cursor_) {
+      WriteBatch batch;
+      auto pos = cursor_;
+      batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
+        boost::system::error_code ec;
+        auto& st = ctx.statement(
+            "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
+            " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
+            " updated_ms = excluded.updated_ms",
+            ec);
+        if (ec) {
+          return ec;
+        }
+        st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
+        return st.run();
+      });
+      auto p = std::make_shared<std::promise<bool>>();
+      auto f = p->get_future();
+      ctx_.store.append(std::move(batch), [p](CommitResult r) { p->set_value(!r.ec); });
+      if (f.wait_for(std::chrono::seconds(2)) == std::future_status::ready && f.get()) {
+        persisted_cursor_ = pos;
+        persisted_cursor_atomic_ = pos;
+      }
+    }
+    flushed.set_value();
+  });
+  flushed_future.wait_until(until);
+  if (client_) {
+    try {
+      if (client_->is_connected()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        auto t = client_->disconnect(static_cast<int>(std::max<std::int64_t>(left.count(), 100)));
+        t->wait_for(std::chrono::milliseconds(std::max<std::int64_t>(left.count(), 100)));
+      }
+    } catch (const ::mqtt::exception& e) {
+      log->debug("disconnect: {}", e.what());
+    }
+    client_->disable_callbacks();
+  }
+  work_.reset();
+  ioc_.stop();
+  thread_.join();
+  connected_.set(0);
+  connected_atomic_ = false;
+  log->info("MQTT bridge stopped (cursor at event {})", persisted_cursor_);
+}
+
+// ---------------------------------------------------------------- connection
+
+void MqttAdapter::do_connect() {
+  if (link_ == Link::Stopping) {
+    return;
+  }
+  link_ = Link::Connecting;
+  ++epoch_;
+  ::mqtt::connect_options opts;
+  if (cfg_.protocol_version == 5) {
+    opts.set_mqtt_version(MQTTVERSION_5);
+    opts.set_clean_start(true);
+  } else {
+    opts.set_mqtt_version(MQTTVERSION_3_1_1);
+    opts.set_clean_session(true);
+  }
+  opts.set_keep_alive_interval(cfg_.keepalive_s);
+  opts.set_connect_timeout(cfg_.connect_timeout_s);
+  opts.set_automatic_reconnect(false);  // we reconnect, with jitter, and resume from the cursor
+  opts.set_max_inflight(std::min(65535, cfg_.inflight + 256));
+  if (!cfg_.username.empty()) {
+    opts.set_user_name(cfg_.username);
+    opts.set_password(cfg_.password);
+  }
+  opts.set_will(
+      ::mqtt::will_options(topics_.status(), std::string("offline"), cfg_.status_qos, true));
+  if (cfg_.server_uri.rfind("ssl://", 0) == 0 || cfg_.server_uri.rfind("mqtts://", 0) == 0) {
+    ::mqtt::ssl_options ssl;
+    if (!cfg_.tls_ca_file.empty()) {
+      ssl.set_trust_store(cfg_.tls_ca_file);
+    }
+    if (!cfg_.tls_cert_file.empty()) {
+      ssl.set_key_store(cfg_.tls_cert_file);
+      ssl.set_private_key(cfg_.tls_key_file);
+    }
+    ssl.set_enable_server_cert_auth(cfg_.tls_verify);
+    ssl.set_verify(cfg_.tls_verify);
+    ssl.set_error_handler(
+        [](const std::string& msg) { logger(Component::Mqtt)->warn("TLS: {}", msg); });
+    opts.set_ssl(std::move(ssl));
+  }
+  try {
+    client_->connect(opts, nullptr, *connect_listener_);
+  } catch (const ::mqtt::exception& e) {
+    on_connect(false, e.what(), 0);
+  }
+}
+
+void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
+  if (link_ != Link::Connecting) {
+    return;
+  }
+  auto log = logger(Component::Mqtt);
+  if (!ok) {
+    connect_failures_.inc();
+    // A refusing broker (bad credentials, not authorised) or one that is not
+    // there: both are the environment; keep trying, never give up.
+    log->warn("cannot connect to {}: {} (attempt {})", cfg_.server_uri, reason, failures_ + 1);
+    link_ = Link::Down;
+    schedule_reconnect();
+    return;
+  }
+  connects_.inc();
+  failures_ = 0;
+  link_ = Link::Up;
+  connected_.set(1);
+  connected_atomic_ = true;
+  window_ = cfg_.inflight;
+  if (receive_maximum > 0) {
+    window_ = std::min(window_, receive_maximum);  // the broker's own flow control (MQTT 5)
+  }
+  publish_control(topics_.status(), "online", true);
+  try {
+    client_->subscribe(topics_.command(), 1);
+    client_->subscribe(topics_.door_set_filter(), 1);
+    if (cfg_.ha_discovery) {
+      client_->subscribe(cfg_.ha_prefix + "/status", 1);
+    }
+  } catch (const ::mqtt::exception& e) {
+    log->warn("subscribe failed: {}", e.what());
+  }
+  doors_dirty_ = true;
+  publish_terminals(true);
+  publish_doors(true);
+  publish_outputs();
+  publish_discovery(true);
+  begin_session();
+  log->info("connected to {} (window {}, backlog {} events after event {})", cfg_.server_uri,
+            window_, head_.load() - cursor_, cursor_);
+  publish_health();
+  pump();
+}
+
+void MqttAdapter::on_connection_lost(const std::string& cause) {
+  if (link_ != Link::Up && link_ != Link::Connecting) {
+    return;
+  }
+  if (link_ == Link::Up) {
+    connections_lost_.inc();
+    logger(Component::Mqtt)
+        ->warn("connection to {} lost: {}; resuming from event {} on reconnect", cfg_.server_uri,
+               cause, std::max(cursor_, drain_.cursor()));
+  }
+  cursor_ = std::max(cursor_, drain_.cursor());
+  link_ = Link::Down;
+  connected_.set(0);
+  connected_atomic_ = false;
+  ++epoch_;  // acks still on their way belong to the old connection
+  backlog_.clear();
+  schedule_reconnect();
+  maybe_persist_cursor();
+}
+
+void MqttAdapter::schedule_reconnect() {
+  if (link_ == Link::Stopping) {
+    return;
+  }
+  ++failures_;
+  double base = cfg_.reconnect_min_ms;
+  for (int i = 1; i < failures_ && base < cfg_.reconnect_max_ms; ++i) {
+    base *= 2;
+  }
+  base = std::min<double>(base, cfg_.reconnect_max_ms);
+  // +-50% jitter, so a site's gateways do not all reconnect at the same instant.
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(base * jitter(rng_)));
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) {
+      do_connect();
+    }
+  });
+}
+
+void MqttAdapter::publish_control(const std::string& topic, const std::string& payload,
+                                  bool retain) {
+  if (link_ != Link::Up && link_ != Link::Stopping) {
+    return;
+  }
+  try {
+    auto msg = ::mqtt::make_message(topic, payload, cfg_.status_qos, retain);
+    client_->publish(msg, nullptr, *control_listener_);
+  } catch (const ::mqtt::exception& e) {
+    control_failed_.inc();
+    logger(Component::Mqtt)->debug("publish to {} failed: {}", topic, e.what());
+  }
+}
+
+// ---------------------------------------------------------------- event sink
+
+void MqttAdapter::begin_session() {
+  boost::system::error_code ec;
+  std::int64_t head = store::max_event_id(db_, ec);
+  std::map<std::string, std::int64_t> last;
+  if (!ec) {
+    auto st = db_.prepare(
+        "SELECT t.sn, MAX(e.id) FROM events e JOIN terminals t ON t.id = e.terminal_id"
+        " WHERE e.id > ?1 GROUP BY e.terminal_id",
+        ec);
+    if (!ec) {
+      st.bind(1, cursor_);
+      while (st.step(ec)) {
+        last[st.column_text(0)] = st.column_int(1);
+      }
+    }
+  }
+  if (ec) {
+    // Reading failed (should not happen on a healthy disk): start from the
+    // cursor with everything as backlog; nothing is skipped.
+    logger(Component::Mqtt)->error("cannot read the backlog extent: {}", ec.message());
+    head = std::max(head, head_.load());
+  }
+  drain_.begin(cursor_, head, std::move(last));
+  backlog_.clear();
+  backlog_read_pos_ = cursor_;
+  drain_tokens_ = 0;
+  drain_refill_ = std::chrono::steady_clock::now();
+  std::int64_t cur = head_.load();
+  while (cur < head && !head_.compare_exchange_weak(cur, head)) {
+  }
+}
+
+void MqttAdapter::request_pump() {
+  if (!pump_posted_.exchange(true)) {
+    net::post(ioc_, [this] {
+      pump_posted_ = false;
+      pump();
+    });
+  }
+}
+
+void MqttAdapter::pump() {
+  if (link_ != Link::Up) {
+    return;
+  }
+  auto log = logger(Component::Mqtt);
+  auto room = [this] { return window_ - static_cast<int>(drain_.in_flight()); };
+  boost::system::error_code ec;
+
+  // Live lane first: what was committed since we last looked goes ahead of
+  // the backlog (unless its terminal still has backlog, see DrainState).
+  while (link_ == Link::Up && room() > 0 && head_.load() > drain_.live_pos()) {
+    store::EventQuery q;
+    q.after = drain_.live_pos();
+    q.limit = static_cast<std::size_t>(std::min(room(), 1000));
+    auto events = store::read_events(db_, q, ec);
+    if (ec) {
+      log->error("cannot read live events: {}", ec.message());
+      break;
+    }
+    if (events.empty()) {
+      break;
+    }
+    for (const auto& e : events) {
+      if (drain_.admit_live(e.terminal_sn, e.id)) {
+        publish_event(e, false);
+      }
+    }
+  }
+
+  // Backlog lane: replay in id order, paced by the in-flight window and the optional cap.
+  while (link_ == Link::Up && room() > 0 && drain_.draining()) {
+    if (cfg_.drain_max_per_s > 0) {
+      auto now = std::chrono::steady_clock::now();
+      double dt = std::chrono::duration<double>(now - drain_refill_).count();
+      drain_refill_ = now;
+      drain_tokens_ = std::min<double>(drain_tokens_ + dt * cfg_.drain_max_per_s,
+                                       std::max(1, cfg_.drain_max_per_s / 10));
+      if (drain_tokens_ < 1) {
+        if (!pump_timer_armed_) {
+          pump_timer_armed_ = true;
+          pump_timer_.expires_after(std::chrono::milliseconds(10));
+          pump_timer_.async_wait([this](boost::system::error_code e) {
+            pump_timer_armed_ = false;
+            if (!e) {
+              pump();
+            }
+          });
+        }
+        break;
+      }
+    }
+    if (backlog_.empty()) {
+      store::EventQuery q;
+      q.after = std::max(backlog_read_pos_, drain_.backlog_pos());
+      q.limit = kBacklogBatch;
+      auto events = store::read_events(db_, q, ec);
+      if (ec) {
+        log->error("cannot read the backlog: {}", ec.message());
+        break;
+      }
+      for (auto& e : events) {
+        if (e.id > drain_.live_pos()) {
+          break;  // the live lane's part of the log
+        }
+        backlog_read_pos_ = e.id;
+        backlog_.push_back(std::move(e));
+      }
+      if (backlog_.empty()) {
+        // Nothing left up to the live position (ids can have gaps).
+        drain_.admit_backlog(std::string(), drain_.live_pos());
+        break;
+      }
+    }
+    Event e = std::move(backlog_.front());
+    backlog_.pop_front();
+    if (drain_.admit_backlog(e.terminal_sn, e.id)) {
+      publish_event(e, true);
+      if (cfg_.drain_max_per_s > 0) {
+        drain_tokens_ -= 1;
+      }
+    }
+  }
+  maybe_persist_cursor();
+}
+
+void MqttAdapter::publish_event(const Event& e, bool replay) {
+  auto ctx = make_context(epoch_, e.id);
+  drain_.published(e.id);
+  try {
+    auto msg = ::mqtt::make_message(topics_.event(e.terminal_sn, e.kind), event_payload(e, replay),
+                                    cfg_.event_qos, cfg_.retain_events);
+    client_->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(ctx)),
+                     *event_listener_);
+    published_.inc();
+  } catch (const ::mqtt::exception& ex) {
+    // The client refused it (disconnected under us): the cursor stays below
+    // it and the reconnect sends it again.
+    drain_.failed(e.id);
+    failed_.inc();
+    on_connection_lost(std::string("publish refused: ") + ex.what());
+  }
+}
+
+void MqttAdapter::on_event_ack(std::uint64_t context, bool ok) {
+  auto epoch = static_cast<std::uint16_t>(context >> 48);
+  auto id = static_cast<std::int64_t>(context & 0xFFFFFFFFFFFFULL);
+  if (epoch != epoch_ || link_ != Link::Up) {
+    return;  // from a connection that is gone; its unacked events are sent again
+  }
+  if (!ok) {
+    failed_.inc();
+    drain_.failed(id);
+    on_connection_lost("delivery of event " + std::to_string(id) + " failed");
+    return;
+  }
+  if (drain_.acked(id)) {
+    acked_.inc();
+  }
+  request_pump();
+}
+
+void MqttAdapter::maybe_persist_cursor() {
+  if (link_ == Link::Up) {
+    cursor_ = std::max(cursor_, drain_.cursor());
+  }
+  if (cursor_write_in_flight_ || cursor_ <= persisted_cursor_ || link_ == Link::Stopping) {
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_cursor_write_ < kCursorWriteEvery) {
+    return;  // the tick or the next ack writes it; a restart resends at most this much
+  }
+  cursor_write_in_flight_ = true;
+  last_cursor_write_ = now;
+  auto pos = cursor_;
+  WriteBatch batch;
+  batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& st = ctx.statement(
+        "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
+        " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
+        " updated_ms = excluded.updated_ms",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
+    return st.run();
+  });
+  ctx_.store.append(std::move(batch), [this, alive = alive_, pos](CommitResult r) {
+    std::lock_guard lock(alive->mutex);
+    if (alive->adapter == nullptr) {
+      return;
+    }
+    net::post(ioc_, [this, pos, ok = !r.ec, msg = r.ec.message()] {
+      cursor_write_in_flight_ = false;
+      if (!ok) {
+        logger(Component::Mqtt)->warn("cannot store the mqtt cursor: {}", msg);
+        return;
+      }
+      persisted_cursor_ = std::max(persisted_cursor_, pos);
+      persisted_cursor_atomic_ = persisted_cursor_;
+    });
+  });
+}
+
+// ---------------------------------------------------------- status, health
+
+void MqttAdapter::schedule_tick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) {
+      on_tick();
+      schedule_tick();
+    }
+  });
+}
+
+void MqttAdapter::on_tick() {
+  ++ticks_;
+  update_backlog_figures();
+  if (link_ != Link::Up) {
+    return;
+  }
+  maybe_persist_cursor();
+  publish_terminals(false);
+  if (doors_dirty_.exchange(false)) {
+    publish_doors(false);
+  }
+  if (ticks_ % cfg_.health_interval_s == 0) {
+    publish_health();
+  }
+  pump();
+}
+
+void MqttAdapter::update_backlog_figures() {
+  auto cursor = std::max(cursor_, link_ == Link::Up ? drain_.cursor() : cursor_);
+  auto head = head_.load();
+  backlog_events_.set(static_cast<double>(std::max<std::int64_t>(head - cursor, 0)));
+  boost::system::error_code ec;
+  auto st = db_.prepare("SELECT received_ms FROM events WHERE id > ?1 ORDER BY id LIMIT 1", ec);
+  backlog_oldest_ms_ = 0;
+  if (!ec) {
+    st.bind(1, cursor);
+    if (st.step(ec)) {
+      backlog_oldest_ms_ = st.column_int(0);
+    }
+  }
+  double age = backlog_oldest_ms_ > 0
+                   ? std::max<double>(0, (ctx_.clock.now_ms() - backlog_oldest_ms_) / 1000.0)
+                   : 0.0;
+  backlog_age_.set(age);
+}
+
+void MqttAdapter::publish_health() {
+  update_backlog_figures();
+  HealthFigures h;
+  h.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
+  h.backlog_oldest_age_s = backlog_age_.value();
+  h.disk_free_bytes = disk_free_bytes(std::filesystem::path(ctx_.store.path()).parent_path());
+  h.published = published_.value();
+  h.acked = acked_.value();
+  h.failed = failed_.value();
+  h.cursor = std::max(cursor_, drain_.cursor());
+  h.head = head_.load();
+  h.draining = drain_.draining();
+  h.terminals_online =
+      ctx_.terminals.online_count(ctx_.clock.now_ms(), cfg_.terminal_offline_after_s * 1000LL);
+  h.now_ms = ctx_.clock.now_ms();
+  publish_control(topics_.health(), health_payload(h, zone_), cfg_.retain_status);
+}
+
+void MqttAdapter::publish_terminals(bool force) {
+  auto now_ms = ctx_.clock.now_ms();
+  auto now = std::chrono::steady_clock::now();
+  bool new_terminal = false;
+  for (const auto& r : ctx_.terminals.all()) {
+    TerminalStatus t;
+    t.sn = r.sn;
+    t.name = ctx_.terminals.name_for(r.sn);
+    t.flavour = r.flavour;
+    t.state = r.state;
+    t.firmware = r.firmware;
+    t.device_type = r.device_type;
+    t.ip = r.ip;
+    t.last_seen_ms = r.last_seen_ms;
+    t.online =
+        r.last_seen_ms > 0 && now_ms - r.last_seen_ms < cfg_.terminal_offline_after_s * 1000LL;
+    auto it = terminals_sent_.find(t.sn);
+    bool changed = it == terminals_sent_.end();
+    if (!changed) {
+      auto a = it->second;
+      a.last_seen_ms = t.last_seen_ms;  // last_seen alone is republished every few minutes
+      changed = !(a == t);
+    }
+    if (!force && !changed && now - terminals_sent_at_[t.sn] < kTerminalRepublish) {
+      continue;
+    }
+    if (it == terminals_sent_.end() || it->second.name != t.name ||
+        it->second.firmware != t.firmware || it->second.device_type != t.device_type) {
+      new_terminal = true;
+    }
+    publish_control(topics_.terminal_status(t.sn), terminal_status_payload(t, zone_),
+                    cfg_.retain_status);
+    terminals_sent_[t.sn] = t;
+    terminals_sent_at_[t.sn] = now;
+  }
+  if (new_terminal && !force) {
+    publish_discovery(false);
+  }
+}
+
+void MqttAdapter::publish_doors(bool force) {
+  boost::system::error_code ec;
+  auto st = db_.prepare(
+      "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm, d.updated_ms FROM door_state d"
+      " JOIN terminals t ON t.id = d.terminal_id ORDER BY t.sn, d.door",
+      ec);
+  if (ec) {
+    return;
+  }
+  bool new_door = false;
+  while (st.step(ec)) {
+    DoorState d;
+    d.sn = st.column_text(0);
+    d.door = static_cast<int>(st.column_int(1));
+    d.sensor = st.column_text(2);
+    d.relay = st.column_text(3);
+    d.alarm = st.column_is_null(4) ? kUnset : static_cast<int>(st.column_int(4));
+    d.updated_ms = st.column_int(5);
+    auto key = std::make_pair(d.sn, d.door);
+    auto it = doors_sent_.find(key);
+    if (!force && it != doors_sent_.end() && it->second == d) {
+      continue;
+    }
+    if (doors_by_sn_[d.sn].insert(d.door).second) {
+      new_door = true;
+    }
+    publish_control(topics_.door_state(d.sn, d.door), door_state_payload(d, zone_),
+                    cfg_.retain_status);
+    doors_sent_[key] = d;
+  }
+  if (new_door && !force) {
+    publish_discovery(false);
+  }
+}
+
+void MqttAdapter::publish_outputs() {
+  if (link_ != Link::Up) {
+    return;  // sent in full on (re)connect
+  }
+  for (std::size_t i = 0; i < ctx_.outputs.size(); ++i) {
+    const auto& name = ctx_.outputs.names()[i];
+    auto s = ctx_.outputs.at(i);
+    publish_control(topics_.output(name),
+                    output_payload(name, s.on, s.changed_ms, s.until_ms, zone_),
+                    cfg_.retain_status);
+  }
+}
+
+void MqttAdapter::publish_discovery(bool all) {
+  if (!cfg_.ha_discovery || link_ != Link::Up) {
+    return;
+  }
+  for (const auto& [sn, t] : terminals_sent_) {
+    std::set<int> doors = doors_by_sn_[sn];
+    doors.insert(1);  // every supported terminal drives at least one lock relay
+    auto sent = discovered_.find(sn);
+    if (!all && sent != discovered_.end() && sent->second == doors) {
+      continue;
+    }
+    DiscoveryInput in;
+    in.gateway_id = gateway_id_;
+    in.prefix = cfg_.ha_prefix;
+    in.terminal = t;
+    in.doors.assign(doors.begin(), doors.end());
+    for (const auto& [topic, payload] : ha_discovery(topics_, in)) {
+      publish_control(topic, payload, true);  // discovery must be retained for HA restarts
+    }
+    discovered_[sn] = doors;
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
+  if (link_ != Link::Up) {
+    return;
+  }
+  const auto& topic = msg->get_topic();
+  const auto& payload = msg->get_payload_str();
+  if (cfg_.ha_discovery && topic == cfg_.ha_prefix + "/status") {
+    if (payload == "online") {
+      // Home Assistant restarted: it wants the discovery again.
+      publish_discovery(true);
+    }
+    return;
+  }
+  if (!cfg_.commands) {
+    return;
+  }
+  if (topic == topics_.command()) {
+    Reply reply;
+    const auto& props = msg->get_properties();
+    if (props.contains(::mqtt::property::RESPONSE_TOPIC)) {
+      reply.topic = ::mqtt::get<std::string>(props, ::mqtt::property::RESPONSE_TOPIC);
+    }
+    if (props.contains(::mqtt::property::CORRELATION_DATA)) {
+      reply.correlation = ::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA);
+    }
+    handle_command(payload, std::move(reply));
+    return;
+  }
+  if (auto door = topics_.parse_door_set(topic)) {
+    commands_received_.inc();
+    auto req = parse_door_set(door->first, door->second, payload, kDoorOpenSeconds);
+    if (!req) {
+      // LOCK and anything else: the relay relocks by itself after the pulse.
+      logger(Component::Mqtt)
+          ->debug("[sn={}] door {}: ignoring \"{}\" (only UNLOCK/OPEN act)", door->first,
+                  door->second, payload.substr(0, 32));
+      return;
+    }
+    req->client_ref = "ha-" + topic_level(door->first) + "-door" + std::to_string(door->second) +
+                      "-" + std::to_string(ctx_.clock.now_ms()) + "-" +
+                      std::to_string(++door_commands_);
+    auto id = req->client_ref;
+    ctx_.commands.enqueue(
+        std::move(*req), [this, alive = alive_, id](boost::system::error_code ec, std::string error,
+                                                    CommandRecord rec, bool duplicate) {
+          std::lock_guard lock(alive->mutex);
+          if (alive->adapter == nullptr) {
+            return;
+          }
+          net::post(ioc_, [this, ec, error, rec, duplicate, id] {
+            if (ec || !error.empty()) {
+              commands_rejected_.inc();
+              send_command_result(id,
+                                  command_rejected_payload(id, ec ? ec.message() : error, zone_,
+                                                           ctx_.clock.now_ms()),
+                                  true);
+              return;
+            }
+            on_command_changed(rec, duplicate);
+          });
+        });
+  }
+}
+
+void MqttAdapter::handle_command(const std::string& payload, Reply reply) {
+  commands_received_.inc();
+  auto log = logger(Component::Mqtt);
+  auto pc = parse_command(payload, ctx_.clock.now_ms());
+  if (!pc.error.empty()) {
+    commands_rejected_.inc();
+    log->debug("[cmd={}] rejected: {}", pc.id.empty() ? "?" : pc.id, pc.error);
+    auto id = pc.id.empty() ? std::string("_invalid") : pc.id;
+    if (!reply.topic.empty()) {
+      replies_[id] = reply;
+    }
+    send_command_result(id, command_rejected_payload(pc.id, pc.error, zone_, ctx_.clock.now_ms()),
+                        true);
+    return;
+  }
+  if (!reply.topic.empty()) {
+    replies_[pc.id] = std::move(reply);
+  }
+  auto id = pc.id;
+  ctx_.commands.enqueue(std::move(pc.request), [this, alive = alive_, id](
+                                                   boost::system::error_code ec, std::string error,
+                                                   CommandRecord rec, bool duplicate) {
+    std::lock_guard lock(alive->mutex);
+    if (alive->adapter == nullptr) {
+      return;
+    }
+    net::post(ioc_, [this, ec, error, rec, duplicate, id] {
+      if (ec) {
+        // Not queued: the store could not commit. Say so; the caller may resend.
+        send_command_result(id,
+                            command_rejected_payload(id, "store unavailable: " + ec.message(),
+                                                     zone_, ctx_.clock.now_ms()),
+                            true);
+        return;
+      }
+      if (!error.empty()) {
+        commands_rejected_.inc();
+        send_command_result(id, command_rejected_payload(id, error, zone_, ctx_.clock.now_ms()),
+                            true);
+        return;
+      }
+      on_command_changed(rec, duplicate);
+    });
+  });
+}
+
+void MqttAdapter::on_command_changed(const CommandRecord& c, bool duplicate) {
+  if (c.client_ref.empty()) {
+    return;
+  }
+  send_command_result(
+      c.client_ref, command_result_payload(c, c.client_ref, duplicate, zone_, ctx_.clock.now_ms()),
+      is_final(c.state));
+}
+
+void MqttAdapter::send_command_result(const std::string& id, const std::string& payload,
+                                      bool final) {
+  publish_control(topics_.command_result(id), payload, false);
+  auto it = replies_.find(id);
+  if (it == replies_.end()) {
+    return;
+  }
+  if (link_ == Link::Up && cfg_.protocol_version == 5) {
+    try {
+      auto msg = ::mqtt::make_message(it->second.topic, payload, cfg_.status_qos, false);
+      if (!it->second.correlation.empty()) {
+        ::mqtt::properties props;
+        props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, it->second.correlation));
+        msg->set_properties(props);
+      }
+      client_->publish(msg, nullptr, *control_listener_);
+    } catch (const ::mqtt::exception& e) {
+      control_failed_.inc();
+      logger(Component::Mqtt)->debug("[cmd={}] response topic: {}", id, e.what());
+    }
+  }
+  if (final) {
+    replies_.erase(it);
+  }
+}
+
+}  // namespace pushgate::adapters::mqtt

@@ -1,0 +1,173 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "adapters/mqtt/mqtt_config.hpp"
+#include "adapters/mqtt/mqtt_drain.hpp"
+#include "adapters/mqtt/mqtt_protocol.hpp"
+#include "gateway/adapter.hpp"
+#include "gateway/command_queue.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace mqtt {
+class async_client;
+class token;
+class message;
+}  // namespace mqtt
+
+namespace pushgate::adapters::mqtt {
+
+/**
+ * The MQTT bridge: a sink over the event log with its own durable cursor
+ * (cursors row "mqtt"), plus retained status, commands in and Home
+ * Assistant discovery. Faces a broker that may be down for days, refuse
+ * us, or drop the connection at any time.
+ *
+ * Threads: everything runs on the adapter's own thread and io_context
+ * (its own read connection to SQLite, the paho client's calls). paho's
+ * callbacks, the store's commit observer, the command queue's observer and
+ * the outputs' observer only post onto it. The SQLite event log is the only
+ * buffer: paho keeps nothing while disconnected.
+ */
+class MqttAdapter final : public Adapter {
+ public:
+  static void declare_config(config::Schema& schema);
+  /** Null when mqtt.enabled is false. */
+  static std::unique_ptr<Adapter> create(AdapterContext& ctx);
+
+  MqttAdapter(AdapterContext& ctx, MqttConfig config);
+  ~MqttAdapter() override;
+  MqttAdapter(const MqttAdapter&) = delete;
+  MqttAdapter& operator=(const MqttAdapter&) = delete;
+
+  // Adapter
+  std::string_view name() const noexcept override { return "mqtt"; }
+  boost::system::error_code start() override;
+  void stop(std::chrono::milliseconds deadline) override;
+
+  /** The cursor as last committed to the store (for tests). */
+  std::int64_t persisted_cursor_for_test() const { return persisted_cursor_atomic_.load(); }
+  bool connected_for_test() const { return connected_atomic_.load(); }
+
+ private:
+  class Listener;
+  struct Alive;  // lets observers registered for the process outlive the adapter
+  struct Reply {
+    std::string topic;
+    std::string correlation;
+  };
+
+  // Connection
+  void do_connect();
+  void on_connect(bool ok, std::string reason, int receive_maximum);
+  void on_connection_lost(const std::string& cause);
+  void schedule_reconnect();
+  void publish_control(const std::string& topic, const std::string& payload, bool retain);
+
+  // Event sink
+  void request_pump();
+  void pump();
+  void publish_event(const Event& e, bool replay);
+  void on_event_ack(std::uint64_t context, bool ok);
+  void maybe_persist_cursor();
+  void begin_session();
+
+  // Status and health
+  void schedule_tick();
+  void on_tick();
+  void publish_terminals(bool force);
+  void publish_doors(bool force);
+  void publish_outputs();
+  void publish_discovery(bool all);
+  void publish_health();
+  void update_backlog_figures();
+
+  // Commands
+  void on_message(std::shared_ptr<const ::mqtt::message> msg);
+  void handle_command(const std::string& payload, Reply reply);
+  void send_command_result(const std::string& id, const std::string& payload, bool final);
+  void on_command_changed(const CommandRecord& c, bool duplicate);
+
+  AdapterContext& ctx_;
+  MqttConfig cfg_;
+  Topics topics_;
+  Zone zone_;
+  std::string gateway_id_;
+
+  boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  boost::asio::steady_timer reconnect_timer_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer pump_timer_;
+  std::shared_ptr<Alive> alive_;
+
+  std::unique_ptr<::mqtt::async_client> client_;
+  std::unique_ptr<Listener> event_listener_;
+  std::unique_ptr<Listener> connect_listener_;
+  std::unique_ptr<Listener> control_listener_;
+
+  store::Connection db_;  // read-only, used on the adapter's thread only
+
+  // Sink state (adapter thread).
+  enum class Link { Down, Connecting, Up, Stopping };
+  Link link_ = Link::Down;
+  std::uint16_t epoch_ = 0;  // connection number; acks of an older one are ignored
+  int failures_ = 0;
+  int window_ = 1;
+  DrainState drain_;
+  std::deque<Event> backlog_;          // read ahead by the backlog lane
+  std::int64_t backlog_read_pos_ = 0;  // backlog_ holds ids up to this
+  std::int64_t cursor_ = 0;            // acked prefix, kept across reconnects
+  std::int64_t persisted_cursor_ = 0;
+  std::atomic<std::int64_t> persisted_cursor_atomic_{0};
+  std::atomic<bool> connected_atomic_{false};
+  bool cursor_write_in_flight_ = false;
+  std::chrono::steady_clock::time_point last_cursor_write_{};
+  std::atomic<std::int64_t> head_{0};  // highest committed id (commit observer)
+  std::atomic<bool> pump_posted_{false};
+  std::atomic<bool> doors_dirty_{true};
+  double drain_tokens_ = 0;
+  std::chrono::steady_clock::time_point drain_refill_{};
+  bool pump_timer_armed_ = false;
+  std::mt19937_64 rng_;
+  std::int64_t backlog_oldest_ms_ = 0;
+  int ticks_ = 0;
+
+  std::map<std::string, TerminalStatus> terminals_sent_;
+  std::map<std::string, std::chrono::steady_clock::time_point> terminals_sent_at_;
+  std::map<std::pair<std::string, int>, DoorState> doors_sent_;
+  std::map<std::string, std::set<int>> doors_by_sn_;
+  std::map<std::string, std::set<int>> discovered_;  // what discovery was sent for
+  std::map<std::string, Reply> replies_;             // MQTT 5 response topic per command id
+  std::uint64_t door_commands_ = 0;
+
+  metrics::Counter& published_;
+  metrics::Counter& acked_;
+  metrics::Counter& failed_;
+  metrics::Counter& connects_;
+  metrics::Counter& connect_failures_;
+  metrics::Counter& connections_lost_;
+  metrics::Counter& commands_received_;
+  metrics::Counter& commands_rejected_;
+  metrics::Counter& control_failed_;
+  metrics::Gauge& backlog_events_;
+  metrics::Gauge& backlog_age_;
+  metrics::Gauge& connected_;
+};
+
+}  // namespace pushgate::adapters::mqtt

@@ -1,0 +1,363 @@
+#include "adapters/mqtt/mqtt_protocol.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+
+#include "gateway/event_json.hpp"
+
+namespace pushgate::adapters::mqtt {
+
+using nlohmann::json;
+
+std::string topic_level(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    out.push_back(c == '/' || c == '+' || c == '#' || u < 0x20 || u == 0x7f ? '_' : c);
+  }
+  if (out.empty()) {
+    out = "_";
+  }
+  return out;
+}
+
+std::string iso_local(const Zone& zone, std::int64_t utc_ms) {
+  auto tp = std::chrono::system_clock::time_point(std::chrono::milliseconds(utc_ms));
+  auto local = zone.to_local(tp);
+  int offset = zone.offset_minutes_at(tp);
+  int a = std::abs(offset);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", local.year,
+                local.month, local.day, local.hour, local.minute, local.second,
+                offset < 0 ? '-' : '+', a / 60, a % 60);
+  return buf;
+}
+
+namespace {
+
+// "time" (local with offset) and "utc" for a gateway-side instant.
+void add_times(json& j, const char* local_key, const char* utc_key, std::int64_t ms,
+               const Zone& zone) {
+  if (ms <= 0) {
+    j[local_key] = nullptr;
+    j[utc_key] = nullptr;
+    return;
+  }
+  j[local_key] = iso_local(zone, ms);
+  j[utc_key] = format_utc_iso8601(ms);
+}
+
+json opt_str(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
+
+// "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" to UTC ms.
+std::optional<std::int64_t> parse_iso8601(std::string_view s) {
+  if (s.size() < 20) {
+    return std::nullopt;
+  }
+  auto local = parse_local_date_time(s.substr(0, 19));
+  if (!local) {
+    return std::nullopt;
+  }
+  auto rest = s.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t i = 1;
+    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+      ++i;
+    }
+    rest.remove_prefix(i);
+  }
+  std::int64_t offset_min = 0;
+  if (rest == "Z" || rest == "z") {
+    offset_min = 0;
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int h = 0;
+    int m = 0;
+    auto r1 = std::from_chars(rest.data() + 1, rest.data() + 3, h);
+    auto r2 = std::from_chars(rest.data() + 4, rest.data() + 6, m);
+    if (r1.ec != std::errc{} || r2.ec != std::errc{} || h > 23 || m > 59) {
+      return std::nullopt;
+    }
+    offset_min = (rest[0] == '-' ? -1 : 1) * (h * 60 + m);
+  } else {
+    return std::nullopt;
+  }
+  return Zone::utc().to_utc_ms(*local) - offset_min * 60000;
+}
+
+}  // namespace
+
+std::string Topics::terminal_status(std::string_view sn) const {
+  return root_ + "/terminal/" + topic_level(sn) + "/status";
+}
+
+std::string Topics::door_state(std::string_view sn, int door) const {
+  return root_ + "/terminal/" + topic_level(sn) + "/door/" + std::to_string(door) + "/state";
+}
+
+std::string Topics::door_set(std::string_view sn, int door) const {
+  return root_ + "/terminal/" + topic_level(sn) + "/door/" + std::to_string(door) + "/set";
+}
+
+std::string Topics::event(std::string_view sn, EventKind kind) const {
+  return root_ + "/terminal/" + topic_level(sn) + "/event/" + std::string(to_string(kind));
+}
+
+std::string Topics::output(std::string_view name) const {
+  return root_ + "/output/" + topic_level(name);
+}
+
+std::string Topics::command_result(std::string_view id) const {
+  return root_ + "/command/result/" + topic_level(id);
+}
+
+std::optional<std::pair<std::string, int>> Topics::parse_door_set(std::string_view topic) const {
+  std::string_view prefix = root_;
+  if (topic.size() <= prefix.size() || topic.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  topic.remove_prefix(prefix.size());
+  constexpr std::string_view kTerminal = "/terminal/";
+  if (topic.substr(0, kTerminal.size()) != kTerminal) {
+    return std::nullopt;
+  }
+  topic.remove_prefix(kTerminal.size());
+  auto slash = topic.find('/');
+  if (slash == std::string_view::npos || slash == 0) {
+    return std::nullopt;
+  }
+  std::string sn(topic.substr(0, slash));
+  topic.remove_prefix(slash);
+  constexpr std::string_view kDoor = "/door/";
+  if (topic.substr(0, kDoor.size()) != kDoor) {
+    return std::nullopt;
+  }
+  topic.remove_prefix(kDoor.size());
+  auto end = topic.find('/');
+  if (end == std::string_view::npos || topic.substr(end) != "/set") {
+    return std::nullopt;
+  }
+  int door = 0;
+  auto [p, ec] = std::from_chars(topic.data(), topic.data() + end, door);
+  if (ec != std::errc{} || p != topic.data() + end || door < 1 || door > 255) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(sn), door);
+}
+
+std::string event_payload(const Event& e, bool replay) {
+  auto j = event_to_json(e);
+  j["replay"] = replay;
+  return dump_json(j);
+}
+
+std::string terminal_status_payload(const TerminalStatus& t, const Zone& zone) {
+  json j;
+  j["terminal"] = t.sn;
+  j["name"] = opt_str(t.name);
+  j["online"] = t.online;
+  j["state"] = t.state;
+  j["flavour"] = t.flavour;
+  j["firmware"] = opt_str(t.firmware);
+  j["device_type"] = opt_str(t.device_type);
+  j["ip"] = opt_str(t.ip);
+  add_times(j, "last_seen", "last_seen_utc", t.last_seen_ms, zone);
+  return dump_json(j);
+}
+
+std::string door_state_payload(const DoorState& d, const Zone& zone) {
+  json j;
+  j["terminal"] = d.sn;
+  j["door"] = d.door;
+  j["sensor"] = opt_str(d.sensor);
+  j["relay"] = opt_str(d.relay);
+  j["alarm"] = d.alarm == kUnset ? json(nullptr) : json(d.alarm);
+  add_times(j, "time", "utc", d.updated_ms, zone);
+  return dump_json(j);
+}
+
+std::string output_payload(std::string_view name, bool on, std::int64_t changed_ms,
+                           std::int64_t until_ms, const Zone& zone) {
+  json j;
+  j["output"] = std::string(name);
+  j["on"] = on;
+  add_times(j, "time", "utc", changed_ms, zone);
+  add_times(j, "until", "until_utc", until_ms, zone);
+  return dump_json(j);
+}
+
+std::string health_payload(const HealthFigures& h, const Zone& zone) {
+  json j;
+  j["backlog_events"] = h.backlog_events;
+  j["backlog_oldest_age_s"] = h.backlog_oldest_age_s;
+  j["disk_free_bytes"] = h.disk_free_bytes < 0 ? json(nullptr) : json(h.disk_free_bytes);
+  j["draining"] = h.draining;
+  j["cursor"] = h.cursor;
+  j["head"] = h.head;
+  j["published"] = h.published;
+  j["acked"] = h.acked;
+  j["failed"] = h.failed;
+  j["terminals_online"] = h.terminals_online;
+  add_times(j, "time", "utc", h.now_ms, zone);
+  return dump_json(j);
+}
+
+ParsedCommand parse_command(std::string_view payload, std::int64_t now_ms) {
+  ParsedCommand out;
+  auto body = json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    out.error = "the command must be a JSON object";
+    return out;
+  }
+  if (auto id = body.find("id"); id != body.end()) {
+    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
+        id->get_ref<const std::string&>().size() <= 128) {
+      out.id = id->get<std::string>();
+    } else if (id->is_number_integer()) {
+      out.id = std::to_string(id->get<std::int64_t>());
+    }
+  }
+  if (out.id.empty()) {
+    out.error = "\"id\" must be a non-empty string (at most 128 characters) or an integer";
+    return out;
+  }
+  auto terminal = body.find("terminal");
+  if (terminal == body.end() || !terminal->is_string() ||
+      terminal->get_ref<const std::string&>().empty()) {
+    out.error = "\"terminal\" must be the terminal's serial number";
+    return out;
+  }
+  out.request.terminal_sn = terminal->get<std::string>();
+  out.request.origin = "mqtt";
+  if (body.contains("client_ref")) {
+    out.error = "\"client_ref\" is not used over MQTT; \"id\" is the command's reference";
+    return out;
+  }
+  // The same form REST takes (gateway/command.hpp) for verb, params, ttl_s, max_attempts.
+  if (auto why = command_request_from_json(body, out.request); !why.empty()) {
+    out.error = why;
+    return out;
+  }
+  out.request.client_ref = out.id;
+  if (auto ex = body.find("expires"); ex != body.end() && !ex->is_null()) {
+    if (body.contains("ttl_s") && !body["ttl_s"].is_null()) {
+      out.error = "give either \"ttl_s\" or \"expires\", not both";
+      return out;
+    }
+    std::optional<std::int64_t> at;
+    if (ex->is_string()) {
+      at = parse_iso8601(ex->get_ref<const std::string&>());
+    }
+    if (!at) {
+      out.error = "\"expires\" must be an ISO-8601 time with Z or an offset";
+      return out;
+    }
+    // Already past: a 1 ms life, so the queue reports it expired like any other.
+    out.request.ttl_ms = std::max<std::int64_t>(*at - now_ms, 1);
+  }
+  return out;
+}
+
+std::string command_result_payload(const CommandRecord& c, std::string_view id, bool duplicate,
+                                   const Zone& zone, std::int64_t now_ms) {
+  auto j = command_to_json(c);
+  j["command_id"] = c.id;
+  j["id"] = std::string(id);
+  j["final"] = is_final(c.state);
+  j["duplicate"] = duplicate;
+  add_times(j, "time", "utc", now_ms, zone);
+  return dump_json(j);
+}
+
+std::string command_rejected_payload(std::string_view id, std::string_view error, const Zone& zone,
+                                     std::int64_t now_ms) {
+  json j;
+  j["id"] = id.empty() ? json(nullptr) : json(std::string(id));
+  j["command_id"] = nullptr;
+  j["state"] = "rejected";
+  j["final"] = true;
+  j["error"] = std::string(error);
+  add_times(j, "time", "utc", now_ms, zone);
+  return dump_json(j);
+}
+
+std::optional<CommandRequest> parse_door_set(std::string_view sn, int door,
+                                             std::string_view payload, int seconds) {
+  if (payload == "UNLOCK" || payload == "OPEN") {
+    auto r = commands::open_door(std::string(sn), door, seconds);
+    r.origin = "mqtt";
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topics,
+                                                              const DiscoveryInput& in) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto& t = in.terminal;
+  const auto node = topic_level(in.gateway_id);
+  const auto base_id = "pushgate_" + node + "_" + topic_level(t.sn);
+  json device = {
+      {"identifiers", json::array({base_id})},
+      {"name", t.name.empty() ? "Terminal " + t.sn : t.name},
+      {"manufacturer", "ZKTeco"},
+      {"model", t.device_type.empty() ? json(t.flavour) : json(t.device_type)},
+      {"serial_number", t.sn},
+  };
+  if (!t.firmware.empty()) {
+    device["sw_version"] = t.firmware;
+  }
+  // Entities are available while the gateway is online (its last will says otherwise).
+  json availability = json::array({{{"topic", topics.status()},
+                                    {"payload_available", "online"},
+                                    {"payload_not_available", "offline"}}});
+  auto add = [&](const std::string& component, const std::string& object_id, json config) {
+    config["unique_id"] = object_id;
+    config["object_id"] = object_id;
+    config["device"] = device;
+    config["availability"] = availability;
+    out.emplace_back(in.prefix + "/" + component + "/" + node + "/" + object_id + "/config",
+                     dump_json(config));
+  };
+  for (int door : in.doors) {
+    const auto d = std::to_string(door);
+    add("lock", base_id + "_door" + d,
+        {{"name", "Door " + d},
+         {"command_topic", topics.door_set(t.sn, door)},
+         {"payload_unlock", "UNLOCK"},
+         {"payload_lock", "LOCK"},
+         {"payload_open", "OPEN"},
+         {"state_topic", topics.door_state(t.sn, door)},
+         {"value_template", "{{ 'UNLOCKED' if value_json.relay == 'connected' else 'LOCKED' }}"},
+         {"state_locked", "LOCKED"},
+         {"state_unlocked", "UNLOCKED"},
+         {"optimistic", false}});
+    add("binary_sensor", base_id + "_door" + d + "_contact",
+        {{"name", "Door " + d + " contact"},
+         {"device_class", "door"},
+         {"state_topic", topics.door_state(t.sn, door)},
+         {"value_template", "{{ 'ON' if value_json.sensor == 'open' else 'OFF' }}"}});
+  }
+  add("binary_sensor", base_id + "_connectivity",
+      {{"name", "Connectivity"},
+       {"device_class", "connectivity"},
+       {"entity_category", "diagnostic"},
+       {"state_topic", topics.terminal_status(t.sn)},
+       {"value_template", "{{ 'ON' if value_json.online else 'OFF' }}"}});
+  for (auto kind : {EventKind::Attendance, EventKind::Access}) {
+    const std::string k(to_string(kind));
+    add("event", base_id + "_" + k,
+        {{"name", kind == EventKind::Attendance ? "Punch" : "Access"},
+         {"state_topic", topics.event(t.sn, kind)},
+         {"event_types", json::array({k})},
+         {"value_template",
+          "{ \"event_type\": \"{{ value_json.kind }}\", \"pin\": \"{{ value_json.pin }}\", "
+          "\"door\": \"{{ value_json.door }}\", \"id\": {{ value_json.id }} }"}});
+  }
+  return out;
+}
+
+}  // namespace pushgate::adapters::mqtt
