@@ -1,0 +1,839 @@
+#include "adapters/modbus/modbus_adapter.hpp"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "gateway/command_queue.hpp"
+#include "gateway/event.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/outputs.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/terminals.hpp"
+
+namespace pushgate::adapters::modbus {
+
+namespace {
+
+std::optional<std::uint16_t> contact_value(const std::string& sensor) {
+  if (sensor == "closed") {
+    return 0;
+  }
+  if (sensor == "open") {
+    return 1;
+  }
+  if (sensor == "none") {
+    return 2;
+  }
+  if (sensor == "unknown") {
+    return 3;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint16_t> relay_value(const std::string& relay) {
+  if (relay == "connected") {
+    return 0;
+  }
+  if (relay == "disconnected") {
+    return 1;
+  }
+  return std::nullopt;
+}
+
+CommandStatus status_of(CommandState s) {
+  switch (s) {
+    case CommandState::Queued:
+      return CommandStatus::Queued;
+    case CommandState::Sent:
+      return CommandStatus::Sent;
+    case CommandState::Done:
+      return CommandStatus::Done;
+    case CommandState::Failed:
+      return CommandStatus::Failed;
+    case CommandState::Expired:
+      return CommandStatus::Expired;
+    case CommandState::Cancelled:
+      return CommandStatus::Cancelled;
+  }
+  return CommandStatus::Failed;
+}
+
+std::optional<std::uint64_t> disk_free_mib(const std::string& db_path) {
+  struct statvfs s {};
+  auto dir = std::filesystem::path(db_path).parent_path();
+  if (statvfs(dir.empty() ? "." : dir.c_str(), &s) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(s.f_bavail) * s.f_frsize / (1024 * 1024);
+}
+
+// The MQTT sink's backlog gauge, when that sink registered it.
+std::optional<std::uint64_t> mqtt_backlog(const metrics::Registry& metrics) {
+  static constexpr std::string_view kLine = "pushgate_sink_backlog_events{sink=\"mqtt\"} ";
+  std::string text = metrics.render();
+  auto pos = text.find(kLine);
+  if (pos == std::string::npos || (pos != 0 && text[pos - 1] != '\n')) {
+    return std::nullopt;
+  }
+  double v = std::strtod(text.c_str() + pos + kLine.size(), nullptr);
+  return v < 0 ? 0 : static_cast<std::uint64_t>(v);
+}
+
+WriteOp persist_slot(std::uint16_t slot, std::string sn, std::string origin) {
+  return [slot, sn = std::move(sn),
+          origin = std::move(origin)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& del = ctx.statement("DELETE FROM modbus_slots WHERE slot = ?1 OR sn = ?2", ec);
+    if (ec) {
+      return ec;
+    }
+    del.bind(1, std::int64_t{slot}).bind(2, std::string_view(sn));
+    if (auto e = del.run()) {
+      return e;
+    }
+    auto& ins = ctx.statement(
+        "INSERT INTO modbus_slots(slot, sn, assigned_ms, origin) VALUES(?1, ?2, ?3, ?4)", ec);
+    if (ec) {
+      return ec;
+    }
+    ins.bind(1, std::int64_t{slot})
+        .bind(2, std::string_view(sn))
+        .bind(3, ctx.now_ms())
+        .bind(4, std::string_view(origin));
+    return ins.run();
+  };
+}
+
+}  // namespace
+
+struct ModbusAdapter::Link {
+  std::mutex mutex;
+  ModbusAdapter* self = nullptr;
+};
+
+ModbusAdapter::ModbusAdapter(AdapterContext& ctx, ModbusConfig config)
+    : ctx_(ctx),
+      config_(std::move(config)),
+      image_(config_.slot_count),
+      link_(std::make_shared<Link>()),
+      commands_queued_(ctx.metrics.counter("pushgate_modbus_commands_total",
+                                           "Commands the Modbus mailbox and coils took",
+                                           {{"result", "queued"}})),
+      commands_rejected_(ctx.metrics.counter("pushgate_modbus_commands_total",
+                                             "Commands the Modbus mailbox and coils took",
+                                             {{"result", "rejected"}})),
+      refresh_errors_(
+          ctx.metrics.counter("pushgate_modbus_refresh_errors_total",
+                              "Register image refreshes that could not read the store")) {
+  link_->self = this;
+  slots_.assign(config_.slot_count, std::string());
+  configured_.assign(config_.slot_count, false);
+  writes_enabled_ = config_.writes_enabled;
+  std::string error;
+  allow_ = AllowList::parse(config_.write_allow, error);
+  coil_open_seconds_ = config_.coil_open_seconds;
+}
+
+ModbusAdapter::~ModbusAdapter() {
+  stop(std::chrono::milliseconds(1000));
+}
+
+std::unique_ptr<Adapter> ModbusAdapter::create(AdapterContext& ctx) {
+  auto config = ModbusConfig::from(ctx.config);
+  if (!config.enabled) {
+    return nullptr;
+  }
+  return std::make_unique<ModbusAdapter>(ctx, std::move(config));
+}
+
+boost::system::error_code ModbusAdapter::start() {
+  auto log = logger(Component::Modbus);
+  if (auto problem = config_.validate(); !problem.empty()) {
+    log->error("{}", problem);
+    ctx_.health.set(Health::Kind::Ready, "modbus", false, problem);
+    return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  }
+  std::string error;
+  if (!load_slots(error)) {
+    log->error("cannot read the Modbus slot assignments: {}", error);
+    return boost::system::errc::make_error_code(boost::system::errc::io_error);
+  }
+  started_ms_ = ctx_.clock.now_ms();
+  refresh();  // the first client already reads real state
+
+  std::weak_ptr<Link> weak = link_;
+  ctx_.commands.add_observer([weak](const CommandRecord& record) {
+    auto link = weak.lock();
+    if (!link) {
+      return;
+    }
+    std::lock_guard lock(link->mutex);
+    if (link->self != nullptr && record.origin == "modbus") {
+      link->self->on_command(record);
+    }
+  });
+
+  ServerOptions so;
+  so.listen = config_.listen;
+  so.port = config_.port;
+  so.max_clients = config_.max_clients;
+  so.idle_timeout = config_.idle_timeout;
+  so.flat_unit_id = config_.flat_unit_id;
+  so.coils_enabled = config_.coils_enabled;
+  WriteHandler handler;
+  handler.allowed = [this](const std::string& client) { return write_allowed(client); };
+  handler.holding = [this](std::uint16_t view, std::uint16_t address,
+                           std::span<const std::uint16_t> values, const std::string& client) {
+    return on_holding(view, address, values, client);
+  };
+  handler.coils = [this](std::uint16_t view, std::uint16_t address,
+                         std::span<const std::uint8_t> bits, const std::string& client) {
+    return on_coils(view, address, bits, client);
+  };
+  server_ = std::make_unique<ModbusServer>(so, image_, std::move(handler), ctx_.metrics);
+  if (auto ec = server_->start()) {
+    log->error("cannot listen on {}:{}: {}", config_.listen, config_.port, ec.message());
+    ctx_.health.set(Health::Kind::Ready, "modbus", false, "not listening: " + ec.message());
+    return ec;
+  }
+  log->info("Modbus TCP server listening on {}:{} ({} slots, flat layout on unit id {}, writes {})",
+            config_.listen, server_->port(), config_.slot_count, config_.flat_unit_id,
+            config_.writes_enabled ? "on" : "off");
+  refresher_ = std::thread([this] { run_refresh(); });
+  return {};
+}
+
+void ModbusAdapter::stop(std::chrono::milliseconds deadline) {
+  (void)deadline;  // closing sockets and joining threads is immediate
+  {
+    std::lock_guard lock(link_->mutex);
+    link_->self = nullptr;  // late command results and enqueue answers are dropped
+  }
+  if (server_) {
+    server_->stop();
+  }
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (refresher_.joinable()) {
+    refresher_.join();
+  }
+}
+
+void ModbusAdapter::reload(const config::Config& config) {
+  auto next = ModbusConfig::from(config);
+  std::string error;
+  auto allow = AllowList::parse(next.write_allow, error);
+  if (!error.empty()) {
+    logger(Component::Modbus)->error("reload: {}; keeping the previous write policy", error);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  writes_enabled_ = next.writes_enabled;
+  allow_ = std::move(allow);
+  coil_open_seconds_ = next.coil_open_seconds;
+  logger(Component::Modbus)
+      ->info("reload: writes {}, {} allowed address entries", writes_enabled_ ? "on" : "off",
+             next.write_allow.size());
+}
+
+std::string ModbusAdapter::slot_serial(std::uint16_t slot) const {
+  std::lock_guard lock(mutex_);
+  return slot >= 1 && slot <= slots_.size() ? slots_[slot - 1u] : std::string();
+}
+
+bool ModbusAdapter::write_allowed(const std::string& client) const {
+  std::lock_guard lock(mutex_);
+  return writes_enabled_ && allow_.allows(client);
+}
+
+// Startup: the stored assignments, then the configured ones on top (the
+// config wins; a serial it moves loses its old slot, and whoever held a
+// configured slot is given another one by assign_slots).
+bool ModbusAdapter::load_slots(std::string& error) {
+  auto log = logger(Component::Modbus);
+  auto rows = ctx_.store.read([](store::Connection& db) {
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    boost::system::error_code ec;
+    auto st = db.prepare("SELECT slot, sn FROM modbus_slots ORDER BY slot", ec);
+    while (!ec && st.step(ec)) {
+      out.emplace_back(st.column_int(0), st.column_text(1));
+    }
+    return std::make_pair(ec, std::move(out));
+  });
+  if (rows.first) {
+    error = rows.first.message();
+    return false;
+  }
+  WriteBatch batch;
+  std::lock_guard lock(mutex_);
+  for (const auto& [slot, sn] : rows.second) {
+    if (slot >= 1 && slot <= static_cast<std::int64_t>(slots_.size())) {
+      slots_[static_cast<std::size_t>(slot - 1)] = sn;
+    } else {
+      log->warn("[sn={}] stored Modbus slot {} is beyond modbus.slot_count {}: not shown", sn, slot,
+                slots_.size());
+    }
+  }
+  for (std::size_t i = 0; i < config_.slots.size(); ++i) {
+    const auto& sn = config_.slots[i];
+    if (sn.empty()) {
+      continue;
+    }
+    configured_[i] = true;
+    if (slots_[i] == sn) {
+      continue;
+    }
+    for (auto& other : slots_) {
+      if (other == sn) {
+        other.clear();  // moved by the config
+      }
+    }
+    if (!slots_[i].empty()) {
+      log->warn("[sn={}] Modbus slot {} is configured for {}: {} gets another slot", slots_[i],
+                i + 1, sn, slots_[i]);
+    }
+    slots_[i] = sn;
+    batch.ops.push_back(persist_slot(static_cast<std::uint16_t>(i + 1), sn, "config"));
+  }
+  if (!batch.empty()) {
+    ctx_.store.append(std::move(batch), [](CommitResult r) {
+      if (r.ec) {
+        logger(Component::Modbus)
+            ->error("cannot store the configured Modbus slots: {} (kept in memory)",
+                    r.ec.message());
+      }
+    });
+  }
+  return true;
+}
+
+void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
+  if (!config_.auto_assign) {
+    return;
+  }
+  std::vector<const TerminalRecord*> fresh;
+  WriteBatch batch;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& t : terminals) {
+      if (t.state != "accepted" || std::find(slots_.begin(), slots_.end(), t.sn) != slots_.end()) {
+        continue;
+      }
+      fresh.push_back(&t);
+    }
+    // Oldest first, so the order of slots follows the order terminals appeared.
+    std::sort(fresh.begin(), fresh.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->first_seen_ms, a->sn) < std::tie(b->first_seen_ms, b->sn);
+    });
+    for (const auto* t : fresh) {
+      std::size_t i = 0;
+      while (i < slots_.size() && (!slots_[i].empty() || configured_[i])) {
+        ++i;
+      }
+      if (i == slots_.size()) {
+        // Logged once per refresh at most; the terminal is simply not shown.
+        logger(Component::Modbus)
+            ->warn("[sn={}] no free Modbus slot (modbus.slot_count {}): not shown", t->sn,
+                   slots_.size());
+        break;
+      }
+      slots_[i] = t->sn;
+      logger(Component::Modbus)
+          ->info("[sn={}] assigned Modbus slot {} (unit id {})", t->sn, i + 1, i + 1);
+      batch.ops.push_back(persist_slot(static_cast<std::uint16_t>(i + 1), t->sn, "auto"));
+    }
+  }
+  if (!batch.empty()) {
+    ctx_.store.append(std::move(batch), [](CommitResult r) {
+      if (r.ec) {
+        logger(Component::Modbus)
+            ->error(
+                "cannot store a Modbus slot assignment: {} (kept in memory, stored again "
+                "after a restart)",
+                r.ec.message());
+      }
+    });
+  }
+}
+
+void ModbusAdapter::run_refresh() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, config_.refresh, [this] { return stopping_; });
+    if (stopping_) {
+      break;
+    }
+    lock.unlock();
+    refresh();
+    lock.lock();
+  }
+}
+
+void ModbusAdapter::refresh_now() {
+  refresh();
+}
+
+namespace {
+
+struct DoorRow {
+  std::string sn;
+  int door = 0;
+  DoorView view;
+};
+
+struct EventRow {
+  std::int64_t id = 0;
+  std::string sn;
+  std::int64_t seq = 0;
+  int kind = 0;
+  std::optional<std::int64_t> utc_ms;
+  std::optional<int> code;
+  std::optional<int> status;
+  std::optional<int> door;
+  std::string pin;
+};
+
+struct StoreRead {
+  boost::system::error_code ec;
+  std::vector<DoorRow> doors;
+  std::vector<EventRow> events;
+  std::int64_t max_id = 0;
+};
+
+std::optional<int> opt_int(const store::Statement& st, int col) {
+  if (st.column_is_null(col)) {
+    return std::nullopt;
+  }
+  return static_cast<int>(st.column_int(col));
+}
+
+}  // namespace
+
+void ModbusAdapter::refresh() {
+  std::lock_guard refresh_lock(refresh_mutex_);
+  const auto now = ctx_.clock.now_ms();
+  auto terminals = ctx_.terminals.all();
+  assign_slots(terminals);
+
+  // One short read transaction: every door's state, and the events since
+  // the last refresh (at the first refresh: each terminal's last one).
+  const std::int64_t after = last_event_id_;
+  auto r = ctx_.store.read([after](store::Connection& db) {
+    StoreRead out;
+    auto st = db.prepare(
+        "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm FROM door_state d"
+        " JOIN terminals t ON t.id = d.terminal_id",
+        out.ec);
+    while (!out.ec && st.step(out.ec)) {
+      DoorRow row;
+      row.sn = st.column_text(0);
+      row.door = static_cast<int>(st.column_int(1));
+      if (!st.column_is_null(2)) {
+        row.view.contact = contact_value(st.column_text(2));
+      }
+      if (!st.column_is_null(3)) {
+        row.view.relay = relay_value(st.column_text(3));
+      }
+      if (!st.column_is_null(4)) {
+        row.view.alarm = static_cast<std::uint16_t>(st.column_int(4) & 0xFFFF);
+      }
+      out.doors.push_back(std::move(row));
+    }
+    if (out.ec) {
+      return out;
+    }
+    const char* sql =
+        after < 0
+            ? "SELECT e.id, t.sn, e.seq, e.kind, e.utc_ms, e.event_code, e.status, e.door, e.pin"
+              " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id IN"
+              " (SELECT MAX(id) FROM events WHERE kind IN (1, 2) GROUP BY terminal_id)"
+              " ORDER BY e.id"
+            : "SELECT e.id, t.sn, e.seq, e.kind, e.utc_ms, e.event_code, e.status, e.door, e.pin"
+              " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id > ?1"
+              " ORDER BY e.id LIMIT 20000";
+    auto ev = db.prepare(sql, out.ec);
+    if (after >= 0) {
+      ev.bind(1, after);
+    }
+    while (!out.ec && ev.step(out.ec)) {
+      EventRow e;
+      e.id = ev.column_int(0);
+      e.sn = ev.column_text(1);
+      e.seq = ev.column_int(2);
+      e.kind = static_cast<int>(ev.column_int(3));
+      if (!ev.column_is_null(4)) {
+        e.utc_ms = ev.column_int(4);
+      }
+      e.code = opt_int(ev, 5);
+      e.status = opt_int(ev, 6);
+      e.door = opt_int(ev, 7);
+      e.pin = ev.column_is_null(8) ? std::string() : ev.column_text(8);
+      out.events.push_back(std::move(e));
+    }
+    if (!out.ec && after < 0) {
+      auto mx = db.prepare("SELECT COALESCE(MAX(id), 0) FROM events", out.ec);
+      if (!out.ec && mx.step(out.ec)) {
+        out.max_id = mx.column_int(0);
+      }
+    }
+    return out;
+  });
+  if (r.ec) {
+    refresh_errors_.inc();
+    logger(Component::Modbus)->warn("image refresh: cannot read the store: {}", r.ec.message());
+  }
+
+  GatewayView g;
+  g.slot_count = config_.slot_count;
+  g.heartbeat = ++heartbeat_;
+  g.uptime_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - started_ms_) / 1000);
+  g.disk_free_mib = disk_free_mib(ctx_.store.path());
+  // The MQTT sink's gauge, looked up every tenth refresh (rendering is not free).
+  if (backlog_check_++ % 10 == 0) {
+    backlog_ = mqtt_backlog(ctx_.metrics);
+  }
+  g.backlog_events = backlog_;
+  g.coils_enabled = config_.coils_enabled;
+  g.outputs_declared = static_cast<std::uint16_t>(ctx_.outputs.size());
+  for (std::size_t i = 0; i < std::min<std::size_t>(ctx_.outputs.size(), 32); ++i) {
+    if (ctx_.outputs.at(i).on) {
+      g.outputs_bits |= 1u << i;
+    }
+  }
+  const std::int64_t window = std::chrono::milliseconds(config_.offline_after).count();
+  std::map<std::string, const TerminalRecord*, std::less<>> by_sn;
+  for (const auto& t : terminals) {
+    by_sn[t.sn] = &t;
+    if (t.last_seen_ms != 0 && now - t.last_seen_ms <= window) {
+      ++g.terminals_online;
+    }
+  }
+  g.terminals_known = static_cast<std::uint16_t>(std::min<std::size_t>(terminals.size(), 0xFFFF));
+
+  std::vector<SlotView> views(config_.slot_count);
+  {
+    std::lock_guard lock(mutex_);
+    g.writes_enabled = writes_enabled_ && !allow_.empty();
+    if (!r.ec) {
+      for (const auto& e : r.events) {
+        auto& ts = terminals_[e.sn];
+        const bool counted = after >= 0;  // the first read only finds each last event
+        switch (static_cast<EventKind>(e.kind)) {
+          case EventKind::Access:
+            ts.access += counted ? 1 : 0;
+            break;
+          case EventKind::Attendance:
+            ts.attendance += counted ? 1 : 0;
+            break;
+          case EventKind::Alarm:
+            ts.alarms += counted ? 1 : 0;
+            break;
+          case EventKind::DoorState:
+            ts.door_changes += counted ? 1 : 0;
+            break;
+          default:
+            break;
+        }
+        if (e.kind == static_cast<int>(EventKind::Access) ||
+            e.kind == static_cast<int>(EventKind::Attendance)) {
+          LastEvent le;
+          le.seq = e.seq;
+          if (e.utc_ms) {
+            le.utc_s = *e.utc_ms / 1000;
+          }
+          le.kind = e.kind;
+          le.code = e.kind == static_cast<int>(EventKind::Access) ? e.code : e.status;
+          le.door = e.door;
+          le.pin = e.pin;
+          ts.last = std::move(le);
+        }
+        // Normal open as the terminal reports it (Appendix 2 event codes).
+        if (counted && e.code && e.door && *e.door >= 1 && *e.door <= kDoorsPerSlot) {
+          auto& no = ts.normal_open[static_cast<std::size_t>(*e.door - 1)];
+          if (*e.code == 205 || *e.code == 11) {
+            no = 1;
+          } else if (*e.code == 204 || *e.code == 10) {
+            no = 0;
+          }
+        }
+        last_event_id_ = std::max(last_event_id_, e.id);
+      }
+      if (after < 0) {
+        last_event_id_ = std::max(last_event_id_, r.max_id);
+      }
+    }
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      const auto& sn = slots_[i];
+      if (sn.empty()) {
+        continue;
+      }
+      SlotView& v = views[i];
+      v.sn = sn;
+      auto t = by_sn.find(sn);
+      if (t != by_sn.end() && t->second->last_seen_ms != 0) {
+        v.seconds_since_seen = std::max<std::int64_t>(0, now - t->second->last_seen_ms) / 1000;
+        v.online = now - t->second->last_seen_ms <= window;
+      }
+      auto ts = terminals_.find(sn);
+      if (ts != terminals_.end()) {
+        v.last = ts->second.last;
+        v.access_events = ts->second.access;
+        v.attendance_events = ts->second.attendance;
+        v.alarm_events = ts->second.alarms;
+        v.door_changes = ts->second.door_changes;
+        for (std::size_t d = 0; d < kDoorsPerSlot; ++d) {
+          v.doors[d].normal_open = ts->second.normal_open[d];
+        }
+      }
+    }
+    for (const auto& row : r.doors) {
+      auto it = std::find(slots_.begin(), slots_.end(), row.sn);
+      if (it == slots_.end() || row.door < 1 || row.door > kDoorsPerSlot) {
+        continue;
+      }
+      auto& d = views[static_cast<std::size_t>(it - slots_.begin())]
+                    .doors[static_cast<std::size_t>(row.door - 1)];
+      d.contact = row.view.contact;
+      d.relay = row.view.relay;
+      d.alarm = row.view.alarm;
+    }
+  }
+  image_.publish(g, views);
+}
+
+// --- the mailbox -----------------------------------------------------------
+
+Exception ModbusAdapter::on_holding(std::uint16_t view, std::uint16_t address,
+                                    std::span<const std::uint16_t> values,
+                                    const std::string& client) {
+  auto log = logger(Component::Modbus);
+  constexpr std::uint16_t kSeq = 4;
+  struct Taken {
+    bool command = false;
+    MailboxView m;
+  };
+  auto taken = image_.with_mailbox(view, [&](MailboxView& m) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      m.holding[address + i] = values[i];
+    }
+    Taken t;
+    if (address <= kSeq && address + values.size() > kSeq && m.holding[kSeq] != m.seq) {
+      // A new sequence number: take the command the registers hold now.
+      m.seq = m.holding[kSeq];
+      m.code = m.holding[0];
+      m.slot = m.holding[1] == 0 && view != 0 ? view : m.holding[1];
+      m.command_id = 0;
+      m.progress = {CommandStatus::Accepted, std::nullopt};
+      m.reason = RejectReason::None;
+      ++m.generation;
+      t.command = true;
+      t.m = m;
+    }
+    return t;
+  });
+  if (!taken.command) {
+    return Exception::None;
+  }
+  const auto& m = taken.m;
+  const std::uint16_t door = m.holding[2];
+  const std::uint16_t arg = m.holding[3];
+  RejectReason reason = RejectReason::None;
+  std::string sn;
+  if (m.code < 1 || m.code > 4) {
+    reason = RejectReason::UnknownCommand;
+  } else if (m.slot < 1 || m.slot > config_.slot_count ||
+             (view != 0 && m.holding[1] != 0 && m.holding[1] != view)) {
+    reason = RejectReason::BadSlot;
+  } else if ((sn = slot_serial(m.slot)).empty()) {
+    reason = RejectReason::EmptySlot;
+  } else if (static_cast<CommandCode>(m.code) != CommandCode::CancelAlarm &&
+             (door < 1 || door > kDoorsPerSlot)) {
+    reason = RejectReason::BadDoor;
+  } else if ((static_cast<CommandCode>(m.code) == CommandCode::OpenDoor &&
+              (arg < 1 || arg > 254)) ||
+             ((static_cast<CommandCode>(m.code) == CommandCode::NormalOpen ||
+               static_cast<CommandCode>(m.code) == CommandCode::LockDoor) &&
+              arg > 1)) {
+    reason = RejectReason::BadArgument;
+  }
+  if (reason != RejectReason::None) {
+    commands_rejected_.inc();
+    log->warn("[client={}] mailbox seq {} (unit view {}): command {} rejected, reason {}", client,
+              m.seq, view, m.code, static_cast<int>(reason));
+    image_.with_mailbox(view, [&](MailboxView& box) {
+      if (box.generation == m.generation) {
+        box.progress.status = CommandStatus::Rejected;
+        box.reason = reason;
+      }
+      return 0;
+    });
+    return Exception::None;  // the write itself succeeded; the mailbox says why
+  }
+  CommandRequest req;
+  Target target;
+  target.view = view;
+  target.generation = m.generation;
+  target.slot = m.slot;
+  target.sn = sn;
+  target.door = door;
+  switch (static_cast<CommandCode>(m.code)) {
+    case CommandCode::OpenDoor:
+      req = commands::open_door(sn, door, arg);
+      break;
+    case CommandCode::NormalOpen:
+      req = commands::normal_open(sn, door, arg == 1);
+      target.on = arg == 1;
+      break;
+    case CommandCode::CancelAlarm:
+      req = commands::cancel_alarm(sn);
+      break;
+    case CommandCode::LockDoor:
+      req = commands::lock_door(sn, door, arg == 1);
+      break;
+    case CommandCode::None:
+      break;
+  }
+  target.verb = req.verb;
+  req.client_ref = "mailbox/" + std::to_string(view) + "/" + std::to_string(m.seq) + "/" +
+                   std::to_string(m.generation) + "/" + std::to_string(ctx_.clock.now_ms());
+  log->info("[client={}] [sn={}] mailbox seq {}: {} door {} argument {}", client, sn, m.seq,
+            req.verb, door, arg);
+  submit(std::move(req), target);
+  return Exception::None;
+}
+
+Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
+                                  std::span<const std::uint8_t> bits, const std::string& client) {
+  // Reserved coils take 0 (a block-wide write of zeros) but not 1.
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i] != 0 && (address + i) % kCoilsPerSlot > 4) {
+      return Exception::IllegalDataAddress;
+    }
+  }
+  int seconds = 5;
+  {
+    std::lock_guard lock(mutex_);
+    seconds = coil_open_seconds_;
+  }
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i] == 0) {
+      continue;  // self-clearing: writing 0 does nothing
+    }
+    const std::uint32_t a = address + static_cast<std::uint32_t>(i);
+    const auto slot = static_cast<std::uint16_t>(view != 0 ? view : a / kCoilsPerSlot + 1);
+    const auto offset = a % kCoilsPerSlot;
+    std::string sn = slot_serial(slot);
+    if (sn.empty()) {
+      commands_rejected_.inc();
+      logger(Component::Modbus)
+          ->warn("[client={}] coil {} of slot {}: the slot has no terminal", client, offset, slot);
+      image_.set_coil_progress(slot, {CommandStatus::Rejected, std::nullopt});
+      continue;
+    }
+    Target target;
+    target.slot = slot;
+    target.sn = sn;
+    CommandRequest req;
+    if (offset < kDoorsPerSlot) {
+      target.door = static_cast<int>(offset + 1);
+      req = commands::open_door(sn, target.door, seconds);
+    } else {
+      req = commands::cancel_alarm(sn);
+    }
+    target.verb = req.verb;
+    req.client_ref = "coil/" + std::to_string(slot) + "/" + std::to_string(offset) + "/" +
+                     std::to_string(ctx_.clock.now_ms()) + "/" + std::to_string(i);
+    logger(Component::Modbus)
+        ->info("[client={}] [sn={}] coil {} of slot {}: {}", client, sn, offset, slot, req.verb);
+    image_.set_coil_progress(slot, {CommandStatus::Accepted, std::nullopt});
+    submit(std::move(req), target);
+  }
+  return Exception::None;
+}
+
+void ModbusAdapter::submit(CommandRequest request, Target target) {
+  request.origin = "modbus";
+  std::weak_ptr<Link> weak = link_;
+  // `done` runs on the writer thread after commit, or at once on a
+  // validation error: either way only short locks below.
+  ctx_.commands.enqueue(
+      std::move(request), [weak, target](boost::system::error_code ec, std::string error,
+                                         CommandRecord rec, bool duplicate) {
+        (void)duplicate;
+        auto link = weak.lock();
+        if (!link) {
+          return;
+        }
+        std::lock_guard lock(link->mutex);
+        ModbusAdapter* self = link->self;
+        if (self == nullptr) {
+          return;
+        }
+        auto log = logger(Component::Modbus);
+        CommandProgress progress{CommandStatus::Queued, std::nullopt};
+        RejectReason reason = RejectReason::None;
+        if (ec || !error.empty()) {
+          progress.status = CommandStatus::Rejected;
+          reason = ec ? RejectReason::StoreUnavailable : RejectReason::QueueRefused;
+          self->commands_rejected_.inc();
+          log->warn("[sn={}] Modbus command {} not queued: {}", target.sn, target.verb,
+                    ec ? ec.message() : error);
+        } else {
+          self->commands_queued_.inc();
+          log->info("[sn={}] [cmd={}] Modbus command {} queued", target.sn, rec.id, target.verb);
+          std::lock_guard plock(self->mutex_);
+          self->pending_[rec.id] = target;
+        }
+        if (target.view >= 0) {
+          self->image_.with_mailbox(static_cast<std::uint16_t>(target.view), [&](MailboxView& m) {
+            if (m.generation == target.generation && m.progress.status == CommandStatus::Accepted) {
+              m.progress = progress;
+              m.reason = reason;
+              m.command_id = rec.id;
+            }
+            return 0;
+          });
+        } else {
+          self->image_.set_coil_progress(target.slot, progress);
+        }
+      });
+}
+
+// Writer thread, after a state change of a command with origin "modbus".
+void ModbusAdapter::on_command(const CommandRecord& record) {
+  Target target;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(record.id);
+    if (it == pending_.end()) {
+      return;  // not one of this run's (a restart forgets the mailbox)
+    }
+    target = it->second;
+    if (is_final(record.state)) {
+      pending_.erase(it);
+    }
+    if (record.state == CommandState::Done && target.verb == "normal_open" && target.door >= 1 &&
+        target.door <= kDoorsPerSlot) {
+      terminals_[target.sn].normal_open[static_cast<std::size_t>(target.door - 1)] =
+          target.on ? 1 : 0;
+    }
+  }
+  CommandProgress progress{status_of(record.state), record.return_code};
+  if (target.view >= 0) {
+    image_.with_mailbox(static_cast<std::uint16_t>(target.view), [&](MailboxView& m) {
+      if (m.generation == target.generation && m.command_id == record.id) {
+        m.progress = progress;
+      }
+      return 0;
+    });
+  } else {
+    image_.set_coil_progress(target.slot, progress);
+  }
+}
+
+}  // namespace pushgate::adapters::modbus
