@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the integration tests
   mosquitto mosquitto-clients python3 python3-pymodbus libmodbus5
+  # pymodbus imports its serial client at import time (a Recommends, not a Depends)
+  python3-serial-asyncio
   # packaging (adduser: the package's postinst; systemd: systemd-analyze for
   # verify/security, also where systemd is not PID 1)
   debhelper devscripts lintian fakeroot dpkg-dev systemd adduser
