@@ -11,6 +11,9 @@
 #ifdef PUSHGATE_ADAPTER_MQTT
 #include "adapters/mqtt/mqtt_adapter.hpp"
 #endif
+#ifdef PUSHGATE_ADAPTER_MODBUS
+#include "adapters/modbus/modbus_adapter.hpp"
+#endif
 
 namespace pushgate {
 
@@ -22,6 +25,10 @@ const AdapterRegistration kAdapters[] = {
 #endif
 #ifdef PUSHGATE_ADAPTER_MQTT
     {"mqtt", &adapters::mqtt::MqttAdapter::declare_config, &adapters::mqtt::MqttAdapter::create},
+#endif
+#ifdef PUSHGATE_ADAPTER_MODBUS
+    {"modbus", &adapters::modbus::ModbusAdapter::declare_config,
+     &adapters::modbus::ModbusAdapter::create},
 #endif
 };
 }  // namespace
