@@ -138,9 +138,16 @@ CommandRequest upsert_user(std::string sn, const User& u) {
                {"group", u.group},
                {"time_zones", u.time_zones},
                {"valid_from", u.valid_from},
-               {"valid_until", u.valid_until},
-               {"doors", u.doors},
-               {"time_zone_id", u.time_zone_id}});
+               {"valid_until", u.valid_until}});
+}
+CommandRequest authorize_user(std::string sn, std::string pin, std::vector<int> doors,
+                              int time_zone_id) {
+  return make(
+      std::move(sn), "authorize_user",
+      {{"pin", std::move(pin)}, {"doors", std::move(doors)}, {"time_zone_id", time_zone_id}});
+}
+CommandRequest deauthorize_user(std::string sn, std::string pin) {
+  return make(std::move(sn), "deauthorize_user", {{"pin", std::move(pin)}});
 }
 CommandRequest delete_user(std::string sn, std::string pin) {
   return make(std::move(sn), "delete_user", {{"pin", std::move(pin)}});

@@ -93,10 +93,17 @@ struct User {
   std::string time_zones;  ///< attendance TZ field; "" = group's
   std::string valid_from;  ///< "YYYY-MM-DD HH:MM:SS" or ""
   std::string valid_until;
-  std::vector<int> doors;  ///< access control: authorised doors (userauthorize)
-  int time_zone_id = 1;    ///< access control: the timezone table id for those doors
 };
 CommandRequest upsert_user(std::string sn, const User& user);
+/**
+ * Access control: the doors a user may open and the time zone (the
+ * terminal's timezone table id) they may open them in — the spec's
+ * userauthorize table, sent after upsert_user. Attendance terminals refuse it.
+ */
+CommandRequest authorize_user(std::string sn, std::string pin, std::vector<int> doors,
+                              int time_zone_id = 1);
+/** Access control: removes every door authorisation of a user. */
+CommandRequest deauthorize_user(std::string sn, std::string pin);
 CommandRequest delete_user(std::string sn, std::string pin);
 
 struct Template {

@@ -305,7 +305,7 @@ std::vector<std::string> CommandQueue::deliver(const std::string& sn, const Rend
       changed.push_back(c);
       continue;
     }
-    std::string line = "C:" + std::to_string(c.id) + ":" + r.line;
+    std::string line = r.prefix + "C:" + std::to_string(c.id) + ":" + r.line;
     if (!lines.empty() && bytes + line.size() + 1 > options_.max_bytes_per_poll) {
       break;
     }

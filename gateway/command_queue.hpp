@@ -55,6 +55,7 @@ class CommandQueue {
     std::string line;         ///< without "C:<id>:"
     std::string error;        ///< set: the command fails with this reason
     bool ends_batch = false;  ///< nothing may follow it in one answer (REBOOT)
+    std::string prefix;       ///< written before "C:<id>:" (Security PUSH CmdFormat=1)
   };
   using Renderer = std::function<Rendered(const CommandRecord&)>;
 

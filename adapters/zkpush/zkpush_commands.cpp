@@ -1,8 +1,13 @@
 #include "adapters/zkpush/zkpush_commands.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
+#include "adapters/zkpush/zkpush_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_text.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -11,10 +16,10 @@ namespace {
 using Rendered = CommandQueue::Rendered;
 
 Rendered line(std::string s, bool ends = false) {
-  return Rendered{std::move(s), {}, ends};
+  return Rendered{std::move(s), {}, ends, {}};
 }
 Rendered fail(std::string why) {
-  return Rendered{{}, std::move(why), false};
+  return Rendered{{}, std::move(why), false, {}};
 }
 
 std::string str(const nlohmann::json& p, const char* key) {
@@ -166,7 +171,7 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
     }
     return line("DATA QUERY ATTLOG StartTime=" + s + "\tEndTime=" + e);
   }
-  if (v == "normal_open" || v == "lock_door") {
+  if (v == "normal_open" || v == "lock_door" || v == "authorize_user" || v == "deauthorize_user") {
     return fail(v + " is an access-control command; attendance terminals cannot do it");
   }
   if (v == "set_time") {
@@ -188,7 +193,7 @@ Rendered control(int operation, int door, int target, int duration) {
   return line(*l);
 }
 
-Rendered render_access(const CommandRecord& c) {
+Rendered render_access(const CommandRecord& c, const TerminalFormat& format) {
   const auto& p = c.params;
   const auto& v = c.verb;
   using Op = security::ControlOperation;
@@ -249,8 +254,23 @@ Rendered render_access(const CommandRecord& c) {
     if (pin.empty()) {
       return fail("upsert_user needs a pin");
     }
-    auto compact = [](std::string t) {
-      // "YYYY-MM-DD HH:MM:SS" -> YYYYMMDD as the user table stores it.
+    // Validity: 0 = no limit; else YYYYMMDD, or Appendix 5 seconds when
+    // the terminal reported DateFmtFunOn=1.
+    auto validity = [&](const char* key) -> std::optional<std::string> {
+      auto t = str(p, key);
+      if (t.empty()) {
+        return std::string("0");
+      }
+      if (format.date_fmt_seconds) {
+        auto secs = zk_encode_time(t);
+        if (!secs) {
+          return std::nullopt;
+        }
+        return std::to_string(*secs);
+      }
+      if (t.size() < 10 || !zk_encode_time(t.substr(0, 10))) {
+        return std::nullopt;
+      }
       std::string out;
       for (char ch : t.substr(0, 10)) {
         if (ch != '-') {
@@ -259,25 +279,44 @@ Rendered render_access(const CommandRecord& c) {
       }
       return out;
     };
-    std::string rec =
-        "DATA UPDATE user CardNo=" + str(p, "card") + "\tPin=" + pin +
-        "\tPassword=" + str(p, "password") + "\tGroup=" + std::to_string(num(p, "group", 0)) +
-        "\tStartTime=" + (str(p, "valid_from").empty() ? "0" : compact(str(p, "valid_from"))) +
-        "\tEndTime=" + (str(p, "valid_until").empty() ? "0" : compact(str(p, "valid_until"))) +
-        "\tName=" + str(p, "name") + "\tPrivilege=" + std::to_string(num(p, "privilege", 0));
-    std::string out = rec;
-    if (p.contains("doors") && p.at("doors").is_array() && !p.at("doors").empty()) {
-      long long mask = 0;
-      for (const auto& d : p.at("doors")) {
-        if (d.is_number_integer() && d.get<int>() >= 1 && d.get<int>() <= 30) {
-          mask |= 1LL << (d.get<int>() - 1);
-        }
-      }
-      out += "\r\nDATA UPDATE userauthorize Pin=" + pin +
-             "\tAuthorizeTimezoneId=" + std::to_string(num(p, "time_zone_id", 1)) +
-             "\tAuthorizeDoorId=" + std::to_string(mask);
+    auto from = validity("valid_from");
+    auto until = validity("valid_until");
+    if (!from || !until) {
+      return fail("valid_from / valid_until must be \"YYYY-MM-DD[ HH:MM:SS]\" (2000..2135)");
     }
-    return line(out);
+    // The door authorisation is its own table and command (authorize_user):
+    // one command carries one table, as the terminal answers one result each.
+    return line("DATA UPDATE user CardNo=" + str(p, "card") + "\tPin=" + pin + "\tPassword=" +
+                str(p, "password") + "\tGroup=" + std::to_string(num(p, "group", 0)) +
+                "\tStartTime=" + *from + "\tEndTime=" + *until + "\tName=" + str(p, "name") +
+                "\tPrivilege=" + std::to_string(num(p, "privilege", 0)));
+  }
+  if (v == "authorize_user") {
+    auto pin = str(p, "pin");
+    if (pin.empty()) {
+      return fail("authorize_user needs a pin");
+    }
+    long long mask = 0;
+    if (p.contains("doors") && p.at("doors").is_array()) {
+      for (const auto& d : p.at("doors")) {
+        if (!d.is_number_integer() || d.get<long long>() < 1 || d.get<long long>() > 30) {
+          return fail("authorize_user doors must be numbers 1..30");
+        }
+        mask |= 1LL << (d.get<long long>() - 1);
+      }
+    }
+    if (mask == 0) {
+      return fail("authorize_user needs at least one door (deauthorize_user removes them)");
+    }
+    return line("DATA UPDATE userauthorize Pin=" + pin +
+                "\tAuthorizeTimezoneId=" + std::to_string(num(p, "time_zone_id", 1)) +
+                "\tAuthorizeDoorId=" + std::to_string(mask) +
+                "\tDevID=" + std::to_string(num(p, "dev_id", 1)));
+  }
+  if (v == "deauthorize_user") {
+    auto pin = str(p, "pin");
+    return pin.empty() ? fail("deauthorize_user needs a pin")
+                       : line("DATA DELETE userauthorize Pin=" + pin);
   }
   if (v == "delete_user") {
     auto pin = str(p, "pin");
@@ -320,6 +359,61 @@ Rendered render_access(const CommandRecord& c) {
     return line("DATA QUERY tablename=transaction,fielddesc=*,filter=StartTime>=" + s +
                 "\tEndTime<=" + e);
   }
+  // The tables only access terminals have (terminal synchronisation, §9.1.1).
+  if (v == "upsert_biophoto") {
+    auto pin = str(p, "pin");
+    auto data = str(p, "data");
+    auto type = num(p, "bio_type", 0);
+    if (pin.empty() || data.empty() || type < 1 || type > 31) {
+      return fail("upsert_biophoto needs pin, data and bio_type 1..31");
+    }
+    return line("DATA UPDATE biophoto PIN=" + pin + "\tType=" + std::to_string(type) +
+                "\tSize=" + std::to_string(data.size()) + "\tContent=" + data + "\tFormat=0");
+  }
+  if (v == "upsert_timezone") {
+    // `periods`: the 30 encoded values (start HHMM << 16 | end HHMM) in the
+    // spec's order, SunTime1..SatTime3 then Hol1Time1..Hol3Time3.
+    static const char* const kNames[] = {"Sun", "Mon", "Tue",  "Wed",  "Thu",
+                                         "Fri", "Sat", "Hol1", "Hol2", "Hol3"};
+    auto id = num(p, "id", 0);
+    const auto periods = p.find("periods");
+    if (id < 1 || periods == p.end() || !periods->is_array() || periods->size() != 30) {
+      return fail("upsert_timezone needs id >= 1 and 30 periods");
+    }
+    std::string out = "DATA UPDATE timezone TimezoneId=" + std::to_string(id);
+    for (std::size_t i = 0; i < 30; ++i) {
+      const auto& val = (*periods)[i];
+      if (!val.is_number_unsigned() || val.get<unsigned long long>() > 0xFFFFFFFFULL) {
+        return fail("upsert_timezone periods must be encoded periods (0..4294967295)");
+      }
+      out += std::string("\t") + kNames[i / 3] + "Time" + std::to_string(i % 3 + 1) + "=" +
+             std::to_string(val.get<unsigned long long>());
+    }
+    return line(out);
+  }
+  if (v == "delete_timezone") {
+    auto id = num(p, "id", 0);
+    return id < 1 ? fail("delete_timezone needs id >= 1")
+                  : line("DATA DELETE timezone TimezoneId=" + std::to_string(id));
+  }
+  if (v == "upsert_holiday" || v == "delete_holiday") {
+    auto day = str(p, "day");
+    const bool digits = day.size() == 8 && std::all_of(day.begin(), day.end(), [](char ch) {
+                          return ch >= '0' && ch <= '9';
+                        });
+    if (!digits) {
+      return fail(v + " needs day YYYYMMDD");
+    }
+    if (v == "delete_holiday") {
+      return line("DATA DELETE holiday Holiday=" + day);
+    }
+    auto type = num(p, "type", 1);
+    if (type < 1 || type > 3) {
+      return fail("upsert_holiday type must be 1..3");
+    }
+    return line("DATA UPDATE holiday Holiday=" + day + "\tHolidayType=" + std::to_string(type) +
+                "\tLoop=" + (p.value("yearly", false) ? "1" : "2"));
+  }
   return fail("unknown verb \"" + v + "\"");
 }
 
@@ -345,16 +439,85 @@ Dialect dialect_for(std::string_view flavour, std::string_view push_version) {
 }
 
 CommandQueue::Rendered render_command(const CommandRecord& c, Dialect dialect,
-                                      std::string_view push_version) {
+                                      std::string_view push_version, const TerminalFormat& format) {
   switch (dialect) {
     case Dialect::AttendanceLegacy:
       return render_attendance(c, true, {});
     case Dialect::Attendance:
       return render_attendance(c, false, push_version);
     case Dialect::Access:
-      return render_access(c);
+      return render_access(c, format);
   }
   return fail("unknown dialect");
+}
+
+TerminalFormat terminal_format_of(std::string_view options_json) {
+  TerminalFormat f;
+  auto j = nlohmann::json::parse(options_json.empty() ? std::string_view("{}") : options_json,
+                                 nullptr, false);
+  if (!j.is_object()) {
+    return f;
+  }
+  auto is_one = [](const nlohmann::json& v) {
+    if (!v.is_string()) {
+      return v.is_number_integer() && v.get<long long>() == 1;
+    }
+    auto t = std::string_view(v.get_ref<const std::string&>());
+    while (!t.empty() && t.front() == ' ') {
+      t.remove_prefix(1);
+    }
+    while (!t.empty() && t.back() == ' ') {
+      t.remove_suffix(1);
+    }
+    return t == "1";
+  };
+  for (const auto& [key, value] : j.items()) {
+    auto k = text::strip_tilde(key);
+    if (iequals(k, "CmdFormat")) {
+      f.cmd_format = is_one(value) ? 1 : 0;
+    } else if (iequals(k, "DateFmtFunOn")) {
+      f.date_fmt_seconds = is_one(value);
+    }
+  }
+  return f;
+}
+
+std::optional<std::uint32_t> zk_encode_time(std::string_view t) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  std::string buf(t);
+  int n = std::sscanf(buf.c_str(), "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
+  if (n != 3 && n != 6) {
+    return std::nullopt;
+  }
+  // The encoding counts from 2000 with 31-day months; it has room to 2136.
+  if (y < 2000 || y > 2135 || mo < 1 || mo > 12 || d < 1 || d > text::days_in_month(y, mo) ||
+      h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+    return std::nullopt;
+  }
+  std::uint64_t tt = (static_cast<std::uint64_t>(y - 2000) * 12 * 31 +
+                      static_cast<std::uint64_t>(mo - 1) * 31 + static_cast<std::uint64_t>(d - 1)) *
+                         86400 +
+                     static_cast<std::uint64_t>(h * 3600 + mi * 60 + sec);
+  return static_cast<std::uint32_t>(tt);
+}
+
+std::string cmd_format1_prefix(std::string_view sn, std::int64_t command_id) {
+  std::string out = "DataType=1, SN=";
+  out += clean_value(sn);
+  out += ", Priority=0, CmdID=";
+  out += std::to_string(command_id);
+  out += ", CmdDesc=";
+  return out;
+}
+
+CommandQueue::Rendered render_for_terminal(const CommandRecord& command, Dialect dialect,
+                                           std::string_view push_version,
+                                           const TerminalFormat& format, std::string_view sn) {
+  auto r = render_command(command, dialect, push_version, format);
+  if (dialect == Dialect::Access && format.cmd_format == 1 && r.error.empty()) {
+    r.prefix = cmd_format1_prefix(sn, command.id);
+  }
+  return r;
 }
 
 }  // namespace pushgate::adapters::zkpush

@@ -345,9 +345,12 @@ void ZkpushService::poll(Request& r) {
   WriteBatch batch = std::move(r.pending);
   std::vector<CommandRecord> changed;
   auto dialect = dialect_for(r.terminal.flavour, r.terminal.push_version);
+  auto format = terminal_format_of(r.terminal.options_json);
   auto lines = ctx_.commands.deliver(
       r.sn,
-      [&](const CommandRecord& c) { return render_command(c, dialect, r.terminal.push_version); },
+      [&](const CommandRecord& c) {
+        return render_for_terminal(c, dialect, r.terminal.push_version, format, r.sn);
+      },
       batch, changed);
   // The commands are marked sent in the same commit; the terminal hears them
   // only after that. With nothing to deliver, "OK" keeps it polling.

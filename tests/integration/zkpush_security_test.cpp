@@ -368,6 +368,69 @@ HttpAnswer send_tls(std::uint16_t port, const std::string& bytes) {
   return a;
 }
 
+// Appendix 14: a terminal that reports CmdFormat=1 gets every command with
+// the DataType prefix; DateFmtFunOn=1 turns validity dates into Appendix 5
+// seconds; the door authorisation is a command of its own.
+TEST(ZkpushSecurityTest, CommandsInTheFormatTheTerminalReported) {
+  GatewayHarness h({"zkpush.token_check=enforce"});
+  auto t = plain(h.zkpush_port());
+  Api api{h.api_port()};
+  t.register_and_connect();
+  auto opts = t.post(std::string("/iclock/cdata?SN=") + kSn + "&table=options",
+                     "~CmdFormat=1,DateFmtFunOn=1");
+  ASSERT_EQ(opts.status, 200) << opts.body;
+  std::string poll = std::string("/iclock/getrequest?SN=") + kSn;
+
+  auto open = api.queue(R"({"verb":"open_door","params":{"door":1,"seconds":5}})");
+  auto user = api.queue(
+      R"({"verb":"upsert_user","params":{"pin":"1001","name":"Alice","valid_from":"2018-02-27 14:51:00"}})");
+  auto auth = api.queue(R"({"verb":"authorize_user","params":{"pin":"1001","doors":[1,2]}})");
+  auto id = [](std::int64_t n) { return std::to_string(n); };
+  auto prefix = [&](std::int64_t n) {
+    return "DataType=1, SN=" + std::string(kSn) + ", Priority=0, CmdID=" + id(n) +
+           ", CmdDesc=C:" + id(n) + ":";
+  };
+  EXPECT_EQ(t.get(poll).body,
+            prefix(open) + "CONTROL DEVICE 01010105\n" + prefix(user) +
+                "DATA UPDATE user CardNo=\tPin=1001\tPassword=\tGroup=0\tStartTime=583512660"
+                "\tEndTime=0\tName=Alice\tPrivilege=0\n" +
+                prefix(auth) +
+                "DATA UPDATE userauthorize Pin=1001\tAuthorizeTimezoneId=1\tAuthorizeDoorId=3"
+                "\tDevID=1\n");
+  // Results come back by the plain ID, as in any format.
+  auto results = "ID=" + id(open) + "&Return=0&CMD=CONTROL DEVICE\nID=" + id(user) +
+                 "&Return=0&CMD=DATA\nID=" + id(auth) + "&Return=0&CMD=DATA\n";
+  EXPECT_EQ(t.post(std::string("/iclock/devicecmd?SN=") + kSn, results).body, "OK");
+  for (auto n : {open, user, auth}) {
+    EXPECT_EQ(api.command(n)["state"], "done") << n;
+  }
+}
+
+// terminals.*.networks: a serial speaking from outside its networks is
+// refused (403, counted, nothing stored); from inside it is served.
+TEST(ZkpushSecurityTest, SerialOutsideItsNetworksIsRefused) {
+  const std::string hello =
+      std::string("/iclock/cdata?SN=") + kSn + "&options=all&pushver=3.1.2&DeviceType=acc";
+  {
+    GatewayHarness h({std::string("terminals.") + kSn + ".networks=[\"192.168.1.0/24\"]"});
+    auto t = plain(h.zkpush_port());
+    auto a = t.send(request("GET", hello, {}));
+    EXPECT_EQ(a.status, 403) << a.body;
+    auto rtlog = t.send(request("POST", std::string("/iclock/cdata?SN=") + kSn + "&table=rtlog",
+                                "time=2026-11-21 08:00:00\tpin=1\tcardno=0\teventaddr=1\t"
+                                "event=0\tinoutstatus=0\tverifytype=1\tindex=1\r\n"));
+    EXPECT_EQ(rtlog.status, 403);
+    EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events"), 0);
+    auto metrics = http_request(h.api_port(), "GET", "/metrics");
+    EXPECT_NE(metrics.body.find("reason=\"wrong_network\"} 2"), std::string::npos) << metrics.body;
+  }
+  {
+    GatewayHarness h({std::string("terminals.") + kSn + ".networks=[\"127.0.0.0/8\"]"});
+    auto t = plain(h.zkpush_port());
+    EXPECT_EQ(t.send(request("GET", hello, {})).status, 200);
+  }
+}
+
 TEST(ZkpushSecurityTest, SameSessionOverTls) {
   TempDir certs;
   auto key = (certs.path() / "k.pem").string();
