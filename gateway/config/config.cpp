@@ -217,6 +217,29 @@ std::optional<Value> from_text(const KeySpec& spec, std::string_view text, std::
       return Value{std::string(text)};
     case ValueType::StringList: {
       std::vector<std::string> out;
+      if (!text.empty() && text.front() == '[') {
+        // The TOML form, as in the file: ["a", "b"].
+        try {
+          auto doc = toml::parse("v = " + std::string(text));
+          const auto* arr = doc["v"].as_array();
+          if (arr == nullptr) {
+            why = "expected a list of strings, got " + std::string(text);
+            return std::nullopt;
+          }
+          for (const auto& item : *arr) {
+            const auto* str = item.as_string();
+            if (str == nullptr) {
+              why = "expected a list of strings, got " + std::string(text);
+              return std::nullopt;
+            }
+            out.push_back(str->get());
+          }
+          return Value{std::move(out)};
+        } catch (const toml::parse_error&) {
+          why = "expected a TOML list of strings [\"a\", \"b\"] or a,b, got " + std::string(text);
+          return std::nullopt;
+        }
+      }
       std::size_t start = 0;
       while (start < text.size()) {
         auto comma = text.find(',', start);

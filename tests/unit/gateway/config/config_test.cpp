@@ -247,6 +247,14 @@ TEST(ConfigTest, SetConvertsDoublesAndLists) {
   EXPECT_DOUBLE_EQ(r.config->get_double("net.ratio"), 2.25);
   EXPECT_THAT(r.config->get_list("net.names"), ElementsAre("x", "y"));
   EXPECT_TRUE(r.config->get_bool("net.on"));
+  // The TOML form works on the command line too.
+  auto toml_list = Config::load_string(schema, "", {R"(net.names=["a,b", "c"])"});
+  ASSERT_TRUE(toml_list.ok()) << format_errors(toml_list.errors);
+  EXPECT_THAT(toml_list.config->get_list("net.names"), ElementsAre("a,b", "c"));
+  EXPECT_THAT(reasons_for(Config::load_string(schema, "", {"net.names=[1, 2]"}), "net.names"),
+              ElementsAre(HasSubstr("list of strings")));
+  EXPECT_THAT(reasons_for(Config::load_string(schema, "", {"net.names=[\"a\""}), "net.names"),
+              ElementsAre(HasSubstr("list of strings")));
   auto bad = Config::load_string(schema, "", {"net.ratio=1.5x"});
   EXPECT_THAT(reasons_for(bad, "net.ratio"), ElementsAre(HasSubstr("expected a number")));
   auto inf = Config::load_string(schema, "", {"net.ratio=inf"});

@@ -1,0 +1,111 @@
+// TerminalRegistry: per-terminal settings from the config, the policy for
+// unknown serials and the source-network check (terminals.*.networks).
+#include "gateway/terminals.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "gateway/config/config.hpp"
+#include "gateway/config/core_config.hpp"
+
+namespace pushgate {
+namespace {
+
+// A Config refers to its schema: the schema outlives every test's config.
+const config::Schema& schema() {
+  static const config::Schema s = [] {
+    config::Schema built;
+    config::declare_core_config(built);
+    return built;
+  }();
+  return s;
+}
+
+config::Config load(const std::string& toml) {
+  auto r = config::Config::load_string(schema(), toml);
+  if (!r.ok()) {
+    throw std::runtime_error(config::format_errors(r.errors));
+  }
+  return *r.config;
+}
+
+TEST(TerminalNetworks, NoNetworksMeansAnySource) {
+  TerminalRegistry t(load(""));
+  EXPECT_TRUE(t.source_allowed("SN1", "192.0.2.7"));
+  EXPECT_TRUE(t.source_allowed("SN1", "2001:db8::1"));
+}
+
+TEST(TerminalNetworks, Ipv4PrefixesAndSingleHosts) {
+  TerminalRegistry t(load(R"([terminals."SN1"]
+networks = ["192.168.1.0/24", "10.1.2.3"]
+[terminals."SN2"]
+networks = ["172.16.0.0/12"]
+)"));
+  EXPECT_TRUE(t.source_allowed("SN1", "192.168.1.0"));
+  EXPECT_TRUE(t.source_allowed("SN1", "192.168.1.254"));
+  EXPECT_FALSE(t.source_allowed("SN1", "192.168.2.1"));
+  EXPECT_TRUE(t.source_allowed("SN1", "10.1.2.3"));
+  EXPECT_FALSE(t.source_allowed("SN1", "10.1.2.4"));
+  // A prefix that does not end on a byte boundary.
+  EXPECT_TRUE(t.source_allowed("SN2", "172.31.255.255"));
+  EXPECT_FALSE(t.source_allowed("SN2", "172.32.0.1"));
+  EXPECT_FALSE(t.source_allowed("SN2", "172.15.255.255"));
+  // Another serial's networks do not apply; unlisted serials are free.
+  EXPECT_FALSE(t.source_allowed("SN2", "192.168.1.10"));
+  EXPECT_TRUE(t.source_allowed("SN3", "192.168.2.1"));
+}
+
+TEST(TerminalNetworks, MappedIpv4OnADualStackSocketCounts) {
+  TerminalRegistry t(load("[terminals.\"SN1\"]\nnetworks = [\"192.168.1.0/24\"]\n"));
+  EXPECT_TRUE(t.source_allowed("SN1", "::ffff:192.168.1.9"));
+  EXPECT_FALSE(t.source_allowed("SN1", "::ffff:192.168.9.9"));
+}
+
+TEST(TerminalNetworks, Ipv6AndFamiliesDoNotMix) {
+  TerminalRegistry t(
+      load("[terminals.\"SN1\"]\nnetworks = [\"2001:db8:1::/48\", \"0.0.0.0/0\"]\n"));
+  EXPECT_TRUE(t.source_allowed("SN1", "2001:db8:1:ffff::1"));
+  EXPECT_FALSE(t.source_allowed("SN1", "2001:db8:2::1"));
+  EXPECT_TRUE(t.source_allowed("SN1", "203.0.113.5")) << "0.0.0.0/0 is every IPv4 source";
+  TerminalRegistry v6only(load("[terminals.\"SN1\"]\nnetworks = [\"::/0\"]\n"));
+  EXPECT_FALSE(v6only.source_allowed("SN1", "203.0.113.5"));
+}
+
+TEST(TerminalNetworks, UnreadableSourceIsRefused) {
+  TerminalRegistry t(load("[terminals.\"SN1\"]\nnetworks = [\"192.168.1.0/24\"]\n"));
+  EXPECT_FALSE(t.source_allowed("SN1", "not-an-address"));
+  EXPECT_FALSE(t.source_allowed("SN1", ""));
+}
+
+TEST(TerminalNetworks, BadNetworkInTheConfigIsAnErrorNamingIt) {
+  for (const char* bad : {"192.168.1.0/33", "192.168.1/24", "gate-1", "10.0.0.0/", "::/129"}) {
+    try {
+      TerminalRegistry t(load(std::string("[terminals.\"SN1\"]\nnetworks = [\"") + bad + "\"]\n"));
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("terminals.SN1.networks"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(TerminalSettings, NamesAndUnknownPolicy) {
+  TerminalRegistry t(load(R"([gateway]
+unknown_terminals = "pending"
+[terminals."SN1"]
+name = "Gate 1"
+)"));
+  EXPECT_EQ(t.name_for("SN1"), "Gate 1");
+  EXPECT_EQ(t.name_for("SN9"), "");
+  bool persist = false;
+  EXPECT_EQ(t.seen("SN1", "10.0.0.1", 1000, persist).state, "accepted")
+      << "a configured serial is trusted";
+  EXPECT_TRUE(persist);
+  EXPECT_EQ(t.seen("SN9", "10.0.0.2", 1000, persist).state, "pending");
+}
+
+}  // namespace
+}  // namespace pushgate
