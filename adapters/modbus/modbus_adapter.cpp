@@ -374,10 +374,6 @@ void ModbusAdapter::run_refresh() {
   }
 }
 
-void ModbusAdapter::refresh_now() {
-  refresh();
-}
-
 namespace {
 
 struct DoorRow {

@@ -39,8 +39,6 @@ class ModbusAdapter final : public Adapter {
   std::uint16_t port() const noexcept { return server_ ? server_->port() : 0; }
   /** The serial in a slot (1-based), "" when empty. */
   std::string slot_serial(std::uint16_t slot) const;
-  /** Runs one refresh now (tests). */
-  void refresh_now();
 
   static void declare_config(config::Schema& schema) { ModbusConfig::declare(schema); }
   static std::unique_ptr<Adapter> create(AdapterContext& ctx);
