@@ -24,6 +24,9 @@ class Router;
 class TerminalRegistry;
 class CommandQueue;
 class Outputs;
+namespace access {
+class Decider;
+}
 
 /** What an adapter is built from: shared services, owned by the daemon, outliving the adapter. */
 struct AdapterContext {
@@ -37,6 +40,8 @@ struct AdapterContext {
   api::Router& router;  ///< for adapters that add REST routes
   CommandQueue& commands;
   Outputs& outputs;  ///< named outputs rules drive and sinks show
+  /** Local access decisions for §10 remote identification; nullptr when access is disabled. */
+  access::Decider* access = nullptr;
 };
 
 /**

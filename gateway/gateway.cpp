@@ -6,6 +6,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "gateway/access/access_api.hpp"
+#include "gateway/access/access_service.hpp"
 #include "gateway/attendance/attendance_api.hpp"
 #include "gateway/attendance/attendance_service.hpp"
 #include "gateway/logging.hpp"
@@ -83,9 +85,24 @@ std::string Gateway::start() {
     }
     attendance_api_ = std::make_unique<attendance::AttendanceApi>(router_, *attendance_);
   }
+  if (config_.get_bool("access.enabled")) {
+    try {
+      access_ = std::make_unique<access::AccessService>(*store_, clock_, metrics_,
+                                                        access::options_from_config(config_));
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    access_api_ = std::make_unique<access::AccessApi>(router_, *access_);
+  }
   store_->start();
   if (attendance_) {
     attendance_->start();
+  }
+  if (access_) {
+    // Before any adapter starts: a terminal's first question is decided with the stored data.
+    if (auto err = access_->load(); !err.empty()) {
+      return err;
+    }
   }
   metrics_.callback_gauge("pushgate_disk_free_bytes", "Free space where the database lives",
                           [dir = data_dir_] { return disk_free_bytes(dir); });
@@ -117,7 +134,7 @@ std::string Gateway::start() {
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
-                     *commands_, *outputs_});
+                     *commands_, *outputs_, access_.get()});
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;

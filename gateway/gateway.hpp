@@ -32,6 +32,10 @@ namespace attendance {
 class AttendanceService;
 class AttendanceApi;
 }  // namespace attendance
+namespace access {
+class AccessService;
+class AccessApi;
+}  // namespace access
 
 /**
  * The whole gateway wired together: store, terminal registry, REST API and
@@ -65,6 +69,8 @@ class Gateway {
   Health& health() noexcept { return health_; }
   api::Router& router() noexcept { return router_; }
   Outputs& outputs() noexcept { return *outputs_; }
+  /** Access master data and decisions; nullptr when access.enabled is false. */
+  access::AccessService* access() noexcept { return access_.get(); }
   const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
   std::uint16_t api_port() const noexcept;
   /** The adapter named `name`, or nullptr. */
@@ -90,6 +96,8 @@ class Gateway {
   std::unique_ptr<api::CommandsApi> commands_api_;
   std::unique_ptr<attendance::AttendanceService> attendance_;
   std::unique_ptr<attendance::AttendanceApi> attendance_api_;
+  std::unique_ptr<access::AccessService> access_;
+  std::unique_ptr<access::AccessApi> access_api_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   void schedule_sweep();
   std::unique_ptr<http::Server> api_server_;

@@ -5,7 +5,10 @@
 #include <atomic>
 #include <charconv>
 
+#include <boost/asio/post.hpp>
+
 #include "adapters/zkpush/zkpush_commands.hpp"
+#include "gateway/access_decider.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
@@ -149,9 +152,20 @@ SecurityService::SecurityService(ZkpushService& base)
       token_mismatches_(ctx_.metrics.counter(
           "pushgate_zkpush_token_mismatches_total",
           "Security PUSH requests whose Cookie token did not match (zkpush.token_check=log)")),
-      remote_auth_refused_(ctx_.metrics.counter(
+      remote_auth_refused_(
+          ctx_.metrics.counter("pushgate_zkpush_remote_auth_total",
+                               "Security PUSH remote identification requests, by outcome",
+                               {{"outcome", "not_enabled"}})),
+      remote_auth_decided_(ctx_.metrics.counter(
           "pushgate_zkpush_remote_auth_total",
-          "Security PUSH remote identification requests (answered AUTH=FAILED: not enabled)")) {
+          "Security PUSH remote identification requests, by outcome", {{"outcome", "decided"}})),
+      remote_auth_unusable_(ctx_.metrics.counter(
+          "pushgate_zkpush_remote_auth_total",
+          "Security PUSH remote identification requests, by outcome", {{"outcome", "unusable"}})),
+      remote_auth_unrecorded_(
+          ctx_.metrics.counter("pushgate_zkpush_remote_auth_total",
+                               "Security PUSH remote identification requests, by outcome",
+                               {{"outcome", "unrecorded"}})) {
   // GET /api/v1/doors: every door's last state, from memory (small; the
   // route holds the board, not this service, because the router outlives it).
   auto board = board_;
@@ -696,6 +710,116 @@ std::size_t SecurityService::add_table(const std::vector<security::TableEntry>& 
   return entries.size();
 }
 
+namespace {
+
+/** The record line with its `event=` value replaced by `code` (appended when absent). */
+std::string with_event_code(std::string_view raw, int code) {
+  std::string out;
+  bool replaced = false;
+  std::size_t start = 0;
+  while (start <= raw.size()) {
+    auto tab = raw.find('\t', start);
+    auto field = raw.substr(start, tab == std::string_view::npos ? raw.npos : tab - start);
+    if (!out.empty() || start != 0) {
+      out += '\t';
+    }
+    if (field.substr(0, 6) == "event=") {
+      out += "event=" + std::to_string(code);
+      replaced = true;
+    } else {
+      out += field;
+    }
+    if (tab == std::string_view::npos) {
+      break;
+    }
+    start = tab + 1;
+  }
+  if (!replaced) {
+    out += (out.empty() ? "" : "\t") + std::string("event=") + std::to_string(code);
+  }
+  return out;
+}
+
+}  // namespace
+
+void SecurityService::remote_auth(Request& r, std::string_view body, const UploadContext& u,
+                                  WriteBatch&& batch) {
+  auto parsed = security::parse_remote_auth(body);
+  // Lines beyond the record (or a record we cannot use) are kept raw; they
+  // and anything else this request had pending are stored without holding
+  // up the answer, which depends only on the decision.
+  add_problems(parsed.problems, u, batch);
+  if (!parsed.problems.empty()) {
+    base_.parse_problems_.inc(parsed.problems.size());
+  }
+  if (!batch.empty()) {
+    ctx_.store.append(std::move(batch), [](CommitResult) {});
+  }
+  if (ctx_.access == nullptr) {
+    // access.enabled = false: the terminal is told FAILED and decides by itself.
+    remote_auth_refused_.inc();
+    log_->debug("[sn={}] remote identification not enabled: answered AUTH=FAILED", r.sn);
+    security::RemoteAuthAnswer a;
+    a.verdict = security::AuthVerdict::Failed;
+    if (parsed.request) {
+      a.event = parsed.request->event.raw;
+    }
+    base_.answer(r, bhttp::status::ok, security::render_remote_auth_answer(a));
+    return;
+  }
+  if (!parsed.request) {
+    // Nobody to decide about: the door stays shut, the lines are kept.
+    remote_auth_unusable_.inc();
+    log_->debug("[sn={}] remote identification without a usable record: answered AUTH=FAILED",
+                r.sn);
+    security::RemoteAuthAnswer a;
+    a.verdict = security::AuthVerdict::Failed;
+    a.event = with_event_code("", 44);  // remote identification failed
+    base_.answer(r, bhttp::status::ok, security::render_remote_auth_answer(a));
+    return;
+  }
+  const auto& ev = parsed.request->event;
+  access::RemoteAuthRequest q;
+  q.terminal_sn = r.sn;
+  q.time_text = ev.time_text;
+  q.pin = ev.pin;
+  q.card = ev.card_no;
+  q.addr_type = parsed.request->addr_type.value_or(-1);
+  q.event_addr = ev.event_addr.value_or(-1);
+  q.event = ev.event.value_or(-1);
+  q.in_out = ev.in_out_status.value_or(-1);
+  q.verify_type = ev.verify_mode.value_or(-1);
+  q.raw = ev.raw;
+  q.received_ms = ctx_.clock.now_ms();
+  auto ex = r.reply.executor();
+  auto pending = std::make_shared<Request>(std::move(r));
+  ctx_.access->decide(std::move(q), [this, ex, pending, raw = ev.raw](access::RemoteAuthAnswer d) {
+    boost::asio::post(ex, [this, pending, raw, d = std::move(d)]() {
+      security::RemoteAuthAnswer a;
+      // §10: the requested record echoed, its event code saying why; the
+      // door command only with SUCCESS.
+      a.event = with_event_code(raw, d.event_code);
+      a.tips = d.tips;
+      if (d.ec) {
+        // Not recorded (store failure): never SUCCESS for an unrecorded grant.
+        remote_auth_unrecorded_.inc();
+        a.verdict = security::AuthVerdict::Failed;
+        a.event = with_event_code(raw, 44);
+        a.tips = "decision not recorded";
+      } else if (d.granted) {
+        remote_auth_decided_.inc();
+        a.verdict = security::AuthVerdict::Success;
+        a.control = security::open_door(static_cast<std::uint8_t>(d.door),
+                                        static_cast<std::uint8_t>(d.open_s));
+      } else {
+        remote_auth_decided_.inc();
+        a.verdict = security::AuthVerdict::Failed;
+      }
+      base_.answer(*pending, bhttp::status::ok, security::render_remote_auth_answer(a));
+    });
+  });
+}
+
 void SecurityService::merge_options(Request& r, const KeyValues& options, WriteBatch& batch) {
   r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
     auto merged = parse_object(t.options_json);
@@ -768,20 +892,9 @@ void SecurityService::upload(Request& r) {
       merge_options(r, parsed.options, batch);
       break;
     }
-    case security::CdataUpload::RemoteAuth: {
-      // §10: pushgate takes no access decisions yet (another issue); the
-      // terminal is told FAILED and decides by itself.
-      auto parsed = security::parse_remote_auth(body);
-      remote_auth_refused_.inc();
-      log_->info("[sn={}] remote identification not enabled: answered AUTH=FAILED", r.sn);
-      security::RemoteAuthAnswer a;
-      a.verdict = security::AuthVerdict::Failed;
-      if (parsed.request) {
-        a.event = parsed.request->event.raw;
-      }
-      base_.answer(r, bhttp::status::ok, security::render_remote_auth_answer(a));
+    case security::CdataUpload::RemoteAuth:
+      remote_auth(r, body, u, std::move(batch));
       return;
-    }
     case security::CdataUpload::IrState:
     case security::CdataUpload::TestData:
     case security::CdataUpload::Unknown:

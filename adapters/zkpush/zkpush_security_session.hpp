@@ -93,12 +93,17 @@ class SecurityService {
   std::size_t add_table(const std::vector<security::TableEntry>& entries, security::TableKind kind,
                         const UploadContext& u, WriteBatch& batch);
   void merge_options(Request& r, const KeyValues& options, WriteBatch& batch);
+  /** §10 remote identification: asks ctx_.access and answers when it has decided. */
+  void remote_auth(Request& r, std::string_view body, const UploadContext& u, WriteBatch&& batch);
 
   ZkpushService& base_;
   AdapterContext& ctx_;
   std::shared_ptr<spdlog::logger> log_;
   metrics::Counter& token_mismatches_;
-  metrics::Counter& remote_auth_refused_;
+  metrics::Counter& remote_auth_refused_;     // access disabled: FAILED, the terminal decides
+  metrics::Counter& remote_auth_decided_;     // answered from the local decision
+  metrics::Counter& remote_auth_unusable_;    // no usable record line: FAILED
+  metrics::Counter& remote_auth_unrecorded_;  // the decision could not be stored: FAILED
   std::mutex mutex_;
   std::map<std::string, Session, std::less<>> sessions_;
   std::shared_ptr<DoorBoard> board_ = std::make_shared<DoorBoard>();

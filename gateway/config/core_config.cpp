@@ -238,6 +238,51 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.describe_section("access",
+                     "[access] — local access decisions for remote identification (Security PUSH\n"
+                     "§10) with the master data kept here (rules/access/README.md).");
+  s.add({"access.enabled",
+         ValueType::Bool,
+         true,
+         "Keep the access master data (users, cards, time zones, holidays, levels, doors,\n"
+         "areas; /api/v1/access/) and answer remote identification from it, with\n"
+         "anti-passback and interlock across terminals. false: terminals asking are told\n"
+         "AUTH=FAILED and decide by themselves.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"access.import_users",
+         ValueType::Bool,
+         true,
+         "Import users that terminals upload into the master data. A user created or\n"
+         "edited over REST is never overwritten by an upload; one first seen on a\n"
+         "terminal follows that terminal's later uploads.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"access.import_levels",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Access level ids given to a user imported from a terminal (it opens nothing\n"
+         "until it has a level). Example: [\"1\"].",
+         {},
+         {},
+         {},
+         false});
+  s.add({"access.wait_for_commit",
+         ValueType::String,
+         std::string("apb"),
+         "Which answers wait until their decision is on disk. apb: grants that move a\n"
+         "user for anti-passback (a SUCCESS forgotten in a crash would let a card be\n"
+         "passed back); others are answered at once and stored right after. all: every\n"
+         "answer waits for its Decision event's commit.",
+         {},
+         {},
+         {"apb", "all"},
+         false});
+
   s.describe_section("outputs",
                      "[outputs] — named on/off outputs that linkage rules drive (a siren, a\n"
                      "beacon, a BMS alarm point); the Modbus server and MQTT show them.");
