@@ -1,0 +1,330 @@
+// CommandQueue on a real SQLite store: the life of a command from queued to
+// a final state, delivery caps, re-delivery, expiry, idempotent client refs
+// and what a restart keeps.
+#include "gateway/command_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/store/store.hpp"
+#include "tests/unit/gateway/support/gateway_test_support.hpp"
+
+namespace pushgate {
+namespace {
+
+using test::FakeClock;
+using test::TempDir;
+
+struct Queued {
+  std::string error;
+  CommandRecord record;
+  bool duplicate = false;
+};
+
+class CommandQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+
+  void open(CommandQueue::Options o = options()) {
+    queue_.reset();
+    store_.reset();
+    metrics_ = std::make_unique<metrics::Registry>();
+    store::Store::Options so;
+    so.path = dir_.file("pushgate.db");
+    std::string error;
+    store_ = store::Store::open(so, clock_, *metrics_, error);
+    ASSERT_NE(store_, nullptr) << error;
+    store_->start();
+    queue_ = std::make_unique<CommandQueue>(*store_, clock_, *metrics_, o);
+    queue_->load();
+    queue_->add_observer([this](const CommandRecord& c) {
+      std::lock_guard lock(observed_mutex_);
+      observed_.push_back(c);
+    });
+  }
+
+  static CommandQueue::Options options() {
+    CommandQueue::Options o;
+    o.default_ttl_ms = 3600'000;
+    o.ack_timeout_ms = 10'000;
+    o.max_attempts = 2;
+    o.max_per_poll = 3;
+    o.max_bytes_per_poll = 4096;
+    return o;
+  }
+
+  Queued enqueue(CommandRequest req) {
+    auto p = std::make_shared<std::promise<Queued>>();
+    auto f = p->get_future();
+    queue_->enqueue(std::move(req), [p](boost::system::error_code ec, std::string error,
+                                        CommandRecord c, bool duplicate) {
+      p->set_value({ec ? ec.message() : error, std::move(c), duplicate});
+    });
+    EXPECT_EQ(f.wait_for(test::kDeadline), std::future_status::ready);
+    return f.get();
+  }
+
+  CommandRequest open_door(const std::string& sn = "T1", std::string ref = {}) {
+    auto r = commands::open_door(sn, 1, 5);
+    r.origin = "mqtt";
+    r.client_ref = std::move(ref);
+    return r;
+  }
+
+  void commit(WriteBatch batch, const std::vector<CommandRecord>& changed) {
+    auto p = std::make_shared<std::promise<CommitResult>>();
+    auto f = p->get_future();
+    store_->append(std::move(batch), [p](CommitResult r) { p->set_value(std::move(r)); });
+    ASSERT_EQ(f.wait_for(test::kDeadline), std::future_status::ready);
+    ASSERT_FALSE(f.get().ec);
+    queue_->committed(changed);
+  }
+
+  // A terminal's poll: what it is sent, after the state change committed.
+  std::vector<std::string> poll(const std::string& sn = "T1",
+                                const CommandQueue::Renderer& render = plain) {
+    WriteBatch batch;
+    std::vector<CommandRecord> changed;
+    auto lines = queue_->deliver(sn, render, batch, changed);
+    commit(std::move(batch), changed);
+    return lines;
+  }
+
+  std::size_t results(const std::vector<CommandQueue::Result>& rs, const std::string& sn = "T1") {
+    WriteBatch batch;
+    std::vector<CommandRecord> changed;
+    auto unknown = queue_->complete(sn, rs, batch, changed);
+    commit(std::move(batch), changed);
+    return unknown;
+  }
+
+  void sweep() {
+    WriteBatch batch;
+    std::vector<CommandRecord> changed;
+    queue_->sweep(batch, changed);
+    commit(std::move(batch), changed);
+  }
+
+  CommandRecord stored(std::int64_t id) {
+    auto r = store_->read([id](store::Connection& db) {
+      boost::system::error_code ec;
+      return CommandQueue::read_one(db, id, ec);
+    });
+    EXPECT_TRUE(r.has_value()) << id;
+    return r.value_or(CommandRecord{});
+  }
+
+  static CommandQueue::Rendered plain(const CommandRecord& c) {
+    if (c.verb == "reboot") {
+      return {"REBOOT", {}, true, {}};
+    }
+    if (c.verb == "raw") {
+      return {c.params.value("line", ""), {}, false, {}};
+    }
+    if (c.verb == "set_time") {
+      return {{}, "not in this dialect", false, {}};
+    }
+    return {"DOOR " + std::to_string(c.params.value("door", 0)), {}, false, {}};
+  }
+
+  TempDir dir_;
+  FakeClock clock_{1'700'000'000'000};
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<CommandQueue> queue_;
+  std::mutex observed_mutex_;
+  std::vector<CommandRecord> observed_;
+};
+
+TEST_F(CommandQueueTest, QueuedThenSentThenDone) {
+  auto q = enqueue(open_door());
+  ASSERT_TRUE(q.error.empty()) << q.error;
+  EXPECT_EQ(stored(q.record.id).state, CommandState::Queued);
+  EXPECT_TRUE(queue_->has_deliverable("T1"));
+  EXPECT_FALSE(queue_->has_deliverable("T2"));
+
+  EXPECT_EQ(poll(), (std::vector<std::string>{"C:" + std::to_string(q.record.id) + ":DOOR 1"}));
+  auto sent = stored(q.record.id);
+  EXPECT_EQ(sent.state, CommandState::Sent);
+  EXPECT_EQ(sent.attempts, 1);
+  EXPECT_EQ(sent.wire, "DOOR 1");
+  EXPECT_TRUE(poll().empty()) << "not again before ack_timeout";
+
+  EXPECT_EQ(results({{q.record.id, 0, "", "ID=1&Return=0"}}), 0U);
+  auto done = stored(q.record.id);
+  EXPECT_EQ(done.state, CommandState::Done);
+  EXPECT_EQ(done.return_code, 0);
+  EXPECT_EQ(queue_->open_count(), 0U);
+  // A result sent twice is not a second completion.
+  EXPECT_EQ(results({{q.record.id, 0, "", "again"}}), 1U);
+  std::lock_guard lock(observed_mutex_);
+  ASSERT_EQ(observed_.size(), 3U);
+  EXPECT_EQ(observed_[0].state, CommandState::Queued);
+  EXPECT_EQ(observed_[1].state, CommandState::Sent);
+  EXPECT_EQ(observed_[2].state, CommandState::Done);
+}
+
+TEST_F(CommandQueueTest, NegativeReturnFailsWithTheName) {
+  auto q = enqueue(open_door());
+  poll();
+  results({{q.record.id, -1004, "unknown user", "ID=..&Return=-1004"}});
+  auto c = stored(q.record.id);
+  EXPECT_EQ(c.state, CommandState::Failed);
+  EXPECT_EQ(c.return_code, -1004);
+  EXPECT_EQ(c.return_name, "unknown user");
+  EXPECT_EQ(c.error, "terminal returned -1004 (unknown user)");
+}
+
+TEST_F(CommandQueueTest, CappedByCountAndBytesAndNothingAfterReboot) {
+  for (int i = 0; i < 5; ++i) {
+    enqueue(open_door());
+  }
+  EXPECT_EQ(poll().size(), 3U) << "max_per_poll";
+  EXPECT_EQ(poll().size(), 2U);
+
+  auto o = options();
+  o.max_bytes_per_poll = 40;
+  open(o);
+  auto big = commands::raw("T2", std::string(60, 'x'));
+  auto a = enqueue(big);
+  auto b = enqueue(commands::raw("T2", "small"));
+  auto first = poll("T2");
+  ASSERT_EQ(first.size(), 1U) << "an oversized first command still goes, alone";
+  EXPECT_EQ(first[0], "C:" + std::to_string(a.record.id) + ":" + std::string(60, 'x'));
+  EXPECT_EQ(poll("T2"), (std::vector<std::string>{"C:" + std::to_string(b.record.id) + ":small"}));
+
+  auto r1 = enqueue(commands::reboot("T3"));
+  enqueue(commands::raw("T3", "after"));
+  EXPECT_EQ(poll("T3"),
+            (std::vector<std::string>{"C:" + std::to_string(r1.record.id) + ":REBOOT"}));
+  EXPECT_EQ(poll("T3").size(), 1U);
+}
+
+TEST_F(CommandQueueTest, PrefixGoesBeforeTheCommandId) {
+  auto q = enqueue(open_door());
+  auto lines = poll("T1", [](const CommandRecord& c) {
+    return CommandQueue::Rendered{
+        "DOOR", {}, false, "DataType=1, CmdID=" + std::to_string(c.id) + ", CmdDesc="};
+  });
+  auto id = std::to_string(q.record.id);
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"DataType=1, CmdID=" + id + ", CmdDesc=C:" + id + ":DOOR"}));
+  EXPECT_EQ(stored(q.record.id).wire, "DOOR");
+}
+
+TEST_F(CommandQueueTest, WhatTheDialectCannotSayFailsWithTheReason) {
+  auto q = enqueue(commands::set_time("T1", "2026-01-01 00:00:00"));
+  EXPECT_TRUE(poll().empty());
+  auto c = stored(q.record.id);
+  EXPECT_EQ(c.state, CommandState::Failed);
+  EXPECT_EQ(c.error, "not in this dialect");
+}
+
+TEST_F(CommandQueueTest, RedeliveredAfterTimeoutThenFailedWhenAttemptsRunOut) {
+  auto q = enqueue(open_door());
+  EXPECT_EQ(poll().size(), 1U);
+  clock_.advance_ms(9'999);
+  EXPECT_TRUE(poll().empty());
+  clock_.advance_ms(1);
+  EXPECT_EQ(poll().size(), 1U) << "re-delivered at ack_timeout";
+  EXPECT_EQ(stored(q.record.id).attempts, 2);
+  clock_.advance_ms(5'000);
+  sweep();
+  EXPECT_EQ(stored(q.record.id).state, CommandState::Sent) << "still waiting for a result";
+  clock_.advance_ms(5'000);
+  EXPECT_TRUE(poll().empty()) << "attempts exhausted: not a third time";
+  sweep();
+  auto c = stored(q.record.id);
+  EXPECT_EQ(c.state, CommandState::Failed);
+  EXPECT_EQ(c.error, "no result after 2 deliveries");
+  // A late result for a finished command changes nothing.
+  EXPECT_EQ(results({{q.record.id, 0, "", "late"}}), 1U);
+  EXPECT_EQ(stored(q.record.id).state, CommandState::Failed);
+}
+
+TEST_F(CommandQueueTest, ExpiresQueuedOrSent) {
+  auto never = open_door("OFFLINE");
+  never.ttl_ms = 60'000;
+  auto a = enqueue(never);
+  auto sent = open_door();
+  sent.ttl_ms = 60'000;
+  sent.max_attempts = 10;
+  auto b = enqueue(sent);
+  poll();
+  clock_.advance_ms(59'999);
+  sweep();
+  EXPECT_EQ(stored(a.record.id).state, CommandState::Queued);
+  clock_.advance_ms(1);
+  sweep();
+  EXPECT_EQ(stored(a.record.id).state, CommandState::Expired);
+  EXPECT_EQ(stored(a.record.id).error, "expired before the terminal asked for it");
+  EXPECT_EQ(stored(b.record.id).state, CommandState::Expired);
+  EXPECT_EQ(stored(b.record.id).error, "expired without a result after 1 deliveries");
+  EXPECT_TRUE(poll("OFFLINE").empty());
+}
+
+TEST_F(CommandQueueTest, SameClientRefQueuesOnceEvenAfterItFinished) {
+  auto a = enqueue(open_door("T1", "bms-42"));
+  auto again = enqueue(open_door("T1", "bms-42"));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.record.id, a.record.id);
+  poll();
+  results({{a.record.id, 0, "", ""}});
+  auto later = enqueue(open_door("T1", "bms-42"));
+  EXPECT_TRUE(later.duplicate) << "finished commands are found in the database";
+  EXPECT_EQ(later.record.id, a.record.id);
+  EXPECT_EQ(later.record.state, CommandState::Done);
+  // The ref is per origin.
+  auto other = open_door("T1", "bms-42");
+  other.origin = "rest";
+  EXPECT_FALSE(enqueue(other).duplicate);
+}
+
+TEST_F(CommandQueueTest, CancelOnlyWhileQueued) {
+  auto a = enqueue(open_door());
+  auto b = enqueue(open_door("T2"));
+  poll("T2");
+  WriteBatch batch;
+  std::vector<CommandRecord> changed;
+  EXPECT_TRUE(queue_->cancel(a.record.id, batch, changed));
+  EXPECT_FALSE(queue_->cancel(b.record.id, batch, changed)) << "already sent";
+  EXPECT_FALSE(queue_->cancel(9999, batch, changed));
+  commit(std::move(batch), changed);
+  EXPECT_EQ(stored(a.record.id).state, CommandState::Cancelled);
+  EXPECT_TRUE(poll().empty());
+}
+
+TEST_F(CommandQueueTest, InvalidRequestsAreRefusedWithAReason) {
+  CommandRequest r;
+  r.verb = "open_door";
+  EXPECT_EQ(enqueue(r).error, "terminal serial is required");
+  r.terminal_sn = std::string(65, 'S');
+  EXPECT_EQ(enqueue(r).error, "terminal serial is required");
+  r.terminal_sn = "T1";
+  r.verb.clear();
+  EXPECT_EQ(enqueue(r).error, "verb is required");
+  r.verb = "open_door";
+  r.params = nlohmann::json::array();
+  EXPECT_EQ(enqueue(r).error, "params must be an object");
+  EXPECT_EQ(queue_->open_count(), 0U);
+}
+
+TEST_F(CommandQueueTest, ARestartKeepsOpenCommandsAndIds) {
+  auto a = enqueue(open_door());
+  auto b = enqueue(open_door());
+  poll();  // both sent
+  results({{a.record.id, 0, "", ""}});
+  open();
+  EXPECT_EQ(queue_->open_count(), 1U) << "b is still waiting for its result";
+  clock_.advance_ms(10'000);
+  EXPECT_EQ(poll(), (std::vector<std::string>{"C:" + std::to_string(b.record.id) + ":DOOR 1"}));
+  auto c = enqueue(open_door());
+  EXPECT_GT(c.record.id, b.record.id) << "ids are never reused";
+}
+
+}  // namespace
+}  // namespace pushgate
