@@ -6,7 +6,7 @@
 namespace pushgate {
 
 namespace {
-constexpr std::array<std::pair<EventKind, std::string_view>, 10> kKindNames{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 11> kKindNames{{
     {EventKind::Attendance, "attendance"},
     {EventKind::Access, "access"},
     {EventKind::Alarm, "alarm"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 10> kKindNames{{
     {EventKind::Timecard, "timecard"},
     {EventKind::Decision, "decision"},
     {EventKind::Photo, "photo"},
+    {EventKind::Alert, "alert"},
 }};
 }  // namespace
 

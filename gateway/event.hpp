@@ -22,6 +22,7 @@ enum class EventKind : std::uint8_t {
   Timecard = 8,    ///< an attendance timecard computed by pushgate
   Decision = 9,    ///< an access decision taken by pushgate
   Photo = 10,      ///< an attendance / comparison photo upload
+  Alert = 11,      ///< an alert raised by a linkage rule (gateway/linkage)
 };
 
 std::string_view to_string(EventKind kind) noexcept;

@@ -10,7 +10,9 @@
 #include "gateway/access/access_service.hpp"
 #include "gateway/attendance/attendance_api.hpp"
 #include "gateway/attendance/attendance_service.hpp"
+#include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/sync/sync_service.hpp"
 #include "gateway/version.hpp"
 
 namespace pushgate {
@@ -131,6 +133,29 @@ std::string Gateway::start() {
   commands_ = std::make_unique<CommandQueue>(*store_, clock_, metrics_, co);
   commands_->load();
   outputs_ = std::make_unique<Outputs>(config_.get_list("outputs.names"));
+  // Before the API and the adapters: both observe commits from the first upload on.
+  if (config_.get_bool("sync.enabled")) {
+    try {
+      sync_ = std::make_unique<sync::SyncService>(ioc_, *store_, clock_, metrics_, *commands_,
+                                                  *terminals_, access_.get(),
+                                                  sync::options_from_config(config_));
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    if (auto err = sync_->start(); !err.empty()) {
+      return err;
+    }
+    sync_->add_routes(router_);
+  }
+  if (config_.get_bool("linkage.enabled")) {
+    linkage_ = std::make_unique<linkage::LinkageService>(ioc_, *store_, clock_, metrics_,
+                                                         *commands_, *outputs_, access_.get(),
+                                                         linkage::options_from_config(config_));
+    if (auto err = linkage_->start(); !err.empty()) {
+      return err;
+    }
+    linkage_->add_routes(router_);
+  }
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
@@ -216,6 +241,12 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   //    to the io_context, which is still running.
   if (attendance_) {
     attendance_->stop();  // its last batches are still committed below
+  }
+  if (sync_) {
+    sync_->stop();
+  }
+  if (linkage_) {
+    linkage_->stop();
   }
   if (store_) {
     store_->stop();

@@ -36,6 +36,12 @@ namespace access {
 class AccessService;
 class AccessApi;
 }  // namespace access
+namespace sync {
+class SyncService;
+}
+namespace linkage {
+class LinkageService;
+}
 
 /**
  * The whole gateway wired together: store, terminal registry, REST API and
@@ -71,6 +77,10 @@ class Gateway {
   Outputs& outputs() noexcept { return *outputs_; }
   /** Access master data and decisions; nullptr when access.enabled is false. */
   access::AccessService* access() noexcept { return access_.get(); }
+  /** Synchronisation down to terminals; nullptr when sync.enabled is false. */
+  sync::SyncService* sync() noexcept { return sync_.get(); }
+  /** Linkage rules; nullptr when linkage.enabled is false. */
+  linkage::LinkageService* linkage() noexcept { return linkage_.get(); }
   const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
   std::uint16_t api_port() const noexcept;
   /** The adapter named `name`, or nullptr. */
@@ -98,6 +108,8 @@ class Gateway {
   std::unique_ptr<attendance::AttendanceApi> attendance_api_;
   std::unique_ptr<access::AccessService> access_;
   std::unique_ptr<access::AccessApi> access_api_;
+  std::unique_ptr<sync::SyncService> sync_;
+  std::unique_ptr<linkage::LinkageService> linkage_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   void schedule_sweep();
   std::unique_ptr<http::Server> api_server_;

@@ -296,6 +296,62 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.describe_section("sync",
+                     "[sync] — master data and enrolments sent down to the access-control\n"
+                     "terminals as DATA UPDATE/DELETE commands (README, Synchronisation).");
+  s.add({"sync.enabled",
+         ValueType::Bool,
+         true,
+         "Queue the commands that keep every accepted access-control terminal in step\n"
+         "with the master data (users, rights, time zones, holidays); progress on\n"
+         "GET /api/v1/sync.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"sync.enrolment",
+         ValueType::Bool,
+         true,
+         "Push a user enrolled on one terminal (user row, templates, photos it\n"
+         "uploaded) to every other accepted access-control terminal that supports the\n"
+         "biometric type (MultiBioDataSupport / MultiBioPhotoSupport); never back.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"sync.kinds",
+         ValueType::StringList,
+         std::vector<std::string>{"users", "timezones", "templates", "photos"},
+         "What is synchronised: users (user rows and userauthorize), timezones (time\n"
+         "zones and holidays), templates (biodata), photos (biophoto, userpic).",
+         {},
+         {},
+         {},
+         false});
+
+  s.describe_section("linkage",
+                     "[linkage] — linkage rules: an event pattern fires commands to terminals,\n"
+                     "alert events and outputs (rules/linkage/README.md).");
+  s.add({"linkage.enabled",
+         ValueType::Bool,
+         true,
+         "Match every committed event against the linkage rules and carry out what\n"
+         "fires.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"linkage.rules_file",
+         ValueType::String,
+         std::string(""),
+         "A JSON rules document ({\"rules\": [...]}, rules/linkage/README.md). Rules\n"
+         "PUT on /api/v1/linkage/rules are stored and win until DELETEd. Empty: no\n"
+         "rules until some are PUT. A bad file stops the start with each bad field named.",
+         {},
+         {},
+         {},
+         false});
+
   s.describe_section(
       "terminals",
       "[terminals.\"SERIAL\"] — per-terminal settings, one table per serial number.\n"

@@ -1,0 +1,428 @@
+#include "gateway/linkage/linkage_service.hpp"
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <date/date.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/access/access_service.hpp"
+#include "gateway/config/config.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/store/write_context.hpp"
+
+namespace pushgate::linkage {
+
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+struct LinkageService::Shared {
+  std::mutex mutex;
+  std::condition_variable idle;
+  LinkageService* service = nullptr;
+  std::atomic<std::size_t> busy{0};
+};
+
+Options options_from_config(const config::Config& config) {
+  Options o;
+  o.enabled = config.get_bool("linkage.enabled");
+  o.rules_file = config.get_string("linkage.rules_file");
+  return o;
+}
+
+rl::Parsed load_rules_file(const std::string& path) {
+  rl::Parsed out;
+  std::ifstream in(path);
+  if (!in) {
+    out.errors.push_back({path, "cannot be read"});
+    return out;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto doc = json::parse(text.str(), nullptr, false);
+  if (doc.is_discarded()) {
+    out.errors.push_back({path, "is not valid JSON"});
+    return out;
+  }
+  out = rl::parse_rules(doc);
+  for (auto& e : out.errors) {
+    e.field = path + ":" + e.field;
+  }
+  return out;
+}
+
+namespace {
+
+std::string describe(const std::vector<rl::FieldError>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    out += (out.empty() ? "" : "; ") + e.field + ": " + e.message;
+  }
+  return out;
+}
+
+json errors_json(const std::vector<rl::FieldError>& errors) {
+  json list = json::array();
+  for (const auto& e : errors) {
+    list.push_back({{"field", e.field}, {"message", e.message}});
+  }
+  return list;
+}
+
+}  // namespace
+
+LinkageService::LinkageService(boost::asio::io_context& ioc, store::Store& store,
+                               const Clock& clock, metrics::Registry& metrics,
+                               CommandQueue& commands, Outputs& outputs,
+                               access::AccessService* access, Options options)
+    : ioc_(ioc),
+      store_(store),
+      clock_(clock),
+      commands_(commands),
+      outputs_(outputs),
+      access_(access),
+      options_(std::move(options)),
+      log_(logger(Component::Rules)),
+      shared_(std::make_shared<Shared>()),
+      strand_(boost::asio::make_strand(ioc)),
+      events_(metrics.counter("pushgate_linkage_events_total",
+                              "Committed events matched against the linkage rules")),
+      fired_(metrics.counter("pushgate_linkage_fired_total", "Linkage rules that fired")),
+      debounced_(metrics.counter("pushgate_linkage_debounced_total",
+                                 "Linkage rules that matched within their debounce time")),
+      commands_queued_(metrics.counter("pushgate_linkage_actions_total",
+                                       "Linkage actions carried out, by type",
+                                       {{"type", "command"}})),
+      alerts_(metrics.counter("pushgate_linkage_actions_total",
+                              "Linkage actions carried out, by type", {{"type", "alert"}})),
+      outputs_driven_(metrics.counter("pushgate_linkage_actions_total",
+                                      "Linkage actions carried out, by type",
+                                      {{"type", "output"}})),
+      failures_(metrics.counter("pushgate_linkage_action_failures_total",
+                                "Linkage actions that could not be carried out (logged)")) {}
+
+LinkageService::~LinkageService() {
+  stop();
+}
+
+std::string LinkageService::start() {
+  if (!options_.enabled) {
+    return {};
+  }
+  struct Stored {
+    boost::system::error_code ec;
+    std::optional<std::string> document;
+  };
+  Stored stored = store_.read([](store::Connection& db) {
+    Stored s;
+    auto st = db.prepare("SELECT document FROM linkage_rules WHERE id = 1", s.ec);
+    if (!s.ec && st.step(s.ec)) {
+      s.document = st.column_text(0);
+    }
+    return s;
+  });
+  if (stored.ec) {
+    return "linkage: cannot read the stored rules: " + stored.ec.message();
+  }
+  if (stored.document) {
+    const auto parsed = rl::parse_rules(json::parse(*stored.document, nullptr, false));
+    if (!parsed.ok()) {
+      return "linkage: the stored rules are invalid: " + describe(parsed.errors);
+    }
+    engine_.set_rules(parsed.rules);
+    source_ = "api";
+  } else if (!options_.rules_file.empty()) {
+    const auto parsed = load_rules_file(options_.rules_file);
+    if (!parsed.ok()) {
+      return "linkage.rules_file: " + describe(parsed.errors);
+    }
+    engine_.set_rules(parsed.rules);
+    source_ = "file";
+  }
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->service = this;
+  }
+  store_.add_commit_observer([s = shared_](const std::vector<Event>& committed) {
+    std::lock_guard lock(s->mutex);
+    if (s->service != nullptr) {
+      s->service->on_commit(committed);
+    }
+  });
+  log_->info("linkage: {} rule(s) from {}", engine_.rules().size(), source_);
+  return {};
+}
+
+void LinkageService::stop() {
+  std::lock_guard lock(shared_->mutex);
+  shared_->service = nullptr;
+}
+
+void LinkageService::on_commit(const std::vector<Event>& committed) {
+  std::vector<Event> events;
+  for (const auto& e : committed) {
+    // An alert is a rule's own output: matching it could loop.
+    if (e.kind != EventKind::Alert) {
+      events.push_back(e);
+    }
+  }
+  if (events.empty()) {
+    return;
+  }
+  ++shared_->busy;
+  boost::asio::post(strand_, [this, s = shared_, events = std::move(events)] {
+    for (const auto& e : events) {
+      handle(e);
+    }
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
+}
+
+rl::EventFacts LinkageService::facts_of(const Event& e) const {
+  rl::EventFacts f;
+  f.event_id = e.id;
+  f.terminal_sn = e.terminal_sn;
+  f.kind = std::string(to_string(e.kind));
+  f.door = e.door;
+  f.event_code = e.event_code;
+  f.pin = e.pin;
+  f.at_ms = e.received_ms != 0 ? e.received_ms : clock_.now_ms();
+  if (!e.pin.empty() && access_ != nullptr) {
+    f.user_group = access_->with_data(
+        [&e](const pushgate::rules::access::MasterData& d) -> std::optional<int> {
+          const auto* u = d.find_user(e.pin);
+          return u == nullptr ? std::nullopt : std::optional<int>(u->group);
+        });
+  }
+  // The terminal's wall time is the site's (doors and rules share it).
+  std::istringstream in(e.local_time);
+  date::local_seconds t{};
+  in >> date::parse("%Y-%m-%d %H:%M:%S", t);
+  if (in.fail()) {
+    t = date::local_seconds{
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds(f.at_ms))};
+  }
+  const auto day = date::floor<date::days>(t);
+  f.weekday = static_cast<int>(date::weekday(day).c_encoding());
+  f.minute_of_day =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(t - day).count());
+  return f;
+}
+
+void LinkageService::handle(const Event& e) {
+  events_.inc();
+  const auto outcome = engine_.on_event(facts_of(e));
+  debounced_.inc(outcome.debounced.size());
+  for (const auto& id : outcome.debounced) {
+    log_->debug("[sn={}] linkage rule {} matched event {} within its debounce time", e.terminal_sn,
+                id, e.id);
+  }
+  for (const auto& firing : outcome.fired) {
+    fired_.inc();
+    log_->info("[sn={}] linkage rule {} fired on event {} ({})", e.terminal_sn, firing.rule_id,
+               e.id, to_string(e.kind));
+    run(firing, e);
+  }
+}
+
+void LinkageService::run(const rl::Firing& firing, const Event& e) {
+  for (std::size_t i = 0; i < firing.actions.size(); ++i) {
+    const rl::Action& a = firing.actions[i];
+    switch (a.type) {
+      case rl::Action::Type::Command: {
+        CommandRequest r;
+        r.terminal_sn = a.terminal;
+        r.origin = "rule";
+        // The same event re-handled (never, but cheap to guarantee) queues once.
+        r.client_ref =
+            "linkage:" + firing.rule_id + ":" + std::to_string(e.id) + ":" + std::to_string(i);
+        r.verb = a.verb;
+        r.params = a.params;
+        commands_.enqueue(std::move(r), [this, rule = firing.rule_id, sn = a.terminal](
+                                            boost::system::error_code ec, std::string error,
+                                            CommandRecord rec, bool) {
+          if (ec || !error.empty()) {
+            failures_.inc();
+            log_->error("[sn={}] linkage rule {}: command refused: {}", sn, rule,
+                        error.empty() ? ec.message() : error);
+            return;
+          }
+          commands_queued_.inc();
+          log_->debug("[sn={}] [cmd={}] linkage rule {} queued {}", sn, rec.id, rule, rec.verb);
+        });
+        break;
+      }
+      case rl::Action::Type::Alert: {
+        Event alert;
+        alert.terminal_sn = e.terminal_sn;
+        alert.record_key =
+            "ALERT\t" + firing.rule_id + "\t" + std::to_string(e.id) + "\t" + std::to_string(i);
+        alert.kind = EventKind::Alert;
+        alert.local_time = e.local_time;
+        alert.utc_ms = e.utc_ms;
+        alert.pin = e.pin;
+        alert.door = e.door;
+        alert.event_code = e.event_code;
+        alert.raw = a.message;
+        alert.extra_json = json{{"rule", firing.rule_id},
+                                {"severity", a.severity},
+                                {"message", a.message},
+                                {"source_event_id", e.id},
+                                {"source_kind", to_string(e.kind)}}
+                               .dump();
+        alert.received_ms = clock_.now_ms();
+        WriteBatch batch;
+        batch.events.push_back(std::move(alert));
+        store_.append(std::move(batch), [this, rule = firing.rule_id](CommitResult r) {
+          if (r.ec) {
+            failures_.inc();
+            log_->error("linkage rule {}: the alert could not be stored: {}", rule, r.ec.message());
+          } else {
+            alerts_.inc();
+          }
+        });
+        break;
+      }
+      case rl::Action::Type::Output: {
+        const std::int64_t now = clock_.now_ms();
+        bool ok = false;
+        switch (a.mode) {
+          case rl::Action::OutputMode::On:
+            ok = outputs_.set(a.output, true, now);
+            break;
+          case rl::Action::OutputMode::Off:
+            ok = outputs_.set(a.output, false, now);
+            break;
+          case rl::Action::OutputMode::Pulse:
+            ok = outputs_.pulse(a.output, a.duration_ms, now);
+            break;
+        }
+        if (ok) {
+          outputs_driven_.inc();
+        } else {
+          failures_.inc();
+          log_->error("linkage rule {}: output '{}' is not declared in outputs.names",
+                      firing.rule_id, a.output);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void LinkageService::add_routes(api::Router& router) {
+  // The store calls `done` on its writer thread: hop to the strand.
+  const auto on_strand = [this](auto handler) {
+    return [this, handler = std::make_shared<decltype(handler)>(std::move(handler))](
+               CommitResult r) { boost::asio::post(strand_, [handler, r] { (*handler)(r); }); };
+  };
+  router.add(bhttp::verb::get, "/api/v1/linkage/rules",
+             [this](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
+                    http::Reply reply) {
+               boost::asio::post(strand_, [this, req = std::move(req), reply]() mutable {
+                 json body = rl::to_json(engine_.rules());
+                 body["source"] = source_;
+                 body["rules_file"] = options_.rules_file;
+                 body["enabled"] = options_.enabled;
+                 reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+               });
+             });
+  router.add(
+      bhttp::verb::put, "/api/v1/linkage/rules",
+      [this, on_strand](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
+                        http::Reply reply) {
+        const auto doc = json::parse(req.body(), nullptr, false);
+        if (doc.is_discarded()) {
+          reply.send(api::json_error(req, bhttp::status::bad_request, "invalid JSON",
+                                     "the body must be a rules document {\"rules\": [...]}"));
+          return;
+        }
+        auto parsed = rl::parse_rules(doc);
+        if (!parsed.ok()) {
+          json body = {{"error", "invalid rules"}, {"errors", errors_json(parsed.errors)}};
+          reply.send(api::json_response(req, bhttp::status::bad_request, body.dump() + "\n"));
+          return;
+        }
+        const std::string stored = rl::to_json(parsed.rules).dump();
+        WriteBatch batch;
+        batch.ops.push_back([stored, now = clock_.now_ms()](store::WriteContext& ctx) {
+          boost::system::error_code ec;
+          auto& st = ctx.statement(
+              "INSERT INTO linkage_rules(id, document, updated_ms) VALUES(1, ?1, ?2) "
+              "ON CONFLICT(id) DO UPDATE SET document=excluded.document, "
+              "updated_ms=excluded.updated_ms",
+              ec);
+          if (ec) {
+            return ec;
+          }
+          st.bind(1, std::string_view(stored)).bind(2, now);
+          return st.run();
+        });
+        store_.append(std::move(batch),
+                      on_strand([this, req = std::move(req), reply,
+                                 rules = std::move(parsed.rules)](CommitResult r) mutable {
+                        if (r.ec) {
+                          reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                                     "store unavailable", r.ec.message()));
+                          return;
+                        }
+                        engine_.set_rules(std::move(rules));
+                        source_ = "api";
+                        log_->info("linkage: {} rule(s) put over REST", engine_.rules().size());
+                        json body = rl::to_json(engine_.rules());
+                        body["source"] = source_;
+                        reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+                      }));
+      });
+  router.add(bhttp::verb::delete_, "/api/v1/linkage/rules",
+             [this, on_strand](http::Request&& req, const http::RequestInfo&,
+                               const api::PathParams&, http::Reply reply) {
+               // Back to the file; refuse before forgetting the stored rules if it is bad.
+               rl::Parsed from_file;
+               if (!options_.rules_file.empty()) {
+                 from_file = load_rules_file(options_.rules_file);
+                 if (!from_file.ok()) {
+                   json body = {{"error", "linkage.rules_file is invalid"},
+                                {"errors", errors_json(from_file.errors)}};
+                   reply.send(api::json_response(req, bhttp::status::conflict, body.dump() + "\n"));
+                   return;
+                 }
+               }
+               WriteBatch batch;
+               batch.ops.push_back([](store::WriteContext& ctx) {
+                 boost::system::error_code ec;
+                 auto& st = ctx.statement("DELETE FROM linkage_rules WHERE id = 1", ec);
+                 return ec ? ec : st.run();
+               });
+               store_.append(
+                   std::move(batch),
+                   on_strand([this, req = std::move(req), reply,
+                              rules = std::move(from_file.rules)](CommitResult r) mutable {
+                     if (r.ec) {
+                       reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                                  "store unavailable", r.ec.message()));
+                       return;
+                     }
+                     engine_.set_rules(std::move(rules));
+                     source_ = options_.rules_file.empty() ? "none" : "file";
+                     json body = rl::to_json(engine_.rules());
+                     body["source"] = source_;
+                     reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+                   }));
+             });
+}
+
+bool LinkageService::wait_idle_for_test(std::chrono::milliseconds deadline) {
+  std::unique_lock lock(shared_->mutex);
+  return shared_->idle.wait_for(lock, deadline, [this] { return shared_->busy == 0; });
+}
+
+}  // namespace pushgate::linkage

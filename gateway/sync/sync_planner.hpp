@@ -1,0 +1,131 @@
+#pragma once
+
+// What to send to which terminal when master data changes or a terminal
+// uploads an enrolment. Pure functions over plain values (no store, no
+// queue): gateway/sync/sync_service.cpp reads the inputs, filters the plan
+// through the SentLedger and queues what is left. See README.md, "Sync".
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/command.hpp"
+#include "gateway/terminals.hpp"
+#include "rules/access/access_model.hpp"
+
+namespace pushgate::sync {
+
+namespace ra = pushgate::rules::access;
+
+/** Which tables are synchronised (sync.kinds). */
+struct Kinds {
+  bool users = true;      ///< user rows and userauthorize
+  bool timezones = true;  ///< timezone and holiday tables
+  bool templates = true;  ///< templatev10 / biodata
+  bool photos = true;     ///< biophoto / userpic
+};
+
+/** A terminal commands can be sent to, with what it supports. */
+struct Target {
+  std::string sn;
+  /** MultiBioDataSupport / MultiBioPhotoSupport as reported at registration. */
+  std::vector<bool> bio_data;
+  std::vector<bool> bio_photo;
+  bool supports_data(int type) const;
+  bool supports_photo(int type) const;
+};
+
+/**
+ * The terminals sync serves: accepted, access-control flavour (Security
+ * PUSH), with what they reported at registration (`info.multi_bio_*`).
+ * Attendance terminals are left out (see README).
+ */
+std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals);
+
+/** `0:1:0:...` → entry i true when "1" (spaces allowed). */
+std::vector<bool> parse_support_list(std::string_view list);
+
+/**
+ * One thing a terminal should hold, with the commands that put it there.
+ * `item` names it ("user/42", "template/42/1/6/0", "timezone/3", ...);
+ * `digest` identifies its content ("" for a delete).
+ */
+struct Planned {
+  std::string terminal_sn;
+  std::string item;
+  std::string digest;
+  std::vector<CommandRequest> requests;
+};
+
+/** What one terminal uploaded for one PIN (its local copy in the store). */
+struct Enrolment {
+  std::string source_sn;
+  std::string pin;
+  std::optional<commands::User> user;
+  std::vector<commands::Template> templates;
+  struct Photo {
+    std::string kind;  ///< userpic | biophoto
+    int bio_type = 0;
+    std::string data;  ///< base64
+  };
+  std::vector<Photo> photos;
+};
+
+/**
+ * An enrolment for every other target: the user row, each template to the
+ * targets that support its type, each comparison photo to those that
+ * support its photo type, the user photo to all. Never to the source.
+ * `source_items` gets what the source itself holds (so it is never sent back).
+ */
+std::vector<Planned> plan_enrolment(const Enrolment& enrolment, const std::vector<Target>& targets,
+                                    const Kinds& kinds, std::vector<Planned>* source_items);
+
+/**
+ * A master-data user on every target: the user row and one userauthorize per
+ * time zone where a level gives the user doors of that terminal (none while
+ * disabled or blacklisted). Deleted (absent from `data`): deletes only.
+ * `skip_user_row_sn`: the terminal the user was imported from (it has the row).
+ */
+std::vector<Planned> plan_user(const ra::MasterData& data, const std::string& pin,
+                               const std::vector<Target>& targets, const Kinds& kinds,
+                               const std::string& skip_user_row_sn = {});
+
+std::vector<Planned> plan_timezone(const ra::MasterData& data, int id,
+                                   const std::vector<Target>& targets, const Kinds& kinds);
+std::vector<Planned> plan_holiday(const ra::MasterData& data, date::year_month_day day,
+                                  const std::vector<Target>& targets, const Kinds& kinds);
+/** Everything the master data puts on one terminal (a full sync). */
+std::vector<Planned> plan_terminal(const ra::MasterData& data, const Target& target,
+                                   const Kinds& kinds);
+
+/** `upsert_timezone` with the 30 encoded periods (rendered as §9.1.1 "Time Rule"). */
+CommandRequest timezone_request(const std::string& sn, const ra::TimeZone& tz);
+
+/** A stable 64-bit FNV-1a digest as 16 hex digits (persisted: never change it). */
+std::string digest_of(const std::vector<CommandRequest>& requests);
+
+/**
+ * What each terminal was last sent (or holds from its own upload), per item.
+ * `filter` drops what a terminal already has and deletes of what it never
+ * got; `record` notes what was queued. Not thread-safe.
+ */
+class SentLedger {
+ public:
+  std::vector<Planned> filter(std::vector<Planned> plan) const;
+  void record(const std::string& sn, const std::string& item, const std::string& digest);
+  /** The digest last recorded, nullopt when never. "" means deleted. */
+  std::optional<std::string> get(const std::string& sn, const std::string& item) const;
+  std::size_t size() const noexcept { return sent_.size(); }
+  /** Items of `sn` starting with `prefix` that are not deleted. */
+  std::vector<std::string> items_with_prefix(const std::string& sn,
+                                             const std::string& prefix) const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::string> sent_;
+};
+
+}  // namespace pushgate::sync

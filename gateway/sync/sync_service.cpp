@@ -1,0 +1,505 @@
+#include "gateway/sync/sync_service.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/access/access_service.hpp"
+#include "gateway/config/config.hpp"
+#include "gateway/logging.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/store/write_context.hpp"
+
+namespace pushgate::sync {
+
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+/** Shared with observers and callbacks, which may outlive the service. */
+struct SyncService::Shared {
+  std::mutex mutex;
+  std::condition_variable idle;
+  SyncService* service = nullptr;
+  std::atomic<std::size_t> busy{0};   ///< posted or reading work not finished
+  std::atomic<std::int64_t> open{0};  ///< sync commands queued or sent
+};
+
+Options options_from_config(const config::Config& config) {
+  Options o;
+  o.enabled = config.get_bool("sync.enabled");
+  o.enrolment = config.get_bool("sync.enrolment");
+  o.kinds = Kinds{false, false, false, false};
+  for (const auto& k : config.get_list("sync.kinds")) {
+    if (k == "users") {
+      o.kinds.users = true;
+    } else if (k == "timezones") {
+      o.kinds.timezones = true;
+    } else if (k == "templates") {
+      o.kinds.templates = true;
+    } else if (k == "photos") {
+      o.kinds.photos = true;
+    } else {
+      throw std::runtime_error("sync.kinds: '" + k +
+                               "' is not one of users, timezones, templates, photos");
+    }
+  }
+  return o;
+}
+
+SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, const Clock& clock,
+                         metrics::Registry& metrics, CommandQueue& commands,
+                         TerminalRegistry& terminals, access::AccessService* access,
+                         Options options)
+    : ioc_(ioc),
+      store_(store),
+      clock_(clock),
+      commands_(commands),
+      terminals_(terminals),
+      access_(access),
+      options_(options),
+      log_(logger(Component::Commands)),
+      shared_(std::make_shared<Shared>()),
+      strand_(boost::asio::make_strand(ioc)),
+      queued_(metrics.counter("pushgate_sync_commands_queued_total",
+                              "Commands queued by the terminal synchronisation")),
+      skipped_(metrics.counter("pushgate_sync_skipped_total",
+                               "Items not sent because the terminal already has them")),
+      enqueue_failures_(metrics.counter("pushgate_sync_enqueue_failures_total",
+                                        "Sync commands the queue refused or could not store")),
+      finished_done_(metrics.counter("pushgate_sync_commands_finished_total",
+                                     "Sync commands finished, by outcome", {{"outcome", "done"}})),
+      finished_failed_(metrics.counter("pushgate_sync_commands_finished_total",
+                                       "Sync commands finished, by outcome",
+                                       {{"outcome", "failed"}})),
+      enrolments_(
+          metrics.counter("pushgate_sync_enrolments_total",
+                          "Enrolment uploads (user, template, photo) planned for the site")) {
+  metrics.callback_gauge("pushgate_sync_commands_open",
+                         "Sync commands queued or sent, not finished (a large sync's backlog)",
+                         [s = shared_] { return static_cast<double>(s->open.load()); });
+}
+
+SyncService::~SyncService() {
+  stop();
+}
+
+std::string SyncService::start() {
+  if (!options_.enabled) {
+    return {};
+  }
+  // What was sent before a restart, and the backlog still open.
+  struct Loaded {
+    boost::system::error_code ec;
+    std::vector<std::tuple<std::string, std::string, std::string>> rows;
+    std::int64_t open = 0;
+  };
+  Loaded loaded = store_.read([](store::Connection& db) {
+    Loaded l;
+    auto st = db.prepare("SELECT terminal_sn, item, digest FROM sync_items", l.ec);
+    while (!l.ec && st.step(l.ec)) {
+      l.rows.emplace_back(st.column_text(0), st.column_text(1), st.column_text(2));
+    }
+    if (!l.ec) {
+      auto open = db.prepare(
+          "SELECT count(*) FROM commands WHERE origin='sync' AND state IN ('queued','sent')", l.ec);
+      if (!l.ec && open.step(l.ec)) {
+        l.open = open.column_int(0);
+      }
+    }
+    return l;
+  });
+  if (loaded.ec) {
+    return "sync: cannot read sync_items: " + loaded.ec.message();
+  }
+  for (const auto& [sn, item, digest] : loaded.rows) {
+    ledger_.record(sn, item, digest);
+  }
+  shared_->open = loaded.open;
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->service = this;
+  }
+  store_.add_commit_observer([s = shared_](const std::vector<Event>& committed) {
+    std::lock_guard lock(s->mutex);
+    if (s->service != nullptr) {
+      s->service->on_commit(committed);
+    }
+  });
+  if (access_ != nullptr) {
+    access_->add_change_observer([s = shared_](const access::MasterDataChange& change) {
+      std::lock_guard lock(s->mutex);
+      if (s->service != nullptr) {
+        s->service->on_change(change);
+      }
+    });
+  }
+  commands_.add_observer([s = shared_, this](const CommandRecord& c) {
+    if (c.origin != "sync" || !is_final(c.state)) {
+      return;
+    }
+    std::lock_guard lock(s->mutex);
+    if (s->service == nullptr) {
+      return;
+    }
+    --s->open;
+    (c.state == CommandState::Done ? finished_done_ : finished_failed_).inc();
+  });
+  log_->info("sync: {} items known as sent, {} commands open", ledger_.size(), loaded.open);
+  return {};
+}
+
+void SyncService::stop() {
+  std::lock_guard lock(shared_->mutex);
+  shared_->service = nullptr;
+}
+
+// Writer thread: pick the enrolment uploads and hand them to the strand.
+void SyncService::on_commit(const std::vector<Event>& committed) {
+  if (!options_.enrolment) {
+    return;
+  }
+  std::set<std::pair<std::string, std::string>> touched;
+  for (const auto& e : committed) {
+    if (e.kind != EventKind::Enrollment || e.pin.empty() || e.command_id != 0) {
+      continue;
+    }
+    const auto extra = json::parse(e.extra_json, nullptr, false);
+    const std::string record = extra.is_object() ? extra.value("record", std::string()) : "";
+    if (record == "user" || record == "template" || record == "biophoto" || record == "userpic") {
+      touched.emplace(e.terminal_sn, e.pin);
+    }
+  }
+  for (const auto& [sn, pin] : touched) {
+    ++shared_->busy;
+    boost::asio::post(strand_, [this, s = shared_, sn = sn, pin = pin] {
+      sync_enrolment(sn, pin);
+      std::lock_guard lock(s->mutex);
+      --s->busy;
+      s->idle.notify_all();
+    });
+  }
+}
+
+// Writer thread (or the committing thread): plan on the strand.
+void SyncService::on_change(const access::MasterDataChange& change) {
+  ++shared_->busy;
+  boost::asio::post(strand_, [this, s = shared_, change] {
+    const auto targets = targets_of(terminals_.all());
+    std::vector<Planned> plan;
+    access_->with_data([&](const ra::MasterData& data) {
+      using E = access::MasterDataChange::Entity;
+      switch (change.entity) {
+        case E::User: {
+          std::string skip;
+          if (change.source.rfind("terminal:", 0) == 0) {
+            skip = change.source.substr(9);  // it holds the row it uploaded
+          }
+          plan = plan_user(data, change.key, targets, options_.kinds, skip);
+          break;
+        }
+        case E::TimeZone:
+          try {
+            plan = plan_timezone(data, std::stoi(change.key), targets, options_.kinds);
+          } catch (const std::exception&) {
+            log_->warn("sync: time zone change with a bad key '{}'", change.key);
+          }
+          break;
+        case E::Holiday: {
+          std::istringstream in(change.key);
+          date::year_month_day day{};
+          in >> date::parse("%Y-%m-%d", day);
+          if (in.fail()) {
+            log_->warn("sync: holiday change with a bad key '{}'", change.key);
+          } else {
+            plan = plan_holiday(data, day, targets, options_.kinds);
+          }
+          break;
+        }
+        case E::Level:
+          // A level's doors or time zone changed: every user holding it.
+          for (const auto& [pin, u] : data.users) {
+            if (std::find(u.levels.begin(), u.levels.end(), std::atoi(change.key.c_str())) !=
+                u.levels.end()) {
+              auto p = plan_user(data, pin, targets, options_.kinds);
+              plan.insert(plan.end(), p.begin(), p.end());
+            }
+          }
+          break;
+        case E::Door:
+        case E::Area:
+          break;  // decided by pushgate (remote identification), not sent to terminals
+      }
+    });
+    apply(std::move(plan), {});
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
+}
+
+// Strand: read what `sn` uploaded for `pin`, plan for the others.
+void SyncService::sync_enrolment(std::string sn, std::string pin) {
+  struct Read {
+    boost::system::error_code ec;
+    Enrolment e;
+  };
+  ++shared_->busy;
+  store_.async_read(
+      [sn, pin](store::Connection& db) {
+        Read r;
+        r.e.source_sn = sn;
+        r.e.pin = pin;
+        auto u = db.prepare(
+            "SELECT u.name, u.privilege, u.password, u.card, u.group_id FROM terminal_users u "
+            "JOIN terminals t ON t.id = u.terminal_id WHERE t.sn = ?1 AND u.pin = ?2",
+            r.ec);
+        if (r.ec) {
+          return r;
+        }
+        u.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
+        if (u.step(r.ec)) {
+          commands::User user;
+          user.pin = pin;
+          user.name = u.column_text(0);
+          user.privilege = u.column_is_null(1) ? 0 : static_cast<int>(u.column_int(1));
+          user.password = u.column_text(2);
+          user.card = u.column_text(3);
+          const std::string group = u.column_text(4);
+          user.group = group.empty() ? 1 : std::atoi(group.c_str());
+          r.e.user = std::move(user);
+        }
+        if (r.ec) {
+          return r;
+        }
+        auto t = db.prepare(
+            "SELECT x.bio_type, x.bio_no, x.bio_index, x.valid, x.duress, x.major_ver, "
+            "x.minor_ver, x.format, x.template FROM terminal_templates x "
+            "JOIN terminals t ON t.id = x.terminal_id WHERE t.sn = ?1 AND x.pin = ?2 "
+            "ORDER BY x.bio_type, x.bio_no, x.bio_index",
+            r.ec);
+        if (r.ec) {
+          return r;
+        }
+        t.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
+        while (t.step(r.ec)) {
+          commands::Template tmpl;
+          tmpl.pin = pin;
+          tmpl.bio_type = static_cast<int>(t.column_int(0));
+          tmpl.no = static_cast<int>(t.column_int(1));
+          tmpl.index = static_cast<int>(t.column_int(2));
+          tmpl.valid = t.column_is_null(3) ? 1 : static_cast<int>(t.column_int(3));
+          tmpl.duress = t.column_is_null(4) ? 0 : static_cast<int>(t.column_int(4));
+          tmpl.major_ver = t.column_text(5);
+          tmpl.minor_ver = t.column_text(6);
+          tmpl.format = t.column_is_null(7) ? "0" : t.column_text(7);
+          tmpl.data = t.column_text(8);
+          r.e.templates.push_back(std::move(tmpl));
+        }
+        if (r.ec) {
+          return r;
+        }
+        auto p = db.prepare(
+            "SELECT x.photo_kind, x.bio_type, x.content FROM terminal_photos x "
+            "JOIN terminals t ON t.id = x.terminal_id WHERE t.sn = ?1 AND x.pin = ?2 "
+            "ORDER BY x.photo_kind, x.bio_type",
+            r.ec);
+        if (r.ec) {
+          return r;
+        }
+        p.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
+        while (p.step(r.ec)) {
+          r.e.photos.push_back(
+              {p.column_text(0), static_cast<int>(p.column_int(1)), p.column_text(2)});
+        }
+        return r;
+      },
+      boost::asio::bind_executor(strand_, [this, s = shared_](Read r) {
+        if (r.ec) {
+          log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", r.e.source_sn,
+                      r.e.pin, r.ec.message());
+        } else if (!r.e.user) {
+          // Templates before the user row: the other terminals would refuse
+          // them (no such user). The user's upload brings them along.
+          log_->debug("[sn={}] sync: PIN {} has no user row yet; waiting for it", r.e.source_sn,
+                      r.e.pin);
+        } else {
+          enrolments_.inc();
+          std::vector<Planned> source_items;
+          auto plan =
+              plan_enrolment(r.e, targets_of(terminals_.all()), options_.kinds, &source_items);
+          apply(std::move(plan), source_items);
+        }
+        std::lock_guard lock(s->mutex);
+        --s->busy;
+        s->idle.notify_all();
+      }));
+}
+
+// Strand: drop what terminals have, queue the rest in order, remember it.
+void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& source_items) {
+  WriteBatch ledger_rows;
+  const std::int64_t now = clock_.now_ms();
+  const auto remember = [&](const std::string& sn, const std::string& item,
+                            const std::string& digest) {
+    ledger_.record(sn, item, digest);
+    ledger_rows.ops.push_back([sn, item, digest, now](store::WriteContext& ctx) {
+      boost::system::error_code ec;
+      auto& st = ctx.statement(
+          "INSERT INTO sync_items(terminal_sn, item, digest, updated_ms) VALUES(?1,?2,?3,?4) "
+          "ON CONFLICT(terminal_sn, item) DO UPDATE SET digest=excluded.digest, "
+          "updated_ms=excluded.updated_ms",
+          ec);
+      if (ec) {
+        return ec;
+      }
+      st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+      st.bind(3, std::string_view(digest)).bind(4, now);
+      return st.run();
+    });
+  };
+  for (const auto& s : source_items) {
+    if (ledger_.get(s.terminal_sn, s.item) != s.digest) {
+      remember(s.terminal_sn, s.item, s.digest);
+    }
+  }
+  const std::size_t planned_count = plan.size();
+  auto todo = ledger_.filter(std::move(plan));
+  skipped_.inc(planned_count - todo.size());
+  for (auto& p : todo) {
+    for (auto& req : p.requests) {
+      req.origin = "sync";
+      ++shared_->open;
+      queued_.inc();
+      log_->debug("[sn={}] sync: {} {}", p.terminal_sn, req.verb, p.item);
+      commands_.enqueue(std::move(req),
+                        [this, s = shared_, sn = p.terminal_sn, item = p.item](
+                            boost::system::error_code ec, std::string error, CommandRecord, bool) {
+                          if (!ec && error.empty()) {
+                            return;
+                          }
+                          --s->open;
+                          enqueue_failures_.inc();
+                          log_->error("[sn={}] sync: {} could not be queued: {}", sn, item,
+                                      error.empty() ? ec.message() : error);
+                        });
+    }
+    remember(p.terminal_sn, p.item, p.digest);
+  }
+  if (!ledger_rows.ops.empty()) {
+    store_.append(std::move(ledger_rows), [this](CommitResult r) {
+      if (r.ec) {
+        // The commands are queued; after a restart they may be queued once more.
+        log_->error("sync: cannot store what was sent: {}", r.ec.message());
+      }
+    });
+  }
+}
+
+void SyncService::full_sync(const std::string& sn) {
+  const auto targets = targets_of(terminals_.all());
+  auto it =
+      std::find_if(targets.begin(), targets.end(), [&sn](const Target& t) { return t.sn == sn; });
+  if (it == targets.end() || access_ == nullptr) {
+    return;
+  }
+  auto plan = access_->with_data(
+      [&](const ra::MasterData& data) { return plan_terminal(data, *it, options_.kinds); });
+  apply(std::move(plan), {});
+}
+
+void SyncService::add_routes(api::Router& router) {
+  router.add(
+      bhttp::verb::get, "/api/v1/sync",
+      [this](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
+             http::Reply reply) {
+        struct Counts {
+          boost::system::error_code ec;
+          std::map<std::string, std::map<std::string, std::int64_t>> by_terminal;
+        };
+        store_.async_read(
+            [](store::Connection& db) {
+              Counts c;
+              auto st = db.prepare(
+                  "SELECT terminal_sn, state, count(*) FROM commands WHERE origin='sync' "
+                  "GROUP BY terminal_sn, state ORDER BY terminal_sn",
+                  c.ec);
+              while (!c.ec && st.step(c.ec)) {
+                c.by_terminal[st.column_text(0)][st.column_text(1)] = st.column_int(2);
+              }
+              return c;
+            },
+            boost::asio::bind_executor(strand_, [this, req = std::move(req),
+                                                 reply](Counts c) mutable {
+              if (c.ec) {
+                reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                           "store unavailable", c.ec.message()));
+                return;
+              }
+              json terminals = json::array();
+              for (const auto& [sn, states] : c.by_terminal) {
+                json t = {{"terminal", sn}};
+                std::int64_t total = 0;
+                for (const char* s : {"queued", "sent", "done", "failed", "expired", "cancelled"}) {
+                  auto it = states.find(s);
+                  const std::int64_t n = it == states.end() ? 0 : it->second;
+                  t[s] = n;
+                  total += n;
+                }
+                t["total"] = total;
+                t["percent_done"] =
+                    total == 0 ? 100.0
+                               : 100.0 * static_cast<double>(t["done"].get<std::int64_t>()) /
+                                     static_cast<double>(total);
+                terminals.push_back(std::move(t));
+              }
+              json body = {{"enabled", options_.enabled},
+                           {"enrolment", options_.enrolment},
+                           {"kinds",
+                            {{"users", options_.kinds.users},
+                             {"timezones", options_.kinds.timezones},
+                             {"templates", options_.kinds.templates},
+                             {"photos", options_.kinds.photos}}},
+                           {"open", shared_->open.load()},
+                           {"items_tracked", ledger_.size()},
+                           {"terminals", std::move(terminals)}};
+              reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+            }));
+      });
+  router.add(bhttp::verb::post, "/api/v1/sync/terminals/{sn}",
+             [this](http::Request&& req, const http::RequestInfo&, const api::PathParams& p,
+                    http::Reply reply) {
+               const std::string sn = p.at("sn");
+               const auto t = terminals_.find(sn);
+               if (!options_.enabled || access_ == nullptr) {
+                 reply.send(api::json_error(req, bhttp::status::conflict, "sync disabled",
+                                            "sync.enabled and access.enabled must be true"));
+                 return;
+               }
+               if (!t || t->flavour != "access" || t->state != "accepted") {
+                 reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
+                                            "not an accepted access-control terminal: " + sn));
+                 return;
+               }
+               boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
+                 const std::int64_t before = static_cast<std::int64_t>(queued_.value());
+                 full_sync(sn);
+                 json body = {{"terminal", sn},
+                              {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
+                 reply.send(api::json_response(req, bhttp::status::accepted, body.dump() + "\n"));
+               });
+             });
+}
+
+bool SyncService::wait_idle_for_test(std::chrono::milliseconds deadline) {
+  std::unique_lock lock(shared_->mutex);
+  return shared_->idle.wait_for(lock, deadline, [this] { return shared_->busy == 0; });
+}
+
+}  // namespace pushgate::sync

@@ -1,0 +1,245 @@
+// Enrolment sync (issue 7 acceptance): three simulated access-control
+// terminals on an in-process gateway over real HTTP. A user enrolled on A
+// (user row, fingerprint and face templates, face photo uploaded as
+// tabledata) appears on B and C through the commands they receive, with the
+// same template bytes; C, which supports fingerprints only, is sent neither
+// the face template nor the face photo; nothing goes back to A, and a
+// re-upload sends nothing twice. Progress is on GET /api/v1/sync.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "gateway/gateway.hpp"
+#include "gateway/sync/sync_service.hpp"
+#include "tests/sim/access_terminal.hpp"
+#include "tests/support/gateway_harness.hpp"
+
+namespace pushgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using sim::AccessTerminal;
+using sim::AccessTerminalStats;
+
+constexpr const char* kFingerAndFace = "0:1:0:0:0:0:0:0:0:1";
+constexpr const char* kFaceOnly = "0:0:0:0:0:0:0:0:0:1";
+constexpr const char* kFingerOnly = "0:1:0:0:0:0:0:0:0:0";
+constexpr const char* kNone = "0:0:0:0:0:0:0:0:0:0";
+
+class SimThread {
+ public:
+  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
+  ~SimThread() {
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& ioc() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+class EnrolmentSyncTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<AccessTerminal> terminal(const std::string& sn, const char* data,
+                                           const char* photo) {
+    sim::AccessTerminalConfig c;
+    c.serial_number = sn;
+    c.http.port = gw_.zkpush_port();
+    c.http.timeout = 5s;
+    c.poll_interval = 30ms;
+    c.error_delay = 50ms;
+    c.profile.multi_bio_data_support = data;
+    c.profile.multi_bio_photo_support = photo;
+    auto t = AccessTerminal::create(io_.ioc(), c);
+    t->start();
+    return t;
+  }
+
+  static void wait_online(const std::shared_ptr<AccessTerminal>& t) {
+    ASSERT_TRUE(t->wait_until([](const AccessTerminalStats& s) { return s.polls >= 1; }, 10s))
+        << t->serial_number() << " never polled";
+  }
+
+  std::int64_t sync_commands(const std::string& sn) {
+    return gw_.query_int("SELECT count(*) FROM commands WHERE origin='sync' AND terminal_sn=?1",
+                         {sn});
+  }
+
+  /** Waits until the sync and every terminal are quiet (nothing queued or in flight). */
+  void settle(const std::vector<std::shared_ptr<AccessTerminal>>& terminals) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    int quiet = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(gw_.gateway().sync()->wait_idle_for_test(5s));
+      const bool open = gw_.query_int(
+                            "SELECT count(*) FROM commands WHERE origin='sync' AND "
+                            "state IN ('queued','sent')") != 0;
+      bool pending = false;
+      for (const auto& t : terminals) {
+        pending = pending || t->access_stats().uploads_pending != 0;
+      }
+      // Quiet three times in a row: an upload's OK may reach the terminal a
+      // moment before the commit observer hands its events to the sync.
+      quiet = (!open && !pending) ? quiet + 1 : 0;
+      if (quiet == 3) {
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "sync did not settle";
+  }
+
+  GatewayHarness gw_;
+  SimThread io_;
+};
+
+sim::AccessTemplate finger(std::string tmp) {
+  sim::AccessTemplate t;
+  t.type = sim::bio_type::kFingerprint;
+  t.no = 6;
+  t.major_ver = "10";
+  t.tmp = std::move(tmp);
+  return t;
+}
+
+sim::AccessTemplate face(std::string tmp) {
+  sim::AccessTemplate t;
+  t.type = sim::bio_type::kVisibleFace;
+  t.no = 0;
+  t.major_ver = "39";
+  t.tmp = std::move(tmp);
+  return t;
+}
+
+TEST_F(EnrolmentSyncTest, OneEnrolmentServesTheSite) {
+  auto a = terminal("SYNC-A", kFingerAndFace, kFaceOnly);
+  auto b = terminal("SYNC-B", kFingerAndFace, kFaceOnly);
+  auto c = terminal("SYNC-C", kFingerOnly, kNone);
+  wait_online(a);
+  wait_online(b);
+  wait_online(c);
+
+  sim::AccessUser user;
+  user.pin = "4242";
+  user.name = "Grace";
+  user.card = "700100";
+  user.password = "1234";
+  const std::string finger_tmp = "TAItUzIxAAAFSksECAUHCc7QAAAdS2kBAAAAhfvcvU0o3AIAPswD/AIt";
+  const std::string face_tmp = "RkFDRS1URU1QTEFURS12aXNpYmxlLWxpZ2h0LTM5LjA=";
+  const std::string jpeg = "/9j/4AAQSkZJRgABAQAAQABAAD/2wBDABsSFBCuERSXFhceHBsg";
+  sim::AccessPhoto photo;
+  photo.table = "biophoto";
+  photo.type = sim::bio_type::kVisibleFace;
+  photo.content = jpeg;
+  a->enroll(user, {finger(finger_tmp), face(face_tmp)}, {photo});
+
+  const auto has_template = [](const std::shared_ptr<AccessTerminal>& t, int type,
+                               const std::string& tmp) {
+    for (const auto& x : t->templates()) {
+      if (x.type == type && x.tmp == tmp) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(has_template(b, 1, finger_tmp) && has_template(b, 9, face_tmp) && !b->photos().empty() &&
+           has_template(c, 1, finger_tmp))) {
+    std::this_thread::sleep_for(20ms);
+  }
+  settle({a, b, c});
+
+  // B: everything, byte for byte.
+  const auto b_users = b->users();
+  ASSERT_EQ(b_users.count("4242"), 1u);
+  EXPECT_EQ(b_users.at("4242").name, "Grace");
+  EXPECT_EQ(b_users.at("4242").card, "700100");
+  EXPECT_EQ(b_users.at("4242").password, "1234");
+  EXPECT_TRUE(has_template(b, 1, finger_tmp));
+  EXPECT_TRUE(has_template(b, 9, face_tmp));
+  ASSERT_EQ(b->photos().size(), 1u);
+  EXPECT_EQ(b->photos()[0].content, jpeg);
+  EXPECT_EQ(b->photos()[0].type, 9);
+
+  // C: the user and the fingerprint; the face template and photo never sent.
+  ASSERT_EQ(c->users().count("4242"), 1u);
+  EXPECT_TRUE(has_template(c, 1, finger_tmp));
+  EXPECT_EQ(c->templates().size(), 1u);
+  EXPECT_TRUE(c->photos().empty());
+  for (const auto& cmd : c->executed_commands()) {
+    EXPECT_EQ(cmd.text.find("Type=9"), std::string::npos) << cmd.text;
+    EXPECT_EQ(cmd.text.find("biophoto"), std::string::npos) << cmd.text;
+    EXPECT_EQ(cmd.return_code, 0) << cmd.text;
+  }
+  for (const auto& cmd : b->executed_commands()) {
+    EXPECT_EQ(cmd.return_code, 0) << cmd.text;
+  }
+  EXPECT_TRUE(b->problems().empty()) << b->problems().front();
+  EXPECT_TRUE(c->problems().empty()) << c->problems().front();
+
+  // Never back to A.
+  EXPECT_EQ(sync_commands("SYNC-A"), 0);
+  EXPECT_TRUE(a->executed_commands().empty());
+  const std::int64_t to_b = sync_commands("SYNC-B");
+  const std::int64_t to_c = sync_commands("SYNC-C");
+  EXPECT_EQ(to_b, 4);  // user, finger, face, photo
+  EXPECT_EQ(to_c, 2);  // user, finger
+
+  // Progress over REST.
+  const auto progress = http_request(gw_.api_port(), "GET", "/api/v1/sync");
+  ASSERT_EQ(progress.status, 200) << progress.body;
+  const json p = json::parse(progress.body);
+  EXPECT_EQ(p.at("open"), 0);
+  ASSERT_EQ(p.at("terminals").size(), 2u);
+  EXPECT_EQ(p.at("terminals")[0].at("terminal"), "SYNC-B");
+  EXPECT_EQ(p.at("terminals")[0].at("done"), 4);
+  EXPECT_EQ(p.at("terminals")[0].at("percent_done"), 100.0);
+  EXPECT_EQ(p.at("terminals")[1].at("terminal"), "SYNC-C");
+  EXPECT_EQ(p.at("terminals")[1].at("done"), 2);
+
+  // The same enrolment uploaded again: nothing is sent twice.
+  a->enroll(user, {finger(finger_tmp), face(face_tmp)}, {photo});
+  settle({a, b, c});
+  EXPECT_EQ(sync_commands("SYNC-B"), to_b);
+  EXPECT_EQ(sync_commands("SYNC-C"), to_c);
+
+  // A new fingerprint on A: only that goes out, to both.
+  sim::AccessTemplate second = finger("U0VDT05ELUZJTkdFUg==");
+  second.no = 7;
+  a->enroll(user, {second}, {});
+  settle({a, b, c});
+  EXPECT_EQ(sync_commands("SYNC-B"), to_b + 1);
+  EXPECT_EQ(sync_commands("SYNC-C"), to_c + 1);
+  EXPECT_TRUE(has_template(b, 1, "U0VDT05ELUZJTkdFUg=="));
+  EXPECT_TRUE(has_template(c, 1, "U0VDT05ELUZJTkdFUg=="));
+
+  // An enrolment on B (face only this time) goes to A, not to C.
+  sim::AccessUser other;
+  other.pin = "77";
+  other.name = "Linus";
+  b->enroll(other, {face("T1RIRVItRkFDRQ==")}, {});
+  settle({a, b, c});
+  EXPECT_EQ(a->users().count("77"), 1u);
+  EXPECT_TRUE(has_template(a, 9, "T1RIRVItRkFDRQ=="));
+  EXPECT_EQ(c->users().count("77"), 1u);  // the user row goes everywhere
+  for (const auto& t : c->templates()) {
+    EXPECT_NE(t.pin, "77");
+  }
+  a->stop();
+  b->stop();
+  c->stop();
+}
+
+}  // namespace
+}  // namespace pushgate::test
