@@ -207,6 +207,9 @@ boost::system::error_code MqttAdapter::start() {
   try {
     ::mqtt::create_options co(cfg_.protocol_version);
     co.set_send_while_disconnected(false);  // the event log is the only buffer
+    // paho refuses a publish while this many wait in its own queue to be
+    // written (default 100); our window is the limit, so give it room.
+    co.set_max_buffered_messages(cfg_.inflight + 65536);
     client_ = std::make_unique<::mqtt::async_client>(cfg_.server_uri, cfg_.client_id, co, nullptr);
   } catch (const ::mqtt::exception& e) {
     log->error("cannot create the MQTT client for {}: {}", cfg_.server_uri, e.what());
@@ -421,16 +424,22 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   if (receive_maximum > 0) {
     window_ = std::min(window_, receive_maximum);  // the broker's own flow control (MQTT 5)
   }
-  publish_control(topics_.status(), "online", true);
+  // Subscribe before saying online: a command sent once we are seen online
+  // must not fall between the two (the wait is a round trip on our own thread).
   try {
-    client_->subscribe(topics_.command(), 1);
-    client_->subscribe(topics_.door_set_filter(), 1);
+    std::vector<std::string> filters = {topics_.command(), topics_.door_set_filter()};
     if (cfg_.ha_discovery) {
-      client_->subscribe(cfg_.ha_prefix + "/status", 1);
+      filters.push_back(cfg_.ha_prefix + "/status");
+    }
+    auto topics = ::mqtt::string_collection::create(filters);
+    auto qos = std::vector<int>(filters.size(), 1);
+    if (!client_->subscribe(topics, qos)->wait_for(std::chrono::seconds(cfg_.connect_timeout_s))) {
+      log->warn("subscribing to the command topics timed out");
     }
   } catch (const ::mqtt::exception& e) {
     log->warn("subscribe failed: {}", e.what());
   }
+  publish_control(topics_.status(), "online", true);
   doors_dirty_ = true;
   publish_terminals(true);
   publish_doors(true);
@@ -455,6 +464,15 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   cursor_ = std::max(cursor_, drain_.cursor());
   link_ = Link::Down;
+  try {
+    if (client_->is_connected()) {
+      // We gave up on this connection (a refused publish, a failed delivery):
+      // drop it so the next attempt starts clean from the cursor.
+      client_->disconnect(0);
+    }
+  } catch (const ::mqtt::exception& e) {
+    logger(Component::Mqtt)->debug("disconnect: {}", e.what());
+  }
   connected_.set(0);
   connected_atomic_ = false;
   ++epoch_;  // acks still on their way belong to the old connection

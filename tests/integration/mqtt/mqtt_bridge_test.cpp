@@ -1,0 +1,317 @@
+// The MQTT bridge in-process against a real mosquitto: commands in with
+// results back (MQTT 5 response topic and correlation data too), offline
+// terminals, expiry, malformed commands, live events and TLS with a test CA.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/mqtt/mqtt_adapter.hpp"
+#include "tests/integration/mqtt/mqtt_fixture.hpp"
+#include "tests/sim/attendance_terminal.hpp"
+#include "tests/support/gateway_harness.hpp"
+
+namespace pushgate::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// An io_context thread for simulated terminals.
+class IoThread {
+ public:
+  IoThread() : thread_([this] { ioc_.run(); }) {}
+  ~IoThread() {
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& ioc() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  std::thread thread_;
+};
+
+std::shared_ptr<sim::AttendanceTerminal> terminal(IoThread& io, std::uint16_t port,
+                                                  const std::string& sn) {
+  sim::AttendanceTerminalConfig c;
+  c.serial_number = sn;
+  c.http.port = port;
+  c.http.timeout = 5s;
+  c.poll_interval = 50ms;
+  c.error_delay = 100ms;
+  return sim::AttendanceTerminal::create(io.ioc(), c);
+}
+
+// The last message on `topic` parsed, or null.
+json last_json(const Subscriber& s, const std::string& topic) {
+  auto msgs = s.on(topic);
+  return msgs.empty() ? json(nullptr) : json::parse(msgs.back().payload, nullptr, false);
+}
+
+bool saw_state(const Subscriber& s, const std::string& topic, const std::string& state) {
+  for (const auto& m : s.on(topic)) {
+    auto j = json::parse(m.payload, nullptr, false);
+    if (!j.is_discarded() && j.value("state", "") == state) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class MqttBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<Mosquitto>(tmp_.path() / "broker",
+                                          std::vector<Mosquitto::Listener>{{free_port(), {}}});
+    broker_->start();
+  }
+
+  std::unique_ptr<GatewayHarness> gateway(std::vector<std::string> extra = {}) {
+    std::vector<std::string> sets = {"gateway.id=gw", "mqtt.enabled=true",
+                                     "mqtt.server_uri=" + broker_->uri(),
+                                     "mqtt.reconnect_min_ms=100", "mqtt.reconnect_max_ms=500"};
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    auto h = std::make_unique<GatewayHarness>(sets);
+    return h;
+  }
+
+  static bool connected(GatewayHarness& h) {
+    auto* a = dynamic_cast<adapters::mqtt::MqttAdapter*>(h.gateway().adapter("mqtt"));
+    return a != nullptr && a->connected_for_test();
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Mosquitto> broker_;
+};
+
+TEST_F(MqttBridgeTest, CommandReachesOfflineTerminalWhenItReturnsAndResultComesBack) {
+  auto h = gateway({"mqtt.protocol_version=5"});
+  Subscriber client(broker_->uri(), "bms", 5);
+  client.connect();
+  client.subscribe("pushgate/gw/command/result/#");
+  client.subscribe("reply/bms");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+
+  ::mqtt::properties props;
+  props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, "reply/bms"));
+  props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, "corr-1"));
+  const std::string cmd = R"({"id":"cmd-1","terminal":"SIMCMD01","verb":"info","ttl_s":120})";
+  client.publish("pushgate/gw/command", cmd, 1, false, props);
+  const std::string result_topic = "pushgate/gw/command/result/cmd-1";
+  ASSERT_TRUE(wait_for([&] { return saw_state(client, result_topic, "queued"); }, 10s));
+
+  // The same id again is queued once and answered as a duplicate.
+  client.publish("pushgate/gw/command", cmd, 1, false, props);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& m : client.on(result_topic)) {
+          if (json::parse(m.payload).value("duplicate", false)) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands WHERE client_ref = 'cmd-1'"), 1);
+
+  // The terminal was offline; it comes back, polls, runs it, reports.
+  IoThread io;
+  auto t = terminal(io, h->zkpush_port(), "SIMCMD01");
+  t->start();
+  ASSERT_TRUE(wait_for([&] { return saw_state(client, result_topic, "done"); }, 20s));
+  auto done = last_json(client, result_topic);
+  EXPECT_EQ(done["id"], "cmd-1");
+  EXPECT_EQ(done["terminal"], "SIMCMD01");
+  EXPECT_EQ(done["final"], true);
+  EXPECT_EQ(done["return_code"], 0);
+  EXPECT_TRUE(done["return_name"].is_string()) << done.dump();
+  EXPECT_TRUE(done["utc"].is_string());
+  ASSERT_FALSE(t->executed_commands().empty());
+  EXPECT_EQ(t->executed_commands().front().text.rfind("INFO", 0), 0u);
+
+  // MQTT 5: the same answers on the response topic with the correlation data.
+  ASSERT_TRUE(wait_for([&] { return saw_state(client, "reply/bms", "done"); }, 5s));
+  for (const auto& m : client.on("reply/bms")) {
+    EXPECT_EQ(m.correlation, "corr-1");
+  }
+  t->stop();
+}
+
+TEST_F(MqttBridgeTest, ExpiredCommandIsReportedExpired) {
+  auto h = gateway();
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/command/result/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/command",
+                 R"({"id":"late","terminal":"NEVERSEEN","verb":"reboot","ttl_s":1})");
+  ASSERT_TRUE(wait_for(
+      [&] { return saw_state(client, "pushgate/gw/command/result/late", "expired"); }, 10s));
+  auto r = last_json(client, "pushgate/gw/command/result/late");
+  EXPECT_EQ(r["final"], true);
+  EXPECT_EQ(r["verb"], "reboot");
+}
+
+TEST_F(MqttBridgeTest, MalformedCommandGetsResultSayingWhy) {
+  auto h = gateway();
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/command/result/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/command", "{not json");
+  client.publish("pushgate/gw/command", R"({"id":"m2","terminal":"SN1"})");
+  ASSERT_TRUE(wait_for(
+      [&] { return saw_state(client, "pushgate/gw/command/result/_invalid", "rejected"); }, 10s));
+  ASSERT_TRUE(wait_for(
+      [&] { return saw_state(client, "pushgate/gw/command/result/m2", "rejected"); }, 10s));
+  EXPECT_NE(
+      last_json(client, "pushgate/gw/command/result/m2")["error"].get<std::string>().find("verb"),
+      std::string::npos);
+  EXPECT_GE(h->gateway().metrics().value("pushgate_mqtt_commands_rejected_total"), 2);
+}
+
+TEST_F(MqttBridgeTest, LiveEventsArriveFlaggedLiveWithTerminalStatusRetained) {
+  auto h = gateway();
+  Subscriber client(broker_->uri(), "ha");
+  client.connect();
+  client.subscribe("pushgate/gw/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  IoThread io;
+  auto t = terminal(io, h->zkpush_port(), "SIMLIVE1");
+  t->start();
+  ASSERT_TRUE(t->wait_until([](const sim::TerminalStats& s) { return s.polls > 0; }, 10s));
+  t->punch("100");
+  const std::string topic = "pushgate/gw/terminal/SIMLIVE1/event/attendance";
+  ASSERT_TRUE(wait_for([&] { return !client.on(topic).empty(); }, 10s));
+  auto e = last_json(client, topic);
+  EXPECT_EQ(e["replay"], false);
+  EXPECT_EQ(e["pin"], "100");
+  EXPECT_EQ(e["terminal"], "SIMLIVE1");
+  EXPECT_TRUE(e["id"].is_number_integer());
+  EXPECT_TRUE(e["seq"].is_number_integer());
+  ASSERT_TRUE(
+      wait_for([&] { return !client.on("pushgate/gw/terminal/SIMLIVE1/status").empty(); }, 10s));
+  EXPECT_EQ(last_json(client, "pushgate/gw/terminal/SIMLIVE1/status")["online"], true);
+  // The cursor moved past the acknowledged event and is stored.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return h->query_int("SELECT COALESCE(MAX(position), 0) FROM cursors WHERE name = 'mqtt'") >=
+               e["id"].get<std::int64_t>();
+      },
+      5s));
+  t->stop();
+}
+
+TEST_F(MqttBridgeTest, HomeAssistantDiscoveryResentWhenHomeAssistantComesOnline) {
+  auto h = gateway();
+  IoThread io;
+  auto t = terminal(io, h->zkpush_port(), "SIMHA001");
+  t->start();
+  ASSERT_TRUE(t->wait_until([](const sim::TerminalStats& s) { return s.polls > 0; }, 10s));
+  Subscriber ha(broker_->uri(), "homeassistant");
+  ha.connect();
+  ha.subscribe("homeassistant/#");
+  const std::string lock = "homeassistant/lock/gw/pushgate_gw_SIMHA001_door1/config";
+  ASSERT_TRUE(wait_for([&] { return !ha.on(lock).empty(); }, 10s));
+  auto before = ha.on(lock).size();
+  EXPECT_TRUE(ha.on(lock).front().retained);
+  ha.publish("homeassistant/status", "online");
+  ASSERT_TRUE(wait_for([&] { return ha.on(lock).size() > before; }, 10s));
+  auto cfg = last_json(ha, lock);
+  EXPECT_EQ(cfg["command_topic"], "pushgate/gw/terminal/SIMHA001/door/1/set");
+  EXPECT_FALSE(
+      ha.on("homeassistant/binary_sensor/gw/pushgate_gw_SIMHA001_connectivity/config").empty());
+  EXPECT_FALSE(ha.on("homeassistant/event/gw/pushgate_gw_SIMHA001_attendance/config").empty());
+  // The lock's UNLOCK becomes an open_door command for the terminal.
+  ha.publish("pushgate/gw/terminal/SIMHA001/door/1/set", "UNLOCK");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM commands WHERE verb = 'open_door' AND"
+                   " terminal_sn = 'SIMHA001' AND origin = 'mqtt'") == 1;
+      },
+      10s));
+  t->stop();
+}
+
+// TLS: a CA, a broker certificate and a client certificate made with
+// openssl for this test; the broker requires the client certificate.
+class MqttTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = tmp_.path().string();
+    const std::string script =
+        "set -e; cd " + d +
+        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=pushgate-test-ca"
+        " -keyout ca.key -out ca.crt 2>/dev/null"
+        "; openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key"
+        " -out server.csr 2>/dev/null"
+        "; printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext"
+        "; openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+        " -extfile san.ext -out server.crt 2>/dev/null"
+        "; openssl req -newkey rsa:2048 -nodes -subj /CN=pushgate-gw -keyout client.key"
+        " -out client.csr 2>/dev/null"
+        "; openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+        " -out client.crt 2>/dev/null"
+        "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca"
+        " -keyout other.key -out other.crt 2>/dev/null";
+    ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed";
+    tls_port_ = free_port();
+    broker_ = std::make_unique<Mosquitto>(
+        tmp_.path() / "broker",
+        std::vector<Mosquitto::Listener>{
+            {free_port(), {}},
+            {tls_port_,
+             {"cafile " + d + "/ca.crt", "certfile " + d + "/server.crt",
+              "keyfile " + d + "/server.key", "require_certificate true", "tls_version tlsv1.2"}}});
+    broker_->start();
+  }
+  std::string file(const char* name) const { return (tmp_.path() / name).string(); }
+
+  TempDir tmp_;
+  std::uint16_t tls_port_ = 0;
+  std::unique_ptr<Mosquitto> broker_;
+};
+
+TEST_F(MqttTlsTest, ConnectsWithTestCaAndClientCertificate) {
+  Subscriber watcher(broker_->uri(0), "watcher");
+  watcher.connect();
+  watcher.subscribe("pushgate/tls/status");
+  GatewayHarness h({"gateway.id=tls", "mqtt.enabled=true",
+                    "mqtt.server_uri=ssl://127.0.0.1:" + std::to_string(tls_port_),
+                    "mqtt.tls_ca_file=" + file("ca.crt"),
+                    "mqtt.tls_cert_file=" + file("client.crt"),
+                    "mqtt.tls_key_file=" + file("client.key")});
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto m = watcher.on("pushgate/tls/status");
+        return !m.empty() && m.back().payload == "online";
+      },
+      15s));
+  EXPECT_EQ(h.gateway().metrics().value("pushgate_mqtt_connected"), 1);
+}
+
+TEST_F(MqttTlsTest, RefusesBrokerSignedByAnotherCa) {
+  GatewayHarness h({"gateway.id=tls2", "mqtt.enabled=true",
+                    "mqtt.server_uri=ssl://127.0.0.1:" + std::to_string(tls_port_),
+                    "mqtt.tls_ca_file=" + file("other.crt"),
+                    "mqtt.tls_cert_file=" + file("client.crt"),
+                    "mqtt.tls_key_file=" + file("client.key"), "mqtt.reconnect_min_ms=100",
+                    "mqtt.reconnect_max_ms=200"});
+  ASSERT_TRUE(wait_for(
+      [&] { return h.gateway().metrics().value("pushgate_mqtt_connect_failures_total") >= 2; },
+      15s));
+  EXPECT_EQ(h.gateway().metrics().value("pushgate_mqtt_connected"), 0);
+}
+
+}  // namespace
+}  // namespace pushgate::test
