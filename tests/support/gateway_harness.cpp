@@ -115,7 +115,7 @@ HttpAnswer send_raw(std::uint16_t port, const std::string& request_bytes) {
 HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body) {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (method == "POST") {
+  if (method == "POST" || !body.empty()) {
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
