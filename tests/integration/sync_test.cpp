@@ -241,5 +241,71 @@ TEST_F(EnrolmentSyncTest, OneEnrolmentServesTheSite) {
   c->stop();
 }
 
+TEST_F(EnrolmentSyncTest, MasterDataGoesWhereItIsNeeded) {
+  auto b = terminal("SYNC-B", kFingerAndFace, kFaceOnly);
+  auto c = terminal("SYNC-C", kFingerOnly, kNone);
+  wait_online(b);
+  wait_online(c);
+  const auto post = [this](const std::string& path, const std::string& body) {
+    const auto a = http_request(gw_.api_port(), "POST", "/api/v1/access/" + path, body);
+    EXPECT_TRUE(a.status == 200 || a.status == 201) << path << ": " << a.body;
+  };
+  post("timezones", R"({"id": 2, "name": "office", "mon": ["08:30-12:00", "13:00-17:30"]})");
+  post("holidays", R"({"date": "2026-12-25", "type": 1, "yearly": true})");
+  post("levels", R"({"id": 1, "name": "B front", "timezone": 2, "doors": ["SYNC-B/1"]})");
+  post("users", R"({"pin": "500", "name": "Ada", "cards": [{"number": "123456"}],
+                    "password": "77", "levels": [1]})");
+  settle({b, c});
+
+  // Time zone and holiday everywhere, in the spec's encoding.
+  for (const auto& t : {b, c}) {
+    const auto tzs = t->timezones();
+    ASSERT_EQ(tzs.count("2"), 1u) << t->serial_number();
+    EXPECT_EQ(sim::find_field(tzs.at("2"), "MonTime1").value_or(""),
+              std::to_string((830 << 16) + 1200));
+    EXPECT_EQ(sim::find_field(tzs.at("2"), "MonTime2").value_or(""),
+              std::to_string((1300 << 16) + 1730));
+    EXPECT_EQ(sim::find_field(tzs.at("2"), "SunTime1").value_or(""), "0");
+    const auto hols = t->holidays();
+    ASSERT_EQ(hols.count("20261225"), 1u) << t->serial_number();
+    EXPECT_EQ(sim::find_field(hols.at("20261225"), "Loop").value_or(""), "1");
+  }
+  // The user and its right only where its level has doors.
+  ASSERT_EQ(b->users().count("500"), 1u);
+  EXPECT_EQ(b->users().at("500").card, "123456");
+  const auto rights = b->authorizations();
+  ASSERT_EQ(rights.size(), 1u);
+  EXPECT_EQ(rights[0].pin, "500");
+  EXPECT_EQ(rights[0].timezone_id, "2");
+  EXPECT_EQ(rights[0].door_bits, "1");
+  EXPECT_EQ(c->users().count("500"), 0u);
+  EXPECT_TRUE(c->authorizations().empty());
+
+  // The level moves to C's door: B loses the right, C gets user and right.
+  const auto put = http_request(gw_.api_port(), "PUT", "/api/v1/access/levels/1",
+                                R"({"id": 1, "name": "C front", "timezone": 2,
+                                    "doors": ["SYNC-C/1"]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  settle({b, c});
+  EXPECT_TRUE(b->authorizations().empty());
+  ASSERT_EQ(c->users().count("500"), 1u);
+  ASSERT_EQ(c->authorizations().size(), 1u);
+
+  // Deleted: removed from every terminal that was sent it, nowhere else.
+  const auto del = http_request(gw_.api_port(), "DELETE", "/api/v1/access/users/500");
+  ASSERT_TRUE(del.status == 200 || del.status == 204) << del.body;
+  settle({b, c});
+  EXPECT_EQ(b->users().count("500"), 0u);
+  EXPECT_EQ(c->users().count("500"), 0u);
+  for (const auto& t : {b, c}) {
+    for (const auto& cmd : t->executed_commands()) {
+      EXPECT_EQ(cmd.return_code, 0) << t->serial_number() << ": " << cmd.text;
+    }
+    EXPECT_TRUE(t->problems().empty()) << t->problems().front();
+  }
+  b->stop();
+  c->stop();
+}
+
 }  // namespace
 }  // namespace pushgate::test
