@@ -350,8 +350,9 @@ std::vector<Planned> SentLedger::filter(std::vector<Planned> plan) const {
   for (auto& p : plan) {
     const auto have = get(p.terminal_sn, p.item);
     if (p.digest.empty()) {
-      // A delete goes only where something was put (and not deleted since).
-      if (!have || have->empty() || p.requests.empty()) {
+      // A delete goes only where something was put (and not deleted since);
+      // one without commands only marks the item gone (see plan_user).
+      if (!have || have->empty()) {
         continue;
       }
     } else if (have && *have == p.digest) {
@@ -364,6 +365,10 @@ std::vector<Planned> SentLedger::filter(std::vector<Planned> plan) const {
 
 void SentLedger::record(const std::string& sn, const std::string& item, const std::string& digest) {
   sent_[{sn, item}] = digest;
+}
+
+void SentLedger::forget(const std::string& sn, const std::string& item) {
+  sent_.erase({sn, item});
 }
 
 std::optional<std::string> SentLedger::get(const std::string& sn, const std::string& item) const {

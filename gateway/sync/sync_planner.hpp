@@ -117,6 +117,8 @@ class SentLedger {
  public:
   std::vector<Planned> filter(std::vector<Planned> plan) const;
   void record(const std::string& sn, const std::string& item, const std::string& digest);
+  /** Forgets an item (its command could not be queued): planned again next time. */
+  void forget(const std::string& sn, const std::string& item);
   /** The digest last recorded, nullopt when never. "" means deleted. */
   std::optional<std::string> get(const std::string& sn, const std::string& item) const;
   std::size_t size() const noexcept { return sent_.size(); }

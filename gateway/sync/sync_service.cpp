@@ -378,19 +378,47 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
       ++shared_->open;
       queued_.inc();
       log_->debug("[sn={}] sync: {} {}", p.terminal_sn, req.verb, p.item);
-      commands_.enqueue(std::move(req),
-                        [this, s = shared_, sn = p.terminal_sn, item = p.item](
-                            boost::system::error_code ec, std::string error, CommandRecord, bool) {
-                          if (!ec && error.empty()) {
-                            return;
-                          }
-                          --s->open;
-                          enqueue_failures_.inc();
-                          log_->error("[sn={}] sync: {} could not be queued: {}", sn, item,
-                                      error.empty() ? ec.message() : error);
-                        });
+      commands_.enqueue(std::move(req), [this, s = shared_, sn = p.terminal_sn, item = p.item](
+                                            boost::system::error_code ec, std::string error,
+                                            CommandRecord, bool) {
+        if (!ec && error.empty()) {
+          return;
+        }
+        --s->open;
+        enqueue_failures_.inc();
+        log_->error("[sn={}] sync: {} could not be queued: {}", sn, item,
+                    error.empty() ? ec.message() : error);
+        // Not sent: plan it again on the next change.
+        boost::asio::post(strand_, [this, sn, item] {
+          ledger_.forget(sn, item);
+          WriteBatch batch;
+          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
+            boost::system::error_code e;
+            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
+            if (e) {
+              return e;
+            }
+            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+            return st.run();
+          });
+          store_.append(std::move(batch), [](CommitResult) {});
+        });
+      });
     }
     remember(p.terminal_sn, p.item, p.digest);
+    if (p.digest.empty() && p.item.rfind("user/", 0) == 0) {
+      // delete_user takes the user's rights, templates and photos with it.
+      const std::string pin = p.item.substr(5);
+      auto gone = ledger_.items_with_prefix(p.terminal_sn, "template/" + pin + "/");
+      const auto photos = ledger_.items_with_prefix(p.terminal_sn, "photo/" + pin + "/");
+      gone.insert(gone.end(), photos.begin(), photos.end());
+      if (!ledger_.get(p.terminal_sn, "authorize/" + pin).value_or("").empty()) {
+        gone.push_back("authorize/" + pin);
+      }
+      for (const auto& item : gone) {
+        remember(p.terminal_sn, item, "");
+      }
+    }
   }
   if (!ledger_rows.ops.empty()) {
     store_.append(std::move(ledger_rows), [this](CommitResult r) {
