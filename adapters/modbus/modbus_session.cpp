@@ -17,8 +17,6 @@ namespace pushgate::adapters::modbus {
 
 namespace {
 
-constexpr int kHeader = 7;  // MBAP header: the unit id is its last byte
-
 std::string peer_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
@@ -63,10 +61,6 @@ bool drain(int fd, std::size_t n) {
     n -= static_cast<std::size_t>(got);
   }
   return true;
-}
-
-std::uint16_t be16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
 }
 
 // The largest view (flat layout, kMaxSlots slots): every thread's scratch
@@ -242,7 +236,7 @@ void ModbusServer::serve(Client& client) {
   map.tab_registers = holding.data();
   const auto slot_count = image_.slot_count();
 
-  auto answer_exception = [&](Exception e, int) {
+  auto answer_exception = [&](Exception e) {
     switch (e) {
       case Exception::IllegalFunction:
         exc_function_.inc();
@@ -276,156 +270,115 @@ void ModbusServer::serve(Client& client) {
     if (rc < 0) {
       break;  // closed, idle timeout or a malformed frame: drop the connection
     }
-    const std::uint8_t unit = query[kHeader - 1];
-    const std::uint8_t function = query[kHeader];
-    int view = view_for_unit(unit, options_.flat_unit_id, slot_count);
+    const Request req =
+        decode_request(std::span<const std::uint8_t>(query.data(), static_cast<std::size_t>(rc)));
+    if (req.unread > 0 && !drain(client.fd, req.unread)) {
+      break;  // the frame's declared rest never came: the stream is lost
+    }
+    int view = view_for_unit(req.unit, options_.flat_unit_id, slot_count);
     if (view < 0) {
       // No slot behind this unit id: the gateway has no path to such a device.
-      if (answer_exception(Exception::GatewayPathUnavailable, rc) < 0) {
+      if (answer_exception(Exception::GatewayPathUnavailable) < 0) {
         break;
       }
       continue;
     }
-    auto v = static_cast<std::uint16_t>(view);
-    const bool write = function == MODBUS_FC_WRITE_SINGLE_COIL ||
-                       function == MODBUS_FC_WRITE_SINGLE_REGISTER ||
-                       function == MODBUS_FC_WRITE_MULTIPLE_COILS ||
-                       function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS;
-    const bool read =
-        function == MODBUS_FC_READ_COILS || function == MODBUS_FC_READ_DISCRETE_INPUTS ||
-        function == MODBUS_FC_READ_HOLDING_REGISTERS || function == MODBUS_FC_READ_INPUT_REGISTERS;
-    if (!read && !write) {
-      // Diagnostics, mask write, read/write multiple, file records…: not
-      // served. libmodbus sizes a frame by its function code, so for codes it
-      // does not know the rest of the PDU (per the MBAP length) is still
-      // unread: drop it, or the next frame would start inside it.
-      const int declared = kHeader - 1 + be16(&query[4]);
-      if (declared > rc && !drain(client.fd, static_cast<std::size_t>(declared - rc))) {
-        break;
-      }
-      if (answer_exception(Exception::IllegalFunction, rc) < 0) {
+    if (req.problem == Exception::IllegalFunction) {
+      if (answer_exception(Exception::IllegalFunction) < 0) {
         break;
       }
       continue;
     }
+    const auto v = static_cast<std::uint16_t>(view);
     map.nb_input_registers = static_cast<int>(image_.size(v, Space::InputRegister));
     map.nb_registers = static_cast<int>(image_.size(v, Space::HoldingRegister));
     map.nb_input_bits = static_cast<int>(image_.size(v, Space::DiscreteInput));
     map.nb_bits = options_.coils_enabled ? static_cast<int>(image_.size(v, Space::Coil)) : 0;
-    const std::uint16_t address = be16(&query[kHeader + 1]);
 
-    if (read) {
-      const std::uint16_t count = be16(&query[kHeader + 3]);
-      Space space = function == MODBUS_FC_READ_COILS               ? Space::Coil
-                    : function == MODBUS_FC_READ_DISCRETE_INPUTS   ? Space::DiscreteInput
-                    : function == MODBUS_FC_READ_HOLDING_REGISTERS ? Space::HoldingRegister
-                                                                   : Space::InputRegister;
+    if (req.read) {
+      Space space = req.function == MODBUS_FC_READ_COILS               ? Space::Coil
+                    : req.function == MODBUS_FC_READ_DISCRETE_INPUTS   ? Space::DiscreteInput
+                    : req.function == MODBUS_FC_READ_HOLDING_REGISTERS ? Space::HoldingRegister
+                                                                       : Space::InputRegister;
       int size = space == Space::Coil              ? map.nb_bits
                  : space == Space::DiscreteInput   ? map.nb_input_bits
                  : space == Space::HoldingRegister ? map.nb_registers
                                                    : map.nb_input_registers;
-      // Out of range or too many: modbus_reply answers 02/03 from the sizes.
-      if (count >= 1 && std::uint32_t{address} + count <= static_cast<std::uint32_t>(size) &&
-          image_.read(v, space, address, count, words.data())) {
-        switch (space) {
-          case Space::InputRegister:
-            std::copy_n(words.data(), count, input_regs.data() + address);
-            break;
-          case Space::HoldingRegister:
-            std::copy_n(words.data(), count, holding.data() + address);
-            break;
-          case Space::Coil:
-            std::transform(words.data(), words.data() + count, coils.data() + address,
-                           [](std::uint16_t w) { return static_cast<std::uint8_t>(w); });
-            break;
-          case Space::DiscreteInput:
-            std::transform(words.data(), words.data() + count, inputs.data() + address,
-                           [](std::uint16_t w) { return static_cast<std::uint8_t>(w); });
-            break;
+      const std::uint32_t end = std::uint32_t{req.address} + req.count;
+      if (req.problem != Exception::None) {
+        if (answer_exception(req.problem) < 0) {
+          break;
         }
-        reads_.inc();
-      } else {
-        bool bits = space == Space::Coil || space == Space::DiscreteInput;
-        std::uint32_t max = bits ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS;
-        (count < 1 || count > max ? exc_value_ : exc_address_).inc();
+        continue;
       }
+      if (end > static_cast<std::uint32_t>(size) ||
+          !image_.read(v, space, req.address, req.count, words.data())) {
+        if (answer_exception(Exception::IllegalDataAddress) < 0) {
+          break;
+        }
+        continue;
+      }
+      switch (space) {
+        case Space::InputRegister:
+          std::copy_n(words.data(), req.count, input_regs.data() + req.address);
+          break;
+        case Space::HoldingRegister:
+          std::copy_n(words.data(), req.count, holding.data() + req.address);
+          break;
+        case Space::Coil:
+          std::transform(words.data(), words.data() + req.count, coils.data() + req.address,
+                         [](std::uint16_t w) { return static_cast<std::uint8_t>(w); });
+          break;
+        case Space::DiscreteInput:
+          std::transform(words.data(), words.data() + req.count, inputs.data() + req.address,
+                         [](std::uint16_t w) { return static_cast<std::uint8_t>(w); });
+          break;
+      }
+      reads_.inc();
+      // modbus_reply builds the standard answer from the scratch tables.
       if (modbus_reply(ctx, query.data(), rc, &map) < 0) {
         break;
       }
       continue;
     }
 
-    // A write: policy first, then the range, then the owner applies it,
-    // then the standard echo. Every write is logged with the client address.
+    // A write: policy first, then the frame, the range, then the owner
+    // applies it, then the standard echo. Every write is logged with the
+    // client address.
     if (!handler_.allowed || !handler_.allowed(client.address)) {
       writes_refused_.inc();
       log->warn(
           "[client={}] write refused (FC {} unit {} address {}): writes are off or this "
           "address is not in modbus.write_allow",
-          client.address, function, unit, address);
-      if (answer_exception(Exception::IllegalFunction, rc) < 0) {
+          client.address, req.function, req.unit, req.address);
+      if (answer_exception(Exception::IllegalFunction) < 0) {
         break;
       }
       continue;
     }
-    Exception problem = Exception::None;
-    std::vector<std::uint16_t> values;
-    std::vector<std::uint8_t> bits;
-    const bool coil =
-        function == MODBUS_FC_WRITE_SINGLE_COIL || function == MODBUS_FC_WRITE_MULTIPLE_COILS;
-    const std::uint32_t size = coil ? static_cast<std::uint32_t>(map.nb_bits)
-                                    : static_cast<std::uint32_t>(map.nb_registers);
-    if (function == MODBUS_FC_WRITE_SINGLE_COIL) {
-      std::uint16_t value = be16(&query[kHeader + 3]);
-      if (value != 0xFF00 && value != 0x0000) {
-        problem = Exception::IllegalDataValue;
-      }
-      bits.push_back(value == 0xFF00 ? 1 : 0);
-    } else if (function == MODBUS_FC_WRITE_SINGLE_REGISTER) {
-      values.push_back(be16(&query[kHeader + 3]));
-    } else if (function == MODBUS_FC_WRITE_MULTIPLE_COILS) {
-      std::uint16_t count = be16(&query[kHeader + 3]);
-      std::uint8_t bytes = query[kHeader + 5];
-      if (count < 1 || count > MODBUS_MAX_WRITE_BITS || bytes != (count + 7) / 8 ||
-          rc < kHeader + 6 + bytes) {
-        problem = Exception::IllegalDataValue;
-      } else {
-        for (std::uint16_t i = 0; i < count; ++i) {
-          bits.push_back((query[kHeader + 6 + i / 8] >> (i % 8)) & 1);
-        }
-      }
-    } else {
-      std::uint16_t count = be16(&query[kHeader + 3]);
-      std::uint8_t bytes = query[kHeader + 5];
-      if (count < 1 || count > MODBUS_MAX_WRITE_REGISTERS || bytes != count * 2 ||
-          rc < kHeader + 6 + bytes) {
-        problem = Exception::IllegalDataValue;
-      } else {
-        for (std::uint16_t i = 0; i < count; ++i) {
-          values.push_back(be16(&query[kHeader + 6 + 2 * i]));
-        }
-      }
-    }
-    std::size_t n = coil ? bits.size() : values.size();
-    if (problem == Exception::None && std::uint32_t{address} + n > size) {
+    Exception problem = req.problem;
+    const std::uint32_t size = req.coil ? static_cast<std::uint32_t>(map.nb_bits)
+                                        : static_cast<std::uint32_t>(map.nb_registers);
+    if (problem == Exception::None && std::uint32_t{req.address} + req.count > size) {
       problem = Exception::IllegalDataAddress;
     }
     if (problem == Exception::None) {
-      problem = coil ? handler_.coils(v, address, bits, client.address)
-                     : handler_.holding(v, address, values, client.address);
+      problem = req.coil ? handler_.coils(v, req.address, req.bits, client.address)
+                         : handler_.holding(v, req.address, req.values, client.address);
     }
     if (problem != Exception::None) {
       writes_refused_.inc();
       log->warn("[client={}] write refused (FC {} unit {} address {} count {}): exception {:02X}",
-                client.address, function, unit, address, n, static_cast<int>(problem));
-      if (answer_exception(problem, rc) < 0) {
+                client.address, req.function, req.unit, req.address, req.count,
+                static_cast<int>(problem));
+      if (answer_exception(problem) < 0) {
         break;
       }
       continue;
     }
     writes_accepted_.inc();
-    log->info("[client={}] write FC {} unit {} address {} count {}", client.address, function, unit,
-              address, n);
+    log->info("[client={}] write FC {} unit {} address {} count {}", client.address, req.function,
+              req.unit, req.address, req.count);
     if (modbus_reply(ctx, query.data(), rc, &map) < 0) {
       break;
     }

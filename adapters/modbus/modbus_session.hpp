@@ -17,19 +17,10 @@
 #include <boost/system/error_code.hpp>
 
 #include "adapters/modbus/modbus_image.hpp"
+#include "adapters/modbus/modbus_protocol.hpp"
 #include "gateway/metrics/metrics.hpp"
 
 namespace pushgate::adapters::modbus {
-
-/** Modbus exception codes the server answers with. */
-enum class Exception : std::uint8_t {
-  None = 0,
-  IllegalFunction = 0x01,
-  IllegalDataAddress = 0x02,
-  IllegalDataValue = 0x03,
-  ServerFailure = 0x04,
-  GatewayPathUnavailable = 0x0A,
-};
 
 /** What the server asks its owner; called on a connection thread, must be short. */
 struct WriteHandler {

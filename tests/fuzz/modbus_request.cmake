@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(modbus_request LIBS pushgate_modbus_protocol)

@@ -1,0 +1,201 @@
+// The Modbus adapter inside an in-process Gateway, read and written by
+// libmodbus's client on loopback: slot assignment (kept across a restart,
+// the config wins), mailbox validation, the write policy and its reload.
+// End to end with real terminals and pymodbus: modbus_pymodbus_test.py.
+#include <gtest/gtest.h>
+#include <modbus/modbus.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "adapters/modbus/modbus_adapter.hpp"
+#include "gateway/config/config.hpp"
+#include "tests/support/gateway_harness.hpp"
+
+namespace pushgate::test {
+namespace {
+
+namespace mb = adapters::modbus;
+
+std::vector<std::string> modbus_keys(std::vector<std::string> more) {
+  std::vector<std::string> keys = {"modbus.enabled=true", "modbus.listen=127.0.0.1",
+                                   "modbus.port=0", "modbus.slot_count=3", "modbus.refresh_ms=100"};
+  keys.insert(keys.end(), more.begin(), more.end());
+  return keys;
+}
+
+mb::ModbusAdapter& adapter(GatewayHarness& h) {
+  auto* a = dynamic_cast<mb::ModbusAdapter*>(h.gateway().adapter("modbus"));
+  if (a == nullptr) {
+    throw std::runtime_error("modbus adapter not running");
+  }
+  return *a;
+}
+
+void seen(GatewayHarness& h, const std::string& sn) {
+  bool persist = false;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  h.gateway().terminals().seen(sn, "127.0.0.1", now, persist);
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return f();
+}
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port, int unit = 255) : ctx_(modbus_new_tcp("127.0.0.1", port)) {
+    modbus_set_slave(ctx_, unit);
+    if (modbus_connect(ctx_) != 0) {
+      throw std::runtime_error(std::string("modbus connect: ") + modbus_strerror(errno));
+    }
+  }
+  ~Client() {
+    modbus_close(ctx_);
+    modbus_free(ctx_);
+  }
+  modbus_t* get() { return ctx_; }
+  void unit(int u) { modbus_set_slave(ctx_, u); }
+  std::string serial(int slot) {
+    std::uint16_t r[10] = {};
+    if (modbus_read_input_registers(ctx_, 100 + (slot - 1) * 64 + 2, 10, r) != 10) {
+      return "<error>";
+    }
+    std::string s;
+    for (auto w : r) {
+      for (char c : {static_cast<char>(w >> 8), static_cast<char>(w & 0xFF)}) {
+        if (c != 0) {
+          s += c;
+        }
+      }
+    }
+    return s;
+  }
+  // mailbox_seq, status, return code, reason
+  std::array<std::uint16_t, 4> mailbox() {
+    std::uint16_t r[4] = {};
+    modbus_read_input_registers(ctx_, 32, 4, r);
+    return {r[0], r[1], r[2], r[3]};
+  }
+
+ private:
+  modbus_t* ctx_;
+};
+
+TEST(ModbusAdapterTest, SlotsAreAssignedOnceKeptAndTheConfigWins) {
+  TempDir dir;
+  {
+    GatewayHarness h(modbus_keys({}), dir.path());
+    seen(h, "T1");
+    ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T1"; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    seen(h, "T2");
+    ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(2) == "T2"; }));
+    Client c(adapter(h).port());
+    EXPECT_TRUE(eventually([&] { return c.serial(2) == "T2"; }));
+    EXPECT_EQ(adapter(h).slot_serial(3), "");
+  }
+  {
+    // Restarted with T1 configured for slot 3: T1 moves, T2 keeps slot 2,
+    // a newcomer takes the lowest free slot (1).
+    GatewayHarness h(modbus_keys({"modbus.slots=[\"\", \"\", \"T1\"]"}), dir.path());
+    EXPECT_EQ(adapter(h).slot_serial(3), "T1");
+    EXPECT_EQ(adapter(h).slot_serial(2), "T2");
+    EXPECT_EQ(adapter(h).slot_serial(1), "");
+    Client c(adapter(h).port());
+    EXPECT_EQ(c.serial(3), "T1");
+    std::uint16_t state = 9;
+    ASSERT_EQ(modbus_read_input_registers(c.get(), 100 + 64, 1, &state), 1);
+    EXPECT_EQ(state, 1) << "a slot whose terminal was not heard from since the start: offline";
+    seen(h, "T3");
+    ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T3"; }));
+    EXPECT_TRUE(eventually([&] { return c.serial(1) == "T3"; }));
+    h.stop();
+    EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM modbus_slots"), 3);
+    EXPECT_EQ(h.query_int("SELECT slot FROM modbus_slots WHERE sn = 'T1' AND origin = 'config'"),
+              3);
+    EXPECT_EQ(h.query_int("SELECT slot FROM modbus_slots WHERE sn = 'T3' AND origin = 'auto'"), 1);
+  }
+}
+
+TEST(ModbusAdapterTest, MailboxRejectsWhatItCannotQueueAndSaysWhy) {
+  GatewayHarness h(
+      modbus_keys({"modbus.writes_enabled=true", "modbus.write_allow=[\"127.0.0.1\"]"}));
+  seen(h, "T1");
+  ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T1"; }));
+  Client c(adapter(h).port());
+  struct Case {
+    std::array<std::uint16_t, 5> regs;
+    int unit;
+    std::uint16_t reason;
+  };
+  const Case cases[] = {
+      {{1, 1, 0, 5, 1}, 255, 4},                               // door 0
+      {{1, 1, 5, 5, 2}, 255, 4},                               // door 5
+      {{1, 1, 1, 0, 3}, 255, 5},                               // 0 seconds
+      {{1, 1, 1, 255, 4}, 255, 5}, {{2, 1, 1, 2, 5}, 255, 5},  // normal open 2
+      {{1, 4, 1, 5, 6}, 255, 2},                               // slot 4 of 3
+      {{1, 0, 1, 5, 7}, 255, 2},                               // flat layout needs a slot
+      {{1, 2, 1, 5, 8}, 255, 3},                               // empty slot
+      {{1, 2, 1, 5, 9}, 1, 2},                                 // unit 1 names another slot
+      {{7, 1, 1, 5, 10}, 255, 1},
+  };
+  for (const auto& k : cases) {
+    c.unit(k.unit);
+    ASSERT_EQ(modbus_write_registers(c.get(), 0, 5, k.regs.data()), 5) << modbus_strerror(errno);
+    auto m = c.mailbox();
+    EXPECT_EQ(m[0], k.regs[4]);
+    EXPECT_EQ(m[1], static_cast<std::uint16_t>(mb::CommandStatus::Rejected)) << "seq " << k.regs[4];
+    EXPECT_EQ(m[3], k.reason) << "seq " << k.regs[4];
+  }
+  EXPECT_EQ(h.gateway().commands().open_count(), 0u);
+  // Cancel alarm ignores the door; on unit 1, slot 0 means this slot.
+  c.unit(1);
+  const std::uint16_t cancel[5] = {3, 0, 0, 0, 11};
+  ASSERT_EQ(modbus_write_registers(c.get(), 0, 5, cancel), 5);
+  EXPECT_TRUE(eventually(
+      [&] { return c.mailbox()[1] == static_cast<std::uint16_t>(mb::CommandStatus::Queued); }));
+  EXPECT_EQ(h.gateway().commands().open_count(), 1u);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM commands WHERE origin = 'modbus'"
+                        " AND verb = 'cancel_alarm'"),
+            1);
+}
+
+TEST(ModbusAdapterTest, WritesAreOffByDefaultAndSighupTurnsThemOn) {
+  GatewayHarness h(modbus_keys({}));
+  seen(h, "T1");
+  ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T1"; }));
+  Client c(adapter(h).port());
+  const std::uint16_t open[5] = {1, 1, 1, 5, 1};
+  EXPECT_EQ(modbus_write_registers(c.get(), 0, 5, open), -1);
+  EXPECT_EQ(errno, EMBXILFUN);
+  std::uint16_t reg = 9;
+  ASSERT_EQ(modbus_read_input_registers(c.get(), 21, 1, &reg), 1);
+  EXPECT_EQ(reg, 0) << "writes_enabled register";
+
+  auto schema = build_schema();
+  auto next = config::Config::load_string(
+      schema, "",
+      modbus_keys({"gateway.data_dir=" + h.data_dir().string(), "modbus.writes_enabled=true",
+                   "modbus.write_allow=[\"127.0.0.0/8\"]"}));
+  ASSERT_TRUE(next.ok()) << config::format_errors(next.errors);
+  h.gateway().reload(*next.config);
+  ASSERT_EQ(modbus_write_registers(c.get(), 0, 5, open), 5) << modbus_strerror(errno);
+  EXPECT_TRUE(eventually(
+      [&] { return modbus_read_input_registers(c.get(), 21, 1, &reg) == 1 && reg == 1; }));
+  EXPECT_TRUE(eventually([&] { return h.gateway().commands().open_count() == 1; }));
+}
+
+}  // namespace
+}  // namespace pushgate::test
