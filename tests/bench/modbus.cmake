@@ -6,6 +6,6 @@ if(TARGET pushgate_adapter_modbus)
   add_executable(modbus_bench ${CMAKE_CURRENT_LIST_DIR}/modbus_bench.cpp)
   target_link_libraries(modbus_bench PRIVATE pushgate_gateway_harness pushgate_adapter_modbus
                                              pushgate_warnings)
-  add_test(NAME bench_smoke.modbus COMMAND modbus_bench --clients 3 --seconds 0.5 --slots 4)
+  add_test(NAME bench_smoke.modbus COMMAND modbus_bench --clients 3 --seconds 0.3 --slots 4 --rounds 1)
   set_tests_properties(bench_smoke.modbus PROPERTIES LABELS bench TIMEOUT 60)
 endif()
