@@ -134,6 +134,7 @@ ModbusAdapter::ModbusAdapter(AdapterContext& ctx, ModbusConfig config)
   std::string error;
   allow_ = AllowList::parse(config_.write_allow, error);
   coil_open_seconds_ = config_.coil_open_seconds;
+  command_ttl_ms_ = std::chrono::milliseconds(config_.command_ttl).count();
 }
 
 ModbusAdapter::~ModbusAdapter() {
@@ -236,6 +237,7 @@ void ModbusAdapter::reload(const config::Config& config) {
   writes_enabled_ = next.writes_enabled;
   allow_ = std::move(allow);
   coil_open_seconds_ = next.coil_open_seconds;
+  command_ttl_ms_ = std::chrono::milliseconds(next.command_ttl).count();
   logger(Component::Modbus)
       ->info("reload: writes {}, {} allowed address entries", writes_enabled_ ? "on" : "off",
              next.write_allow.size());
@@ -754,6 +756,10 @@ Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
 
 void ModbusAdapter::submit(CommandRequest request, Target target) {
   request.origin = "modbus";
+  {
+    std::lock_guard lock(mutex_);
+    request.ttl_ms = command_ttl_ms_;
+  }
   std::weak_ptr<Link> weak = link_;
   // `done` runs on the writer thread after commit, or at once on a
   // validation error: either way only short locks below.

@@ -90,6 +90,7 @@ class ModbusAdapter final : public Adapter {
   bool writes_enabled_ = false;
   AllowList allow_;
   int coil_open_seconds_ = 5;
+  std::int64_t command_ttl_ms_ = 60000;
 
   // Refresh thread state (only that thread, after start).
   std::int64_t last_event_id_ = -1;

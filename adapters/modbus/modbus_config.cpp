@@ -126,6 +126,16 @@ void ModbusConfig::declare(config::Schema& s) {
          std::int64_t{254},
          {},
          true});
+  s.add({"modbus.command_ttl_s",
+         ValueType::Int,
+         std::int64_t{60},
+         "How long a command from the mailbox or a coil may wait for its terminal; past\n"
+         "it the command expires undelivered (a door must not open an hour after the BMS\n"
+         "asked, when an offline terminal comes back).",
+         std::int64_t{5},
+         std::int64_t{86400},
+         {},
+         true});
   s.add({"modbus.refresh_ms",
          ValueType::Int,
          std::int64_t{1000},
@@ -160,6 +170,7 @@ ModbusConfig ModbusConfig::from(const config::Config& c) {
   m.write_allow = c.get_list("modbus.write_allow");
   m.coils_enabled = c.get_bool("modbus.coils_enabled");
   m.coil_open_seconds = static_cast<int>(c.get_int("modbus.coil_open_seconds"));
+  m.command_ttl = std::chrono::seconds(c.get_int("modbus.command_ttl_s"));
   m.refresh = std::chrono::milliseconds(c.get_int("modbus.refresh_ms"));
   m.offline_after = std::chrono::seconds(c.get_int("modbus.offline_after_s"));
   return m;

@@ -44,6 +44,7 @@ struct ModbusConfig {
   std::vector<std::string> write_allow;
   bool coils_enabled = false;
   int coil_open_seconds = 5;
+  std::chrono::seconds command_ttl{60};
   std::chrono::milliseconds refresh{1000};
   std::chrono::seconds offline_after{60};
 

@@ -130,8 +130,8 @@ TEST(ModbusAdapterTest, SlotsAreAssignedOnceKeptAndTheConfigWins) {
 }
 
 TEST(ModbusAdapterTest, MailboxRejectsWhatItCannotQueueAndSaysWhy) {
-  GatewayHarness h(
-      modbus_keys({"modbus.writes_enabled=true", "modbus.write_allow=[\"127.0.0.1\"]"}));
+  GatewayHarness h(modbus_keys({"modbus.writes_enabled=true", "modbus.write_allow=[\"127.0.0.1\"]",
+                                "modbus.command_ttl_s=30"}));
   seen(h, "T1");
   ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T1"; }));
   Client c(adapter(h).port());
@@ -170,6 +170,9 @@ TEST(ModbusAdapterTest, MailboxRejectsWhatItCannotQueueAndSaysWhy) {
   EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM commands WHERE origin = 'modbus'"
                         " AND verb = 'cancel_alarm'"),
             1);
+  EXPECT_EQ(h.query_int("SELECT expires_ms - created_ms FROM commands WHERE origin = 'modbus'"),
+            30000)
+      << "a BMS command must not wait a day for an offline terminal";
 }
 
 TEST(ModbusAdapterTest, WritesAreOffByDefaultAndSighupTurnsThemOn) {
