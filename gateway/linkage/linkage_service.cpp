@@ -1,5 +1,6 @@
 #include "gateway/linkage/linkage_service.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -135,14 +136,14 @@ std::string LinkageService::start() {
     if (!parsed.ok()) {
       return "linkage: the stored rules are invalid: " + describe(parsed.errors);
     }
-    engine_.set_rules(parsed.rules);
+    set_rules(parsed.rules);
     source_ = "api";
   } else if (!options_.rules_file.empty()) {
     const auto parsed = load_rules_file(options_.rules_file);
     if (!parsed.ok()) {
       return "linkage.rules_file: " + describe(parsed.errors);
     }
-    engine_.set_rules(parsed.rules);
+    set_rules(parsed.rules);
     source_ = "file";
   }
   {
@@ -164,7 +165,15 @@ void LinkageService::stop() {
   shared_->service = nullptr;
 }
 
+void LinkageService::set_rules(std::vector<rl::Rule> rules) {
+  active_ = std::any_of(rules.begin(), rules.end(), [](const rl::Rule& r) { return r.enabled; });
+  engine_.set_rules(std::move(rules));
+}
+
 void LinkageService::on_commit(const std::vector<Event>& committed) {
+  if (!active_) {
+    return;  // the ingest path pays nothing while no rule is enabled
+  }
   std::vector<Event> events;
   for (const auto& e : committed) {
     // An alert is a rule's own output: matching it could loop.
@@ -374,7 +383,7 @@ void LinkageService::add_routes(api::Router& router) {
                                                      "store unavailable", r.ec.message()));
                           return;
                         }
-                        engine_.set_rules(std::move(rules));
+                        set_rules(std::move(rules));
                         source_ = "api";
                         log_->info("linkage: {} rule(s) put over REST", engine_.rules().size());
                         json body = rl::to_json(engine_.rules());
@@ -411,7 +420,7 @@ void LinkageService::add_routes(api::Router& router) {
                                                   "store unavailable", r.ec.message()));
                        return;
                      }
-                     engine_.set_rules(std::move(rules));
+                     set_rules(std::move(rules));
                      source_ = options_.rules_file.empty() ? "none" : "file";
                      json body = rl::to_json(engine_.rules());
                      body["source"] = source_;

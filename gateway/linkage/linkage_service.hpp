@@ -95,8 +95,11 @@ class LinkageService {
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Shared> shared_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  rl::Engine engine_;            // strand only
-  std::string source_ = "none";  // strand only: file | api | none
+  rl::Engine engine_;  // strand only
+  /** Whether any enabled rule exists: with none, commits are not even copied. */
+  std::atomic<bool> active_{false};
+  void set_rules(std::vector<rl::Rule> rules);  // strand (or start)
+  std::string source_ = "none";                 // strand only: file | api | none
 
   metrics::Counter& events_;
   metrics::Counter& fired_;

@@ -67,6 +67,7 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
       log_(logger(Component::Commands)),
       shared_(std::make_shared<Shared>()),
       strand_(boost::asio::make_strand(ioc)),
+      scan_timer_(strand_),
       queued_(metrics.counter("pushgate_sync_commands_queued_total",
                               "Commands queued by the terminal synchronisation")),
       skipped_(metrics.counter("pushgate_sync_skipped_total",
@@ -151,13 +152,42 @@ std::string SyncService::start() {
     --s->open;
     (c.state == CommandState::Done ? finished_done_ : finished_failed_).inc();
   });
+  // Terminals that have items are in step; one without any gets everything.
+  for (const auto& [sn, item, digest] : loaded.rows) {
+    known_targets_.insert(sn);
+  }
+  boost::asio::post(strand_, [this] { scan_terminals(); });
   log_->info("sync: {} items known as sent, {} commands open", ledger_.size(), loaded.open);
   return {};
 }
 
+void SyncService::scan_terminals() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->service == nullptr) {
+      return;
+    }
+  }
+  for (const auto& t : targets_of(terminals_.all())) {
+    if (known_targets_.insert(t.sn).second && access_ != nullptr) {
+      log_->info("[sn={}] sync: new access terminal, queueing the master data it needs", t.sn);
+      full_sync(t.sn);
+    }
+  }
+  scan_timer_.expires_after(std::chrono::seconds(2));
+  scan_timer_.async_wait([this, s = shared_](boost::system::error_code ec) {
+    if (!ec) {
+      scan_terminals();
+    }
+  });
+}
+
 void SyncService::stop() {
-  std::lock_guard lock(shared_->mutex);
-  shared_->service = nullptr;
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->service = nullptr;
+  }
+  boost::asio::post(strand_, [this] { scan_timer_.cancel(); });
 }
 
 // Writer thread: pick the enrolment uploads and hand them to the strand.

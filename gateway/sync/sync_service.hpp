@@ -10,6 +10,7 @@
 
 #include <spdlog/logger.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "gateway/access/master_data_change.hpp"
@@ -84,6 +85,8 @@ class SyncService {
   void sync_enrolment(std::string sn, std::string pin);                             // strand
   void apply(std::vector<Planned> plan, const std::vector<Planned>& source_items);  // strand
   void full_sync(const std::string& sn);                                            // strand
+  /** Every few seconds: a new accepted access terminal gets the master data. */
+  void scan_terminals();  // strand
 
   boost::asio::io_context& ioc_;
   store::Store& store_;
@@ -95,7 +98,9 @@ class SyncService {
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Shared> shared_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  SentLedger ledger_;  // strand only
+  SentLedger ledger_;                    // strand only
+  std::set<std::string> known_targets_;  // strand only
+  boost::asio::steady_timer scan_timer_;
 
   metrics::Counter& queued_;
   metrics::Counter& skipped_;

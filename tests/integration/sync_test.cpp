@@ -281,6 +281,25 @@ TEST_F(EnrolmentSyncTest, MasterDataGoesWhereItIsNeeded) {
   EXPECT_EQ(c->users().count("500"), 0u);
   EXPECT_TRUE(c->authorizations().empty());
 
+  // A terminal that joins later gets what the master data puts on it.
+  auto d = terminal("SYNC-D", kFingerOnly, kNone);
+  wait_online(d);
+  const auto joined = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < joined &&
+         (d->timezones().count("2") == 0 || d->holidays().count("20261225") == 0)) {
+    std::this_thread::sleep_for(20ms);
+  }
+  settle({b, c, d});
+  EXPECT_EQ(d->timezones().count("2"), 1u);
+  EXPECT_EQ(d->holidays().count("20261225"), 1u);
+  EXPECT_EQ(d->users().count("500"), 0u);  // no door of its level there
+  // Asked again over REST: it has everything, nothing is queued.
+  const auto again = http_request(gw_.api_port(), "POST", "/api/v1/sync/terminals/SYNC-D");
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(json::parse(again.body).at("queued"), 0);
+  EXPECT_EQ(http_request(gw_.api_port(), "POST", "/api/v1/sync/terminals/NOPE").status, 404);
+  d->stop();
+
   // The level moves to C's door: B loses the right, C gets user and right.
   const auto put = http_request(gw_.api_port(), "PUT", "/api/v1/access/levels/1",
                                 R"({"id": 1, "name": "C front", "timezone": 2,
