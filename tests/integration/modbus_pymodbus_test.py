@@ -359,6 +359,20 @@ def run(workdir, args):
     wait_match(client, rows, expect)
     for unit in range(1, SLOTS + 1):
         check(ir(client, 7, 1, unit)[0] == unit, f"view_slot of unit {unit}")
+    # Registers inside a block that no map item covers are reserved and read 0.
+    covered = set()
+    for row in rows:
+        if row["table"] != "input_register":
+            continue
+        for slot in (range(1, SLOTS + 1) if row["scope"] == "slot" else [1]):
+            base = row["address"] + ((slot - 1) * SLOT_SIZE if row["scope"] == "slot" else 0)
+            covered.update(range(base, base + row["words"]))
+    end = SLOT_BASE + SLOTS * SLOT_SIZE
+    table = []
+    for a in range(0, end, 125):
+        table += ir(client, a, min(125, end - a), FLAT)
+    reserved = [a for a in range(end) if a not in covered and table[a] != 0]
+    check(not reserved, f"reserved input registers read non-zero: {reserved[:10]}")
     beat = ir(client, 8, 2, FLAT)
     time.sleep(0.5)
     check(ir(client, 8, 2, FLAT) != beat, "the heartbeat does not move")
