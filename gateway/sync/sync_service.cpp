@@ -168,11 +168,48 @@ void SyncService::scan_terminals() {
       return;
     }
   }
+  bool joined = false;
   for (const auto& t : targets_of(terminals_.all())) {
-    if (known_targets_.insert(t.sn).second && access_ != nullptr) {
+    if (!known_targets_.insert(t.sn).second) {
+      continue;
+    }
+    joined = true;
+    if (access_ != nullptr) {
       log_->info("[sn={}] sync: new access terminal, queueing the master data it needs", t.sn);
       full_sync(t.sn);
     }
+  }
+  if (joined && options_.enrolment) {
+    // And every enrolment the other terminals hold (the ledger keeps the
+    // terminals that have them from getting them again).
+    struct Pairs {
+      boost::system::error_code ec;
+      std::vector<std::pair<std::string, std::string>> rows;
+    };
+    ++shared_->busy;
+    store_.async_read(
+        [](store::Connection& db) {
+          Pairs p;
+          auto st = db.prepare(
+              "SELECT t.sn, u.pin FROM terminal_users u JOIN terminals t ON t.id = u.terminal_id "
+              "WHERE t.flavour = 'access' AND t.state = 'accepted' ORDER BY t.sn, u.pin",
+              p.ec);
+          while (!p.ec && st.step(p.ec)) {
+            p.rows.emplace_back(st.column_text(0), st.column_text(1));
+          }
+          return p;
+        },
+        boost::asio::bind_executor(strand_, [this, s = shared_](Pairs p) {
+          if (p.ec) {
+            log_->error("sync: cannot list the enrolments for a new terminal: {}", p.ec.message());
+          }
+          for (auto& [sn, pin] : p.rows) {
+            sync_enrolment(std::move(sn), std::move(pin));
+          }
+          std::lock_guard lock(s->mutex);
+          --s->busy;
+          s->idle.notify_all();
+        }));
   }
   scan_timer_.expires_after(std::chrono::seconds(2));
   scan_timer_.async_wait([this, s = shared_](boost::system::error_code ec) {

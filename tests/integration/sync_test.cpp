@@ -236,9 +236,30 @@ TEST_F(EnrolmentSyncTest, OneEnrolmentServesTheSite) {
   for (const auto& t : c->templates()) {
     EXPECT_NE(t.pin, "77");
   }
+
+  // A terminal that joins later gets every enrolment it supports.
+  auto d = terminal("SYNC-D", kFingerOnly, kNone);
+  wait_online(d);
+  const auto joined = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < joined &&
+         !(has_template(d, 1, finger_tmp) && d->users().count("77") == 1)) {
+    std::this_thread::sleep_for(20ms);
+  }
+  settle({a, b, c, d});
+  EXPECT_EQ(d->users().count("4242"), 1u);
+  EXPECT_EQ(d->users().count("77"), 1u);
+  EXPECT_TRUE(has_template(d, 1, finger_tmp));
+  EXPECT_TRUE(has_template(d, 1, "U0VDT05ELUZJTkdFUg=="));
+  EXPECT_EQ(d->templates().size(), 2u);  // no face
+  EXPECT_TRUE(d->photos().empty());
+  EXPECT_TRUE(d->problems().empty()) << d->problems().front();
+  // ...and nobody else got anything again.
+  EXPECT_EQ(sync_commands("SYNC-B"), to_b + 1);
+  EXPECT_EQ(sync_commands("SYNC-C"), to_c + 2);  // + the user row of 77
   a->stop();
   b->stop();
   c->stop();
+  d->stop();
 }
 
 TEST_F(EnrolmentSyncTest, MasterDataGoesWhereItIsNeeded) {
