@@ -159,6 +159,7 @@ boost::system::error_code ModbusAdapter::start() {
   std::string error;
   if (!load_slots(error)) {
     log->error("cannot read the Modbus slot assignments: {}", error);
+    ctx_.health.set(Health::Kind::Ready, "modbus", false, "slot assignments: " + error);
     return boost::system::errc::make_error_code(boost::system::errc::io_error);
   }
   started_ms_ = ctx_.clock.now_ms();
@@ -203,11 +204,15 @@ boost::system::error_code ModbusAdapter::start() {
             config_.listen, server_->port(), config_.slot_count, config_.flat_unit_id,
             config_.writes_enabled ? "on" : "off");
   refresher_ = std::thread([this] { run_refresh(); });
+  ctx_.health.set(Health::Kind::Ready, "modbus", true);
   return {};
 }
 
 void ModbusAdapter::stop(std::chrono::milliseconds deadline) {
   (void)deadline;  // closing sockets and joining threads is immediate
+  if (refresher_.joinable()) {
+    ctx_.health.set(Health::Kind::Ready, "modbus", false, "stopping");
+  }
   {
     std::lock_guard lock(link_->mutex);
     link_->self = nullptr;  // late command results and enqueue answers are dropped
