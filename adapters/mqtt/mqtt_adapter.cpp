@@ -9,7 +9,10 @@
 
 #include <mqtt/async_client.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/http/verb.hpp>
 
+#include "gateway/api/router.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
@@ -390,12 +393,12 @@ void MqttAdapter::do_connect() {
     }
     ssl.set_enable_server_cert_auth(cfg_.tls_verify);
     ssl.set_verify(cfg_.tls_verify);
-    ssl.set_error_handler(
-        [](const std::string& msg) { logger(Component::Mqtt)->warn("TLS: {}", msg); });
     opts.set_ssl(std::move(ssl));
   }
+  // paho keeps pointers into the options while connecting: they live here.
+  connect_options_ = std::make_unique<::mqtt::connect_options>(std::move(opts));
   try {
-    client_->connect(opts, nullptr, *connect_listener_);
+    client_->connect(*connect_options_, nullptr, *connect_listener_);
   } catch (const ::mqtt::exception& e) {
     on_connect(false, e.what(), 0);
   }
@@ -430,6 +433,9 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
     std::vector<std::string> filters = {topics_.command(), topics_.door_set_filter()};
     if (cfg_.ha_discovery) {
       filters.push_back(cfg_.ha_prefix + "/status");
+    }
+    if (cfg_.api_requests) {
+      filters.push_back(topics_.api_request());
     }
     auto topics = ::mqtt::string_collection::create(filters);
     auto qos = std::vector<int>(filters.size(), 1);
@@ -917,18 +923,22 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
     }
     return;
   }
+  Reply reply;
+  const auto& props = msg->get_properties();
+  if (props.contains(::mqtt::property::RESPONSE_TOPIC)) {
+    reply.topic = ::mqtt::get<std::string>(props, ::mqtt::property::RESPONSE_TOPIC);
+  }
+  if (props.contains(::mqtt::property::CORRELATION_DATA)) {
+    reply.correlation = ::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA);
+  }
+  if (cfg_.api_requests && topic == topics_.api_request()) {
+    handle_api_request(payload, std::move(reply));
+    return;
+  }
   if (!cfg_.commands) {
     return;
   }
   if (topic == topics_.command()) {
-    Reply reply;
-    const auto& props = msg->get_properties();
-    if (props.contains(::mqtt::property::RESPONSE_TOPIC)) {
-      reply.topic = ::mqtt::get<std::string>(props, ::mqtt::property::RESPONSE_TOPIC);
-    }
-    if (props.contains(::mqtt::property::CORRELATION_DATA)) {
-      reply.correlation = ::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA);
-    }
     handle_command(payload, std::move(reply));
     return;
   }
@@ -1030,23 +1040,76 @@ void MqttAdapter::send_command_result(const std::string& id, const std::string& 
   if (it == replies_.end()) {
     return;
   }
-  if (link_ == Link::Up && cfg_.protocol_version == 5) {
-    try {
-      auto msg = ::mqtt::make_message(it->second.topic, payload, cfg_.status_qos, false);
-      if (!it->second.correlation.empty()) {
-        ::mqtt::properties props;
-        props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, it->second.correlation));
-        msg->set_properties(props);
-      }
-      client_->publish(msg, nullptr, *control_listener_);
-    } catch (const ::mqtt::exception& e) {
-      control_failed_.inc();
-      logger(Component::Mqtt)->debug("[cmd={}] response topic: {}", id, e.what());
-    }
-  }
+  send_reply({}, payload, it->second);
   if (final) {
     replies_.erase(it);
   }
+}
+
+// `topic` (if any), and the MQTT 5 response topic with its correlation data.
+void MqttAdapter::send_reply(const std::string& topic, const std::string& payload,
+                             const Reply& reply) {
+  if (!topic.empty()) {
+    publish_control(topic, payload, false);
+  }
+  if (reply.topic.empty() || link_ != Link::Up || cfg_.protocol_version != 5) {
+    return;
+  }
+  try {
+    auto msg = ::mqtt::make_message(reply.topic, payload, cfg_.status_qos, false);
+    if (!reply.correlation.empty()) {
+      ::mqtt::properties props;
+      props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, reply.correlation));
+      msg->set_properties(props);
+    }
+    client_->publish(msg, nullptr, *control_listener_);
+  } catch (const ::mqtt::exception& e) {
+    control_failed_.inc();
+    logger(Component::Mqtt)->debug("response topic {}: {}", reply.topic, e.what());
+  }
+}
+
+void MqttAdapter::handle_api_request(const std::string& payload, Reply reply) {
+  auto r = parse_api_request(payload);
+  if (!r.error.empty()) {
+    commands_rejected_.inc();
+    logger(Component::Mqtt)->debug("api request rejected: {}", r.error);
+    auto id = r.id.empty() ? std::string("_invalid") : r.id;
+    send_reply(
+        topics_.api_response(id),
+        api_response_payload(r.id, 400, dump_json({{"error", "bad request"}, {"detail", r.error}})),
+        reply);
+    return;
+  }
+  // The same router the REST server uses, on the gateway's io_context: every
+  // route answers here exactly as over HTTP.
+  namespace bhttp = boost::beast::http;
+  http::Request req;
+  req.method(bhttp::string_to_verb(r.method));
+  req.target(r.path);
+  req.version(11);
+  req.set(bhttp::field::host, "mqtt");
+  if (!r.body.empty()) {
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = r.body;
+  }
+  req.prepare_payload();
+  auto strand = net::make_strand(ctx_.ioc);
+  http::Reply answer(
+      [this, alive = alive_, id = r.id, reply](http::Response&& res) {
+        std::lock_guard lock(alive->mutex);
+        if (alive->adapter == nullptr) {
+          return;
+        }
+        net::post(ioc_, [this, id, reply, status = res.result_int(), body = res.body()] {
+          send_reply(topics_.api_response(id),
+                     api_response_payload(id, static_cast<int>(status), body), reply);
+        });
+      },
+      strand);
+  net::post(strand, [this, req = std::move(req), answer = std::move(answer)]() mutable {
+    ctx_.router.handle(std::move(req), http::RequestInfo{}, std::move(answer));
+  });
 }
 
 }  // namespace pushgate::adapters::mqtt

@@ -25,6 +25,7 @@
 
 namespace mqtt {
 class async_client;
+class connect_options;
 class token;
 class message;
 }  // namespace mqtt
@@ -101,6 +102,8 @@ class MqttAdapter final : public Adapter {
   void handle_command(const std::string& payload, Reply reply);
   void send_command_result(const std::string& id, const std::string& payload, bool final);
   void on_command_changed(const CommandRecord& c, bool duplicate);
+  void handle_api_request(const std::string& payload, Reply reply);
+  void send_reply(const std::string& topic, const std::string& payload, const Reply& reply);
 
   AdapterContext& ctx_;
   MqttConfig cfg_;
@@ -116,10 +119,13 @@ class MqttAdapter final : public Adapter {
   boost::asio::steady_timer pump_timer_;
   std::shared_ptr<Alive> alive_;
 
-  std::unique_ptr<::mqtt::async_client> client_;
+  // The listeners outlive the client (declared first, destroyed last):
+  // paho may still hold them in tokens until the client is gone.
   std::unique_ptr<Listener> event_listener_;
   std::unique_ptr<Listener> connect_listener_;
   std::unique_ptr<Listener> control_listener_;
+  std::unique_ptr<::mqtt::async_client> client_;
+  std::unique_ptr<::mqtt::connect_options> connect_options_;  // used by paho while connecting
 
   store::Connection db_;  // read-only, used on the adapter's thread only
 

@@ -76,6 +76,10 @@ void MqttConfig::declare(config::Schema& s) {
           "A terminal not heard from for this long is published as offline.");
   add_bool(s, "mqtt.commands", true,
            "Accept commands on <root>/command and the Home Assistant lock topics.");
+  add_bool(s, "mqtt.api_requests", false,
+           "Run any REST API request sent on <root>/api/request ({id, method, path, body})\n"
+           "and answer on <root>/api/response/<id>. Anyone who may publish there gets\n"
+           "the whole REST API: enable only on a broker with access control.");
   add_bool(s, "mqtt.ha_discovery", true,
            "Publish Home Assistant MQTT discovery: a device per terminal with a lock per\n"
            "door, door-contact and connectivity binary sensors and event entities.");
@@ -120,6 +124,7 @@ MqttConfig MqttConfig::from(const config::Config& c) {
   m.health_interval_s = static_cast<int>(c.get_int("mqtt.health_interval_s"));
   m.terminal_offline_after_s = static_cast<int>(c.get_int("mqtt.terminal_offline_after_s"));
   m.commands = c.get_bool("mqtt.commands");
+  m.api_requests = c.get_bool("mqtt.api_requests");
   m.ha_discovery = c.get_bool("mqtt.ha_discovery");
   m.ha_prefix = c.get_string("mqtt.ha_prefix");
   return m;

@@ -33,6 +33,7 @@ struct MqttConfig {
   int health_interval_s = 10;
   int terminal_offline_after_s = 90;
   bool commands = true;
+  bool api_requests = false;
   bool ha_discovery = true;
   std::string ha_prefix = "homeassistant";
 

@@ -114,6 +114,10 @@ std::string Topics::command_result(std::string_view id) const {
   return root_ + "/command/result/" + topic_level(id);
 }
 
+std::string Topics::api_response(std::string_view id) const {
+  return root_ + "/api/response/" + topic_level(id);
+}
+
 std::optional<std::pair<std::string, int>> Topics::parse_door_set(std::string_view topic) const {
   std::string_view prefix = root_;
   if (topic.size() <= prefix.size() || topic.substr(0, prefix.size()) != prefix) {
@@ -281,6 +285,53 @@ std::string command_rejected_payload(std::string_view id, std::string_view error
   j["final"] = true;
   j["error"] = std::string(error);
   add_times(j, "time", "utc", now_ms, zone);
+  return dump_json(j);
+}
+
+ApiRequest parse_api_request(std::string_view payload) {
+  ApiRequest out;
+  auto j = json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    out.error = "the request must be a JSON object";
+    return out;
+  }
+  if (auto id = j.find("id"); id != j.end()) {
+    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
+        id->get_ref<const std::string&>().size() <= 128) {
+      out.id = id->get<std::string>();
+    } else if (id->is_number_integer()) {
+      out.id = std::to_string(id->get<std::int64_t>());
+    }
+  }
+  if (out.id.empty()) {
+    out.error = "\"id\" must be a non-empty string (at most 128 characters) or an integer";
+    return out;
+  }
+  out.method = j.value("method", std::string("GET"));
+  if (out.method != "GET" && out.method != "POST" && out.method != "PUT" &&
+      out.method != "DELETE" && out.method != "PATCH") {
+    out.error = "\"method\" must be GET, POST, PUT, DELETE or PATCH";
+    return out;
+  }
+  auto path = j.find("path");
+  if (path == j.end() || !path->is_string() ||
+      path->get_ref<const std::string&>().rfind("/api/", 0) != 0) {
+    out.error = "\"path\" must be a REST API path starting with /api/";
+    return out;
+  }
+  out.path = path->get<std::string>();
+  if (auto b = j.find("body"); b != j.end() && !b->is_null()) {
+    out.body = b->is_string() ? b->get<std::string>() : dump_json(*b);
+  }
+  return out;
+}
+
+std::string api_response_payload(std::string_view id, int status, std::string_view body) {
+  json j;
+  j["id"] = std::string(id);
+  j["status"] = status;
+  auto parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  j["body"] = parsed.is_discarded() ? json(std::string(body)) : parsed;
   return dump_json(j);
 }
 

@@ -41,6 +41,8 @@ class Topics {
   std::string output(std::string_view name) const;
   std::string command() const { return root_ + "/command"; }
   std::string command_result(std::string_view id) const;
+  std::string api_request() const { return root_ + "/api/request"; }
+  std::string api_response(std::string_view id) const;
 
   /** For a topic matching door_set_filter(): the serial and door, else nullopt. */
   std::optional<std::pair<std::string, int>> parse_door_set(std::string_view topic) const;
@@ -122,6 +124,19 @@ std::string command_result_payload(const CommandRecord& c, std::string_view id, 
 /** A result message for a command that could not be queued. */
 std::string command_rejected_payload(std::string_view id, std::string_view error, const Zone& zone,
                                      std::int64_t now_ms);
+
+/** A REST request that arrived on <root>/api/request, as read. */
+struct ApiRequest {
+  std::string id;
+  std::string method;  ///< GET, POST, PUT, DELETE, PATCH
+  std::string path;    ///< "/api/v1/..." with its query string
+  std::string body;    ///< the JSON body, serialised ("" for none)
+  std::string error;   ///< set: malformed
+};
+/** Parses {"id": "...", "method": "GET", "path": "/api/v1/terminals", "body": {...}}. */
+ApiRequest parse_api_request(std::string_view payload);
+/** {"id", "status", "body"}: the REST answer (body as JSON when it is JSON). */
+std::string api_response_payload(std::string_view id, int status, std::string_view body);
 
 /**
  * A Home Assistant lock command (payload of <root>/terminal/SN/door/N/set):

@@ -243,6 +243,32 @@ TEST_F(MqttBridgeTest, HomeAssistantDiscoveryResentWhenHomeAssistantComesOnline)
   t->stop();
 }
 
+TEST_F(MqttBridgeTest, RestRequestOverMqttIsAnsweredByTheSameRouter) {
+  auto h = gateway({"mqtt.api_requests=true"});
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/api/response/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/api/request",
+                 R"({"id":"r1","method":"POST","path":"/api/v1/terminals/SNAPI/commands",)"
+                 R"("body":{"verb":"reboot","client_ref":"via-api"}})");
+  client.publish("pushgate/gw/api/request", R"({"id":"r2","method":"GET","path":"/api/v1/nope"})");
+  client.publish("pushgate/gw/api/request", R"({"id":"r3","path":"/etc/passwd"})");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return !client.on("pushgate/gw/api/response/r1").empty() &&
+               !client.on("pushgate/gw/api/response/r2").empty() &&
+               !client.on("pushgate/gw/api/response/r3").empty();
+      },
+      10s));
+  auto r1 = last_json(client, "pushgate/gw/api/response/r1");
+  EXPECT_EQ(r1["status"], 202) << r1.dump();
+  EXPECT_EQ(r1["body"]["verb"], "reboot");
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands WHERE client_ref = 'via-api'"), 1);
+  EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r2")["status"], 404);
+  EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r3")["status"], 400);
+}
+
 // TLS: a CA, a broker certificate and a client certificate made with
 // openssl for this test; the broker requires the client certificate.
 class MqttTlsTest : public ::testing::Test {
