@@ -148,6 +148,21 @@ std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals) {
   return out;
 }
 
+std::string validity_from_upload(std::string_view value, bool end) {
+  const std::string v = trim(value);
+  if (v.size() != 8 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return {};
+  }
+  const date::year_month_day day{date::year{std::stoi(v.substr(0, 4))},
+                                 date::month{static_cast<unsigned>(std::stoi(v.substr(4, 2)))},
+                                 date::day{static_cast<unsigned>(std::stoi(v.substr(6, 2)))}};
+  if (!day.ok()) {
+    return {};
+  }
+  return date::format("%Y-%m-%d", day) + (end ? " 23:59:59" : " 00:00:00");
+}
+
 std::vector<Planned> plan_enrolment(const Enrolment& e, const std::vector<Target>& targets,
                                     const Kinds& kinds, std::vector<Planned>* source_items) {
   std::vector<Planned> out;

@@ -102,6 +102,14 @@ std::vector<Planned> plan_holiday(const ra::MasterData& data, date::year_month_d
 std::vector<Planned> plan_terminal(const ra::MasterData& data, const Target& target,
                                    const Kinds& kinds);
 
+/**
+ * A validity bound as a terminal uploaded it (`starttime`/`endtime`, §7.5)
+ * in the form upsert_user takes: YYYYMMDD becomes "YYYY-MM-DD 00:00:00"
+ * (start) or "YYYY-MM-DD 23:59:59" (end); "0", empty, Appendix 5 seconds and
+ * anything unreadable become "" (no limit sent).
+ */
+std::string validity_from_upload(std::string_view value, bool end);
+
 /** `upsert_timezone` with the 30 encoded periods (rendered as §9.1.1 "Time Rule"). */
 CommandRequest timezone_request(const std::string& sn, const ra::TimeZone& tz);
 

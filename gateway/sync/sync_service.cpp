@@ -324,7 +324,8 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
         r.e.source_sn = sn;
         r.e.pin = pin;
         auto u = db.prepare(
-            "SELECT u.name, u.privilege, u.password, u.card, u.group_id FROM terminal_users u "
+            "SELECT u.name, u.privilege, u.password, u.card, u.group_id, u.fields "
+            "FROM terminal_users u "
             "JOIN terminals t ON t.id = u.terminal_id WHERE t.sn = ?1 AND u.pin = ?2",
             r.ec);
         if (r.ec) {
@@ -340,6 +341,15 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
           user.card = u.column_text(3);
           const std::string group = u.column_text(4);
           user.group = group.empty() ? 1 : std::atoi(group.c_str());
+          const auto fields = json::parse(u.column_text(5), nullptr, false);
+          if (fields.is_object()) {
+            const auto text = [&fields](const char* key) {
+              auto it = fields.find(key);
+              return it != fields.end() && it->is_string() ? it->get<std::string>() : std::string();
+            };
+            user.valid_from = validity_from_upload(text("starttime"), false);
+            user.valid_until = validity_from_upload(text("endtime"), true);
+          }
           r.e.user = std::move(user);
         }
         if (r.ec) {

@@ -134,6 +134,8 @@ TEST_F(EnrolmentSyncTest, OneEnrolmentServesTheSite) {
   user.name = "Grace";
   user.card = "700100";
   user.password = "1234";
+  user.start_time = "20260101";  // §7.5 with DateFmtFunOn=0: YYYYMMDD
+  user.end_time = "20271231";
   const std::string finger_tmp = "TAItUzIxAAAFSksECAUHCc7QAAAdS2kBAAAAhfvcvU0o3AIAPswD/AIt";
   const std::string face_tmp = "RkFDRS1URU1QTEFURS12aXNpYmxlLWxpZ2h0LTM5LjA=";
   const std::string jpeg = "/9j/4AAQSkZJRgABAQAAQABAAD/2wBDABsSFBCuERSXFhceHBsg";
@@ -166,6 +168,8 @@ TEST_F(EnrolmentSyncTest, OneEnrolmentServesTheSite) {
   EXPECT_EQ(b_users.at("4242").name, "Grace");
   EXPECT_EQ(b_users.at("4242").card, "700100");
   EXPECT_EQ(b_users.at("4242").password, "1234");
+  EXPECT_EQ(b_users.at("4242").start_time, "20260101");
+  EXPECT_EQ(b_users.at("4242").end_time, "20271231");
   EXPECT_TRUE(has_template(b, 1, finger_tmp));
   EXPECT_TRUE(has_template(b, 9, face_tmp));
   ASSERT_EQ(b->photos().size(), 1u);

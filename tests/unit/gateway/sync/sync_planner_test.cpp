@@ -92,6 +92,16 @@ TEST(SyncTargets, AcceptedAccessTerminalsWithTheirSupport) {
   EXPECT_EQ(parse_support_list(" 0: 1 :0"), (std::vector<bool>{false, true, false}));
 }
 
+TEST(SyncEnrolment, ValidityAsUploaded) {
+  EXPECT_EQ(validity_from_upload("20260301", false), "2026-03-01 00:00:00");
+  EXPECT_EQ(validity_from_upload("20261231", true), "2026-12-31 23:59:59");
+  EXPECT_EQ(validity_from_upload("0", false), "");
+  EXPECT_EQ(validity_from_upload("", true), "");
+  EXPECT_EQ(validity_from_upload("583512660", false), "");  // Appendix 5 seconds: not sent
+  EXPECT_EQ(validity_from_upload("20260230", false), "");   // no such day
+  EXPECT_EQ(validity_from_upload("2026AB01", false), "");
+}
+
 TEST(SyncEnrolment, ToEveryOtherTerminalThatSupportsTheType) {
   const auto targets =
       targets_of({terminal("A", "access", "accepted"), terminal("B", "access", "accepted"),
