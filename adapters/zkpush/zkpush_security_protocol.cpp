@@ -1873,6 +1873,33 @@ std::string_view to_string(AuthVerdict verdict) noexcept {
   return "FAILED";
 }
 
+std::string with_event_code(std::string_view record, int code) {
+  std::string out;
+  bool replaced = false;
+  std::size_t start = 0;
+  while (true) {
+    auto tab = record.find('\t', start);
+    auto field = record.substr(start, tab == std::string_view::npos ? record.npos : tab - start);
+    if (start != 0) {
+      out += '\t';
+    }
+    if (!replaced && field.substr(0, 6) == "event=") {
+      out += "event=" + std::to_string(code);
+      replaced = true;
+    } else {
+      out += field;
+    }
+    if (tab == std::string_view::npos) {
+      break;
+    }
+    start = tab + 1;
+  }
+  if (!replaced) {
+    out += (out.empty() ? "event=" : "\tevent=") + std::to_string(code);
+  }
+  return out;
+}
+
 std::string render_remote_auth_answer(const RemoteAuthAnswer& answer) {
   std::vector<std::string> lines;
   lines.push_back("AUTH=" + std::string(to_string(answer.verdict)));

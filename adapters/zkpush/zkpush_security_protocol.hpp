@@ -850,6 +850,13 @@ struct RemoteAuthAnswer {
  */
 std::string render_remote_auth_answer(const RemoteAuthAnswer& answer);
 
+/**
+ * The §10 record `record` with its `event=` value replaced by `code` (the
+ * answer's reason, Appendix 2); appended as a last field when the record has
+ * none. Every other field is kept byte for byte.
+ */
+std::string with_event_code(std::string_view record, int code);
+
 // ---------------------------------------------------------------------------
 // Names (Appendix 1, 2, 3, 19; §4.4 NewVFStyles)
 // ---------------------------------------------------------------------------

@@ -710,38 +710,6 @@ std::size_t SecurityService::add_table(const std::vector<security::TableEntry>& 
   return entries.size();
 }
 
-namespace {
-
-/** The record line with its `event=` value replaced by `code` (appended when absent). */
-std::string with_event_code(std::string_view raw, int code) {
-  std::string out;
-  bool replaced = false;
-  std::size_t start = 0;
-  while (start <= raw.size()) {
-    auto tab = raw.find('\t', start);
-    auto field = raw.substr(start, tab == std::string_view::npos ? raw.npos : tab - start);
-    if (!out.empty() || start != 0) {
-      out += '\t';
-    }
-    if (field.substr(0, 6) == "event=") {
-      out += "event=" + std::to_string(code);
-      replaced = true;
-    } else {
-      out += field;
-    }
-    if (tab == std::string_view::npos) {
-      break;
-    }
-    start = tab + 1;
-  }
-  if (!replaced) {
-    out += (out.empty() ? "" : "\t") + std::string("event=") + std::to_string(code);
-  }
-  return out;
-}
-
-}  // namespace
-
 void SecurityService::remote_auth(Request& r, std::string_view body, const UploadContext& u,
                                   WriteBatch&& batch) {
   auto parsed = security::parse_remote_auth(body);
@@ -774,7 +742,7 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
                 r.sn);
     security::RemoteAuthAnswer a;
     a.verdict = security::AuthVerdict::Failed;
-    a.event = with_event_code("", 44);  // remote identification failed
+    a.event = security::with_event_code("", 44);  // remote identification failed
     base_.answer(r, bhttp::status::ok, security::render_remote_auth_answer(a));
     return;
   }
@@ -798,13 +766,13 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
       security::RemoteAuthAnswer a;
       // §10: the requested record echoed, its event code saying why; the
       // door command only with SUCCESS.
-      a.event = with_event_code(raw, d.event_code);
+      a.event = security::with_event_code(raw, d.event_code);
       a.tips = d.tips;
       if (d.ec) {
         // Not recorded (store failure): never SUCCESS for an unrecorded grant.
         remote_auth_unrecorded_.inc();
         a.verdict = security::AuthVerdict::Failed;
-        a.event = with_event_code(raw, 44);
+        a.event = security::with_event_code(raw, 44);
         a.tips = "decision not recorded";
       } else if (d.granted) {
         remote_auth_decided_.inc();

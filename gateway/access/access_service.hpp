@@ -145,7 +145,11 @@ class AccessService final : public Decider {
   struct Plan;
   /** Shared with the store callbacks and the observer, which may outlive the service. */
   struct Inbox {
-    std::mutex mutex;
+    /**
+     * Recursive: a store callback holding it may append, and an append
+     * refused at shutdown calls its own callback at once, on this thread.
+     */
+    std::recursive_mutex mutex;
     AccessService* service = nullptr;
   };
 

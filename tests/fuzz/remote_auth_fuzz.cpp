@@ -1,5 +1,6 @@
 // Fuzz target: §10 remote identification (POST /iclock/cdata?AuthType=device)
 // bodies and the AUTH answer that echoes the record back.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -52,5 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   require(sec::render_remote_auth_answer(answer) == expected);
+  // The reason code replaces the record's event= and nothing else.
+  const std::string record = result.request ? result.request->event.raw : std::string(body);
+  const std::string coded = sec::with_event_code(record, 24);
+  require(coded.find("event=24") != std::string::npos);
+  const auto tabs = [](const std::string& s) { return std::count(s.begin(), s.end(), '\t'); };
+  require(tabs(coded) == tabs(record) || tabs(coded) == tabs(record) + 1);
+  require(sec::with_event_code(coded, 24) == coded);
   return 0;
 }

@@ -1214,6 +1214,17 @@ TEST(RemoteAuthTest, TipsCannotForgeACommandLine) {
   EXPECT_EQ(render_remote_auth_answer(answer), "AUTH=FAILED\r\nTIPS=xCONTROL DEVICE 01010105");
 }
 
+TEST(RemoteAuthTest, EventCodeReplacesOnlyTheEventField) {
+  const RemoteAuthResult request = parse_remote_auth(fixture("remote-auth-10-format.http").body);
+  ASSERT_TRUE(request.request.has_value());
+  EXPECT_EQ(with_event_code(request.request->event.raw, 24),
+            "time=2017-01-10 11:49:32\tpin=1\tcardno=123456789\taddrtype=2\teventaddr=1\t"
+            "event=24\tinoutstatus=0\tverifytype=4");
+  // "eventaddr=" is not "event=", and a record without one gets it appended.
+  EXPECT_EQ(with_event_code("pin=1\teventaddr=3", 27), "pin=1\teventaddr=3\tevent=27");
+  EXPECT_EQ(with_event_code("", 44), "event=44");
+}
+
 // ---------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------

@@ -1,0 +1,216 @@
+// Local access decisions end to end: two simulated access-control terminals
+// (tests/sim/access_terminal.*) ask a real in-process gateway over HTTP for
+// remote identification (§10); master data is set over the REST API. A user
+// who entered through terminal A is refused re-entry at terminal B and
+// allowed out, with the MQTT bridge's broker up, and again with it stopped:
+// decisions need no uplink.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#ifdef PUSHGATE_ACCESS_TEST_MOSQUITTO
+#include "tests/integration/mqtt/mqtt_fixture.hpp"
+#endif
+#include "tests/sim/access_terminal.hpp"
+#include "tests/support/gateway_harness.hpp"
+
+namespace pushgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using sim::AccessTerminal;
+using sim::AccessTerminalStats;
+
+class SimThread {
+ public:
+  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
+  ~SimThread() {
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& ioc() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+/** A loopback port nobody listens on (bound, read, closed). */
+std::uint16_t unused_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) {
+      return pred();
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::string metrics(GatewayHarness& gw) {
+  return http_request(gw.api_port(), "GET", "/metrics", "").body;
+}
+
+std::shared_ptr<AccessTerminal> start_terminal(SimThread& t, std::uint16_t port, std::string sn) {
+  sim::AccessTerminalConfig c;
+  c.serial_number = std::move(sn);
+  c.http.port = port;
+  c.http.timeout = 5s;
+  c.poll_interval = 50ms;
+  c.error_delay = 50ms;
+  auto term = AccessTerminal::create(t.ioc(), c);
+  term->start();
+  return term;
+}
+
+void rest(std::uint16_t port, const std::string& method, const std::string& target,
+          const json& body) {
+  auto a = http_request(port, method, target, body.dump());
+  ASSERT_EQ(a.status, 200) << method << " " << target << ": " << a.body;
+}
+
+/** One site area with hard anti-passback; each terminal's door 1 enters it (in) or leaves (out). */
+void configure_site(std::uint16_t api) {
+  rest(api, "PUT", "/api/v1/access/timezones/1",
+       json::parse(R"({"name":"always","sun":["00:00-23:59"],"mon":["00:00-23:59"],
+         "tue":["00:00-23:59"],"wed":["00:00-23:59"],"thu":["00:00-23:59"],
+         "fri":["00:00-23:59"],"sat":["00:00-23:59"],"hol1":["00:00-23:59"],
+         "hol2":["00:00-23:59"],"hol3":["00:00-23:59"]})"));
+  rest(api, "PUT", "/api/v1/access/areas/1", json::parse(R"({"name":"building","apb":"hard"})"));
+  rest(api, "POST", "/api/v1/access/doors",
+       json::parse(R"([{"terminal":"ACCA0001","door":1,"open_s":6,"area_in":1},
+                       {"terminal":"ACCB0001","door":1,"open_s":8,"area_in":1}])"));
+  rest(api, "PUT", "/api/v1/access/levels/1",
+       json::parse(R"({"name":"staff","timezone":1,"doors":["ACCA0001/1","ACCB0001/1"]})"));
+  rest(api, "PUT", "/api/v1/access/users/42",
+       json::parse(R"({"name":"Ada","cards":["123456"],"levels":[1]})"));
+}
+
+sim::RemoteAuthResult identify(AccessTerminal& t, const std::string& pin, int in_out) {
+  sim::RemoteAuthRequest req;
+  req.pin = pin;
+  req.inoutstatus = in_out;
+  req.verifytype = 1;
+  return t.identify_sync(req, 10s);
+}
+
+/** The `event=` of the record the answer echoes: the reason code. */
+std::string event_of(const sim::RemoteAuthResult& r) {
+  return sim::find_field(r.answer.event, "event").value_or("<none>");
+}
+
+/** The acceptance sequence: in at A, refused in at B (24), out at B, refused unknown (27). */
+void entry_refused_at_the_other_terminal_exit_allowed(GatewayHarness& gw, AccessTerminal& a,
+                                                      AccessTerminal& b) {
+  auto in_a = identify(a, "42", 0);
+  ASSERT_FALSE(in_a.ec) << in_a.ec.message();
+  ASSERT_EQ(in_a.status, 200u);
+  EXPECT_EQ(in_a.answer.auth, "SUCCESS") << in_a.body;
+  EXPECT_EQ(in_a.answer.control_device, "01010106") << in_a.body;  // door 1, lock, 6 s
+
+  auto again_b = identify(b, "42", 0);
+  EXPECT_EQ(again_b.answer.auth, "FAILED") << again_b.body;
+  EXPECT_EQ(event_of(again_b), "24") << again_b.body;  // anti-passback
+  EXPECT_TRUE(again_b.answer.control_device.empty());
+
+  auto out_b = identify(b, "42", 1);
+  EXPECT_EQ(out_b.answer.auth, "SUCCESS") << out_b.body;
+  EXPECT_EQ(out_b.answer.control_device, "01010108");
+
+  auto stranger = identify(a, "999", 0);
+  EXPECT_EQ(stranger.answer.auth, "FAILED");
+  EXPECT_EQ(event_of(stranger), "27");  // not registered
+
+  // The terminals carried out exactly the two openings.
+  EXPECT_EQ(a.door_actions().size(), 1u);
+  EXPECT_EQ(b.door_actions().size(), 1u);
+  // Every decision is stored as a Decision event (kind 9).
+  EXPECT_TRUE(eventually(
+      [&] { return gw.query_int("SELECT count(*) FROM events WHERE kind=9") == 4; }, 10s));
+  EXPECT_EQ(gw.query_int("SELECT count(*) FROM events WHERE kind=9 AND event_code=24 AND "
+                         "pin='42'"),
+            1);
+  EXPECT_EQ(gw.query_int("SELECT area FROM access_apb WHERE pin='42'"), 0);
+}
+
+TEST(AccessTest, EntryRefusedAtTheOtherTerminalAndExitAllowed) {
+  GatewayHarness gw;
+  configure_site(gw.api_port());
+  SimThread io;
+  auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
+  auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
+  entry_refused_at_the_other_terminal_exit_allowed(gw, *a, *b);
+  EXPECT_TRUE(a->problems().empty()) << a->problems().front();
+  a->stop();
+  b->stop();
+}
+
+TEST(AccessTest, DecisionsNeedNoUplinkWithNoMqttBrokerReachable) {
+  // The MQTT bridge is on and points where no broker listens: it keeps
+  // failing to connect while the doors are decided.
+  GatewayHarness gw({"mqtt.enabled=true",
+                     "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(unused_port()),
+                     "mqtt.reconnect_min_ms=50", "mqtt.reconnect_max_ms=200"});
+  configure_site(gw.api_port());
+  SimThread io;
+  auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
+  auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto m = metrics(gw);
+        return m.find("\npushgate_mqtt_connect_failures_total 0") == std::string::npos &&
+               m.find("\npushgate_mqtt_connect_failures_total ") != std::string::npos;
+      },
+      15s))
+      << metrics(gw);
+  entry_refused_at_the_other_terminal_exit_allowed(gw, *a, *b);
+  EXPECT_NE(metrics(gw).find("pushgate_mqtt_connected 0"), std::string::npos);
+  a->stop();
+  b->stop();
+}
+
+#ifdef PUSHGATE_ACCESS_TEST_MOSQUITTO
+TEST(AccessTest, DecisionsNeedNoUplinkWithTheMqttBrokerStopped) {
+  TempDir broker_dir;
+  Mosquitto broker(broker_dir.path(), {Mosquitto::Listener{free_port(), {}}});
+  broker.start();
+  GatewayHarness gw({"mqtt.enabled=true", "mqtt.server_uri=" + broker.uri(),
+                     "mqtt.reconnect_min_ms=50", "mqtt.reconnect_max_ms=200"});
+  configure_site(gw.api_port());
+  SimThread io;
+  auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
+  auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
+  // Connected first, so the broker going away is an outage the bridge sees.
+  ASSERT_TRUE(eventually(
+      [&] { return metrics(gw).find("pushgate_mqtt_connected 1") != std::string::npos; }, 15s));
+  broker.stop(9);  // SIGKILL: the uplink is gone
+  ASSERT_TRUE(eventually(
+      [&] { return metrics(gw).find("pushgate_mqtt_connected 0") != std::string::npos; }, 15s));
+  entry_refused_at_the_other_terminal_exit_allowed(gw, *a, *b);
+  a->stop();
+  b->stop();
+}
+#endif
+
+}  // namespace
+}  // namespace pushgate::test
