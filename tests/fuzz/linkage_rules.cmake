@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(linkage_rules LIBS pushgate_rules_linkage)
