@@ -236,7 +236,22 @@ void ModbusServer::serve(Client& client) {
   map.tab_registers = holding.data();
   const auto slot_count = image_.slot_count();
 
-  auto answer_exception = [&](Exception e) {
+  // The first exception of a connection is logged as a warning (a BMS with a
+  // wrong address polls it forever: the rest at debug); all are counted.
+  bool warned = false;
+  int rc = 0;
+  auto answer_exception = [&](Exception e, bool already_logged = false) {
+    const std::uint8_t unit = query[kMbapLength - 1];
+    const std::uint8_t function = query[kMbapLength];
+    const unsigned address = rc >= static_cast<int>(kMbapLength) + 3
+                                 ? (unsigned{query[kMbapLength + 1]} << 8) | query[kMbapLength + 2]
+                                 : 0;
+    if (!already_logged) {
+      log->log(warned ? spdlog::level::debug : spdlog::level::warn,
+               "[client={}] FC {} unit {} address {}: exception {:02X}", client.address, function,
+               unit, address, static_cast<int>(e));
+      warned = true;
+    }
     switch (e) {
       case Exception::IllegalFunction:
         exc_function_.inc();
@@ -263,7 +278,7 @@ void ModbusServer::serve(Client& client) {
                                   0);
   }
   while (ctx != nullptr && !stopping_) {
-    int rc = modbus_receive(ctx, query.data());
+    rc = modbus_receive(ctx, query.data());
     if (rc == 0) {
       continue;  // not for us (libmodbus filtered it)
     }
@@ -351,7 +366,7 @@ void ModbusServer::serve(Client& client) {
           "[client={}] write refused (FC {} unit {} address {}): writes are off or this "
           "address is not in modbus.write_allow",
           client.address, req.function, req.unit, req.address);
-      if (answer_exception(Exception::IllegalFunction) < 0) {
+      if (answer_exception(Exception::IllegalFunction, true) < 0) {
         break;
       }
       continue;
@@ -371,7 +386,7 @@ void ModbusServer::serve(Client& client) {
       log->warn("[client={}] write refused (FC {} unit {} address {} count {}): exception {:02X}",
                 client.address, req.function, req.unit, req.address, req.count,
                 static_cast<int>(problem));
-      if (answer_exception(problem) < 0) {
+      if (answer_exception(problem, true) < 0) {
         break;
       }
       continue;
