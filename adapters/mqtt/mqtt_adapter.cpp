@@ -73,7 +73,17 @@ class MqttAdapter::Listener final : public ::mqtt::iaction_listener {
     switch (kind_) {
       case Kind::Event: {
         auto ctx = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
-        net::post(a_.ioc_, [a = &a_, ctx, ok] { a->on_event_ack(ctx, ok); });
+        // Acks come back by the thousand per second: collect them and post
+        // once per batch rather than wake the adapter's thread for each.
+        bool first = false;
+        {
+          std::lock_guard lock(a_.acks_mutex_);
+          first = a_.acks_.empty();
+          a_.acks_.emplace_back(ctx, ok);
+        }
+        if (first) {
+          net::post(a_.ioc_, [a = &a_] { a->on_event_acks(); });
+        }
         break;
       }
       case Kind::Connect: {
@@ -668,22 +678,29 @@ void MqttAdapter::publish_event(const Event& e, bool replay) {
   }
 }
 
-void MqttAdapter::on_event_ack(std::uint64_t context, bool ok) {
-  auto epoch = static_cast<std::uint16_t>(context >> 48);
-  auto id = static_cast<std::int64_t>(context & 0xFFFFFFFFFFFFULL);
-  if (epoch != epoch_ || link_ != Link::Up) {
-    return;  // from a connection that is gone; its unacked events are sent again
+void MqttAdapter::on_event_acks() {
+  std::vector<std::pair<std::uint64_t, bool>> acks;
+  {
+    std::lock_guard lock(acks_mutex_);
+    acks.swap(acks_);
   }
-  if (!ok) {
-    failed_.inc();
-    drain_.failed(id);
-    on_connection_lost("delivery of event " + std::to_string(id) + " failed");
-    return;
+  for (const auto& [context, ok] : acks) {
+    auto epoch = static_cast<std::uint16_t>(context >> 48);
+    auto id = static_cast<std::int64_t>(context & 0xFFFFFFFFFFFFULL);
+    if (epoch != epoch_ || link_ != Link::Up) {
+      continue;  // from a connection that is gone; its unacked events are sent again
+    }
+    if (!ok) {
+      failed_.inc();
+      drain_.failed(id);
+      on_connection_lost("delivery of event " + std::to_string(id) + " failed");
+      continue;
+    }
+    if (drain_.acked(id)) {
+      acked_.inc();
+    }
   }
-  if (drain_.acked(id)) {
-    acked_.inc();
-  }
-  request_pump();
+  pump();
 }
 
 void MqttAdapter::maybe_persist_cursor() {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -83,7 +84,7 @@ class MqttAdapter final : public Adapter {
   void request_pump();
   void pump();
   void publish_event(const Event& e, bool replay);
-  void on_event_ack(std::uint64_t context, bool ok);
+  void on_event_acks();
   void maybe_persist_cursor();
   void begin_session();
 
@@ -144,6 +145,8 @@ class MqttAdapter final : public Adapter {
   std::atomic<bool> connected_atomic_{false};
   bool cursor_write_in_flight_ = false;
   std::chrono::steady_clock::time_point last_cursor_write_{};
+  std::mutex acks_mutex_;  // paho's thread adds, the adapter's thread takes
+  std::vector<std::pair<std::uint64_t, bool>> acks_;
   std::atomic<std::int64_t> head_{0};  // highest committed id (commit observer)
   std::atomic<bool> pump_posted_{false};
   std::atomic<bool> doors_dirty_{true};
