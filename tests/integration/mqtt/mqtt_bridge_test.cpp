@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <future>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -267,6 +268,67 @@ TEST_F(MqttBridgeTest, RestRequestOverMqttIsAnsweredByTheSameRouter) {
   EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands WHERE client_ref = 'via-api'"), 1);
   EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r2")["status"], 404);
   EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r3")["status"], 400);
+}
+
+// With a drain cap the backlog replays no faster than the cap, and a live
+// event of a terminal without backlog goes out ahead of it, flagged live.
+TEST(MqttDrainTest, CappedDrainLetsLiveEventOvertakeTheBacklog) {
+  TempDir tmp;
+  const auto port = free_port();
+  GatewayHarness h({"gateway.id=cap", "mqtt.enabled=true",
+                    "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(port),
+                    "mqtt.reconnect_min_ms=100", "mqtt.reconnect_max_ms=200",
+                    "mqtt.drain_max_per_s=1000", "mqtt.ha_discovery=false"});
+  auto event = [](const std::string& sn, int n) {
+    Event e;
+    e.terminal_sn = sn;
+    e.record_key = "ATTLOG\t" + std::to_string(n);
+    e.kind = EventKind::Attendance;
+    e.local_time = "2026-11-21 08:00:00";
+    e.pin = std::to_string(n);
+    e.raw = e.pin;
+    e.received_ms = 1795248000000;
+    return e;
+  };
+  constexpr int kBacklog = 3000;
+  std::promise<void> stored;
+  WriteBatch backlog;
+  for (int i = 0; i < kBacklog; ++i) {
+    backlog.events.push_back(event("CAPOLD", i));
+  }
+  h.gateway().store().append(std::move(backlog), [&](CommitResult r) {
+    EXPECT_FALSE(r.ec);
+    stored.set_value();
+  });
+  stored.get_future().wait();
+
+  Mosquitto broker(tmp.path() / "broker", {{port, {}}});
+  broker.start();
+  Subscriber sub(broker.uri(), "cap-consumer");
+  sub.connect();
+  sub.subscribe("pushgate/cap/terminal/+/event/#");
+  auto& m = h.gateway().metrics();
+  ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; }, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for([&] { return sub.count() >= 200; }, 10s));
+  WriteBatch live;
+  live.events.push_back(event("CAPNEW", 1));
+  h.gateway().store().append(std::move(live), [](CommitResult) {});
+  const std::string live_topic = "pushgate/cap/terminal/CAPNEW/event/attendance";
+  ASSERT_TRUE(wait_for([&] { return !sub.on(live_topic).empty(); }, 5s));
+  EXPECT_EQ(json::parse(sub.on(live_topic).front().payload)["replay"], false);
+  EXPECT_LT(sub.on("pushgate/cap/terminal/CAPOLD/event/attendance").size(),
+            static_cast<std::size_t>(kBacklog))
+      << "the live event did not overtake the backlog";
+  ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_acked_total") >= kBacklog + 1; }, 20s));
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // 3000 at 1000/s (a burst of at most 100 ahead): not under 2.5 s.
+  EXPECT_GE(secs, 2.5) << "the drain ran past its cap";
+  auto old = sub.on("pushgate/cap/terminal/CAPOLD/event/attendance");
+  ASSERT_EQ(old.size(), static_cast<std::size_t>(kBacklog));
+  for (std::size_t i = 0; i < old.size(); ++i) {
+    ASSERT_EQ(json::parse(old[i].payload)["seq"], static_cast<std::int64_t>(i + 1));
+  }
 }
 
 // TLS: a CA, a broker certificate and a client certificate made with
