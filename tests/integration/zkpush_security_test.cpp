@@ -246,8 +246,12 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
   EXPECT_EQ(t.fixture("querydata-biophoto-9.1.4-example-pack2.http").status, 200);
   EXPECT_EQ(t.fixture("querydata-count-9.1.3-example.http").body, "user=5");
 
-  // §10 remote identification: not enabled yet, the terminal decides itself.
-  EXPECT_EQ(t.fixture("remote-auth-10-format.http").body.rfind("AUTH=FAILED", 0), 0u);
+  // §10 remote identification: PIN 1 came into the access master data with the
+  // terminal's user upload above, without an access level: refused (event 23).
+  const std::string auth = t.fixture("remote-auth-10-format.http").body;
+  EXPECT_EQ(auth.rfind("AUTH=FAILED", 0), 0u);
+  EXPECT_NE(auth.find("\tevent=23\t"), std::string::npos) << auth;
+  EXPECT_EQ(auth.find("CONTROL DEVICE"), std::string::npos);
 }
 
 TEST(ZkpushSecurityTest, TokenCheckOffLogEnforce) {
