@@ -259,8 +259,16 @@ bool drain(const Options& o) {
     }
   }
   wait_for([&] { return committed.load() == o.drain_events; }, std::chrono::seconds(300));
+  auto fill_secs = std::chrono::duration<double>(Steady::now() - t_fill).count();
+  // The gauge is refreshed once a second by the sink.
+  wait_for(
+      [&] {
+        return h.gateway().metrics().value("pushgate_sink_backlog_events", {{"sink", "mqtt"}}) ==
+               static_cast<double>(o.drain_events);
+      },
+      std::chrono::seconds(3));
   std::printf("stored %zu events in %.1f s (broker down); backlog gauge %.0f\n", committed.load(),
-              std::chrono::duration<double>(Steady::now() - t_fill).count(),
+              fill_secs,
               h.gateway().metrics().value("pushgate_sink_backlog_events", {{"sink", "mqtt"}}));
 
   auto& m = h.gateway().metrics();
