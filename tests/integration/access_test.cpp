@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -163,6 +164,48 @@ TEST(AccessTest, EntryRefusedAtTheOtherTerminalAndExitAllowed) {
   EXPECT_TRUE(a->problems().empty()) << a->problems().front();
   a->stop();
   b->stop();
+}
+
+TEST(AccessTest, RestApiValidatesPagesAndRefusesDeletesInUse) {
+  GatewayHarness gw;
+  const auto api = gw.api_port();
+  configure_site(api);
+  // 400 names every bad field (the form first, then what it refers to); nothing is stored.
+  const auto fields_of = [&](const std::string& body) {
+    auto a = http_request(api, "PUT", "/api/v1/access/users/7", body);
+    EXPECT_EQ(a.status, 400) << a.body;
+    std::vector<std::string> fields;
+    const json answer = json::parse(a.body);
+    for (const auto& e : answer["errors"]) {
+      fields.push_back(e["field"]);
+    }
+    return fields;
+  };
+  EXPECT_EQ(fields_of(R"({"cards":["0"],"valid_until":"2026-02-30","colour":"red"})"),
+            (std::vector<std::string>{"valid_until", "cards[0]", "colour"}));
+  EXPECT_EQ(fields_of(R"({"name":"x","cards":["123456"],"levels":[9]})"),
+            (std::vector<std::string>{"levels[0]", "cards[0]"}));
+  EXPECT_EQ(http_request(api, "GET", "/api/v1/access/users/7", "").status, 404);
+  EXPECT_EQ(http_request(api, "POST", "/api/v1/access/users", "not json").status, 400);
+  // 409 while something refers to it; 404 for what is not there.
+  EXPECT_EQ(http_request(api, "DELETE", "/api/v1/access/levels/1", "").status, 409);
+  EXPECT_EQ(http_request(api, "DELETE", "/api/v1/access/holidays/2026-12-25", "").status, 404);
+  // Paging by key.
+  rest(api, "POST", "/api/v1/access/users",
+       json::parse(R"([{"pin":"50","levels":[1]},{"pin":"51"},{"pin":"52"}])"));
+  auto page =
+      json::parse(http_request(api, "GET", "/api/v1/access/users?after=42&limit=2", "").body);
+  ASSERT_EQ(page["items"].size(), 2u) << page;
+  EXPECT_EQ(page["items"][0]["pin"], "50");
+  EXPECT_TRUE(page["more"].get<bool>());
+  EXPECT_FALSE(page["items"][0].contains("password"));
+  // A door shows its live state; the APB positions can be reset.
+  auto door = json::parse(http_request(api, "GET", "/api/v1/access/doors/ACCA0001/1", "").body);
+  EXPECT_EQ(door["open_s"], 6);
+  EXPECT_TRUE(door.contains("state"));
+  EXPECT_EQ(http_request(api, "DELETE", "/api/v1/access/apb", "").status, 200);
+  EXPECT_EQ(http_request(api, "DELETE", "/api/v1/access/users/52", "").status, 200);
+  EXPECT_EQ(http_request(api, "GET", "/api/v1/access/users/52", "").status, 404);
 }
 
 TEST(AccessTest, DecisionsNeedNoUplinkWithNoMqttBrokerReachable) {
