@@ -356,7 +356,13 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     } catch (const ::mqtt::exception& e) {
       log->debug("disconnect: {}", e.what());
     }
-    client_->disable_callbacks();
+    try {
+      // Paho refuses to change callbacks while a connect attempt is pending
+      // (broker down at shutdown) and throws; stop() must not terminate.
+      client_->disable_callbacks();
+    } catch (const ::mqtt::exception& e) {
+      log->debug("disable_callbacks: {}", e.what());
+    }
   }
   work_.reset();
   ioc_.stop();
