@@ -556,14 +556,15 @@ void AccessService::decide(RemoteAuthRequest q, std::function<void(RemoteAuthAns
     done(std::move(answer));
     decision_seconds_.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    store_.append(std::move(batch), [inbox = inbox_](CommitResult res) {
+    store_.append(std::move(batch), [inbox = inbox_, sn = q.terminal_sn](CommitResult res) {
       if (!res.ec) {
         return;
       }
       std::lock_guard lock(inbox->mutex);
       if (inbox->service != nullptr) {
         inbox->service->decision_write_failures_.inc();
-        inbox->service->log_->warn("access: a decision could not be stored: {}", res.ec.message());
+        inbox->service->log_->warn("[sn={}] access decision answered but not stored: {}", sn,
+                                   res.ec.message());
       }
     });
     return;

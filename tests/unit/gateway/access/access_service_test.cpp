@@ -44,7 +44,7 @@ class AccessServiceTest : public ::testing::Test {
   }
   void TearDown() override { close(); }
 
-  void open() {
+  void open(WaitForCommit wait = WaitForCommit::Apb) {
     store::Store::Options so;
     so.path = dir_.file("pushgate.db");
     std::string error;
@@ -53,6 +53,7 @@ class AccessServiceTest : public ::testing::Test {
     ServiceOptions o;
     o.timezone = "UTC";
     o.import_levels = {};
+    o.wait = wait;
     service_ = std::make_unique<AccessService>(*store_, clock_, metrics_, o);
     service_->add_change_observer([this](const MasterDataChange& c) {
       std::lock_guard lock(changes_mutex_);
@@ -185,6 +186,30 @@ TEST_F(AccessServiceTest, GrantWhoseCommitFailsIsRefusedAndForgotten) {
   store_->set_fault_injector_for_test(nullptr);
   // Nothing was recorded: the user is not inside, the next entry passes.
   EXPECT_TRUE(ask("TERM-B", "100", 0).granted);
+}
+
+TEST_F(AccessServiceTest, OnlyAnswersThatMatterWaitForTheirCommitUnlessAllMust) {
+  auto fail_commits = [&] {
+    store_->set_fault_injector_for_test([](std::string_view step) {
+      return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
+                              : boost::system::error_code{};
+    });
+  };
+  // Default (apb): a refusal moves nobody and is answered before its commit.
+  fail_commits();
+  auto refused = ask("TERM-A", "777");
+  EXPECT_FALSE(refused.ec);
+  EXPECT_EQ(refused.event_code, 27);
+  store_->set_fault_injector_for_test(nullptr);
+
+  close();
+  open(WaitForCommit::All);
+  fail_commits();
+  auto waited = ask("TERM-A", "777");
+  EXPECT_TRUE(waited.ec);  // it waited, and the store could not keep it
+  EXPECT_FALSE(waited.granted);
+  store_->set_fault_injector_for_test(nullptr);
+  EXPECT_FALSE(ask("TERM-A", "777").ec);
 }
 
 TEST_F(AccessServiceTest, InterlockSeesADoorOpenOnAnotherTerminal) {
