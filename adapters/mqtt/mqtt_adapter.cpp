@@ -103,8 +103,13 @@ class MqttAdapter::Listener final : public ::mqtt::iaction_listener {
             // MQTT 3.1.1 has no CONNACK properties.
           }
         }
-        net::post(a_.ioc_,
-                  [a = &a_, ok, reason, receive_max] { a->on_connect(ok, reason, receive_max); });
+        auto epoch =
+            static_cast<std::uint16_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+        net::post(a_.ioc_, [a = &a_, ok, reason, receive_max, epoch] {
+          if (epoch == a->epoch_) {
+            a->on_connect(ok, reason, receive_max);
+          }
+        });
         break;
       }
       case Kind::Control:
@@ -217,32 +222,13 @@ boost::system::error_code MqttAdapter::start() {
   persisted_cursor_ = cursor_;
   persisted_cursor_atomic_ = cursor_;
 
-  try {
-    ::mqtt::create_options co(cfg_.protocol_version);
-    co.set_send_while_disconnected(false);  // the event log is the only buffer
-    // paho refuses a publish while this many wait in its own queue to be
-    // written (default 100); our window is the limit, so give it room.
-    co.set_max_buffered_messages(cfg_.inflight + 65536);
-    client_ = std::make_unique<::mqtt::async_client>(cfg_.server_uri, cfg_.client_id, co, nullptr);
-  } catch (const ::mqtt::exception& e) {
-    log->error("cannot create the MQTT client for {}: {}", cfg_.server_uri, e.what());
-    return make_error_code(boost::system::errc::invalid_argument);
-  }
   event_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Event);
   connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Connect);
   control_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Control);
-  client_->set_connection_lost_handler([this](const std::string& cause) {
-    net::post(ioc_, [this, cause] { on_connection_lost(cause.empty() ? "lost" : cause); });
-  });
-  client_->set_disconnected_handler([this](const ::mqtt::properties&, ::mqtt::ReasonCode rc) {
-    net::post(ioc_, [this, rc] {
-      on_connection_lost("the broker disconnected us (reason " +
-                         std::to_string(static_cast<int>(rc)) + ")");
-    });
-  });
-  client_->set_message_callback([this](::mqtt::const_message_ptr msg) {
-    net::post(ioc_, [this, msg = std::move(msg)] { on_message(msg); });
-  });
+  if (auto why = make_client(); !why.empty()) {
+    log->error("cannot create the MQTT client for {}: {}", cfg_.server_uri, why);
+    return make_error_code(boost::system::errc::invalid_argument);
+  }
 
   // Live events: the writer only tells us how far the log goes now.
   ctx_.store.add_commit_observer([alive = alive_](const std::vector<Event>& committed) {
@@ -374,12 +360,62 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
 
 // ---------------------------------------------------------------- connection
 
+// A new paho client per connection attempt: nothing queued inside the
+// previous one (publishes it had not written yet) can reach the broker
+// after we resumed from the cursor, ahead of older events.
+std::string MqttAdapter::make_client() {
+  if (client_) {
+    client_->disable_callbacks();
+    client_.reset();
+  }
+  try {
+    ::mqtt::create_options co(cfg_.protocol_version);
+    co.set_send_while_disconnected(false);  // the event log is the only buffer
+    // paho refuses a publish while this many wait in its own queue to be
+    // written (default 100); our window is the limit, so give it room.
+    co.set_max_buffered_messages(cfg_.inflight + 65536);
+    client_ = std::make_unique<::mqtt::async_client>(cfg_.server_uri, cfg_.client_id, co, nullptr);
+  } catch (const ::mqtt::exception& e) {
+    return e.what();
+  }
+  // Callbacks of an older connection's client are ignored by epoch.
+  const auto epoch = epoch_;
+  client_->set_connection_lost_handler([this, epoch](const std::string& cause) {
+    net::post(ioc_, [this, epoch, cause] {
+      if (epoch == epoch_) {
+        on_connection_lost(cause.empty() ? "lost" : cause);
+      }
+    });
+  });
+  client_->set_disconnected_handler(
+      [this, epoch](const ::mqtt::properties&, ::mqtt::ReasonCode rc) {
+        net::post(ioc_, [this, epoch, rc] {
+          if (epoch == epoch_) {
+            on_connection_lost("the broker disconnected us (reason " +
+                               std::to_string(static_cast<int>(rc)) + ")");
+          }
+        });
+      });
+  client_->set_message_callback([this, epoch](::mqtt::const_message_ptr msg) {
+    net::post(ioc_, [this, epoch, msg = std::move(msg)] {
+      if (epoch == epoch_) {
+        on_message(msg);
+      }
+    });
+  });
+  return {};
+}
+
 void MqttAdapter::do_connect() {
   if (link_ == Link::Stopping) {
     return;
   }
   link_ = Link::Connecting;
   ++epoch_;
+  if (auto why = make_client(); !why.empty()) {
+    on_connect(false, why, 0);
+    return;
+  }
   ::mqtt::connect_options opts;
   if (cfg_.protocol_version == 5) {
     opts.set_mqtt_version(MQTTVERSION_5);
@@ -414,7 +450,9 @@ void MqttAdapter::do_connect() {
   // paho keeps pointers into the options while connecting: they live here.
   connect_options_ = std::make_unique<::mqtt::connect_options>(std::move(opts));
   try {
-    client_->connect(*connect_options_, nullptr, *connect_listener_);
+    client_->connect(*connect_options_,
+                     reinterpret_cast<void*>(static_cast<std::uintptr_t>(epoch_)),
+                     *connect_listener_);
   } catch (const ::mqtt::exception& e) {
     on_connect(false, e.what(), 0);
   }

@@ -74,6 +74,7 @@ class MqttAdapter final : public Adapter {
   };
 
   // Connection
+  std::string make_client();
   void do_connect();
   void on_connect(bool ok, std::string reason, int receive_maximum);
   void on_connection_lost(const std::string& cause);

@@ -15,11 +15,12 @@ void DrainState::begin(std::int64_t cursor, std::int64_t head,
 }
 
 bool DrainState::admit_live(const std::string& sn, std::int64_t id) {
-  live_pos_ = std::max(live_pos_, id);
   if (!draining()) {
-    backlog_pos_ = id;  // caught up: the lanes are one
+    live_pos_ = std::max(live_pos_, id);
+    backlog_pos_ = live_pos_;  // caught up: the lanes are one
     return true;
   }
+  live_pos_ = std::max(live_pos_, id);
   auto it = backlog_last_.find(sn);
   if (it != backlog_last_.end()) {
     // Its terminal still has backlog: keep the per-terminal order, the

@@ -7,6 +7,9 @@
 
 #include <cstdlib>
 #include <future>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -329,6 +332,71 @@ TEST(MqttDrainTest, CappedDrainLetsLiveEventOvertakeTheBacklog) {
   for (std::size_t i = 0; i < old.size(); ++i) {
     ASSERT_EQ(json::parse(old[i].payload)["seq"], static_cast<std::int64_t>(i + 1));
   }
+}
+
+// The broker goes away in the middle of a drain and comes back: the bridge
+// reconnects (jittered), resumes from its cursor and nothing is lost.
+TEST(MqttDrainTest, BrokerRestartMidDrainLosesNothing) {
+  TempDir tmp;
+  const auto port = free_port();
+  Mosquitto broker(tmp.path() / "broker", {{port, {}}}, /*persistence=*/true);
+  broker.start();
+  std::mutex mutex;
+  std::set<std::int64_t> ids;
+  std::map<std::string, std::int64_t> last_seq;
+  std::size_t out_of_order = 0;
+  Subscriber sub(broker.uri(), "restart-consumer");
+  sub.set_hook([&](const Received& r) {
+    auto j = json::parse(r.payload);
+    std::lock_guard lock(mutex);
+    if (!ids.insert(j["id"].get<std::int64_t>()).second) {
+      return;  // a duplicate, dropped by id
+    }
+    auto& last = last_seq[j["terminal"].get<std::string>()];
+    if (j["seq"].get<std::int64_t>() != last + 1) {
+      ++out_of_order;
+    }
+    last = j["seq"].get<std::int64_t>();
+  });
+  sub.connect(/*clean=*/false);
+  sub.subscribe("pushgate/rs/terminal/+/event/#");
+  GatewayHarness h({"gateway.id=rs", "mqtt.enabled=true", "mqtt.server_uri=" + broker.uri(),
+                    "mqtt.reconnect_min_ms=100", "mqtt.reconnect_max_ms=300",
+                    "mqtt.ha_discovery=false"});
+  auto& m = h.gateway().metrics();
+  ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; }, 10s));
+  constexpr int kEvents = 30000;
+  WriteBatch b;
+  for (int i = 0; i < kEvents; ++i) {
+    Event e;
+    e.terminal_sn = "RS" + std::to_string(i % 5);
+    e.record_key = "ATTLOG\t" + std::to_string(i);
+    e.kind = EventKind::Attendance;
+    e.local_time = "2026-11-21 08:00:00";
+    e.pin = std::to_string(i);
+    e.raw = e.pin;
+    e.received_ms = 1795248000000;
+    b.events.push_back(std::move(e));
+  }
+  h.gateway().store().append(std::move(b), [](CommitResult r) { EXPECT_FALSE(r.ec); });
+  auto distinct = [&] {
+    std::lock_guard lock(mutex);
+    return ids.size();
+  };
+  ASSERT_TRUE(wait_for([&] { return distinct() >= 3000; }, 20s));
+  broker.stop(SIGTERM);  // saves the consumer's session and what is queued for it
+  ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 0; }, 10s));
+  auto at_stop = distinct();
+  std::this_thread::sleep_for(500ms);
+  broker.start();
+  sub.connect(/*clean=*/false);
+  ASSERT_TRUE(wait_for([&] { return distinct() >= static_cast<std::size_t>(kEvents); }, 60s))
+      << distinct() << " of " << kEvents << " (" << at_stop << " before the restart)";
+  EXPECT_LT(at_stop, static_cast<std::size_t>(kEvents)) << "the drain ended before the restart";
+  EXPECT_GE(m.value("pushgate_mqtt_connections_lost_total"), 1);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_EQ(out_of_order, 0u);
 }
 
 // TLS: a CA, a broker certificate and a client certificate made with

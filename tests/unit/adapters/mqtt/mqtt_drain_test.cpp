@@ -81,6 +81,21 @@ TEST(DrainStateTest, FailedEventHoldsCursorUntilNextSession) {
   EXPECT_TRUE(d.admit_backlog("A", 2)) << "resent: the consumer drops the duplicate by id";
 }
 
+TEST(DrainStateTest, CaughtUpLiveEventsMoveTheCursorAsTheyAreAcknowledged) {
+  DrainState d;
+  d.begin(0, 0, {});
+  for (std::int64_t id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(d.admit_live("A", id));
+    EXPECT_FALSE(d.draining()) << "nothing to replay: live events are not a backlog";
+    d.published(id);
+  }
+  d.acked(1);
+  d.acked(2);
+  EXPECT_EQ(d.cursor(), 2);
+  d.acked(3);
+  EXPECT_EQ(d.cursor(), 3);
+}
+
 TEST(DrainStateTest, GapInIdsEndsTheBacklog) {
   DrainState d;
   d.begin(5, 9, {{"A", 9}});
