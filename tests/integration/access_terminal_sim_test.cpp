@@ -14,6 +14,7 @@
 
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -24,23 +25,7 @@ using sim::AccessTerminal;
 using sim::AccessTerminalConfig;
 using sim::AccessTerminalStats;
 
-class SimThread {
- public:
-  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-  ~SimThread() {
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& ioc() { return ioc_; }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
-
-std::shared_ptr<AccessTerminal> make_terminal(SimThread& t, std::uint16_t port, std::string sn) {
+std::shared_ptr<AccessTerminal> make_terminal(IoThread& t, std::uint16_t port, std::string sn) {
   AccessTerminalConfig c;
   c.serial_number = std::move(sn);
   c.http.port = port;
@@ -52,7 +37,7 @@ std::shared_ptr<AccessTerminal> make_terminal(SimThread& t, std::uint16_t port, 
 
 TEST(AccessTerminalSim, RegistersUploadsAndExecutesCommands) {
   GatewayHarness gw({"zkpush.token_check=enforce"});
-  SimThread io;
+  IoThread io;
   auto term = make_terminal(io, gw.zkpush_port(), "ACCSIM0001");
   term->start();
   ASSERT_TRUE(term->wait_until([](const AccessTerminalStats& s) { return s.polls >= 1; }, 10s))

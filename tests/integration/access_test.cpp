@@ -24,6 +24,7 @@
 #endif
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -32,22 +33,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using sim::AccessTerminal;
 using sim::AccessTerminalStats;
-
-class SimThread {
- public:
-  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-  ~SimThread() {
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& ioc() { return ioc_; }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
 
 /** A loopback port nobody listens on (bound, read, closed). */
 std::uint16_t unused_port() {
@@ -72,7 +57,7 @@ std::string metrics(GatewayHarness& gw) {
   return http_request(gw.api_port(), "GET", "/metrics", "").body;
 }
 
-std::shared_ptr<AccessTerminal> start_terminal(SimThread& t, std::uint16_t port, std::string sn) {
+std::shared_ptr<AccessTerminal> start_terminal(IoThread& t, std::uint16_t port, std::string sn) {
   sim::AccessTerminalConfig c;
   c.serial_number = std::move(sn);
   c.http.port = port;
@@ -157,7 +142,7 @@ void entry_refused_at_the_other_terminal_exit_allowed(GatewayHarness& gw, Access
 TEST(AccessTest, EntryRefusedAtTheOtherTerminalAndExitAllowed) {
   GatewayHarness gw;
   configure_site(gw.api_port());
-  SimThread io;
+  IoThread io;
   auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
   entry_refused_at_the_other_terminal_exit_allowed(gw, *a, *b);
@@ -215,7 +200,7 @@ TEST(AccessTest, DecisionsNeedNoUplinkWithNoMqttBrokerReachable) {
                      "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(unused_port()),
                      "mqtt.reconnect_min_ms=50", "mqtt.reconnect_max_ms=200"});
   configure_site(gw.api_port());
-  SimThread io;
+  IoThread io;
   auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
   ASSERT_TRUE(eventually(
@@ -240,7 +225,7 @@ TEST(AccessTest, DecisionsNeedNoUplinkWithTheMqttBrokerStopped) {
   GatewayHarness gw({"mqtt.enabled=true", "mqtt.server_uri=" + broker.uri(),
                      "mqtt.reconnect_min_ms=50", "mqtt.reconnect_max_ms=200"});
   configure_site(gw.api_port());
-  SimThread io;
+  IoThread io;
   auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
   // Connected first, so the broker going away is an outage the bridge sees.

@@ -6,10 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,54 +20,10 @@
 
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
-
-extern char** environ;
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
-
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-// Polls until the API answers /readyz (the daemon is up) or the deadline.
-bool wait_ready(std::uint16_t api_port, std::chrono::seconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    try {
-      if (http_request(api_port, "GET", "/readyz").status == 200) {
-        return true;
-      }
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
 
 TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   TempDir tmp;
@@ -96,32 +49,32 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   const std::string ledger = (dir / "ledger.txt").string();
   const std::string log = (dir / "run.log").string();
 
-  pid_t gw = spawn(daemon_argv, log);
+  pid_t gw = spawn_process(daemon_argv, log);
   ASSERT_GT(gw, 0);
-  ASSERT_TRUE(wait_ready(api_port, std::chrono::seconds(20)));
-  pid_t load = spawn({sim,
-                      "--port",
-                      std::to_string(port),
-                      "--terminals",
-                      "20",
-                      "--records-per-terminal",
-                      "10000",
-                      "--batch",
-                      "50",
-                      "--error-delay-ms",
-                      "50",
-                      "--poll-ms",
-                      "500",
-                      "--request-timeout-ms",
-                      "5000",
-                      "--until-acked",
-                      "--timeout",
-                      "300",
-                      "--ledger",
-                      ledger,
-                      "--report-ms",
-                      "0"},
-                     log);
+  ASSERT_TRUE(wait_http_ready(api_port, std::chrono::seconds(20)));
+  pid_t load = spawn_process({sim,
+                              "--port",
+                              std::to_string(port),
+                              "--terminals",
+                              "20",
+                              "--records-per-terminal",
+                              "10000",
+                              "--batch",
+                              "50",
+                              "--error-delay-ms",
+                              "50",
+                              "--poll-ms",
+                              "500",
+                              "--request-timeout-ms",
+                              "5000",
+                              "--until-acked",
+                              "--timeout",
+                              "300",
+                              "--ledger",
+                              ledger,
+                              "--report-ms",
+                              "0"},
+                             log);
   ASSERT_GT(load, 0);
 
   std::mt19937 rng(20261121);
@@ -133,9 +86,9 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
     ASSERT_EQ(::kill(gw, SIGKILL), 0);
     int st = 0;
     ::waitpid(gw, &st, 0);
-    gw = spawn(daemon_argv, log);
+    gw = spawn_process(daemon_argv, log);
     ASSERT_GT(gw, 0);
-    ASSERT_TRUE(wait_ready(api_port, std::chrono::seconds(20))) << "restart " << kills;
+    ASSERT_TRUE(wait_http_ready(api_port, std::chrono::seconds(20))) << "restart " << kills;
     if (::waitpid(load, &load_status, WNOHANG) == load) {
       break;  // the simulator finished early: fewer kills than planned
     }

@@ -19,6 +19,7 @@
 #include "gateway/outputs.hpp"
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -27,22 +28,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using sim::AccessTerminal;
 using sim::AccessTerminalStats;
-
-class SimThread {
- public:
-  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-  ~SimThread() {
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& ioc() { return ioc_; }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
 
 constexpr std::string_view kRules = R"({"rules": [{
   "id": "entry-a",
@@ -99,7 +84,7 @@ class LinkageTest : public ::testing::Test {
 
   TempDir dir_;
   GatewayHarness gw_;
-  SimThread io_;
+  IoThread io_;
 };
 
 TEST_F(LinkageTest, EventOpensDoorElsewhereAlertsAndPulsesOnceWithinDebounce) {

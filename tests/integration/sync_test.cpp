@@ -18,6 +18,7 @@
 #include "gateway/sync/sync_service.hpp"
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -31,22 +32,6 @@ constexpr const char* kFingerAndFace = "0:1:0:0:0:0:0:0:0:1";
 constexpr const char* kFaceOnly = "0:0:0:0:0:0:0:0:0:1";
 constexpr const char* kFingerOnly = "0:1:0:0:0:0:0:0:0:0";
 constexpr const char* kNone = "0:0:0:0:0:0:0:0:0:0";
-
-class SimThread {
- public:
-  SimThread() : work_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-  ~SimThread() {
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& ioc() { return ioc_; }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
 
 class EnrolmentSyncTest : public ::testing::Test {
  protected:
@@ -100,7 +85,7 @@ class EnrolmentSyncTest : public ::testing::Test {
   }
 
   GatewayHarness gw_;
-  SimThread io_;
+  IoThread io_;
 };
 
 sim::AccessTemplate finger(std::string tmp) {

@@ -18,19 +18,9 @@
 
 #include <mqtt/async_client.h>
 
+#include "tests/support/processes.hpp"
+
 namespace pushgate::test {
-
-/** A loopback TCP port nobody listens on right now. */
-std::uint16_t free_port();
-
-/** Starts `argv` with stdout and stderr appended to `log`. -1 on failure. */
-pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log);
-
-/** Polls GET /readyz until 200 or the limit. */
-bool wait_http_ready(std::uint16_t port, std::chrono::seconds limit);
-
-/** Polls `pred` every 10 ms until true or the limit. */
-bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit);
 
 class Mosquitto {
  public:

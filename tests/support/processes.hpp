@@ -1,0 +1,27 @@
+#pragma once
+// Helpers for tests that run real processes (pushgated, pushgate-sim,
+// mosquitto) on loopback. Test support only; never linked into pushgated.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pushgate::test {
+
+/** A loopback TCP port nobody listens on right now. */
+std::uint16_t free_port();
+
+/** Starts `argv` (argv[0] a path) with stdout and stderr appended to `log`. -1 on failure. */
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log);
+
+/** Polls GET /readyz on the loopback `port` until it answers 200 or the limit passes. */
+bool wait_http_ready(std::uint16_t port, std::chrono::seconds limit);
+
+/** Polls `pred` every 10 ms until it holds or the limit passes; returns its last value. */
+bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit);
+
+}  // namespace pushgate::test
