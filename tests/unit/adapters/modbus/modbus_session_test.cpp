@@ -5,8 +5,10 @@
 #include <modbus/modbus.h>
 
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "adapters/modbus/modbus_session.hpp"
@@ -193,14 +195,22 @@ TEST_F(ModbusSessionTest, ConnectionsPastMaxClientsAreClosed) {
   modbus_set_response_timeout(extra, 2, 0);
   ASSERT_EQ(modbus_connect(extra), 0);  // the kernel accepts; the server closes it
   EXPECT_EQ(modbus_read_input_registers(extra, 0, 1, &reg), -1);
+  // The accept thread counts the refusal on its own time: wait for it (bounded)
+  // while the other clients still hold every place, so it cannot be let in.
+  auto refused = [&] {
+    return metrics_.value("pushgate_modbus_connections_total", {{"result", "refused_max_clients"}});
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (refused() < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(refused(), 1);
   modbus_close(extra);
   modbus_free(extra);
   for (auto* c : more) {
     modbus_close(c);
     modbus_free(c);
   }
-  EXPECT_EQ(
-      metrics_.value("pushgate_modbus_connections_total", {{"result", "refused_max_clients"}}), 1);
 }
 
 }  // namespace
