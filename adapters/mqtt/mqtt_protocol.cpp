@@ -209,6 +209,27 @@ std::string health_payload(const HealthFigures& h, const Zone& zone) {
   return dump_json(j);
 }
 
+namespace {
+
+// The "id" of a command or API request: a non-empty string of at most 128
+// characters, or an integer; "" when missing or unusable.
+std::string message_id(const json& body) {
+  auto id = body.find("id");
+  if (id == body.end()) {
+    return {};
+  }
+  if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
+      id->get_ref<const std::string&>().size() <= 128) {
+    return id->get<std::string>();
+  }
+  if (id->is_number_integer()) {
+    return std::to_string(id->get<std::int64_t>());
+  }
+  return {};
+}
+
+}  // namespace
+
 ParsedCommand parse_command(std::string_view payload, std::int64_t now_ms) {
   ParsedCommand out;
   auto body = json::parse(payload.begin(), payload.end(), nullptr, false);
@@ -216,14 +237,7 @@ ParsedCommand parse_command(std::string_view payload, std::int64_t now_ms) {
     out.error = "the command must be a JSON object";
     return out;
   }
-  if (auto id = body.find("id"); id != body.end()) {
-    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
-        id->get_ref<const std::string&>().size() <= 128) {
-      out.id = id->get<std::string>();
-    } else if (id->is_number_integer()) {
-      out.id = std::to_string(id->get<std::int64_t>());
-    }
-  }
+  out.id = message_id(body);
   if (out.id.empty()) {
     out.error = "\"id\" must be a non-empty string (at most 128 characters) or an integer";
     return out;
@@ -295,14 +309,7 @@ ApiRequest parse_api_request(std::string_view payload) {
     out.error = "the request must be a JSON object";
     return out;
   }
-  if (auto id = j.find("id"); id != j.end()) {
-    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
-        id->get_ref<const std::string&>().size() <= 128) {
-      out.id = id->get<std::string>();
-    } else if (id->is_number_integer()) {
-      out.id = std::to_string(id->get<std::int64_t>());
-    }
-  }
+  out.id = message_id(j);
   if (out.id.empty()) {
     out.error = "\"id\" must be a non-empty string (at most 128 characters) or an integer";
     return out;
