@@ -1,5 +1,7 @@
 #include "gateway/event_json.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -9,67 +11,236 @@
 
 namespace pushgate {
 
+namespace {
+
+void append_2(std::string& out, unsigned v) {
+  out.push_back(static_cast<char>('0' + v / 10 % 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+}  // namespace
+
 std::string format_utc_iso8601(std::int64_t utc_ms) {
   auto tp = date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{utc_ms}};
-  return date::format("%FT%TZ", tp);
+  auto day = date::floor<date::days>(tp);
+  date::year_month_day ymd{day};
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    return date::format("%FT%TZ", tp);  // outside ISO-8601's four digits: rare, slow is fine
+  }
+  auto ms = (tp - day).count();
+  std::string out;
+  out.reserve(24);
+  append_2(out, static_cast<unsigned>(year / 100));
+  append_2(out, static_cast<unsigned>(year % 100));
+  out.push_back('-');
+  append_2(out, static_cast<unsigned>(ymd.month()));
+  out.push_back('-');
+  append_2(out, static_cast<unsigned>(ymd.day()));
+  out.push_back('T');
+  append_2(out, static_cast<unsigned>(ms / 3'600'000));
+  out.push_back(':');
+  append_2(out, static_cast<unsigned>(ms / 60'000 % 60));
+  out.push_back(':');
+  append_2(out, static_cast<unsigned>(ms / 1000 % 60));
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + ms % 1000 / 100));
+  append_2(out, static_cast<unsigned>(ms % 100));
+  out.push_back('Z');
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      const auto* run = p;
+      while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+        ++p;
+      }
+      out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+      continue;
+    }
+    if (c < 0x80) {
+      out.push_back('\\');
+      switch (c) {
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '\b':
+          out.push_back('b');
+          break;
+        case '\f':
+          out.push_back('f');
+          break;
+        case '\n':
+          out.push_back('n');
+          break;
+        case '\r':
+          out.push_back('r');
+          break;
+        case '\t':
+          out.push_back('t');
+          break;
+        default:
+          out.append("u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xF]);
+      }
+      ++p;
+      continue;
+    }
+    // A multi-byte UTF-8 sequence: copied when well formed (no overlong
+    // forms, no surrogates, nothing above U+10FFFF), else one U+FFFD for the
+    // offending byte, as devices do send Latin-1 and garbage.
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      lo = c == 0xE0 ? 0xA0 : 0x80;
+      hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      lo = c == 0xF0 ? 0x90 : 0x80;
+      hi = c == 0xF4 ? 0x8F : 0xBF;
+    }
+    bool ok = len != 0 && static_cast<std::size_t>(end - p) >= len && p[1] >= lo && p[1] <= hi;
+    for (std::size_t i = 2; ok && i < len; ++i) {
+      ok = p[i] >= 0x80 && p[i] <= 0xBF;
+    }
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p), len);
+      p += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++p;
+    }
+  }
+  out.push_back('"');
 }
 
 namespace {
 
-nlohmann::json opt_int(int v) {
-  return v == kUnset ? nlohmann::json(nullptr) : nlohmann::json(v);
+// Starts the member `k` of the object being written (after its '{').
+void key(std::string& out, std::string_view k) {
+  if (out.back() != '{') {
+    out.push_back(',');
+  }
+  out.push_back('"');
+  out.append(k);
+  out.append("\":");
 }
-nlohmann::json opt_str(const std::string& v) {
-  return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+
+void int_value(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void opt_int(std::string& out, std::string_view k, int v) {
+  key(out, k);
+  if (v == kUnset) {
+    out.append("null");
+  } else {
+    int_value(out, v);
+  }
+}
+
+void opt_str(std::string& out, std::string_view k, const std::string& v) {
+  key(out, k);
+  if (v.empty()) {
+    out.append("null");
+  } else {
+    append_json_string(out, v);
+  }
 }
 
 // Local time with the offset implied by local time and UTC.
-nlohmann::json local_iso(const Event& e) {
-  if (!e.utc_ms) {
-    return nullptr;
-  }
-  auto local = parse_local_date_time(e.local_time);
+void local_iso(std::string& out, const Event& e) {
+  key(out, "time");
+  auto local = e.utc_ms ? parse_local_date_time(e.local_time) : std::nullopt;
   if (!local) {
-    return nullptr;
+    out.append("null");
+    return;
   }
   auto as_utc = Zone::utc().to_utc_ms(*local);
   long offset_min = static_cast<long>((as_utc - (*e.utc_ms / 1000) * 1000) / 60000);
   char buf[48];
   long a = std::labs(offset_min);
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", local->year,
-                local->month, local->day, local->hour, local->minute, local->second,
-                offset_min < 0 ? '-' : '+', a / 60, a % 60);
-  return std::string(buf);
+  int n = std::snprintf(buf, sizeof buf, "\"%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld\"",
+                        local->year, local->month, local->day, local->hour, local->minute,
+                        local->second, offset_min < 0 ? '-' : '+', a / 60, a % 60);
+  out.append(buf, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof buf) - 1)));
 }
 
 }  // namespace
 
-nlohmann::json event_to_json(const Event& e) {
-  nlohmann::json j;
-  j["id"] = e.id;
-  j["terminal"] = e.terminal_sn;
-  j["seq"] = e.seq;
-  j["kind"] = std::string(to_string(e.kind));
-  j["time"] = local_iso(e);
-  j["utc"] = e.utc_ms ? nlohmann::json(format_utc_iso8601(*e.utc_ms)) : nlohmann::json(nullptr);
-  j["local_time"] = opt_str(e.local_time);
-  j["pin"] = opt_str(e.pin);
-  j["verify_mode"] = opt_int(e.verify_mode);
-  j["status"] = opt_int(e.status);
-  j["work_code"] = opt_str(e.work_code);
-  j["door"] = opt_int(e.door);
-  j["event_code"] = opt_int(e.event_code);
-  j["record_key"] = e.record_key;
-  j["received"] = format_utc_iso8601(e.received_ms);
-  j["command_id"] = e.command_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.command_id);
-  if (!e.extra_json.empty()) {
-    auto extra = nlohmann::json::parse(e.extra_json, nullptr, false);
-    j["extra"] = extra.is_discarded() ? nlohmann::json(e.extra_json) : extra;
+void append_event_json(std::string& out, const Event& e, std::optional<bool> replay) {
+  // Keys in sorted order, as the JSON library writes objects elsewhere.
+  out.push_back('{');
+  key(out, "command_id");
+  if (e.command_id == 0) {
+    out.append("null");
   } else {
-    j["extra"] = nlohmann::json::object();
+    int_value(out, e.command_id);
   }
-  j["raw"] = e.raw;
-  return j;
+  opt_int(out, "door", e.door);
+  opt_int(out, "event_code", e.event_code);
+  key(out, "extra");
+  if (e.extra_json.empty()) {
+    out.append("{}");
+  } else if (nlohmann::json::accept(e.extra_json)) {
+    out.append(e.extra_json);  // ours, written by dump_json: valid JSON and UTF-8
+  } else {
+    append_json_string(out, e.extra_json);
+  }
+  key(out, "id");
+  int_value(out, e.id);
+  key(out, "kind");
+  append_json_string(out, to_string(e.kind));
+  opt_str(out, "local_time", e.local_time);
+  opt_str(out, "pin", e.pin);
+  key(out, "raw");
+  append_json_string(out, e.raw);
+  key(out, "received");
+  append_json_string(out, format_utc_iso8601(e.received_ms));
+  key(out, "record_key");
+  append_json_string(out, e.record_key);
+  if (replay) {
+    key(out, "replay");
+    out.append(*replay ? "true" : "false");
+  }
+  key(out, "seq");
+  int_value(out, e.seq);
+  opt_int(out, "status", e.status);
+  key(out, "terminal");
+  append_json_string(out, e.terminal_sn);
+  local_iso(out, e);
+  key(out, "utc");
+  if (e.utc_ms) {
+    append_json_string(out, format_utc_iso8601(*e.utc_ms));
+  } else {
+    out.append("null");
+  }
+  opt_int(out, "verify_mode", e.verify_mode);
+  opt_str(out, "work_code", e.work_code);
+  out.push_back('}');
+}
+
+nlohmann::json event_to_json(const Event& e) {
+  std::string text;
+  text.reserve(512);
+  append_event_json(text, e, std::nullopt);
+  return nlohmann::json::parse(text);
 }
 
 }  // namespace pushgate

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,17 @@ std::string format_utc_iso8601(std::int64_t utc_ms);
  * it sent). Unset integer fields are null.
  */
 nlohmann::json event_to_json(const Event& e);
+
+/**
+ * The same JSON as event_to_json(), written straight into `out` (the MQTT
+ * drain writes one per message, tens of thousands a second): with `replay`
+ * it carries that flag too. Keys come in sorted order; text from devices is
+ * escaped with invalid UTF-8 replaced by U+FFFD.
+ */
+void append_event_json(std::string& out, const Event& e, std::optional<bool> replay);
+
+/** Appends `s` as a JSON string: escaped, invalid UTF-8 replaced by U+FFFD. */
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace pushgate
 

@@ -153,9 +153,10 @@ std::optional<std::pair<std::string, int>> Topics::parse_door_set(std::string_vi
 }
 
 std::string event_payload(const Event& e, bool replay) {
-  auto j = event_to_json(e);
-  j["replay"] = replay;
-  return dump_json(j);
+  std::string out;
+  out.reserve(384 + e.raw.size() + e.extra_json.size());
+  append_event_json(out, e, replay);
+  return out;
 }
 
 std::string terminal_status_payload(const TerminalStatus& t, const Zone& zone) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace pushgate {
 namespace {
@@ -113,26 +114,101 @@ TEST(EventJsonTest, ExtraThatIsNotJsonIsKeptAsText) {
   EXPECT_EQ(j["extra"], "{broken");
 }
 
-TEST(EventJsonTest, InvalidUtf8FromDeviceNeverThrowsThroughDumpJson) {
+TEST(EventJsonTest, InvalidUtf8FromDeviceIsReplacedNeverThrown) {
   Event e = punch("2020-09-23 13:01:24");
   e.raw = "1001\t\xff\xfe\xc3(\tname";
   e.pin = "\x80";
   e.extra_json = "\xff";
   json j;
   ASSERT_NO_THROW(j = event_to_json(e));
-  // The plain dump would throw: the test really exercises the replacement.
-  EXPECT_THROW((void)j.dump(), json::type_error);
-  std::string text;
-  ASSERT_NO_THROW(text = dump_json(j));
-  EXPECT_THAT(text, HasSubstr("\xef\xbf\xbd"));  // U+FFFD
-  auto back = json::parse(text);
-  EXPECT_EQ(back["terminal"], "CQZ7224460246");
+  EXPECT_EQ(j["raw"], "1001\t\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd(\tname");
+  EXPECT_EQ(j["pin"], "\xef\xbf\xbd");
+  EXPECT_EQ(j["extra"], "\xef\xbf\xbd");
+  EXPECT_EQ(j["terminal"], "CQZ7224460246");
   EXPECT_EQ(dump_json(json{{"a", 1}}, 2), "{\n  \"a\": 1\n}");
+  // dump_json itself replaces too, for DOMs built from device text elsewhere.
+  EXPECT_THAT(dump_json(json("\xff")), HasSubstr("\xef\xbf\xbd"));
+}
+
+// The strings a JSON library writes for `s`, as the reference for ours.
+std::string library_escaped(const std::string& s) {
+  return dump_json(json(s));
+}
+
+TEST(EventJsonTest, StringEscapingMatchesTheJsonLibraryOnValidText) {
+  std::string every_ascii;
+  for (int c = 1; c < 128; ++c) {
+    every_ascii.push_back(static_cast<char>(c));
+  }
+  for (const std::string& s :
+       {std::string(), std::string("plain"), std::string("quote \" back \\ slash"),
+        std::string("tab\tnl\ncr\rbs\bff\f"), std::string("\x01\x1f\x7f"), std::string(1, '\0'),
+        every_ascii, std::string("Jos\xc3\xa9 M\xc3\xbcller"),
+        std::string("\xe4\xb8\xad\xe6\x96\x87"), std::string("\xf0\x9f\x94\x92 door"),
+        std::string("\xef\xbf\xbf\xf4\x8f\xbf\xbf")}) {
+    std::string ours;
+    append_json_string(ours, s);
+    EXPECT_EQ(ours, library_escaped(s)) << json(s).dump();
+  }
+}
+
+TEST(EventJsonTest, MalformedUtf8SequencesBecomeOneReplacementPerByte) {
+  struct Case {
+    std::string in, out;
+  };
+  const std::string r = "\xef\xbf\xbd";
+  for (const auto& [in, out] :
+       std::vector<Case>{{"\xc0\xaf", r + r},                  // overlong '/'
+                         {"\xe0\x80\xaf", r + r + r},          // overlong, three bytes
+                         {"\xed\xa0\x80", r + r + r},          // a UTF-16 surrogate
+                         {"\xf4\x90\x80\x80", r + r + r + r},  // above U+10FFFF
+                         {"\xe4\xb8", r + r},                  // cut short at the end
+                         {"a\xe4\xb8"
+                          "b",
+                          "a" + r + r + "b"},  // cut short in the middle
+                         {"\xf8\x88\x80\x80\x80", r + r + r + r + r}}) {
+    std::string ours;
+    append_json_string(ours, in);
+    EXPECT_EQ(ours, "\"" + out + "\"") << json::parse(ours, nullptr, false).dump();
+    EXPECT_TRUE(json::accept(ours));
+  }
+}
+
+TEST(EventJsonTest, StreamedFormIsTheDomFormPlusTheReplayFlag) {
+  Event e = punch("2020-09-23 13:01:24");
+  e.kind = EventKind::Access;
+  e.door = 2;
+  e.event_code = 0;
+  e.verify_mode = 4;
+  e.status = 1;
+  e.command_id = 123456789012;
+  e.work_code = "w\"1";
+  e.extra_json = R"({"list":[1,2],"mask":1})";  // as dump_json stored it
+  for (bool replay : {false, true}) {
+    std::string text;
+    append_event_json(text, e, replay);
+    auto j = json::parse(text);
+    EXPECT_EQ(j["replay"], replay);
+    j.erase("replay");
+    EXPECT_EQ(j, event_to_json(e));
+    // Sorted keys, compact: exactly what the JSON library writes for it.
+    EXPECT_EQ(text, dump_json(json::parse(text)));
+  }
+  std::string text;
+  append_event_json(text, e, std::nullopt);
+  EXPECT_FALSE(json::parse(text).contains("replay"));
+  EXPECT_EQ(json::parse(text)["command_id"], 123456789012);
+  EXPECT_EQ(json::parse(text)["extra"]["list"], json::array({1, 2}));
 }
 
 TEST(EventJsonTest, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(format_utc_iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_utc_iso8601(1'600'884'084'007), "2020-09-23T18:01:24.007Z");
+  EXPECT_EQ(format_utc_iso8601(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_utc_iso8601(951'782'400'000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(format_utc_iso8601(253'402'300'799'999), "9999-12-31T23:59:59.999Z");
+  // Outside four-digit years (a terminal clock gone wild) it still answers.
+  EXPECT_EQ(format_utc_iso8601(253'402'300'800'000).substr(0, 6), "10000-");
 }
 
 }  // namespace
