@@ -170,7 +170,10 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
       backlog_age_(ctx.metrics.gauge("pushgate_sink_backlog_oldest_age_seconds",
                                      "Age of the oldest event not yet acknowledged by the sink",
                                      {{"sink", "mqtt"}})),
-      connected_(ctx.metrics.gauge("pushgate_mqtt_connected", "1 while connected to the broker")) {
+      connected_(ctx.metrics.gauge("pushgate_mqtt_connected", "1 while connected to the broker")),
+      ack_timeouts_(ctx.metrics.counter(
+          "pushgate_mqtt_ack_timeouts_total",
+          "Connections dropped because events in flight got no PUBACK in mqtt.ack_timeout_s")) {
   std::string error;
   if (auto z = Zone::parse(ctx.config.get_string("gateway.timezone"), error)) {
     zone_ = *z;
@@ -476,7 +479,6 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   failures_ = 0;
   link_ = Link::Up;
   connected_.set(1);
-  connected_atomic_ = true;
   window_ = cfg_.inflight;
   if (receive_maximum > 0) {
     window_ = std::min(window_, receive_maximum);  // the broker's own flow control (MQTT 5)
@@ -506,6 +508,8 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   publish_outputs();
   publish_discovery(true);
   begin_session();
+  // Ready only now: a command published from here on finds our subscription.
+  connected_atomic_ = true;
   log->info("connected to {} (window {}, backlog {} events after event {})", cfg_.server_uri,
             window_, head_.load() - cursor_, cursor_);
   publish_health();
@@ -706,6 +710,9 @@ void MqttAdapter::pump() {
 
 void MqttAdapter::publish_event(const Event& e, bool replay) {
   auto ctx = make_context(epoch_, e.id);
+  if (drain_.in_flight() == 0) {
+    last_ack_progress_ = std::chrono::steady_clock::now();  // the watchdog starts now
+  }
   drain_.published(e.id);
   try {
     auto msg = ::mqtt::make_message(topics_.event(e.terminal_sn, e.kind), event_payload(e, replay),
@@ -742,6 +749,7 @@ void MqttAdapter::on_event_acks() {
     }
     if (drain_.acked(id)) {
       acked_.inc();
+      last_ack_progress_ = std::chrono::steady_clock::now();
     }
   }
   pump();
@@ -808,6 +816,16 @@ void MqttAdapter::on_tick() {
   ++ticks_;
   update_backlog_figures();
   if (link_ != Link::Up) {
+    return;
+  }
+  if (drain_.in_flight() > 0 && std::chrono::steady_clock::now() - last_ack_progress_ >
+                                    std::chrono::seconds(cfg_.ack_timeout_s)) {
+    // A broker (or client library) that stopped acknowledging: without this
+    // the window stays full forever. Reconnecting sends the unacknowledged
+    // events again; consumers drop the duplicates by id.
+    ack_timeouts_.inc();
+    on_connection_lost(std::to_string(drain_.in_flight()) + " events without PUBACK for " +
+                       std::to_string(cfg_.ack_timeout_s) + " s");
     return;
   }
   maybe_persist_cursor();

@@ -63,6 +63,7 @@ class MqttAdapter final : public Adapter {
 
   /** The cursor as last committed to the store (for tests). */
   std::int64_t persisted_cursor_for_test() const { return persisted_cursor_atomic_.load(); }
+  /** Connected, subscribed to the command topics and announced online. */
   bool connected_for_test() const { return connected_atomic_.load(); }
 
  private:
@@ -146,6 +147,9 @@ class MqttAdapter final : public Adapter {
   std::atomic<bool> connected_atomic_{false};
   bool cursor_write_in_flight_ = false;
   std::chrono::steady_clock::time_point last_cursor_write_{};
+  // Last PUBACK of an event, or when the window went from empty to in use:
+  // the watchdog's reference (on_tick).
+  std::chrono::steady_clock::time_point last_ack_progress_{};
   std::mutex acks_mutex_;  // paho's thread adds, the adapter's thread takes
   std::vector<std::pair<std::uint64_t, bool>> acks_;
   std::atomic<std::int64_t> head_{0};  // highest committed id (commit observer)
@@ -178,6 +182,7 @@ class MqttAdapter final : public Adapter {
   metrics::Gauge& backlog_events_;
   metrics::Gauge& backlog_age_;
   metrics::Gauge& connected_;
+  metrics::Counter& ack_timeouts_;
 };
 
 }  // namespace pushgate::adapters::mqtt

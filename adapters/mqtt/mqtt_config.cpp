@@ -58,14 +58,19 @@ void MqttConfig::declare(config::Schema& s) {
   add_bool(s, "mqtt.retain_status", true,
            "Retain gateway/terminal/door/output status and health, so a subscriber that\n"
            "connects late sees the current state. The gateway status topic is always retained.");
-  add_int(s, "mqtt.inflight", 1000, 1, 65535,
+  add_int(s, "mqtt.inflight", 100, 1, 65535,
           "Most event messages published and not yet acknowledged by the broker. This\n"
-          "in-flight window is what paces a backlog drain (the broker's flow control).");
+          "in-flight window is what paces a backlog drain (the broker's flow control):\n"
+          "a drain runs at most inflight / round-trip time. 100 suits a broker on the\n"
+          "LAN (paho's bookkeeping grows with the window); raise it for a distant one.");
   add_int(s, "mqtt.drain_max_per_s", 0, 0, 1000000,
           "Optional cap on backlog replay, in messages per second (0: no cap). Live\n"
           "events are never held back by it.");
   add_int(s, "mqtt.keepalive_s", 30, 5, 3600, "MQTT keep-alive interval.");
   add_int(s, "mqtt.connect_timeout_s", 10, 1, 300, "How long one connection attempt may take.");
+  add_int(s, "mqtt.ack_timeout_s", 20, 1, 3600,
+          "Events in flight and no PUBACK for this long: the connection is taken as\n"
+          "broken, dropped and made again, and what was not acknowledged is sent again.");
   add_int(s, "mqtt.reconnect_min_ms", 500, 50, 600000,
           "First delay before reconnecting after a refused or lost connection; it doubles\n"
           "per failure up to reconnect_max_ms, each delay jittered by +-50%.");
@@ -119,6 +124,7 @@ MqttConfig MqttConfig::from(const config::Config& c) {
   m.drain_max_per_s = static_cast<int>(c.get_int("mqtt.drain_max_per_s"));
   m.keepalive_s = static_cast<int>(c.get_int("mqtt.keepalive_s"));
   m.connect_timeout_s = static_cast<int>(c.get_int("mqtt.connect_timeout_s"));
+  m.ack_timeout_s = static_cast<int>(c.get_int("mqtt.ack_timeout_s"));
   m.reconnect_min_ms = static_cast<int>(c.get_int("mqtt.reconnect_min_ms"));
   m.reconnect_max_ms = static_cast<int>(c.get_int("mqtt.reconnect_max_ms"));
   m.health_interval_s = static_cast<int>(c.get_int("mqtt.health_interval_s"));

@@ -24,10 +24,11 @@ struct MqttConfig {
   int status_qos = 1;
   bool retain_events = false;
   bool retain_status = true;
-  int inflight = 1000;
+  int inflight = 100;
   int drain_max_per_s = 0;  ///< 0: only the in-flight window limits the drain
   int keepalive_s = 30;
   int connect_timeout_s = 10;
+  int ack_timeout_s = 20;
   int reconnect_min_ms = 500;
   int reconnect_max_ms = 30000;
   int health_interval_s = 10;

@@ -389,6 +389,56 @@ TEST(MqttDrainTest, BrokerRestartMidDrainLosesNothing) {
   EXPECT_EQ(out_of_order, 0u);
 }
 
+TEST(MqttDrainTest, BrokerThatStopsAcknowledgingIsLeftAndEverythingSentAgain) {
+  TempDir tmp;
+  Mosquitto broker(tmp.path() / "broker", {{free_port(), {}}});
+  broker.start();
+  std::mutex mutex;
+  std::set<std::int64_t> ids;
+  Subscriber sub(broker.uri(), "ack-consumer");
+  sub.set_hook([&](const Received& r) {
+    auto j = json::parse(r.payload);
+    std::lock_guard lock(mutex);
+    ids.insert(j["id"].get<std::int64_t>());
+  });
+  sub.connect();
+  sub.subscribe("pushgate/ack/terminal/+/event/#");
+  GatewayHarness h({"gateway.id=ack", "mqtt.enabled=true", "mqtt.server_uri=" + broker.uri(),
+                    "mqtt.reconnect_min_ms=100", "mqtt.reconnect_max_ms=300",
+                    "mqtt.connect_timeout_s=1", "mqtt.ack_timeout_s=2", "mqtt.ha_discovery=false"});
+  auto& m = h.gateway().metrics();
+  ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; }, 10s));
+  broker.signal(SIGSTOP);  // connections stay up; no PUBACK will come
+  constexpr int kEvents = 300;
+  WriteBatch b;
+  for (int i = 0; i < kEvents; ++i) {
+    Event e;
+    e.terminal_sn = "ACK" + std::to_string(i % 3);
+    e.record_key = "ATTLOG\t" + std::to_string(i);
+    e.kind = EventKind::Attendance;
+    e.local_time = "2026-11-21 08:00:00";
+    e.pin = std::to_string(i);
+    e.raw = e.pin;
+    e.received_ms = 1795248000000;
+    b.events.push_back(std::move(e));
+  }
+  h.gateway().store().append(std::move(b), [](CommitResult r) { EXPECT_FALSE(r.ec); });
+  const bool timed_out =
+      wait_for([&] { return m.value("pushgate_mqtt_ack_timeouts_total") >= 1; }, 15s);
+  const double acked_while_stopped = m.value("pushgate_mqtt_acked_total");
+  broker.signal(SIGCONT);
+  ASSERT_TRUE(timed_out) << "the window stayed full without PUBACKs and nothing noticed";
+  EXPECT_EQ(acked_while_stopped, 0);
+  auto distinct = [&] {
+    std::lock_guard lock(mutex);
+    return ids.size();
+  };
+  ASSERT_TRUE(wait_for([&] { return distinct() >= static_cast<std::size_t>(kEvents); }, 30s))
+      << distinct() << " of " << kEvents;
+  EXPECT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_acked_total") >= kEvents; }, 10s));
+  EXPECT_GE(m.value("pushgate_mqtt_connects_total"), 2);
+}
+
 // TLS: a CA, a broker certificate and a client certificate made with
 // openssl for this test; the broker requires the client certificate.
 class MqttTlsTest : public ::testing::Test {

@@ -87,6 +87,12 @@ void Mosquitto::start() {
   }
 }
 
+void Mosquitto::signal(int sig) {
+  if (pid_ > 0) {
+    ::kill(pid_, sig);
+  }
+}
+
 void Mosquitto::stop(int sig) {
   if (pid_ <= 0) {
     return;

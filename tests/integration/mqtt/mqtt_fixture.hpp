@@ -39,6 +39,8 @@ class Mosquitto {
   void start();
   /** SIGTERM (clean: persistence saved) or SIGKILL, and waits. */
   void stop(int sig = 15);
+  /** Sends `sig` to the running broker (SIGSTOP: it holds every connection and answers nothing). */
+  void signal(int sig);
   /** Replaces the listeners for the next start(). */
   void set_listeners(std::vector<Listener> listeners) { listeners_ = std::move(listeners); }
   std::uint16_t port(std::size_t i = 0) const { return listeners_.at(i).port; }
