@@ -6,6 +6,8 @@
 
 #include <boost/system/error_code.hpp>
 
+#include "gateway/event_log.hpp"
+
 namespace pushgate::access {
 
 /** A §10 remote identification as a terminal asked it (Security PUSH `AuthType=device`). */
@@ -47,6 +49,16 @@ class Decider {
  public:
   virtual ~Decider() = default;
   virtual void decide(RemoteAuthRequest request, std::function<void(RemoteAuthAnswer)> done) = 0;
+
+  /**
+   * An access event a terminal uploaded (rtlog, or a querydata transaction)
+   * on its way into `batch`. A passage in it (a door opened for a user,
+   * whoever decided) moves the user for anti-passback, and the new position
+   * is written by `batch` itself: in the same transaction as the event, so
+   * the terminal hears OK for both or neither. Called on the uploading
+   * session's thread, before the batch is appended.
+   */
+  virtual void note_pass(const Event& event, WriteBatch& batch) = 0;
 };
 
 }  // namespace pushgate::access

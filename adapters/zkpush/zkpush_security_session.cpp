@@ -548,6 +548,9 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
     extra["time_unparsed"] = true;
   }
   e.extra_json = dump_json(extra);
+  if (ctx_.access != nullptr) {
+    ctx_.access->note_pass(e, batch);  // the terminal's passages count for anti-passback too
+  }
   batch.events.push_back(std::move(e));
   if (!rec.doors.empty()) {
     // A state row inside rtlog is itself the event: keep the door table

@@ -1,6 +1,7 @@
 #include "gateway/access/access_service.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <map>
 #include <set>
@@ -119,8 +120,11 @@ WriteOp delete_user_op(std::string pin) {
 
 WriteOp put_position_op(std::string pin, ra::Position pos) {
   return sql_op(
+      // Never older over newer: a decision and a terminal's record of a
+      // passage commit in separate batches, in either order.
       "INSERT INTO access_apb(pin, area, since_ms) VALUES(?1,?2,?3) ON CONFLICT(pin) DO UPDATE"
-      " SET area=excluded.area, since_ms=excluded.since_ms",
+      " SET area=excluded.area, since_ms=excluded.since_ms"
+      " WHERE excluded.since_ms >= access_apb.since_ms",
       [pin = std::move(pin), pos](store::Statement& st) {
         st.bind(1, std::string_view(pin)).bind(2, pos.area).bind(3, pos.since_ms);
       });
@@ -260,8 +264,10 @@ ServiceOptions options_from_config(const config::Config& config) {
     }
     o.import_levels.push_back(*v);
   }
-  o.wait = config.get_string("access.wait_for_commit") == "all" ? WaitForCommit::All
-                                                                : WaitForCommit::Apb;
+  auto wait = config.get_string("access.wait_for_commit");
+  o.wait = wait == "all"   ? WaitForCommit::All
+           : wait == "apb" ? WaitForCommit::Apb
+                           : WaitForCommit::None;
   return o;
 }
 
@@ -293,6 +299,9 @@ AccessService::AccessService(store::Store& store, const Clock& clock, metrics::R
                                {{"result", "refused"}})),
       apb_violations_(metrics.counter("pushgate_access_apb_violations_total",
                                       "Soft anti-passback violations let through")),
+      apb_moves_from_terminals_(
+          metrics.counter("pushgate_access_apb_moves_from_terminals_total",
+                          "Anti-passback positions moved by a passage a terminal recorded itself")),
       decision_write_failures_(
           metrics.counter("pushgate_access_decision_write_failures_total",
                           "Decisions whose Decision event or position could not be committed")),
@@ -549,7 +558,8 @@ void AccessService::decide(RemoteAuthRequest q, std::function<void(RemoteAuthAns
   for (const auto& [pin, pos] : d.positions) {
     batch.ops.push_back(put_position_op(pin, pos));
   }
-  const bool wait = (d.granted && !d.positions.empty()) || options_.wait == WaitForCommit::All;
+  const bool wait = (options_.wait == WaitForCommit::Apb && d.granted && !d.positions.empty()) ||
+                    options_.wait == WaitForCommit::All;
   if (!wait) {
     // Nothing the terminal is told depends on this commit: answer now, and
     // count (never hide) a Decision event the store could not keep.
@@ -600,6 +610,40 @@ void AccessService::decide(RemoteAuthRequest q, std::function<void(RemoteAuthAns
     }
     done(std::move(answer));
   });
+}
+
+namespace {
+
+// Appendix 2 codes of a door opened for an identified user: verified opens
+// (also in normal-open periods, first card, multi-card, fingerprint, card
+// plus fingerprint, password, ID card), duress opens, and 222, the
+// terminal's own record of a remote identification that succeeded.
+bool is_passage(int code) {
+  static constexpr std::array kPassages = {0,  1,   2,   3,   14,  15,  16,  17,  18,
+                                           19, 101, 103, 203, 215, 216, 218, 219, 222};
+  return std::find(kPassages.begin(), kPassages.end(), code) != kPassages.end();
+}
+
+}  // namespace
+
+void AccessService::note_pass(const Event& e, WriteBatch& batch) {
+  if (e.kind != EventKind::Access || !is_passage(e.event_code) || e.door <= 0 || !e.utc_ms ||
+      e.pin.empty()) {
+    return;
+  }
+  auto direction = e.status == 0   ? ra::Direction::In
+                   : e.status == 1 ? ra::Direction::Out
+                                   : ra::Direction::Unknown;
+  std::optional<ra::Position> moved;
+  {
+    std::lock_guard lock(mutex_);
+    moved =
+        decider_.note_pass(data_, ra::DoorRef{e.terminal_sn, e.door}, e.pin, direction, *e.utc_ms);
+  }
+  if (moved) {
+    apb_moves_from_terminals_.inc();
+    batch.ops.push_back(put_position_op(e.pin, *moved));
+  }
 }
 
 ra::DoorLive AccessService::door_state(const ra::DoorRef& door) const {

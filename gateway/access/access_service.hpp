@@ -40,15 +40,16 @@ namespace ra = pushgate::rules::access;
 
 /** When a decision's answer waits for its commit (access.wait_for_commit). */
 enum class WaitForCommit {
-  Apb,  ///< only grants that move a user for anti-passback (the default; README, durability)
-  All,  ///< every decision: its Decision event is on disk before the terminal hears it
+  None,  ///< every answer at once; the terminal's own record restores a lost move (the default)
+  Apb,   ///< grants that move a user for anti-passback wait (one fsync each; README, durability)
+  All,   ///< every decision: its Decision event is on disk before the terminal hears it
 };
 
 struct ServiceOptions {
   std::string timezone;  ///< gateway.timezone: the site's wall time for time zones ("" = system)
   bool import_users = true;        ///< access.import_users
   std::vector<int> import_levels;  ///< access.import_levels
-  WaitForCommit wait = WaitForCommit::Apb;
+  WaitForCommit wait = WaitForCommit::None;
 };
 
 /** Reads the access.* keys and gateway.timezone; throws std::runtime_error naming a bad key. */
@@ -94,6 +95,7 @@ class AccessService final : public Decider {
 
   // Decider
   void decide(RemoteAuthRequest request, std::function<void(RemoteAuthAnswer)> done) override;
+  void note_pass(const Event& event, WriteBatch& batch) override;
 
   /** Registered before load(); called after each committed change (see master_data_change.hpp). */
   void add_change_observer(MasterDataObserver observer);
@@ -185,6 +187,7 @@ class AccessService final : public Decider {
   metrics::Counter& granted_;
   metrics::Counter& refused_;
   metrics::Counter& apb_violations_;
+  metrics::Counter& apb_moves_from_terminals_;
   metrics::Counter& decision_write_failures_;
   metrics::Counter& imported_;
   metrics::Counter& import_skipped_;

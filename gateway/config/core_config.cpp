@@ -273,14 +273,16 @@ void declare_core_config(Schema& s) {
          false});
   s.add({"access.wait_for_commit",
          ValueType::String,
-         std::string("apb"),
-         "Which answers wait until their decision is on disk. apb: grants that move a\n"
-         "user for anti-passback (a SUCCESS forgotten in a crash would let a card be\n"
-         "passed back); others are answered at once and stored right after. all: every\n"
-         "answer waits for its Decision event's commit.",
+         std::string("none"),
+         "Which answers wait until their decision is on disk (one fsync each). none:\n"
+         "every answer goes out at once, the decision is stored right after; a grant's\n"
+         "anti-passback move lost in a crash is restored by the terminal's own record of\n"
+         "the passage (rtlog), which it sends until pushgate has stored it. apb: grants\n"
+         "that move a user for anti-passback wait (and a disk that cannot commit keeps\n"
+         "those doors shut). all: every answer waits for its Decision event's commit.",
          {},
          {},
-         {"apb", "all"},
+         {"none", "apb", "all"},
          false});
 
   s.describe_section("outputs",

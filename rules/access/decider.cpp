@@ -79,6 +79,14 @@ Decision refuse(Decision d, Reason reason) {
   return d;
 }
 
+// The area a passage through `door` enters, and the one it leaves. An
+// unknown direction counts as entering, as a reader without a direction
+// is an entry reader.
+std::pair<int, int> passage_areas(const DoorSettings& door, Direction direction) {
+  bool out = direction == Direction::Out;
+  return {out ? door.area_out : door.area_in, out ? door.area_in : door.area_out};
+}
+
 ApbMode apb_of(const MasterData& data, int area) {
   if (area == 0) {
     return ApbMode::None;
@@ -280,9 +288,7 @@ Decision Decider::decide(const MasterData& data, const Request& request) {
 
   // Anti-passback across every reader of the site.
   if (door != nullptr) {
-    bool out = request.direction == Direction::Out;
-    int target = out ? door->area_out : door->area_in;
-    int leaving = out ? door->area_in : door->area_out;
+    auto [target, leaving] = passage_areas(*door, request.direction);
     ApbMode entering_mode = apb_of(data, target);
     ApbMode leaving_mode = apb_of(data, leaving);
     if (entering_mode != ApbMode::None || leaving_mode != ApbMode::None) {
@@ -348,6 +354,28 @@ Decision Decider::decide(const MasterData& data, const Request& request) {
 
   bool duress = request.terminal_event == 101 || request.terminal_event == 103;
   return grant(std::move(d), duress ? Reason::Duress : Reason::Granted, open_s, door, request);
+}
+
+std::optional<Position> Decider::note_pass(const MasterData& data, const DoorRef& door_ref,
+                                           const std::string& pin, Direction direction,
+                                           std::int64_t at_ms) {
+  const DoorSettings* door = data.find_door(door_ref);
+  if (door == nullptr || !given(pin)) {
+    return std::nullopt;
+  }
+  auto [target, leaving] = passage_areas(*door, direction);
+  if (apb_of(data, target) == ApbMode::None && apb_of(data, leaving) == ApbMode::None) {
+    return std::nullopt;  // this door moves nobody for anti-passback
+  }
+  auto it = positions_.find(pin);
+  if (it != positions_.end() && (it->second.since_ms >= at_ms || it->second.area == target)) {
+    // A later decision stands (a late upload must not undo it), or the
+    // terminal is confirming the passage pushgate itself granted.
+    return std::nullopt;
+  }
+  Position pos{target, at_ms};
+  positions_[pin] = pos;
+  return pos;
 }
 
 void Decider::load_positions(std::unordered_map<std::string, Position> positions) {

@@ -108,6 +108,17 @@ class Decider {
   /** Decides, and on a grant updates the state (positions, door opened, group cleared). */
   Decision decide(const MasterData& data, const Request& request);
 
+  /**
+   * A passage the terminal itself recorded (its rtlog: a door opened for
+   * `pin` at `at_ms`, whoever decided it). Moves the user's anti-passback
+   * position as a grant at that door would, unless a later decision already
+   * placed the user or the user is already there. Returns the new position
+   * to store, or nothing when nothing changed.
+   */
+  std::optional<Position> note_pass(const MasterData& data, const DoorRef& door,
+                                    const std::string& pin, Direction direction,
+                                    std::int64_t at_ms);
+
   /** Replaces the anti-passback positions (loaded from the store at start). */
   void load_positions(std::unordered_map<std::string, Position> positions);
   /** Undoes positions of a grant whose commit failed (back to `before`, or unknown). */

@@ -151,6 +151,57 @@ TEST(AccessTest, EntryRefusedAtTheOtherTerminalAndExitAllowed) {
   b->stop();
 }
 
+TEST(AccessTest, PassagesTheTerminalsLogCountForAntiPassback) {
+  GatewayHarness gw;  // access.wait_for_commit at its default: answers never wait
+  configure_site(gw.api_port());
+  rest(gw.api_port(), "PUT", "/api/v1/access/users/43",
+       json::parse(R"({"name":"Bo","levels":[1]})"));
+  IoThread io;
+  sim::AccessTerminalConfig c;
+  c.serial_number = "ACCA0001";
+  c.http.port = gw.zkpush_port();
+  c.http.timeout = 5s;
+  c.poll_interval = 50ms;
+  c.error_delay = 50ms;
+  c.log_remote_auth_passages = true;
+  auto a = AccessTerminal::create(io.ioc(), c);
+  a->start();
+  auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
+
+  // Ada is let in at A; A logs the passage (222) and uploads it: stored as
+  // an access event, it confirms the position pushgate already holds.
+  ASSERT_EQ(identify(*a, "42", 0).answer.auth, "SUCCESS");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return gw.query_int(
+                   "SELECT count(*) FROM events WHERE kind=2 AND event_code=222 AND "
+                   "pin='42'") == 1;
+      },
+      10s));
+  EXPECT_EQ(gw.query_int("SELECT area FROM access_apb WHERE pin='42'"), 1);
+  EXPECT_NE(metrics(gw).find("pushgate_access_apb_moves_from_terminals_total 0"),
+            std::string::npos);
+
+  // Bo goes in at A on the terminal's own decision (it never asked): its
+  // rtlog moves him all the same, and B refuses him as passed back.
+  sim::RtLogEvent local;
+  local.pin = "43";
+  local.event = 0;  // the door opens normally after verification
+  local.inoutstatus = 0;
+  local.verifytype = 1;
+  a->add_rtlog(local);
+  ASSERT_TRUE(eventually(
+      [&] { return gw.query_int("SELECT count(*) FROM access_apb WHERE pin='43'") == 1; }, 10s));
+  EXPECT_NE(metrics(gw).find("pushgate_access_apb_moves_from_terminals_total 1"),
+            std::string::npos);
+  auto bo_at_b = identify(*b, "43", 0);
+  EXPECT_EQ(bo_at_b.answer.auth, "FAILED") << bo_at_b.body;
+  EXPECT_EQ(event_of(bo_at_b), "24") << bo_at_b.body;
+  EXPECT_EQ(identify(*b, "43", 1).answer.auth, "SUCCESS");  // and out
+  a->stop();
+  b->stop();
+}
+
 TEST(AccessTest, RestApiValidatesPagesAndRefusesDeletesInUse) {
   GatewayHarness gw;
   const auto api = gw.api_port();

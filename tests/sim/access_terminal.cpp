@@ -936,9 +936,23 @@ void AccessTerminal::next_auth() {
           if (out.answer.auth == "SUCCESS" && !out.answer.control_device.empty()) {
             const auto c = parse_control_device(out.answer.control_device);
             if (c) {
-              std::lock_guard lock(self->mutex_);
-              self->door_actions_.push_back({"remote_auth", {}, *c});
-              ++self->stats_.door_actions;
+              {
+                std::lock_guard lock(self->mutex_);
+                self->door_actions_.push_back({"remote_auth", {}, *c});
+                ++self->stats_.door_actions;
+              }
+              if (self->config_.log_remote_auth_passages) {
+                const auto& q = pending.request;
+                RtLogEvent passage;
+                passage.time = q.time;
+                passage.pin = q.pin;
+                passage.cardno = q.cardno;
+                passage.eventaddr = q.eventaddr;
+                passage.event = 222;  // remote identification is successful
+                passage.inoutstatus = q.inoutstatus;
+                passage.verifytype = q.verifytype;
+                self->add_rtlog(passage);
+              }
             } else {
               self->note_problem("remote identification CONTROL DEVICE unreadable: " +
                                  out.answer.control_device);

@@ -56,6 +56,10 @@ struct AccessTerminalConfig {
   std::chrono::milliseconds start_delay{0};
   /// Send `Cookie: token=..` once registered (the spec); false tests servers.
   bool send_token = true;
+  /// After a remote identification answered SUCCESS, record the passage in
+  /// the terminal's own log and upload it as rtlog (event 222, Appendix 2),
+  /// as devices do; off by default so counts in other tests stay exact.
+  bool log_remote_auth_passages = false;
   /// Optional in-flight limit shared by many terminals (not used by
   /// remote identification, which must not queue behind uploads).
   RequestGate* gate = nullptr;

@@ -174,6 +174,72 @@ TEST_F(AccessServiceTest, AntiPassbackAcrossTerminalsIsDurableAcrossARestart) {
   EXPECT_EQ(service_->positions()["100"]["area"], 1);
 }
 
+// An rtlog record of a door opened for `pin` (as adapters/zkpush builds it).
+Event passage(const std::string& sn, const std::string& pin, int code, int in_out,
+              std::int64_t utc_ms) {
+  Event e =
+      test::make_event(sn, "RTLOG\t" + pin + "\t" + std::to_string(utc_ms), EventKind::Access);
+  e.pin = pin;
+  e.door = 1;
+  e.event_code = code;
+  e.status = in_out;
+  e.utc_ms = utc_ms;
+  return e;
+}
+
+TEST_F(AccessServiceTest, PassageRecordedByATerminalMovesTheUserInTheSameCommit) {
+  WriteBatch b;
+  Event e = passage("TERM-A", "100", 0, 0, kMonday9 - 5'000);
+  service_->note_pass(e, b);
+  ASSERT_EQ(b.ops.size(), 1u);  // the position, written with the event
+  b.events.push_back(e);
+  ASSERT_FALSE(commit(std::move(b)).ec);
+  EXPECT_EQ(ask("TERM-B", "100", 0).event_code, 24);
+  EXPECT_EQ(metrics_.value("pushgate_access_apb_moves_from_terminals_total"), 1);
+
+  close();  // durable: it came back from the store
+  open();
+  EXPECT_EQ(ask("TERM-B", "100", 0).event_code, 24);
+
+  // Not a passage: a refusal the terminal logged, an alarm, no user.
+  for (const Event& other : {passage("TERM-A", "100", 24, 1, kMonday9 + 1'000),
+                             passage("TERM-A", "100", 28, 1, kMonday9 + 1'000),
+                             passage("TERM-A", "", 0, 1, kMonday9 + 1'000)}) {
+    WriteBatch none;
+    service_->note_pass(other, none);
+    EXPECT_TRUE(none.ops.empty());
+  }
+}
+
+TEST_F(AccessServiceTest, WithoutWaitingAGrantIsAnsweredAtOnceAndTheTerminalRecordClosesTheGap) {
+  close();
+  open(WaitForCommit::None);
+  // The disk loses the decision (as a crash right after the answer would).
+  store_->set_fault_injector_for_test([](std::string_view step) {
+    return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
+                            : boost::system::error_code{};
+  });
+  auto in_a = ask("TERM-A", "100", 0);
+  EXPECT_FALSE(in_a.ec);
+  EXPECT_TRUE(in_a.granted);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return metrics_.value("pushgate_access_decision_write_failures_total") >= 1; }));
+  store_->set_fault_injector_for_test(nullptr);
+  EXPECT_EQ(ask("TERM-B", "100", 0).event_code, 24);  // memory has the move
+
+  close();  // restart: the lost move is not on disk
+  open(WaitForCommit::None);
+  EXPECT_TRUE(service_->positions().empty()) << service_->positions().dump();
+  // TERM-A sends its record of the passage (222: remote identification
+  // succeeded) until stored; that restores the position.
+  WriteBatch b;
+  Event e = passage("TERM-A", "100", 222, 0, kMonday9);
+  service_->note_pass(e, b);
+  b.events.push_back(e);
+  ASSERT_FALSE(commit(std::move(b)).ec);
+  EXPECT_EQ(ask("TERM-B", "100", 0).event_code, 24);
+}
+
 TEST_F(AccessServiceTest, GrantWhoseCommitFailsIsRefusedAndForgotten) {
   store_->set_fault_injector_for_test([](std::string_view step) {
     return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)

@@ -283,6 +283,40 @@ TEST_F(DeciderTest, AntiPassbackStateSurvivesARestartThroughLoadPositions) {
   EXPECT_TRUE(restarted.decide(data, at("TERM-B", 1, "100", Direction::Out)).granted);
 }
 
+TEST_F(DeciderTest, PassageTheTerminalRecordedMovesTheUser) {
+  // TERM-A let Ana in on its own (its rtlog says so): B refuses her entry.
+  auto moved = decider.note_pass(data, {"TERM-A", 1}, "100", Direction::In, clock.ms());
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->area, 1);
+  EXPECT_EQ(moved->since_ms, clock.ms());
+  clock.advance(60s);
+  EXPECT_EQ(decider.decide(data, at("TERM-B", 1, "100")).reason, Reason::AntiPassback);
+  // The same passage again (a re-upload, or the record of our own grant) changes nothing.
+  EXPECT_FALSE(decider.note_pass(data, {"TERM-A", 1}, "100", Direction::In, clock.ms()));
+}
+
+TEST_F(DeciderTest, LateRecordOfAnOlderPassageDoesNotUndoANewerDecision) {
+  ASSERT_TRUE(decider.decide(data, at("TERM-A", 1, "100", Direction::In)).granted);
+  clock.advance(60s);
+  ASSERT_TRUE(decider.decide(data, at("TERM-B", 1, "100", Direction::Out)).granted);
+  // A record from before the exit arrives late (a terminal back online).
+  EXPECT_FALSE(decider.note_pass(data, {"TERM-A", 1}, "100", Direction::In, clock.ms() - 30'000));
+  EXPECT_EQ(decider.position("100")->area, 0);
+  // A newer one does move her.
+  clock.advance(10s);
+  EXPECT_TRUE(decider.note_pass(data, {"TERM-A", 1}, "100", Direction::In, clock.ms()));
+  EXPECT_EQ(decider.position("100")->area, 1);
+}
+
+TEST_F(DeciderTest, PassageThroughADoorWithoutAntiPassbackOrUnknownMovesNobody) {
+  data.areas[1].apb = ApbMode::None;
+  EXPECT_FALSE(decider.note_pass(data, {"TERM-A", 1}, "100", Direction::In, clock.ms()));
+  data.areas[1].apb = ApbMode::Hard;
+  EXPECT_FALSE(decider.note_pass(data, {"TERM-Z", 1}, "100", Direction::In, clock.ms()));
+  EXPECT_FALSE(decider.note_pass(data, {"TERM-A", 1}, "0", Direction::In, clock.ms()));
+  EXPECT_EQ(decider.position_count(), 0u);
+}
+
 TEST_F(DeciderTest, SoftAntiPassbackOpensButFlagsTheViolation) {
   data.areas[1].apb = ApbMode::Soft;
   ASSERT_TRUE(decider.decide(data, at("TERM-A", 1, "100")).granted);
