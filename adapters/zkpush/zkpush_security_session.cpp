@@ -219,6 +219,20 @@ bool SecurityService::claims(const Request& r, SecurityEndpoint endpoint) const 
     const std::string* type = r.query.find("DeviceType");
     return type != nullptr && iequals(*type, "acc");
   }
+  if (endpoint == SecurityEndpoint::Cdata && r.req.method() == bhttp::verb::post) {
+    // Uploads only this flavour has, also from a terminal not registered
+    // (yet, or since a restart of pushgate): a §10 request answered "OK"
+    // would leave the door shut and the person waiting.
+    switch (security::classify_cdata_upload(r.query)) {
+      case security::CdataUpload::RemoteAuth:
+      case security::CdataUpload::RtLog:
+      case security::CdataUpload::RtState:
+      case security::CdataUpload::TableData:
+        return true;
+      default:
+        break;
+    }
+  }
   return false;
 }
 

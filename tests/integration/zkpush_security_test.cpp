@@ -254,6 +254,25 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
   EXPECT_EQ(auth.find("CONTROL DEVICE"), std::string::npos);
 }
 
+TEST(ZkpushSecurityTest, RemoteAuthFromATerminalNotRegisteredYetGetsAVerdict) {
+  // A terminal that was registered before pushgate restarted (or asks
+  // before its registry) sends §10 straight away: it must hear AUTH=, never
+  // the attendance flavour's "OK", and its rtlog must be read as rtlog.
+  GatewayHarness h;
+  auto t = plain(h.zkpush_port());
+  auto auth = t.post("/iclock/cdata?SN=NEWACC0001&AuthType=device",
+                     "time=2026-11-21 09:00:00\tpin=77\tcardno=0\taddrtype=2\teventaddr=1\t"
+                     "event=0\tinoutstatus=0\tverifytype=1");
+  EXPECT_EQ(auth.status, 200);
+  EXPECT_EQ(auth.body.rfind("AUTH=FAILED", 0), 0u) << auth.body;
+  EXPECT_NE(auth.body.find("\tevent=27\t"), std::string::npos) << auth.body;  // not registered
+  auto rtlog = t.post("/iclock/cdata?SN=NEWACC0001&table=rtlog",
+                      "time=2026-11-21 09:00:01\tpin=77\tcardno=0\tsitecode=0\tlinkid=0\t"
+                      "eventaddr=1\tevent=27\tinoutstatus=0\tverifytype=1\tindex=5\n");
+  EXPECT_EQ(rtlog.status, 200);
+  EXPECT_EQ(events(h, "e.kind = 2 AND e.event_code = 27", "NEWACC0001"), 1);
+}
+
 TEST(ZkpushSecurityTest, TokenCheckOffLogEnforce) {
   for (std::string mode : {"off", "log", "enforce"}) {
     SCOPED_TRACE(mode);
