@@ -272,13 +272,15 @@ bool drain(const Options& o) {
               h.gateway().metrics().value("pushgate_sink_backlog_events", {{"sink", "mqtt"}}));
 
   auto& m = h.gateway().metrics();
+  // Read before the broker starts: the bridge publishes the moment it
+  // connects, so acknowledgements can land before this thread sees it connected.
+  const auto acked0 = m.value("pushgate_mqtt_acked_total");
   broker.start();
   if (!wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; },
                 std::chrono::seconds(10))) {
     std::printf("drain: the gateway did not connect\n");
     return false;
   }
-  auto acked0 = m.value("pushgate_mqtt_acked_total");
   auto t0 = Steady::now();
   // A drain slower than 1,000 msg/s is a failure, not a figure.
   const auto limit = std::chrono::seconds(30 + o.drain_events / 1000);
