@@ -326,6 +326,24 @@ TEST(MqttDrainTest, CappedDrainLetsLiveEventOvertakeTheBacklog) {
 
 // The broker goes away in the middle of a drain and comes back: the bridge
 // reconnects (jittered), resumes from its cursor and nothing is lost.
+// Stores `count` punches straight into the log, spread over `terminals`
+// terminals named `prefix`0, `prefix`1, ….
+void append_punches(GatewayHarness& h, const std::string& prefix, int terminals, int count) {
+  WriteBatch b;
+  for (int i = 0; i < count; ++i) {
+    Event e;
+    e.terminal_sn = prefix + std::to_string(i % terminals);
+    e.record_key = "ATTLOG\t" + std::to_string(i);
+    e.kind = EventKind::Attendance;
+    e.local_time = "2026-11-21 08:00:00";
+    e.pin = std::to_string(i);
+    e.raw = e.pin;
+    e.received_ms = 1795248000000;
+    b.events.push_back(std::move(e));
+  }
+  h.gateway().store().append(std::move(b), [](CommitResult r) { EXPECT_FALSE(r.ec); });
+}
+
 TEST(MqttDrainTest, BrokerRestartMidDrainLosesNothing) {
   TempDir tmp;
   const auto port = free_port();
@@ -356,19 +374,7 @@ TEST(MqttDrainTest, BrokerRestartMidDrainLosesNothing) {
   auto& m = h.gateway().metrics();
   ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; }, 10s));
   constexpr int kEvents = 30000;
-  WriteBatch b;
-  for (int i = 0; i < kEvents; ++i) {
-    Event e;
-    e.terminal_sn = "RS" + std::to_string(i % 5);
-    e.record_key = "ATTLOG\t" + std::to_string(i);
-    e.kind = EventKind::Attendance;
-    e.local_time = "2026-11-21 08:00:00";
-    e.pin = std::to_string(i);
-    e.raw = e.pin;
-    e.received_ms = 1795248000000;
-    b.events.push_back(std::move(e));
-  }
-  h.gateway().store().append(std::move(b), [](CommitResult r) { EXPECT_FALSE(r.ec); });
+  append_punches(h, "RS", 5, kEvents);
   auto distinct = [&] {
     std::lock_guard lock(mutex);
     return ids.size();
@@ -410,19 +416,7 @@ TEST(MqttDrainTest, BrokerThatStopsAcknowledgingIsLeftAndEverythingSentAgain) {
   ASSERT_TRUE(wait_for([&] { return m.value("pushgate_mqtt_connected") == 1; }, 10s));
   broker.signal(SIGSTOP);  // connections stay up; no PUBACK will come
   constexpr int kEvents = 300;
-  WriteBatch b;
-  for (int i = 0; i < kEvents; ++i) {
-    Event e;
-    e.terminal_sn = "ACK" + std::to_string(i % 3);
-    e.record_key = "ATTLOG\t" + std::to_string(i);
-    e.kind = EventKind::Attendance;
-    e.local_time = "2026-11-21 08:00:00";
-    e.pin = std::to_string(i);
-    e.raw = e.pin;
-    e.received_ms = 1795248000000;
-    b.events.push_back(std::move(e));
-  }
-  h.gateway().store().append(std::move(b), [](CommitResult r) { EXPECT_FALSE(r.ec); });
+  append_punches(h, "ACK", 3, kEvents);
   const bool timed_out =
       wait_for([&] { return m.value("pushgate_mqtt_ack_timeouts_total") >= 1; }, 15s);
   const double acked_while_stopped = m.value("pushgate_mqtt_acked_total");

@@ -66,6 +66,13 @@ class AccessServiceTest : public ::testing::Test {
     service_.reset();
     store_.reset();
   }
+  /** Every commit fails from now on (an I/O error), until the injector is cleared. */
+  void fail_commits() {
+    store_->set_fault_injector_for_test([](std::string_view step) {
+      return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
+                              : boost::system::error_code{};
+    });
+  }
 
   AccessService::Update put(EntityKind kind, json body,
                             std::optional<std::string> key = std::nullopt) {
@@ -215,10 +222,7 @@ TEST_F(AccessServiceTest, WithoutWaitingAGrantIsAnsweredAtOnceAndTheTerminalReco
   close();
   open(WaitForCommit::None);
   // The disk loses the decision (as a crash right after the answer would).
-  store_->set_fault_injector_for_test([](std::string_view step) {
-    return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
-                            : boost::system::error_code{};
-  });
+  fail_commits();
   auto in_a = ask("TERM-A", "100", 0);
   EXPECT_FALSE(in_a.ec);
   EXPECT_TRUE(in_a.granted);
@@ -241,10 +245,7 @@ TEST_F(AccessServiceTest, WithoutWaitingAGrantIsAnsweredAtOnceAndTheTerminalReco
 }
 
 TEST_F(AccessServiceTest, GrantWhoseCommitFailsIsRefusedAndForgotten) {
-  store_->set_fault_injector_for_test([](std::string_view step) {
-    return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
-                            : boost::system::error_code{};
-  });
+  fail_commits();
   auto a = ask("TERM-A", "100", 0);
   EXPECT_TRUE(a.ec);
   EXPECT_FALSE(a.granted);
@@ -255,12 +256,6 @@ TEST_F(AccessServiceTest, GrantWhoseCommitFailsIsRefusedAndForgotten) {
 }
 
 TEST_F(AccessServiceTest, OnlyAnswersThatMatterWaitForTheirCommitUnlessAllMust) {
-  auto fail_commits = [&] {
-    store_->set_fault_injector_for_test([](std::string_view step) {
-      return step == "commit" ? boost::system::errc::make_error_code(boost::system::errc::io_error)
-                              : boost::system::error_code{};
-    });
-  };
   // Default (apb): a refusal moves nobody and is answered before its commit.
   fail_commits();
   auto refused = ask("TERM-A", "777");
