@@ -17,15 +17,8 @@ namespace {
 http::Response update_response(const http::Request& req, const AccessService::Update& u,
                                bhttp::status ok_status) {
   if (!u.errors.empty()) {
-    json j;
-    j["error"] = "invalid";
-    const auto& first = u.errors.front();
-    j["detail"] = first.field.empty() ? first.message : first.field + ": " + first.message;
-    j["errors"] = json::array();
-    for (const auto& e : u.errors) {
-      j["errors"].push_back({{"field", e.field}, {"message", e.message}});
-    }
-    return api::json_response(req, bhttp::status::bad_request, dump_json(j) + "\n");
+    return api::field_errors_response(req, bhttp::status::bad_request, "invalid",
+                                      api::field_errors_json(u.errors));
   }
   if (u.not_found) {
     return api::json_error(req, bhttp::status::not_found, "not found");

@@ -87,4 +87,16 @@ http::Response json_error(const http::Request& req, bhttp::status status, std::s
   return json_response(req, status, dump_json(j) + "\n");
 }
 
+http::Response field_errors_response(const http::Request& req, bhttp::status status,
+                                     std::string_view error, nlohmann::json errors) {
+  nlohmann::json j;
+  j["error"] = error;
+  const auto& first = errors.at(0);
+  const std::string field = first.value("field", "");
+  const std::string message = first.value("message", "");
+  j["detail"] = field.empty() ? message : field + ": " + message;
+  j["errors"] = std::move(errors);
+  return json_response(req, status, dump_json(j) + "\n");
+}
+
 }  // namespace pushgate::api

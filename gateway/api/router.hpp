@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/beast/http/verb.hpp>
+#include <nlohmann/json.hpp>
 
 #include "gateway/http/server.hpp"
 
@@ -44,5 +45,25 @@ http::Response json_response(const http::Request& req, boost::beast::http::statu
 /** A JSON error `{"error": "...", "detail": "..."}`. */
 http::Response json_error(const http::Request& req, boost::beast::http::status status,
                           std::string_view error, std::string_view detail = {});
+
+/**
+ * `[{"field": …, "message": …}, …]` of a list of field errors (the rules'
+ * FieldError and ConfigError: anything with `field` and `message`).
+ */
+template <class Errors>
+nlohmann::json field_errors_json(const Errors& errors) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& e : errors) {
+    list.push_back({{"field", e.field}, {"message", e.message}});
+  }
+  return list;
+}
+
+/**
+ * A body refused field by field: `{"error": …, "detail": "<first field>:
+ * <message>", "errors": field_errors_json(errors)}`. `errors` is not empty.
+ */
+http::Response field_errors_response(const http::Request& req, boost::beast::http::status status,
+                                     std::string_view error, nlohmann::json errors);
 
 }  // namespace pushgate::api

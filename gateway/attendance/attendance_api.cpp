@@ -38,15 +38,8 @@ http::Response store_unavailable(const http::Request& req, const boost::system::
 http::Response rules_update_response(const http::Request& req,
                                      const AttendanceService::RulesUpdate& u) {
   if (!u.errors.empty()) {
-    json j;
-    j["error"] = "invalid rules";
-    const auto& first = u.errors.front();
-    j["detail"] = first.field.empty() ? first.message : first.field + ": " + first.message;
-    j["errors"] = json::array();
-    for (const auto& e : u.errors) {
-      j["errors"].push_back({{"field", e.field}, {"message", e.message}});
-    }
-    return api::json_response(req, bhttp::status::bad_request, dump_json(j) + "\n");
+    return api::field_errors_response(req, bhttp::status::bad_request, "invalid rules",
+                                      api::field_errors_json(u.errors));
   }
   if (u.ec) {
     return store_unavailable(req, u.ec);

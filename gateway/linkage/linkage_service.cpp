@@ -68,14 +68,6 @@ std::string describe(const std::vector<rl::FieldError>& errors) {
   return out;
 }
 
-json errors_json(const std::vector<rl::FieldError>& errors) {
-  json list = json::array();
-  for (const auto& e : errors) {
-    list.push_back({{"field", e.field}, {"message", e.message}});
-  }
-  return list;
-}
-
 }  // namespace
 
 LinkageService::LinkageService(boost::asio::io_context& ioc, store::Store& store,
@@ -356,7 +348,8 @@ void LinkageService::add_routes(api::Router& router) {
         }
         auto parsed = rl::parse_rules(doc);
         if (!parsed.ok()) {
-          json body = {{"error", "invalid rules"}, {"errors", errors_json(parsed.errors)}};
+          json body = {{"error", "invalid rules"},
+                       {"errors", api::field_errors_json(parsed.errors)}};
           reply.send(api::json_response(req, bhttp::status::bad_request, body.dump() + "\n"));
           return;
         }
@@ -400,7 +393,7 @@ void LinkageService::add_routes(api::Router& router) {
                  from_file = load_rules_file(options_.rules_file);
                  if (!from_file.ok()) {
                    json body = {{"error", "linkage.rules_file is invalid"},
-                                {"errors", errors_json(from_file.errors)}};
+                                {"errors", api::field_errors_json(from_file.errors)}};
                    reply.send(api::json_response(req, bhttp::status::conflict, body.dump() + "\n"));
                    return;
                  }
