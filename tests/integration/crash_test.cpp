@@ -32,20 +32,9 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   const auto api_port = free_port();
   const std::string daemon = PUSHGATED_PATH;
   const std::string sim = PUSHGATE_SIM_PATH;
-  const std::vector<std::string> daemon_argv = {
-      daemon,
-      "--config",
-      std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
-      "--set",
-      "gateway.data_dir=" + dir.string(),
-      "--set",
-      "zkpush.listen=127.0.0.1",
-      "--set",
-      "zkpush.port=" + std::to_string(port),
-      "--set",
-      "api.port=" + std::to_string(api_port),
-      "--set",
-      "log.level=warn"};
+  const auto daemon_argv =
+      pushgated_argv(daemon, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
+                     dir.string(), port, api_port);
   const std::string ledger = (dir / "ledger.txt").string();
   const std::string log = (dir / "run.log").string();
 

@@ -66,4 +66,28 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit
   return pred();
 }
 
+std::vector<std::string> pushgated_argv(const std::string& daemon, const std::string& config,
+                                        const std::string& data_dir, std::uint16_t zkpush_port,
+                                        std::uint16_t api_port,
+                                        const std::vector<std::string>& sets) {
+  std::vector<std::string> argv = {daemon,
+                                   "--config",
+                                   config,
+                                   "--set",
+                                   "gateway.data_dir=" + data_dir,
+                                   "--set",
+                                   "zkpush.listen=127.0.0.1",
+                                   "--set",
+                                   "zkpush.port=" + std::to_string(zkpush_port),
+                                   "--set",
+                                   "api.port=" + std::to_string(api_port),
+                                   "--set",
+                                   "log.level=warn"};
+  for (const auto& set : sets) {
+    argv.push_back("--set");
+    argv.push_back(set);
+  }
+  return argv;
+}
+
 }  // namespace pushgate::test

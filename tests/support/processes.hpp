@@ -18,6 +18,16 @@ std::uint16_t free_port();
 /** Starts `argv` (argv[0] a path) with stdout and stderr appended to `log`. -1 on failure. */
 pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log);
 
+/**
+ * The command line of `daemon` (pushgated) with `config`, its data in
+ * `data_dir`, terminals on loopback `zkpush_port`, the API on `api_port`,
+ * log level warn, then each of `sets` ("key=value") as --set.
+ */
+std::vector<std::string> pushgated_argv(const std::string& daemon, const std::string& config,
+                                        const std::string& data_dir, std::uint16_t zkpush_port,
+                                        std::uint16_t api_port,
+                                        const std::vector<std::string>& sets = {});
+
 /** Polls GET /readyz on the loopback `port` until it answers 200 or the limit passes. */
 bool wait_http_ready(std::uint16_t port, std::chrono::seconds limit);
 

@@ -100,30 +100,12 @@ void run_outage(bool kill_mid_drain) {
   sub.disconnect();
   broker.stop(SIGTERM);  // the broker is down
 
-  const std::vector<std::string> daemon_argv = {
-      PUSHGATED_PATH,
-      "--config",
-      std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
-      "--set",
-      "gateway.data_dir=" + (dir / "data").string(),
-      "--set",
-      "gateway.id=site",
-      "--set",
-      "zkpush.listen=127.0.0.1",
-      "--set",
-      "zkpush.port=" + std::to_string(zk_port),
-      "--set",
-      "api.port=" + std::to_string(api_port),
-      "--set",
-      "log.level=warn",
-      "--set",
-      "mqtt.enabled=true",
-      "--set",
-      "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(gw_port),
-      "--set",
-      "mqtt.reconnect_min_ms=100",
-      "--set",
-      "mqtt.reconnect_max_ms=500"};
+  const auto daemon_argv =
+      pushgated_argv(PUSHGATED_PATH, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
+                     (dir / "data").string(), zk_port, api_port,
+                     {"gateway.id=site", "mqtt.enabled=true",
+                      "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(gw_port),
+                      "mqtt.reconnect_min_ms=100", "mqtt.reconnect_max_ms=500"});
   const std::string log = (dir / "run.log").string();
   pid_t gw = spawn_process(daemon_argv, log);
   ASSERT_GT(gw, 0);
@@ -217,28 +199,12 @@ TEST(MqttRetainedTest, LateSubscriberSeesStateAndLastWillFiresOnSigkill) {
   Mosquitto broker(dir / "broker", {{free_port(), {}}});
   broker.start();
   const std::string log = (dir / "run.log").string();
-  pid_t gw = spawn_process({PUSHGATED_PATH,
-                            "--config",
-                            std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
-                            "--set",
-                            "gateway.data_dir=" + (dir / "data").string(),
-                            "--set",
-                            "gateway.id=late",
-                            "--set",
-                            "zkpush.listen=127.0.0.1",
-                            "--set",
-                            "zkpush.port=" + std::to_string(zk_port),
-                            "--set",
-                            "api.port=" + std::to_string(api_port),
-                            "--set",
-                            "log.level=warn",
-                            "--set",
-                            "mqtt.enabled=true",
-                            "--set",
-                            "mqtt.server_uri=" + broker.uri(),
-                            "--set",
-                            "mqtt.keepalive_s=5"},
-                           log);
+  pid_t gw = spawn_process(
+      pushgated_argv(PUSHGATED_PATH, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
+                     (dir / "data").string(), zk_port, api_port,
+                     {"gateway.id=late", "mqtt.enabled=true", "mqtt.server_uri=" + broker.uri(),
+                      "mqtt.keepalive_s=5"}),
+      log);
   ASSERT_GT(gw, 0);
   ASSERT_TRUE(wait_http_ready(api_port, std::chrono::seconds(20)));
   pid_t load = spawn_process({PUSHGATE_SIM_PATH,
