@@ -7,17 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
-
-#include <boost/asio/ip/tcp.hpp>
 
 #ifdef PUSHGATE_ACCESS_TEST_MOSQUITTO
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
@@ -25,6 +21,7 @@
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/io_thread.hpp"
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -34,32 +31,16 @@ using nlohmann::json;
 using sim::AccessTerminal;
 using sim::AccessTerminalStats;
 
-/** A loopback port nobody listens on (bound, read, closed). */
-std::uint16_t unused_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor acceptor(
-      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) {
-      return pred();
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 std::string metrics(GatewayHarness& gw) {
   return http_request(gw.api_port(), "GET", "/metrics", "").body;
 }
 
-std::shared_ptr<AccessTerminal> start_terminal(IoThread& t, std::uint16_t port, std::string sn) {
+/** `log_passages`: the terminal logs and uploads its remote-identification passages (rtlog 222). */
+std::shared_ptr<AccessTerminal> start_terminal(IoThread& t, std::uint16_t port, std::string sn,
+                                               bool log_passages = false) {
   sim::AccessTerminalConfig c;
   c.serial_number = std::move(sn);
+  c.log_remote_auth_passages = log_passages;
   c.http.port = port;
   c.http.timeout = 5s;
   c.poll_interval = 50ms;
@@ -131,8 +112,8 @@ void entry_refused_at_the_other_terminal_exit_allowed(GatewayHarness& gw, Access
   EXPECT_EQ(a.door_actions().size(), 1u);
   EXPECT_EQ(b.door_actions().size(), 1u);
   // Every decision is stored as a Decision event (kind 9).
-  EXPECT_TRUE(eventually(
-      [&] { return gw.query_int("SELECT count(*) FROM events WHERE kind=9") == 4; }, 10s));
+  EXPECT_TRUE(
+      wait_for([&] { return gw.query_int("SELECT count(*) FROM events WHERE kind=9") == 4; }, 10s));
   EXPECT_EQ(gw.query_int("SELECT count(*) FROM events WHERE kind=9 AND event_code=24 AND "
                          "pin='42'"),
             1);
@@ -157,21 +138,13 @@ TEST(AccessTest, PassagesTheTerminalsLogCountForAntiPassback) {
   rest(gw.api_port(), "PUT", "/api/v1/access/users/43",
        json::parse(R"({"name":"Bo","levels":[1]})"));
   IoThread io;
-  sim::AccessTerminalConfig c;
-  c.serial_number = "ACCA0001";
-  c.http.port = gw.zkpush_port();
-  c.http.timeout = 5s;
-  c.poll_interval = 50ms;
-  c.error_delay = 50ms;
-  c.log_remote_auth_passages = true;
-  auto a = AccessTerminal::create(io.ioc(), c);
-  a->start();
+  auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001", /*log_passages=*/true);
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
 
   // Ada is let in at A; A logs the passage (222) and uploads it: stored as
   // an access event, it confirms the position pushgate already holds.
   ASSERT_EQ(identify(*a, "42", 0).answer.auth, "SUCCESS");
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(wait_for(
       [&] {
         return gw.query_int(
                    "SELECT count(*) FROM events WHERE kind=2 AND event_code=222 AND "
@@ -190,7 +163,7 @@ TEST(AccessTest, PassagesTheTerminalsLogCountForAntiPassback) {
   local.inoutstatus = 0;
   local.verifytype = 1;
   a->add_rtlog(local);
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(wait_for(
       [&] { return gw.query_int("SELECT count(*) FROM access_apb WHERE pin='43'") == 1; }, 10s));
   EXPECT_NE(metrics(gw).find("pushgate_access_apb_moves_from_terminals_total 1"),
             std::string::npos);
@@ -248,13 +221,13 @@ TEST(AccessTest, DecisionsNeedNoUplinkWithNoMqttBrokerReachable) {
   // The MQTT bridge is on and points where no broker listens: it keeps
   // failing to connect while the doors are decided.
   GatewayHarness gw({"mqtt.enabled=true",
-                     "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(unused_port()),
+                     "mqtt.server_uri=tcp://127.0.0.1:" + std::to_string(free_port()),
                      "mqtt.reconnect_min_ms=50", "mqtt.reconnect_max_ms=200"});
   configure_site(gw.api_port());
   IoThread io;
   auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(wait_for(
       [&] {
         auto m = metrics(gw);
         return m.find("\npushgate_mqtt_connect_failures_total 0") == std::string::npos &&
@@ -280,10 +253,10 @@ TEST(AccessTest, DecisionsNeedNoUplinkWithTheMqttBrokerStopped) {
   auto a = start_terminal(io, gw.zkpush_port(), "ACCA0001");
   auto b = start_terminal(io, gw.zkpush_port(), "ACCB0001");
   // Connected first, so the broker going away is an outage the bridge sees.
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(wait_for(
       [&] { return metrics(gw).find("pushgate_mqtt_connected 1") != std::string::npos; }, 15s));
   broker.stop(9);  // SIGKILL: the uplink is gone
-  ASSERT_TRUE(eventually(
+  ASSERT_TRUE(wait_for(
       [&] { return metrics(gw).find("pushgate_mqtt_connected 0") != std::string::npos; }, 15s));
   entry_refused_at_the_other_terminal_exit_allowed(gw, *a, *b);
   a->stop();

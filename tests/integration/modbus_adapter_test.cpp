@@ -7,11 +7,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "adapters/modbus/modbus_adapter.hpp"
 #include "gateway/config/config.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -41,16 +43,9 @@ void seen(GatewayHarness& h, const std::string& sn) {
   h.gateway().terminals().seen(sn, "127.0.0.1", now, persist);
 }
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (f()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return f();
+bool eventually(const std::function<bool()>& f,
+                std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  return wait_for(f, limit);
 }
 
 class Client {
