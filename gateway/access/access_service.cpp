@@ -130,6 +130,13 @@ WriteOp put_position_op(std::string pin, ra::Position pos) {
       });
 }
 
+/** `inoutstatus` of a §10 request or an rtlog record: 0 in, 1 out, else unknown. */
+ra::Direction direction_of(int in_out) {
+  return in_out == 0   ? ra::Direction::In
+         : in_out == 1 ? ra::Direction::Out
+                       : ra::Direction::Unknown;
+}
+
 /** Key of a door in the store and in REST paths. */
 std::string door_key(const ra::DoorRef& d) {
   return ra::to_string(d);
@@ -501,9 +508,7 @@ void AccessService::decide(RemoteAuthRequest q, std::function<void(RemoteAuthAns
   r.door = ra::DoorRef{q.terminal_sn, q.event_addr > 0 ? q.event_addr : 1};
   r.pin = q.pin;
   r.card = normalise_card(q.card);
-  r.direction = q.in_out == 0   ? ra::Direction::In
-                : q.in_out == 1 ? ra::Direction::Out
-                                : ra::Direction::Unknown;
+  r.direction = direction_of(q.in_out);
   r.verify_mode = q.verify_type;
   r.terminal_event = q.event;
   // The gateway's clock, not the terminal's: a terminal with a wrong clock
@@ -631,14 +636,11 @@ void AccessService::note_pass(const Event& e, WriteBatch& batch) {
       e.pin.empty()) {
     return;
   }
-  auto direction = e.status == 0   ? ra::Direction::In
-                   : e.status == 1 ? ra::Direction::Out
-                                   : ra::Direction::Unknown;
   std::optional<ra::Position> moved;
   {
     std::lock_guard lock(mutex_);
-    moved =
-        decider_.note_pass(data_, ra::DoorRef{e.terminal_sn, e.door}, e.pin, direction, *e.utc_ms);
+    moved = decider_.note_pass(data_, ra::DoorRef{e.terminal_sn, e.door}, e.pin,
+                               direction_of(e.status), *e.utc_ms);
   }
   if (moved) {
     apb_moves_from_terminals_.inc();
