@@ -106,4 +106,30 @@ std::string configure_logging(std::string_view level, std::string_view component
   return {};
 }
 
+std::optional<std::size_t> LogRateLimiter::admit(std::string_view reason, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(reason);
+  if (it == slots_.end()) {
+    it = slots_.emplace(std::string(reason), Slot{}).first;
+  }
+  auto& slot = it->second;
+  if (slot.ever && now_ms - slot.logged_ms < interval_ms_) {
+    ++slot.suppressed;
+    return std::nullopt;
+  }
+  auto suppressed = slot.suppressed;
+  slot.ever = true;
+  slot.logged_ms = now_ms;
+  slot.suppressed = 0;
+  return suppressed;
+}
+
+std::string suppressed_note(std::size_t suppressed) {
+  if (suppressed == 0) {
+    return {};
+  }
+  return " (" + std::to_string(suppressed) + " similar line" + (suppressed == 1 ? "" : "s") +
+         " suppressed)";
+}
+
 }  // namespace pushgate
