@@ -325,7 +325,8 @@ std::vector<std::string> CommandQueue::deliver(const std::string& sn, const Rend
 }
 
 std::size_t CommandQueue::complete(const std::string& sn, const std::vector<Result>& results,
-                                   WriteBatch& batch, std::vector<CommandRecord>& changed) {
+                                   WriteBatch& batch, std::vector<CommandRecord>& changed,
+                                   std::vector<Refusal>* refused) {
   std::size_t unknown = 0;
   auto now = clock_.now_ms();
   std::lock_guard lock(mutex_);
@@ -338,8 +339,21 @@ std::size_t CommandQueue::complete(const std::string& sn, const std::vector<Resu
       continue;
     }
     auto& c = it->second;
-    // Appendix 15: a sub-controller answers with its own SN= in the result;
-    // the id is what ties the result to the command.
+    // Ids are small and sequential: only the terminal a command went to may
+    // finish it, and only after it went (Appendix 15: a sub-controller's
+    // result comes through its master, with the master's SN in the query).
+    std::string_view refusal;
+    if (c.terminal_sn != sn) {
+      refusal = "other_terminal";
+    } else if (c.state != CommandState::Sent) {
+      refusal = "not_sent";
+    }
+    if (!refusal.empty()) {
+      if (refused != nullptr) {
+        refused->push_back({r.id, std::string(refusal)});
+      }
+      continue;
+    }
     c.state = r.return_code >= 0 ? CommandState::Done : CommandState::Failed;
     c.return_code = r.return_code;
     c.return_name = r.return_name;

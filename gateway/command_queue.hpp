@@ -94,13 +94,23 @@ class CommandQueue {
   std::vector<std::string> deliver(const std::string& sn, const Renderer& render, WriteBatch& batch,
                                    std::vector<CommandRecord>& changed);
 
+  /** A result that did not count, and why. */
+  struct Refusal {
+    std::int64_t id = 0;
+    std::string reason;  ///< "other_terminal" (queued for another serial) | "not_sent"
+  };
+
   /**
    * For a terminal's results: marks the commands done/failed and adds the
-   * row updates to `batch`. Unknown ids (already finished, or not ours) are
-   * ignored and reported in the return value.
+   * row updates to `batch`. A result counts only from the terminal the
+   * command was queued for, once it was sent to it; other results for open
+   * commands change nothing and are listed in `refused` (when given). Ids
+   * not open (already finished, or never ours) are ignored and counted in
+   * the return value.
    */
   std::size_t complete(const std::string& sn, const std::vector<Result>& results, WriteBatch& batch,
-                       std::vector<CommandRecord>& changed);
+                       std::vector<CommandRecord>& changed,
+                       std::vector<Refusal>* refused = nullptr);
 
   /** After the batch carrying those changes committed: notify and forget finished ones. */
   void committed(const std::vector<CommandRecord>& changed);

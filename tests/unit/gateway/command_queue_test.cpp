@@ -168,6 +168,40 @@ TEST_F(CommandQueueTest, QueuedThenSentThenDone) {
   EXPECT_EQ(observed_[2].state, CommandState::Done);
 }
 
+TEST_F(CommandQueueTest, OnlyTheTerminalItWasSentToFinishesACommand) {
+  auto q = enqueue(open_door("REAL1"));
+  auto id = q.record.id;
+  // Before it was sent, not even its own terminal can finish it.
+  WriteBatch early;
+  std::vector<CommandRecord> early_changed;
+  std::vector<CommandQueue::Refusal> refused;
+  EXPECT_EQ(
+      queue_->complete("REAL1", {{id, 0, "", "ID=1&Return=0"}}, early, early_changed, &refused),
+      0U);
+  EXPECT_TRUE(early_changed.empty());
+  ASSERT_EQ(refused.size(), 1U);
+  EXPECT_EQ(refused[0].id, id);
+  EXPECT_EQ(refused[0].reason, "not_sent");
+  commit(std::move(early), early_changed);
+  EXPECT_EQ(stored(id).state, CommandState::Queued);
+
+  ASSERT_EQ(poll("REAL1").size(), 1U);
+  // Another serial's result for it changes nothing.
+  WriteBatch batch;
+  std::vector<CommandRecord> changed;
+  refused.clear();
+  EXPECT_EQ(queue_->complete("UNK1", {{id, 0, "", "ID=1&Return=0"}}, batch, changed, &refused), 0U);
+  EXPECT_TRUE(changed.empty());
+  ASSERT_EQ(refused.size(), 1U);
+  EXPECT_EQ(refused[0].reason, "other_terminal");
+  commit(std::move(batch), changed);
+  EXPECT_EQ(stored(id).state, CommandState::Sent);
+  EXPECT_EQ(queue_->open_count(), 1U);
+
+  EXPECT_EQ(results({{id, 0, "", "ID=1&Return=0"}}, "REAL1"), 0U);
+  EXPECT_EQ(stored(id).state, CommandState::Done);
+}
+
 TEST_F(CommandQueueTest, NegativeReturnFailsWithTheName) {
   auto q = enqueue(open_door());
   poll();
