@@ -1,5 +1,7 @@
 #include "gateway/logging.hpp"
 
+#include "gateway/log_rate_limiter.hpp"
+
 #include <array>
 #include <mutex>
 

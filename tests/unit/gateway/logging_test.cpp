@@ -1,6 +1,6 @@
 // LogRateLimiter: one line per reason per interval, with the count of the
 // lines suppressed in between.
-#include "gateway/logging.hpp"
+#include "gateway/log_rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 
