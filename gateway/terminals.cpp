@@ -72,6 +72,11 @@ std::string unknown_state_of(const config::Config& c) {
   return policy == "pending" ? "pending" : policy == "refuse" ? "refused" : "accepted";
 }
 
+std::size_t max_pending_of(const config::Config& c) {
+  return static_cast<std::size_t>(
+      std::max<std::int64_t>(0, c.get_int("gateway.max_pending_terminals")));
+}
+
 Zone zone_or_throw(std::string_view spec, std::string_view key) {
   std::string error;
   auto z = Zone::parse(spec, error);
@@ -84,7 +89,8 @@ Zone zone_or_throw(std::string_view spec, std::string_view key) {
 
 TerminalRegistry::TerminalRegistry(const config::Config& config)
     : site_zone_(zone_or_throw(config.get_string("gateway.timezone"), "gateway.timezone")),
-      unknown_state_(unknown_state_of(config)) {
+      unknown_state_(unknown_state_of(config)),
+      max_pending_(max_pending_of(config)) {
   for (const auto& sn : config.table_names("terminals")) {
     names_[sn] = config.get_string("terminals." + sn + ".name");
     const auto& tz = config.get_string("terminals." + sn + ".timezone");
@@ -110,6 +116,7 @@ TerminalRegistry::TerminalRegistry(const config::Config& config)
 void TerminalRegistry::reload(const config::Config& config) {
   std::lock_guard lock(mutex_);
   unknown_state_ = unknown_state_of(config);
+  max_pending_ = max_pending_of(config);
 }
 
 void TerminalRegistry::load(store::Store& store) {
@@ -150,11 +157,38 @@ void TerminalRegistry::load(store::Store& store) {
 }
 
 TerminalRecord TerminalRegistry::seen(std::string_view sn, std::string_view ip, std::int64_t now_ms,
-                                      bool& persist) {
+                                      bool& persist, NotAdmitted* not_admitted) {
   std::lock_guard lock(mutex_);
   auto it = terminals_.find(sn);
   persist = false;
+  if (not_admitted != nullptr) {
+    *not_admitted = NotAdmitted::No;
+  }
   if (it == terminals_.end()) {
+    auto why = NotAdmitted::No;
+    if (unknown_state_ == "refused") {
+      why = NotAdmitted::Refused;
+    } else if (unknown_state_ == "pending") {
+      auto pending = std::count_if(terminals_.begin(), terminals_.end(), [](const auto& kv) {
+        return kv.second.record.state == "pending";
+      });
+      if (static_cast<std::size_t>(pending) >= max_pending_) {
+        why = NotAdmitted::PendingFull;
+      }
+    }
+    if (why != NotAdmitted::No) {
+      // Answered as refused, remembered nowhere: the caller counts it.
+      if (not_admitted != nullptr) {
+        *not_admitted = why;
+      }
+      TerminalRecord transient;
+      transient.sn = std::string(sn);
+      transient.state = "refused";
+      transient.ip = std::string(ip);
+      transient.first_seen_ms = now_ms;
+      transient.last_seen_ms = now_ms;
+      return transient;
+    }
     Entry e;
     e.record.sn = std::string(sn);
     e.record.state = unknown_state_;

@@ -54,13 +54,24 @@ class TerminalRegistry {
   /** Startup: reads the terminals table. */
   void load(store::Store& store);
 
+  /** Why a serial never seen before was answered without being added to the table. */
+  enum class NotAdmitted {
+    No,           ///< known, or added (accept / pending policy)
+    Refused,      ///< gateway.unknown_terminals = "refuse": counted, never stored
+    PendingFull,  ///< gateway.max_pending_terminals reached: refused, not stored
+  };
+
   /**
    * Records that `sn` talked to us from `ip` now. Creates the terminal on
    * first sight with the configured policy. Returns a copy of the record and
    * whether it must be persisted (new, changed, or not persisted for a
-   * minute).
+   * minute). A serial never seen that the policy does not admit (`refuse`,
+   * or `pending` with gateway.max_pending_terminals pending already) is not
+   * added: the copy says "refused", `persist` is false and `not_admitted`
+   * says why, so a flood of invented serials costs no memory and no rows.
    */
-  TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms, bool& persist);
+  TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms, bool& persist,
+                      NotAdmitted* not_admitted = nullptr);
 
   std::optional<TerminalRecord> find(std::string_view sn) const;
   std::vector<TerminalRecord> all() const;
@@ -102,6 +113,7 @@ class TerminalRegistry {
   std::map<std::string, std::vector<Network>, std::less<>> networks_;
   Zone site_zone_;
   std::string unknown_state_;
+  std::size_t max_pending_ = 100;
 };
 
 }  // namespace pushgate

@@ -42,6 +42,16 @@ void declare_core_config(Schema& s) {
          {},
          {"accept", "pending", "refuse"},
          true});
+  s.add({"gateway.max_pending_terminals",
+         ValueType::Int,
+         std::int64_t{100},
+         "With unknown_terminals = pending: how many unknown serials may wait for\n"
+         "approval. Past it a new serial is refused and counted\n"
+         "(pushgate_refused_requests_total{reason=\"pending_limit\"}), not stored.",
+         std::int64_t{0},
+         std::int64_t{100000},
+         {},
+         true});
   s.add({"gateway.shutdown_timeout_ms",
          ValueType::Int,
          std::int64_t{10000},

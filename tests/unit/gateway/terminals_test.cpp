@@ -107,5 +107,45 @@ name = "Gate 1"
   EXPECT_EQ(t.seen("SN9", "10.0.0.2", 1000, persist).state, "pending");
 }
 
+TEST(TerminalAdmission, RefusedUnknownSerialsAreNotStored) {
+  TerminalRegistry t(
+      load("[gateway]\nunknown_terminals = \"refuse\"\n[terminals.\"SN1\"]\n"
+           "name = \"Gate 1\"\n"));
+  bool persist = true;
+  auto why = TerminalRegistry::NotAdmitted::No;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = t.seen("FLOOD" + std::to_string(i), "10.0.0.9", 1000 + i, persist, &why);
+    EXPECT_EQ(r.state, "refused");
+    EXPECT_FALSE(persist);
+    EXPECT_EQ(why, TerminalRegistry::NotAdmitted::Refused);
+  }
+  EXPECT_FALSE(t.find("FLOOD1"));
+  EXPECT_TRUE(t.all().empty());
+  // A configured serial is admitted.
+  EXPECT_EQ(t.seen("SN1", "10.0.0.1", 5000, persist, &why).state, "accepted");
+  EXPECT_EQ(why, TerminalRegistry::NotAdmitted::No);
+  EXPECT_EQ(t.all().size(), 1U);
+}
+
+TEST(TerminalAdmission, PendingSerialsAreBounded) {
+  TerminalRegistry t(
+      load("[gateway]\nunknown_terminals = \"pending\"\nmax_pending_terminals = 3\n"));
+  bool persist = false;
+  auto why = TerminalRegistry::NotAdmitted::No;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(t.seen("P" + std::to_string(i), "10.0.0.9", 1000, persist, &why).state, "pending");
+    EXPECT_TRUE(persist);
+    EXPECT_EQ(why, TerminalRegistry::NotAdmitted::No);
+  }
+  EXPECT_EQ(t.seen("P3", "10.0.0.9", 1000, persist, &why).state, "refused");
+  EXPECT_FALSE(persist);
+  EXPECT_EQ(why, TerminalRegistry::NotAdmitted::PendingFull);
+  EXPECT_EQ(t.seen("P0", "10.0.0.9", 2000, persist, &why).state, "pending") << "known: still seen";
+  // Approving one makes room for the next.
+  t.update("P0", [](TerminalRecord& r) { r.state = "accepted"; });
+  EXPECT_EQ(t.seen("P3", "10.0.0.9", 3000, persist, &why).state, "pending");
+  EXPECT_EQ(t.all().size(), 4U);
+}
+
 }  // namespace
 }  // namespace pushgate
