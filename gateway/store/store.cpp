@@ -1,5 +1,6 @@
 #include "gateway/store/store.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -22,9 +23,26 @@ constexpr std::string_view kInsertEvent =
 constexpr std::string_view kInsertBlob =
     "INSERT OR IGNORE INTO event_blobs(event_id, content) VALUES(?1, ?2)";
 
+// Idempotent per terminal and raw line (raw_key, migration 0008): a resent
+// batch does not quarantine its lines twice.
 constexpr std::string_view kInsertQuarantine =
-    "INSERT INTO quarantine(terminal_sn, received_ms, endpoint, table_name, line_no, reason, raw)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7)";
+    "INSERT INTO quarantine(terminal_sn, received_ms, endpoint, table_name, line_no, reason, raw,"
+    " raw_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(terminal_sn, raw_key) DO NOTHING";
+
+// Hex SHA-256 of a quarantined line: its identity for raw_key.
+std::string raw_key_of(std::string_view raw) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(raw.data(), raw.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
+}
 
 void bind_optional_int(Statement& st, int index, int v) {
   if (v == kUnset) {
@@ -318,10 +336,14 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<
     st.bind(5, q.line_no);
     st.bind(6, std::string_view(q.reason));
     st.bind_blob(7, q.raw);
+    auto key = raw_key_of(q.raw);
+    st.bind(8, std::string_view(key));
     if ((ec = st.run())) {
       return ec;
     }
-    ++r.quarantined;
+    if (ctx.db().changes() == 1) {
+      ++r.quarantined;
+    }
   }
   for (auto& op : p.batch.ops) {
     if ((ec = fault("op"))) {
