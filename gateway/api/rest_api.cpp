@@ -143,6 +143,17 @@ void RestApi::list_terminals(http::Request&& req, http::Reply reply) {
               j["first_seen"] = format_utc_iso8601(t.first_seen_ms);
               j["last_seen"] = format_utc_iso8601(t.last_seen_ms);
               j["info"] = parse_or_null(t.info_json);
+              if (j["info"].is_object()) {
+                // Security PUSH secrets: whoever knows them can speak for the terminal.
+                auto& info = j["info"];
+                if (info.contains("registry_code")) {
+                  const auto& code = info["registry_code"];
+                  info["registered"] =
+                      code.is_string() && !code.get_ref<const std::string&>().empty();
+                  info.erase("registry_code");
+                }
+                info.erase("session_id");
+              }
               j["options"] = parse_or_null(t.options_json);
               json c = {{"events", 0}, {"by_kind", json::object()}, {"users", 0}, {"templates", 0},
                         {"photos", 0}, {"quarantined", 0}};
