@@ -277,6 +277,8 @@ def run(workdir, args):
     sim = systest.spawn([args.sim, "--host", "127.0.0.1", "--port", str(daemon.zkpush_port),
                          "--terminals", "1", "--records-per-terminal", "6", "--batch", "3",
                          "--sn-prefix", "ATT", "--until-acked", "--timeout", "60",
+                         # Fixed dates, before the access events below.
+                         "--start", "2024-01-08 07:00:00",
                          "--report-ms", "0"], os.path.join(workdir, "sim.log"))
     check(sim.wait(timeout=90) == 0, f"pushgate-sim exited with {sim.returncode}")
     acc = AccessTerminal(daemon.zkpush_port, ACC)

@@ -111,6 +111,8 @@ LoadSummary LoadRunner::run(std::ostream* progress) {
   std::mutex log_mutex;
   std::vector<std::shared_ptr<AttendanceTerminal>> terminals;
   terminals.reserve(config_.terminals);
+  // Punches end at about now on the site's clock unless --start fixed them.
+  const LocalSeconds run_now = host_local_now();
   for (std::size_t i = 0; i < config_.terminals; ++i) {
     AttendanceTerminalConfig tc;
     tc.serial_number = terminal_serial(config_, i);
@@ -140,8 +142,7 @@ LoadSummary LoadRunner::run(std::ostream* progress) {
       };
     }
     auto terminal = AttendanceTerminal::create(ioc, std::move(tc));
-    GeneratorConfig gc;
-    gc.users = config_.users;
+    const GeneratorConfig gc = generator_config(config_, run_now);
     terminal->add_records(RecordGenerator(config_.seed, i, gc).take(config_.records_per_terminal));
     terminals.push_back(std::move(terminal));
   }

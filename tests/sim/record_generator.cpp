@@ -1,5 +1,7 @@
 #include "tests/sim/record_generator.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <array>
 
@@ -17,6 +19,22 @@ std::uint64_t splitmix(std::uint64_t& state) {
 constexpr std::array<int, 10> kVerifyModes = {15, 15, 15, 15, 15, 1, 1, 1, 4, 3};
 
 }  // namespace
+
+LocalSeconds host_local_now() {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  return LocalSeconds{now.time_since_epoch() + std::chrono::seconds{tm.tm_gmtoff}};
+}
+
+LocalSeconds generator_start_for_now(LocalSeconds now, std::size_t count,
+                                     const GeneratorConfig& config) {
+  // The constructor adds up to one day, each punch up to max_gap.
+  const auto gap = std::max<std::int64_t>(1, config.max_gap.count());
+  return now - std::chrono::hours{24} -
+         std::chrono::seconds{static_cast<std::int64_t>(count) * gap};
+}
 
 RecordGenerator::RecordGenerator(std::uint64_t seed, std::uint64_t terminal_index,
                                  GeneratorConfig config)

@@ -22,6 +22,9 @@ struct GeneratorConfig {
   /// PINs are drawn from "1".."users".
   std::size_t users = 50;
   /// The first punch is at this local time plus up to one day of the seed.
+  /// A fixed date keeps the records identical from run to run (unit tests);
+  /// pushgate-sim dates its punches from the clock instead
+  /// (generator_start_for_now()).
   LocalSeconds start =
       LocalSeconds{std::chrono::sys_days{std::chrono::year{2024} / std::chrono::January / 8}
                        .time_since_epoch()} +
@@ -29,6 +32,17 @@ struct GeneratorConfig {
   /// Gap between two punches: 1..max_gap seconds.
   std::chrono::seconds max_gap{240};
 };
+
+/// The local wall clock of this host (the site's time, as a terminal on the
+/// site shows it), to the second.
+LocalSeconds host_local_now();
+
+/// A `start` for `count` punches that end no later than `now`: the first
+/// lands within the day before the last ones, the last at about `now` at the
+/// latest. Punches dated like this fall in the attendance window, as a real
+/// terminal's do.
+LocalSeconds generator_start_for_now(LocalSeconds now, std::size_t count,
+                                     const GeneratorConfig& config);
 
 class RecordGenerator {
  public:

@@ -98,6 +98,16 @@ CliParse parse_command_line(const std::vector<std::string>& args) {
          c.until_acked = true;
          return read_number(f, v, 1, 365ULL * 24 * 3600, duration_s, e);
        }},
+      {"--start",
+       [&c](std::string_view f, std::string_view v, std::string& e) {
+         c.start = parse_local_time(v);
+         if (!c.start) {
+           e = std::string(f) + ": expected a local time 'YYYY-MM-DD HH:MM:SS', got '" +
+               std::string(v) + "'";
+           return false;
+         }
+         return true;
+       }},
       {"--ledger", text(c.ledger_path)},
       {"--report-ms", millis(c.report_interval, 0)},
       {"--fault-drop-every", number(c.faults.drop_mid_request_every, 0, kMax32)},
@@ -167,6 +177,14 @@ CliParse parse_command_line(const std::vector<std::string>& args) {
   return out;
 }
 
+GeneratorConfig generator_config(const LoadConfig& config, LocalSeconds now) {
+  GeneratorConfig gc;
+  gc.users = config.users;
+  gc.start =
+      config.start ? *config.start : generator_start_for_now(now, config.records_per_terminal, gc);
+  return gc;
+}
+
 std::string terminal_serial(const LoadConfig& config, std::size_t index) {
   char digits[24];
   std::snprintf(digits, sizeof digits, "%05zu", index + 1);
@@ -191,6 +209,11 @@ terminals and records
   --sn-prefix P             serial numbers are P00001, P00002, ... (default SIM)
   --users N                 PIN pool per terminal, PINs 1..N (default 50)
   --seed N                  record generation seed (default 1); same seed, same records
+                            (with --start: same dates too)
+  --start "Y-M-D H:M:S"     date the first punches from this local time (within a
+                            day after it); default: punches spread over the day
+                            before now (this host's clock), so they show in the
+                            gateway's attendance window
   --attlog-fields N         fields per ATTLOG line, 2..10 (default 10, as captured)
   --language N              handshake language= (default 69, English)
   --operlog                 upload the startup OPLOG line after each boot

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/sim/attendance_terminal.hpp"
+#include "tests/sim/record_generator.hpp"
 
 namespace pushgate::sim {
 
@@ -23,6 +24,9 @@ struct LoadConfig {
   std::size_t batch = 500;
   std::string sn_prefix = "SIM";
   std::size_t users = 50;  // PIN pool per terminal
+  /// --start: date the punches from this local time (fixed, reproducible
+  /// dates); unset, they end at about the time of the run (the host's clock).
+  std::optional<LocalSeconds> start;
   std::uint64_t seed = 1;
   int attlog_fields = kSpeedFaceAttlogFields;
   int language = 69;
@@ -60,6 +64,10 @@ CliParse parse_command_line(const std::vector<std::string>& args);
 
 /// The --help text.
 std::string usage();
+
+/// How the punches of a run are generated: from `config.start` when given,
+/// else ending at about `now` (the host's clock, host_local_now()).
+GeneratorConfig generator_config(const LoadConfig& config, LocalSeconds now);
 
 /// The serial number of terminal `index` (0-based): prefix + 5+ digits.
 std::string terminal_serial(const LoadConfig& config, std::size_t index);

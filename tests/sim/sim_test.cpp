@@ -919,6 +919,45 @@ TEST(SimCliTest, RejectsBadArguments) {
   EXPECT_NE(p.error.find("--terminals"), std::string::npos);
 }
 
+// Punches dated 2024 fell outside the gateway's attendance window: trying
+// attendance with the simulator showed nothing. By default they end at about
+// the time of the run; --start fixes the dates for reproducible runs.
+TEST(SimCliTest, PunchesAreDatedFromTheClockByDefault) {
+  const auto p = parse_command_line({"--port", "9", "--terminals", "3"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(p.config.start);
+  const auto now = *parse_local_time("2026-12-05 23:30:00");
+  const auto gc = generator_config(p.config, now);
+  for (std::uint64_t t = 0; t < p.config.terminals; ++t) {
+    const auto records = RecordGenerator(p.config.seed, t, gc).take(p.config.records_per_terminal);
+    ASSERT_EQ(records.size(), p.config.records_per_terminal);
+    for (const auto& r : records) {
+      EXPECT_LE(r.time, now) << format_local_time(r.time);
+      EXPECT_GT(r.time, now - std::chrono::hours{48}) << format_local_time(r.time);
+    }
+  }
+  // The host's clock is the default reference.
+  const auto before = host_local_now();
+  const auto live = generator_config(p.config, host_local_now());
+  EXPECT_LT(live.start, before);
+  EXPECT_GT(live.start, before - std::chrono::hours{48});
+}
+
+TEST(SimCliTest, StartFixesTheDates) {
+  const auto p = parse_command_line({"--port", "9", "--start", "2024-01-08 07:00:00"});
+  ASSERT_TRUE(p.ok);
+  ASSERT_TRUE(p.config.start);
+  const auto a = generator_config(p.config, *parse_local_time("2026-12-05 23:30:00"));
+  const auto b = generator_config(p.config, *parse_local_time("2031-01-01 00:00:00"));
+  EXPECT_EQ(a.start, *parse_local_time("2024-01-08 07:00:00"));
+  EXPECT_EQ(format_local_time(RecordGenerator(1, 0, a).next().time),
+            format_local_time(RecordGenerator(1, 0, b).next().time));
+  EXPECT_EQ(format_local_time(RecordGenerator(1, 0, a).next().time).substr(0, 8), "2024-01-");
+  const auto bad = parse_command_line({"--port", "9", "--start", "2024-02-30 07:00:00"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("--start"), std::string::npos);
+}
+
 TEST(SimCliTest, HelpNeedsNoPort) {
   const auto p = parse_command_line({"--help"});
   EXPECT_TRUE(p.ok);

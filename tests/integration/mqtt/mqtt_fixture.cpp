@@ -51,12 +51,21 @@ void Mosquitto::write_config() {
     << "persistence " << (persistence_ ? "true" : "false") << "\n"
     << "persistence_location " << dir_.string() << "/\n"
     << "autosave_interval 0\n"
-    // No per-client cap: a test subscriber may fall behind a fast drain.
-    << "max_queued_messages 0\n"
-    << "max_inflight_messages 0\n"
-    << "set_tcp_nodelay true\n"
     << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n"
     << "log_type error\nlog_type warning\nlog_type notice\n";
+  // The broker settings the MQTT README tells a site to use (no per-client
+  // queue cap: a test subscriber may fall behind a fast drain), as shipped.
+  const auto shipped =
+      std::filesystem::path(PUSHGATE_SOURCE_DIR) / "config/mosquitto-pushgate.conf";
+  std::ifstream in(shipped);
+  if (!in) {
+    throw std::runtime_error("cannot read " + shipped.string());
+  }
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != '#') {
+      c << line << "\n";
+    }
+  }
   for (const auto& l : listeners_) {
     c << "listener " << l.port << " 127.0.0.1\n";
     for (const auto& line : l.lines) {
