@@ -557,7 +557,10 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
   auto category =
       rec.event ? security::event_category(*rec.event) : security::EventCategory::Unknown;
   EventKind kind = EventKind::Access;
-  const bool nobody = pin.empty() && (rec.card_no.empty() || rec.card_no == "0");
+  // verifytype 200 with no user: nobody verified anything (Appendix 2
+  // "Other"); a refused card or unknown person (event 27, verifytype 4 or
+  // 0) stays an access event.
+  const bool nobody = pin.empty() && rec.verify_mode == 200;
   if (rec.is_door_state_row() && pin.empty()) {
     kind = EventKind::DoorState;
   } else if (category == security::EventCategory::Alarm) {

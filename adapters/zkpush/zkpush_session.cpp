@@ -97,6 +97,16 @@ WriteOp record_verification(std::int64_t id, bool applied, std::string outcome) 
   };
 }
 
+// A string parameter, "" when absent or not a string (params come from
+// users: never let a type mismatch throw on the io_context).
+std::string param_text(const nlohmann::json& params, const char* key) {
+  if (!params.is_object() || !params.contains(key)) {
+    return {};
+  }
+  const auto& v = params.at(key);
+  return v.is_string() ? v.get<std::string>() : (v.is_number() ? v.dump() : std::string());
+}
+
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
   return m.counter("pushgate_refused_requests_total", "Terminal requests refused, by reason",
                    {{"reason", std::string(reason)}});
@@ -523,15 +533,14 @@ void ZkpushService::read_back(Request& r, const std::vector<CommandRecord>& chan
                               WriteBatch& batch) {
   for (const auto& c : changed) {
     if (c.verb == "set_option" && c.state == CommandState::Done && c.params.is_object() &&
-        c.params.value("verify", false)) {
+        c.params.contains("verify") && c.params.at("verify").is_boolean() &&
+        c.params.at("verify").get<bool>()) {
       // Return=0 means the firmware took the command, not that it applied
       // it: ask for the option back and compare.
-      const auto& value = c.params.contains("value") ? c.params.at("value") : nlohmann::json("");
-      auto key = c.params.value("key", std::string());
-      CommandRequest q = commands::get_options(c.terminal_sn, {key});
+      CommandRequest q = commands::get_options(c.terminal_sn, {param_text(c.params, "key")});
       q.origin = "gateway";
       q.params["verify_of"] = c.id;
-      q.params["expect"] = value.is_string() ? value.get<std::string>() : value.dump();
+      q.params["expect"] = param_text(c.params, "value");
       ctx_.commands.enqueue(std::move(q), [log = log_, sn = c.terminal_sn, id = c.id](
                                               boost::system::error_code ec, std::string error,
                                               CommandRecord rec, bool) {
@@ -553,7 +562,7 @@ void ZkpushService::read_back(Request& r, const std::vector<CommandRecord>& chan
         !c.params.at("keys").empty() && c.params.at("keys")[0].is_string()) {
       key = c.params.at("keys")[0].get<std::string>();
     }
-    auto expect = c.params.value("expect", std::string());
+    auto expect = param_text(c.params, "expect");
     bool applied = true;
     std::string outcome;
     if (c.state != CommandState::Done) {

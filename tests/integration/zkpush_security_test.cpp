@@ -182,8 +182,8 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
   EXPECT_EQ(t.fixture("rtlog-crlf-extra-keys.http").body, "OK");
   // Rows with no user (pin=0 or none, verifytype 200) are door or alarm
   // events, never passages; unreadable times are flagged and counted.
-  EXPECT_EQ(events(h, "e.kind = 2 AND (e.pin IS NULL OR e.pin = '')"), 0);
-  EXPECT_GE(events(h, "e.kind = 4 AND e.verify_mode = 200"), 1);
+  EXPECT_EQ(events(h, "e.kind = 2 AND e.verify_mode = 200"), 0);
+  EXPECT_GE(events(h, "e.kind = 4 AND e.verify_mode = 200 AND e.event_code = 200"), 1);
   EXPECT_GE(events(h, "json_extract(e.extra, '$.time_unparsed') = 1"), 1);
   {
     auto metrics = http_request(h.api_port(), "GET", "/metrics");
