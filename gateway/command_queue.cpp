@@ -175,6 +175,19 @@ WriteOp CommandQueue::update_op(const CommandRecord& c) {
   };
 }
 
+void CommandQueue::add_check(std::function<std::string(const CommandRequest&)> check) {
+  checks_.push_back(std::move(check));
+}
+
+std::string CommandQueue::check(const CommandRequest& request) const {
+  for (const auto& c : checks_) {
+    if (auto why = c(request); !why.empty()) {
+      return why;
+    }
+  }
+  return {};
+}
+
 void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
   if (request.terminal_sn.empty() || request.terminal_sn.size() > 64) {
     done({}, "terminal serial is required", {}, false);
@@ -186,6 +199,10 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
   }
   if (!request.params.is_object()) {
     done({}, "params must be an object", {}, false);
+    return;
+  }
+  if (auto why = check(request); !why.empty()) {
+    done({}, why, {}, false);
     return;
   }
   auto now = clock_.now_ms();

@@ -82,6 +82,14 @@ class CommandQueue {
    * with `error` set).
    */
   void enqueue(CommandRequest request, EnqueueDone done);
+  /**
+   * An adapter's check run by enqueue() before anything is stored: "" or why
+   * the command is refused (the caller's 400). Added at construction, before
+   * the io_context runs; called on the enqueuing thread.
+   */
+  void add_check(std::function<std::string(const CommandRequest&)> check);
+  /** The adapters' checks alone (what enqueue() would refuse), nothing stored. */
+  std::string check(const CommandRequest& request) const;
 
   /**
    * For a terminal's poll: picks the commands to deliver now (queued, or
@@ -150,6 +158,7 @@ class CommandQueue {
 
   mutable std::mutex mutex_;
   std::int64_t next_id_ = 1;
+  std::vector<std::function<std::string(const CommandRequest&)>> checks_;
   std::map<std::int64_t, CommandRecord> open_;                        // by id
   std::map<std::string, std::set<std::int64_t>, std::less<>> by_sn_;  // open ids per terminal
   std::map<std::string, std::int64_t, std::less<>> refs_;             // origin\tclient_ref -> id

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "adapters/zkpush/zkpush_command_check.hpp"
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::zkpush {
@@ -12,6 +13,9 @@ ZkpushAdapter::ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config)
     : ctx_(ctx),
       config_(std::move(config)),
       service_(std::make_shared<ZkpushService>(ctx, config_)) {
+  // Values a terminal would misread while answering Return=0 are refused
+  // before they are queued.
+  ctx.commands.add_check(check_command_values);
   auto& o = options_;
   o.name = "zkpush";
   o.address = config_.listen;

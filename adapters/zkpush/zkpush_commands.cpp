@@ -100,6 +100,10 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
     if (k.empty()) {
       return fail("set_option needs a key");
     }
+    if (k.find_first_of("=, ") != std::string::npos) {
+      // Several options in one SET OPTION are stored as one garbage value.
+      return fail("set_option: one option per command");
+    }
     return line("SET OPTION " + k + "=" + str(p, "value"));
   }
   if (v == "upsert_user") {
@@ -242,6 +246,10 @@ Rendered render_access(const CommandRecord& c, const TerminalFormat& format) {
   }
   if (v == "set_option") {
     auto k = str(p, "key");
+    if (k.find_first_of("=, ") != std::string::npos) {
+      // Several options in one SET OPTIONS are stored as one garbage value.
+      return fail("set_option: one option per command");
+    }
     return k.empty() ? fail("set_option needs a key")
                      : line("SET OPTIONS " + k + "=" + str(p, "value"));
   }

@@ -91,6 +91,18 @@ void ZkpushConfig::declare(config::Schema& s) {
          {},
          {"off", "log", "enforce"},
          true});
+  s.add({"zkpush.gap_backfill_after_s",
+         ValueType::Int,
+         std::int64_t{600},
+         "Some attendance firmware does not re-upload punches made while the server could\n"
+         "not be reached. When a known terminal comes back after a silence longer than\n"
+         "this, or for the first time since pushgated started, its records of the gap are\n"
+         "queried (DATA QUERY ATTLOG, or the transaction table for access firmware);\n"
+         "deduplication makes the answer harmless. 0: never.",
+         std::int64_t{0},
+         std::int64_t{30 * 24 * 3600},
+         {},
+         true});
   s.add({"zkpush.idle_timeout_ms",
          ValueType::Int,
          std::int64_t{60000},
@@ -205,6 +217,7 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.tls_key_file = c.get_string("zkpush.tls_key_file");
   z.tls_min_version = c.get_string("zkpush.tls_min_version");
   z.token_check = c.get_string("zkpush.token_check");
+  z.gap_backfill_after_s = c.get_int("zkpush.gap_backfill_after_s");
   return z;
 }
 

@@ -23,6 +23,7 @@ struct ZkpushConfig {
   std::size_t max_connections = 2048;
   int delay_s = 10;
   int error_delay_s = 30;
+  std::int64_t gap_backfill_after_s = 600;  ///< 0: no gap backfill
   int trans_interval_min = 1;
   std::string trans_times = "00:00;14:05";
   bool realtime = true;

@@ -880,7 +880,7 @@ constexpr auto kVerifyModes = std::to_array<CodeName>({
     {27, "Palm and face"},
     {28, "Palm and fingerprint"},
     {29, "Palm, fingerprint and face"},
-    {200, "Other"},
+    {200, "Other: a door or system event (no user verified)"},
 });
 
 // §4.4 NewVFStyles, VERIFY_STYLE_E.
@@ -1012,6 +1012,20 @@ std::optional<ProtocolVersion> parse_protocol_version(std::string_view text) noe
 std::string format_protocol_version(const ProtocolVersion& version) {
   return std::to_string(version.major) + "." + std::to_string(version.minor) + "." +
          std::to_string(version.patch);
+}
+
+std::optional<bool> announces_security_push(const QueryResult& query) noexcept {
+  if (const std::string* type = query.find("DeviceType"); type != nullptr && !type->empty()) {
+    // A terminal that names its type is believed: "acc" is access control,
+    // anything else ("att") the attendance dialect.
+    return iequals(*type, "acc");
+  }
+  if (const std::string* pushver = query.find("pushver"); pushver != nullptr) {
+    if (auto v = parse_protocol_version(*pushver)) {
+      return v->major >= 3;
+    }
+  }
+  return std::nullopt;
 }
 
 VersionChoice choose_push_prot_ver(std::string_view terminal_pushver) {
@@ -1926,6 +1940,17 @@ std::string_view return_code_name(std::int64_t code, PushFlavour flavour) noexce
   if (code >= 0) {
     // Appendix 1: any value >= 0 is success (GetFile-style commands return a size).
     return "success";
+  }
+  // What these two mean in the field: the command was written in the other
+  // flavour's form (access firmware refuses DATA QUERY USERINFO with -629,
+  // attendance firmware refuses the table form with -1004). Said first, so a
+  // result names the cause rather than the spec's wording alone.
+  if (flavour == PushFlavour::Security && code == -629) {
+    return "command not supported by this firmware (Incorrect table name)";
+  }
+  if (flavour == PushFlavour::Attendance && code == -1004) {
+    return "command not supported by this firmware (The data and equipment configuration are "
+           "inconsistent)";
   }
   const std::string_view security = find_name(kSecurityReturnCodes, code);
   const std::string_view attendance = find_name(kAttendanceReturnCodes, code);

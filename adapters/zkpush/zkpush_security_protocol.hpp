@@ -110,6 +110,16 @@ std::optional<ProtocolVersion> parse_protocol_version(std::string_view text) noe
 /** "3.0.1". */
 std::string format_protocol_version(const ProtocolVersion& version);
 
+/**
+ * Whether a request's own parameters say the terminal speaks Security PUSH
+ * 3.x: `DeviceType=acc`, or, without a DeviceType, a `pushver` of 3 or above
+ * (Appendix 13 lists 3.0.1, 3.1.1, 3.1.2). Face terminals of the current
+ * line send `pushver=3.x` and no DeviceType; attendance firmware announces
+ * `pushver=2.x` (or `DeviceType=att`) and keeps the 2.x dialect. nullopt
+ * when the request says neither (no DeviceType, no readable pushver).
+ */
+std::optional<bool> announces_security_push(const QueryResult& query) noexcept;
+
 /** The version a server that sends no PushProtVer is taken to speak (Appendix 13). */
 inline constexpr ProtocolVersion kDefaultPushProtVer{3, 0, 1};
 /** The first version whose terminals encrypt (Appendix 13 and 16): 3.1.1. */

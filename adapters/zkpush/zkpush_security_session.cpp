@@ -162,10 +162,12 @@ SecurityService::SecurityService(ZkpushService& base)
       remote_auth_unusable_(ctx_.metrics.counter(
           "pushgate_zkpush_remote_auth_total",
           "Security PUSH remote identification requests, by outcome", {{"outcome", "unusable"}})),
-      remote_auth_unrecorded_(
-          ctx_.metrics.counter("pushgate_zkpush_remote_auth_total",
-                               "Security PUSH remote identification requests, by outcome",
-                               {{"outcome", "unrecorded"}})) {
+      remote_auth_unrecorded_(ctx_.metrics.counter(
+          "pushgate_zkpush_remote_auth_total",
+          "Security PUSH remote identification requests, by outcome", {{"outcome", "unrecorded"}})),
+      rtlog_bad_time_(ctx_.metrics.counter(
+          "pushgate_zkpush_rtlog_unreadable_time_total",
+          "rtlog rows kept with an unreadable time (flagged time_unparsed, no UTC)")) {
   // GET /api/v1/doors: every door's last state, from memory (small; the
   // route holds the board, not this service, because the router outlives it).
   auto board = board_;
@@ -212,12 +214,29 @@ bool SecurityService::claims(const Request& r, SecurityEndpoint endpoint) const 
     default:
       break;
   }
+  if (endpoint == SecurityEndpoint::Cdata && r.req.method() == bhttp::verb::get) {
+    // A handshake says what the terminal is: DeviceType=acc, or pushver 3.x
+    // without a DeviceType (face terminals of the current line send no
+    // DeviceType; the 2.x option block would make them send nothing). A
+    // handshake that says neither keeps what is stored.
+    if (auto security = security::announces_security_push(r.query)) {
+      return *security;
+    }
+    return r.terminal.flavour == "access";
+  }
   if (r.terminal.flavour == "access") {
     return true;
   }
-  if (endpoint == SecurityEndpoint::Cdata && r.req.method() == bhttp::verb::get) {
-    const std::string* type = r.query.find("DeviceType");
-    return type != nullptr && iequals(*type, "acc");
+  if (endpoint == SecurityEndpoint::GetRequest && r.terminal.push_version.empty()) {
+    // Some 3.x firmware starts with getrequest?SN=..&INFO=.. and never sends
+    // the handshake first. A terminal no handshake told us the version of is
+    // Security PUSH when this request says so (pushver 3.x, DeviceType=acc)
+    // or carries a session token (only Security PUSH has one); otherwise it
+    // stays attendance until a handshake says more.
+    if (auto security = security::announces_security_push(r.query)) {
+      return *security;
+    }
+    return security::parse_cookie(r.req[bhttp::field::cookie]).token.has_value();
   }
   if (endpoint == SecurityEndpoint::Cdata && r.req.method() == bhttp::verb::post) {
     // Uploads only this flavour has, also from a terminal not registered
@@ -260,6 +279,10 @@ void SecurityService::handle(Request& r, SecurityEndpoint endpoint) {
       }
       return;
     case SecurityEndpoint::GetRequest:
+      if (r.terminal.flavour != "access" && session(r.terminal).registry_code.empty()) {
+        first_poll(r);
+        return;
+      }
       if (token_ok(r)) {
         base_.poll(r);  // the queue, rendered in Dialect::Access (flavour "access")
       }
@@ -428,6 +451,29 @@ void SecurityService::handshake(Request& r) {
   base_.commit_and_answer(r, std::move(r.pending), security::render_registered_handshake(a));
 }
 
+void SecurityService::first_poll(Request& r) {
+  // A 3.x terminal that starts with getrequest (no handshake, no
+  // registration): remember what it is, and answer 401 so that it runs its
+  // connection sequence (§4.4 registration, §4.5 configuration); it is then
+  // served like any other. Nothing is delivered before that: commands
+  // rendered for an unregistered terminal would not be acknowledged.
+  auto pushver = r.query.find("pushver");
+  base_.note_info(r);
+  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    t.flavour = "access";
+    if (pushver != nullptr && !pushver->empty()) {
+      t.push_version = *pushver;
+    }
+  });
+  r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
+  log_->info(
+      "[sn={}] Security PUSH terminal polling before registration (pushver={}) from {}: "
+      "answered 401 so that it registers",
+      r.sn, pushver != nullptr ? *pushver : "?", r.terminal.ip);
+  ctx_.store.append(std::move(r.pending), [](CommitResult) {});
+  base_.refuse(r, bhttp::status::unauthorized, "not_registered", "Not registered\n");
+}
+
 void SecurityService::registry(Request& r) {
   auto parsed = security::parse_registry(r.req.body());
   UploadContext u;
@@ -511,10 +557,19 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
   auto category =
       rec.event ? security::event_category(*rec.event) : security::EventCategory::Unknown;
   EventKind kind = EventKind::Access;
+  // verifytype 200 with no user: nobody verified anything (Appendix 2
+  // "Other"); a refused card or unknown person (event 27, verifytype 4 or
+  // 0) stays an access event.
+  const bool nobody = pin.empty() && rec.verify_mode == 200;
   if (rec.is_door_state_row() && pin.empty()) {
     kind = EventKind::DoorState;
   } else if (category == security::EventCategory::Alarm) {
     kind = EventKind::Alarm;
+  } else if (nobody) {
+    // Face terminals put door and system rows (exit button, door left open,
+    // remote open; verifytype 200) in the same table with pin=0 or no pin:
+    // a door event, never a passage or a punch of anybody.
+    kind = EventKind::DoorState;
   }
   Event e = make_event(u, kind, rec.raw);
   e.record_key = security::rtlog_dedup_key(u.sn, rec);
@@ -559,7 +614,12 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
     extra["alarm_type"] = *rec.alarm_type;
   }
   if (!rec.time) {
+    // Garbage before NTP set the clock: kept with its raw text, flagged and
+    // counted, never dropped (utc_ms stays NULL).
     extra["time_unparsed"] = true;
+    rtlog_bad_time_.inc();
+    log_->debug("[sn={}] rtlog row with an unreadable time \"{}\" kept, flagged", u.sn,
+                rec.time_text);
   }
   e.extra_json = dump_json(extra);
   if (ctx_.access != nullptr) {
@@ -962,6 +1022,7 @@ void SecurityService::device_command(Request& r) {
   }
   std::vector<CommandRecord> changed;
   ctx_.commands.complete(r.sn, results, batch, changed);
+  base_.read_back(r, changed, batch);
   base_.commit_and_answer(r, std::move(batch), std::string(security::kOkAnswer),
                           std::move(changed));
 }

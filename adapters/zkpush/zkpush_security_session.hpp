@@ -70,6 +70,8 @@ class SecurityService {
 
   void handshake(Request& r);
   void registry(Request& r);
+  /** A getrequest from a terminal recognised as Security PUSH before it registered. */
+  void first_poll(Request& r);
   void push_config(Request& r);
   void upload(Request& r);
   void querydata(Request& r);
@@ -104,6 +106,7 @@ class SecurityService {
   metrics::Counter& remote_auth_decided_;     // answered from the local decision
   metrics::Counter& remote_auth_unusable_;    // no usable record line: FAILED
   metrics::Counter& remote_auth_unrecorded_;  // the decision could not be stored: FAILED
+  metrics::Counter& rtlog_bad_time_;          // rtlog rows whose time is unreadable
   std::mutex mutex_;
   std::map<std::string, Session, std::less<>> sessions_;
   std::shared_ptr<DoorBoard> board_ = std::make_shared<DoorBoard>();

@@ -13,6 +13,7 @@
 #include "adapters/zkpush/zkpush_security_session.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
+#include "gateway/store/write_context.hpp"
 #include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::zkpush {
@@ -62,6 +63,50 @@ void merge_options(TerminalRecord& t, const KeyValues& pairs) {
   t.options_json = dump_json(merged);
 }
 
+// The value a terminal reported for `key` (names compared ignoring case
+// and a leading '~'), from what is kept of its options.
+std::optional<std::string> reported_option(const std::string& options_json, std::string_view key) {
+  auto strip = [](std::string_view k) { return !k.empty() && k.front() == '~' ? k.substr(1) : k; };
+  auto j = nlohmann::json::parse(options_json.empty() ? "{}" : options_json, nullptr, false);
+  if (!j.is_object()) {
+    return std::nullopt;
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (iequals(strip(k), strip(key))) {
+      return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  return std::nullopt;
+}
+
+// Records the read-back outcome on the set_option command itself (already
+// finished: it is no longer in the queue's memory, only in its row).
+WriteOp record_verification(std::int64_t id, bool applied, std::string outcome) {
+  return [id, applied,
+          outcome = std::move(outcome)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& st = ctx.statement(
+        "UPDATE commands SET result=?2, state=CASE WHEN ?3 THEN state ELSE 'failed' END,"
+        " error=CASE WHEN ?3 THEN error ELSE ?2 END WHERE id=?1",
+        ec);
+    if (ec) {
+      return ec;
+    }
+    st.bind(1, id).bind(2, std::string_view(outcome)).bind(3, applied ? 1 : 0);
+    return st.run();
+  };
+}
+
+// A string parameter, "" when absent or not a string (params come from
+// users: never let a type mismatch throw on the io_context).
+std::string param_text(const nlohmann::json& params, const char* key) {
+  if (!params.is_object() || !params.contains(key)) {
+    return {};
+  }
+  const auto& v = params.at(key);
+  return v.is_string() ? v.get<std::string>() : (v.is_number() ? v.dump() : std::string());
+}
+
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
   return m.counter("pushgate_refused_requests_total", "Terminal requests refused, by reason",
                    {{"reason", std::string(reason)}});
@@ -80,6 +125,10 @@ ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
           "Uploads answered non-OK because the store could not commit in time")),
       parse_problems_(ctx.metrics.counter("pushgate_zkpush_parse_problems_total",
                                           "Lines terminals sent that could not be parsed")),
+      gap_backfills_(ctx.metrics.counter(
+          "pushgate_zkpush_gap_backfills_total",
+          "Record queries queued for terminals back after a silence or a restart")),
+      started_ms_(ctx.clock.now_ms()),
       security_(std::make_shared<SecurityService>(*this)) {}
 
 void ZkpushService::reload(const ZkpushConfig& config) {
@@ -123,7 +172,11 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     return;
   }
   bool persist = false;
+  auto before = ctx_.terminals.find(r->sn);
   r->terminal = ctx_.terminals.seen(r->sn, remote_ip(r->info), r->now_ms, persist);
+  if (before && before->last_seen_ms > 0) {
+    check_gap(*r, before->last_seen_ms);
+  }
   if (persist) {
     r->pending.ops.push_back(TerminalRegistry::persist_op(r->terminal));
   }
@@ -317,7 +370,7 @@ void ZkpushService::upload(Request& r) {
   commit_and_answer(r, std::move(batch), std::move(ok_body));
 }
 
-void ZkpushService::poll(Request& r) {
+void ZkpushService::note_info(Request& r) {
   if (const std::string* info = r.query.find("INFO")) {
     auto parsed = parse_info(*info);
     nlohmann::json j = {{"firmware", parsed.info.firmware},
@@ -330,13 +383,24 @@ void ZkpushService::poll(Request& r) {
                         {"faces", parsed.info.faces.value_or(-1)},
                         {"functions", parsed.info.functions}};
     r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
-      t.info_json = dump_json(j);
+      // Merged, not replaced: a Security PUSH terminal's registration and
+      // session are kept in the same JSON.
+      auto merged = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
+      if (!merged.is_object()) {
+        merged = nlohmann::json::object();
+      }
+      merged.update(j);
+      t.info_json = dump_json(merged);
       if (!parsed.info.firmware.empty()) {
         t.firmware = parsed.info.firmware;
       }
     });
     r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
   }
+}
+
+void ZkpushService::poll(Request& r) {
+  note_info(r);
   if (r.terminal.state == "pending") {
     // Nothing is delivered to a terminal not yet approved.
     commit_and_answer(r, std::move(r.pending), "OK");
@@ -396,9 +460,124 @@ void ZkpushService::device_command(Request& r) {
   }
   std::vector<CommandRecord> changed;
   ctx_.commands.complete(r.sn, results, batch, changed);
+  read_back(r, changed, batch);
   // Results are committed before OK: a terminal that does not hear OK sends
   // them again, and a result for a finished command is ignored.
   commit_and_answer(r, std::move(batch), "OK", std::move(changed));
+}
+
+void ZkpushService::check_gap(Request& r, std::int64_t last_seen_ms) {
+  auto cfg = std::atomic_load(&config_);
+  if (cfg->gap_backfill_after_s <= 0 || r.terminal.state != "accepted") {
+    return;
+  }
+  const std::int64_t silence_ms = r.now_ms - last_seen_ms;
+  const bool long_silence = silence_ms > cfg->gap_backfill_after_s * 1000;
+  // Heard from before pushgated (re)started: the terminal may have punched
+  // while we were down, and some firmware never re-uploads those.
+  const bool since_start = last_seen_ms < started_ms_;
+  if (!long_silence && !since_start) {
+    return;
+  }
+  {
+    std::lock_guard lock(gap_mutex_);
+    // Once per gap: concurrent requests of one terminal all see the same
+    // last_seen_ms.
+    auto& noted = gap_noted_[r.sn];
+    if (noted >= last_seen_ms) {
+      return;
+    }
+    noted = last_seen_ms;
+  }
+  const Zone& zone = ctx_.terminals.zone_for(r.sn);
+  auto local = [&zone](std::int64_t ms) {
+    auto l = zone.to_local(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+    return format_device_time({l.year, l.month, l.day, l.hour, l.minute, l.second});
+  };
+  // A minute before the last contact: punches of that last minute may not
+  // have been uploaded either. The end is now, in the terminal's time.
+  const std::string from = local(last_seen_ms - 60000);
+  const std::string to = local(r.now_ms);
+  CommandRequest q = commands::query_records(r.sn, from, to);
+  q.origin = "gateway";
+  q.client_ref = "gap-backfill-" + std::to_string(last_seen_ms);
+  nlohmann::json gap = {{"from", from},
+                        {"to", to},
+                        {"silence_s", silence_ms / 1000},
+                        {"reason", long_silence ? "silence" : "pushgated restarted"},
+                        {"noted_ms", r.now_ms}};
+  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    auto info = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
+    if (!info.is_object()) {
+      info = nlohmann::json::object();
+    }
+    info["last_gap"] = gap;
+    t.info_json = dump_json(info);
+  });
+  r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
+  gap_backfills_.inc();
+  log_->info("[sn={}] back after {} s ({}): querying its records {} .. {}", r.sn, silence_ms / 1000,
+             long_silence ? "silence" : "pushgated restarted", from, to);
+  ctx_.commands.enqueue(
+      std::move(q), [log = log_, sn = r.sn](boost::system::error_code ec, std::string error,
+                                            CommandRecord rec, bool) {
+        if (ec || !error.empty()) {
+          log->warn("[sn={}] gap backfill query not queued: {}", sn, ec ? ec.message() : error);
+          return;
+        }
+        log->info("[sn={}] [cmd={}] gap backfill query queued", sn, rec.id);
+      });
+}
+
+void ZkpushService::read_back(Request& r, const std::vector<CommandRecord>& changed,
+                              WriteBatch& batch) {
+  for (const auto& c : changed) {
+    if (c.verb == "set_option" && c.state == CommandState::Done && c.params.is_object() &&
+        c.params.contains("verify") && c.params.at("verify").is_boolean() &&
+        c.params.at("verify").get<bool>()) {
+      // Return=0 means the firmware took the command, not that it applied
+      // it: ask for the option back and compare.
+      CommandRequest q = commands::get_options(c.terminal_sn, {param_text(c.params, "key")});
+      q.origin = "gateway";
+      q.params["verify_of"] = c.id;
+      q.params["expect"] = param_text(c.params, "value");
+      ctx_.commands.enqueue(std::move(q), [log = log_, sn = c.terminal_sn, id = c.id](
+                                              boost::system::error_code ec, std::string error,
+                                              CommandRecord rec, bool) {
+        if (ec || !error.empty()) {
+          log->warn("[sn={}] [cmd={}] read-back not queued: {}", sn, id, ec ? ec.message() : error);
+          return;
+        }
+        log->info("[sn={}] [cmd={}] Return=0; read-back queued as cmd={}", sn, id, rec.id);
+      });
+      continue;
+    }
+    if (c.verb != "get_options" || !c.params.is_object() || !c.params.contains("verify_of") ||
+        !c.params.at("verify_of").is_number_integer()) {
+      continue;
+    }
+    auto of = c.params.at("verify_of").get<std::int64_t>();
+    std::string key;
+    if (c.params.contains("keys") && c.params.at("keys").is_array() &&
+        !c.params.at("keys").empty() && c.params.at("keys")[0].is_string()) {
+      key = c.params.at("keys")[0].get<std::string>();
+    }
+    auto expect = param_text(c.params, "expect");
+    bool applied = true;
+    std::string outcome;
+    if (c.state != CommandState::Done) {
+      outcome = "not verified: the read-back failed (" + c.error + ")";
+    } else {
+      auto t = ctx_.terminals.find(r.sn);
+      auto actual = reported_option(t ? t->options_json : r.terminal.options_json, key);
+      applied = actual && *actual == expect;
+      outcome = applied ? "verified"
+                        : "not applied: the terminal reports " + key + "=" +
+                              actual.value_or("(nothing)") + " after Return=0";
+    }
+    log_->info("[sn={}] [cmd={}] set_option {}={}: {}", r.sn, of, key, expect, outcome);
+    batch.ops.push_back(record_verification(of, applied, std::move(outcome)));
+  }
 }
 
 void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,

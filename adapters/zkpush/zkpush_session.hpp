@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "adapters/zkpush/zkpush_config.hpp"
@@ -42,6 +44,20 @@ class ZkpushService {
   void handshake(Request& r);
   void upload(Request& r);
   void poll(Request& r);
+  /** Keeps a getrequest's INFO= values in the terminal's info JSON (queues the persist op). */
+  void note_info(Request& r);
+  /**
+   * set_option with "verify": true: after its Return=0, queues a get_options
+   * for the key; when that one finishes, records "verified" or "not applied"
+   * on the set_option (the latter also fails it). Adds to `batch`.
+   */
+  void read_back(Request& r, const std::vector<CommandRecord>& changed, WriteBatch& batch);
+  /**
+   * Gap backfill: a known terminal back after zkpush.gap_backfill_after_s of
+   * silence, or first heard since pushgated started, gets a query of its
+   * records for the gap (once per gap); noted in its info JSON (last_gap).
+   */
+  void check_gap(Request& r, std::int64_t last_seen_ms);
   void device_command(Request& r);
   void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,
                          std::vector<CommandRecord> changed = {});
@@ -55,6 +71,10 @@ class ZkpushService {
   metrics::Counter& committed_uploads_;
   metrics::Counter& failed_uploads_;
   metrics::Counter& parse_problems_;
+  metrics::Counter& gap_backfills_;
+  std::int64_t started_ms_;
+  std::mutex gap_mutex_;
+  std::map<std::string, std::int64_t, std::less<>> gap_noted_;
   std::shared_ptr<SecurityService> security_;
 };
 

@@ -1,6 +1,7 @@
 #include "gateway/api/commands_api.hpp"
 
 #include <charconv>
+#include <mutex>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -44,6 +45,10 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
         // The same JSON form as MQTT commands (gateway/command.hpp).
         if (auto why = command_request_from_json(body, cr); !why.empty()) {
           reply.send(json_error(req, bhttp::status::bad_request, "bad command", why));
+          return;
+        }
+        if (cr.verb == "set_option" && cr.params.contains("options")) {
+          set_options(std::move(cr), std::move(req), std::move(reply));
           return;
         }
         auto ex = reply.executor();
@@ -174,6 +179,86 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
                     });
         });
       });
+}
+
+void CommandsApi::set_options(CommandRequest cr, http::Request&& req, http::Reply reply) {
+  // Firmware stores several options of one SET OPTION as one garbage value
+  // (and still answers Return=0): one command per option, all checked before
+  // any is queued, answered together.
+  const json options = cr.params.at("options");
+  if (!options.is_object() || options.empty()) {
+    reply.send(json_error(req, bhttp::status::bad_request, "bad command",
+                          "params.options: an object of option names to values"));
+    return;
+  }
+  std::vector<CommandRequest> parts;
+  for (const auto& [key, value] : options.items()) {
+    if (!value.is_string() && !value.is_number()) {
+      reply.send(json_error(req, bhttp::status::bad_request, "bad command",
+                            "params.options." + key + ": a string or a number"));
+      return;
+    }
+    CommandRequest one = cr;
+    one.params.erase("options");
+    one.params["key"] = key;
+    one.params["value"] = value.is_string() ? value.get<std::string>() : value.dump();
+    if (!cr.client_ref.empty()) {
+      one.client_ref = cr.client_ref + "#" + key;
+    }
+    if (auto why = queue_.check(one); !why.empty()) {
+      reply.send(json_error(req, bhttp::status::bad_request, "bad command",
+                            why.rfind("params.", 0) == 0 && why.rfind("params.key", 0) != 0
+                                ? "params.options." + key + why.substr(why.find(':'))
+                                : why));
+      return;
+    }
+    parts.push_back(std::move(one));
+  }
+  struct Collect {
+    std::mutex mutex;
+    std::size_t left = 0;
+    json commands = json::array();
+    boost::system::error_code ec;
+    std::string error;
+    http::Request req;
+    http::Reply reply;
+  };
+  auto all = std::make_shared<Collect>();
+  all->left = parts.size();
+  all->req = std::move(req);
+  all->reply = std::move(reply);
+  auto ex = all->reply.executor();
+  for (auto& part : parts) {
+    queue_.enqueue(std::move(part), [all, ex](boost::system::error_code ec, std::string error,
+                                              CommandRecord rec, bool duplicate) {
+      std::lock_guard lock(all->mutex);
+      if (ec && !all->ec) {
+        all->ec = ec;
+        all->error = error;
+      } else if (!error.empty() && all->error.empty()) {
+        all->error = error;
+      } else {
+        auto j = command_to_json(rec);
+        j["duplicate"] = duplicate;
+        all->commands.push_back(std::move(j));
+      }
+      if (--all->left > 0) {
+        return;
+      }
+      net::post(ex, [all] {
+        if (all->ec) {
+          all->reply.send(json_error(all->req, bhttp::status::service_unavailable,
+                                     "store unavailable", all->error));
+        } else if (!all->error.empty()) {
+          all->reply.send(
+              json_error(all->req, bhttp::status::bad_request, "bad command", all->error));
+        } else {
+          json body = {{"commands", std::move(all->commands)}};
+          all->reply.send(json_response(all->req, bhttp::status::accepted, dump_json(body) + "\n"));
+        }
+      });
+    });
+  }
 }
 
 }  // namespace pushgate::api

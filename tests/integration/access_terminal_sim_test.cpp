@@ -5,6 +5,7 @@
 // remote identification (§10). What other tests build on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/io_thread.hpp"
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -117,6 +119,151 @@ TEST(AccessTerminalSim, RegistersUploadsAndExecutesCommands) {
   EXPECT_TRUE(r.answer.ok) << r.body;
   EXPECT_FALSE(r.answer.auth.empty());
   EXPECT_TRUE(term->problems().empty()) << term->problems().front();
+  term->stop();
+}
+
+// What a 3.x terminal that does not say what it is must get: registered,
+// served, its rtlog stored and a command carried out (issue 15, item 1).
+void expect_served(GatewayHarness& gw, AccessTerminal& term, const std::string& sn) {
+  ASSERT_TRUE(term.wait_until([](const AccessTerminalStats& s) { return s.polls >= 1; }, 10s))
+      << "never online; problems: "
+      << (term.problems().empty() ? std::string("none") : term.problems().front());
+  EXPECT_EQ(term.access_stats().registrations, 1u);
+  EXPECT_FALSE(term.registry_code().empty());
+  EXPECT_EQ(
+      gw.query_int("SELECT count(*) FROM terminals WHERE sn='" + sn + "' AND flavour='access'"), 1);
+  sim::RtLogEvent ev;
+  ev.pin = "42";
+  ev.event = 0;
+  term.add_rtlog(ev);
+  ASSERT_TRUE(term.wait_until(
+      [](const AccessTerminalStats& s) { return s.uploads_acked >= 1 && s.uploads_pending == 0; },
+      10s));
+  EXPECT_EQ(gw.query_int("SELECT count(*) FROM events WHERE pin='42'"), 1);
+  const auto a =
+      http_request(gw.api_port(), "POST", "/api/v1/terminals/" + sn + "/commands",
+                   json{{"verb", "open_door"}, {"params", {{"door", 1}, {"seconds", 3}}}}.dump());
+  ASSERT_EQ(a.status, 202) << a.body;
+  ASSERT_TRUE(term.wait_until(
+      [](const AccessTerminalStats& s) { return s.command_results_acked >= 1; }, 10s));
+  const auto doors = term.door_actions();
+  ASSERT_EQ(doors.size(), 1u);
+  EXPECT_EQ(doors[0].control.value, 3);
+  EXPECT_EQ(gw.query_int("SELECT count(*) FROM commands WHERE state='done'"), 1);
+  EXPECT_EQ(term.access_stats().failures_body, 0u);
+}
+
+TEST(AccessTerminalSim, HandshakeWithoutDeviceTypeRegistersAndIsServed) {
+  GatewayHarness gw({"zkpush.token_check=enforce"});
+  IoThread io;
+  AccessTerminalConfig c;
+  c.serial_number = "ACCNODT001";
+  c.http.port = gw.zkpush_port();
+  c.http.timeout = 5s;
+  c.poll_interval = 30ms;
+  c.error_delay = 50ms;
+  c.profile.handshake_device_type = false;  // pushver=3.1.2 only
+  auto term = AccessTerminal::create(io.ioc(), c);
+  term->start();
+  expect_served(gw, *term, c.serial_number);
+  EXPECT_GE(term->access_stats().handshakes_ok, 1u);
+  term->stop();
+}
+
+TEST(AccessTerminalSim, TerminalStartingWithInfoPollRegistersAndIsServed) {
+  GatewayHarness gw({"zkpush.token_check=enforce"});
+  IoThread io;
+  AccessTerminalConfig c;
+  c.serial_number = "ACCINFO001";
+  c.http.port = gw.zkpush_port();
+  c.http.timeout = 5s;
+  c.poll_interval = 30ms;
+  c.error_delay = 50ms;
+  c.profile.handshake_device_type = false;
+  c.start_with_info_poll = true;
+  auto term = AccessTerminal::create(io.ioc(), c);
+  term->start();
+  expect_served(gw, *term, c.serial_number);
+  // It never sent a handshake: recognised from its first getrequest.
+  EXPECT_EQ(term->access_stats().handshakes_ok, 0u);
+  EXPECT_EQ(term->access_stats().info_polls, 1u);
+  term->stop();
+}
+
+// Firmware answers Return=0 when it accepted a command, not when it applied
+// it (issue 15, item 3): one option per command, no TAB/CR/LF in a value,
+// and read-back verification.
+TEST(AccessTerminalSim, SetOptionIsOneCommandPerOptionCheckedAndVerified) {
+  GatewayHarness gw;
+  IoThread io;
+  AccessTerminalConfig c;
+  c.serial_number = "ACCOPT0001";
+  c.http.port = gw.zkpush_port();
+  c.http.timeout = 5s;
+  c.poll_interval = 30ms;
+  c.error_delay = 50ms;
+  c.ignored_options = {"IgnoredOpt"};
+  auto term = AccessTerminal::create(io.ioc(), c);
+  term->start();
+  ASSERT_TRUE(term->wait_until([](const AccessTerminalStats& s) { return s.polls >= 1; }, 10s));
+  const std::string target = "/api/v1/terminals/ACCOPT0001/commands";
+
+  // A TAB in a value: refused before it is queued, the field named.
+  auto tab = http_request(
+      gw.api_port(), "POST", target,
+      json{{"verb", "set_option"}, {"params", {{"key", "Delay"}, {"value", "1\t2"}}}}.dump());
+  EXPECT_EQ(tab.status, 400) << tab.body;
+  EXPECT_NE(tab.body.find("params.value"), std::string::npos) << tab.body;
+  tab = http_request(
+      gw.api_port(), "POST", target,
+      json{{"verb", "set_option"}, {"params", {{"options", {{"A", "1"}, {"B", "x\ny"}}}}}}.dump());
+  EXPECT_EQ(tab.status, 400) << tab.body;
+  EXPECT_NE(tab.body.find("params.options.B"), std::string::npos) << tab.body;
+  EXPECT_EQ(gw.query_int("SELECT count(*) FROM commands"), 0);
+
+  // Two options: two commands, each one SET OPTIONS line.
+  const auto two = http_request(
+      gw.api_port(), "POST", target,
+      json{{"verb", "set_option"}, {"params", {{"options", {{"OptA", "1"}, {"OptB", "2"}}}}}}
+          .dump());
+  ASSERT_EQ(two.status, 202) << two.body;
+  ASSERT_EQ(json::parse(two.body)["commands"].size(), 2u) << two.body;
+  ASSERT_TRUE(term->wait_until(
+      [](const AccessTerminalStats& s) { return s.command_results_acked >= 2; }, 10s));
+  for (const auto& e : term->executed_commands()) {
+    EXPECT_EQ(std::count(e.text.begin(), e.text.end(), '='), 1) << e.text;
+  }
+  EXPECT_EQ(term->options()["OptA"], "1");
+  EXPECT_EQ(term->options()["OptB"], "2");
+
+  // Read-back: the ignored option is reported "not applied", the other "verified".
+  const auto queue_verified = [&](const std::string& key) {
+    const auto a = http_request(
+        gw.api_port(), "POST", target,
+        json{{"verb", "set_option"}, {"params", {{"key", key}, {"value", "5"}, {"verify", true}}}}
+            .dump());
+    EXPECT_EQ(a.status, 202) << a.body;
+    return json::parse(a.body).value("id", std::int64_t{0});
+  };
+  const auto ignored = queue_verified("IgnoredOpt");
+  const auto applied = queue_verified("OptC");
+  const auto command = [&](std::int64_t id) {
+    const auto a = http_request(gw.api_port(), "GET", "/api/v1/commands/" + std::to_string(id));
+    return json::parse(a.body, nullptr, false);
+  };
+  const auto text = [](const json& j, const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                  : std::string();
+  };
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return text(command(ignored), "result").rfind("not applied", 0) == 0 &&
+               text(command(applied), "result") == "verified";
+      },
+      10s))
+      << command(ignored).dump() << " " << command(applied).dump();
+  EXPECT_EQ(text(command(ignored), "state"), "failed");
+  EXPECT_EQ(text(command(applied), "state"), "done");
   term->stop();
 }
 

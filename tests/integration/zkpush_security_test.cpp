@@ -180,6 +180,18 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
   EXPECT_GE(events(h, "e.kind = 4"), 2);
   EXPECT_GE(events(h, "e.kind = 2 AND e.pin = '1001'"), 1);
   EXPECT_EQ(t.fixture("rtlog-crlf-extra-keys.http").body, "OK");
+  // Rows with no user (pin=0 or none, verifytype 200) are door or alarm
+  // events, never passages; unreadable times are flagged and counted.
+  EXPECT_EQ(events(h, "e.kind = 2 AND e.verify_mode = 200"), 0);
+  EXPECT_GE(events(h, "e.kind = 4 AND e.verify_mode = 200 AND e.event_code = 200"), 1);
+  EXPECT_GE(events(h, "json_extract(e.extra, '$.time_unparsed') = 1"), 1);
+  {
+    auto metrics = http_request(h.api_port(), "GET", "/metrics");
+    EXPECT_NE(metrics.body.find("pushgate_zkpush_rtlog_unreadable_time_total "), std::string::npos)
+        << metrics.body;
+    EXPECT_EQ(metrics.body.find("pushgate_zkpush_rtlog_unreadable_time_total 0"),
+              std::string::npos);
+  }
   auto q_before = h.query_int("SELECT COUNT(*) FROM quarantine");
   EXPECT_EQ(t.fixture("rtlog-bad-lines.http").body, "OK");
   EXPECT_GT(h.query_int("SELECT COUNT(*) FROM quarantine"), q_before);

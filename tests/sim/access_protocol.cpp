@@ -66,7 +66,16 @@ std::string format_registry_body(const AccessDeviceProfile& p) {
 std::string access_handshake_target(const AccessDeviceProfile& profile,
                                     std::string_view serial_number) {
   return "/iclock/cdata?SN=" + encode_query_value(serial_number) +
-         "&options=all&pushver=" + encode_query_value(profile.pushver) + "&DeviceType=acc";
+         "&options=all&pushver=" + encode_query_value(profile.pushver) +
+         (profile.handshake_device_type ? "&DeviceType=acc" : "");
+}
+
+std::string access_info_poll_target(const AccessDeviceProfile& profile,
+                                    std::string_view serial_number, std::size_t users) {
+  const std::string info = profile.firmware + "," + std::to_string(users) + ",0,0," +
+                           profile.ip_address + ",10,58,12,0,11110";
+  return "/iclock/getrequest?SN=" + encode_query_value(serial_number) +
+         "&INFO=" + encode_query_value(info) + "&pushver=" + encode_query_value(profile.pushver);
 }
 
 std::vector<bool> parse_bio_support(std::string_view list) {

@@ -51,6 +51,10 @@ struct AccessDeviceProfile {
   std::string multi_bio_version = "0:10.0:0:0:0:0:0:0:0:39.0";
   int max_multi_bio_data_count = 10000;
   int max_multi_bio_photo_count = 10000;
+  /// The handshake carries `DeviceType=acc` (§4.1 "pushed only when this
+  /// parameter has been set"); face terminals of the current line send
+  /// `pushver=3.x` and no DeviceType.
+  bool handshake_device_type = true;
   /// Appended verbatim to the registration body (`key=value`), e.g. extra
   /// AccSupportFunList bits a test wants.
   std::vector<std::pair<std::string, std::string>> extra;
@@ -60,9 +64,17 @@ struct AccessDeviceProfile {
 /// `DeviceType=acc` first, as in the spec's example.
 std::string format_registry_body(const AccessDeviceProfile& profile);
 
-/// `GET /iclock/cdata?SN=..&options=all&pushver=..&DeviceType=acc` (§4.1).
+/// `GET /iclock/cdata?SN=..&options=all&pushver=..&DeviceType=acc` (§4.1),
+/// without DeviceType when the profile says so.
 std::string access_handshake_target(const AccessDeviceProfile& profile,
                                     std::string_view serial_number);
+
+/// `GET /iclock/getrequest?SN=..&INFO=..&pushver=..`: the first request of
+/// firmware that polls before any handshake (INFO as in the attendance
+/// spec §9: firmware, users, fingerprints, records, IP, algorithms, faces,
+/// function flags).
+std::string access_info_poll_target(const AccessDeviceProfile& profile,
+                                    std::string_view serial_number, std::size_t users);
 
 /// Parsed `0:1:0:...` list (§3.1): entry i true when it is "1" (spaces
 /// allowed around the colons, as in the spec's examples).

@@ -60,6 +60,9 @@ void AccessTerminal::start() {
       return;
     }
     self->started_ = true;
+    if (self->config_.start_with_info_poll) {
+      self->stage_ = Stage::InfoPoll;
+    }
     self->backoff_until_ = Clock::now() + self->config_.start_delay;
     self->do_next();
   });
@@ -260,6 +263,11 @@ std::vector<DoorAction> AccessTerminal::door_actions() const {
   return door_actions_;
 }
 
+std::map<std::string, std::string> AccessTerminal::options() const {
+  std::lock_guard lock(mutex_);
+  return options_;
+}
+
 std::vector<std::string> AccessTerminal::problems() const {
   std::lock_guard lock(mutex_);
   return problems_;
@@ -311,6 +319,8 @@ void AccessTerminal::do_next() {
     return arm_timer(backoff_until_);
   }
   switch (stage_) {
+    case Stage::InfoPoll:
+      return do_info_poll();
     case Stage::Handshake:
       return do_handshake();
     case Stage::Registry:
@@ -437,7 +447,7 @@ void AccessTerminal::fail(Failure kind, std::string_view what) {
   // A lost link means a new connection sequence (§4.1: the client registers
   // for each connection); the data stays queued.
   if (kind == Failure::Transport) {
-    stage_ = Stage::Handshake;
+    stage_ = config_.start_with_info_poll ? Stage::InfoPoll : Stage::Handshake;
   }
   const auto delay =
       config_.error_delay.value_or(server_error_delay_.value_or(config_.default_error_delay));
@@ -497,6 +507,39 @@ void AccessTerminal::apply_config(const AccessServerConfig& c) {
 
 // ---------------------------------------------------------------------------
 // Connection sequence: handshake, registration, configuration (§4)
+
+void AccessTerminal::do_info_poll() {
+  HttpRequest req;
+  std::size_t users = 0;
+  {
+    std::lock_guard lock(mutex_);
+    users = users_.size();
+    ++stats_.info_polls;
+  }
+  req.target = access_info_poll_target(config_.profile, config_.serial_number, users);
+  send(std::move(req),
+       [self = shared_from_this()](HttpResult r) { self->on_info_poll(std::move(r)); });
+}
+
+void AccessTerminal::on_info_poll(HttpResult result) {
+  if (!result.ec && result.status == 401) {
+    // Not registered with this server: register, then fetch the configuration.
+    sync_clock(result.date);
+    stage_ = Stage::Registry;
+    return done_step();
+  }
+  if (!answered(result, "getrequest (INFO)")) {
+    return;
+  }
+  // Taken as registered: the answer is a command list like any poll's.
+  stage_ = Stage::Online;
+  next_poll_ = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    stats_.online = true;
+  }
+  on_poll(std::move(result));
+}
 
 void AccessTerminal::do_handshake() {
   HttpRequest req;
@@ -676,6 +719,10 @@ void AccessTerminal::on_poll(HttpResult result) {
     results.body = join_lines(lines);
     std::lock_guard lock(mutex_);
     outbox_.push_front(std::move(results));
+    for (auto it = command_uploads_.rbegin(); it != command_uploads_.rend(); ++it) {
+      outbox_.push_front(std::move(*it));
+    }
+    command_uploads_.clear();
   }
   done_step();
 }
@@ -698,13 +745,45 @@ int AccessTerminal::execute(const std::string& id, const AccessCommand& command,
         note_problem("SET OPTIONS without '=': " + command.argument);
         return access_return::kIncorrectParameter;
       }
+      const std::string key(trim(command.argument.substr(0, eq)));
+      const auto& ignored = config_.ignored_options;
+      if (std::find(ignored.begin(), ignored.end(), key) != ignored.end()) {
+        return access_return::kOk;  // accepted, not applied
+      }
       std::lock_guard lock(mutex_);
-      options_[command.argument.substr(0, eq)] = command.argument.substr(eq + 1);
+      options_[key] = command.argument.substr(eq + 1);
+      return access_return::kOk;
+    }
+    case AccessVerb::GetOptions: {
+      // §9.5.2: the values go up in a querydata upload, then the result.
+      std::string body;
+      std::size_t start = 0;
+      const std::string& list = command.argument;
+      while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        const std::string key(trim(std::string_view(list).substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start)));
+        if (!key.empty()) {
+          std::lock_guard lock(mutex_);
+          auto it = options_.find(key);
+          body += (body.empty() ? "" : ",") + key + "=" +
+                  (it != options_.end() ? it->second : std::string());
+        }
+        if (comma == std::string::npos) {
+          break;
+        }
+        start = comma + 1;
+      }
+      Outbound up;
+      up.target = "/iclock/querydata?" + sn_query() + "&type=options&cmdid=" + id +
+                  "&tablename=options&count=1&packcnt=1&packidx=1";
+      up.body = body + "\n";
+      up.ok_prefix = "options=";
+      command_uploads_.push_back(std::move(up));
       return access_return::kOk;
     }
     case AccessVerb::DataQuery:
     case AccessVerb::DataCount:
-    case AccessVerb::GetOptions:
     case AccessVerb::Other:
       break;
   }

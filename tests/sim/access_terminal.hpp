@@ -60,6 +60,14 @@ struct AccessTerminalConfig {
   /// the terminal's own log and upload it as rtlog (event 222, Appendix 2),
   /// as devices do; off by default so counts in other tests stay exact.
   bool log_remote_auth_passages = false;
+  /// Start with `getrequest?SN=..&INFO=..` instead of the handshake (some 3.x
+  /// firmware never sends the handshake first): an HTTP 401 to it leads to
+  /// registration (§4.4) and configuration (§4.5); an answer of 200 means
+  /// the server took it as registered, and polling goes on.
+  bool start_with_info_poll = false;
+  /// Options this firmware answers SET OPTIONS for with Return=0 and then
+  /// ignores (the old value stays), as some firmware does.
+  std::vector<std::string> ignored_options;
   /// Optional in-flight limit shared by many terminals (not used by
   /// remote identification, which must not queue behind uploads).
   RequestGate* gate = nullptr;
@@ -72,6 +80,7 @@ struct AccessTerminalStats {
   std::uint64_t failures_status = 0;
   std::uint64_t failures_body = 0;
   std::uint64_t handshakes_ok = 0;
+  std::uint64_t info_polls = 0;  // start_with_info_poll: first requests sent
   std::uint64_t registrations = 0;
   std::uint64_t configs_downloaded = 0;
   std::uint64_t polls = 0;
@@ -155,6 +164,7 @@ class AccessTerminal final : public SimulatedTerminal,
   std::vector<ExecutedCommand> executed_commands() const;
   std::vector<DoorAction> door_actions() const;
   std::vector<std::string> problems() const;
+  std::map<std::string, std::string> options() const;
   std::optional<AccessServerConfig> server_config() const;
   std::string registry_code() const;
   LocalSeconds device_now() const;
@@ -166,7 +176,7 @@ class AccessTerminal final : public SimulatedTerminal,
   using Clock = std::chrono::steady_clock;
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
   enum class Failure { Transport, Status, Body };
-  enum class Stage { Handshake, Registry, Push, Online };
+  enum class Stage { InfoPoll, Handshake, Registry, Push, Online };
 
   struct Outbound {
     std::string target;
@@ -190,6 +200,8 @@ class AccessTerminal final : public SimulatedTerminal,
   void fail(Failure kind, std::string_view what);
   void done_step();
 
+  void do_info_poll();
+  void on_info_poll(HttpResult result);
   void do_handshake();
   void on_handshake(HttpResult result);
   void do_registry();
@@ -253,6 +265,8 @@ class AccessTerminal final : public SimulatedTerminal,
   /// Keyed by (pin, table, type).
   std::map<std::tuple<std::string, std::string, int>, AccessPhoto> photos_;
   std::map<std::string, std::string> options_;
+  /// Uploads a command produced (GET OPTIONS: querydata), sent before its result.
+  std::vector<Outbound> command_uploads_;
   std::vector<ExecutedCommand> commands_;
   std::vector<DoorAction> door_actions_;
   std::vector<std::string> problems_;

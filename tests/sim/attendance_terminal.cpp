@@ -79,7 +79,14 @@ TerminalStats AttendanceTerminal::stats() const {
 void AttendanceTerminal::add_records(std::vector<AttendanceRecord> records) {
   {
     std::lock_guard lock(mutex_);
+    // The firmware quirk: while offline, new punches skip the upload queue.
+    const bool drop =
+        config_.drop_records_while_offline && !stats_.online && next_unacked_ == records_.size();
     records_.reserve(records_.size() + records.size());
+    if (drop) {
+      next_unacked_ += records.size();
+      stats_.records_dropped += records.size();
+    }
     for (auto& r : records) {
       if (r.index == 0) {
         r.index = ++last_index_;

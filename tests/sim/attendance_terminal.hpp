@@ -98,6 +98,10 @@ struct AttendanceTerminalConfig {
   /// `DATA QUERY ATTLOG` returns every record whatever the range, like the
   /// captured firmware did for the demo's space-separated range.
   bool attlog_query_ignores_range = false;
+  /// Punches made while the terminal is offline (server unreachable) are
+  /// never uploaded, only kept in its log for DATA QUERY ATTLOG: some 2.x
+  /// firmware does this (issue 15, gap backfill).
+  bool drop_records_while_offline = false;
   /// Keep every acknowledged line in memory (tests); load runs use a ledger.
   bool keep_acked_lines = true;
   FaultPlan faults;
@@ -115,6 +119,7 @@ struct TerminalStats {
   std::uint64_t records_acked = 0;      // acknowledged (OK + ledger) ATTLOG records
   std::uint64_t records_pending = 0;    // held, not yet acknowledged
   std::uint64_t records_cleared = 0;    // dropped unacknowledged by CLEAR LOG / CLEAR DATA
+  std::uint64_t records_dropped = 0;    // drop_records_while_offline: never uploaded
   std::uint64_t attlog_batches_acked = 0;
   std::uint64_t attlog_uploads_sent = 0;
   std::uint64_t operlog_lines_acked = 0;

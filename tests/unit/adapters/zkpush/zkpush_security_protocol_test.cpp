@@ -142,6 +142,24 @@ TEST(SecurityEndpointTest, ReadsTheHandshakeRequest) {
   EXPECT_EQ(bare.device_type, "acc");
 }
 
+TEST(SecurityEndpointTest, TellsSecurityPushFromPushverWithoutDeviceType) {
+  // Face terminals of the current line: pushver 3.x, no DeviceType.
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&options=all&pushver=3.1.2")), true);
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&options=all&pushver=3.0.1")), true);
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&options=all&DeviceType=acc")), true);
+  // Attendance firmware keeps its dialect.
+  EXPECT_EQ(announces_security_push(parse_query(
+                "SN=CKJF202560310&options=all&language=101&pushver=2.4.1&DeviceType=att&"
+                "PushOptionsFlag=1")),
+            false);
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&options=all&pushver=2.4.1")), false);
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&pushver=3.1.2&DeviceType=att")), false);
+  // Says nothing: the caller keeps what it knows.
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&options=all")), std::nullopt);
+  EXPECT_EQ(announces_security_push(parse_query("SN=1&pushver=Ver%202.0.22-20161201")),
+            std::nullopt);
+}
+
 // ---------------------------------------------------------------------------
 // Appendix 13 version negotiation
 // ---------------------------------------------------------------------------
@@ -1239,7 +1257,13 @@ TEST(NameTableTest, NamesReturnCodesOfBothFlavours) {
             "Incorrect command. The command does not exist");  // only Security has it
   EXPECT_EQ(return_code_name(-1002), "Not supported by the equipment");
   EXPECT_EQ(return_code_name(-1004, PushFlavour::Attendance),
-            "The data and equipment configuration are inconsistent");
+            "command not supported by this firmware (The data and equipment configuration are "
+            "inconsistent)");
+  EXPECT_EQ(return_code_name(-1004), "The data and equipment configuration are inconsistent");
+  // The attendance query form sent to access firmware.
+  EXPECT_EQ(return_code_name(-629),
+            "command not supported by this firmware (Incorrect table name)");
+  EXPECT_EQ(return_code_name(-629, PushFlavour::Attendance), "Incorrect table name");
   EXPECT_EQ(return_code_name(-708), "The firmware does not support this command");
   EXPECT_EQ(return_code_name(-801),
             "Incorrect command format. The correct format is cmd:SN:command");
@@ -1283,7 +1307,10 @@ TEST(NameTableTest, NamesVerifyModes) {
             "Vein, face, fingerprint, card, or password (automatically identified)");
   EXPECT_EQ(verify_mode_name(4), "Card only");
   EXPECT_EQ(verify_mode_name(29), "Palm, fingerprint and face");
-  EXPECT_EQ(verify_mode_name(200), "Other");
+  EXPECT_EQ(verify_mode_name(200), "Other: a door or system event (no user verified)");
+  EXPECT_EQ(verify_mode_name(1), "Fingerprint only");
+  EXPECT_EQ(verify_mode_name(4), "Card only");
+  EXPECT_EQ(verify_mode_name(15), "Face");
   EXPECT_EQ(verify_mode_name(30), "unknown");
   EXPECT_EQ(verify_mode_name(-1), "unknown");
 }
