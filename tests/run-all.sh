@@ -36,7 +36,9 @@ if [ -z "${PUSHGATE_SKIP_ASAN:-}" ]; then
   cmake -S . -B build-asan "${GEN[@]}" -DCMAKE_BUILD_TYPE=Debug -DPUSHGATE_SANITIZE=ON \
     -DPUSHGATE_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j "$JOBS"
+  # tests/lsan.supp: leaks proven to be inside a library (paho), with the evidence.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
     ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 900 -LE "system|bench"
 fi
 

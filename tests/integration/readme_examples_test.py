@@ -282,6 +282,9 @@ def main():
     p = systest.common_args(__doc__.splitlines()[0])
     p.add_argument("--source-dir", required=True, help="the source tree whose READMEs to run")
     args = p.parse_args()
+    # The daemon runs in its own directory: relative paths must not break it.
+    args.pushgated = os.path.abspath(args.pushgated)
+    args.source_dir = os.path.abspath(args.source_dir)
     if shutil.which("bash") is None:
         raise SystemExit("bash is needed")
     return systest.run_main(test, args, "pushgate-readme-")
