@@ -220,7 +220,9 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [query](store::Connection& db) {
         boost::system::error_code ec;
-        auto events = store::read_events(db, query, ec);
+        auto one_more = query;  // one row past the page tells whether another page follows
+        one_more.limit = query.limit + 1;
+        auto events = store::read_events(db, one_more, ec);
         return std::make_pair(ec, std::move(events));
       },
       net::bind_executor(
@@ -231,6 +233,10 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
                                     result.first.message()));
               return;
             }
+            const bool more = result.second.size() > query.limit;
+            if (more) {
+              result.second.pop_back();
+            }
             json list = json::array();
             std::int64_t next = query.after;
             for (const auto& e : result.second) {
@@ -240,7 +246,7 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
             json body;
             body["events"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = result.second.size() == query.limit;
+            body["more"] = more;
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }
@@ -260,7 +266,7 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [after, lim, terminal](store::Connection& db) {
         boost::system::error_code ec;
-        auto rows = store::read_quarantine(db, after, lim, terminal, ec);
+        auto rows = store::read_quarantine(db, after, lim + 1, terminal, ec);
         return std::make_pair(ec, std::move(rows));
       },
       net::bind_executor(
@@ -272,6 +278,10 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
                                     result.first.message()));
               return;
             }
+            const bool more = result.second.size() > lim;
+            if (more) {
+              result.second.pop_back();
+            }
             json list = json::array();
             std::int64_t next = after;
             for (const auto& r : result.second) {
@@ -281,7 +291,7 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
             json body;
             body["quarantine"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = result.second.size() == lim;
+            body["more"] = more;
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }
