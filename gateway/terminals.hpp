@@ -63,7 +63,16 @@ class TerminalRegistry {
   TerminalRecord seen(std::string_view sn, std::string_view ip, std::int64_t now_ms, bool& persist);
 
   std::optional<TerminalRecord> find(std::string_view sn) const;
+  /** Every real terminal seen (never an internal source, see is_terminal). */
   std::vector<TerminalRecord> all() const;
+
+  /**
+   * Whether `sn` is a real terminal: false for the gateway's own sources
+   * (timecards, access decisions, linkage: whatever writes events under
+   * gateway.id). Those have rows in the store for their events but never get
+   * a status, a Home Assistant device, a door or a Modbus slot.
+   */
+  bool is_terminal(std::string_view sn) const { return !sn.empty() && sn != gateway_id_; }
 
   /** Applies `change` to the record (creating it if absent) and returns the new copy. */
   TerminalRecord update(std::string_view sn, const std::function<void(TerminalRecord&)>& change);
@@ -102,6 +111,7 @@ class TerminalRegistry {
   std::map<std::string, std::vector<Network>, std::less<>> networks_;
   Zone site_zone_;
   std::string unknown_state_;
+  const std::string gateway_id_;  // the serial the gateway's own events are written under
 };
 
 }  // namespace pushgate
