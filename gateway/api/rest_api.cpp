@@ -99,6 +99,17 @@ RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminal
       for (const auto& [name, reason] : failing) {
         j["failing"][name] = reason;
       }
+      if (kind == Health::Kind::Ready) {
+        // Each uplink: connected or not since when, and what waits for it.
+        j["sinks"] = json::object();
+        for (const auto& [name, s] : health_.sinks()) {
+          j["sinks"][name] = {
+              {"connected", s.connected},
+              {"since", s.since_ms > 0 ? json(format_utc_iso8601(s.since_ms)) : json(nullptr)},
+              {"backlog_events", s.backlog_events},
+              {"backlog_oldest_age_s", s.backlog_oldest_age_s}};
+        }
+      }
       reply.send(json_response(req, ok ? bhttp::status::ok : bhttp::status::service_unavailable,
                                dump_json(j) + "\n"));
     };
