@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <boost/asio/post.hpp>
@@ -232,7 +233,10 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   // 1. Stop accepting; requests in flight keep their connections.
   for (auto& a : adapters_) {
-    a->stop(deadline);
+    // What is left of the deadline, not the whole of it for each adapter.
+    a->stop(std::max(std::chrono::milliseconds(0),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         until - std::chrono::steady_clock::now())));
   }
   if (api_server_) {
     api_server_->stop();

@@ -27,4 +27,14 @@ std::pair<bool, std::vector<std::pair<std::string, std::string>>> Health::status
   return {failing.empty(), std::move(failing)};
 }
 
+void Health::set_sink(const std::string& name, const Sink& sink) {
+  std::lock_guard lock(mutex_);
+  sinks_[name] = sink;
+}
+
+std::map<std::string, Health::Sink> Health::sinks() const {
+  std::lock_guard lock(mutex_);
+  return sinks_;
+}
+
 }  // namespace pushgate

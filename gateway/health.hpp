@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,8 +21,19 @@ class Health {
   /** ok, and the failing checks with reasons. */
   std::pair<bool, std::vector<std::pair<std::string, std::string>>> status(Kind kind) const;
 
+  /** An uplink (sink) as /readyz shows it; its own Ready check says whether that is fine. */
+  struct Sink {
+    bool connected = false;
+    std::int64_t since_ms = 0;  ///< UTC ms of the last change of `connected` (0: never)
+    std::int64_t backlog_events = 0;
+    double backlog_oldest_age_s = 0;  ///< of the oldest undelivered event (0: none)
+  };
+  void set_sink(const std::string& name, const Sink& sink);
+  std::map<std::string, Sink> sinks() const;
+
  private:
   mutable std::mutex mutex_;
+  std::map<std::string, Sink> sinks_;
   std::map<std::string, std::pair<bool, std::string>> live_;
   std::map<std::string, std::pair<bool, std::string>> ready_;
 };

@@ -90,7 +90,8 @@ Zone zone_or_throw(std::string_view spec, std::string_view key) {
 TerminalRegistry::TerminalRegistry(const config::Config& config)
     : site_zone_(zone_or_throw(config.get_string("gateway.timezone"), "gateway.timezone")),
       unknown_state_(unknown_state_of(config)),
-      max_pending_(max_pending_of(config)) {
+      max_pending_(max_pending_of(config)),
+      gateway_id_(config.get_string("gateway.id")) {
   for (const auto& sn : config.table_names("terminals")) {
     names_[sn] = config.get_string("terminals." + sn + ".name");
     const auto& tz = config.get_string("terminals." + sn + ".timezone");
@@ -146,6 +147,9 @@ void TerminalRegistry::load(store::Store& store) {
   });
   std::lock_guard lock(mutex_);
   for (auto& r : rows) {
+    if (!is_terminal(r.sn)) {
+      continue;  // the gateway's own events (timecards...): not a terminal
+    }
     auto& e = terminals_[r.sn];
     bool configured = names_.count(r.sn) > 0;
     e.record = std::move(r);
@@ -226,7 +230,7 @@ std::vector<TerminalRecord> TerminalRegistry::all() const {
   std::lock_guard lock(mutex_);
   std::vector<TerminalRecord> out;
   for (const auto& [sn, e] : terminals_) {
-    if (e.record.first_seen_ms != 0) {
+    if (e.record.first_seen_ms != 0 && is_terminal(sn)) {
       out.push_back(e.record);
     }
   }

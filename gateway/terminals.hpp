@@ -74,7 +74,16 @@ class TerminalRegistry {
                       NotAdmitted* not_admitted = nullptr);
 
   std::optional<TerminalRecord> find(std::string_view sn) const;
+  /** Every real terminal seen (never an internal source, see is_terminal). */
   std::vector<TerminalRecord> all() const;
+
+  /**
+   * Whether `sn` is a real terminal: false for the gateway's own sources
+   * (timecards, access decisions, linkage: whatever writes events under
+   * gateway.id). Those have rows in the store for their events but never get
+   * a status, a Home Assistant device, a door or a Modbus slot.
+   */
+  bool is_terminal(std::string_view sn) const { return !sn.empty() && sn != gateway_id_; }
 
   /** Applies `change` to the record (creating it if absent) and returns the new copy. */
   TerminalRecord update(std::string_view sn, const std::function<void(TerminalRecord&)>& change);
@@ -114,6 +123,7 @@ class TerminalRegistry {
   Zone site_zone_;
   std::string unknown_state_;
   std::size_t max_pending_ = 100;
+  const std::string gateway_id_;  // the serial the gateway's own events are written under
 };
 
 }  // namespace pushgate

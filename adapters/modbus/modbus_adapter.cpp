@@ -81,6 +81,18 @@ std::optional<std::uint64_t> mqtt_backlog(const metrics::Registry& metrics) {
   return v < 0 ? 0 : static_cast<std::uint64_t>(v);
 }
 
+WriteOp forget_slot(std::string sn) {
+  return [sn = std::move(sn)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& del = ctx.statement("DELETE FROM modbus_slots WHERE sn = ?1", ec);
+    if (ec) {
+      return ec;
+    }
+    del.bind(1, std::string_view(sn));
+    return del.run();
+  };
+}
+
 WriteOp persist_slot(std::uint16_t slot, std::string sn, std::string origin) {
   return [slot, sn = std::move(sn),
           origin = std::move(origin)](store::WriteContext& ctx) -> boost::system::error_code {
@@ -279,6 +291,13 @@ bool ModbusAdapter::load_slots(std::string& error) {
   WriteBatch batch;
   std::lock_guard lock(mutex_);
   for (const auto& [slot, sn] : rows.second) {
+    if (!ctx_.terminals.is_terminal(sn)) {
+      // Given out by an earlier build to the gateway's own event source
+      // (timecards): never a terminal. The slot is free again.
+      log->warn("Modbus slot {} was held by the gateway's own source {}: freed", slot, sn);
+      batch.ops.push_back(forget_slot(sn));
+      continue;
+    }
     if (slot >= 1 && slot <= static_cast<std::int64_t>(slots_.size())) {
       slots_[static_cast<std::size_t>(slot - 1)] = sn;
     } else {
@@ -328,7 +347,8 @@ void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& t : terminals) {
-      if (t.state != "accepted" || std::find(slots_.begin(), slots_.end(), t.sn) != slots_.end()) {
+      if (t.state != "accepted" || !ctx_.terminals.is_terminal(t.sn) ||
+          std::find(slots_.begin(), slots_.end(), t.sn) != slots_.end()) {
         continue;
       }
       fresh.push_back(&t);

@@ -20,6 +20,7 @@
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
 #include "gateway/terminals.hpp"
+#include "gateway/version.hpp"
 
 namespace pushgate::adapters::mqtt {
 
@@ -32,6 +33,9 @@ constexpr std::size_t kBacklogBatch = 4000;
 constexpr int kDoorOpenSeconds = 5;
 constexpr auto kCursorWriteEvery = std::chrono::milliseconds(200);
 constexpr auto kTerminalRepublish = std::chrono::minutes(5);
+// Stop: how long the last cursor write and the DISCONNECT may take at most.
+constexpr auto kStopCursorWait = std::chrono::seconds(2);
+constexpr auto kDisconnectTimeout = std::chrono::milliseconds(500);
 
 std::uint64_t make_context(std::uint16_t epoch, std::int64_t id) {
   return (static_cast<std::uint64_t>(epoch) << 48) |
@@ -171,6 +175,10 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
                                      "Age of the oldest event not yet acknowledged by the sink",
                                      {{"sink", "mqtt"}})),
       connected_(ctx.metrics.gauge("pushgate_mqtt_connected", "1 while connected to the broker")),
+      backlog_alarms_(ctx.metrics.counter(
+          "pushgate_sink_backlog_alarms_total",
+          "Times a sink's oldest undelivered event passed health.max_backlog_age_s (/readyz 503)",
+          {{"sink", "mqtt"}})),
       ack_timeouts_(ctx.metrics.counter(
           "pushgate_mqtt_ack_timeouts_total",
           "Connections dropped because events in flight got no PUBACK in mqtt.ack_timeout_s")) {
@@ -178,6 +186,8 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
   if (auto z = Zone::parse(ctx.config.get_string("gateway.timezone"), error)) {
     zone_ = *z;
   }
+  max_backlog_age_s_ = ctx.config.get_int("health.max_backlog_age_s");
+  link_since_ms_ = ctx.clock.now_ms();
   alive_->adapter = this;
 }
 
@@ -295,7 +305,7 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
   auto log = logger(Component::Mqtt);
   std::promise<void> flushed;
   auto flushed_future = flushed.get_future();
-  net::post(ioc_, [this, &flushed] {
+  net::post(ioc_, [this, &flushed, until] {
     bool was_up = link_ == Link::Up;
     link_ = Link::Stopping;
     reconnect_timer_.cancel();
@@ -326,7 +336,8 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
       auto p = std::make_shared<std::promise<bool>>();
       auto f = p->get_future();
       ctx_.store.append(std::move(batch), [p](CommitResult r) { p->set_value(!r.ec); });
-      if (f.wait_for(std::chrono::seconds(2)) == std::future_status::ready && f.get()) {
+      auto wait_until = std::min(until, std::chrono::steady_clock::now() + kStopCursorWait);
+      if (f.wait_until(wait_until) == std::future_status::ready && f.get()) {
         persisted_cursor_ = pos;
         persisted_cursor_atomic_ = pos;
       }
@@ -337,10 +348,14 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
   if (client_) {
     try {
       if (client_->is_connected()) {
+        // Short: the offline message and the last acks have had their
+        // chance; a broker that answers nothing must not hold the stop
+        // (what it did not acknowledge is after the cursor, sent again).
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
-        auto t = client_->disconnect(static_cast<int>(std::max<std::int64_t>(left.count(), 100)));
-        t->wait_for(std::chrono::milliseconds(std::max<std::int64_t>(left.count(), 100)));
+        auto wait = std::clamp(left, std::chrono::milliseconds(10), kDisconnectTimeout);
+        auto t = client_->disconnect(static_cast<int>(wait.count()));
+        t->wait_for(wait + std::chrono::milliseconds(100));
       }
     } catch (const ::mqtt::exception& e) {
       log->debug("disconnect: {}", e.what());
@@ -479,6 +494,7 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   failures_ = 0;
   link_ = Link::Up;
   connected_.set(1);
+  link_since_ms_ = ctx_.clock.now_ms();
   window_ = cfg_.inflight;
   if (receive_maximum > 0) {
     window_ = std::min(window_, receive_maximum);  // the broker's own flow control (MQTT 5)
@@ -507,6 +523,7 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   publish_doors(true);
   publish_outputs();
   publish_discovery(true);
+  retract_internal_source();
   begin_session();
   // Ready only now: a command published from here on finds our subscription.
   connected_atomic_ = true;
@@ -539,6 +556,7 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   connected_.set(0);
   connected_atomic_ = false;
+  link_since_ms_ = ctx_.clock.now_ms();
   ++epoch_;  // acks still on their way belong to the old connection
   backlog_.clear();
   schedule_reconnect();
@@ -856,6 +874,36 @@ void MqttAdapter::update_backlog_figures() {
                    ? std::max<double>(0, (ctx_.clock.now_ms() - backlog_oldest_ms_) / 1000.0)
                    : 0.0;
   backlog_age_.set(age);
+  report_health(age);
+}
+
+// /readyz: the uplink's state, and a failing check once the oldest event
+// still waiting for the broker is older than health.max_backlog_age_s.
+void MqttAdapter::report_health(double backlog_age_s) {
+  Health::Sink s;
+  s.connected = link_ == Link::Up;
+  s.since_ms = link_since_ms_;
+  s.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
+  s.backlog_oldest_age_s = backlog_age_s;
+  ctx_.health.set_sink("mqtt", s);
+  const bool too_old = max_backlog_age_s_ > 0 && backlog_age_s > max_backlog_age_s_;
+  if (too_old == backlog_too_old_) {
+    return;
+  }
+  backlog_too_old_ = too_old;
+  if (!too_old) {
+    ctx_.health.set(Health::Kind::Ready, "mqtt", true);
+    logger(Component::Mqtt)->info("backlog back under health.max_backlog_age_s: ready again");
+    return;
+  }
+  backlog_alarms_.inc();
+  auto reason = std::to_string(s.backlog_events) + " events not delivered, the oldest " +
+                std::to_string(static_cast<std::int64_t>(backlog_age_s)) +
+                " s old (health.max_backlog_age_s " + std::to_string(max_backlog_age_s_) +
+                "); broker " + (s.connected ? "connected" : "not connected") + " since " +
+                (s.since_ms > 0 ? format_utc_iso8601(s.since_ms) : std::string("start"));
+  logger(Component::Mqtt)->warn("not ready: {}", reason);
+  ctx_.health.set(Health::Kind::Ready, "mqtt", false, std::move(reason));
 }
 
 void MqttAdapter::publish_health() {
@@ -881,6 +929,9 @@ void MqttAdapter::publish_terminals(bool force) {
   auto now = std::chrono::steady_clock::now();
   bool new_terminal = false;
   for (const auto& r : ctx_.terminals.all()) {
+    if (!ctx_.terminals.is_terminal(r.sn)) {
+      continue;  // the gateway's own events: no status, no device
+    }
     TerminalStatus t;
     t.sn = r.sn;
     t.name = ctx_.terminals.name_for(r.sn);
@@ -903,7 +954,8 @@ void MqttAdapter::publish_terminals(bool force) {
       continue;
     }
     if (it == terminals_sent_.end() || it->second.name != t.name ||
-        it->second.firmware != t.firmware || it->second.device_type != t.device_type) {
+        it->second.flavour != t.flavour || it->second.firmware != t.firmware ||
+        it->second.device_type != t.device_type) {
       new_terminal = true;
     }
     publish_control(topics_.terminal_status(t.sn), terminal_status_payload(t, zone_),
@@ -934,6 +986,9 @@ void MqttAdapter::publish_doors(bool force) {
     d.relay = st.column_text(3);
     d.alarm = st.column_is_null(4) ? kUnset : static_cast<int>(st.column_int(4));
     d.updated_ms = st.column_int(5);
+    if (!ctx_.terminals.is_terminal(d.sn)) {
+      continue;
+    }
     auto key = std::make_pair(d.sn, d.door);
     auto it = doors_sent_.find(key);
     if (!force && it != doors_sent_.end() && it->second == d) {
@@ -969,21 +1024,44 @@ void MqttAdapter::publish_discovery(bool all) {
     return;
   }
   for (const auto& [sn, t] : terminals_sent_) {
-    std::set<int> doors = doors_by_sn_[sn];
-    doors.insert(1);  // every supported terminal drives at least one lock relay
+    if (!ctx_.terminals.is_terminal(sn)) {
+      continue;
+    }
+    const std::set<int>& doors = doors_by_sn_[sn];
     auto sent = discovered_.find(sn);
-    if (!all && sent != discovered_.end() && sent->second == doors) {
+    if (!all && sent != discovered_.end() && sent->second.first == t.flavour &&
+        sent->second.second == doors) {
       continue;
     }
     DiscoveryInput in;
     in.gateway_id = gateway_id_;
     in.prefix = cfg_.ha_prefix;
+    in.sw_version = kVersion;
     in.terminal = t;
     in.doors.assign(doors.begin(), doors.end());
     for (const auto& [topic, payload] : ha_discovery(topics_, in)) {
       publish_control(topic, payload, true);  // discovery must be retained for HA restarts
     }
-    discovered_[sn] = doors;
+    discovered_[sn] = {t.flavour, doors};
+  }
+}
+
+// Earlier builds took the gateway's own event source (timecards, under
+// gateway.id) for a terminal and left a retained status and a Home
+// Assistant device with a lock behind: empty retained messages remove them.
+void MqttAdapter::retract_internal_source() {
+  publish_control(topics_.terminal_status(gateway_id_), std::string(), true);
+  if (!cfg_.ha_discovery) {
+    return;
+  }
+  DiscoveryInput in;
+  in.gateway_id = gateway_id_;
+  in.prefix = cfg_.ha_prefix;
+  in.terminal.sn = gateway_id_;
+  in.terminal.flavour = "access";  // every entity such a device could have had
+  in.doors = {1};
+  for (const auto& [topic, payload] : ha_discovery(topics_, in)) {
+    publish_control(topic, std::string(), true);
   }
 }
 
@@ -1023,6 +1101,13 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
   }
   if (auto door = topics_.parse_door_set(topic)) {
     commands_received_.inc();
+    if (!ctx_.terminals.is_terminal(door->first)) {
+      commands_rejected_.inc();
+      logger(Component::Mqtt)
+          ->warn("door {} of {}: the gateway's own source has no doors; ignored", door->second,
+                 door->first);
+      return;
+    }
     auto req = parse_door_set(door->first, door->second, payload, kDoorOpenSeconds);
     if (!req) {
       // LOCK and anything else: the relay relocks by itself after the pulse.
@@ -1051,7 +1136,9 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
                                   true);
               return;
             }
-            on_command_changed(rec, duplicate);
+            if (duplicate) {
+              on_command_changed(rec, true);  // a new one is reported by the queue's observer
+            }
           });
         });
   }
@@ -1098,7 +1185,11 @@ void MqttAdapter::handle_command(const std::string& payload, Reply reply) {
                             true);
         return;
       }
-      on_command_changed(rec, duplicate);
+      // A newly queued command is reported once, by the queue's observer
+      // (add_observer in start()); only the answer to a repeat is ours.
+      if (duplicate) {
+        on_command_changed(rec, true);
+      }
     });
   });
 }

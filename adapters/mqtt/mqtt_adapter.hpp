@@ -97,8 +97,10 @@ class MqttAdapter final : public Adapter {
   void publish_doors(bool force);
   void publish_outputs();
   void publish_discovery(bool all);
+  void retract_internal_source();
   void publish_health();
   void update_backlog_figures();
+  void report_health(double backlog_age_s);
 
   // Commands
   void on_message(std::shared_ptr<const ::mqtt::message> msg);
@@ -160,14 +162,18 @@ class MqttAdapter final : public Adapter {
   bool pump_timer_armed_ = false;
   std::mt19937_64 rng_;
   std::int64_t backlog_oldest_ms_ = 0;
+  std::int64_t max_backlog_age_s_ = 300;  // health.max_backlog_age_s
+  std::int64_t link_since_ms_ = 0;        // when the link last went up or down
+  bool backlog_too_old_ = false;
   int ticks_ = 0;
 
   std::map<std::string, TerminalStatus> terminals_sent_;
   std::map<std::string, std::chrono::steady_clock::time_point> terminals_sent_at_;
   std::map<std::pair<std::string, int>, DoorState> doors_sent_;
   std::map<std::string, std::set<int>> doors_by_sn_;
-  std::map<std::string, std::set<int>> discovered_;  // what discovery was sent for
-  std::map<std::string, Reply> replies_;             // MQTT 5 response topic per command id
+  // What discovery was sent for: flavour and doors per terminal.
+  std::map<std::string, std::pair<std::string, std::set<int>>> discovered_;
+  std::map<std::string, Reply> replies_;  // MQTT 5 response topic per command id
   std::uint64_t door_commands_ = 0;
 
   metrics::Counter& published_;
@@ -182,6 +188,7 @@ class MqttAdapter final : public Adapter {
   metrics::Gauge& backlog_events_;
   metrics::Gauge& backlog_age_;
   metrics::Gauge& connected_;
+  metrics::Counter& backlog_alarms_;
   metrics::Counter& ack_timeouts_;
 };
 

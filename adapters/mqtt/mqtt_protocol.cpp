@@ -1,5 +1,6 @@
 #include "adapters/mqtt/mqtt_protocol.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -353,6 +354,31 @@ std::optional<CommandRequest> parse_door_set(std::string_view sn, int door,
   return std::nullopt;
 }
 
+std::string entity_slug(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      out.push_back(c);
+    } else if (out.empty() || out.back() != '_') {
+      out.push_back('_');  // runs of anything else: one '_', as Home Assistant's slugify
+    }
+  }
+  while (!out.empty() && out.back() == '_') {
+    out.pop_back();
+  }
+  while (!out.empty() && out.front() == '_') {
+    out.erase(out.begin());
+  }
+  return out.empty() ? std::string("unnamed") : out;
+}
+
+bool has_doors(const TerminalStatus& t) {
+  return t.flavour != "attendance";
+}
+
 std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topics,
                                                               const DiscoveryInput& in) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -369,52 +395,96 @@ std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topi
   if (!t.firmware.empty()) {
     device["sw_version"] = t.firmware;
   }
-  // Entities are available while the gateway is online (its last will says otherwise).
-  json availability = json::array({{{"topic", topics.status()},
-                                    {"payload_available", "online"},
-                                    {"payload_not_available", "offline"}}});
-  auto add = [&](const std::string& component, const std::string& object_id, json config) {
+  json origin = {{"name", "pushgate"}};
+  if (!in.sw_version.empty()) {
+    origin["sw_version"] = in.sw_version;
+  }
+  // The gateway's last will says offline for all; a terminal that stopped
+  // polling makes its own entities unavailable (not its connectivity sensor,
+  // which says so itself).
+  const json gateway_online = {{"topic", topics.status()},
+                               {"payload_available", "online"},
+                               {"payload_not_available", "offline"}};
+  const json terminal_online = {
+      {"topic", topics.terminal_status(t.sn)},
+      {"value_template", "{{ 'online' if value_json.online else 'offline' }}"},
+      {"payload_available", "online"},
+      {"payload_not_available", "offline"}};
+  auto add = [&](const std::string& component, const std::string& suffix, json config,
+                 bool follows_terminal) {
+    const auto object_id = base_id + suffix;
     config["unique_id"] = object_id;
-    config["object_id"] = object_id;
+    // object_id is no longer honoured (Home Assistant 2026.4): the entity id itself.
+    config["default_entity_id"] = component + "." + entity_slug(object_id);
     config["device"] = device;
-    config["availability"] = availability;
+    config["origin"] = origin;
+    if (follows_terminal) {
+      config["availability"] = json::array({gateway_online, terminal_online});
+      config["availability_mode"] = "all";
+    } else {
+      config["availability"] = json::array({gateway_online});
+    }
     out.emplace_back(in.prefix + "/" + component + "/" + node + "/" + object_id + "/config",
                      dump_json(config));
   };
-  for (int door : in.doors) {
+  // An empty retained config removes an entity Home Assistant already has.
+  auto remove = [&](const std::string& component, const std::string& suffix) {
+    out.emplace_back(in.prefix + "/" + component + "/" + node + "/" + base_id + suffix + "/config",
+                     std::string());
+  };
+  std::vector<int> doors = in.doors;
+  if (has_doors(t) && std::find(doors.begin(), doors.end(), 1) == doors.end()) {
+    doors.insert(doors.begin(), 1);  // an access terminal drives at least one lock relay
+  }
+  if (!has_doors(t) && doors.empty()) {
+    // Attendance PUSH has no doors: no lock (older versions announced one).
+    remove("lock", "_door1");
+    remove("binary_sensor", "_door1_contact");
+  }
+  for (int door : doors) {
     const auto d = std::to_string(door);
-    add("lock", base_id + "_door" + d,
+    // Until the terminal reports the door, its state is unknown ("None"),
+    // never a guessed locked/closed.
+    add("lock", "_door" + d,
         {{"name", "Door " + d},
          {"command_topic", topics.door_set(t.sn, door)},
          {"payload_unlock", "UNLOCK"},
          {"payload_lock", "LOCK"},
          {"payload_open", "OPEN"},
          {"state_topic", topics.door_state(t.sn, door)},
-         {"value_template", "{{ 'UNLOCKED' if value_json.relay == 'connected' else 'LOCKED' }}"},
+         {"value_template",
+          "{% if value_json.relay == 'connected' %}UNLOCKED{% elif value_json.relay == "
+          "'disconnected' %}LOCKED{% else %}None{% endif %}"},
          {"state_locked", "LOCKED"},
          {"state_unlocked", "UNLOCKED"},
-         {"optimistic", false}});
-    add("binary_sensor", base_id + "_door" + d + "_contact",
+         {"optimistic", false}},
+        true);
+    add("binary_sensor", "_door" + d + "_contact",
         {{"name", "Door " + d + " contact"},
          {"device_class", "door"},
          {"state_topic", topics.door_state(t.sn, door)},
-         {"value_template", "{{ 'ON' if value_json.sensor == 'open' else 'OFF' }}"}});
+         {"value_template",
+          "{% if value_json.sensor == 'open' %}ON{% elif value_json.sensor == 'closed' "
+          "%}OFF{% else %}None{% endif %}"}},
+        true);
   }
-  add("binary_sensor", base_id + "_connectivity",
+  add("binary_sensor", "_connectivity",
       {{"name", "Connectivity"},
        {"device_class", "connectivity"},
        {"entity_category", "diagnostic"},
        {"state_topic", topics.terminal_status(t.sn)},
-       {"value_template", "{{ 'ON' if value_json.online else 'OFF' }}"}});
+       {"value_template", "{{ 'ON' if value_json.online else 'OFF' }}"}},
+      false);
   for (auto kind : {EventKind::Attendance, EventKind::Access}) {
     const std::string k(to_string(kind));
-    add("event", base_id + "_" + k,
+    add("event", "_" + k,
         {{"name", kind == EventKind::Attendance ? "Punch" : "Access"},
          {"state_topic", topics.event(t.sn, kind)},
          {"event_types", json::array({k})},
          {"value_template",
           "{ \"event_type\": \"{{ value_json.kind }}\", \"pin\": \"{{ value_json.pin }}\", "
-          "\"door\": \"{{ value_json.door }}\", \"id\": {{ value_json.id }} }"}});
+          "\"door\": \"{{ value_json.door }}\", \"id\": {{ value_json.id }} }"}},
+        true);
   }
   return out;
 }

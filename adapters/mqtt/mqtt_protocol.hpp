@@ -146,12 +146,22 @@ std::string api_response_payload(std::string_view id, int status, std::string_vi
 std::optional<CommandRequest> parse_door_set(std::string_view sn, int door,
                                              std::string_view payload, int seconds);
 
-/** Home Assistant discovery for one terminal: (config topic, payload) pairs. */
+/** `s` as a Home Assistant object id: lower case a-z, 0-9 and single '_'. */
+std::string entity_slug(std::string_view s);
+
+/** Whether a terminal drives doors: access control (Security PUSH), not attendance PUSH. */
+bool has_doors(const TerminalStatus& t);
+
+/**
+ * Home Assistant discovery for one terminal: (config topic, payload) pairs,
+ * retained. An empty payload removes an entity the terminal does not have.
+ */
 struct DiscoveryInput {
   std::string gateway_id;
-  std::string prefix;  ///< "homeassistant"
+  std::string prefix;      ///< "homeassistant"
+  std::string sw_version;  ///< pushgate's version, for the origin block
   TerminalStatus terminal;
-  std::vector<int> doors;
+  std::vector<int> doors;  ///< doors reported; door 1 is added for access terminals
 };
 std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topics,
                                                               const DiscoveryInput& in);

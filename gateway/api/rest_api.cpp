@@ -99,6 +99,17 @@ RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminal
       for (const auto& [name, reason] : failing) {
         j["failing"][name] = reason;
       }
+      if (kind == Health::Kind::Ready) {
+        // Each uplink: connected or not since when, and what waits for it.
+        j["sinks"] = json::object();
+        for (const auto& [name, s] : health_.sinks()) {
+          j["sinks"][name] = {
+              {"connected", s.connected},
+              {"since", s.since_ms > 0 ? json(format_utc_iso8601(s.since_ms)) : json(nullptr)},
+              {"backlog_events", s.backlog_events},
+              {"backlog_oldest_age_s", s.backlog_oldest_age_s}};
+        }
+      }
       reply.send(json_response(req, ok ? bhttp::status::ok : bhttp::status::service_unavailable,
                                dump_json(j) + "\n"));
     };
@@ -231,7 +242,9 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [query](store::Connection& db) {
         boost::system::error_code ec;
-        auto events = store::read_events(db, query, ec);
+        auto one_more = query;  // one row past the page tells whether another page follows
+        one_more.limit = query.limit + 1;
+        auto events = store::read_events(db, one_more, ec);
         return std::make_pair(ec, std::move(events));
       },
       net::bind_executor(
@@ -242,6 +255,10 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
                                     result.first.message()));
               return;
             }
+            const bool more = result.second.size() > query.limit;
+            if (more) {
+              result.second.pop_back();
+            }
             json list = json::array();
             std::int64_t next = query.after;
             for (const auto& e : result.second) {
@@ -251,7 +268,7 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
             json body;
             body["events"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = result.second.size() == query.limit;
+            body["more"] = more;
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }
@@ -271,7 +288,7 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [after, lim, terminal](store::Connection& db) {
         boost::system::error_code ec;
-        auto rows = store::read_quarantine(db, after, lim, terminal, ec);
+        auto rows = store::read_quarantine(db, after, lim + 1, terminal, ec);
         return std::make_pair(ec, std::move(rows));
       },
       net::bind_executor(
@@ -283,6 +300,10 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
                                     result.first.message()));
               return;
             }
+            const bool more = result.second.size() > lim;
+            if (more) {
+              result.second.pop_back();
+            }
             json list = json::array();
             std::int64_t next = after;
             for (const auto& r : result.second) {
@@ -292,7 +313,7 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
             json body;
             body["quarantine"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = result.second.size() == lim;
+            body["more"] = more;
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }

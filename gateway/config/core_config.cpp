@@ -89,6 +89,17 @@ void declare_core_config(Schema& s) {
          {},
          true});
 
+  s.describe_section("health", "[health] — what /readyz holds against the uplinks (sinks).");
+  s.add({"health.max_backlog_age_s",
+         ValueType::Int,
+         std::int64_t{300},
+         "/readyz answers 503 once a sink's oldest undelivered event is older than this\n"
+         "(broker down, uplink too slow). 0: the backlog never fails readiness.",
+         std::int64_t{0},
+         std::int64_t{604800},
+         {},
+         false});
+
   s.describe_section("store", "[store] — the SQLite database (WAL, synchronous=FULL).");
   s.add({"store.file",
          ValueType::String,

@@ -207,7 +207,9 @@ TEST_F(MqttBridgeTest, HomeAssistantDiscoveryResentWhenHomeAssistantComesOnline)
   Subscriber ha(broker_->uri(), "homeassistant");
   ha.connect();
   ha.subscribe("homeassistant/#");
-  const std::string lock = "homeassistant/lock/gw/pushgate_gw_SIMHA001_door1/config";
+  // An attendance terminal: no doors, so its device has no lock.
+  const std::string lock =
+      "homeassistant/binary_sensor/gw/pushgate_gw_SIMHA001_connectivity/config";
   ASSERT_TRUE(wait_for([&] { return !ha.on(lock).empty(); }, 10s));
   auto before = ha.on(lock).size();
   // Retained: a subscriber that comes after it was published still gets it,
@@ -221,9 +223,10 @@ TEST_F(MqttBridgeTest, HomeAssistantDiscoveryResentWhenHomeAssistantComesOnline)
   ha.publish("homeassistant/status", "online");
   ASSERT_TRUE(wait_for([&] { return ha.on(lock).size() > before; }, 10s));
   auto cfg = last_json(ha, lock);
-  EXPECT_EQ(cfg["command_topic"], "pushgate/gw/terminal/SIMHA001/door/1/set");
-  EXPECT_FALSE(
-      ha.on("homeassistant/binary_sensor/gw/pushgate_gw_SIMHA001_connectivity/config").empty());
+  EXPECT_EQ(cfg["state_topic"], "pushgate/gw/terminal/SIMHA001/status");
+  for (const auto& m : ha.on("homeassistant/lock/gw/pushgate_gw_SIMHA001_door1/config")) {
+    EXPECT_TRUE(m.payload.empty()) << m.payload;
+  }
   EXPECT_FALSE(ha.on("homeassistant/event/gw/pushgate_gw_SIMHA001_attendance/config").empty());
   // The lock's UNLOCK becomes an open_door command for the terminal.
   ha.publish("pushgate/gw/terminal/SIMHA001/door/1/set", "UNLOCK");

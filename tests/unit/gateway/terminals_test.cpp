@@ -31,6 +31,20 @@ config::Config load(const std::string& toml) {
   return *r.config;
 }
 
+// Timecards are written under gateway.id: that source is never a terminal.
+TEST(TerminalIdentity, GatewaysOwnSourceIsNotATerminal) {
+  TerminalRegistry t(load("[gateway]\nid = \"site-7\"\n"));
+  EXPECT_FALSE(t.is_terminal("site-7"));
+  EXPECT_FALSE(t.is_terminal(""));
+  EXPECT_TRUE(t.is_terminal("CQZ7232"));
+  bool persist = false;
+  t.seen("CQZ7232", "192.0.2.7", 1000, persist);
+  t.update("site-7", [](TerminalRecord& r) { r.first_seen_ms = 1000; });
+  auto all = t.all();
+  ASSERT_EQ(all.size(), 1U);
+  EXPECT_EQ(all[0].sn, "CQZ7232");
+}
+
 TEST(TerminalNetworks, NoNetworksMeansAnySource) {
   TerminalRegistry t(load(""));
   EXPECT_TRUE(t.source_allowed("SN1", "192.0.2.7"));

@@ -184,5 +184,29 @@ TEST(HaDiscoveryTest, OneDeviceWithLockContactConnectivityAndEvents) {
   EXPECT_EQ(ev["event_types"][0], "access");
 }
 
+TEST(HaDiscoveryTest, AttendanceTerminalHasNoLockAndEntityIdsAreCurrentForm) {
+  Topics t("pushgate/gw");
+  DiscoveryInput in;
+  in.gateway_id = "Site-1";
+  in.prefix = "homeassistant";
+  in.sw_version = "0.1.0";
+  in.terminal.sn = "CQZ7 2345";
+  in.terminal.flavour = "attendance";
+  std::map<std::string, std::string> by_topic;
+  for (const auto& [topic, payload] : ha_discovery(t, in)) {
+    by_topic[topic] = payload;
+  }
+  // Older versions announced a lock: it is removed (empty retained config).
+  EXPECT_EQ(by_topic.at("homeassistant/lock/Site-1/pushgate_Site-1_CQZ7 2345_door1/config"), "");
+  auto conn = json::parse(by_topic.at(
+      "homeassistant/binary_sensor/Site-1/pushgate_Site-1_CQZ7 2345_connectivity/config"));
+  EXPECT_FALSE(conn.contains("object_id"));
+  EXPECT_EQ(conn["default_entity_id"], "binary_sensor.pushgate_site_1_cqz7_2345_connectivity");
+  EXPECT_EQ(conn["origin"]["name"], "pushgate");
+  EXPECT_EQ(conn["origin"]["sw_version"], "0.1.0");
+  EXPECT_EQ(entity_slug("__A--b..9__"), "a_b_9");
+  EXPECT_EQ(entity_slug("///"), "unnamed");
+}
+
 }  // namespace
 }  // namespace pushgate::adapters::mqtt

@@ -180,6 +180,25 @@ TEST_F(RestApiTest, EventsPageWithNextAfterUntilNoMore) {
   EXPECT_EQ(end["more"], false);
 }
 
+// A page that ends exactly at the last event: nothing follows, so no more
+// (a client paging until more is false must not ask once more for nothing).
+TEST_F(RestApiTest, PageEndingAtTheLastEventSaysNoMore) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  seed_events();
+  auto last = get_json("/api/v1/events?after=5&limit=2");
+  EXPECT_THAT(keys(last), ElementsAre("T2/b2", "T1/x1"));
+  EXPECT_EQ(last["next_after"], 7);
+  EXPECT_EQ(last["more"], false);
+  auto full = get_json("/api/v1/events?after=2&limit=5");  // max_page 5: a full last page
+  EXPECT_EQ(full["events"].size(), 5U);
+  EXPECT_EQ(full["more"], false);
+  auto before_last = get_json("/api/v1/events?after=4&limit=2");
+  EXPECT_EQ(before_last["more"], true);
+  auto t2 = get_json("/api/v1/events?terminal=T2&limit=2");
+  EXPECT_THAT(keys(t2), ElementsAre("T2/b1", "T2/b2"));
+  EXPECT_EQ(t2["more"], false);
+}
+
 TEST_F(RestApiTest, EventsDefaultPageAndMaxPage) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   seed_events();
@@ -276,6 +295,7 @@ TEST_F(RestApiTest, QuarantineListsRawLinesPagedAndFiltered) {
   auto rest = get_json("/api/v1/quarantine?after=2");
   ASSERT_EQ(rest["quarantine"].size(), 1U);
   EXPECT_EQ(rest["more"], false);
+  EXPECT_EQ(get_json("/api/v1/quarantine?after=1&limit=2")["more"], false);  // ends at the last
   auto t1 = get_json("/api/v1/quarantine?terminal=T1");
   ASSERT_EQ(t1["quarantine"].size(), 2U);
   EXPECT_EQ(t1["quarantine"][1]["id"], 3);
