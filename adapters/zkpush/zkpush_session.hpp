@@ -9,6 +9,7 @@
 #include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/http/server.hpp"
+#include "gateway/log_rate_limiter.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/terminals.hpp"
 
@@ -43,6 +44,8 @@ class ZkpushService {
   void upload(Request& r);
   void poll(Request& r);
   void device_command(Request& r);
+  /** Counts and logs (rate-limited, with the source address) results that did not count. */
+  void refused_results(const Request& r, const std::vector<CommandQueue::Refusal>& refused);
   void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,
                          std::vector<CommandRecord> changed = {});
   void answer(Request& r, boost::beast::http::status status, std::string body);
@@ -55,6 +58,8 @@ class ZkpushService {
   metrics::Counter& committed_uploads_;
   metrics::Counter& failed_uploads_;
   metrics::Counter& parse_problems_;
+  // Lines anyone can trigger (unknown serials, forged results): one a minute per reason.
+  LogRateLimiter log_limiter_;
   std::shared_ptr<SecurityService> security_;
 };
 
