@@ -46,6 +46,10 @@ std::optional<std::int64_t> to_int64(std::string_view text) {
   return v;
 }
 
+std::string remote_ip_of(const http::RequestInfo& info) {
+  return info.remote.address().to_string();
+}
+
 std::string_view category_name(security::EventCategory c) {
   switch (c) {
     case security::EventCategory::Normal:
@@ -165,9 +169,60 @@ SecurityService::SecurityService(ZkpushService& base)
       remote_auth_unrecorded_(ctx_.metrics.counter(
           "pushgate_zkpush_remote_auth_total",
           "Security PUSH remote identification requests, by outcome", {{"outcome", "unrecorded"}})),
+      remote_auth_not_admitted_(
+          ctx_.metrics.counter("pushgate_zkpush_remote_auth_total",
+                               "Security PUSH remote identification requests, by outcome",
+                               {{"outcome", "not_admitted"}})),
       rtlog_bad_time_(ctx_.metrics.counter(
           "pushgate_zkpush_rtlog_unreadable_time_total",
           "rtlog rows kept with an unreadable time (flagged time_unparsed, no UTC)")) {
+  // POST /api/v1/terminals/{sn}/reset-registration: forgets the terminal's
+  // RegistryCode and session, so it registers afresh (a replaced or
+  // factory-reset terminal under token_check=enforce).
+  auto sessions = sessions_;
+  store::Store* store = &ctx_.store;
+  TerminalRegistry* registry = &ctx_.terminals;
+  ctx_.router.add(
+      bhttp::verb::post, "/api/v1/terminals/{sn}/reset-registration",
+      [sessions, store, registry](http::Request&& req, const http::RequestInfo&,
+                                  const api::PathParams& p, http::Reply reply) {
+        const auto& sn = p.at("sn");
+        auto known = registry->find(sn);
+        if (!known) {
+          reply.send(api::json_error(req, bhttp::status::not_found, "unknown terminal", sn));
+          return;
+        }
+        {
+          std::lock_guard lock(sessions->mutex);
+          auto& s = sessions->by_sn[sn];
+          s.loaded = true;  // not reloaded from the (old) info JSON of a request in flight
+          s.registry_code.clear();
+          s.session_id.clear();
+        }
+        auto record = registry->update(sn, [](TerminalRecord& t) {
+          auto info = parse_object(t.info_json);
+          info.erase("registry_code");
+          info.erase("session_id");
+          t.info_json = dump_json(info);
+        });
+        logger(Component::Api)->info("[sn={}] registration reset over REST", sn);
+        WriteBatch batch;
+        batch.ops.push_back(TerminalRegistry::persist_op(record));
+        auto ex = reply.executor();
+        store->append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
+                                         sn](CommitResult r) mutable {
+          boost::asio::post(
+              ex, [req = std::move(req), reply = std::move(reply), sn, ec = r.ec]() mutable {
+                if (ec) {
+                  reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                             "store unavailable", ec.message()));
+                  return;
+                }
+                nlohmann::json j = {{"sn", sn}, {"registered", false}};
+                reply.send(api::json_response(req, bhttp::status::ok, dump_json(j) + "\n"));
+              });
+        });
+      });
   // GET /api/v1/doors: every door's last state, from memory (small; the
   // route holds the board, not this service, because the router outlives it).
   auto board = board_;
@@ -314,7 +369,7 @@ void SecurityService::handle(Request& r, SecurityEndpoint endpoint) {
 }
 
 SecurityService::Session& SecurityService::session_locked(const TerminalRecord& t) {
-  auto& s = sessions_[t.sn];
+  auto& s = sessions_->by_sn[t.sn];
   if (!s.loaded) {
     s.loaded = true;
     auto info = parse_object(t.info_json);
@@ -328,7 +383,7 @@ SecurityService::Session& SecurityService::session_locked(const TerminalRecord& 
 }
 
 SecurityService::Session SecurityService::session(const TerminalRecord& t) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(sessions_->mutex);
   return session_locked(t);
 }
 
@@ -366,6 +421,15 @@ security::ServerConfig SecurityService::server_config(const security::HandshakeR
   return c;
 }
 
+bool SecurityService::current_token_presented(const Request& r, const Session& s) {
+  if (s.registry_code.empty() || s.session_id.empty()) {
+    return false;
+  }
+  auto presented = security::parse_cookie(r.req[bhttp::field::cookie]).token;
+  auto expected = security::compute_token(s.registry_code, r.sn, s.session_id);
+  return presented && expected && security::token_matches(*expected, *presented);
+}
+
 bool SecurityService::token_ok(Request& r) {
   auto cfg = std::atomic_load(&base_.config_);
   if (cfg->token_check == "off") {
@@ -373,7 +437,7 @@ bool SecurityService::token_ok(Request& r) {
   }
   std::string why;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(sessions_->mutex);
     auto& s = session_locked(r.terminal);
     auto presented = security::parse_cookie(r.req[bhttp::field::cookie]).token;
     if (s.registry_code.empty()) {
@@ -411,15 +475,37 @@ void SecurityService::handshake(Request& r) {
     base_.refuse(r, bhttp::status::bad_request, "bad_handshake", "Unknown command\n");
     return;
   }
+  auto cfg = std::atomic_load(&base_.config_);
   Session s;
+  bool stranger = false;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(sessions_->mutex);
     auto& live = session_locked(r.terminal);
     if (!live.registry_code.empty()) {
-      // A new session per handshake: the token of every following request.
-      live.session_id = random_token(32, kHexUpper);
+      // The registered answer carries the RegistryCode: with
+      // token_check=enforce only the terminal holding the current token
+      // hears it (and gets a new session); anyone could ask otherwise. The
+      // first connection after registering has no session (no token) yet.
+      if (cfg->token_check == "enforce" && !live.session_id.empty() &&
+          !current_token_presented(r, live)) {
+        stranger = true;
+      } else {
+        // A new session per handshake: the token of every following request.
+        live.session_id = random_token(32, kHexUpper);
+      }
     }
     s = live;
+  }
+  if (stranger) {
+    if (auto suppressed = base_.log_limiter_.admit("handshake_without_token", r.now_ms)) {
+      log_->warn(
+          "[sn={}] refused handshake from {}: registered, and no current token "
+          "(zkpush.token_check=enforce; POST /api/v1/terminals/{}/reset-registration to "
+          "register again){}",
+          r.sn, remote_ip_of(r.info), r.sn, suppressed_note(*suppressed));
+    }
+    base_.refuse(r, bhttp::status::unauthorized, "bad_token", "Unauthorized\n");
+    return;
   }
   if (s.registry_code.empty()) {
     // §4.1: not registered yet; the terminal registers next (§4.4).
@@ -489,9 +575,40 @@ void SecurityService::registry(Request& r) {
     fields[kv.key] = kv.value;
   }
   const auto& d = parsed.device;
+  auto cfg = std::atomic_load(&base_.config_);
   Session s;
+  bool stranger = false;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(sessions_->mutex);
+    auto& live = session_locked(r.terminal);
+    // Registered already: the same code again only for the terminal holding
+    // the current token (else anyone could learn it and speak for the
+    // terminal); an operator reset (reset-registration) starts afresh.
+    stranger = !live.registry_code.empty() && cfg->token_check != "off" &&
+               !current_token_presented(r, live);
+  }
+  if (stranger) {
+    bool enforce = cfg->token_check == "enforce";
+    if (!enforce) {
+      token_mismatches_.inc();
+    }
+    if (auto suppressed = base_.log_limiter_.admit("registry_without_token", r.now_ms)) {
+      log_->warn(
+          "[sn={}] registration from {} of a registered terminal without its current token; {} "
+          "(zkpush.token_check={}; POST /api/v1/terminals/{}/reset-registration to register "
+          "again){}",
+          r.sn, remote_ip_of(r.info), enforce ? "refused" : "accepted", cfg->token_check, r.sn,
+          suppressed_note(*suppressed));
+    }
+    if (enforce) {
+      // §4.4: a failed registration is answered 406; nothing of it is kept.
+      base_.refuse(r, bhttp::status::not_acceptable, "reregistration_refused",
+                   "Device already registered\n");
+      return;
+    }
+  }
+  {
+    std::lock_guard lock(sessions_->mutex);
     auto& live = session_locked(r.terminal);
     if (live.registry_code.empty()) {
       live.registry_code = random_token(16, kAlnum);
@@ -532,7 +649,7 @@ void SecurityService::registry(Request& r) {
 void SecurityService::push_config(Request& r) {
   Session s;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(sessions_->mutex);
     auto& live = session_locked(r.terminal);
     if (live.session_id.empty()) {
       live.session_id = random_token(32, kHexUpper);
@@ -632,9 +749,9 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
     // door the hex covers).
     std::size_t lock_count = 0;
     {
-      std::lock_guard lock(mutex_);
-      auto it = sessions_.find(u.sn);
-      lock_count = it != sessions_.end() ? it->second.lock_count : 0;
+      std::lock_guard lock(sessions_->mutex);
+      auto it = sessions_->by_sn.find(u.sn);
+      lock_count = it != sessions_->by_sn.end() ? it->second.lock_count : 0;
     }
     std::vector<security::DoorState> doors;
     for (const auto& d : rec.doors) {
@@ -800,16 +917,35 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
   if (!batch.empty()) {
     ctx_.store.append(std::move(batch), [](CommitResult) {});
   }
-  if (ctx_.access == nullptr) {
-    // access.enabled = false: the terminal is told FAILED and decides by itself.
-    remote_auth_refused_.inc();
-    log_->debug("[sn={}] remote identification not enabled: answered AUTH=FAILED", r.sn);
+  // FAILED with the record as sent: the terminal decides by itself, and
+  // learns nothing about the master data.
+  auto undecided = [&] {
     security::RemoteAuthAnswer a;
     a.verdict = security::AuthVerdict::Failed;
     if (parsed.request) {
       a.event = parsed.request->event.raw;
     }
     base_.answer(r, bhttp::status::ok, security::render_remote_auth_answer(a));
+  };
+  if (ctx_.access == nullptr) {
+    // access.enabled = false.
+    remote_auth_refused_.inc();
+    log_->debug("[sn={}] remote identification not enabled: answered AUTH=FAILED", r.sn);
+    undecided();
+    return;
+  }
+  if (r.terminal.state != "accepted" || r.terminal.flavour != "access" ||
+      session(r.terminal).registry_code.empty()) {
+    // Only an accepted, registered access terminal gets a verdict: anyone
+    // else could ask which PINs and cards exist (23 vs 27).
+    remote_auth_not_admitted_.inc();
+    if (auto suppressed = base_.log_limiter_.admit("remote_auth_not_admitted", r.now_ms)) {
+      log_->warn(
+          "[sn={}] remote identification from {} refused: not an accepted, registered access "
+          "terminal; answered AUTH=FAILED without a decision{}",
+          r.sn, r.terminal.ip, suppressed_note(*suppressed));
+    }
+    undecided();
     return;
   }
   if (!parsed.request) {
@@ -1021,7 +1157,9 @@ void SecurityService::device_command(Request& r) {
          c.raw});
   }
   std::vector<CommandRecord> changed;
-  ctx_.commands.complete(r.sn, results, batch, changed);
+  std::vector<CommandQueue::Refusal> refused;
+  ctx_.commands.complete(r.sn, results, batch, changed, &refused);
+  base_.refused_results(r, refused);
   base_.read_back(r, changed, batch);
   base_.commit_and_answer(r, std::move(batch), std::string(security::kOkAnswer),
                           std::move(changed));

@@ -78,6 +78,8 @@ class SecurityService {
   void device_command(Request& r);
   /** False when the request was refused (token_check=enforce). */
   bool token_ok(Request& r);
+  /** Whether the request's Cookie carries the token of the session `s`. */
+  static bool current_token_presented(const Request& r, const Session& s);
 
   /** A copy of the terminal's session, loaded from its info JSON on first use. */
   Session session(const TerminalRecord& terminal);
@@ -102,13 +104,18 @@ class SecurityService {
   AdapterContext& ctx_;
   std::shared_ptr<spdlog::logger> log_;
   metrics::Counter& token_mismatches_;
-  metrics::Counter& remote_auth_refused_;     // access disabled: FAILED, the terminal decides
-  metrics::Counter& remote_auth_decided_;     // answered from the local decision
-  metrics::Counter& remote_auth_unusable_;    // no usable record line: FAILED
-  metrics::Counter& remote_auth_unrecorded_;  // the decision could not be stored: FAILED
-  metrics::Counter& rtlog_bad_time_;          // rtlog rows whose time is unreadable
-  std::mutex mutex_;
-  std::map<std::string, Session, std::less<>> sessions_;
+  metrics::Counter& remote_auth_refused_;       // access disabled: FAILED, the terminal decides
+  metrics::Counter& remote_auth_decided_;       // answered from the local decision
+  metrics::Counter& remote_auth_unusable_;      // no usable record line: FAILED
+  metrics::Counter& remote_auth_unrecorded_;    // the decision could not be stored: FAILED
+  metrics::Counter& remote_auth_not_admitted_;  // not an accepted, registered access terminal
+  metrics::Counter& rtlog_bad_time_;            // rtlog rows whose time is unreadable
+  /** The sessions, shared with the reset-registration route (the router outlives us). */
+  struct Sessions {
+    std::mutex mutex;
+    std::map<std::string, Session, std::less<>> by_sn;
+  };
+  std::shared_ptr<Sessions> sessions_ = std::make_shared<Sessions>();
   std::shared_ptr<DoorBoard> board_ = std::make_shared<DoorBoard>();
 };
 

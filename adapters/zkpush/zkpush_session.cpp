@@ -163,17 +163,46 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     return;
   }
   r->sn = *sn;
+  // Security PUSH §4.4: a refused registration is answered 406 ("If
+  // registration fails, 406 instead of the registration code"); every other
+  // refused request 403.
+  auto refused_status = security_endpoint == security::SecurityEndpoint::Registry
+                            ? bhttp::status::not_acceptable
+                            : bhttp::status::forbidden;
   if (!ctx_.terminals.source_allowed(r->sn, remote_ip(r->info))) {
     // A serial speaking from outside its configured networks: someone else
     // may be using its name. Refuse loudly, store nothing.
     log_->warn("[sn={}] refused: request from {} is outside the terminal's networks", r->sn,
                remote_ip(r->info));
-    refuse(*r, bhttp::status::forbidden, "wrong_network", "Device refused\n");
+    refuse(*r, refused_status, "wrong_network", "Device refused\n");
     return;
   }
   bool persist = false;
   auto before = ctx_.terminals.find(r->sn);
-  r->terminal = ctx_.terminals.seen(r->sn, remote_ip(r->info), r->now_ms, persist);
+  auto not_admitted = TerminalRegistry::NotAdmitted::No;
+  r->terminal = ctx_.terminals.seen(r->sn, remote_ip(r->info), r->now_ms, persist, &not_admitted);
+  if (not_admitted != TerminalRegistry::NotAdmitted::No) {
+    // A serial never seen that the policy does not admit: counted, never
+    // stored, and logged at most once a minute per reason, so inventing
+    // serials costs neither rows nor memory nor log space.
+    bool full = not_admitted == TerminalRegistry::NotAdmitted::PendingFull;
+    std::string_view reason = full ? "pending_limit" : "unknown_terminal";
+    if (auto suppressed = log_limiter_.admit(reason, r->now_ms)) {
+      if (full) {
+        log_->warn(
+            "[sn={}] refused unknown serial from {}: gateway.max_pending_terminals terminals are "
+            "already pending approval{}",
+            r->sn, remote_ip(r->info), suppressed_note(*suppressed));
+      } else {
+        log_->info(
+            "[sn={}] refused unknown serial from {} (gateway.unknown_terminals = refuse; approve "
+            "with POST /api/v1/terminals/{}/approve){}",
+            r->sn, remote_ip(r->info), r->sn, suppressed_note(*suppressed));
+      }
+    }
+    refuse(*r, refused_status, reason, "Device refused\n");
+    return;
+  }
   if (before && before->last_seen_ms > 0) {
     check_gap(*r, before->last_seen_ms);
   }
@@ -192,11 +221,7 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
       // Keep it listed (and approvable) across restarts; its data stays out.
       ctx_.store.append(std::move(r->pending), [](CommitResult) {});
     }
-    // Security PUSH §4.4: a refused registration is answered 406.
-    refuse(*r,
-           security_endpoint == security::SecurityEndpoint::Registry ? bhttp::status::not_acceptable
-                                                                     : bhttp::status::forbidden,
-           "terminal_refused", "Device refused\n");
+    refuse(*r, refused_status, "terminal_refused", "Device refused\n");
     return;
   }
   if (security_->claims(*r, security_endpoint)) {
@@ -276,8 +301,10 @@ void ZkpushService::handshake(Request& r) {
   const Zone& zone = ctx_.terminals.zone_for(r.sn);
   h.time_zone = render_timezone(zone.offset_minutes_at(ctx_.clock.now()));
   if (r.terminal.state == "pending") {
-    log_->info("[sn={}] handshake from a pending terminal; its data is refused until approved",
-               r.sn);
+    if (auto suppressed = log_limiter_.admit("pending_handshake", r.now_ms)) {
+      log_->info("[sn={}] handshake from a pending terminal; its data is refused until approved{}",
+                 r.sn, suppressed_note(*suppressed));
+    }
   } else {
     log_->info("[sn={}] handshake pushver={} from {}", r.sn, pushver ? *pushver : "?",
                r.terminal.ip);
@@ -459,7 +486,9 @@ void ZkpushService::device_command(Request& r) {
     }
   }
   std::vector<CommandRecord> changed;
-  ctx_.commands.complete(r.sn, results, batch, changed);
+  std::vector<CommandQueue::Refusal> refused;
+  ctx_.commands.complete(r.sn, results, batch, changed, &refused);
+  refused_results(r, refused);
   read_back(r, changed, batch);
   // Results are committed before OK: a terminal that does not hear OK sends
   // them again, and a result for a finished command is ignored.
@@ -577,6 +606,26 @@ void ZkpushService::read_back(Request& r, const std::vector<CommandRecord>& chan
     }
     log_->info("[sn={}] [cmd={}] set_option {}={}: {}", r.sn, of, key, expect, outcome);
     batch.ops.push_back(record_verification(of, applied, std::move(outcome)));
+  }
+}
+
+void ZkpushService::refused_results(const Request& r,
+                                    const std::vector<CommandQueue::Refusal>& refused) {
+  // Still answered OK: nothing the terminal could resend would count, and a
+  // genuine terminal with a stale result must not be stuck resending it.
+  for (const auto& f : refused) {
+    ctx_.metrics
+        .counter("pushgate_zkpush_command_results_refused_total",
+                 "Command results not counted: not from the terminal the command was sent to, "
+                 "or before it was sent",
+                 {{"reason", f.reason}})
+        .inc();
+    if (auto suppressed = log_limiter_.admit("result_" + f.reason, r.now_ms)) {
+      log_->warn("[sn={}] [cmd={}] result from {} ignored: {}{}", r.sn, f.id, remote_ip(r.info),
+                 f.reason == "other_terminal" ? "the command is another terminal's"
+                                              : "the command was not sent to this terminal yet",
+                 suppressed_note(*suppressed));
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/http/server.hpp"
+#include "gateway/log_rate_limiter.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/terminals.hpp"
 
@@ -59,6 +60,8 @@ class ZkpushService {
    */
   void check_gap(Request& r, std::int64_t last_seen_ms);
   void device_command(Request& r);
+  /** Counts and logs (rate-limited, with the source address) results that did not count. */
+  void refused_results(const Request& r, const std::vector<CommandQueue::Refusal>& refused);
   void commit_and_answer(Request& r, WriteBatch&& batch, std::string ok_body,
                          std::vector<CommandRecord> changed = {});
   void answer(Request& r, boost::beast::http::status status, std::string body);
@@ -75,6 +78,8 @@ class ZkpushService {
   std::int64_t started_ms_;
   std::mutex gap_mutex_;
   std::map<std::string, std::int64_t, std::less<>> gap_noted_;
+  // Lines anyone can trigger (unknown serials, forged results): one a minute per reason.
+  LogRateLimiter log_limiter_;
   std::shared_ptr<SecurityService> security_;
 };
 

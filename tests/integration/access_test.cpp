@@ -47,6 +47,10 @@ std::shared_ptr<AccessTerminal> start_terminal(IoThread& t, std::uint16_t port, 
   c.error_delay = 50ms;
   auto term = AccessTerminal::create(t.ioc(), c);
   term->start();
+  // Verdicts go to registered access terminals only: asking before the
+  // registration is done would get AUTH=FAILED without a decision.
+  EXPECT_TRUE(term->wait_until([](const auto& s) { return s.polls >= 1; }, 10s))
+      << c.serial_number << " never came online";
   return term;
 }
 

@@ -265,6 +265,7 @@ TEST_F(RestApiTest, UnknownKindIs400NamingIt) {
 TEST_F(RestApiTest, QuarantineListsRawLinesPagedAndFiltered) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   WriteBatch b;
+  int n = 0;
   for (const char* sn : {"T1", "T2", "T1"}) {
     QuarantineRecord q;
     q.terminal_sn = sn;
@@ -272,7 +273,8 @@ TEST_F(RestApiTest, QuarantineListsRawLinesPagedAndFiltered) {
     q.table = "ATTLOG";
     q.line_no = 3;
     q.reason = "bad timestamp";
-    q.raw = std::string("1001\t1971--10--29 -23:-27:-54\xff ") + sn;
+    // Distinct lines: the quarantine keeps one row per terminal and raw line.
+    q.raw = std::string("1001\t1971--10--29 -23:-27:-54\xff ") + sn + (n++ == 2 ? " again" : "");
     q.received_ms = 1'600'884'084'000;
     b.quarantine.push_back(q);
   }

@@ -690,10 +690,10 @@ TEST_F(StoreTest, DeviceNeverToldOkForUncommittedBatch) {
       std::string tag = "r" + std::to_string(round++);
       std::vector<WriteBatch> batches;
       batches.push_back(events_batch("T1", {tag + "-a1", tag + "-a2"}));
-      batches.back().quarantine.push_back(quarantine_record("T1", "junk", tag));
+      batches.back().quarantine.push_back(quarantine_record("T1", "junk " + tag, tag));
       batches.back().ops.push_back(cursor_op(tag + "-op1"));
       batches.push_back(events_batch("T2", {tag + "-b1"}));
-      batches.back().quarantine.push_back(quarantine_record("T2", "junk", tag));
+      batches.back().quarantine.push_back(quarantine_record("T2", "junk " + tag, tag));
       batches.push_back(events_batch("T1", {tag + "-c1"}));
       batches.back().ops.push_back(cursor_op(tag + "-op3"));
       const std::vector<std::string> tagged_keys = {"T1/" + tag + "-a1", "T1/" + tag + "-a2",
