@@ -508,6 +508,19 @@ void ZkpushService::check_gap(Request& r, std::int64_t last_seen_ms) {
   if (!long_silence && !since_start) {
     return;
   }
+  if (!long_silence) {
+    // A crash loop must not query every terminal at every restart: after a
+    // short outage, once per gap_backfill_after_s (the last query is kept in
+    // the terminal's info JSON, across restarts).
+    auto info = nlohmann::json::parse(r.terminal.info_json.empty() ? "{}" : r.terminal.info_json,
+                                      nullptr, false);
+    if (info.is_object() && info.contains("last_gap") && info["last_gap"].is_object() &&
+        info["last_gap"].contains("noted_ms") && info["last_gap"]["noted_ms"].is_number_integer() &&
+        r.now_ms - info["last_gap"]["noted_ms"].get<std::int64_t>() <
+            cfg->gap_backfill_after_s * 1000) {
+      return;
+    }
+  }
   {
     std::lock_guard lock(gap_mutex_);
     // Once per gap: concurrent requests of one terminal all see the same

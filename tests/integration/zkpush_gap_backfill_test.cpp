@@ -84,6 +84,22 @@ void punches_made_while_down_are_kept(bool drops_them) {
                           " AND json_extract(info, '$.last_gap.reason') = 'pushgated restarted'",
                           {sn}),
             1);
+
+  // A second quick restart (a crash loop): no second query within
+  // gap_backfill_after_s.
+  gw->stop();
+  gw.reset();
+  ASSERT_TRUE(term->wait_until([](const TerminalStats& s) { return !s.online; }, 10s));
+  const auto before = term->stats();
+  gw = std::make_unique<GatewayHarness>(sets, dir.path());
+  // Two polls after the new handshake: a query queued at the handshake
+  // would be committed (and delivered) by then.
+  ASSERT_TRUE(term->wait_until(
+      [&](const TerminalStats& s) {
+        return s.online && s.handshakes_ok > before.handshakes_ok && s.polls >= before.polls + 2;
+      },
+      10s));
+  EXPECT_EQ(gw->query_int("SELECT count(*) FROM commands WHERE verb = 'query_records'"), 1);
   term->stop();
 }
 

@@ -564,6 +564,13 @@ void AccessTerminal::on_handshake(HttpResult result) {
     std::lock_guard lock(mutex_);
     ++stats_.handshakes_ok;
   }
+  if (!parsed.config.registered && trim(result.body) != "OK") {
+    // §4.1: an unregistered terminal is answered a plain OK. Firmware of the
+    // face-terminal line ignores anything else (the 2.x option block with
+    // TransFlag, say) and transmits nothing; it tries again later.
+    return fail(Failure::Body, "handshake answered neither registry=ok nor OK: '" +
+                                   result.body.substr(0, 60) + "'");
+  }
   if (parsed.config.registered) {
     if (parsed.config.registry_code.empty()) {
       note_problem("handshake says registry=ok without RegistryCode");
