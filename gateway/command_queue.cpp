@@ -1,4 +1,5 @@
 #include "gateway/command_queue.hpp"
+#include "gateway/event_json.hpp"
 
 #include <memory>
 
@@ -248,7 +249,7 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
     }
     st.bind(1, c.id).bind(2, std::string_view(c.terminal_sn)).bind(3, std::string_view(c.origin));
     bind_text_or_null(st, 4, c.client_ref);
-    st.bind(5, std::string_view(c.verb)).bind(6, c.params.dump());
+    st.bind(5, std::string_view(c.verb)).bind(6, dump_json(c.params));
     st.bind(7, c.max_attempts).bind(8, c.created_ms).bind(9, c.expires_ms);
     return st.run();
   });

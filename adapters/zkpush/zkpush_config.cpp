@@ -1,6 +1,7 @@
 #include "adapters/zkpush/zkpush_config.hpp"
 
 #include "adapters/zkpush/zkpush_protocol.hpp"
+#include "gateway/device_text.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -90,6 +91,16 @@ void ZkpushConfig::declare(config::Schema& s) {
          {},
          {},
          {"off", "log", "enforce"},
+         true});
+  s.add({"zkpush.encoding",
+         ValueType::String,
+         std::string("utf-8"),
+         "The character set terminals send names and other text in; converted to UTF-8\n"
+         "once on arrival (the raw column keeps the bytes as sent). Bytes not valid in\n"
+         "it become U+FFFD and are counted. Per terminal: terminals.\"SN\".encoding.",
+         {},
+         {},
+         {"utf-8", "latin-1", "iso-8859-1", "cp1252", "windows-1252", "gbk", "gb2312", "gb18030"},
          true});
   s.add({"zkpush.idle_timeout_ms",
          ValueType::Int,
@@ -205,6 +216,7 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.tls_key_file = c.get_string("zkpush.tls_key_file");
   z.tls_min_version = c.get_string("zkpush.tls_min_version");
   z.token_check = c.get_string("zkpush.token_check");
+  z.encoding = text::canonical_encoding(c.get_string("zkpush.encoding")).value_or("utf-8");
   return z;
 }
 

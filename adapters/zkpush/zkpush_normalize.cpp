@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/write_context.hpp"
 
@@ -406,7 +407,14 @@ std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
     }
     return 1;
   }
-  const auto& p = *parsed.photo;
+  // Photo bodies are binary and skip the conversion at the door: the text
+  // taken from their header is made valid UTF-8 here.
+  AttPhoto p = *parsed.photo;
+  p.file_name = text::to_utf8(p.file_name, "utf-8");
+  for (auto& kv : p.header) {
+    kv.key = text::to_utf8(kv.key, "utf-8");
+    kv.value = text::to_utf8(kv.value, "utf-8");
+  }
   std::string header(body.substr(0, p.data_offset));
   while (!header.empty() && (header.back() == '\0' || header.back() == '\n')) {
     header.pop_back();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "adapters/zkpush/zkpush_config.hpp"
@@ -39,6 +40,7 @@ class ZkpushService {
   // admission, the command poll and commit_and_answer.
   friend class SecurityService;
   struct Request;
+  void to_utf8(Request& r);
   void handshake(Request& r);
   void upload(Request& r);
   void poll(Request& r);
@@ -55,6 +57,7 @@ class ZkpushService {
   metrics::Counter& committed_uploads_;
   metrics::Counter& failed_uploads_;
   metrics::Counter& parse_problems_;
+  metrics::Counter& text_replaced_;
   std::shared_ptr<SecurityService> security_;
 };
 
@@ -69,6 +72,9 @@ struct ZkpushService::Request {
   TerminalRecord terminal;
   std::int64_t now_ms = 0;
   WriteBatch pending;  // terminal bookkeeping to commit with the request
+  // The body as the terminal sent it, when converting it to UTF-8 changed it
+  // (req.body() then holds the converted text the parsers read).
+  std::optional<std::string> original_body;
 };
 
 }  // namespace pushgate::adapters::zkpush

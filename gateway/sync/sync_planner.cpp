@@ -1,4 +1,5 @@
 #include "gateway/sync/sync_planner.hpp"
+#include "gateway/event_json.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -353,7 +354,7 @@ std::string digest_of(const std::vector<CommandRequest>& requests) {
   };
   for (const auto& r : requests) {
     mix(r.verb);
-    mix(r.params.dump());
+    mix(dump_json(r.params));
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

@@ -1,4 +1,5 @@
 #include "gateway/sync/sync_service.hpp"
+#include "gateway/event_json.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -574,32 +575,33 @@ void SyncService::add_routes(api::Router& router) {
                            {"open", shared_->open.load()},
                            {"items_tracked", ledger_.size()},
                            {"terminals", std::move(terminals)}};
-              reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+              reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
             }));
       });
-  router.add(bhttp::verb::post, "/api/v1/sync/terminals/{sn}",
-             [this](http::Request&& req, const http::RequestInfo&, const api::PathParams& p,
-                    http::Reply reply) {
-               const std::string sn = p.at("sn");
-               const auto t = terminals_.find(sn);
-               if (!options_.enabled || access_ == nullptr) {
-                 reply.send(api::json_error(req, bhttp::status::conflict, "sync disabled",
-                                            "sync.enabled and access.enabled must be true"));
-                 return;
-               }
-               if (!t || t->flavour != "access" || t->state != "accepted") {
-                 reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
-                                            "not an accepted access-control terminal: " + sn));
-                 return;
-               }
-               boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
-                 const std::int64_t before = static_cast<std::int64_t>(queued_.value());
-                 full_sync(sn);
-                 json body = {{"terminal", sn},
-                              {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
-                 reply.send(api::json_response(req, bhttp::status::accepted, body.dump() + "\n"));
-               });
-             });
+  router.add(
+      bhttp::verb::post, "/api/v1/sync/terminals/{sn}",
+      [this](http::Request&& req, const http::RequestInfo&, const api::PathParams& p,
+             http::Reply reply) {
+        const std::string sn = p.at("sn");
+        const auto t = terminals_.find(sn);
+        if (!options_.enabled || access_ == nullptr) {
+          reply.send(api::json_error(req, bhttp::status::conflict, "sync disabled",
+                                     "sync.enabled and access.enabled must be true"));
+          return;
+        }
+        if (!t || t->flavour != "access" || t->state != "accepted") {
+          reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
+                                     "not an accepted access-control terminal: " + sn));
+          return;
+        }
+        boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
+          const std::int64_t before = static_cast<std::int64_t>(queued_.value());
+          full_sync(sn);
+          json body = {{"terminal", sn},
+                       {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
+          reply.send(api::json_response(req, bhttp::status::accepted, dump_json(body) + "\n"));
+        });
+      });
 }
 
 bool SyncService::wait_idle_for_test(std::chrono::milliseconds deadline) {

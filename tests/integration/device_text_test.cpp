@@ -1,0 +1,151 @@
+// Device text at the door, over real HTTP against an in-process gateway:
+// names in Latin-1 (an access terminal's tabledata user, an attendance
+// terminal's OPERLOG USER) and GBK are stored as valid UTF-8 with the bytes
+// as sent kept in raw; GET /api/v1/sync and restarts keep working; serials
+// that are not what firmware sends are refused, counted and never stored.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/gateway_harness.hpp"
+
+namespace pushgate::test {
+namespace {
+
+constexpr const char* kAccessSn = "ACC1809140006";
+constexpr const char* kAttendanceSn = "ATT0316144680030";
+constexpr const char* kGbkSn = "GBK0316144680031";
+constexpr const char* kReplacement = "\xEF\xBF\xBD";
+
+std::string request(const std::string& method, const std::string& target,
+                    const std::string& body = {}) {
+  return method + " " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: iClock Proxy/1.09\r\n"
+         "Connection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+HttpAnswer send(GatewayHarness& h, const std::string& method, const std::string& target,
+                const std::string& body = {}) {
+  return send_raw(h.zkpush_port(), request(method, target, body));
+}
+
+void upload_hostile_names(GatewayHarness& h) {
+  const std::string acc = kAccessSn;
+  // Security PUSH: handshake, registration, a user whose name is Latin-1.
+  ASSERT_EQ(send(h, "GET", "/iclock/cdata?SN=" + acc + "&options=all&pushver=3.1.2&DeviceType=acc")
+                .status,
+            200);
+  auto reg = send(h, "POST", "/iclock/registry?SN=" + acc,
+                  "DeviceType=acc,~DeviceName=Gate\xE9,FirmVer=AC Ver 5.7\xFF,LockCount=1\n");
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  auto user = send(h, "POST", "/iclock/cdata?SN=" + acc + "&table=tabledata&tablename=user&count=1",
+                   "user uid=5\tcardno=\tpin=4\tpassword=\tgroup=1\tstarttime=0\tendtime=0\t"
+                   "name=Jos\xE9\tprivilege=0\tdisable=0\tverify=0\r\n");
+  ASSERT_EQ(user.status, 200) << user.body;
+  EXPECT_EQ(user.body, "user=1");
+
+  // Attendance PUSH: OPERLOG USER with the same name.
+  const std::string att = kAttendanceSn;
+  ASSERT_EQ(send(h, "GET", "/iclock/cdata?SN=" + att + "&options=all&pushver=2.4.1").status, 200);
+  auto oper = send(h, "POST", "/iclock/cdata?SN=" + att + "&table=OPERLOG&Stamp=9999",
+                   "USER PIN=7\tName=Jos\xE9\tPri=0\tPasswd=\tCard=\tGrp=1\tTZ=0000000000000000\t"
+                   "Verify=0\tViceCard=\n");
+  ASSERT_EQ(oper.status, 200) << oper.body;
+  EXPECT_EQ(oper.body, "OK: 1");
+}
+
+std::int64_t users_named(GatewayHarness& h, const std::string& sn, const std::string& name) {
+  return h.query_int(
+      "SELECT COUNT(*) FROM terminal_users u JOIN terminals t ON t.id = u.terminal_id"
+      " WHERE t.sn = ?1 AND u.name = ?2",
+      {sn, name});
+}
+
+std::int64_t raw_events_with(GatewayHarness& h, const std::string& sn, const std::string& bytes) {
+  return h.query_int(
+      "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
+      " WHERE t.sn = ?1 AND instr(CAST(e.raw AS BLOB), CAST(?2 AS BLOB)) > 0",
+      {sn, bytes});
+}
+
+void expect_serving(GatewayHarness& h) {
+  auto sync = http_request(h.api_port(), "GET", "/api/v1/sync");
+  ASSERT_EQ(sync.status, 200) << sync.body;
+  EXPECT_TRUE(nlohmann::json::accept(sync.body)) << sync.body;
+  auto users = http_request(h.api_port(), "GET", "/api/v1/access/users");
+  EXPECT_EQ(users.status, 200) << users.body;
+  auto ping = send(h, "GET", std::string("/iclock/getrequest?SN=") + kAttendanceSn);
+  EXPECT_EQ(ping.status, 200) << ping.body;
+}
+
+TEST(DeviceTextTest, Latin1NamesAreStoredAsUtf8AndSyncSurvivesRestarts) {
+  TempDir dir;
+  {
+    GatewayHarness h({}, dir.path());
+    upload_hostile_names(h);
+    // utf-8 (the default): the invalid byte is replaced, the raw line keeps it.
+    const std::string replaced = std::string("Jos") + kReplacement;
+    EXPECT_EQ(users_named(h, kAccessSn, replaced), 1);
+    EXPECT_EQ(users_named(h, kAttendanceSn, replaced), 1);
+    EXPECT_EQ(raw_events_with(h, kAccessSn, "name=Jos\xE9\t"), 1);
+    EXPECT_EQ(raw_events_with(h, kAttendanceSn, "Name=Jos\xE9\t"), 1);
+    EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminals WHERE sn = ?1 AND device_type = 'acc'",
+                          {kAccessSn}),
+              1);
+    expect_serving(h);
+    auto metrics = http_request(h.api_port(), "GET", "/metrics");
+    EXPECT_NE(metrics.body.find("pushgate_zkpush_text_replaced_total"), std::string::npos);
+    h.stop();
+  }
+  // The rows stay; every start reads them again (the sync planner included).
+  for (int i = 0; i < 2; ++i) {
+    GatewayHarness h({}, dir.path());
+    expect_serving(h);
+    upload_hostile_names(h);
+    expect_serving(h);
+    h.stop();
+  }
+}
+
+TEST(DeviceTextTest, PerTerminalEncodingConvertsLatin1AndGbk) {
+  GatewayHarness h({std::string("terminals.") + kAttendanceSn + ".encoding=latin-1",
+                    std::string("terminals.") + kGbkSn + ".encoding=gbk"});
+  ASSERT_EQ(send(h, "POST", std::string("/iclock/cdata?SN=") + kAttendanceSn + "&table=OPERLOG",
+                 "USER PIN=7\tName=Jos\xE9\tPri=0\n")
+                .status,
+            200);
+  ASSERT_EQ(send(h, "POST", std::string("/iclock/cdata?SN=") + kGbkSn + "&table=OPERLOG",
+                 "USER PIN=8\tName=\xD6\xD0\xCE\xC4\tPri=0\n")
+                .status,
+            200);
+  EXPECT_EQ(users_named(h, kAttendanceSn, "Jos\xC3\xA9"), 1);
+  EXPECT_EQ(users_named(h, kGbkSn, "\xE4\xB8\xAD\xE6\x96\x87"), 1);
+  EXPECT_EQ(raw_events_with(h, kGbkSn, "Name=\xD6\xD0\xCE\xC4\t"), 1);
+}
+
+TEST(DeviceTextTest, SerialsFirmwareWouldNotSendAreRefusedAndNeverStored) {
+  GatewayHarness h;
+  const std::string bad[] = {"%FF%FE", "AB%0D%0A2026-12-05%20info%20forged", "A%20B",
+                             std::string(33, 'A')};
+  for (const auto& sn : bad) {
+    auto a = send(h, "GET", "/iclock/cdata?SN=" + sn + "&options=all&pushver=3.1.2");
+    EXPECT_EQ(a.status, 400) << sn;
+    auto b = send(h, "POST", "/iclock/registry?SN=" + sn, "DeviceType=acc\n");
+    EXPECT_EQ(b.status, 400) << sn;
+  }
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminals"), 0);
+  auto sync = http_request(h.api_port(), "GET", "/api/v1/sync");
+  EXPECT_EQ(sync.status, 200) << sync.body;
+  auto metrics = http_request(h.api_port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("pushgate_refused_requests_total{reason=\"bad_sn\"} 8"),
+            std::string::npos)
+      << metrics.body.substr(0, 4000);
+  // A serial firmware does send still works.
+  EXPECT_EQ(send(h, "GET", "/iclock/cdata?SN=CJDE193560303&options=all&pushver=2.4.1").status, 200);
+}
+
+}  // namespace
+}  // namespace pushgate::test
