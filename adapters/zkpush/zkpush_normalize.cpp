@@ -17,7 +17,10 @@ LocalDateTime to_local(const DeviceTime& t) {
 }
 
 std::optional<std::int64_t> utc_of(const DeviceTime& t, const UploadContext& ctx) {
-  if (ctx.zone == nullptr) {
+  // A clock never set (or set by hand) also sends well-formed dates like
+  // 1900-01-01 or 9999-12-31: flagged like the pre-NTP garbage, with no UTC
+  // time (local_time keeps what was sent) instead of a punch decades away.
+  if (ctx.zone == nullptr || t.year < kFirstPlausibleYear || t.year > kLastPlausibleYear) {
     return std::nullopt;
   }
   return ctx.zone->to_utc_ms(to_local(t));
@@ -347,8 +350,10 @@ std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, Wri
     e.local_time = r.time_text;
     e.utc_ms = utc_of(r.time, ctx);
     e.pin = r.pin;
-    e.status = r.status;
-    e.verify_mode = r.verify;
+    // Negative codes are not states or modes any terminal defines: left
+    // unset (null), the raw line keeps them.
+    e.status = r.status >= 0 ? r.status : kUnset;
+    e.verify_mode = r.verify >= 0 ? r.verify : kUnset;
     e.work_code = r.workcode;
     if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
       e.extra_json = attlog_extra_json(r);

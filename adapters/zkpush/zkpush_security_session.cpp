@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 
@@ -528,9 +529,9 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
   }
   e.pin = pin;
   e.event_code = rec.event.value_or(kUnset);
-  e.verify_mode = rec.verify_mode.value_or(kUnset);
+  e.verify_mode = std::max(rec.verify_mode.value_or(kUnset), kUnset);  // negative: unset
   e.door = rec.event_addr.value_or(kUnset);
-  e.status = rec.in_out_status.value_or(kUnset);
+  e.status = std::max(rec.in_out_status.value_or(kUnset), kUnset);
   nlohmann::json extra = kv_object(rec.extra);
   if (!rec.card_no.empty() && rec.card_no != "0") {
     extra["card"] = rec.card_no;

@@ -147,5 +147,32 @@ TEST(DeviceTextTest, SerialsFirmwareWouldNotSendAreRefusedAndNeverStored) {
   EXPECT_EQ(send(h, "GET", "/iclock/cdata?SN=CJDE193560303&options=all&pushver=2.4.1").status, 200);
 }
 
+TEST(DeviceTextTest, ImplausibleYearsAndNegativeCodesAreFlaggedLikePreNtpRows) {
+  GatewayHarness h({"gateway.timezone=UTC"});
+  const std::string sn = kAttendanceSn;
+  auto a = send(h, "POST", "/iclock/cdata?SN=" + sn + "&table=ATTLOG&Stamp=9999",
+                "1\t1900-01-01 00:00:00\t0\t1\t0\n"
+                "2\t9999-12-31 23:59:59\t0\t1\t0\n"
+                "3\t2024-03-05 08:00:03\t-5\t-2\t0\n"
+                "4\t2024-03-05 08:00:04\t1\t15\t0\n");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "OK: 4");
+  auto count = [&](const std::string& where) {
+    return h.query_int(
+        "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
+        " WHERE t.sn = ?1 AND " +
+            where,
+        {sn});
+  };
+  // Kept, with the time as sent and no UTC time.
+  EXPECT_EQ(count("e.pin IN ('1', '2') AND e.utc_ms IS NULL AND e.local_time LIKE '%-%'"), 2);
+  // Negative status and verify mode are left unset; raw keeps them.
+  EXPECT_EQ(count("e.pin = '3' AND e.status IS NULL AND e.verify_mode IS NULL AND"
+                  " e.utc_ms IS NOT NULL AND instr(e.raw, '-5') > 0"),
+            1);
+  EXPECT_EQ(count("e.pin = '4' AND e.status = 1 AND e.verify_mode = 15 AND e.utc_ms IS NOT NULL"),
+            1);
+}
+
 }  // namespace
 }  // namespace pushgate::test
