@@ -5,11 +5,19 @@
 // that are not what firmware sends are refused, counted and never stored.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/device_text.hpp"
+#include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/http_fixture.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -172,6 +180,104 @@ TEST(DeviceTextTest, ImplausibleYearsAndNegativeCodesAreFlaggedLikePreNtpRows) {
             1);
   EXPECT_EQ(count("e.pin = '4' AND e.status = 1 AND e.verify_mode = 15 AND e.utc_ms IS NOT NULL"),
             1);
+}
+
+// Every value of a body made hostile: Latin-1 and bytes no encoding has
+// after each '=' and TAB (names, pins, cards, free text, times, codes).
+std::string poisoned(const std::string& body) {
+  std::string out;
+  for (char c : body) {
+    out += c;
+    if (c == '=' || c == '\t') {
+      out += "\xE9\xFF\xC0";
+    }
+  }
+  return out;
+}
+
+// Text columns of every table that are not invalid UTF-8 ("raw" keeps the
+// bytes as sent by design and is left out).
+std::vector<std::string> invalid_text(const std::filesystem::path& db_path) {
+  boost::system::error_code ec;
+  store::Connection::Options o;
+  o.read_only = true;
+  auto db = store::Connection::open(db_path.string(), o, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  std::vector<std::string> tables;
+  {
+    auto st = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'", ec);
+    while (!ec && st.step(ec)) {
+      tables.push_back(st.column_text(0));
+    }
+  }
+  std::vector<std::string> bad;
+  for (const auto& table : tables) {
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = "SELECT * FROM \"" + table + "\"";
+    if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      continue;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const std::string column = sqlite3_column_name(st, i);
+        if (column == "raw" || sqlite3_column_type(st, i) != SQLITE_TEXT) {
+          continue;
+        }
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+        const std::string value(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+        if (!text::is_valid_utf8(value)) {
+          bad.push_back(table + "." + column + ": " + text::log_escape(value, 80));
+        }
+      }
+    }
+    sqlite3_finalize(st);
+  }
+  return bad;
+}
+
+TEST(DeviceTextTest, EveryFixtureWithInvalidBytesInEveryValueStoresOnlyUtf8) {
+  TempDir dir;
+  const std::filesystem::path root =
+      std::filesystem::path(PUSHGATE_SOURCE_DIR) / "tests/fixtures/zkpush";
+  std::vector<std::filesystem::path> files;
+  for (const auto& sub : {"security", "handmade", "speedface-v5l"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(root / sub)) {
+      if (entry.path().extension() == ".http") {
+        files.push_back(entry.path());
+      }
+    }
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GT(files.size(), 40u);
+  {
+    GatewayHarness h({}, dir.path());
+    // Twice: Security PUSH uploads count once their terminal registered.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& file : files) {
+        const auto f = load_http_fixture(file);
+        const std::string target =
+            f.target + (f.target.find('?') == std::string::npos ? "?" : "&") + "x=%E9%FF";
+        const auto a = send(h, f.method, target, poisoned(f.body));
+        EXPECT_LT(a.status, 500) << file.filename() << ": " << a.body;
+      }
+    }
+    // Remote identification and command results, with bytes no encoding has.
+    EXPECT_LT(send(h, "POST", "/iclock/cdata?SN=CJDE202260011&table=rtlog&AuthType=device",
+                   "time=2024-03-05 08:00:03\tpin=\xFF\xFE\tcardno=\xE9\teventaddr=1\tevent=27\t"
+                   "inoutstatus=0\tverifytype=4\n")
+                  .status,
+              500);
+    EXPECT_LT(
+        send(h, "POST", "/iclock/devicecmd?SN=CJDE202260011", "ID=1&Return=0&CMD=DATA\xFF\xE9\n")
+            .status,
+        500);
+    expect_serving(h);
+    h.stop();
+  }
+  const auto bad = invalid_text(dir.path() / "pushgate.db");
+  EXPECT_TRUE(bad.empty()) << bad.size() << " invalid UTF-8 value(s), e.g. " << bad.front();
+  GatewayHarness again({}, dir.path());
+  expect_serving(again);
 }
 
 }  // namespace
