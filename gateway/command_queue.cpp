@@ -1,8 +1,9 @@
 #include "gateway/command_queue.hpp"
-#include "gateway/event_json.hpp"
 
 #include <memory>
 
+#include "gateway/device_text.hpp"
+#include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -424,7 +425,7 @@ void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
                    c.return_code.value_or(0));
       } else {
         log->info("[cmd={}] [sn={}] {} {}: {}", c.id, c.terminal_sn, c.verb, to_string(c.state),
-                  c.error);
+                  text::log_escape(c.error));
       }
     }
     for (const auto& o : observers) {

@@ -280,7 +280,7 @@ void ZkpushService::to_utf8(Request& r) {
       }
     }
   }
-  if (!binary_body(r.endpoint, r.query)) {
+  if (!binary_body(r.endpoint, r.query) && !text::unchanged_by_conversion(r.req.body(), encoding)) {
     std::string converted = r.req.body();
     if (text::make_utf8(converted, encoding)) {
       replaced += count_replacements(converted) - count_replacements(r.req.body());

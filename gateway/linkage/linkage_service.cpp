@@ -1,5 +1,4 @@
 #include "gateway/linkage/linkage_service.hpp"
-#include "gateway/event_json.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -334,7 +333,7 @@ void LinkageService::add_routes(api::Router& router) {
                  body["source"] = source_;
                  body["rules_file"] = options_.rules_file;
                  body["enabled"] = options_.enabled;
-                 reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
+                 reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
                });
              });
   router.add(
@@ -351,10 +350,10 @@ void LinkageService::add_routes(api::Router& router) {
         if (!parsed.ok()) {
           json body = {{"error", "invalid rules"},
                        {"errors", api::field_errors_json(parsed.errors)}};
-          reply.send(api::json_response(req, bhttp::status::bad_request, dump_json(body) + "\n"));
+          reply.send(api::json_response(req, bhttp::status::bad_request, body.dump() + "\n"));
           return;
         }
-        const std::string stored = dump_json(rl::to_json(parsed.rules));
+        const std::string stored = rl::to_json(parsed.rules).dump();
         WriteBatch batch;
         batch.ops.push_back([stored, now = clock_.now_ms()](store::WriteContext& ctx) {
           boost::system::error_code ec;
@@ -369,59 +368,58 @@ void LinkageService::add_routes(api::Router& router) {
           st.bind(1, std::string_view(stored)).bind(2, now);
           return st.run();
         });
-        store_.append(
-            std::move(batch), on_strand([this, req = std::move(req), reply,
-                                         rules = std::move(parsed.rules)](CommitResult r) mutable {
-              if (r.ec) {
-                reply.send(api::json_error(req, bhttp::status::service_unavailable,
-                                           "store unavailable", r.ec.message()));
-                return;
-              }
-              set_rules(std::move(rules));
-              source_ = "api";
-              log_->info("linkage: {} rule(s) put over REST", engine_.rules().size());
-              json body = rl::to_json(engine_.rules());
-              body["source"] = source_;
-              reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-            }));
+        store_.append(std::move(batch),
+                      on_strand([this, req = std::move(req), reply,
+                                 rules = std::move(parsed.rules)](CommitResult r) mutable {
+                        if (r.ec) {
+                          reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                                     "store unavailable", r.ec.message()));
+                          return;
+                        }
+                        set_rules(std::move(rules));
+                        source_ = "api";
+                        log_->info("linkage: {} rule(s) put over REST", engine_.rules().size());
+                        json body = rl::to_json(engine_.rules());
+                        body["source"] = source_;
+                        reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+                      }));
       });
-  router.add(
-      bhttp::verb::delete_, "/api/v1/linkage/rules",
-      [this, on_strand](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
-                        http::Reply reply) {
-        // Back to the file; refuse before forgetting the stored rules if it is bad.
-        rl::Parsed from_file;
-        if (!options_.rules_file.empty()) {
-          from_file = load_rules_file(options_.rules_file);
-          if (!from_file.ok()) {
-            json body = {{"error", "linkage.rules_file is invalid"},
-                         {"errors", api::field_errors_json(from_file.errors)}};
-            reply.send(api::json_response(req, bhttp::status::conflict, dump_json(body) + "\n"));
-            return;
-          }
-        }
-        WriteBatch batch;
-        batch.ops.push_back([](store::WriteContext& ctx) {
-          boost::system::error_code ec;
-          auto& st = ctx.statement("DELETE FROM linkage_rules WHERE id = 1", ec);
-          return ec ? ec : st.run();
-        });
-        store_.append(
-            std::move(batch),
-            on_strand([this, req = std::move(req), reply,
-                       rules = std::move(from_file.rules)](CommitResult r) mutable {
-              if (r.ec) {
-                reply.send(api::json_error(req, bhttp::status::service_unavailable,
-                                           "store unavailable", r.ec.message()));
-                return;
-              }
-              set_rules(std::move(rules));
-              source_ = options_.rules_file.empty() ? "none" : "file";
-              json body = rl::to_json(engine_.rules());
-              body["source"] = source_;
-              reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-            }));
-      });
+  router.add(bhttp::verb::delete_, "/api/v1/linkage/rules",
+             [this, on_strand](http::Request&& req, const http::RequestInfo&,
+                               const api::PathParams&, http::Reply reply) {
+               // Back to the file; refuse before forgetting the stored rules if it is bad.
+               rl::Parsed from_file;
+               if (!options_.rules_file.empty()) {
+                 from_file = load_rules_file(options_.rules_file);
+                 if (!from_file.ok()) {
+                   json body = {{"error", "linkage.rules_file is invalid"},
+                                {"errors", api::field_errors_json(from_file.errors)}};
+                   reply.send(api::json_response(req, bhttp::status::conflict, body.dump() + "\n"));
+                   return;
+                 }
+               }
+               WriteBatch batch;
+               batch.ops.push_back([](store::WriteContext& ctx) {
+                 boost::system::error_code ec;
+                 auto& st = ctx.statement("DELETE FROM linkage_rules WHERE id = 1", ec);
+                 return ec ? ec : st.run();
+               });
+               store_.append(
+                   std::move(batch),
+                   on_strand([this, req = std::move(req), reply,
+                              rules = std::move(from_file.rules)](CommitResult r) mutable {
+                     if (r.ec) {
+                       reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                                  "store unavailable", r.ec.message()));
+                       return;
+                     }
+                     set_rules(std::move(rules));
+                     source_ = options_.rules_file.empty() ? "none" : "file";
+                     json body = rl::to_json(engine_.rules());
+                     body["source"] = source_;
+                     reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+                   }));
+             });
 }
 
 bool LinkageService::wait_idle_for_test(std::chrono::milliseconds deadline) {

@@ -1,10 +1,11 @@
 #include "gateway/sync/sync_planner.hpp"
-#include "gateway/event_json.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
+
+#include "gateway/event_json.hpp"
 
 namespace pushgate::sync {
 

@@ -1,5 +1,4 @@
 #include "gateway/sync/sync_service.hpp"
-#include "gateway/event_json.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -13,6 +12,8 @@
 
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/device_text.hpp"
+#include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
@@ -401,12 +402,12 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
       boost::asio::bind_executor(strand_, [this, s = shared_](Read r) {
         if (r.ec) {
           log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", r.e.source_sn,
-                      r.e.pin, r.ec.message());
+                      text::log_escape(r.e.pin), r.ec.message());
         } else if (!r.e.user) {
           // Templates before the user row: the other terminals would refuse
           // them (no such user). The user's upload brings them along.
           log_->debug("[sn={}] sync: PIN {} has no user row yet; waiting for it", r.e.source_sn,
-                      r.e.pin);
+                      text::log_escape(r.e.pin));
         } else {
           enrolments_.inc();
           std::vector<Planned> source_items;
