@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "gateway/device_text.hpp"
+#include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -265,7 +267,7 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
     }
     st.bind(1, c.id).bind(2, std::string_view(c.terminal_sn)).bind(3, std::string_view(c.origin));
     bind_text_or_null(st, 4, c.client_ref);
-    st.bind(5, std::string_view(c.verb)).bind(6, c.params.dump());
+    st.bind(5, std::string_view(c.verb)).bind(6, dump_json(c.params));
     st.bind(7, c.max_attempts).bind(8, c.created_ms).bind(9, c.expires_ms);
     return st.run();
   });
@@ -454,7 +456,7 @@ void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
                    c.return_code.value_or(0));
       } else {
         log->info("[cmd={}] [sn={}] {} {}: {}", c.id, c.terminal_sn, c.verb, to_string(c.state),
-                  c.error);
+                  text::log_escape(c.error));
       }
     }
     for (const auto& o : observers) {

@@ -200,11 +200,15 @@ std::string to_utf8(std::string_view bytes, std::string_view encoding) {
   return repair_utf8(bytes);
 }
 
-bool make_utf8(std::string& text, std::string_view encoding) {
-  if (all_ascii(text)) {
-    return false;
+bool unchanged_by_conversion(std::string_view bytes, std::string_view encoding) noexcept {
+  if (all_ascii(bytes)) {
+    return true;
   }
-  if (encoding != "latin-1" && encoding != "cp1252" && encoding != "gbk" && is_valid_utf8(text)) {
+  return encoding != "latin-1" && encoding != "cp1252" && encoding != "gbk" && is_valid_utf8(bytes);
+}
+
+bool make_utf8(std::string& text, std::string_view encoding) {
+  if (unchanged_by_conversion(text, encoding)) {
     return false;
   }
   std::string converted = to_utf8(text, encoding);

@@ -29,6 +29,10 @@ bool is_valid_utf8(std::string_view bytes) noexcept;
  */
 std::string to_utf8(std::string_view bytes, std::string_view encoding);
 
+/** Whether to_utf8(bytes, encoding) would return `bytes` unchanged (ASCII, or valid UTF-8 read as
+ * UTF-8): the common case, checked without copying. */
+bool unchanged_by_conversion(std::string_view bytes, std::string_view encoding) noexcept;
+
 /** to_utf8() in place; returns whether anything changed. */
 bool make_utf8(std::string& text, std::string_view encoding);
 

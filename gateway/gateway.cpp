@@ -205,11 +205,24 @@ std::string Gateway::start() {
           ioc_.get_executor());
   auto n = static_cast<std::size_t>(config_.get_int("gateway.io_threads"));
   for (std::size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] { run_io(); });
   }
   started_ = true;
   health_.set(Health::Kind::Ready, "startup", true);
   return {};
+}
+
+void Gateway::run_io() {
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      // Handlers (terminal requests, REST, sync, linkage, access) are not
+      // meant to throw; one that does loses its own work, not the daemon.
+      logger(Component::Main)->error("I/O thread: unhandled exception: {}", e.what());
+    }
+  }
 }
 
 void Gateway::stop(std::chrono::milliseconds deadline) {
@@ -225,7 +238,7 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
     work_ =
         std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
             ioc_.get_executor());
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] { run_io(); });
     started_ = true;
   }
   if (sweep_timer_) {

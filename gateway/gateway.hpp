@@ -112,6 +112,7 @@ class Gateway {
   std::unique_ptr<linkage::LinkageService> linkage_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   void schedule_sweep();
+  void run_io();
   std::unique_ptr<http::Server> api_server_;
   std::unique_ptr<AdapterContext> adapter_ctx_;
   std::vector<std::unique_ptr<Adapter>> adapters_;

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "gateway/config/config.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
 
@@ -97,6 +98,9 @@ TerminalRegistry::TerminalRegistry(const config::Config& config)
     const auto& tz = config.get_string("terminals." + sn + ".timezone");
     if (!tz.empty()) {
       zones_.emplace(sn, zone_or_throw(tz, "terminals." + sn + ".timezone"));
+    }
+    if (auto enc = text::canonical_encoding(config.get_string("terminals." + sn + ".encoding"))) {
+      encodings_.emplace(sn, *enc);
     }
     for (const auto& cidr : config.get_list("terminals." + sn + ".networks")) {
       Network n;
@@ -287,6 +291,14 @@ bool TerminalRegistry::source_allowed(std::string_view sn, const std::string& ad
 std::string TerminalRegistry::name_for(std::string_view sn) const {
   std::lock_guard lock(mutex_);
   if (auto it = names_.find(sn); it != names_.end()) {
+    return it->second;
+  }
+  return {};
+}
+
+std::string TerminalRegistry::encoding_for(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = encodings_.find(sn); it != encodings_.end()) {
     return it->second;
   }
   return {};

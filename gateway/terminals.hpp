@@ -96,6 +96,9 @@ class TerminalRegistry {
    */
   bool source_allowed(std::string_view sn, const std::string& address) const;
 
+  /** The configured text encoding, canonical ("" when none: the adapter's default). */
+  std::string encoding_for(std::string_view sn) const;
+
   /** The configured display name ("" when none). */
   std::string name_for(std::string_view sn) const;
 
@@ -114,6 +117,7 @@ class TerminalRegistry {
   std::map<std::string, Entry, std::less<>> terminals_;
   std::map<std::string, std::string, std::less<>> names_;
   std::map<std::string, Zone, std::less<>> zones_;
+  std::map<std::string, std::string, std::less<>> encodings_;
   struct Network {
     std::array<unsigned char, 16> bytes{};
     bool v4 = true;

@@ -1,6 +1,7 @@
 #include "adapters/zkpush/zkpush_config.hpp"
 
 #include "adapters/zkpush/zkpush_protocol.hpp"
+#include "gateway/device_text.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -102,6 +103,16 @@ void ZkpushConfig::declare(config::Schema& s) {
          std::int64_t{0},
          std::int64_t{30 * 24 * 3600},
          {},
+         true});
+  s.add({"zkpush.encoding",
+         ValueType::String,
+         std::string("utf-8"),
+         "The character set terminals send names and other text in; converted to UTF-8\n"
+         "once on arrival (the raw column keeps the bytes as sent). Bytes not valid in\n"
+         "it become U+FFFD and are counted. Per terminal: terminals.\"SN\".encoding.",
+         {},
+         {},
+         {"utf-8", "latin-1", "iso-8859-1", "cp1252", "windows-1252", "gbk", "gb2312", "gb18030"},
          true});
   s.add({"zkpush.idle_timeout_ms",
          ValueType::Int,
@@ -218,6 +229,7 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.tls_min_version = c.get_string("zkpush.tls_min_version");
   z.token_check = c.get_string("zkpush.token_check");
   z.gap_backfill_after_s = c.get_int("zkpush.gap_backfill_after_s");
+  z.encoding = text::canonical_encoding(c.get_string("zkpush.encoding")).value_or("utf-8");
   return z;
 }
 

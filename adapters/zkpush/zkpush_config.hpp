@@ -34,6 +34,7 @@ struct ZkpushConfig {
   std::string tls_key_file;
   std::string tls_min_version = "1.2";
   std::string token_check = "log";  ///< Security PUSH Cookie token: off | log | enforce
+  std::string encoding = "utf-8";   ///< canonical (text::canonical_encoding) device text encoding
 
   static void declare(config::Schema& schema);
   static ZkpushConfig from(const config::Config& config);

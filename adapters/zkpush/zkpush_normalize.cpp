@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/write_context.hpp"
 
@@ -16,7 +17,10 @@ LocalDateTime to_local(const DeviceTime& t) {
 }
 
 std::optional<std::int64_t> utc_of(const DeviceTime& t, const UploadContext& ctx) {
-  if (ctx.zone == nullptr) {
+  // A clock never set (or set by hand) also sends well-formed dates like
+  // 1900-01-01 or 9999-12-31: flagged like the pre-NTP garbage, with no UTC
+  // time (local_time keeps what was sent) instead of a punch decades away.
+  if (ctx.zone == nullptr || t.year < kFirstPlausibleYear || t.year > kLastPlausibleYear) {
     return std::nullopt;
   }
   return ctx.zone->to_utc_ms(to_local(t));
@@ -346,8 +350,10 @@ std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, Wri
     e.local_time = r.time_text;
     e.utc_ms = utc_of(r.time, ctx);
     e.pin = r.pin;
-    e.status = r.status;
-    e.verify_mode = r.verify;
+    // Negative codes are not states or modes any terminal defines: left
+    // unset (null), the raw line keeps them.
+    e.status = r.status >= 0 ? r.status : kUnset;
+    e.verify_mode = r.verify >= 0 ? r.verify : kUnset;
     e.work_code = r.workcode;
     if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
       e.extra_json = attlog_extra_json(r);
@@ -406,7 +412,14 @@ std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
     }
     return 1;
   }
-  const auto& p = *parsed.photo;
+  // Photo bodies are binary and skip the conversion at the door: the text
+  // taken from their header is made valid UTF-8 here.
+  AttPhoto p = *parsed.photo;
+  p.file_name = text::to_utf8(p.file_name, "utf-8");
+  for (auto& kv : p.header) {
+    kv.key = text::to_utf8(kv.key, "utf-8");
+    kv.value = text::to_utf8(kv.value, "utf-8");
+  }
   std::string header(body.substr(0, p.data_offset));
   while (!header.empty() && (header.back() == '\0' || header.back() == '\n')) {
     header.pop_back();

@@ -51,6 +51,10 @@ void add_errorlog_record(const ErrorLogRecord& e, const std::string& raw, const 
 /** The fields of a user record as the JSON stored in terminal_users.fields. */
 std::string user_fields_json(const UserRecord& user);
 
+/** Device times outside these years get no UTC time (a clock never set, 1900, 9999). */
+inline constexpr int kFirstPlausibleYear = 2000;
+inline constexpr int kLastPlausibleYear = 2099;
+
 /** An event of `kind` from this upload (sn, received time, command id) with its raw line. */
 Event make_event(const UploadContext& ctx, EventKind kind, std::string raw);
 /** A terminal-local time in UTC, by the upload's zone; empty when it does not exist. */

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 
@@ -10,6 +11,7 @@
 #include "adapters/zkpush/zkpush_commands.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/api/router.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -459,12 +461,13 @@ bool SecurityService::token_ok(Request& r) {
       if (r.now_ms - s.token_logged_ms >= 60000) {
         s.token_logged_ms = r.now_ms;
         log_->warn("[sn={}] token check failed ({}) on {}; accepted (zkpush.token_check=log)", r.sn,
-                   why, std::string(r.req.target()));
+                   why, text::log_escape(r.req.target(), 120));
       }
       return true;
     }
   }
-  log_->warn("[sn={}] refused {}: token check failed ({})", r.sn, std::string(r.req.target()), why);
+  log_->warn("[sn={}] refused {}: token check failed ({})", r.sn,
+             text::log_escape(r.req.target(), 120), why);
   base_.refuse(r, bhttp::status::unauthorized, "bad_token", "Unauthorized\n");
   return false;
 }
@@ -520,7 +523,7 @@ void SecurityService::handshake(Request& r) {
     });
     r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
     log_->info("[sn={}] Security PUSH handshake pushver={} from {}: not registered", r.sn,
-               h.pushver.empty() ? "?" : h.pushver, r.terminal.ip);
+               h.pushver.empty() ? "?" : text::log_escape(h.pushver), r.terminal.ip);
     base_.commit_and_answer(r, std::move(r.pending), security::render_unregistered_handshake());
     return;
   }
@@ -533,7 +536,8 @@ void SecurityService::handshake(Request& r) {
   a.registry_code = s.registry_code;
   a.config = server_config(h, s.session_id);
   log_->info("[sn={}] Security PUSH handshake pushver={} from {}: registered, PushProtVer={}", r.sn,
-             h.pushver.empty() ? "?" : h.pushver, r.terminal.ip, a.config.push_prot_ver);
+             h.pushver.empty() ? "?" : text::log_escape(h.pushver), r.terminal.ip,
+             text::log_escape(a.config.push_prot_ver));
   base_.commit_and_answer(r, std::move(r.pending), security::render_registered_handshake(a));
 }
 
@@ -641,7 +645,8 @@ void SecurityService::registry(Request& r) {
     return;
   }
   log_->info("[sn={}] registered: DeviceType={} firmware={} doors={} readers={}", r.sn,
-             d.device_type, d.firmware, d.lock_count.value_or(-1), d.reader_count.value_or(-1));
+             text::log_escape(d.device_type), text::log_escape(d.firmware),
+             d.lock_count.value_or(-1), d.reader_count.value_or(-1));
   base_.commit_and_answer(r, std::move(r.pending),
                           security::render_registry_answer(s.registry_code));
 }
@@ -696,9 +701,9 @@ std::size_t SecurityService::add_rtlog(const security::RtlogRecord& rec, const U
   }
   e.pin = pin;
   e.event_code = rec.event.value_or(kUnset);
-  e.verify_mode = rec.verify_mode.value_or(kUnset);
+  e.verify_mode = std::max(rec.verify_mode.value_or(kUnset), kUnset);  // negative: unset
   e.door = rec.event_addr.value_or(kUnset);
-  e.status = rec.in_out_status.value_or(kUnset);
+  e.status = std::max(rec.in_out_status.value_or(kUnset), kUnset);
   nlohmann::json extra = kv_object(rec.extra);
   if (!rec.card_no.empty() && rec.card_no != "0") {
     extra["card"] = rec.card_no;
@@ -1087,7 +1092,8 @@ void SecurityService::upload(Request& r) {
   std::size_t problems = batch.quarantine.size() - problems_before;
   if (problems > 0) {
     base_.parse_problems_.inc(problems);
-    log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems, u.table);
+    log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems,
+                text::log_escape(u.table));
   }
   base_.commit_and_answer(r, std::move(batch), std::move(ok_body));
 }
@@ -1116,14 +1122,15 @@ void SecurityService::querydata(Request& r) {
     return;
   }
   if (iequals(p.type, "count")) {
-    log_->info("[sn={}] [cmd={}] {} count: {}", r.sn, p.cmd_id, p.table_name,
-               parsed.counted.value_or(-1));
+    log_->info("[sn={}] [cmd={}] {} count: {}", r.sn, text::log_escape(p.cmd_id),
+               text::log_escape(p.table_name), parsed.counted.value_or(-1));
     count = static_cast<std::size_t>(std::max<std::int64_t>(0, parsed.counted.value_or(0)));
   } else {
     count += add_table(parsed.entries, parsed.kind, u, batch);
   }
-  log_->debug("[sn={}] [cmd={}] querydata {} package {}/{}: {} record(s)", r.sn, p.cmd_id,
-              p.table_name, p.pack_index.value_or(1), p.pack_count.value_or(1), count);
+  log_->debug("[sn={}] [cmd={}] querydata {} package {}/{}: {} record(s)", r.sn,
+              text::log_escape(p.cmd_id), text::log_escape(p.table_name), p.pack_index.value_or(1),
+              p.pack_count.value_or(1), count);
   base_.commit_and_answer(r, std::move(batch),
                           security::render_table_count_answer(p.table_name, count));
 }
@@ -1142,15 +1149,17 @@ void SecurityService::device_command(Request& r) {
     if (security::queued_for_sub_controller(c)) {
       // Appendix 15: the master took it for a sub-controller; the final
       // result follows in a later devicecmd.
-      log_->debug("[sn={}] [cmd={}] queued for sub-controller {}", r.sn, c.id, sub.value_or("?"));
+      log_->debug("[sn={}] [cmd={}] queued for sub-controller {}", r.sn, text::log_escape(c.id),
+                  text::log_escape(sub.value_or("?")));
       continue;
     }
     auto id = to_int64(c.id);
     if (!id) {
       continue;
     }
-    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}{}", r.sn, c.id, c.return_code, c.cmd,
-                sub ? " sub-controller " + *sub : std::string());
+    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}{}", r.sn, text::log_escape(c.id),
+                c.return_code, text::log_escape(c.cmd),
+                sub ? " sub-controller " + text::log_escape(*sub) : std::string());
     results.push_back(
         {*id, c.return_code,
          std::string(security::return_code_name(c.return_code, security::PushFlavour::Security)),

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +12,7 @@
 #include "adapters/zkpush/zkpush_normalize.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_session.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -107,6 +109,72 @@ std::string param_text(const nlohmann::json& params, const char* key) {
   return v.is_string() ? v.get<std::string>() : (v.is_number() ? v.dump() : std::string());
 }
 
+// Bodies that carry binary images: their bytes are not text and stay as sent.
+bool binary_body(Endpoint endpoint, const QueryResult& query) {
+  if (endpoint == Endpoint::Fdata) {
+    return true;
+  }
+  const std::string* table = query.find("table");
+  return table != nullptr && iequals(*table, "ATTPHOTO");
+}
+
+std::size_t count_replacements(std::string_view s) {
+  std::size_t n = 0;
+  for (auto pos = s.find("\xEF\xBF\xBD"); pos != std::string_view::npos;
+       pos = s.find("\xEF\xBF\xBD", pos + 3)) {
+    ++n;
+  }
+  return n;
+}
+
+std::vector<std::string_view> text_lines(std::string_view body) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    const auto nl = body.find('\n', start);
+    if (nl == std::string_view::npos) {
+      out.push_back(body.substr(start));
+      break;
+    }
+    out.push_back(body.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+// The parsers read the converted body, so the records carry converted lines
+// as `raw`; put the bytes the terminal sent back there. Conversion keeps LF
+// and every ASCII byte, so line i of one body is line i of the other.
+void restore_raw(WriteBatch& batch, std::string_view converted, std::string_view original) {
+  std::map<std::string_view, std::string_view> lines;
+  lines.emplace(converted, original);
+  auto c_lines = text_lines(converted);
+  auto o_lines = text_lines(original);
+  if (c_lines.size() == o_lines.size()) {
+    for (std::size_t i = 0; i < c_lines.size(); ++i) {
+      lines.emplace(c_lines[i], o_lines[i]);
+      auto c = c_lines[i];
+      auto o = o_lines[i];
+      while (!c.empty() && !o.empty() && c.back() == '\r' && o.back() == '\r') {
+        c.remove_suffix(1);
+        o.remove_suffix(1);
+        lines.emplace(c, o);
+      }
+    }
+  }
+  auto restore = [&lines](std::string& raw) {
+    if (auto it = lines.find(raw); it != lines.end()) {
+      raw = std::string(it->second);
+    }
+  };
+  for (auto& e : batch.events) {
+    restore(e.raw);
+  }
+  for (auto& q : batch.quarantine) {
+    restore(q.raw);
+  }
+}
+
 metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason) {
   return m.counter("pushgate_refused_requests_total", "Terminal requests refused, by reason",
                    {{"reason", std::string(reason)}});
@@ -129,6 +197,9 @@ ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
           "pushgate_zkpush_gap_backfills_total",
           "Record queries queued for terminals back after a silence or a restart")),
       started_ms_(ctx.clock.now_ms()),
+      text_replaced_(ctx.metrics.counter(
+          "pushgate_zkpush_text_replaced_total",
+          "Bytes of terminal text not valid in its encoding, replaced by U+FFFD")),
       security_(std::make_shared<SecurityService>(*this)) {}
 
 void ZkpushService::reload(const ZkpushConfig& config) {
@@ -157,9 +228,18 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
   }
   r->query = parse_query(target.query);
   const std::string* sn = r->query.find("SN");
-  if (sn == nullptr || sn->empty() || sn->size() > 64) {
+  if (sn == nullptr || sn->empty()) {
     // Without a serial nothing can be attributed; a terminal always sends it.
     refuse(*r, bhttp::status::bad_request, "missing_sn", "SN required\n");
+    return;
+  }
+  if (!text::valid_serial(*sn)) {
+    // Firmware sends letters, digits, '-' and '_'; anything else (bytes that
+    // are not text, CR/LF, 200 characters) is not a terminal: never stored.
+    log_->warn("[sn={}] refused {} from {}: serial number is not 1-{} of [A-Za-z0-9_-]",
+               text::log_escape(*sn, 64), std::string(r->req.method_string()), remote_ip(r->info),
+               text::kMaxSerialLength);
+    refuse(*r, bhttp::status::bad_request, "bad_sn", "Invalid SN\n");
     return;
   }
   r->sn = *sn;
@@ -224,6 +304,7 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     refuse(*r, refused_status, "terminal_refused", "Device refused\n");
     return;
   }
+  to_utf8(*r);
   if (security_->claims(*r, security_endpoint)) {
     security_->handle(*r, security_endpoint);
     return;
@@ -260,6 +341,35 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     case Endpoint::Unknown:
       refuse(*r, bhttp::status::not_found, "unknown_endpoint", "Unknown request\n");
       return;
+  }
+}
+
+void ZkpushService::to_utf8(Request& r) {
+  std::string encoding = ctx_.terminals.encoding_for(r.sn);
+  if (encoding.empty()) {
+    encoding = std::atomic_load(&config_)->encoding;
+  }
+  std::size_t replaced = 0;
+  for (auto& kv : r.query.params) {
+    for (std::string* s : {&kv.key, &kv.value}) {
+      const std::size_t before = count_replacements(*s);
+      if (text::make_utf8(*s, encoding)) {
+        replaced += count_replacements(*s) - before;
+      }
+    }
+  }
+  if (!binary_body(r.endpoint, r.query) && !text::unchanged_by_conversion(r.req.body(), encoding)) {
+    std::string converted = r.req.body();
+    if (text::make_utf8(converted, encoding)) {
+      replaced += count_replacements(converted) - count_replacements(r.req.body());
+      r.original_body = std::move(r.req.body());
+      r.req.body() = std::move(converted);
+    }
+  }
+  if (replaced > 0) {
+    text_replaced_.inc(replaced);
+    log_->info("[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them)", r.sn,
+               replaced, encoding, text::log_escape(r.req.target(), 120));
   }
 }
 
@@ -306,8 +416,8 @@ void ZkpushService::handshake(Request& r) {
                  r.sn, suppressed_note(*suppressed));
     }
   } else {
-    log_->info("[sn={}] handshake pushver={} from {}", r.sn, pushver ? *pushver : "?",
-               r.terminal.ip);
+    log_->info("[sn={}] handshake pushver={} from {}", r.sn,
+               pushver ? text::log_escape(*pushver) : "?", r.terminal.ip);
   }
   commit_and_answer(r, std::move(r.pending), render_handshake(h));
 }
@@ -392,7 +502,8 @@ void ZkpushService::upload(Request& r) {
   std::size_t problems = batch.quarantine.size() - problems_before;
   if (problems > 0) {
     parse_problems_.inc(problems);
-    log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems, u.table);
+    log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems,
+                text::log_escape(u.table));
   }
   commit_and_answer(r, std::move(batch), std::move(ok_body));
 }
@@ -468,7 +579,8 @@ void ZkpushService::device_command(Request& r) {
   add_problems(parsed.problems, u, batch);
   std::vector<CommandQueue::Result> results;
   for (const auto& c : parsed.confirmations) {
-    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}", r.sn, c.id, c.return_code, c.cmd);
+    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}", r.sn, text::log_escape(c.id),
+                c.return_code, text::log_escape(c.cmd));
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(c.id.data(), c.id.data() + c.id.size(), id);
     if (ec == std::errc{} && p == c.id.data() + c.id.size()) {
@@ -655,6 +767,9 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
   // Callers pass std::move(r.pending): take it before `r` is moved below,
   // or the batch would be emptied with it.
   WriteBatch owned = std::move(batch);
+  if (r.original_body) {
+    restore_raw(owned, r.req.body(), *r.original_body);
+  }
   if (owned.empty()) {
     answer(r, bhttp::status::ok, std::move(ok_body));
     return;
@@ -716,8 +831,8 @@ void ZkpushService::answer(Request& r, bhttp::status status, std::string body) {
 void ZkpushService::refuse(Request& r, bhttp::status status, std::string_view reason,
                            std::string body) {
   refused_counter(ctx_.metrics, reason).inc();
-  log_->debug("[sn={}] refused {} {}: {}", r.sn.empty() ? "-" : r.sn,
-              std::string(r.req.method_string()), std::string(r.req.target()), reason);
+  log_->debug("[sn={}] refused {} {}: {}", r.sn.empty() ? "-" : text::log_escape(r.sn),
+              std::string(r.req.method_string()), text::log_escape(r.req.target(), 120), reason);
   answer(r, status, std::move(body));
 }
 

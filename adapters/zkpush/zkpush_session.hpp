@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "adapters/zkpush/zkpush_config.hpp"
@@ -42,6 +43,7 @@ class ZkpushService {
   // admission, the command poll and commit_and_answer.
   friend class SecurityService;
   struct Request;
+  void to_utf8(Request& r);
   void handshake(Request& r);
   void upload(Request& r);
   void poll(Request& r);
@@ -80,6 +82,7 @@ class ZkpushService {
   std::map<std::string, std::int64_t, std::less<>> gap_noted_;
   // Lines anyone can trigger (unknown serials, forged results): one a minute per reason.
   LogRateLimiter log_limiter_;
+  metrics::Counter& text_replaced_;
   std::shared_ptr<SecurityService> security_;
 };
 
@@ -94,6 +97,9 @@ struct ZkpushService::Request {
   TerminalRecord terminal;
   std::int64_t now_ms = 0;
   WriteBatch pending;  // terminal bookkeeping to commit with the request
+  // The body as the terminal sent it, when converting it to UTF-8 changed it
+  // (req.body() then holds the converted text the parsers read).
+  std::optional<std::string> original_body;
 };
 
 }  // namespace pushgate::adapters::zkpush

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "gateway/config/config.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/store.hpp"
@@ -596,7 +597,7 @@ void AccessService::decide(RemoteAuthRequest q, std::function<void(RemoteAuthAns
       if (self != nullptr) {
         self->decision_write_failures_.inc();
         self->log_->warn("[sn={}] access decision for pin {} not stored ({}): answered FAILED", sn,
-                         d.pin, res.ec.message());
+                         text::log_escape(d.pin), res.ec.message());
         std::lock_guard data_lock(self->mutex_);
         for (std::size_t i = 0; i < d.positions.size(); ++i) {
           // Undo only a position nobody moved since (README, durability).
@@ -730,7 +731,7 @@ void AccessService::import_users(std::string sn, std::vector<json> uploads) {
                 (in_batch != batch_cards.end() && in_batch->second != pin)) {
               // The card belongs to someone else here: keep the user, not the card.
               log_->debug("access: [sn={}] user {} card {} held by another user: not imported", sn,
-                          pin, card);
+                          text::log_escape(pin), text::log_escape(card));
               import_skipped_.inc();
             } else {
               cards.push_back(ra::Card{card, false});
@@ -740,8 +741,9 @@ void AccessService::import_users(std::string sn, std::vector<json> uploads) {
           u.cards = std::move(cards);
           auto parsed = ra::user_from_json(ra::to_json(u, true));
           if (!parsed.ok()) {
-            log_->debug("access: [sn={}] user {} not imported: {}: {}", sn, pin,
-                        parsed.errors.front().field, parsed.errors.front().message);
+            log_->debug("access: [sn={}] user {} not imported: {}: {}", sn, text::log_escape(pin),
+                        parsed.errors.front().field,
+                        text::log_escape(parsed.errors.front().message));
             import_skipped_.inc();
             continue;
           }

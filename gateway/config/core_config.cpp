@@ -395,6 +395,15 @@ void declare_core_config(Schema& s) {
          {},
          {},
          false});
+  s.add(
+      {"terminals.*.encoding",
+       ValueType::String,
+       std::string(""),
+       "The character set this terminal sends text in; empty: zkpush.encoding.",
+       {},
+       {},
+       {"", "utf-8", "latin-1", "iso-8859-1", "cp1252", "windows-1252", "gbk", "gb2312", "gb18030"},
+       false});
   s.add({"terminals.*.networks",
          ValueType::StringList,
          std::vector<std::string>{},

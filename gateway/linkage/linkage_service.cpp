@@ -278,7 +278,7 @@ void LinkageService::run(const rl::Firing& firing, const Event& e) {
                                 {"message", a.message},
                                 {"source_event_id", e.id},
                                 {"source_kind", to_string(e.kind)}}
-                               .dump();
+                               .dump(-1, ' ', false, json::error_handler_t::replace);
         alert.received_ms = clock_.now_ms();
         WriteBatch batch;
         batch.events.push_back(std::move(alert));

@@ -400,7 +400,15 @@ void Store::commit_group(std::vector<Pending>& group) {
     }
     std::size_t committed_before = committed.size();
     auto snapshot = ctx_->snapshot();
-    auto bec = apply(group[i], results[i], committed);
+    boost::system::error_code bec;
+    try {
+      bec = apply(group[i], results[i], committed);
+    } catch (const std::exception& e) {
+      // A write that throws (a bug reached by device data) fails its own
+      // request, never the writer: the device hears non-OK and resends.
+      log->error("request rejected by the store: a write threw: {}", e.what());
+      bec = make_error_code(boost::system::errc::invalid_argument);
+    }
     if (bec) {
       if (is_environment_error(bec)) {
         // The disk or the database is unusable: nothing in this group can be
@@ -475,7 +483,13 @@ void Store::commit_group(std::vector<Pending>& group) {
   if (!committed.empty()) {
     std::lock_guard lock(observers_mutex_);
     for (const auto& obs : observers_) {
-      obs(committed);
+      try {
+        obs(committed);
+      } catch (const std::exception& e) {
+        // The events are committed; one failing observer must not stop the
+        // writer or keep the others from hearing about them.
+        log->error("commit observer threw: {}", e.what());
+      }
     }
   }
 }

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/event_json.hpp"
+
 namespace pushgate::sync {
 
 namespace {
@@ -353,7 +355,7 @@ std::string digest_of(const std::vector<CommandRequest>& requests) {
   };
   for (const auto& r : requests) {
     mix(r.verb);
-    mix(r.params.dump());
+    mix(dump_json(r.params));
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

@@ -12,6 +12,8 @@
 
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/device_text.hpp"
+#include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
@@ -400,12 +402,12 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
       boost::asio::bind_executor(strand_, [this, s = shared_](Read r) {
         if (r.ec) {
           log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", r.e.source_sn,
-                      r.e.pin, r.ec.message());
+                      text::log_escape(r.e.pin), r.ec.message());
         } else if (!r.e.user) {
           // Templates before the user row: the other terminals would refuse
           // them (no such user). The user's upload brings them along.
           log_->debug("[sn={}] sync: PIN {} has no user row yet; waiting for it", r.e.source_sn,
-                      r.e.pin);
+                      text::log_escape(r.e.pin));
         } else {
           enrolments_.inc();
           std::vector<Planned> source_items;
@@ -574,32 +576,33 @@ void SyncService::add_routes(api::Router& router) {
                            {"open", shared_->open.load()},
                            {"items_tracked", ledger_.size()},
                            {"terminals", std::move(terminals)}};
-              reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
+              reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
             }));
       });
-  router.add(bhttp::verb::post, "/api/v1/sync/terminals/{sn}",
-             [this](http::Request&& req, const http::RequestInfo&, const api::PathParams& p,
-                    http::Reply reply) {
-               const std::string sn = p.at("sn");
-               const auto t = terminals_.find(sn);
-               if (!options_.enabled || access_ == nullptr) {
-                 reply.send(api::json_error(req, bhttp::status::conflict, "sync disabled",
-                                            "sync.enabled and access.enabled must be true"));
-                 return;
-               }
-               if (!t || t->flavour != "access" || t->state != "accepted") {
-                 reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
-                                            "not an accepted access-control terminal: " + sn));
-                 return;
-               }
-               boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
-                 const std::int64_t before = static_cast<std::int64_t>(queued_.value());
-                 full_sync(sn);
-                 json body = {{"terminal", sn},
-                              {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
-                 reply.send(api::json_response(req, bhttp::status::accepted, body.dump() + "\n"));
-               });
-             });
+  router.add(
+      bhttp::verb::post, "/api/v1/sync/terminals/{sn}",
+      [this](http::Request&& req, const http::RequestInfo&, const api::PathParams& p,
+             http::Reply reply) {
+        const std::string sn = p.at("sn");
+        const auto t = terminals_.find(sn);
+        if (!options_.enabled || access_ == nullptr) {
+          reply.send(api::json_error(req, bhttp::status::conflict, "sync disabled",
+                                     "sync.enabled and access.enabled must be true"));
+          return;
+        }
+        if (!t || t->flavour != "access" || t->state != "accepted") {
+          reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
+                                     "not an accepted access-control terminal: " + sn));
+          return;
+        }
+        boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
+          const std::int64_t before = static_cast<std::int64_t>(queued_.value());
+          full_sync(sn);
+          json body = {{"terminal", sn},
+                       {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
+          reply.send(api::json_response(req, bhttp::status::accepted, dump_json(body) + "\n"));
+        });
+      });
 }
 
 bool SyncService::wait_idle_for_test(std::chrono::milliseconds deadline) {

@@ -71,6 +71,13 @@ TEST(DeviceText, EveryByteStringBecomesValidUtf8InEveryEncoding) {
   }
 }
 
+TEST(DeviceText, UnchangedByConversion) {
+  EXPECT_TRUE(unchanged_by_conversion("PIN=1\tName=Bob", "gbk"));
+  EXPECT_TRUE(unchanged_by_conversion("Jos\xC3\xA9", "utf-8"));
+  EXPECT_FALSE(unchanged_by_conversion("Jos\xC3\xA9", "latin-1"));
+  EXPECT_FALSE(unchanged_by_conversion("Jos\xE9", "utf-8"));
+}
+
 TEST(DeviceText, MakeUtf8ReportsAChange) {
   std::string ascii = "PIN=1\tName=Bob";
   EXPECT_FALSE(make_utf8(ascii, "gbk"));
