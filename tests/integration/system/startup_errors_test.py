@@ -15,6 +15,7 @@ level, and a type error that must not hide the error after it.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -145,6 +146,14 @@ def test(workdir, args):
 
     # And a good config still starts (the checks refuse nothing valid).
     daemon = systest.Daemon(binary, workdir, systest.base_config(data)).start()
+    # Issue 13 item 7: SIGHUP with a changed restart-only key says it did not apply.
+    offset = len(daemon.log_text())
+    daemon.write_config(systest.base_config(data).replace(
+        '[zkpush]\nlisten = "127.0.0.1"\nport = 0', '[zkpush]\nlisten = "127.0.0.1"\nport = 8082'))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"zkpush\.port changed from 0 to 8082: takes effect after a restart", 20,
+                    offset)
+    daemon.wait_log(r"configuration reloaded .*1 changed key\(s\) need a restart", 20, offset)
     check(daemon.stop() == 0, "pushgated did not stop cleanly")
     run_ok = subprocess.run([binary, "--check-config", daemon.config_path], capture_output=True,
                             text=True, timeout=20)
