@@ -21,14 +21,15 @@ namespace {
 const AdapterRegistration kAdapters[] = {
 #ifdef PUSHGATE_ADAPTER_ZKPUSH
     {"zkpush", &adapters::zkpush::ZkpushAdapter::declare_config,
-     &adapters::zkpush::ZkpushAdapter::create},
+     &adapters::zkpush::ZkpushAdapter::create, &adapters::zkpush::ZkpushAdapter::validate_config},
 #endif
 #ifdef PUSHGATE_ADAPTER_MQTT
-    {"mqtt", &adapters::mqtt::MqttAdapter::declare_config, &adapters::mqtt::MqttAdapter::create},
+    {"mqtt", &adapters::mqtt::MqttAdapter::declare_config, &adapters::mqtt::MqttAdapter::create,
+     &adapters::mqtt::MqttAdapter::validate_config},
 #endif
 #ifdef PUSHGATE_ADAPTER_MODBUS
     {"modbus", &adapters::modbus::ModbusAdapter::declare_config,
-     &adapters::modbus::ModbusAdapter::create},
+     &adapters::modbus::ModbusAdapter::create, &adapters::modbus::ModbusAdapter::validate_config},
 #endif
 };
 }  // namespace

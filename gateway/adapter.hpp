@@ -3,7 +3,9 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
@@ -48,9 +50,11 @@ struct AdapterContext {
  * One adapter: built from its validated config, started once, stopped once.
  *
  * Contract: `start` runs on the main thread before the io_context runs and
- * returns an error when it cannot work (port taken, bad certificate);
- * `stop` is graceful and returns within `deadline` (stop accepting, let
- * in-flight work answer, flush cursors).
+ * returns an error when it cannot work (port taken, bad certificate), with
+ * `start_error` saying why in one line; `stop` is graceful and returns
+ * within `deadline` (stop accepting, let in-flight work answer, flush
+ * cursors). `stop` is also called after a failed `start`, and must then
+ * release whatever the start got before it failed.
  */
 class Adapter {
  public:
@@ -58,6 +62,12 @@ class Adapter {
   virtual std::string_view name() const noexcept = 0;
   virtual boost::system::error_code start() = 0;
   virtual void stop(std::chrono::milliseconds deadline) = 0;
+  /**
+   * After a failed `start`: one line for the operator naming the key and the
+   * value at fault, as in "zkpush.port: cannot listen on 0.0.0.0:8081:
+   * Address already in use". Empty: the error code's message is used.
+   */
+  virtual std::string start_error() const { return {}; }
   /**
    * SIGHUP: apply the keys of `config` marked (reload). Called on the main
    * thread while the io_context runs; an adapter with no reloadable keys
@@ -72,6 +82,13 @@ struct AdapterRegistration {
   void (*declare_config)(config::Schema&);
   /** Null when the adapter is disabled in the config. */
   std::unique_ptr<Adapter> (*create)(AdapterContext&);
+  /**
+   * What the schema cannot check (key combinations, certificates, address
+   * lists): the same checks its start relies on, run by validate_config()
+   * for `--check-config` and before every start. Empty when the adapter is
+   * disabled.
+   */
+  std::vector<config::ConfigError> (*validate)(const config::Config&) = nullptr;
 };
 
 /** Every adapter compiled in (adapters/registry.cpp). */

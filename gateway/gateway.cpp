@@ -1,10 +1,21 @@
 #include "gateway/gateway.hpp"
 
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
 #include "gateway/access/access_api.hpp"
@@ -40,7 +51,240 @@ double database_bytes(const std::filesystem::path& p) {
   return total;
 }
 
+// "user pushgate (uid 998)".
+std::string user_name(uid_t uid) {
+  std::string name = std::to_string(uid);
+  if (const passwd* pw = ::getpwuid(uid); pw != nullptr && pw->pw_name != nullptr) {
+    name = pw->pw_name;
+  }
+  return "user " + name + " (uid " + std::to_string(uid) + ")";
+}
+
+// Why a process cannot write `path` (a directory: write in it), in words an
+// operator can act on: the errno text, who we run as, its owner and mode.
+std::string access_problem(const std::filesystem::path& path, bool directory = true) {
+  if (::access(path.c_str(), directory ? W_OK | X_OK : R_OK | W_OK) == 0) {
+    return {};
+  }
+  int err = errno;
+  if (!directory && err == ENOENT) {
+    return {};  // a database not created yet
+  }
+  std::string why = std::string(directory ? "cannot write in " : "cannot write ") + path.string() +
+                    ": " + std::strerror(err) + "; running as " + user_name(::geteuid());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    why += std::string(", the ") + (directory ? "directory" : "file") + " belongs to " +
+           user_name(st.st_uid) + " with mode " + mode;
+  }
+  return why;
+}
+
+// "key: why" from a message that starts with a key ("gateway.timezone: ...").
+config::ConfigError error_from(const std::string& message) {
+  auto colon = message.find(": ");
+  if (colon != std::string::npos && colon > 0 && message.find(' ') > colon &&
+      message.find('.') < colon) {
+    return {message.substr(0, colon), message.substr(colon + 2)};
+  }
+  return {"", message};
+}
+
+// Who listens on a TCP port, from /proc: "pushgated (pid 812)"; `own` when
+// it is a pushgated (this gateway, running). "" when /proc does not tell
+// (another user's process, another network namespace).
+std::string port_holder(std::uint16_t port, bool& own) {
+  own = false;
+  std::vector<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+          inode;
+      auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) {
+        continue;  // 0A: LISTEN
+      }
+      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port) {
+        inodes.push_back("socket:[" + inode + "]");
+      }
+    }
+  }
+  if (inodes.empty()) {
+    return {};
+  }
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto pid = proc.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::error_code fec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fec)) {
+      std::error_code lec;
+      auto target = std::filesystem::read_symlink(fd.path(), lec).string();
+      if (lec || std::find(inodes.begin(), inodes.end(), target) == inodes.end()) {
+        continue;
+      }
+      std::ifstream comm_file(proc.path() / "comm");
+      std::string comm;
+      std::getline(comm_file, comm);
+      own = comm == "pushgated";
+      return comm + " (pid " + pid + ")";
+    }
+  }
+  return {};
+}
+
+bool valid_gateway_id(const std::string& id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_';
+  });
+}
+
 }  // namespace
+
+std::vector<config::ConfigError> validate_config(const config::Config& config) {
+  std::vector<config::ConfigError> errors;
+  auto add = [&](const std::string& message) {
+    auto e = error_from(message);
+    // A problem found twice (the zone is checked by several parts) is said once.
+    for (const auto& have : errors) {
+      if (have.key == e.key && have.reason == e.reason) {
+        return;
+      }
+    }
+    errors.push_back(std::move(e));
+  };
+  const auto& id = config.get_string("gateway.id");
+  if (!valid_gateway_id(id)) {
+    errors.push_back({"gateway.id",
+                      "must be letters, digits, - and _ (it is an MQTT topic level),"
+                      " got \"" +
+                          id + "\""});
+  }
+  try {
+    TerminalRegistry check(config);
+  } catch (const std::exception& e) {
+    add(e.what());
+  }
+  if (config.get_bool("attendance.enabled")) {
+    for (const auto& problem :
+         attendance::validate_options(attendance::options_from_config(config))) {
+      add(problem);
+    }
+  }
+  if (config.get_bool("access.enabled")) {
+    try {
+      auto o = access::options_from_config(config);
+      (void)o;
+    } catch (const std::exception& e) {
+      add(e.what());
+    }
+  }
+  if (config.get_bool("sync.enabled")) {
+    try {
+      auto o = sync::options_from_config(config);
+      (void)o;
+    } catch (const std::exception& e) {
+      add(e.what());
+    }
+  }
+  if (config.get_bool("linkage.enabled")) {
+    if (auto problem = linkage::check_rules_file(config.get_string("linkage.rules_file"));
+        !problem.empty()) {
+      add(problem);
+    }
+  }
+  for (const auto& reg : registered_adapters()) {
+    if (reg.validate != nullptr) {
+      for (auto& e : reg.validate(config)) {
+        errors.push_back(std::move(e));
+      }
+    }
+  }
+  return errors;
+}
+
+std::vector<config::ConfigError> check_listeners(const config::Config& config,
+                                                 std::vector<std::string>& notes) {
+  struct Listener {
+    const char* enabled;
+    const char* listen;
+    const char* port;
+  };
+  static constexpr Listener kListeners[] = {{"api.enabled", "api.listen", "api.port"},
+                                            {"zkpush.enabled", "zkpush.listen", "zkpush.port"},
+                                            {"zkpush.enabled", "zkpush.listen", "zkpush.tls_port"},
+                                            {"modbus.enabled", "modbus.listen", "modbus.port"}};
+  std::vector<config::ConfigError> errors;
+  boost::asio::io_context ioc;
+  for (const auto& l : kListeners) {
+    std::string address;
+    std::int64_t port = 0;
+    try {
+      if (!config.get_bool(l.enabled)) {
+        continue;
+      }
+      address = config.get_string(l.listen);
+      port = config.get_int(l.port);
+    } catch (const std::logic_error&) {
+      continue;  // an adapter not compiled in
+    }
+    if (port == 0) {
+      continue;
+    }
+    boost::system::error_code ec;
+    auto ip = boost::asio::ip::make_address(address, ec);
+    if (ec) {
+      errors.push_back({l.listen, "\"" + address + "\" is not an IP address: " + ec.message()});
+      continue;
+    }
+    boost::asio::ip::tcp::endpoint endpoint(ip, static_cast<std::uint16_t>(port));
+    boost::asio::ip::tcp::acceptor probe(ioc);
+    boost::system::error_code ignored;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) {
+      probe.set_option(boost::asio::socket_base::reuse_address(true), ignored);
+      probe.bind(endpoint, ec);
+    }
+    if (!ec) {
+      probe.listen(1, ec);
+    }
+    probe.close(ignored);
+    if (!ec) {
+      continue;
+    }
+    std::string line =
+        "cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message();
+    if (ec == boost::asio::error::address_in_use) {
+      bool own = false;
+      auto holder = port_holder(static_cast<std::uint16_t>(port), own);
+      if (own) {
+        // This gateway, running: checking its config before a reload or a
+        // restart is what --check-config is for.
+        notes.push_back(std::string(l.port) + ": " + std::to_string(port) + " is held by " +
+                        holder + ", taken to be this gateway");
+        continue;
+      }
+      if (holder.empty()) {
+        notes.push_back(std::string(l.port) + ": " + line +
+                        " (held by a process this user cannot see; if it is this gateway, "
+                        "running, the port is fine)");
+        continue;
+      }
+      line += " (held by " + holder + ")";
+    }
+    errors.push_back({l.port, line});
+  }
+  return errors;
+}
 
 Gateway::Gateway(const config::Config& config, const Clock& clock)
     : config_(config), clock_(clock), data_dir_(resolve_data_dir(config)) {}
@@ -63,10 +307,21 @@ std::filesystem::path Gateway::resolve_data_dir(const config::Config& cfg) {
 
 std::string Gateway::start() {
   auto log = logger(Component::Main);
+  if (auto errors = validate_config(config_); !errors.empty()) {
+    auto text = config::format_errors(errors);
+    text.pop_back();  // the caller logs it as one message
+    return text;
+  }
   std::error_code fec;
   std::filesystem::create_directories(data_dir_, fec);
   if (fec) {
-    return "cannot create data directory " + data_dir_.string() + ": " + fec.message();
+    auto parent = data_dir_.parent_path();
+    auto why = access_problem(parent.empty() ? "." : parent);
+    return "gateway.data_dir: cannot create " + data_dir_.string() + ": " + fec.message() +
+           (why.empty() ? std::string() : " (" + why + ")");
+  }
+  if (auto why = access_problem(data_dir_); !why.empty()) {
+    return "gateway.data_dir: " + why;
   }
   store::Store::Options so;
   so.path = (data_dir_ / config_.get_string("store.file")).string();
@@ -76,7 +331,9 @@ std::string Gateway::start() {
   std::string error;
   store_ = store::Store::open(so, clock_, metrics_, error);
   if (!store_) {
-    return error;
+    auto why = access_problem(so.path, false);
+    return "store.file: cannot open " + so.path + ": " + error +
+           (why.empty() ? std::string() : " (" + why + ")");
   }
   // Before the writer starts, so its commit observer sees every punch.
   if (config_.get_bool("attendance.enabled")) {
@@ -179,7 +436,7 @@ std::string Gateway::start() {
         },
         metrics_);
     if (auto ec = api_server_->start()) {
-      return "REST API cannot listen on " + ho.address + ":" + std::to_string(ho.port) + ": " +
+      return "api.port: cannot listen on " + ho.address + ":" + std::to_string(ho.port) + ": " +
              ec.message();
     }
     log->info("REST API on http://{}:{}/api/v1/", ho.address, api_server_->port());
@@ -191,10 +448,14 @@ std::string Gateway::start() {
       log->info("adapter {} disabled", reg.name);
       continue;
     }
-    if (auto ec = a->start()) {
-      return "adapter " + std::string(reg.name) + " failed to start: " + ec.message();
-    }
+    // Kept before it starts: stop() then stops an adapter whose start failed
+    // half-way with the I/O threads running, like any other.
     adapters_.push_back(std::move(a));
+    if (auto ec = adapters_.back()->start()) {
+      auto why = adapters_.back()->start_error();
+      return why.empty() ? "adapter " + std::string(reg.name) + " failed to start: " + ec.message()
+                         : why;
+    }
   }
 
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);

@@ -44,6 +44,27 @@ class LinkageService;
 }
 
 /**
+ * Every check of a config beyond its schema that a start makes before it
+ * opens anything: gateway.id, time zones and terminal networks, the
+ * attendance and linkage rules files, access and sync options, and each
+ * adapter's own checks. `--check-config` runs exactly this, and
+ * Gateway::start refuses a config it finds fault with, so the two agree.
+ * Every problem is reported, not only the first.
+ */
+std::vector<config::ConfigError> validate_config(const config::Config& config);
+
+/**
+ * `--check-config` only: binds (and closes at once) every listener the
+ * config enables (api.port, zkpush.port, zkpush.tls_port, modbus.port; 0
+ * is skipped), so a port another process holds is named before a start
+ * fails on it, with the line the start would log. A port held by a
+ * pushgated (this gateway, running: the config is checked before a reload)
+ * or by a process /proc does not show this user is a note, not an error.
+ */
+std::vector<config::ConfigError> check_listeners(const config::Config& config,
+                                                 std::vector<std::string>& notes);
+
+/**
  * The whole gateway wired together: store, terminal registry, REST API and
  * every enabled adapter on one io_context run by a small thread pool. The
  * daemon is a thin main around it; integration tests run it in-process.

@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -41,7 +42,8 @@ constexpr const char* kUsage =
     "       pushgated --print-default-config | --version | --help\n"
     "\n"
     "  --config FILE          run with this configuration (TOML)\n"
-    "  --check-config FILE    validate FILE, name every bad key and why, exit 0 if good\n"
+    "  --check-config FILE    validate FILE as a start does (rules files, certificates,\n"
+    "                         free ports), name every bad key and why, exit 0 if good\n"
     "  --set section.key=v    override one key (repeatable)\n"
     "  --print-default-config print the commented default configuration\n"
     "  --version              print the version\n";
@@ -101,6 +103,25 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
+// The schema's errors and then validate_config's (the start's own checks)
+// on what was readable, so one run names every problem. A key the schema
+// already refused is not judged again at its default.
+std::vector<config::ConfigError> all_errors(const config::Config::LoadResult& r) {
+  auto errors = r.errors;
+  const auto* cfg = r.config ? &*r.config : r.partial ? &*r.partial : nullptr;
+  if (cfg == nullptr) {
+    return errors;
+  }
+  for (auto& e : validate_config(*cfg)) {
+    bool seen = std::any_of(errors.begin(), errors.end(),
+                            [&](const config::ConfigError& have) { return have.key == e.key; });
+    if (!seen || e.key.empty()) {
+      errors.push_back(std::move(e));
+    }
+  }
+  return errors;
+}
+
 bool under_systemd() {
   return std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr;
 }
@@ -150,7 +171,15 @@ int run(const config::Schema& schema, const config::Config& cfg, const std::stri
           log->warn("SIGHUP: {}", err);
         }
         gateway.reload(live);
-        log->info("SIGHUP: configuration reloaded (log level {})", live.get_string("log.level"));
+        // Keys without (reload) keep their running value: say so for each that changed.
+        auto pending = config::restart_only_changes(schema, cfg, live);
+        for (const auto& change : pending) {
+          log->warn("SIGHUP: {}", change);
+        }
+        log->info("SIGHUP: configuration reloaded (log level {}){}", live.get_string("log.level"),
+                  pending.empty()
+                      ? std::string()
+                      : "; " + std::to_string(pending.size()) + " changed key(s) need a restart");
       }
       sd_notify(0, "READY=1");
       wait_signal();
@@ -233,16 +262,19 @@ int main(int argc, char** argv) {
   }
   if (args.check) {
     auto r = pushgate::config::Config::load_file(schema, *args.check, args.sets);
-    if (!r.ok()) {
-      std::cerr << *args.check << ": invalid configuration\n"
-                << pushgate::config::format_errors(r.errors);
-      return 1;
+    auto errors = all_errors(r);
+    std::vector<std::string> notes;
+    if (r.config || r.partial) {
+      for (auto& e : pushgate::check_listeners(r.config ? *r.config : *r.partial, notes)) {
+        errors.push_back(std::move(e));
+      }
     }
-    // Values the schema cannot check alone (time zones).
-    try {
-      pushgate::TerminalRegistry check(*r.config);
-    } catch (const std::exception& e) {
-      std::cerr << *args.check << ": invalid configuration\n" << e.what() << "\n";
+    for (const auto& note : notes) {
+      std::cerr << *args.check << ": note: " << note << "\n";
+    }
+    if (!errors.empty()) {
+      std::cerr << *args.check << ": invalid configuration\n"
+                << pushgate::config::format_errors(errors);
       return 1;
     }
     std::cout << *args.check << ": configuration OK\n";
@@ -252,7 +284,7 @@ int main(int argc, char** argv) {
                             : pushgate::config::Config::load_string(schema, "", args.sets);
   if (!loaded.ok()) {
     std::cerr << (args.config ? *args.config : std::string("--set")) << ": invalid configuration\n"
-              << pushgate::config::format_errors(loaded.errors);
+              << pushgate::config::format_errors(all_errors(loaded));
     return 2;
   }
   return run(schema, *loaded.config, args.config.value_or(""), args.sets);

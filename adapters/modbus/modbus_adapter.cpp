@@ -153,6 +153,19 @@ ModbusAdapter::~ModbusAdapter() {
   stop(std::chrono::milliseconds(1000));
 }
 
+std::vector<config::ConfigError> ModbusAdapter::validate_config(const config::Config& config) {
+  auto c = ModbusConfig::from(config);
+  if (!c.enabled) {
+    return {};
+  }
+  if (auto problem = c.validate(); !problem.empty()) {
+    auto end = problem.find_first_of(" :");
+    auto rest = problem.find_first_not_of(" :", end);
+    return {{problem.substr(0, end), problem.substr(rest)}};
+  }
+  return {};
+}
+
 std::unique_ptr<Adapter> ModbusAdapter::create(AdapterContext& ctx) {
   auto config = ModbusConfig::from(ctx.config);
   if (!config.enabled) {
@@ -164,7 +177,7 @@ std::unique_ptr<Adapter> ModbusAdapter::create(AdapterContext& ctx) {
 boost::system::error_code ModbusAdapter::start() {
   auto log = logger(Component::Modbus);
   if (auto problem = config_.validate(); !problem.empty()) {
-    log->error("{}", problem);
+    start_error_ = problem;
     ctx_.health.set(Health::Kind::Ready, "modbus", false, problem);
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
   }
@@ -208,7 +221,8 @@ boost::system::error_code ModbusAdapter::start() {
   };
   server_ = std::make_unique<ModbusServer>(so, image_, std::move(handler), ctx_.metrics);
   if (auto ec = server_->start()) {
-    log->error("cannot listen on {}:{}: {}", config_.listen, config_.port, ec.message());
+    start_error_ = "modbus.port: cannot listen on " + config_.listen + ":" +
+                   std::to_string(config_.port) + ": " + ec.message();
     ctx_.health.set(Health::Kind::Ready, "modbus", false, "not listening: " + ec.message());
     return ec;
   }

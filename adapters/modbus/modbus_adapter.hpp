@@ -35,6 +35,7 @@ class ModbusAdapter final : public Adapter {
   boost::system::error_code start() override;
   void stop(std::chrono::milliseconds deadline) override;
   void reload(const config::Config& config) override;
+  std::string start_error() const override { return start_error_; }
 
   std::uint16_t port() const noexcept { return server_ ? server_->port() : 0; }
   /** The serial in a slot (1-based), "" when empty. */
@@ -42,8 +43,11 @@ class ModbusAdapter final : public Adapter {
 
   static void declare_config(config::Schema& schema) { ModbusConfig::declare(schema); }
   static std::unique_ptr<Adapter> create(AdapterContext& ctx);
+  /** ModbusConfig::validate() for an enabled server: what start() refuses. */
+  static std::vector<config::ConfigError> validate_config(const config::Config& config);
 
  private:
+  std::string start_error_;
   struct Link;  // what callbacks that may outlive the adapter hold
   struct TerminalState {
     std::array<std::optional<std::uint16_t>, kDoorsPerSlot> normal_open{};

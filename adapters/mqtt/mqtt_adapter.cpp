@@ -50,11 +50,6 @@ double disk_free_bytes(const std::filesystem::path& dir) {
   return static_cast<double>(s.f_bavail) * static_cast<double>(s.f_frsize);
 }
 
-bool readable(const std::string& path) {
-  std::ifstream f(path);
-  return f.good();
-}
-
 }  // namespace
 
 // Observers registered with the store, the command queue and the outputs
@@ -94,8 +89,9 @@ class MqttAdapter::Listener final : public ::mqtt::iaction_listener {
         std::string reason;
         int receive_max = 0;
         if (!ok) {
-          reason = "return code " + std::to_string(tok.get_return_code()) + ", reason " +
-                   std::to_string(static_cast<int>(tok.get_reason_code()));
+          reason = describe_connect_refusal(tok.get_return_code(),
+                                            static_cast<int>(tok.get_reason_code()));
+          // Paho's generic failure: on_connect finds out what failed.
         } else {
           try {
             auto rsp = tok.get_connect_response();
@@ -129,6 +125,18 @@ class MqttAdapter::Listener final : public ::mqtt::iaction_listener {
 
 void MqttAdapter::declare_config(config::Schema& schema) {
   MqttConfig::declare(schema);
+}
+
+std::vector<config::ConfigError> MqttAdapter::validate_config(const config::Config& config) {
+  auto cfg = MqttConfig::from(config);
+  if (!cfg.enabled) {
+    return {};
+  }
+  if (auto why = cfg.validate(); !why.empty()) {
+    auto colon = why.find(": ");
+    return {{why.substr(0, colon), why.substr(colon + 2)}};
+  }
+  return {};
 }
 
 std::unique_ptr<Adapter> MqttAdapter::create(AdapterContext& ctx) {
@@ -198,14 +206,8 @@ MqttAdapter::~MqttAdapter() {
 boost::system::error_code MqttAdapter::start() {
   auto log = logger(Component::Mqtt);
   if (auto why = cfg_.validate(); !why.empty()) {
-    log->error("{}", why);
+    start_error_ = why;
     return make_error_code(boost::system::errc::invalid_argument);
-  }
-  for (const auto* f : {&cfg_.tls_ca_file, &cfg_.tls_cert_file, &cfg_.tls_key_file}) {
-    if (!f->empty() && !readable(*f)) {
-      log->error("cannot read {}", *f);
-      return make_error_code(boost::system::errc::no_such_file_or_directory);
-    }
   }
   boost::system::error_code ec;
   store::Connection::Options ro;
@@ -239,7 +241,8 @@ boost::system::error_code MqttAdapter::start() {
   connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Connect);
   control_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Control);
   if (auto why = make_client(); !why.empty()) {
-    log->error("cannot create the MQTT client for {}: {}", cfg_.server_uri, why);
+    start_error_ =
+        "mqtt.server_uri: cannot create the MQTT client for " + cfg_.server_uri + ": " + why;
     return make_error_code(boost::system::errc::invalid_argument);
   }
 
@@ -483,6 +486,10 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   auto log = logger(Component::Mqtt);
   if (!ok) {
     connect_failures_.inc();
+    if (reason.empty()) {
+      // Paho says only "failure": find out whether DNS, TCP or TLS failed.
+      reason = diagnose_connect(cfg_.server_uri, 2000);
+    }
     // A refusing broker (bad credentials, not authorised) or one that is not
     // there: both are the environment; keep trying, never give up.
     log->warn("cannot connect to {}: {} (attempt {})", cfg_.server_uri, reason, failures_ + 1);

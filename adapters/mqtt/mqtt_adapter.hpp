@@ -50,6 +50,8 @@ class MqttAdapter final : public Adapter {
   static void declare_config(config::Schema& schema);
   /** Null when mqtt.enabled is false. */
   static std::unique_ptr<Adapter> create(AdapterContext& ctx);
+  /** MqttConfig::validate() for an enabled bridge: what start() refuses. */
+  static std::vector<config::ConfigError> validate_config(const config::Config& config);
 
   MqttAdapter(AdapterContext& ctx, MqttConfig config);
   ~MqttAdapter() override;
@@ -60,6 +62,7 @@ class MqttAdapter final : public Adapter {
   std::string_view name() const noexcept override { return "mqtt"; }
   boost::system::error_code start() override;
   void stop(std::chrono::milliseconds deadline) override;
+  std::string start_error() const override { return start_error_; }
 
   /** The cursor as last committed to the store (for tests). */
   std::int64_t persisted_cursor_for_test() const { return persisted_cursor_atomic_.load(); }
@@ -67,6 +70,7 @@ class MqttAdapter final : public Adapter {
   bool connected_for_test() const { return connected_atomic_.load(); }
 
  private:
+  std::string start_error_;
   class Listener;
   struct Alive;  // lets observers registered for the process outlive the adapter
   struct Reply {

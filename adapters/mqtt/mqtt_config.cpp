@@ -1,5 +1,9 @@
 #include "adapters/mqtt/mqtt_config.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 namespace pushgate::adapters::mqtt {
 
 using config::KeySpec;
@@ -138,17 +142,35 @@ MqttConfig MqttConfig::from(const config::Config& c) {
 
 std::string MqttConfig::validate() const {
   if (topic_root.empty() || topic_root.find_first_of("+#") != std::string::npos) {
-    return "mqtt.topic_root must be a non-empty topic without + or #";
+    return "mqtt.topic_root: must be a non-empty topic without + or #, got \"" + topic_root + "\"";
   }
   if (server_uri.rfind("tcp://", 0) != 0 && server_uri.rfind("ssl://", 0) != 0 &&
       server_uri.rfind("mqtt://", 0) != 0 && server_uri.rfind("mqtts://", 0) != 0) {
-    return "mqtt.server_uri must start with tcp:// or ssl://";
+    return "mqtt.server_uri: must start with tcp:// or ssl://, got \"" + server_uri +
+           "\" (write tcp://" +
+           server_uri.substr(
+               server_uri.find("://") == std::string::npos ? 0 : server_uri.find("://") + 3) +
+           ")";
   }
   if (tls_cert_file.empty() != tls_key_file.empty()) {
-    return "mqtt.tls_cert_file and mqtt.tls_key_file go together";
+    return "mqtt.tls_cert_file: mqtt.tls_cert_file and mqtt.tls_key_file go together";
   }
   if (reconnect_max_ms < reconnect_min_ms) {
-    return "mqtt.reconnect_max_ms is below mqtt.reconnect_min_ms";
+    return "mqtt.reconnect_max_ms: " + std::to_string(reconnect_max_ms) +
+           " is below mqtt.reconnect_min_ms " + std::to_string(reconnect_min_ms);
+  }
+  const std::pair<const char*, const std::string*> files[] = {
+      {"mqtt.tls_ca_file", &tls_ca_file},
+      {"mqtt.tls_cert_file", &tls_cert_file},
+      {"mqtt.tls_key_file", &tls_key_file}};
+  for (const auto& [key, path] : files) {
+    if (path->empty()) {
+      continue;
+    }
+    std::ifstream in(*path);
+    if (!in) {
+      return std::string(key) + ": cannot read \"" + *path + "\": " + std::strerror(errno);
+    }
   }
   return {};
 }

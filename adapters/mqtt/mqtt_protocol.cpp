@@ -1,6 +1,15 @@
 #include "adapters/mqtt/mqtt_protocol.hpp"
 
 #include <algorithm>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -487,6 +496,132 @@ std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topi
         true);
   }
   return out;
+}
+
+std::string describe_connect_refusal(int return_code, int reason_code) {
+  // MQTT 5 CONNACK reason codes (paho reports 255 when there is none).
+  switch (reason_code) {
+    case 0x84:
+      return "the broker refused: unsupported protocol version (mqtt.protocol_version)";
+    case 0x85:
+      return "the broker refused: client identifier not valid (mqtt.client_id)";
+    case 0x86:
+      return "the broker refused: bad user name or password (mqtt.username, mqtt.password)";
+    case 0x87:
+      return "the broker refused: not authorized (mqtt.username, the broker's ACL)";
+    case 0x88:
+      return "the broker refused: server unavailable";
+    case 0x89:
+      return "the broker refused: server busy";
+    case 0x8A:
+      return "the broker refused: this client is banned";
+    case 0x8C:
+      return "the broker refused: bad authentication method";
+    default:
+      break;
+  }
+  // MQTT 3.1.1 CONNACK return codes.
+  switch (return_code) {
+    case 1:
+      return "the broker refused: unacceptable protocol version (mqtt.protocol_version)";
+    case 2:
+      return "the broker refused: identifier rejected (mqtt.client_id)";
+    case 3:
+      return "the broker refused: server unavailable";
+    case 4:
+      return "the broker refused: bad user name or password (mqtt.username, mqtt.password)";
+    case 5:
+      return "the broker refused: not authorized (mqtt.username, the broker's ACL)";
+    case -3:
+      return "the connection was closed before the broker answered";
+    case -14:
+      return "unknown scheme in mqtt.server_uri (use tcp:// or ssl://)";
+    case -16:
+      return "the broker does not speak this MQTT version (mqtt.protocol_version)";
+    default:
+      break;
+  }
+  if (reason_code >= 0x80 && reason_code < 255) {
+    return "the broker refused (MQTT reason code " + std::to_string(reason_code) + ")";
+  }
+  if (return_code > 0) {
+    return "the broker refused (CONNACK return code " + std::to_string(return_code) + ")";
+  }
+  return {};
+}
+
+std::string diagnose_connect(std::string_view server_uri, int timeout_ms) {
+  auto scheme_end = server_uri.find("://");
+  std::string_view scheme = scheme_end == std::string_view::npos ? std::string_view("tcp")
+                                                                 : server_uri.substr(0, scheme_end);
+  std::string_view rest =
+      scheme_end == std::string_view::npos ? server_uri : server_uri.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find('/'));
+  bool tls = scheme == "ssl" || scheme == "mqtts";
+  std::string host;
+  std::string port = tls ? "8883" : "1883";
+  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
+    auto close = rest.find(']');
+    host = std::string(rest.substr(1, close == std::string_view::npos ? rest.npos : close - 1));
+    if (close != std::string_view::npos && close + 1 < rest.size() && rest[close + 1] == ':') {
+      port = std::string(rest.substr(close + 2));
+    }
+  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    host = std::string(rest.substr(0, colon));
+    port = std::string(rest.substr(colon + 1));
+  } else {
+    host = std::string(rest);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return "cannot resolve " + host + ": " + ::gai_strerror(rc) + " (DNS)";
+  }
+  std::string why = "no address for " + host;
+  bool connected = false;
+  for (addrinfo* a = found; a != nullptr && !connected; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      why = std::string("socket: ") + std::strerror(errno);
+      continue;
+    }
+    int err = 0;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        int n = ::poll(&p, 1, timeout_ms);
+        if (n == 0) {
+          err = ETIMEDOUT;
+        } else {
+          socklen_t len = sizeof err;
+          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        }
+      }
+    }
+    ::close(fd);
+    if (err == 0) {
+      connected = true;
+    } else if (err == ECONNREFUSED) {
+      why = "connection refused by " + host + ":" + port + " (no broker listening there?)";
+    } else if (err == ETIMEDOUT) {
+      why = host + ":" + port + " did not answer within " + std::to_string(timeout_ms) +
+            " ms (host down or a firewall)";
+    } else {
+      why = host + ":" + port + " unreachable: " + std::strerror(err);
+    }
+  }
+  ::freeaddrinfo(found);
+  if (!connected) {
+    return why;
+  }
+  return tls ? "TCP to " + host + ":" + port +
+                   " works; the TLS handshake failed (mqtt.tls_ca_file, mqtt.tls_verify, the "
+                   "broker's certificate)"
+             : "TCP to " + host + ":" + port +
+                   " works; the broker closed the MQTT session (mqtt.protocol_version, or ssl:// "
+                   "needed?)";
 }
 
 }  // namespace pushgate::adapters::mqtt

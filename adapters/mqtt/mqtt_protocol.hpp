@@ -166,4 +166,22 @@ struct DiscoveryInput {
 std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topics,
                                                               const DiscoveryInput& in);
 
+/**
+ * What a failed connect means, in words, from paho's return code and MQTT 5
+ * reason code: the broker's refusals (CONNACK 1-5, reasons 0x80 and up:
+ * protocol version, client id, user name or password, not authorised,
+ * unavailable, banned). "" for paho's generic failure (-1), which does not
+ * say what failed: diagnose_connect() finds out.
+ */
+std::string describe_connect_refusal(int return_code, int reason_code);
+
+/**
+ * Finds out why a connection to `server_uri` (tcp://host:port or
+ * ssl://host:port) could not be made: the name does not resolve (DNS), the
+ * host refuses the port (no broker there), it is unreachable or does not
+ * answer within `timeout_ms`, or TCP works and the failure is TLS (ssl://)
+ * or the MQTT session. Blocks for at most about `timeout_ms`.
+ */
+std::string diagnose_connect(std::string_view server_uri, int timeout_ms);
+
 }  // namespace pushgate::adapters::mqtt

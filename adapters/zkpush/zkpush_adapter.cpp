@@ -54,17 +54,34 @@ std::shared_ptr<boost::asio::ssl::context> make_tls(const ZkpushConfig& c, std::
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(c.tls_cert_file, ec);
   if (ec) {
-    error = "zkpush.tls_cert_file " + c.tls_cert_file + ": " + ec.message();
+    error = "zkpush.tls_cert_file: cannot load \"" + c.tls_cert_file + "\": " + ec.message();
     return nullptr;
   }
   ctx->use_private_key_file(c.tls_key_file, ssl::context::pem, ec);
   if (ec) {
-    error = "zkpush.tls_key_file " + c.tls_key_file + ": " + ec.message();
+    error = "zkpush.tls_key_file: cannot load \"" + c.tls_key_file + "\": " + ec.message();
     return nullptr;
   }
   return ctx;
 }
+
+bool wants_tls(const ZkpushConfig& c) {
+  return c.tls_port != 0 || (!c.tls_cert_file.empty() && !c.tls_key_file.empty());
+}
 }  // namespace
+
+std::vector<config::ConfigError> ZkpushAdapter::validate_config(const config::Config& config) {
+  auto c = ZkpushConfig::from(config);
+  std::vector<config::ConfigError> errors;
+  if (c.enabled && wants_tls(c)) {
+    std::string error;
+    if (!make_tls(c, error)) {
+      auto colon = error.find(": ");
+      errors.push_back({error.substr(0, colon), error.substr(colon + 2)});
+    }
+  }
+  return errors;
+}
 
 ZkpushAdapter::~ZkpushAdapter() = default;
 
@@ -79,18 +96,19 @@ std::unique_ptr<Adapter> ZkpushAdapter::create(AdapterContext& ctx) {
 boost::system::error_code ZkpushAdapter::start() {
   auto ec = server_->start();
   if (ec) {
-    logger(Component::Zkpush)
-        ->error("cannot listen on {}:{}: {}", config_.listen, config_.port, ec.message());
+    // One line, logged once by whoever started us (the daemon exits on it).
+    start_error_ = "zkpush.port: cannot listen on " + config_.listen + ":" +
+                   std::to_string(config_.port) + ": " + ec.message();
     ctx_.health.set(Health::Kind::Ready, "zkpush", false, "not listening: " + ec.message());
     return ec;
   }
   logger(Component::Zkpush)
       ->info("PUSH server listening on {}:{}", config_.listen, server_->port());
-  if (config_.tls_port != 0 || (!config_.tls_cert_file.empty() && !config_.tls_key_file.empty())) {
+  if (wants_tls(config_)) {
     std::string error;
     auto tls = make_tls(config_, error);
     if (!tls) {
-      logger(Component::Zkpush)->error("HTTPS for terminals: {}", error);
+      start_error_ = error;
       ctx_.health.set(Health::Kind::Ready, "zkpush", false, error);
       return boost::asio::error::invalid_argument;
     }
@@ -106,9 +124,9 @@ boost::system::error_code ZkpushAdapter::start() {
         },
         ctx_.metrics);
     if (auto tec = tls_server_->start()) {
-      logger(Component::Zkpush)
-          ->error("cannot listen for HTTPS on {}:{}: {}", config_.listen, config_.tls_port,
-                  tec.message());
+      start_error_ = "zkpush.tls_port: cannot listen on " + config_.listen + ":" +
+                     std::to_string(config_.tls_port) + ": " + tec.message();
+      ctx_.health.set(Health::Kind::Ready, "zkpush", false, "not listening: " + tec.message());
       return tec;
     }
     logger(Component::Zkpush)

@@ -20,6 +20,7 @@ class ZkpushAdapter final : public Adapter {
   boost::system::error_code start() override;
   void stop(std::chrono::milliseconds deadline) override;
   void reload(const config::Config& config) override;
+  std::string start_error() const override { return start_error_; }
 
   /** The bound ports (tests bind port 0); tls_port() is 0 without HTTPS. */
   std::uint16_t port() const noexcept;
@@ -27,6 +28,8 @@ class ZkpushAdapter final : public Adapter {
 
   static void declare_config(config::Schema& schema) { ZkpushConfig::declare(schema); }
   static std::unique_ptr<Adapter> create(AdapterContext& ctx);
+  /** The HTTPS certificate and key, loaded as start() loads them. */
+  static std::vector<config::ConfigError> validate_config(const config::Config& config);
 
  private:
   AdapterContext& ctx_;
@@ -35,6 +38,7 @@ class ZkpushAdapter final : public Adapter {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> tls_server_;
   http::ServerOptions options_;
+  std::string start_error_;
 };
 
 }  // namespace pushgate::adapters::zkpush

@@ -15,6 +15,7 @@
 
 #include "gateway/config/config.hpp"
 #include "gateway/event_json.hpp"
+#include "gateway/json_error.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/event_queries.hpp"
 #include "gateway/store/store.hpp"
@@ -181,6 +182,43 @@ std::string_view to_string(RulesSource source) noexcept {
   return "none";
 }
 
+std::optional<ra::Rules> read_rules_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "attendance.rules_file: cannot read \"" + path + "\": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = ra::parse_rules(text.str());
+  if (!parsed.ok()) {
+    error = "attendance.rules_file: \"" + path + "\" is invalid:";
+    if (auto where = json_syntax_error(text.str()); !where.empty()) {
+      error += " " + path + ":" + where;
+    } else {
+      error += errors_text(parsed.errors);
+    }
+    return std::nullopt;
+  }
+  return std::move(*parsed.rules);
+}
+
+std::vector<std::string> validate_options(const ServiceOptions& options) {
+  std::vector<std::string> problems;
+  std::string error;
+  if (!Zone::parse(options.timezone, error)) {
+    problems.push_back("gateway.timezone: " + error);
+  }
+  if (options.retain_days < 1) {
+    problems.push_back("attendance.retain_days: must be at least 1, got " +
+                       std::to_string(options.retain_days));
+  }
+  if (!options.rules_file.empty() && !read_rules_file(options.rules_file, error)) {
+    problems.push_back(error);
+  }
+  return problems;
+}
+
 ServiceOptions options_from_config(const config::Config& config) {
   ServiceOptions o;
   o.rules_file = config.get_string("attendance.rules_file");
@@ -223,25 +261,17 @@ AttendanceService::AttendanceService(store::Store& store, const Clock& clock,
   zone_ = *zone;
   tz_ = duration_zone(options_.timezone);
   if (options_.retain_days < 1) {
-    throw std::runtime_error("attendance.retain_days must be at least 1");
+    throw std::runtime_error("attendance.retain_days: must be at least 1");
   }
 
   // The file is checked even when a REST version wins: a broken config file
   // is reported at startup, not the day the REST version is deleted.
   if (!options_.rules_file.empty()) {
-    std::ifstream in(options_.rules_file, std::ios::binary);
-    if (!in) {
-      throw std::runtime_error("attendance.rules_file: cannot read \"" + options_.rules_file +
-                               "\": " + std::strerror(errno));
+    auto rules = read_rules_file(options_.rules_file, error);
+    if (!rules) {
+      throw std::runtime_error(error);
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = ra::parse_rules(text.str());
-    if (!parsed.ok()) {
-      throw std::runtime_error("attendance.rules_file \"" + options_.rules_file +
-                               "\" is invalid:" + errors_text(parsed.errors));
-    }
-    file_rules_.rules = std::make_shared<const ra::Rules>(std::move(*parsed.rules));
+    file_rules_.rules = std::make_shared<const ra::Rules>(std::move(*rules));
   }
 
   struct StoredRules {

@@ -82,6 +82,19 @@ struct ServiceOptions {
 ServiceOptions options_from_config(const config::Config& config);
 
 /**
+ * Reads and parses attendance.rules_file as the service does at start; on
+ * failure `error` is "attendance.rules_file: ..." with the path, the errno
+ * text or the JSON error's line and column, or every rule error.
+ */
+std::optional<ra::Rules> read_rules_file(const std::string& path, std::string& error);
+
+/**
+ * Every check the constructor makes (gateway.timezone, retain_days, the
+ * rules file), without a store: one "key: why" per problem, empty when good.
+ */
+std::vector<std::string> validate_options(const ServiceOptions& options);
+
+/**
  * Attendance in the gateway: turns committed attendance punches from any
  * adapter into timecards (rules/attendance), stores each (user, day)
  * timecard in the `timecards` table and publishes every new or changed one

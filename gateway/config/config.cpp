@@ -128,21 +128,102 @@ std::optional<std::string> check_constraints(const KeySpec& spec, const Value& v
   return std::nullopt;
 }
 
-// Converts a TOML node to the spec's type, or says why it cannot.
-std::optional<Value> from_toml(const KeySpec& spec, const toml::node& node, std::string& why) {
+// What a TOML node holds, with its value: `integer 5`, `string "x"`.
+std::string describe_node(const toml::node& node) {
+  std::ostringstream os;
+  if (const auto* s = node.as_string()) {
+    return "string " + quote(s->get());
+  }
+  if (const auto* i = node.as_integer()) {
+    return "integer " + std::to_string(i->get());
+  }
+  if (const auto* f = node.as_floating_point()) {
+    os << "number " << f->get();
+    return os.str();
+  }
+  if (const auto* b = node.as_boolean()) {
+    return std::string("boolean ") + (b->get() ? "true" : "false");
+  }
+  if (node.is_array()) {
+    return "a list";
+  }
+  if (node.is_table()) {
+    return "a table";
+  }
+  return "a date or time";
+}
+
+// The value of a scalar node as TOML source text, unquoted (5, true, 1.5).
+std::string node_text(const toml::node& node) {
+  std::ostringstream os;
+  if (const auto* i = node.as_integer()) {
+    os << i->get();
+  } else if (const auto* f = node.as_floating_point()) {
+    os << f->get();
+  } else if (const auto* b = node.as_boolean()) {
+    os << (b->get() ? "true" : "false");
+  }
+  return os.str();
+}
+
+// "expected an integer, got string "x"", plus how to fix the usual slips: a
+// string key given a bare number (quote it), a number or boolean in quotes.
+std::string type_mismatch(const KeySpec& spec, const toml::node& node, std::string_view key) {
+  std::string expected;
   switch (spec.type) {
     case ValueType::Bool:
-      if (auto b = node.value<bool>(); b && node.is_boolean()) {
-        return Value{*b};
+      expected = "true or false";
+      break;
+    case ValueType::Int:
+      expected = "an integer";
+      break;
+    case ValueType::Double:
+      expected = "a number";
+      break;
+    case ValueType::String:
+      expected = "a string";
+      break;
+    case ValueType::StringList:
+      expected = "a list of strings";
+      break;
+  }
+  std::string why = "expected " + expected + ", got " + describe_node(node);
+  if (spec.type == ValueType::String &&
+      (node.is_integer() || node.is_floating_point() || node.is_boolean())) {
+    why += "; quote it: " + std::string(key) + " = " + quote(node_text(node));
+  } else if (spec.type == ValueType::StringList && node.is_string()) {
+    why += "; write a list: " + std::string(key) + " = [" + quote(node.as_string()->get()) + "]";
+  } else if (const auto* str = node.as_string()) {
+    const std::string& text = str->get();
+    bool fits = false;
+    if (spec.type == ValueType::Int) {
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      fits = !text.empty() && ec == std::errc{} && p == text.data() + text.size();
+    } else if (spec.type == ValueType::Bool) {
+      fits = text == "true" || text == "false";
+    }
+    if (fits) {
+      why += "; remove the quotes: " + std::string(key) + " = " + text;
+    }
+  }
+  return why;
+}
+
+// Converts a TOML node to the spec's type, or says why it cannot.
+std::optional<Value> from_toml(const KeySpec& spec, const toml::node& node, std::string_view key,
+                               std::string& why) {
+  switch (spec.type) {
+    case ValueType::Bool:
+      if (node.is_boolean()) {
+        return Value{node.as_boolean()->get()};
       }
-      why = "expected true or false";
-      return std::nullopt;
+      break;
     case ValueType::Int:
       if (node.is_integer()) {
         return Value{node.as_integer()->get()};
       }
-      why = "expected an integer";
-      return std::nullopt;
+      break;
     case ValueType::Double:
       if (node.is_floating_point()) {
         return Value{node.as_floating_point()->get()};
@@ -150,32 +231,92 @@ std::optional<Value> from_toml(const KeySpec& spec, const toml::node& node, std:
       if (node.is_integer()) {
         return Value{static_cast<double>(node.as_integer()->get())};
       }
-      why = "expected a number";
-      return std::nullopt;
+      break;
     case ValueType::String:
       if (node.is_string()) {
         return Value{std::string(node.as_string()->get())};
       }
-      why = "expected a string";
-      return std::nullopt;
+      break;
     case ValueType::StringList: {
       if (!node.is_array()) {
-        why = "expected a list of strings";
-        return std::nullopt;
+        break;
       }
       std::vector<std::string> out;
+      std::size_t index = 0;
       for (const auto& el : *node.as_array()) {
         if (!el.is_string()) {
-          why = "expected a list of strings";
+          why = "expected a list of strings, got " + describe_node(el) + " at position " +
+                std::to_string(index + 1);
           return std::nullopt;
         }
         out.emplace_back(el.as_string()->get());
+        ++index;
       }
       return Value{std::move(out)};
     }
   }
-  why = "unsupported type";
+  why = type_mismatch(spec, node, key);
   return std::nullopt;
+}
+
+// Levenshtein distance, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The nearest declared key (or section, for a section) to a mistyped path,
+// or "" when nothing is close. Wildcard segments take the given names.
+std::string nearest(const Schema& schema, std::string_view path, bool section) {
+  auto mine = split_path(path);
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& k : schema.keys()) {
+    auto parts = split_path(k.path);
+    if (section) {
+      if (parts.size() <= mine.size()) {
+        continue;
+      }
+      parts.resize(mine.size());
+    } else if (parts.size() != mine.size()) {
+      continue;
+    }
+    std::string candidate;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      candidate += (i ? "." : "") + std::string(parts[i] == "*" ? mine[i] : parts[i]);
+    }
+    auto d = edit_distance(lower(path), lower(candidate));
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  // Close means a slip of the keyboard, not another key: at most 1 edit in 4.
+  std::size_t allowed = std::max<std::size_t>(1, mine.back().size() / 4 + (section ? 0 : 1));
+  if (best.empty() || best_distance == 0 || best_distance > allowed) {
+    return {};
+  }
+  return best;
+}
+
+std::string unknown(const Schema& schema, std::string_view path, bool section) {
+  std::string reason = section ? "unknown section" : "unknown key";
+  if (auto near = nearest(schema, path, section); !near.empty()) {
+    reason += "; did you mean " + near + "?";
+  }
+  return reason;
 }
 
 // Converts a `--set` text to the spec's type.
@@ -283,7 +424,7 @@ void flatten(const toml::table& table, const std::string& prefix, const Schema& 
         return true;
       });
       if (!known) {
-        errors.push_back({path, "unknown section"});
+        errors.push_back({path, unknown(schema, path, true)});
         continue;
       }
       flatten(*sub, path, schema, values, explicit_keys, errors);
@@ -291,13 +432,13 @@ void flatten(const toml::table& table, const std::string& prefix, const Schema& 
     }
     const KeySpec* spec = schema.find(path);
     if (spec == nullptr) {
-      errors.push_back({path, "unknown key"});
+      errors.push_back({path, unknown(schema, path, false)});
       continue;
     }
     std::string why;
-    auto v = from_toml(*spec, node, why);
+    auto v = from_toml(*spec, node, k.str(), why);
     if (!v) {
-      errors.push_back({path, why + " (a " + std::string(to_string(spec->type)) + ")"});
+      errors.push_back({path, why});
       continue;
     }
     if (auto bad = check_constraints(*spec, *v)) {
@@ -468,7 +609,7 @@ Config::LoadResult Config::load_string(const Schema& schema, std::string_view to
     std::string path = o.substr(0, eq);
     const KeySpec* spec = schema.find(path);
     if (spec == nullptr) {
-      result.errors.push_back({path, "unknown key (from --set)"});
+      result.errors.push_back({path, unknown(schema, path, false) + " (from --set)"});
       continue;
     }
     std::string why;
@@ -486,6 +627,8 @@ Config::LoadResult Config::load_string(const Schema& schema, std::string_view to
   }
   if (result.errors.empty()) {
     result.config = std::move(cfg);
+  } else {
+    result.partial = std::move(cfg);
   }
   return result;
 }
@@ -540,6 +683,38 @@ std::vector<std::string> Config::table_names(std::string_view section) const {
     }
   }
   return names;
+}
+
+std::vector<std::string> restart_only_changes(const Schema& schema, const Config& running,
+                                              const Config& loaded) {
+  std::vector<std::string> out;
+  std::vector<std::string> paths;
+  for (const auto& [path, _] : running.values()) {
+    paths.push_back(path);
+  }
+  for (const auto& [path, _] : loaded.values()) {
+    if (running.values().count(path) == 0) {
+      paths.push_back(path);
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& path : paths) {
+    const KeySpec* spec = schema.find(path);
+    if (spec == nullptr || spec->reloadable) {
+      continue;
+    }
+    auto value_in = [&](const Config& c) -> const Value& {
+      auto it = c.values().find(path);
+      return it != c.values().end() ? it->second : spec->default_value;
+    };
+    const Value& before = value_in(running);
+    const Value& after = value_in(loaded);
+    if (before != after) {
+      out.push_back(path + " changed from " + render_value(before) + " to " + render_value(after) +
+                    ": takes effect after a restart");
+    }
+  }
+  return out;
 }
 
 }  // namespace pushgate::config

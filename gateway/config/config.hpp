@@ -107,7 +107,21 @@ class Config {
 struct Config::LoadResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
+  /**
+   * With errors (but readable TOML): the keys that were good, defaults for
+   * the bad ones, so the checks that need a whole config (validate_config)
+   * still run and every error is reported at once.
+   */
+  std::optional<Config> partial;
   bool ok() const noexcept { return config.has_value() && errors.empty(); }
 };
+
+/**
+ * SIGHUP: the keys not marked (reload) whose value differs between the
+ * running config and a newly loaded one, each as "zkpush.port changed from
+ * 8081 to 8082: takes effect after a restart", in key order.
+ */
+std::vector<std::string> restart_only_changes(const Schema& schema, const Config& running,
+                                              const Config& loaded);
 
 }  // namespace pushgate::config

@@ -331,7 +331,7 @@ Server::Server(net::io_context& ioc, ServerOptions options, Handler handler,
       handler_(std::make_shared<const Handler>(std::move(handler))),
       metrics_(metrics),
       acceptor_strand_(net::make_strand(ioc)),
-      acceptor_(acceptor_strand_),
+      acceptor_(std::make_shared<tcp::acceptor>(acceptor_strand_)),
       shared_(std::make_shared<Shared>()) {
   shared_->options = options_;
   metrics::Labels l{{"server", options_.name}};
@@ -356,33 +356,41 @@ boost::system::error_code Server::start() {
     return ec;
   }
   tcp::endpoint endpoint(address, options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
+  // A failed start leaves no socket open and nothing queued on the strand,
+  // so stop() (and the destructor) has nothing to wait for.
+  auto fail = [this](boost::system::error_code e) {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+    return e;
+  };
+  acceptor_->open(endpoint.protocol(), ec);
   if (ec) {
-    return ec;
+    return fail(ec);
   }
-  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  acceptor_.bind(endpoint, ec);
+  acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+  acceptor_->bind(endpoint, ec);
   if (ec) {
-    return ec;
+    return fail(ec);
   }
-  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  acceptor_->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return ec;
+    return fail(ec);
   }
-  bound_port_ = acceptor_.local_endpoint().port();
+  bound_port_ = acceptor_->local_endpoint().port();
+  listening_ = true;
   net::dispatch(acceptor_strand_, [this] { do_accept(); });
   return {};
 }
 
 void Server::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
-                         [this](boost::system::error_code ec, tcp::socket socket) {
-                           on_accept(ec, std::move(socket));
-                         });
+  acceptor_->async_accept(net::make_strand(ioc_),
+                          [this](boost::system::error_code ec, tcp::socket socket) {
+                            on_accept(ec, std::move(socket));
+                          });
 }
 
 void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
-  if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+  if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
     return;
   }
   if (!ec) {
@@ -434,19 +442,25 @@ void Server::stop() {
       }
     }
   }
-  // The acceptor lives on its strand; close it there and wait, unless the
-  // io_context is not running or we already are on that strand.
-  if (ioc_.stopped() || acceptor_strand_.running_in_this_thread()) {
+  // The acceptor lives on its strand; close it there and wait, unless it
+  // never listened (a failed start: nothing runs on the strand), the
+  // io_context is not running, or we already are on that strand.
+  if (!listening_ || ioc_.stopped() || acceptor_strand_.running_in_this_thread()) {
     boost::system::error_code ec;
-    acceptor_.close(ec);
+    acceptor_->close(ec);
   } else {
-    std::promise<void> closed;
-    net::post(acceptor_strand_, [this, &closed] {
+    // The promise and the acceptor are shared with the posted close: should
+    // the wait time out and the server be destroyed, the close still runs
+    // later on live objects (a promise on this stack was written after its
+    // destruction: std::future_error, abort).
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    net::post(acceptor_strand_, [acceptor = acceptor_, closed] {
       boost::system::error_code ec;
-      acceptor_.close(ec);
-      closed.set_value();
+      acceptor->close(ec);
+      closed->set_value();
     });
-    if (closed.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
       logger(Component::Http)->warn("[{}] acceptor did not close in time", options_.name);
     }
   }

@@ -112,8 +112,9 @@ class Server {
   std::shared_ptr<const Handler> handler_;
   metrics::Registry& metrics_;
   net::strand<net::io_context::executor_type> acceptor_strand_;
-  tcp::acceptor acceptor_;
+  std::shared_ptr<tcp::acceptor> acceptor_;  ///< shared with a close posted by stop()
   std::uint16_t bound_port_ = 0;
+  bool listening_ = false;  ///< start() succeeded: the accept loop runs on the strand
   std::uint64_t next_id_ = 1;
 
   std::shared_ptr<Shared> shared_;

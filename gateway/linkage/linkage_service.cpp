@@ -1,7 +1,9 @@
 #include "gateway/linkage/linkage_service.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -13,6 +15,7 @@
 
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/json_error.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
@@ -41,14 +44,14 @@ rl::Parsed load_rules_file(const std::string& path) {
   rl::Parsed out;
   std::ifstream in(path);
   if (!in) {
-    out.errors.push_back({path, "cannot be read"});
+    out.errors.push_back({path, std::string("cannot be read: ") + std::strerror(errno)});
     return out;
   }
   std::stringstream text;
   text << in.rdbuf();
   const auto doc = json::parse(text.str(), nullptr, false);
   if (doc.is_discarded()) {
-    out.errors.push_back({path, "is not valid JSON"});
+    out.errors.push_back({path, "not valid JSON at " + json_syntax_error(text.str())});
     return out;
   }
   out = rl::parse_rules(doc);
@@ -69,6 +72,14 @@ std::string describe(const std::vector<rl::FieldError>& errors) {
 }
 
 }  // namespace
+
+std::string check_rules_file(const std::string& path) {
+  if (path.empty()) {
+    return {};
+  }
+  const auto parsed = load_rules_file(path);
+  return parsed.errors.empty() ? std::string() : "linkage.rules_file: " + describe(parsed.errors);
+}
 
 LinkageService::LinkageService(boost::asio::io_context& ioc, store::Store& store,
                                const Clock& clock, metrics::Registry& metrics,

@@ -43,6 +43,8 @@ Options options_from_config(const config::Config& config);
 
 /** Reads a rules file; the rules, or the problems (file:field: message). */
 rl::Parsed load_rules_file(const std::string& path);
+/** The start's check of linkage.rules_file: "" or "linkage.rules_file: <path>: why". */
+std::string check_rules_file(const std::string& path);
 
 /**
  * Linkage rules in the gateway (issue 7 item 4): every committed event is

@@ -2,6 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
 
 namespace pushgate::adapters::mqtt {
 namespace {
@@ -206,6 +211,54 @@ TEST(HaDiscoveryTest, AttendanceTerminalHasNoLockAndEntityIdsAreCurrentForm) {
   EXPECT_EQ(conn["origin"]["sw_version"], "0.1.0");
   EXPECT_EQ(entity_slug("__A--b..9__"), "a_b_9");
   EXPECT_EQ(entity_slug("///"), "unnamed");
+}
+
+// Issue 13 item 9: "return code -1, reason 255" said nothing; a failed
+// connect is put in words: the broker's refusals by code, and for paho's
+// generic failure what a probe finds (DNS, refused, unreachable, TLS).
+TEST(ConnectFailureTest, BrokerRefusalsAreNamed) {
+  EXPECT_EQ(describe_connect_refusal(4, 255),
+            "the broker refused: bad user name or password (mqtt.username, mqtt.password)");
+  EXPECT_EQ(describe_connect_refusal(5, 255),
+            "the broker refused: not authorized (mqtt.username, the broker's ACL)");
+  EXPECT_EQ(describe_connect_refusal(-1, 0x86),
+            "the broker refused: bad user name or password (mqtt.username, mqtt.password)");
+  EXPECT_EQ(describe_connect_refusal(2, 255),
+            "the broker refused: identifier rejected (mqtt.client_id)");
+  EXPECT_EQ(describe_connect_refusal(-1, 255), "");
+}
+
+TEST(ConnectFailureTest, ProbeSaysARefusedPortIsRefused) {
+  // A port bound and closed again: nothing listens there.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto port = std::to_string(ntohs(a.sin_port));
+  ::close(fd);
+  EXPECT_EQ(diagnose_connect("tcp://127.0.0.1:" + port, 2000),
+            "connection refused by 127.0.0.1:" + port + " (no broker listening there?)");
+}
+
+TEST(ConnectFailureTest, ProbeSaysTlsFailedWhenTcpWorks) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto port = std::to_string(ntohs(a.sin_port));
+  EXPECT_THAT(
+      diagnose_connect("ssl://127.0.0.1:" + port, 2000),
+      ::testing::StartsWith("TCP to 127.0.0.1:" + port + " works; the TLS handshake failed"));
+  ::close(fd);
 }
 
 }  // namespace

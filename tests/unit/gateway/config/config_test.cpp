@@ -368,5 +368,74 @@ TEST(SchemaTest, ShippedConfigIsTheRenderedDefault) {
   EXPECT_EQ(shipped, build_schema().render_default_file());
 }
 
+// Issue 13 item 9: a type error shows the value given and how to fix it.
+TEST(ConfigErrorTest, TypeErrorShowsTheValueAndReadsWell) {
+  auto schema = core_schema();
+  auto r = Config::load_string(schema, "[api]\nport = \"80x\"\nenabled = \"true\"\n");
+  EXPECT_THAT(reasons_for(r, "api.port"), ElementsAre("expected an integer, got string \"80x\""));
+  EXPECT_THAT(reasons_for(r, "api.enabled"),
+              ElementsAre("expected true or false, got string \"true\"; remove the quotes: "
+                          "enabled = true"));
+}
+
+TEST(ConfigErrorTest, NumberForAStringKeySaysToQuoteIt) {
+  auto schema = build_schema();
+  auto r = Config::load_string(schema, "[mqtt]\nprotocol_version = 5\n");
+  EXPECT_THAT(reasons_for(r, "mqtt.protocol_version"),
+              ElementsAre("expected a string, got integer 5; quote it: protocol_version = \"5\""));
+}
+
+TEST(ConfigErrorTest, QuotedNumberForAnIntegerKeySaysToUnquoteIt) {
+  auto schema = core_schema();
+  auto r = Config::load_string(schema, "[api]\nport = \"8090\"\n");
+  EXPECT_THAT(reasons_for(r, "api.port"),
+              ElementsAre("expected an integer, got string \"8090\"; remove the quotes: "
+                          "port = 8090"));
+}
+
+TEST(ConfigErrorTest, MistypedKeySuggestsTheNearestOne) {
+  auto schema = build_schema();
+  auto r = Config::load_string(schema,
+                               "[zkpush]\nprot = 8081\n[terminals.ABC]\ntimezon = \"UTC\"\n"
+                               "[mqqt]\nenabled = true\n");
+  EXPECT_THAT(reasons_for(r, "zkpush.prot"), ElementsAre("unknown key; did you mean zkpush.port?"));
+  EXPECT_THAT(reasons_for(r, "terminals.ABC.timezon"),
+              ElementsAre("unknown key; did you mean terminals.ABC.timezone?"));
+  EXPECT_THAT(reasons_for(r, "mqqt"), ElementsAre("unknown section; did you mean mqtt?"));
+  auto set = Config::load_string(schema, "", {"zkpush.prot=1"});
+  EXPECT_THAT(reasons_for(set, "zkpush.prot"),
+              ElementsAre("unknown key; did you mean zkpush.port? (from --set)"));
+}
+
+TEST(ConfigErrorTest, FarOffKeyGetsNoSuggestion) {
+  auto schema = core_schema();
+  auto r = Config::load_string(schema, "[api]\ncolour = \"blue\"\n");
+  EXPECT_THAT(reasons_for(r, "api.colour"), ElementsAre("unknown key"));
+}
+
+// Issue 13 item 2: a type error must not hide what the later checks find.
+TEST(ConfigErrorTest, ErrorsKeepTheGoodKeysForTheLaterChecks) {
+  auto schema = core_schema();
+  auto r = Config::load_string(schema, "[api]\nport = \"x\"\n[gateway]\nid = \"site a/1\"\n");
+  EXPECT_FALSE(r.ok());
+  ASSERT_TRUE(r.partial.has_value());
+  EXPECT_EQ(r.partial->get_string("gateway.id"), "site a/1");
+  EXPECT_EQ(r.partial->get_int("api.port"),
+            std::get<std::int64_t>(schema.find("api.port")->default_value));
+}
+
+// Issue 13 item 7: SIGHUP names the restart-only keys that changed.
+TEST(RestartOnlyChangesTest, NamesEachChangedKeyWithoutReloadOnly) {
+  auto schema = toy_schema();
+  auto running = Config::load_string(schema, "[net]\nport = 8081\n");
+  auto loaded =
+      Config::load_string(schema, "[net]\nport = 8082\nmode = \"safe\"\nnames = [\"b\"]\n");
+  ASSERT_TRUE(running.ok() && loaded.ok());
+  EXPECT_THAT(restart_only_changes(schema, *running.config, *loaded.config),
+              ElementsAre("net.names changed from [\"a\"] to [\"b\"]: takes effect after a restart",
+                          "net.port changed from 8081 to 8082: takes effect after a restart"));
+  EXPECT_TRUE(restart_only_changes(schema, *running.config, *running.config).empty());
+}
+
 }  // namespace
 }  // namespace pushgate::config

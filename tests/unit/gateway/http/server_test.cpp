@@ -491,5 +491,29 @@ TEST(MakeResponseTest, FollowsRequestVersionAndKeepAlive) {
   EXPECT_EQ(res11[bhttp::field::content_type], "application/json");
 }
 
+// Issue 13 item 1: a server whose start failed (port taken) is stopped
+// before the io_context ever runs, as a gateway does on a failed start.
+// Old code posted the acceptor's close to the idle io_context, waited 5 s
+// for it, and left it a promise on the stack of stop(): running the
+// io_context afterwards (the gateway's stop does) wrote to a destroyed
+// promise (std::future_error, abort). Now a failed start leaves nothing to
+// close and nothing queued.
+TEST(HttpServerStartTest, FailedStartStopsWithoutTouchingTheIoContext) {
+  net::io_context holder_ioc;
+  tcp::acceptor holder(holder_ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  metrics::Registry metrics;
+  Handler handler = [](Request&&, const RequestInfo&, Reply) {};
+
+  net::io_context ioc;
+  ServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = holder.local_endpoint().port();
+  auto server = std::make_unique<Server>(ioc, o, handler, metrics);
+  EXPECT_EQ(server->start(), net::error::address_in_use);
+  server->stop();
+  server.reset();
+  EXPECT_EQ(ioc.poll(), 0U) << "a stopped, never-started server left work on the io_context";
+}
+
 }  // namespace
 }  // namespace pushgate::http
