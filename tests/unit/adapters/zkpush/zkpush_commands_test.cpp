@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gateway/command.hpp"
+#include "gateway/command_spec.hpp"
 
 namespace pushgate::adapters::zkpush {
 namespace {
@@ -204,6 +205,27 @@ TEST(RenderForTerminal, CmdFormat1PrefixesAccessCommands) {
   auto att =
       render_for_terminal(record(commands::info("SN")), Dialect::Attendance, "2.4.1", f, "SN");
   EXPECT_TRUE(att.prefix.empty());
+}
+
+// The command spec is the one list of verbs: each verb it allows is one this
+// renderer knows in at least one dialect (a verb added to the spec without a
+// rendering, or the reverse, fails here).
+TEST(RenderCommand, EveryVerbOfTheSpecRendersInSomeDialect) {
+  for (const auto& spec : verb_specs()) {
+    CommandRequest req;
+    req.terminal_sn = "SN";
+    req.verb = std::string(spec.verb);
+    bool rendered = false;
+    std::string errors;
+    for (auto d : {Dialect::AttendanceLegacy, Dialect::Attendance, Dialect::Access}) {
+      auto r = render(req, d);
+      EXPECT_EQ(r.error.find("unknown verb"), std::string::npos) << spec.verb;
+      rendered = rendered || r.error.empty() || r.error.find("needs") != std::string::npos ||
+                 r.error.find("without") != std::string::npos;
+      errors += r.error + "; ";
+    }
+    EXPECT_TRUE(rendered) << spec.verb << ": " << errors;
+  }
 }
 
 }  // namespace
