@@ -4,6 +4,7 @@
 
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
+#include "gateway/command_spec.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -110,6 +111,20 @@ void CommandQueue::forget_locked(std::map<std::int64_t, CommandRecord>::iterator
   open_.erase(it);
 }
 
+void CommandQueue::set_terminal_check(TerminalCheck check) {
+  terminal_check_ = std::move(check);
+}
+
+void CommandQueue::refused(const CommandRequest& request, const std::string& why) {
+  metrics_
+      .counter("pushgate_commands_refused_total", "Commands refused before they were queued",
+               {{"origin", request.origin}})
+      .inc();
+  logger(Component::Commands)
+      ->debug("[sn={}] {} from {} refused: {}", request.terminal_sn.substr(0, 64),
+              request.verb.substr(0, 64), request.origin, why);
+}
+
 void CommandQueue::add_observer(std::function<void(const CommandRecord&)> observer) {
   std::lock_guard lock(mutex_);
   observers_.push_back(std::move(observer));
@@ -203,10 +218,30 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
     done({}, "params must be an object", {}, false);
     return;
   }
+  // Refused at once, for every source, never queued: a misspelt verb would
+  // fail only when the terminal polls, and a wrong-typed parameter would be
+  // read as its default (a door opened for the default time).
+  if (auto problem = validate_command(request.verb, request.params)) {
+    refused(request, problem->text());
+    done({}, problem->text(), {}, false);
+    return;
+  }
+  if (terminal_check_) {
+    // An unknown terminal would keep the command until it expires, a day later.
+    if (auto why = terminal_check_(request.terminal_sn); !why.empty()) {
+      refused(request, "terminal: " + why);
+      done({}, "terminal: " + why, {}, false);
+      return;
+    }
+  }
+  // Adapters' own checks (a zkpush option value with TAB or CR/LF, several
+  // options in one key): refused the same way.
   if (auto why = check(request); !why.empty()) {
+    refused(request, why);
     done({}, why, {}, false);
     return;
   }
+  const VerbSpec* spec = find_verb_spec(request.verb);
   auto now = clock_.now_ms();
   CommandRecord c;
   {
@@ -232,7 +267,11 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
   c.state = CommandState::Queued;
   c.max_attempts = request.max_attempts > 0 ? request.max_attempts : options_.max_attempts;
   c.created_ms = now;
-  c.expires_ms = now + (request.ttl_ms > 0 ? request.ttl_ms : options_.default_ttl_ms);
+  // A door action from any source (MQTT, Home Assistant, REST, rules) without
+  // its own ttl lives briefly: a terminal back hours later must not open the door then.
+  const std::int64_t default_ttl =
+      spec != nullptr && spec->door_action ? options_.door_ttl_ms : options_.default_ttl_ms;
+  c.expires_ms = now + (request.ttl_ms > 0 ? request.ttl_ms : default_ttl);
 
   // The insert reports back whether an older command with the same
   // client_ref already exists (finished ones are only in the database).

@@ -44,6 +44,8 @@ class CommandQueue {
  public:
   struct Options {
     std::int64_t default_ttl_ms = 24 * 3600 * 1000;
+    /** Door actions (VerbSpec::door_action) without a caller's ttl: a door opens now or never. */
+    std::int64_t door_ttl_ms = 60 * 1000;
     std::int64_t ack_timeout_ms = 60 * 1000;
     int max_attempts = 3;
     std::size_t max_per_poll = 16;
@@ -70,6 +72,15 @@ class CommandQueue {
   CommandQueue(store::Store& store, const Clock& clock, metrics::Registry& metrics,
                Options options);
 
+  /**
+   * Whether `sn` may be sent commands: "" when it may, else why not (never
+   * seen, refused). Called by enqueue on the caller's thread; must be
+   * thread-safe and short. Set once at startup, before the first enqueue.
+   * Without one, any serial is taken.
+   */
+  using TerminalCheck = std::function<std::string(const std::string& sn)>;
+  void set_terminal_check(TerminalCheck check);
+
   /** Startup: loads the open commands and the next id. */
   void load();
 
@@ -79,7 +90,10 @@ class CommandQueue {
    * Validates and queues a command durably. The same (origin, client_ref)
    * again answers the existing command with `duplicate` set. `done` runs
    * after commit on the writer thread (or at once on a validation error,
-   * with `error` set).
+   * with `error` set to "<field>: <why>", e.g. "params.seconds: must be an
+   * integer 1..254"). Validation, for every source: the verb and its params
+   * against the command spec (gateway/command_spec.hpp), the terminal
+   * against the TerminalCheck. Nothing refused is queued.
    */
   void enqueue(CommandRequest request, EnqueueDone done);
   /**
@@ -147,6 +161,7 @@ class CommandQueue {
 
  private:
   static WriteOp update_op(const CommandRecord& c);
+  void refused(const CommandRequest& request, const std::string& why);
   bool deliverable(const CommandRecord& c, std::int64_t now) const;
   void index_locked(const CommandRecord& c);
   void forget_locked(std::map<std::int64_t, CommandRecord>::iterator it);
@@ -163,6 +178,7 @@ class CommandQueue {
   std::map<std::string, std::set<std::int64_t>, std::less<>> by_sn_;  // open ids per terminal
   std::map<std::string, std::int64_t, std::less<>> refs_;             // origin\tclient_ref -> id
   std::vector<std::function<void(const CommandRecord&)>> observers_;
+  TerminalCheck terminal_check_;
 };
 
 }  // namespace pushgate

@@ -22,6 +22,7 @@
 #include "gateway/access/access_service.hpp"
 #include "gateway/attendance/attendance_api.hpp"
 #include "gateway/attendance/attendance_service.hpp"
+#include "gateway/json/bounded_json.hpp"
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/sync/sync_service.hpp"
@@ -369,6 +370,14 @@ std::string Gateway::start() {
   metrics_.callback_gauge("pushgate_database_bytes", "Size of the database with its WAL",
                           [p = std::filesystem::path(so.path)] { return database_bytes(p); });
   metrics_.gauge("pushgate_build_info", "Version of pushgated", {{"version", kVersion}}).set(1);
+  // Every JSON input (REST, MQTT, rules files) refused before parsing, by reason.
+  for (auto [why, label] :
+       {std::pair{JsonRefusal::TooLarge, "too_large"}, std::pair{JsonRefusal::TooDeep, "too_deep"},
+        std::pair{JsonRefusal::Invalid, "invalid"}}) {
+    metrics_.callback_gauge(
+        "pushgate_json_refused_total", "JSON inputs refused before parsing (since start)",
+        [why = why] { return static_cast<double>(json_refused_count(why)); }, {{"reason", label}});
+  }
 
   try {
     terminals_ = std::make_unique<TerminalRegistry>(config_);
@@ -384,11 +393,17 @@ std::string Gateway::start() {
 
   CommandQueue::Options co;
   co.default_ttl_ms = config_.get_int("commands.default_ttl_s") * 1000;
+  co.door_ttl_ms = config_.get_int("commands.door_ttl_s") * 1000;
   co.ack_timeout_ms = config_.get_int("commands.ack_timeout_s") * 1000;
   co.max_attempts = static_cast<int>(config_.get_int("commands.max_attempts"));
   co.max_per_poll = static_cast<std::size_t>(config_.get_int("commands.max_per_poll"));
   co.max_bytes_per_poll = static_cast<std::size_t>(config_.get_int("commands.max_bytes_per_poll"));
   commands_ = std::make_unique<CommandQueue>(*store_, clock_, metrics_, co);
+  // Commands only for terminals we know and have not refused: one queued for
+  // a serial never seen would wait its whole time to live for nobody.
+  commands_->set_terminal_check([terminals = terminals_.get()](const std::string& sn) {
+    return terminals->command_refusal(sn);
+  });
   commands_->load();
   outputs_ = std::make_unique<Outputs>(config_.get_list("outputs.names"));
   // Before the API and the adapters: both observe commits from the first upload on.

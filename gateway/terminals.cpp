@@ -230,6 +230,22 @@ std::optional<TerminalRecord> TerminalRegistry::find(std::string_view sn) const 
   return it->second.record;
 }
 
+std::string TerminalRegistry::command_refusal(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = terminals_.find(sn); it != terminals_.end()) {
+    // A refused terminal is never answered commands; queuing one only lets it wait.
+    if (it->second.record.state == "refused") {
+      return "terminal " + std::string(sn.substr(0, 64)) + " is refused";
+    }
+    return {};
+  }
+  // Configured but not yet seen: it is expected, its commands wait for it.
+  if (names_.count(sn) != 0 || zones_.count(sn) != 0 || networks_.count(sn) != 0) {
+    return {};
+  }
+  return "unknown terminal " + std::string(sn.substr(0, 64)) + " (never seen and not configured)";
+}
+
 std::vector<TerminalRecord> TerminalRegistry::all() const {
   std::lock_guard lock(mutex_);
   std::vector<TerminalRecord> out;

@@ -85,6 +85,12 @@ class TerminalRegistry {
    */
   bool is_terminal(std::string_view sn) const { return !sn.empty() && sn != gateway_id_; }
 
+  /**
+   * Whether commands may be queued for `sn`: "" when it is known (seen,
+   * approved or configured) and not refused, else why not.
+   */
+  std::string command_refusal(std::string_view sn) const;
+
   /** Applies `change` to the record (creating it if absent) and returns the new copy. */
   TerminalRecord update(std::string_view sn, const std::function<void(TerminalRecord&)>& change);
 

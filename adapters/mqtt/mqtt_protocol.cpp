@@ -243,8 +243,14 @@ std::string message_id(const json& body) {
 
 ParsedCommand parse_command(std::string_view payload, std::int64_t now_ms) {
   ParsedCommand out;
-  auto body = json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+  // Bounded before it becomes a tree: 100,000 nested arrays in params crashed the daemon.
+  auto parsed = parse_json_bounded(payload, kMessageJsonLimits);
+  if (!parsed.ok() && parsed.refusal != JsonRefusal::Invalid) {
+    out.error = parsed.error;
+    return out;
+  }
+  const json& body = parsed.value;
+  if (!parsed.ok() || !body.is_object()) {
     out.error = "the command must be a JSON object";
     return out;
   }
@@ -315,8 +321,13 @@ std::string command_rejected_payload(std::string_view id, std::string_view error
 
 ApiRequest parse_api_request(std::string_view payload) {
   ApiRequest out;
-  auto j = json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto parsed = parse_json_bounded(payload, kMessageJsonLimits);
+  if (!parsed.ok() && parsed.refusal != JsonRefusal::Invalid) {
+    out.error = parsed.error;
+    return out;
+  }
+  const json& j = parsed.value;
+  if (!parsed.ok() || !j.is_object()) {
     out.error = "the request must be a JSON object";
     return out;
   }

@@ -15,6 +15,7 @@
 
 #include "gateway/command.hpp"
 #include "gateway/event.hpp"
+#include "gateway/json/bounded_json.hpp"
 #include "gateway/timezone.hpp"
 
 namespace pushgate::adapters::mqtt {
@@ -104,6 +105,12 @@ struct HealthFigures {
   std::int64_t now_ms = 0;
 };
 std::string health_payload(const HealthFigures& h, const Zone& zone);
+
+/**
+ * Command and API request payloads: the REST body limit (an API request
+ * carries a REST body) and its nesting depth, checked before parsing.
+ */
+inline constexpr JsonLimits kMessageJsonLimits{1024 * 1024 + 4096, 64};
 
 /** A command that arrived on <root>/command, as read. */
 struct ParsedCommand {

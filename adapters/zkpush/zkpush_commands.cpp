@@ -8,6 +8,7 @@
 #include "adapters/zkpush/zkpush_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "adapters/zkpush/zkpush_text.hpp"
+#include "gateway/command_spec.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -448,6 +449,11 @@ Dialect dialect_for(std::string_view flavour, std::string_view push_version) {
 
 CommandQueue::Rendered render_command(const CommandRecord& c, Dialect dialect,
                                       std::string_view push_version, const TerminalFormat& format) {
+  // The verbs are those of the command spec (gateway/command_spec.hpp), the
+  // queue's check; a command stored before a verb was withdrawn fails here.
+  if (find_verb_spec(c.verb) == nullptr) {
+    return fail("unknown verb \"" + c.verb + "\"");
+  }
   switch (dialect) {
     case Dialect::AttendanceLegacy:
       return render_attendance(c, true, {});

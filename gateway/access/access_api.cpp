@@ -35,12 +35,8 @@ http::Response update_response(const http::Request& req, const AccessService::Up
 
 /** The body as JSON, or a 400 already sent. */
 std::optional<json> parse_body(const http::Request& req, http::Reply& reply) {
-  auto j = json::parse(req.body(), nullptr, false);
-  if (j.is_discarded()) {
-    reply.send(api::json_error(req, bhttp::status::bad_request, "invalid", "the body is not JSON"));
-    return std::nullopt;
-  }
-  return j;
+  // 413 / 400 naming the limit, before anything is built from the body.
+  return api::parse_json_body(req, reply);
 }
 
 std::string key_of(EntityKind kind, const api::PathParams& p) {

@@ -33,8 +33,12 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
       bhttp::verb::post, "/api/v1/terminals/{sn}/commands",
       [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
              http::Reply reply) {
-        auto body = json::parse(req.body(), nullptr, false);
-        if (body.is_discarded() || !body.is_object()) {
+        // 413 / 400 naming the limit, before anything is built from the body.
+        auto body = parse_json_body(req, reply);
+        if (!body) {
+          return;
+        }
+        if (!body->is_object()) {
           reply.send(json_error(req, bhttp::status::bad_request, "bad command",
                                 "the body must be a JSON object"));
           return;
@@ -43,7 +47,7 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
         cr.terminal_sn = p.at("sn");
         cr.origin = "rest";
         // The same JSON form as MQTT commands (gateway/command.hpp).
-        if (auto why = command_request_from_json(body, cr); !why.empty()) {
+        if (auto why = command_request_from_json(*body, cr); !why.empty()) {
           reply.send(json_error(req, bhttp::status::bad_request, "bad command", why));
           return;
         }
@@ -154,9 +158,15 @@ CommandsApi::CommandsApi(Router& router, store::Store& store, CommandQueue& queu
       [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
              http::Reply reply) {
         auto id = to_int(p.at("id"));
+        if (!id) {
+          // Not a command id at all: the request is wrong, not the command's state.
+          reply.send(json_error(req, bhttp::status::bad_request, "bad id",
+                                "a command id is a non-negative integer"));
+          return;
+        }
         WriteBatch batch;
         std::vector<CommandRecord> changed;
-        if (!id || !queue_.cancel(*id, batch, changed)) {
+        if (!queue_.cancel(*id, batch, changed)) {
           reply.send(json_error(req, bhttp::status::conflict, "not cancellable",
                                 "only a queued command can be cancelled"));
           return;

@@ -4,6 +4,7 @@
 
 #include "gateway/event_json.hpp"
 #include "gateway/http/query.hpp"
+#include "gateway/logging.hpp"
 
 namespace pushgate::api {
 
@@ -97,6 +98,30 @@ http::Response field_errors_response(const http::Request& req, bhttp::status sta
   j["detail"] = field.empty() ? message : field + ": " + message;
   j["errors"] = std::move(errors);
   return json_response(req, status, dump_json(j) + "\n");
+}
+
+std::optional<nlohmann::json> parse_json_body(const http::Request& req, http::Reply& reply,
+                                              const JsonLimits& limits) {
+  auto parsed = parse_json_bounded(req.body(), limits);
+  switch (parsed.refusal) {
+    case JsonRefusal::None:
+      return std::move(parsed.value);
+    case JsonRefusal::TooLarge:
+      reply.send(json_error(req, bhttp::status::payload_too_large, "body too large", parsed.error));
+      break;
+    case JsonRefusal::TooDeep:
+      reply.send(
+          json_error(req, bhttp::status::bad_request, "body too deeply nested", parsed.error));
+      break;
+    case JsonRefusal::Invalid:
+      reply.send(json_error(req, bhttp::status::bad_request, "invalid JSON",
+                            "the body is not valid JSON"));
+      break;
+  }
+  logger(Component::Api)
+      ->debug("{} {}: body refused: {}", std::string(req.method_string()),
+              std::string(req.target()), parsed.error);
+  return std::nullopt;
 }
 
 }  // namespace pushgate::api

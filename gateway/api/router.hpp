@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/http/server.hpp"
+#include "gateway/json/bounded_json.hpp"
 
 namespace pushgate::api {
 
@@ -45,6 +47,21 @@ http::Response json_response(const http::Request& req, boost::beast::http::statu
 /** A JSON error `{"error": "...", "detail": "..."}`. */
 http::Response json_error(const http::Request& req, boost::beast::http::status status,
                           std::string_view error, std::string_view detail = {});
+
+/**
+ * REST bodies: the API server's body limit, and a nesting depth far above
+ * any document the API defines (the deepest, a rules document, needs 6).
+ */
+inline constexpr JsonLimits kBodyLimits{1024 * 1024, 64};
+
+/**
+ * The request body as JSON within `limits`, or nullopt with the answer
+ * already sent: 413 over the size limit, 400 over the depth limit or when
+ * it is not JSON; the `detail` names the limit. Nothing is parsed into a
+ * tree before both limits are checked.
+ */
+std::optional<nlohmann::json> parse_json_body(const http::Request& req, http::Reply& reply,
+                                              const JsonLimits& limits = kBodyLimits);
 
 /**
  * `[{"field": …, "message": …}, …]` of a list of field errors (the rules'

@@ -171,6 +171,17 @@ void declare_core_config(Schema& s) {
          std::int64_t{30 * 86400},
          {},
          false});
+  s.add({"commands.door_ttl_s",
+         ValueType::Int,
+         std::int64_t{60},
+         "How long a door action (open_door, normal_open, lock_door, cancel_alarm) may\n"
+         "wait for its terminal when the caller gives no expiry, from every source\n"
+         "(REST, MQTT and Home Assistant, linkage rules). A terminal that comes back\n"
+         "later does not open the door then; the command is reported expired.",
+         std::int64_t{1},
+         std::int64_t{86400},
+         {},
+         false});
   s.add({"commands.ack_timeout_s",
          ValueType::Int,
          std::int64_t{60},

@@ -16,6 +16,7 @@
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/json_error.hpp"
+#include "gateway/json/bounded_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
@@ -49,12 +50,16 @@ rl::Parsed load_rules_file(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  const auto doc = json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) {
-    out.errors.push_back({path, "not valid JSON at " + json_syntax_error(text.str())});
+  // Bounded before it becomes a tree: walking a document 100,000 levels
+  // deep (in a command action's params) overflows the stack.
+  const auto doc = parse_json_bounded(text.str(), kRulesJsonLimits);
+  if (!doc.ok()) {
+    out.errors.push_back({path, doc.refusal == JsonRefusal::Invalid
+                                    ? "not valid JSON at " + json_syntax_error(text.str())
+                                    : "is refused: " + doc.error});
     return out;
   }
-  out = rl::parse_rules(doc);
+  out = rl::parse_rules(doc.value);
   for (auto& e : out.errors) {
     e.field = path + ":" + e.field;
   }
@@ -135,7 +140,12 @@ std::string LinkageService::start() {
     return "linkage: cannot read the stored rules: " + stored.ec.message();
   }
   if (stored.document) {
-    const auto parsed = rl::parse_rules(json::parse(*stored.document, nullptr, false));
+    // Stored by PUT after the same bounds; bounded again, as the row may be edited by hand.
+    const auto doc = parse_json_bounded(*stored.document, kRulesJsonLimits);
+    if (!doc.ok()) {
+      return "linkage: the stored rules are invalid: " + doc.error;
+    }
+    const auto parsed = rl::parse_rules(doc.value);
     if (!parsed.ok()) {
       return "linkage: the stored rules are invalid: " + describe(parsed.errors);
     }
@@ -351,13 +361,12 @@ void LinkageService::add_routes(api::Router& router) {
       bhttp::verb::put, "/api/v1/linkage/rules",
       [this, on_strand](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
                         http::Reply reply) {
-        const auto doc = json::parse(req.body(), nullptr, false);
-        if (doc.is_discarded()) {
-          reply.send(api::json_error(req, bhttp::status::bad_request, "invalid JSON",
-                                     "the body must be a rules document {\"rules\": [...]}"));
+        // 413 / 400 naming the limit, before anything is built from the body.
+        const auto doc = api::parse_json_body(req, reply);
+        if (!doc) {
           return;
         }
-        auto parsed = rl::parse_rules(doc);
+        auto parsed = rl::parse_rules(*doc);
         if (!parsed.ok()) {
           json body = {{"error", "invalid rules"},
                        {"errors", api::field_errors_json(parsed.errors)}};

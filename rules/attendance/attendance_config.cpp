@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include "gateway/json/bounded_json.hpp"
+
 namespace pushgate::rules::attendance {
 
 namespace {
@@ -502,12 +504,14 @@ RulesResult rules_from_json(const nlohmann::json& root) {
 }
 
 RulesResult parse_rules(std::string_view text) {
-  // The non-throwing parse: a syntax error yields a discarded value.
-  const json root = json::parse(text.begin(), text.end(), nullptr, false);
-  if (root.is_discarded()) {
-    return {std::nullopt, {{"", "not valid JSON"}}};
+  // Bounded before it becomes a tree (a rules file is ours to read, but a
+  // document 100,000 levels deep would still overflow the stack when walked);
+  // the non-throwing parse reports a syntax error as a refusal.
+  auto parsed = parse_json_bounded(text, kRulesJsonLimits);
+  if (!parsed.ok()) {
+    return {std::nullopt, {{"", parsed.error}}};
   }
-  return rules_from_json(root);
+  return rules_from_json(parsed.value);
 }
 
 namespace {

@@ -33,7 +33,11 @@ struct RulesResult {
 /** Reads and validates (validate()) the JSON form. */
 RulesResult rules_from_json(const nlohmann::json& json);
 
-/** Parses JSON text, then rules_from_json(); a syntax error is reported as field "". */
+/**
+ * Parses JSON text within kRulesJsonLimits (8 MiB, 64 levels; checked before
+ * anything is built), then rules_from_json(); a syntax error or a limit is
+ * reported as field "".
+ */
 RulesResult parse_rules(std::string_view text);
 
 /** The JSON form; rules_from_json(rules_to_json(r)) gives r back for valid r. */

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "gateway/command_spec.hpp"
+
 namespace pushgate::rules::linkage {
 
 namespace {
@@ -214,6 +216,21 @@ Action read_action(Reader& r, const json& a, const std::string& path) {
         r.error(path + ".params", "must be an object");
       } else {
         act.params = *p;
+      }
+    }
+    if (!act.verb.empty() && act.params.is_object()) {
+      // The same check the command queue makes, now rather than when the
+      // rule first fires: placeholders stand for a door number and a PIN.
+      nlohmann::json sample = act.params;
+      for (auto& value : sample) {
+        if (value == "$door") {
+          value = 1;
+        } else if (value == "$pin") {
+          value = "1";
+        }
+      }
+      if (auto problem = validate_command(act.verb, sample)) {
+        r.error(path + "." + problem->field, problem->message);
       }
     }
   } else if (type == "alert") {

@@ -332,8 +332,9 @@ struct Api {
 };
 
 TEST(ZkpushSecurityTest, CommandRoundTrips) {
-  GatewayHarness h(
-      {"zkpush.token_check=enforce", "commands.ack_timeout_s=1", "commands.max_attempts=2"});
+  // Configured, so known before it ever connects (an unknown serial is refused).
+  GatewayHarness h({"zkpush.token_check=enforce", "commands.ack_timeout_s=1",
+                    "commands.max_attempts=2", std::string("terminals.") + kSn + ".name=Gate"});
   auto t = plain(h.zkpush_port());
   Api api{h.api_port()};
   std::string poll = std::string("/iclock/getrequest?SN=") + kSn;

@@ -81,7 +81,8 @@ class MqttBridgeTest : public ::testing::Test {
 };
 
 TEST_F(MqttBridgeTest, CommandReachesOfflineTerminalWhenItReturnsAndResultComesBack) {
-  auto h = gateway({"mqtt.protocol_version=5"});
+  // Configured: known while offline (a serial never seen nor configured is refused).
+  auto h = gateway({"mqtt.protocol_version=5", "terminals.SIMCMD01.name=Sim"});
   Subscriber client(broker_->uri(), "bms", 5);
   client.connect();
   client.subscribe("pushgate/gw/command/result/#");
@@ -134,7 +135,7 @@ TEST_F(MqttBridgeTest, CommandReachesOfflineTerminalWhenItReturnsAndResultComesB
 }
 
 TEST_F(MqttBridgeTest, ExpiredCommandIsReportedExpired) {
-  auto h = gateway();
+  auto h = gateway({"terminals.NEVERSEEN.name=Offline"});
   Subscriber client(broker_->uri(), "bms");
   client.connect();
   client.subscribe("pushgate/gw/command/result/#");
@@ -164,6 +165,98 @@ TEST_F(MqttBridgeTest, MalformedCommandGetsResultSayingWhy) {
       last_json(client, "pushgate/gw/command/result/m2")["error"].get<std::string>().find("verb"),
       std::string::npos);
   EXPECT_GE(h->gateway().metrics().value("pushgate_mqtt_commands_rejected_total"), 2);
+}
+
+// Issue 12 item 3: a command 100,000 levels deep is rejected before it is
+// parsed, naming the limit; the gateway keeps serving MQTT.
+TEST_F(MqttBridgeTest, DeeplyNestedCommandIsRejectedNamingTheLimit) {
+  auto h = gateway({"terminals.SN1.name=Gate"});
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/command/result/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/command",
+                 R"({"id":"deep","terminal":"SN1","verb":"open_door","params":{"door":)" +
+                     std::string(100000, '[') + std::string(100000, ']') + "}}");
+  ASSERT_TRUE(wait_for(
+      [&] { return saw_state(client, "pushgate/gw/command/result/_invalid", "rejected"); }, 10s));
+  EXPECT_NE(
+      last_json(client, "pushgate/gw/command/result/_invalid")["error"].get<std::string>().find(
+          "64 levels"),
+      std::string::npos);
+  // Still alive and answering.
+  client.publish("pushgate/gw/command", R"({"id":"ok","terminal":"SN1","verb":"info"})");
+  ASSERT_TRUE(
+      wait_for([&] { return saw_state(client, "pushgate/gw/command/result/ok", "queued"); }, 10s));
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands"), 1);
+}
+
+// Issue 13 item 3: a misspelt verb, an unknown terminal and a wrong-typed
+// parameter are rejected at once, naming the field, and never queued.
+TEST_F(MqttBridgeTest, InvalidCommandIsRejectedNamingTheFieldAndNeverQueued) {
+  auto h = gateway({"terminals.SN1.name=Gate"});
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/command/result/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/command", R"({"id":"v","terminal":"SN1","verb":"open_dor"})");
+  client.publish("pushgate/gw/command", R"({"id":"t","terminal":"NOPE","verb":"open_door"})");
+  client.publish("pushgate/gw/command",
+                 R"({"id":"p","terminal":"SN1","verb":"open_door","params":{"seconds":"five"}})");
+  for (const char* id : {"v", "t", "p"}) {
+    ASSERT_TRUE(wait_for(
+        [&] {
+          return saw_state(client, std::string("pushgate/gw/command/result/") + id, "rejected");
+        },
+        10s))
+        << id;
+  }
+  auto error = [&](const char* id) {
+    return last_json(client, std::string("pushgate/gw/command/result/") + id)["error"]
+        .get<std::string>();
+  };
+  EXPECT_EQ(error("v"), "verb: unknown verb \"open_dor\"");
+  EXPECT_EQ(error("t"), "terminal: unknown terminal NOPE (never seen and not configured)");
+  EXPECT_EQ(error("p"), "params.seconds: must be an integer 1..254");
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands"), 0);
+}
+
+// Issue 13 item 4: a Home Assistant UNLOCK lives commands.door_ttl_s, not a
+// day, and is reported expired when the terminal does not come back in time.
+TEST_F(MqttBridgeTest, DoorUnlockExpiresAfterTheDoorTtlAndIsReportedExpired) {
+  auto h = gateway({"terminals.OFFLINE1.name=Gate", "commands.door_ttl_s=1"});
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  Subscriber ha(broker_->uri(), "ha");
+  ha.connect();
+  ha.subscribe("pushgate/gw/command/result/#");
+  ha.publish("pushgate/gw/terminal/OFFLINE1/door/1/set", "UNLOCK");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM commands WHERE verb = 'open_door' AND"
+                   " terminal_sn = 'OFFLINE1' AND expires_ms - created_ms = 1000") == 1;
+      },
+      10s));
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM commands WHERE verb = 'open_door' AND"
+                   " state = 'expired'") == 1;
+      },
+      10s));
+  // The expiry goes out as a result like any other final state.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& m : ha.messages()) {
+          auto j = json::parse(m.payload, nullptr, false);
+          if (!j.is_discarded() && j.value("state", "") == "expired" &&
+              j.value("verb", "") == "open_door") {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
 }
 
 TEST_F(MqttBridgeTest, LiveEventsArriveFlaggedLiveWithTerminalStatusRetained) {
@@ -241,7 +334,7 @@ TEST_F(MqttBridgeTest, HomeAssistantDiscoveryResentWhenHomeAssistantComesOnline)
 }
 
 TEST_F(MqttBridgeTest, RestRequestOverMqttIsAnsweredByTheSameRouter) {
-  auto h = gateway({"mqtt.api_requests=true"});
+  auto h = gateway({"mqtt.api_requests=true", "terminals.SNAPI.name=Api"});
   Subscriber client(broker_->uri(), "bms");
   client.connect();
   client.subscribe("pushgate/gw/api/response/#");

@@ -360,5 +360,73 @@ TEST_F(CommandQueueTest, ARestartKeepsOpenCommandsAndIds) {
   EXPECT_GT(c.record.id, b.record.id) << "ids are never reused";
 }
 
+// Issue 13 item 3: a misspelt verb, a wrong-typed or out-of-range parameter
+// and an unknown parameter are refused when queued, naming the field.
+TEST_F(CommandQueueTest, BadVerbOrParamsAreRefusedAtOnceNamingTheField) {
+  auto r = open_door();
+  r.verb = "open_dor";
+  EXPECT_EQ(enqueue(r).error, "verb: unknown verb \"open_dor\"");
+  r = open_door();
+  r.params["seconds"] = "five";
+  EXPECT_EQ(enqueue(r).error, "params.seconds: must be an integer 1..254");
+  r.params["seconds"] = 255;
+  EXPECT_EQ(enqueue(r).error, "params.seconds: must be an integer 1..254");
+  r = open_door();
+  r.params["secs"] = 5;
+  EXPECT_EQ(enqueue(r).error, "params.secs: is not a parameter of open_door");
+  EXPECT_EQ(enqueue(commands::delete_user("T1", "")).error, "params.pin: must not be empty");
+  EXPECT_EQ(queue_->open_count(), 0U);
+  EXPECT_EQ(metrics_->value("pushgate_commands_refused_total", {{"origin", "mqtt"}}), 4.0);
+  EXPECT_TRUE(poll().empty()) << "nothing refused reaches a terminal";
+}
+
+TEST_F(CommandQueueTest, UnknownOrRefusedTerminalIsRefusedWhenQueued) {
+  queue_->set_terminal_check([](const std::string& sn) -> std::string {
+    if (sn == "T1") {
+      return {};
+    }
+    return sn == "BAD" ? "terminal BAD is refused" : "unknown terminal " + sn;
+  });
+  EXPECT_TRUE(enqueue(open_door("T1")).error.empty());
+  EXPECT_EQ(enqueue(open_door("NOPE")).error, "terminal: unknown terminal NOPE");
+  EXPECT_EQ(enqueue(open_door("BAD")).error, "terminal: terminal BAD is refused");
+  EXPECT_EQ(queue_->open_count(), 1U);
+}
+
+// Issue 13 item 4: a door action without its own ttl lives door_ttl, then is
+// reported expired; anything else keeps the default.
+TEST_F(CommandQueueTest, DoorActionsExpireAfterTheDoorTtlAndAreReportedExpired) {
+  auto o = options();
+  o.door_ttl_ms = 60'000;
+  open(o);
+  auto door = enqueue(open_door("OFFLINE"));
+  auto unlock = enqueue(commands::normal_open("OFFLINE", 1, true));
+  auto user = enqueue(commands::delete_user("OFFLINE", "7"));
+  ASSERT_TRUE(door.error.empty()) << door.error;
+  EXPECT_EQ(door.record.expires_ms, door.record.created_ms + 60'000);
+  EXPECT_EQ(user.record.expires_ms, user.record.created_ms + 3600'000);
+  auto own = open_door("OFFLINE");
+  own.ttl_ms = 600'000;
+  EXPECT_EQ(enqueue(own).record.expires_ms, clock_.now_ms() + 600'000) << "the caller's ttl wins";
+
+  clock_.advance_ms(60'000);
+  sweep();
+  EXPECT_EQ(stored(door.record.id).state, CommandState::Expired);
+  EXPECT_EQ(stored(door.record.id).error, "expired before the terminal asked for it");
+  EXPECT_EQ(stored(unlock.record.id).state, CommandState::Expired);
+  EXPECT_EQ(stored(user.record.id).state, CommandState::Queued);
+  // The terminal back hours later is not told to open the door.
+  clock_.advance_ms(3 * 3600'000);
+  for (const auto& line : poll("OFFLINE")) {
+    EXPECT_EQ(line.find("DOOR"), std::string::npos) << line;
+  }
+  std::lock_guard lock(observed_mutex_);
+  bool reported = false;
+  for (const auto& c : observed_) {
+    reported = reported || (c.id == door.record.id && c.state == CommandState::Expired);
+  }
+  EXPECT_TRUE(reported) << "observers (MQTT results, Modbus status) hear of the expiry";
+}
+
 }  // namespace
 }  // namespace pushgate

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gateway/command.hpp"
+#include "gateway/command_spec.hpp"
 
 namespace pushgate::adapters::zkpush {
 namespace {
@@ -204,6 +205,25 @@ TEST(RenderForTerminal, CmdFormat1PrefixesAccessCommands) {
   auto att =
       render_for_terminal(record(commands::info("SN")), Dialect::Attendance, "2.4.1", f, "SN");
   EXPECT_TRUE(att.prefix.empty());
+}
+
+// The command spec is the one list of verbs: each verb it allows is one this
+// renderer knows in at least one dialect (a verb added to the spec without a
+// rendering fails here), and a verb outside it is never rendered.
+TEST(RenderCommand, EveryVerbOfTheSpecRendersInSomeDialect) {
+  for (const auto& spec : verb_specs()) {
+    CommandRequest req;
+    req.terminal_sn = "SN";
+    req.verb = std::string(spec.verb);
+    bool known = false;
+    for (auto d : {Dialect::AttendanceLegacy, Dialect::Attendance, Dialect::Access}) {
+      known = known || render(req, d).error.rfind("unknown verb", 0) != 0;
+    }
+    EXPECT_TRUE(known) << spec.verb << " is in the spec but no dialect renders it";
+  }
+  CommandRequest bogus;
+  bogus.verb = "open_dor";
+  EXPECT_EQ(render(bogus, Dialect::Access).error, "unknown verb \"open_dor\"");
 }
 
 }  // namespace

@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(command_validation LIBS pushgate_core)

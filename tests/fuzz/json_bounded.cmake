@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(json_bounded LIBS pushgate_json)
