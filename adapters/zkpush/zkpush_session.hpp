@@ -55,6 +55,7 @@ class ZkpushService {
   metrics::Counter& committed_uploads_;
   metrics::Counter& failed_uploads_;
   metrics::Counter& parse_problems_;
+  metrics::Counter& long_fields_;
   std::shared_ptr<SecurityService> security_;
 };
 
