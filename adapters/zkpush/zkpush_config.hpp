@@ -23,7 +23,7 @@ struct ZkpushConfig {
   std::size_t max_connections = 2048;
   std::size_t max_connections_per_address = 64;
   std::chrono::milliseconds first_request_timeout{10000};
-  std::size_t inflight_body_bytes = 16 * 1024 * 1024;
+  std::size_t inflight_body_bytes = 3 * 1024 * 1024;
   std::chrono::milliseconds inflight_wait{2000};
   std::size_t max_field_bytes = 4096;
   int delay_s = 10;
