@@ -437,6 +437,7 @@ std::string Gateway::start() {
 
   api::RestApi::Options api_opts;
   api_opts.max_page = static_cast<std::size_t>(config_.get_int("api.max_page"));
+  api_opts.max_answer_bytes = static_cast<std::size_t>(config_.get_int("api.max_answer_bytes"));
   rest_ = std::make_unique<api::RestApi>(router_, *store_, *terminals_, metrics_, health_, clock_,
                                          api_opts);
   if (config_.get_bool("api.enabled")) {

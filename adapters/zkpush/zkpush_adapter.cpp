@@ -25,6 +25,12 @@ ZkpushAdapter::ZkpushAdapter(AdapterContext& ctx, ZkpushConfig config)
   o.idle_timeout = config_.idle_timeout;
   o.request_timeout = config_.request_timeout;
   o.max_connections = config_.max_connections;
+  o.max_connections_per_address = config_.max_connections_per_address;
+  o.first_request_timeout = config_.first_request_timeout;
+  // One budget for the HTTP and the HTTPS listener: it bounds memory, not
+  // a listener.
+  o.body_budget = std::make_shared<http::BodyBudget>(config_.inflight_body_bytes);
+  o.body_budget_wait = config_.inflight_wait;
   server_ = std::make_unique<http::Server>(
       ctx.ioc, o,
       [service = service_](http::Request&& req, const http::RequestInfo& info, http::Reply reply) {

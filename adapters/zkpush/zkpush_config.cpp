@@ -125,7 +125,8 @@ void ZkpushConfig::declare(config::Schema& s) {
   s.add({"zkpush.request_timeout_ms",
          ValueType::Int,
          std::int64_t{30000},
-         "How long reading one request or writing one answer may take.",
+         "How long reading one request (its header included) or writing one answer\n"
+         "may take.",
          std::int64_t{100},
          std::int64_t{600000},
          {},
@@ -145,6 +146,53 @@ void ZkpushConfig::declare(config::Schema& s) {
          "Most simultaneous connections.",
          std::int64_t{1},
          std::int64_t{100000},
+         {},
+         false});
+  s.add({"zkpush.max_connections_per_address",
+         ValueType::Int,
+         std::int64_t{64},
+         "Most simultaneous connections from one IP address (loopback included); past\n"
+         "it new connections are closed at once, counted and logged. 0: no limit.",
+         std::int64_t{0},
+         std::int64_t{100000},
+         {},
+         false});
+  s.add({"zkpush.first_request_timeout_ms",
+         ValueType::Int,
+         std::int64_t{10000},
+         "How long a new connection may stay silent before its first request begins.",
+         std::int64_t{100},
+         std::int64_t{600000},
+         {},
+         false});
+  s.add({"zkpush.inflight_body_bytes",
+         ValueType::Int,
+         std::int64_t{3 * 1024 * 1024},
+         "Request bodies being read, parsed and committed at once, in bytes, over all\n"
+         "terminals (HTTP and HTTPS). A body that does not fit waits up to\n"
+         "inflight_wait_ms, then is answered 503 and the terminal sends it again later.\n"
+         "A body larger than this is admitted alone. Parsing and committing take up to\n"
+         "50 times the body in memory (ATTLOG: one event per 35-byte line).",
+         std::int64_t{64 * 1024},
+         std::int64_t{1024} * 1024 * 1024,
+         {},
+         false});
+  s.add({"zkpush.inflight_wait_ms",
+         ValueType::Int,
+         std::int64_t{2000},
+         "How long a body waits for room in inflight_body_bytes before the 503.",
+         std::int64_t{0},
+         std::int64_t{60000},
+         {},
+         false});
+  s.add({"zkpush.max_field_bytes",
+         ValueType::Int,
+         std::int64_t{4096},
+         "Longest text field of a record (PIN, name, operands, work code...). A record\n"
+         "with a longer one is quarantined, not stored as an event. Templates and\n"
+         "photos (base64) are bounded by body_limit_bytes only.",
+         std::int64_t{64},
+         std::int64_t{64 * 1024 * 1024},
          {},
          false});
   s.add({"zkpush.delay_s",
@@ -216,6 +264,12 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.request_timeout = std::chrono::milliseconds(c.get_int("zkpush.request_timeout_ms"));
   z.commit_timeout = std::chrono::milliseconds(c.get_int("zkpush.commit_timeout_ms"));
   z.max_connections = static_cast<std::size_t>(c.get_int("zkpush.max_connections"));
+  z.max_connections_per_address =
+      static_cast<std::size_t>(c.get_int("zkpush.max_connections_per_address"));
+  z.first_request_timeout = std::chrono::milliseconds(c.get_int("zkpush.first_request_timeout_ms"));
+  z.inflight_body_bytes = static_cast<std::size_t>(c.get_int("zkpush.inflight_body_bytes"));
+  z.inflight_wait = std::chrono::milliseconds(c.get_int("zkpush.inflight_wait_ms"));
+  z.max_field_bytes = static_cast<std::size_t>(c.get_int("zkpush.max_field_bytes"));
   z.delay_s = static_cast<int>(c.get_int("zkpush.delay_s"));
   z.error_delay_s = static_cast<int>(c.get_int("zkpush.error_delay_s"));
   z.trans_interval_min = static_cast<int>(c.get_int("zkpush.trans_interval_min"));

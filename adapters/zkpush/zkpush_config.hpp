@@ -21,6 +21,11 @@ struct ZkpushConfig {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds commit_timeout{10000};
   std::size_t max_connections = 2048;
+  std::size_t max_connections_per_address = 64;
+  std::chrono::milliseconds first_request_timeout{10000};
+  std::size_t inflight_body_bytes = 3 * 1024 * 1024;
+  std::chrono::milliseconds inflight_wait{2000};
+  std::size_t max_field_bytes = 4096;
   int delay_s = 10;
   int error_delay_s = 30;
   std::int64_t gap_backfill_after_s = 600;  ///< 0: no gap backfill

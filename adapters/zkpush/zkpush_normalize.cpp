@@ -220,6 +220,94 @@ int bio_type_of(OperlogKind kind, const TemplateRecord& t) {
   }
 }
 
+// The first text field of a record longer than the limit, as a reason for
+// its quarantine row; empty when every field fits.
+class FieldCheck {
+ public:
+  explicit FieldCheck(std::size_t limit) : limit_(limit) {}
+  FieldCheck& operator()(std::string_view name, std::string_view value) {
+    if (limit_ != 0 && reason_.empty() && value.size() > limit_) {
+      reason_ = "field " + std::string(name) + " is " + std::to_string(value.size()) +
+                " bytes, over the limit of " + std::to_string(limit_);
+    }
+    return *this;
+  }
+  FieldCheck& operator()(const KeyValues& kvs) {
+    for (const auto& kv : kvs) {
+      (*this)(kv.key, kv.key);
+      (*this)(kv.key, kv.value);
+    }
+    return *this;
+  }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::size_t limit_;
+  std::string reason_;
+};
+
+std::string long_field(const AttlogRecord& r, std::size_t limit) {
+  FieldCheck check(limit);
+  check("PIN", r.pin)("Time", r.time_text)("WorkCode", r.workcode)("Reserved1", r.reserved1)(
+      "Reserved2", r.reserved2);
+  for (const auto& f : r.extra) {
+    check(f.name, f.value);
+  }
+  return check.reason();
+}
+
+std::string long_field(const OperlogEntry& entry, std::size_t limit) {
+  FieldCheck check(limit);
+  std::visit(
+      [&](const auto& rec) {
+        using T = std::decay_t<decltype(rec)>;
+        if constexpr (std::is_same_v<T, OplogRecord>) {
+          check("OpWho", rec.op_who)("OpTime", rec.time_text)("Value1", rec.value1)(
+              "Value2", rec.value2)("Value3", rec.value3)("Reserved", rec.reserved);
+          for (const auto& v : rec.extra) {
+            check("extra", v);
+          }
+        } else if constexpr (std::is_same_v<T, UserRecord>) {
+          check("PIN", rec.pin)("Name", rec.name)("Passwd", rec.password)("Card", rec.card)(
+              "TZ", rec.time_zones)("ViceCard", rec.vice_card)(rec.extra);
+        } else if constexpr (std::is_same_v<T, TemplateRecord>) {
+          // TMP (base64 template data) is bounded by the body limit only.
+          check("PIN", rec.pin)("Format", rec.format)(rec.extra);
+        } else if constexpr (std::is_same_v<T, PhotoRecord>) {
+          // Content (base64 JPEG) is bounded by the body limit only.
+          check("PIN", rec.pin)("FileName", rec.file_name)(rec.extra);
+        } else if constexpr (std::is_same_v<T, ErrorLogRecord>) {
+          check("ErrCode", rec.err_code)("ErrMsg", rec.err_msg)("DataOrigin", rec.data_origin)(
+              "CmdId", rec.cmd_id)("Additional", rec.additional)(rec.extra);
+        }
+      },
+      entry.record);
+  return check.reason();
+}
+
+// A record with an oversized field is kept raw in quarantine, not stored as
+// an event: a field that long is not a punch or an operation, and carried
+// into the event log it would be copied into every answer and message.
+bool quarantine_long(std::string reason, std::size_t line, std::string&& raw,
+                     const UploadContext& ctx, WriteBatch& batch) {
+  if (reason.empty()) {
+    return false;
+  }
+  if (ctx.long_fields != nullptr) {
+    ctx.long_fields->inc();
+  }
+  QuarantineRecord q;
+  q.terminal_sn = ctx.sn;
+  q.endpoint = ctx.endpoint;
+  q.table = ctx.table;
+  q.line_no = static_cast<int>(line);
+  q.reason = std::move(reason);
+  q.raw = std::move(raw);
+  q.received_ms = ctx.received_ms;
+  batch.quarantine.push_back(std::move(q));
+  return true;
+}
+
 }  // namespace
 
 std::string digest(std::string_view bytes) {
@@ -248,6 +336,18 @@ void add_problems(const std::vector<ParseProblem>& problems, const UploadContext
     q.received_ms = ctx.received_ms;
     batch.quarantine.push_back(std::move(q));
   }
+}
+
+void add_problem(ParseProblem&& p, const UploadContext& ctx, WriteBatch& batch) {
+  QuarantineRecord q;
+  q.terminal_sn = ctx.sn;
+  q.endpoint = ctx.endpoint;
+  q.table = ctx.table;
+  q.line_no = static_cast<int>(p.line);
+  q.reason = std::move(p.reason);
+  q.raw = std::move(p.raw);
+  q.received_ms = ctx.received_ms;
+  batch.quarantine.push_back(std::move(q));
 }
 
 void quarantine_body(std::string_view body, std::string_view reason, const UploadContext& ctx,
@@ -342,30 +442,51 @@ void add_errorlog_record(const ErrorLogRecord& rec, const std::string& raw,
 std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, WriteBatch& batch) {
   batch.events.reserve(batch.events.size() + parsed.records.size());
   for (const auto& r : parsed.records) {
-    Event e = base_event(ctx, EventKind::Attendance, r.raw);
-    // A terminal identifies a punch by user and second; a re-upload (after a
-    // lost answer, or a DATA QUERY) repeats both exactly.
-    e.record_key.reserve(r.pin.size() + r.time_text.size() + 8);
-    e.record_key.append("ATTLOG\t").append(r.pin).append("\t").append(r.time_text);
-    e.local_time = r.time_text;
-    e.utc_ms = utc_of(r.time, ctx);
-    e.pin = r.pin;
-    // Negative codes are not states or modes any terminal defines: left
-    // unset (null), the raw line keeps them.
-    e.status = r.status >= 0 ? r.status : kUnset;
-    e.verify_mode = r.verify >= 0 ? r.verify : kUnset;
-    e.work_code = r.workcode;
-    if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
-      e.extra_json = attlog_extra_json(r);
-    }
-    batch.events.push_back(std::move(e));
+    add_attlog_record(AttlogRecord(r), ctx, batch);
   }
   add_problems(parsed.problems, ctx, batch);
   return parsed.records.size() + parsed.problems.size();
 }
 
+void add_attlog_record(AttlogRecord&& r, const UploadContext& ctx, WriteBatch& batch) {
+  if (quarantine_long(long_field(r, ctx.max_field_bytes), r.line, std::move(r.raw), ctx, batch)) {
+    return;
+  }
+  {
+    Event e = base_event(ctx, EventKind::Attendance, std::move(r.raw));
+    // A terminal identifies a punch by user and second; a re-upload (after a
+    // lost answer, or a DATA QUERY) repeats both exactly.
+    e.record_key.reserve(r.pin.size() + r.time_text.size() + 8);
+    e.record_key.append("ATTLOG\t").append(r.pin).append("\t").append(r.time_text);
+    e.local_time = std::move(r.time_text);
+    e.utc_ms = utc_of(r.time, ctx);
+    e.pin = std::move(r.pin);
+    // Negative codes are not states or modes any terminal defines: left
+    // unset (null), the raw line keeps them.
+    e.status = r.status >= 0 ? r.status : kUnset;
+    e.verify_mode = r.verify >= 0 ? r.verify : kUnset;
+    e.work_code = std::move(r.workcode);
+    if (!r.extra.empty() || !r.reserved1.empty() || !r.reserved2.empty()) {
+      e.extra_json = attlog_extra_json(r);
+    }
+    batch.events.push_back(std::move(e));
+  }
+}
+
 std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, WriteBatch& batch) {
   for (const auto& entry : parsed.entries) {
+    add_operlog_entry(OperlogEntry(entry), ctx, batch);
+  }
+  add_problems(parsed.problems, ctx, batch);
+  return parsed.entries.size() + parsed.problems.size();
+}
+
+void add_operlog_entry(OperlogEntry&& entry, const UploadContext& ctx, WriteBatch& batch) {
+  if (quarantine_long(long_field(entry, ctx.max_field_bytes), entry.line, std::move(entry.raw), ctx,
+                      batch)) {
+    return;
+  }
+  {
     std::string kind_word(to_string(entry.kind));
     std::visit(
         [&](const auto& rec) {
@@ -399,8 +520,6 @@ std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, W
         },
         entry.record);
   }
-  add_problems(parsed.problems, ctx, batch);
-  return parsed.entries.size() + parsed.problems.size();
 }
 
 std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,

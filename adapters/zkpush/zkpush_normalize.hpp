@@ -6,6 +6,7 @@
 
 #include "adapters/zkpush/zkpush_protocol.hpp"
 #include "gateway/event_log.hpp"
+#include "gateway/metrics/metrics.hpp"
 #include "gateway/timezone.hpp"
 
 namespace pushgate::adapters::zkpush {
@@ -18,6 +19,13 @@ struct UploadContext {
   std::int64_t command_id = 0;  ///< CmdId of a DATA QUERY answer, else 0
   std::string endpoint = "cdata";
   std::string table;
+  /**
+   * Longest text field a record may carry (0: no limit); a record with a
+   * longer one is quarantined whole. Template and photo data are not text
+   * fields: the body limit bounds them.
+   */
+  std::size_t max_field_bytes = 0;
+  metrics::Counter* long_fields = nullptr;  ///< counts those records, when set
 };
 
 /**
@@ -29,6 +37,12 @@ struct UploadContext {
  */
 std::size_t add_attlog(const AttlogResult& parsed, const UploadContext& ctx, WriteBatch& batch);
 std::size_t add_operlog(const OperlogResult& parsed, const UploadContext& ctx, WriteBatch& batch);
+/** One record of add_attlog, taken over (its strings move into the event). */
+void add_attlog_record(AttlogRecord&& record, const UploadContext& ctx, WriteBatch& batch);
+/** One entry of add_operlog. */
+void add_operlog_entry(OperlogEntry&& entry, const UploadContext& ctx, WriteBatch& batch);
+/** One parse problem as a quarantine row. */
+void add_problem(ParseProblem&& problem, const UploadContext& ctx, WriteBatch& batch);
 std::size_t add_attphoto(const AttPhotoResult& parsed, std::string_view body,
                          const UploadContext& ctx, WriteBatch& batch);
 /**

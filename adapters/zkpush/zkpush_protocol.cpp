@@ -377,9 +377,9 @@ LineOutcome parse_keyed_fields(OperlogKind kind, std::string_view rest) {
  * record type a table may carry; nullopt means every type but ERRORLOG, which
  * has a table of its own.
  */
-OperlogResult parse_typed_lines(std::string_view body, std::optional<OperlogKind> only,
-                                std::string_view table) {
-  OperlogResult result;
+void typed_lines(std::string_view body, std::optional<OperlogKind> only, std::string_view table,
+                 const std::function<void(OperlogEntry&&)>& on_entry,
+                 const std::function<void(ParseProblem&&)>& on_problem) {
   LineCursor cursor(body);
   Line line;
   while (cursor.next(line)) {
@@ -393,13 +393,12 @@ OperlogResult parse_typed_lines(std::string_view body, std::optional<OperlogKind
         sep == std::string_view::npos ? std::string_view() : line.text.substr(sep + 1);
     std::optional<OperlogKind> kind = kind_from_word(word);
     if (!kind) {
-      result.problems.push_back(
-          make_problem(line.number, "unknown record type " + quoted(word), line.text));
+      on_problem(make_problem(line.number, "unknown record type " + quoted(word), line.text));
       continue;
     }
     const bool allowed = only ? *kind == *only : *kind != OperlogKind::ErrorLog;
     if (!allowed) {
-      result.problems.push_back(make_problem(
+      on_problem(make_problem(
           line.number,
           "record type " + quoted(word) + " not expected in table=" + std::string(table),
           line.text));
@@ -408,13 +407,21 @@ OperlogResult parse_typed_lines(std::string_view body, std::optional<OperlogKind
     LineOutcome outcome =
         *kind == OperlogKind::Oplog ? parse_oplog_fields(rest) : parse_keyed_fields(*kind, rest);
     if (!outcome.entry) {
-      result.problems.push_back(make_problem(line.number, std::move(outcome.reason), line.text));
+      on_problem(make_problem(line.number, std::move(outcome.reason), line.text));
       continue;
     }
     outcome.entry->line = line.number;
     outcome.entry->raw = std::string(line.text);
-    result.entries.push_back(std::move(*outcome.entry));
+    on_entry(std::move(*outcome.entry));
   }
+}
+
+OperlogResult parse_typed_lines(std::string_view body, std::optional<OperlogKind> only,
+                                std::string_view table) {
+  OperlogResult result;
+  typed_lines(
+      body, only, table, [&](OperlogEntry&& e) { result.entries.push_back(std::move(e)); },
+      [&](ParseProblem&& p) { result.problems.push_back(std::move(p)); });
   return result;
 }
 
@@ -828,6 +835,15 @@ InfoResult parse_info(std::string_view info) {
 
 AttlogResult parse_attlog(std::string_view body, AttlogLayout layout) {
   AttlogResult result;
+  for_each_attlog(
+      body, layout, [&](AttlogRecord&& r) { result.records.push_back(std::move(r)); },
+      [&](ParseProblem&& p) { result.problems.push_back(std::move(p)); });
+  return result;
+}
+
+void for_each_attlog(std::string_view body, AttlogLayout layout,
+                     const std::function<void(AttlogRecord&&)>& on_record,
+                     const std::function<void(ParseProblem&&)>& on_problem) {
   LineCursor cursor(body);
   Line line;
   while (cursor.next(line)) {
@@ -841,7 +857,7 @@ AttlogResult parse_attlog(std::string_view body, AttlogLayout layout) {
       fields.pop_back();
     }
     auto problem = [&](std::string reason) {
-      result.problems.push_back(make_problem(line.number, std::move(reason), line.text));
+      on_problem(make_problem(line.number, std::move(reason), line.text));
     };
     if (fields.size() < 4) {
       problem("ATTLOG line has " + std::to_string(fields.size()) +
@@ -886,9 +902,8 @@ AttlogResult parse_attlog(std::string_view body, AttlogLayout layout) {
       record.extra.push_back(
           AttlogField{i + 1, extra_field_name(resolved, i + 1), std::string(fields[i])});
     }
-    result.records.push_back(std::move(record));
+    on_record(std::move(record));
   }
-  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -914,6 +929,22 @@ OperlogResult parse_biodata(std::string_view body) {
 
 OperlogResult parse_errorlog(std::string_view body) {
   return parse_typed_lines(body, OperlogKind::ErrorLog, "ERRORLOG");
+}
+
+void for_each_typed_line(std::string_view body, TypedTable table,
+                         const std::function<void(OperlogEntry&&)>& on_entry,
+                         const std::function<void(ParseProblem&&)>& on_problem) {
+  switch (table) {
+    case TypedTable::OperLog:
+      typed_lines(body, std::nullopt, "OPERLOG", on_entry, on_problem);
+      return;
+    case TypedTable::BioData:
+      typed_lines(body, OperlogKind::BioData, "BIODATA", on_entry, on_problem);
+      return;
+    case TypedTable::ErrorLog:
+      typed_lines(body, OperlogKind::ErrorLog, "ERRORLOG", on_entry, on_problem);
+      return;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -275,6 +276,15 @@ struct AttlogResult {
  */
 AttlogResult parse_attlog(std::string_view body, AttlogLayout layout = AttlogLayout::Auto);
 
+/**
+ * parse_attlog one line at a time, collecting nothing: each record and each
+ * problem is handed over in body order as soon as it is parsed, so a large
+ * upload never exists as a vector of records next to its body.
+ */
+void for_each_attlog(std::string_view body, AttlogLayout layout,
+                     const std::function<void(AttlogRecord&&)>& on_record,
+                     const std::function<void(ParseProblem&&)>& on_problem);
+
 // ---------------------------------------------------------------------------
 // table=OPERLOG, table=BIODATA, table=ERRORLOG
 // ---------------------------------------------------------------------------
@@ -392,6 +402,14 @@ struct OperlogResult {
  * numbers and bad OPLOG times are problems.
  */
 OperlogResult parse_operlog(std::string_view body);
+
+struct OperlogEntry;
+/** Which of the typed-line tables a body is (what parse_operlog/biodata/errorlog parse). */
+enum class TypedTable { OperLog, BioData, ErrorLog };
+/** parse_operlog / parse_biodata / parse_errorlog one line at a time (see for_each_attlog). */
+void for_each_typed_line(std::string_view body, TypedTable table,
+                         const std::function<void(OperlogEntry&&)>& on_entry,
+                         const std::function<void(ParseProblem&&)>& on_problem);
 
 /** Parses a table=BIODATA body; any line other than BIODATA is a problem. */
 OperlogResult parse_biodata(std::string_view body);

@@ -200,6 +200,9 @@ ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
       text_replaced_(ctx.metrics.counter(
           "pushgate_zkpush_text_replaced_total",
           "Bytes of terminal text not valid in its encoding, replaced by U+FFFD")),
+      long_fields_(
+          ctx.metrics.counter("pushgate_zkpush_long_fields_total",
+                              "Records quarantined for a text field over zkpush.max_field_bytes")),
       security_(std::make_shared<SecurityService>(*this)) {}
 
 void ZkpushService::reload(const ZkpushConfig& config) {
@@ -368,8 +371,14 @@ void ZkpushService::to_utf8(Request& r) {
   }
   if (replaced > 0) {
     text_replaced_.inc(replaced);
-    log_->info("[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them)", r.sn,
-               replaced, encoding, text::log_escape(r.req.target(), 120));
+    // A terminal set to another encoding does this on every upload: one line
+    // a minute per terminal, the metric counts every byte.
+    if (auto suppressed = log_limiter_.admit("text_replaced " + r.sn, r.now_ms)) {
+      log_->info("[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them; set "
+                 "terminals.\"{}\".encoding if the terminal uses another character set){}",
+                 r.sn, replaced, encoding, text::log_escape(r.req.target(), 120), r.sn,
+                 suppressed_note(*suppressed));
+    }
   }
 }
 
@@ -445,27 +454,49 @@ void ZkpushService::upload(Request& r) {
       u.command_id = id;
     }
   }
+  auto cfg = std::atomic_load(&config_);
+  u.max_field_bytes = cfg->max_field_bytes;
+  u.long_fields = &long_fields_;
   const std::string& body = r.req.body();
   WriteBatch batch = std::move(r.pending);
   std::size_t handled = 0;
   std::string ok_body;
   std::size_t problems_before = batch.quarantine.size();
+  // Records go straight from the parser into the batch, one at a time: the
+  // body and the batch are the only whole copies of an upload in memory.
+  auto on_problem = [&](ParseProblem&& p) {
+    ++handled;
+    add_problem(std::move(p), u, batch);
+  };
+  auto typed = [&](TypedTable table) {
+    for_each_typed_line(
+        body, table,
+        [&](OperlogEntry&& e) {
+          ++handled;
+          add_operlog_entry(std::move(e), u, batch);
+        },
+        on_problem);
+    ok_body = "OK: " + std::to_string(handled);
+  };
   switch (classify_table(u.table)) {
     case UploadTable::AttLog:
-      handled = add_attlog(parse_attlog(body), u, batch);
+      for_each_attlog(
+          body, AttlogLayout::Auto,
+          [&](AttlogRecord&& rec) {
+            ++handled;
+            add_attlog_record(std::move(rec), u, batch);
+          },
+          on_problem);
       ok_body = "OK: " + std::to_string(handled);
       break;
     case UploadTable::OperLog:
-      handled = add_operlog(parse_operlog(body), u, batch);
-      ok_body = "OK: " + std::to_string(handled);
+      typed(TypedTable::OperLog);
       break;
     case UploadTable::BioData:
-      handled = add_operlog(parse_biodata(body), u, batch);
-      ok_body = "OK: " + std::to_string(handled);
+      typed(TypedTable::BioData);
       break;
     case UploadTable::ErrorLog:
-      handled = add_operlog(parse_errorlog(body), u, batch);
-      ok_body = "OK: " + std::to_string(handled);
+      typed(TypedTable::ErrorLog);
       break;
     case UploadTable::AttPhoto:
       add_attphoto(parse_attphoto(body), body, u, batch);
@@ -505,6 +536,14 @@ void ZkpushService::upload(Request& r) {
     log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems,
                 text::log_escape(u.table));
   }
+  // Everything the batch needs is copied out of the body: put the bytes as
+  // sent back into `raw` (the parsers read the converted text), then free
+  // both copies now rather than hold them until the commit answers.
+  if (r.original_body) {
+    restore_raw(batch, r.req.body(), *r.original_body);
+    r.original_body.reset();
+  }
+  std::string().swap(r.req.body());
   commit_and_answer(r, std::move(batch), std::move(ok_body));
 }
 

@@ -83,6 +83,7 @@ class ZkpushService {
   // Lines anyone can trigger (unknown serials, forged results): one a minute per reason.
   LogRateLimiter log_limiter_;
   metrics::Counter& text_replaced_;
+  metrics::Counter& long_fields_;
   std::shared_ptr<SecurityService> security_;
 };
 

@@ -1,6 +1,7 @@
 #include "gateway/api/rest_api.hpp"
 
 #include <charconv>
+#include <tuple>
 
 #include <boost/asio/bind_executor.hpp>
 #include <nlohmann/json.hpp>
@@ -230,6 +231,9 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
   query.after = after;
   query.limit = std::min<std::size_t>(static_cast<std::size_t>(limit), options_.max_page);
   query.terminal = q.get_or("terminal", "");
+  // Rows are bounded by bytes as well as by count: a page of long records
+  // stops early and says more, and the client pages on from next_after.
+  query.max_bytes = options_.max_answer_bytes;
   if (auto kind = q.get("kind")) {
     query.kind = event_kind_from_string(*kind);
     if (!query.kind) {
@@ -242,14 +246,16 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [query](store::Connection& db) {
         boost::system::error_code ec;
+        bool cut = false;  // stopped by the byte budget of one answer
         auto one_more = query;  // one row past the page tells whether another page follows
         one_more.limit = query.limit + 1;
-        auto events = store::read_events(db, one_more, ec);
-        return std::make_pair(ec, std::move(events));
+        auto events = store::read_events(db, one_more, ec, &cut);
+        return std::make_tuple(ec, std::move(events), cut);
       },
       net::bind_executor(
-          ex, [req = std::move(req), reply = std::move(reply),
-               query](std::pair<boost::system::error_code, std::vector<Event>> result) mutable {
+          ex, [req = std::move(req), reply = std::move(reply), query](
+                  std::tuple<boost::system::error_code, std::vector<Event>, bool> page) mutable {
+            auto result = std::make_pair(std::get<0>(page), std::move(std::get<1>(page)));
             if (result.first) {
               reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
                                     result.first.message()));
@@ -268,7 +274,7 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
             json body;
             body["events"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = more;
+            body["more"] = more || std::get<2>(page);
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }
@@ -285,16 +291,19 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
   auto lim = std::min<std::size_t>(static_cast<std::size_t>(limit), options_.max_page);
   auto terminal = q.get_or("terminal", "");
   auto ex = reply.executor();
+  auto max_bytes = options_.max_answer_bytes;
   store_.async_read(
-      [after, lim, terminal](store::Connection& db) {
+      [after, lim, terminal, max_bytes](store::Connection& db) {
         boost::system::error_code ec;
-        auto rows = store::read_quarantine(db, after, lim + 1, terminal, ec);
-        return std::make_pair(ec, std::move(rows));
+        bool cut = false;  // stopped by the byte budget of one answer
+        auto rows = store::read_quarantine(db, after, lim + 1, terminal, ec, max_bytes, &cut);
+        return std::make_tuple(ec, std::move(rows), cut);
       },
       net::bind_executor(
           ex, [req = std::move(req), reply = std::move(reply), after,
-               lim](std::pair<boost::system::error_code, std::vector<store::QuarantineRow>>
-                        result) mutable {
+               lim](std::tuple<boost::system::error_code, std::vector<store::QuarantineRow>, bool>
+                        page) mutable {
+            auto result = std::make_pair(std::get<0>(page), std::move(std::get<1>(page)));
             if (result.first) {
               reply.send(json_error(req, bhttp::status::service_unavailable, "store unavailable",
                                     result.first.message()));
@@ -313,7 +322,7 @@ void RestApi::list_quarantine(http::Request&& req, http::Reply reply) {
             json body;
             body["quarantine"] = std::move(list);
             body["next_after"] = next;
-            body["more"] = more;
+            body["more"] = more || std::get<2>(page);
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));
 }

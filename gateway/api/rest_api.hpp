@@ -29,6 +29,8 @@ class RestApi {
   struct Options {
     std::size_t max_page = 1000;
     std::size_t default_page = 100;
+    /** Bytes of rows in one answer (past the first row): the rest is on the next page. */
+    std::size_t max_answer_bytes = 4 * 1024 * 1024;
   };
 
   RestApi(Router& router, store::Store& store, TerminalRegistry& terminals,

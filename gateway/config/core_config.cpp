@@ -160,6 +160,16 @@ void declare_core_config(Schema& s) {
          std::int64_t{100000},
          {},
          false});
+  s.add({"api.max_answer_bytes",
+         ValueType::Int,
+         std::int64_t{4 * 1024 * 1024},
+         "Most bytes of rows in one page of events or quarantine rows: a page that\n"
+         "would pass it ends early with more: true (next_after continues). A single\n"
+         "row longer than this is still sent alone.",
+         std::int64_t{4096},
+         std::int64_t{1024} * 1024 * 1024,
+         {},
+         false});
 
   s.describe_section("commands", "[commands] — the durable command queue (one per terminal).");
   s.add({"commands.default_ttl_s",

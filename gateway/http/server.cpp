@@ -1,12 +1,15 @@
 #include "gateway/http/server.hpp"
 
+#include <algorithm>
 #include <future>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -29,8 +32,18 @@ struct Server::Shared {
   ServerOptions options;
   std::mutex mutex;
   std::unordered_map<std::uint64_t, std::weak_ptr<Server::SessionBase>> sessions;
+  std::unordered_map<std::string, std::size_t> per_address;  // open connections by client IP
   bool stopping = false;
+  // The per-address refusal warning is rate-limited: one line per interval,
+  // with the count of refusals it stands for.
+  std::chrono::steady_clock::time_point last_address_warning{};
+  std::size_t address_refusals_unlogged = 0;
+  std::chrono::steady_clock::time_point last_budget_warning{};
+  std::size_t budget_refusals_unlogged = 0;
   metrics::Counter* refused = nullptr;
+  metrics::Counter* refused_per_address = nullptr;
+  metrics::Counter* budget_waits = nullptr;
+  metrics::Counter* budget_refused = nullptr;
   metrics::Counter* too_large = nullptr;
   metrics::Counter* requests = nullptr;
   metrics::Counter* bad_requests = nullptr;
@@ -44,6 +57,42 @@ class Server::SessionBase {
   virtual void shutdown() = 0;
 };
 
+bool BodyBudget::try_acquire(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  if (in_use_ != 0 && in_use_ + bytes > capacity_) {
+    return false;
+  }
+  in_use_ += bytes;
+  return true;
+}
+
+bool BodyBudget::acquire_or_wait(std::size_t bytes, std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  if (in_use_ != 0 && in_use_ + bytes > capacity_) {
+    waiters_.push_back(std::move(wake));
+    return false;
+  }
+  in_use_ += bytes;
+  return true;
+}
+
+void BodyBudget::release(std::size_t bytes) {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mutex_);
+    in_use_ -= std::min(bytes, in_use_);
+    wake.swap(waiters_);
+  }
+  for (auto& w : wake) {
+    w();
+  }
+}
+
+std::size_t BodyBudget::in_use() const {
+  std::lock_guard lock(mutex_);
+  return in_use_;
+}
+
 Response make_response(const Request& req, bhttp::status status, std::string body,
                        std::string_view content_type) {
   Response res{status, req.version()};
@@ -55,6 +104,9 @@ Response make_response(const Request& req, bhttp::status status, std::string bod
 }
 
 namespace {
+
+constexpr std::string_view kBusyBody = "ERROR: server busy, retry later\n";
+constexpr std::chrono::seconds kWarningInterval{10};
 
 // One connection, for a plain or a TLS stream (Beast's flex-server shape).
 // Every completion handler holds shared_from_this(): pending handlers own
@@ -70,8 +122,13 @@ class Session : public Server::SessionBase {
         info_(std::move(info)) {}
 
   ~Session() override {
+    release_budget();
     std::lock_guard lock(shared_->mutex);
     shared_->sessions.erase(info_.connection_id);
+    auto it = shared_->per_address.find(info_.remote.address().to_string());
+    if (it != shared_->per_address.end() && --it->second == 0) {
+      shared_->per_address.erase(it);
+    }
     shared_->open->add(-1);
   }
 
@@ -98,14 +155,48 @@ class Session : public Server::SessionBase {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
     parser_->body_limit(options_.body_limit);
-    // Between requests a connection may idle this long (keep-alive).
-    tcp().expires_after(options_.idle_timeout);
+    if (buffer_.size() > 0) {
+      // Pipelined bytes are already here: the next request has begun.
+      do_read_header();
+      return;
+    }
+    // Waiting for a request to begin: a new connection gets a short time to
+    // say anything (a socket opened and left silent holds a slot), a
+    // keep-alive one may idle between requests.
+    tcp().expires_after(first_request_ ? options_.first_request_timeout : options_.idle_timeout);
+    derived().stream().async_read_some(
+        buffer_.prepare(kFirstRead),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->on_first_bytes(ec, n);
+        });
+  }
+
+ private:
+  static constexpr std::size_t kFirstRead = 1024;
+
+  void on_first_bytes(beast::error_code ec, std::size_t n) {
+    if (ec == net::error::eof) {
+      derived().do_eof();
+      return;
+    }
+    if (ec) {
+      // Idle or first-byte timeout, reset, or shutdown: nothing to answer.
+      close_now();
+      return;
+    }
+    buffer_.commit(n);
+    do_read_header();
+  }
+
+  void do_read_header() {
+    first_request_ = false;
+    // Once a request has begun, its header gets request_timeout, like its body.
+    tcp().expires_after(options_.request_timeout);
     bhttp::async_read_header(derived().stream(), buffer_, *parser_,
                              [self = derived().shared_from_this()](
                                  beast::error_code ec, std::size_t) { self->on_read_header(ec); });
   }
 
- private:
   void on_read_header(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof) {
       derived().do_eof();
@@ -147,6 +238,135 @@ class Session : public Server::SessionBase {
                                                         std::to_string(options_.body_limit) + "\n");
       return;
     }
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    if (options_.body_budget) {
+      // A body is admitted only with room in the shared budget: the bytes
+      // being read, parsed and committed stay bounded whatever the number of
+      // clients uploading at once. Chunked bodies are charged the limit.
+      if (auto len = parser_->content_length()) {
+        budget_want_ = static_cast<std::size_t>(*len);
+      } else {
+        budget_want_ = parser_->chunked() ? options_.body_limit : 0;
+      }
+      if (budget_want_ > 0 && !acquire_budget()) {
+        shared_->budget_waits->inc();
+        budget_waiting_ = true;
+        budget_timer_.emplace(derived().stream().get_executor());
+        budget_timer_->expires_after(options_.body_budget_wait);
+        budget_timer_->async_wait([self = derived().shared_from_this()](beast::error_code tec) {
+          if (tec || !self->budget_waiting_) {
+            return;
+          }
+          self->budget_waiting_ = false;
+          self->refuse_busy();
+        });
+        return;
+      }
+    }
+    continue_request();
+  }
+
+  // Takes the body's share of the budget, or registers to be woken on the
+  // next release (then tries again on this strand).
+  bool acquire_budget() {
+    bool ok =
+        options_.body_budget->acquire_or_wait(budget_want_, [self = derived().shared_from_this()] {
+          net::post(self->stream().get_executor(), [self] { self->on_budget_wake(); });
+        });
+    if (ok) {
+      budget_held_ = budget_want_;
+    }
+    return ok;
+  }
+
+  void on_budget_wake() {
+    if (!budget_waiting_) {
+      return;
+    }
+    if (acquire_budget()) {
+      budget_waiting_ = false;
+      budget_timer_->cancel();
+      continue_request();
+    }
+  }
+
+  void release_budget() {
+    if (budget_held_ > 0) {
+      options_.body_budget->release(budget_held_);
+      budget_held_ = 0;
+    }
+  }
+
+  // The budget stayed full: answer 503 so the client sends the body again
+  // later. The body is read and discarded first (in small pieces, nothing
+  // kept) so the client reads the answer instead of a reset; a chunked body
+  // or one announced with 100-continue is not read and the connection closes.
+  void refuse_busy() {
+    shared_->budget_refused->inc();
+    warn_budget_refusal();
+    auto& req = parser_->get();
+    auto len = parser_->content_length();
+    bool expect_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
+    if (!len || expect_continue) {
+      reply_error(bhttp::status::service_unavailable, std::string(kBusyBody));
+      return;
+    }
+    auto in_buffer = std::min<std::size_t>(buffer_.size(), static_cast<std::size_t>(*len));
+    buffer_.consume(in_buffer);
+    drain_left_ = static_cast<std::size_t>(*len) - in_buffer;
+    do_drain();
+  }
+
+  void do_drain() {
+    if (drain_left_ == 0) {
+      Response res{bhttp::status::service_unavailable, version_};
+      res.set(bhttp::field::content_type, "text/plain");
+      res.set(bhttp::field::retry_after, "1");
+      res.body() = std::string(kBusyBody);
+      res.keep_alive(keep_alive_);
+      res.prepare_payload();
+      busy_ = true;
+      do_write(std::move(res));
+      return;
+    }
+    tcp().expires_after(options_.request_timeout);
+    derived().stream().async_read_some(
+        buffer_.prepare(std::min<std::size_t>(drain_left_, 16 * 1024)),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) {
+            self->close_now();
+            return;
+          }
+          self->buffer_.commit(n);
+          self->buffer_.consume(n);
+          self->drain_left_ -= n;
+          self->do_drain();
+        });
+  }
+
+  void warn_budget_refusal() {
+    std::size_t count = 0;
+    {
+      std::lock_guard lock(shared_->mutex);
+      ++shared_->budget_refusals_unlogged;
+      auto now = std::chrono::steady_clock::now();
+      if (now - shared_->last_budget_warning < kWarningInterval) {
+        return;
+      }
+      shared_->last_budget_warning = now;
+      count = std::exchange(shared_->budget_refusals_unlogged, 0);
+    }
+    logger(Component::Http)
+        ->warn(
+            "[{}] {} request(s) answered 503: the {} bytes of bodies in flight are taken "
+            "(last from {})",
+            options_.name, count, options_.body_budget->capacity(),
+            info_.remote.address().to_string());
+  }
+
+  void continue_request() {
+    auto& req = parser_->get();
     tcp().expires_after(options_.request_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       continue_res_.emplace(bhttp::status::continue_, req.version());
@@ -229,6 +449,8 @@ class Session : public Server::SessionBase {
 
   void on_write(beast::error_code ec) {
     busy_ = false;
+    // The answer is out: the request's body and what was made of it are gone.
+    release_budget();
     bool close = !res_->keep_alive();
     res_.reset();
     if (ec) {
@@ -261,6 +483,12 @@ class Session : public Server::SessionBase {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::empty_body>> continue_res_;
   std::optional<Response> res_;
+  std::optional<net::steady_timer> budget_timer_;
+  std::size_t budget_want_ = 0;
+  std::size_t budget_held_ = 0;
+  std::size_t drain_left_ = 0;
+  bool budget_waiting_ = false;
+  bool first_request_ = true;
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool busy_ = false;
@@ -343,6 +571,15 @@ Server::Server(net::io_context& ioc, ServerOptions options, Handler handler,
   shared_->bad_requests = &metrics.counter("pushgate_http_bad_requests_total",
                                            "Connections closed on malformed HTTP", l);
   shared_->open = &metrics.gauge("pushgate_http_connections", "Open connections", l);
+  shared_->refused_per_address =
+      &metrics.counter("pushgate_http_connections_refused_per_address_total",
+                       "Connections refused because their address had too many open", l);
+  shared_->budget_waits =
+      &metrics.counter("pushgate_http_body_budget_waits_total",
+                       "Requests whose body waited for room in the in-flight body budget", l);
+  shared_->budget_refused =
+      &metrics.counter("pushgate_http_body_budget_refused_total",
+                       "Requests answered 503 because the in-flight body budget stayed full", l);
 }
 
 Server::~Server() {
@@ -408,6 +645,27 @@ void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         do_accept();
         return;
       }
+      // One client must not take every connection (idle sockets opened in
+      // bulk): past its share, its new connections are closed at once.
+      auto& open_from = shared_->per_address[info.remote.address().to_string()];
+      if (options_.max_connections_per_address != 0 &&
+          open_from >= options_.max_connections_per_address) {
+        shared_->refused_per_address->inc();
+        ++shared_->address_refusals_unlogged;
+        auto now = std::chrono::steady_clock::now();
+        if (now - shared_->last_address_warning >= kWarningInterval) {
+          shared_->last_address_warning = now;
+          logger(Component::Http)
+              ->warn("[{}] refused {} connection(s) from {}: it already has {} open (limit {})",
+                     options_.name, std::exchange(shared_->address_refusals_unlogged, 0),
+                     info.remote.address().to_string(), open_from,
+                     options_.max_connections_per_address);
+        }
+        socket.close(rec);
+        do_accept();
+        return;
+      }
+      ++open_from;
     }
     if (options_.tls) {
       auto s =

@@ -62,6 +62,41 @@ class Reply {
 /** Called on the connection's strand for each complete request. Must not block. */
 using Handler = std::function<void(Request&& request, const RequestInfo& info, Reply reply)>;
 
+/**
+ * A budget of request-body bytes shared by servers (and all their
+ * connections): a body is admitted only while the bytes of the bodies being
+ * read, parsed and committed stay within the capacity, so memory does not
+ * follow the number of clients uploading at once. Thread-safe; a request
+ * holds its share from its header until its answer is written.
+ */
+class BodyBudget {
+ public:
+  explicit BodyBudget(std::size_t capacity) : capacity_(capacity) {}
+  BodyBudget(const BodyBudget&) = delete;
+  BodyBudget& operator=(const BodyBudget&) = delete;
+
+  /**
+   * Takes `bytes` when they fit; a body larger than the whole capacity is
+   * admitted alone (when nothing else is in flight) so it is never starved.
+   */
+  bool try_acquire(std::size_t bytes);
+  /**
+   * try_acquire, or else `wake` runs once, on the thread of the next release
+   * (post from it, then try again). Atomic: no release is missed between.
+   */
+  bool acquire_or_wait(std::size_t bytes, std::function<void()> wake);
+  /** Gives `bytes` back and wakes the waiters. */
+  void release(std::size_t bytes);
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t in_use() const;
+
+ private:
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::size_t in_use_ = 0;
+  std::vector<std::function<void()>> waiters_;
+};
+
 struct ServerOptions {
   std::string name = "http";  ///< for logs and metrics labels
   std::string address = "0.0.0.0";
@@ -71,6 +106,18 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_connections = 2048;
+  /** Most simultaneous connections from one IP address (0: no limit). */
+  std::size_t max_connections_per_address = 64;
+  /**
+   * How long a new connection may take to send its first byte; a keep-alive
+   * connection waits idle_timeout for the next one. Either way, once a
+   * request has begun its header must arrive within request_timeout.
+   */
+  std::chrono::milliseconds first_request_timeout{std::chrono::seconds(10)};
+  /** When set, bodies are admitted through this budget (shared by servers). */
+  std::shared_ptr<BodyBudget> body_budget;
+  /** How long a body waits for room in the budget before being answered 503. */
+  std::chrono::milliseconds body_budget_wait{std::chrono::seconds(2)};
   /** When set, the listener speaks TLS only (HTTPS). */
   std::shared_ptr<net::ssl::context> tls;
 };
@@ -79,8 +126,11 @@ struct ServerOptions {
  * An HTTP/1.1 server in the shape of Beast's advanced server: an acceptor on
  * the io_context, each connection on its own strand, bounded header and
  * body sizes (413 before the body is read when Content-Length says too much),
- * `Expect: 100-continue`, keep-alive and `Connection: close`, an idle timeout
- * between requests and a timeout for reading/writing each request.
+ * `Expect: 100-continue`, keep-alive and `Connection: close`, a timeout for
+ * the first byte of a new connection, an idle timeout between requests, a
+ * timeout for reading/writing each request (its header included), a limit of
+ * connections per client address and an optional shared budget of body bytes
+ * in flight (503 once it stays full for body_budget_wait).
  */
 class Server {
  public:

@@ -8,9 +8,35 @@ namespace {
 int opt_int(const Statement& st, int col) {
   return st.column_is_null(col) ? kUnset : static_cast<int>(st.column_int(col));
 }
+
+// Field names, numbers and punctuation of one row in an answer, roughly.
+constexpr std::size_t kRowOverhead = 256;
+
+// Adds a row's bytes to a page's total; false (row left out, `cut` set)
+// when the page would pass `max_bytes` and already has rows.
+bool fits(std::size_t& total, std::size_t row, std::size_t max_bytes, bool has_rows, bool* cut) {
+  if (max_bytes != 0 && has_rows && total + row > max_bytes) {
+    if (cut != nullptr) {
+      *cut = true;
+    }
+    return false;
+  }
+  total += row;
+  return true;
+}
 }  // namespace
 
-std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec) {
+std::size_t page_bytes(const Event& e) noexcept {
+  return kRowOverhead + e.terminal_sn.size() + e.record_key.size() + e.local_time.size() +
+         e.pin.size() + e.work_code.size() + e.raw.size() + e.extra_json.size();
+}
+
+std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec,
+                               bool* cut) {
+  if (cut != nullptr) {
+    *cut = false;
+  }
+  std::size_t total = 0;
   std::string sql =
       "SELECT e.id, t.sn, e.seq, e.record_key, e.kind, e.local_time, e.utc_ms, e.pin,"
       " e.verify_mode, e.status, e.work_code, e.door, e.event_code, e.raw, e.extra,"
@@ -56,6 +82,9 @@ std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::syste
     e.extra_json = st.column_text(14);
     e.received_ms = st.column_int(15);
     e.command_id = st.column_is_null(16) ? 0 : st.column_int(16);
+    if (!fits(total, page_bytes(e), q.max_bytes, !out.empty(), cut)) {
+      break;
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -71,7 +100,12 @@ std::int64_t max_event_id(Connection& db, boost::system::error_code& ec) {
 
 std::vector<QuarantineRow> read_quarantine(Connection& db, std::int64_t after, std::size_t limit,
                                            const std::string& terminal,
-                                           boost::system::error_code& ec) {
+                                           boost::system::error_code& ec, std::size_t max_bytes,
+                                           bool* cut) {
+  if (cut != nullptr) {
+    *cut = false;
+  }
+  std::size_t total = 0;
   std::string sql =
       "SELECT id, terminal_sn, received_ms, endpoint, table_name, line_no, reason, raw"
       " FROM quarantine WHERE id > ?1";
@@ -98,6 +132,11 @@ std::vector<QuarantineRow> read_quarantine(Connection& db, std::int64_t after, s
     r.record.line_no = static_cast<int>(st.column_int(5));
     r.record.reason = st.column_text(6);
     r.record.raw = st.column_blob(7);
+    std::size_t row = kRowOverhead + r.record.terminal_sn.size() + r.record.endpoint.size() +
+                      r.record.table.size() + r.record.reason.size() + r.record.raw.size();
+    if (!fits(total, row, max_bytes, !out.empty(), cut)) {
+      break;
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -19,9 +19,18 @@ struct EventQuery {
   std::size_t limit = 100;
   std::string terminal;           ///< serial; empty = all
   std::optional<EventKind> kind;  ///< empty = all
+  /**
+   * Bytes of text a page may carry (0: no bound): a row that would take the
+   * page past it is left for the next page, unless it is the first row.
+   */
+  std::size_t max_bytes = 0;
 };
 
-std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec);
+/** `cut` (when given) is set when rows were left out for max_bytes: there are more. */
+std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec,
+                               bool* cut = nullptr);
+/** The bytes an event brings to a page (its text fields plus a fixed overhead). */
+std::size_t page_bytes(const Event& e) noexcept;
 
 /** Highest event id committed (0 for an empty log). */
 std::int64_t max_event_id(Connection& db, boost::system::error_code& ec);
@@ -30,9 +39,11 @@ struct QuarantineRow {
   std::int64_t id = 0;
   QuarantineRecord record;
 };
+/** As read_events: at most `limit` rows and, past the first, `max_bytes` (0: no bound). */
 std::vector<QuarantineRow> read_quarantine(Connection& db, std::int64_t after, std::size_t limit,
                                            const std::string& terminal,
-                                           boost::system::error_code& ec);
+                                           boost::system::error_code& ec, std::size_t max_bytes = 0,
+                                           bool* cut = nullptr);
 
 /** Per terminal: events stored, by kind name. */
 struct TerminalCounts {

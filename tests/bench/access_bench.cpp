@@ -219,13 +219,11 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   // Decisions only: the terminal sync (which would queue 10,000 users for
   // each of 200 terminals) and linkage are not what is measured here.
-  std::vector<std::string> overrides = {"zkpush.token_check=off",
-                                        "log.level=warn",
-                                        "mqtt.enabled=false",
-                                        "sync.enabled=false",
-                                        "linkage.enabled=false",
-                                        "attendance.enabled=false",
-                                        "access.wait_for_commit=" + o.wait};
+  std::vector<std::string> overrides = {
+      "zkpush.token_check=off", "log.level=warn", "mqtt.enabled=false", "sync.enabled=false",
+      "linkage.enabled=false", "attendance.enabled=false", "access.wait_for_commit=" + o.wait,
+      // every simulated terminal is on 127.0.0.1
+      "zkpush.max_connections_per_address=0"};
   pushgate::test::GatewayHarness gw(
       overrides, o.dir.empty() ? std::filesystem::path() : std::filesystem::path(o.dir));
   AccessService* access = gw.gateway().access();

@@ -168,7 +168,9 @@ int main(int argc, char** argv) {
   sim::LoadConfig lc;
   {
     test::GatewayHarness h(
-        {"gateway.io_threads=1", "zkpush.commit_timeout_ms=60000", "zkpush.max_connections=4096"},
+        // Every simulated terminal is on 127.0.0.1: no per-address limit.
+        {"gateway.io_threads=1", "zkpush.commit_timeout_ms=60000", "zkpush.max_connections=4096",
+         "zkpush.max_connections_per_address=0"},
         dir / "gateway");
     lc.port = h.zkpush_port();
     lc.terminals = o.terminals;
