@@ -2,9 +2,9 @@
 
 #include <memory>
 
+#include "gateway/command_spec.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
-#include "gateway/command_spec.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"

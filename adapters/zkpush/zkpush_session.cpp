@@ -374,10 +374,11 @@ void ZkpushService::to_utf8(Request& r) {
     // A terminal set to another encoding does this on every upload: one line
     // a minute per terminal, the metric counts every byte.
     if (auto suppressed = log_limiter_.admit("text_replaced " + r.sn, r.now_ms)) {
-      log_->info("[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them; set "
-                 "terminals.\"{}\".encoding if the terminal uses another character set){}",
-                 r.sn, replaced, encoding, text::log_escape(r.req.target(), 120), r.sn,
-                 suppressed_note(*suppressed));
+      log_->info(
+          "[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them; set "
+          "terminals.\"{}\".encoding if the terminal uses another character set){}",
+          r.sn, replaced, encoding, text::log_escape(r.req.target(), 120), r.sn,
+          suppressed_note(*suppressed));
     }
   }
 }

@@ -246,7 +246,7 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
   store_.async_read(
       [query](store::Connection& db) {
         boost::system::error_code ec;
-        bool cut = false;  // stopped by the byte budget of one answer
+        bool cut = false;       // stopped by the byte budget of one answer
         auto one_more = query;  // one row past the page tells whether another page follows
         one_more.limit = query.limit + 1;
         auto events = store::read_events(db, one_more, ec, &cut);

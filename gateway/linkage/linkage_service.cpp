@@ -15,8 +15,8 @@
 
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
-#include "gateway/json_error.hpp"
 #include "gateway/json/bounded_json.hpp"
+#include "gateway/json_error.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
