@@ -10,6 +10,7 @@ using T = ParamType;
 
 constexpr std::int64_t kNoLimit = 0;
 constexpr std::int64_t kU32 = 4294967295LL;
+constexpr std::int64_t kInt64Max = 9223372036854775807LL;
 // Base64 of a photo or template: far below the REST body limit.
 constexpr std::int64_t kDataMax = 1024 * 1024;
 
@@ -25,8 +26,15 @@ constexpr std::array kNormalOpen{ParamSpec{"door", T::Integer, false, 1, 255},
                                  ParamSpec{"on", T::Boolean}};
 constexpr std::array kLockDoor{ParamSpec{"door", T::Integer, false, 1, 255},
                                ParamSpec{"locked", T::Boolean}};
+// verify: read the option back after Return=0 (a get_options queued by the
+// gateway, which carries verify_of and expect: the command it checks and the
+// value it should find).
 constexpr std::array kSetOption{ParamSpec{"key", T::Text, true, 1, 128},
-                                ParamSpec{"value", T::Text, false, 0, 1024}};
+                                ParamSpec{"value", T::Text, false, 0, 1024},
+                                ParamSpec{"verify", T::Boolean}};
+constexpr std::array kGetOptions{ParamSpec{"keys", T::TextList, false, 0, 128},
+                                 ParamSpec{"verify_of", T::Integer, false, 1, kInt64Max},
+                                 ParamSpec{"expect", T::Text, false, 0, 1024}};
 constexpr std::array kSetTime{ParamSpec{"time", T::Text, true, 10, 19}};
 constexpr std::array kUpsertUser{ParamSpec{"pin", T::Text, true, 1, 64},
                                  ParamSpec{"name", T::Text, false, 0, 128},
@@ -68,7 +76,7 @@ constexpr std::array kVerbs{
     VerbSpec{"raw", false, kRaw},
     VerbSpec{"reboot", false, kNone},
     VerbSpec{"info", false, kKeys},
-    VerbSpec{"get_options", false, kKeys},
+    VerbSpec{"get_options", false, kGetOptions},
     VerbSpec{"check", false, kNone},
     VerbSpec{"clear_log", false, kNone},
     VerbSpec{"open_door", true, kOpenDoor},

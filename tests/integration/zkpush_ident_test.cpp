@@ -19,6 +19,7 @@
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "gateway/logging.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/http_fixture.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -36,16 +37,6 @@ HttpAnswer send(std::uint16_t port, const std::string& method, const std::string
   }
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return send_raw(port, out);
-}
-
-std::string line_value(const std::string& body, const std::string& key) {
-  auto pos = body.find(key + "=");
-  if (pos == std::string::npos) {
-    return {};
-  }
-  pos += key.size() + 1;
-  auto end = body.find_first_of("\r\n", pos);
-  return body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
 }
 
 const std::string kRegistryBody =

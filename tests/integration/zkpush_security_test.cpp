@@ -66,16 +66,6 @@ std::string fixture(const std::string& name, const std::string& sn, const std::s
   return raw;
 }
 
-std::string line_value(const std::string& body, const std::string& key) {
-  auto pos = body.find(key + "=");
-  if (pos == std::string::npos) {
-    return {};
-  }
-  pos += key.size() + 1;
-  auto end = body.find_first_of("\r\n", pos);
-  return body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-}
-
 // The terminal side of a session.
 struct Terminal {
   Sender send;

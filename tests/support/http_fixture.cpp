@@ -114,4 +114,14 @@ std::vector<std::filesystem::path> http_fixture_files(const std::filesystem::pat
   return files;
 }
 
+std::string line_value(const std::string& body, const std::string& key) {
+  auto pos = body.find(key + "=");
+  if (pos == std::string::npos) {
+    return {};
+  }
+  pos += key.size() + 1;
+  auto end = body.find_first_of("\r\n", pos);
+  return body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
 }  // namespace pushgate::test

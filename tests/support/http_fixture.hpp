@@ -42,6 +42,12 @@ std::string read_file_bytes(const std::filesystem::path& file);
  */
 HttpRequestFixture load_http_fixture(const std::filesystem::path& file);
 
+/**
+ * The value of `key=` in a line-oriented answer body (a handshake's option
+ * block, a registry answer): up to the line's end, "" when absent.
+ */
+std::string line_value(const std::string& body, const std::string& key);
+
 /** The *.http files of a directory, sorted by name. */
 std::vector<std::filesystem::path> http_fixture_files(const std::filesystem::path& directory);
 

@@ -286,7 +286,8 @@ TEST_F(MqttSinksTest, ReadyzFailsWhileTheBacklogIsTooOldAndRecovers) {
 
 // Issue 13 item 7: a command's queued result went out twice.
 TEST_F(MqttSinksTest, QueuedResultIsPublishedOnce) {
-  auto h = gateway({"mqtt.ha_discovery=false"});
+  // A configured terminal that never connected: its commands are queued.
+  auto h = gateway({"mqtt.ha_discovery=false", "terminals.OFFLINE1.name=Offline"});
   Subscriber client(broker_->uri(), "bms");
   client.connect();
   client.subscribe("pushgate/gw/command/result/#");

@@ -24,7 +24,8 @@ SN = "HUP00001"
 # One good ATTLOG line and one the parser cannot use: the bad one is
 # quarantined and logged at debug level (zkpush_session.cpp).
 GOOD = "{pin}\t2026-11-20 08:0{n}:00\t0\t1\t0\t0\t0\t0\t0\t0\n"
-BAD = "this is not an attendance record\n"
+# Numbered: the quarantine keeps one row per terminal and raw line.
+BAD = "this is not an attendance record ({n})\n"
 QUARANTINE_DEBUG = rf"debug \[zkpush\] \[sn={SN}\] 1 line\(s\) of table=ATTLOG quarantined"
 
 
@@ -54,7 +55,7 @@ class Terminal:
 
     def upload_with_bad_line(self, n):
         self.stamp += 1
-        body = GOOD.format(pin=n, n=n) + BAD
+        body = GOOD.format(pin=n, n=n) + BAD.format(n=n)
         status, text = self.request(
             "POST", f"/iclock/cdata?SN={SN}&table=ATTLOG&Stamp={self.stamp}", body)
         check(status == 200 and text.startswith("OK"),

@@ -119,11 +119,13 @@ TEST_F(EventQueriesTest, FiltersByTerminalAndKind) {
 
 TEST_F(EventQueriesTest, QuarantinePagesAndFiltersByTerminal) {
   WriteBatch b;
+  int n = 0;
   for (const char* sn : {"T1", "T2", "T1"}) {
     QuarantineRecord q;
     q.terminal_sn = sn;
     q.reason = "bad";
-    q.raw = std::string("raw-") + sn;
+    // Distinct lines: the quarantine keeps one row per terminal and raw line.
+    q.raw = std::string("raw-") + sn + "-" + std::to_string(++n);
     b.quarantine.push_back(q);
   }
   QuarantineRecord anonymous;
