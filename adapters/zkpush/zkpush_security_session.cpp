@@ -922,6 +922,12 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
   if (!parsed.problems.empty()) {
     base_.parse_problems_.inc(parsed.problems.size());
   }
+  // A record with a field over the limit is kept raw, not decided about (the
+  // answer would echo it): answered like a record without a usable request.
+  if (parsed.request &&
+      quarantine_long_line(parsed.request->event.raw, parsed.request->event.line, u, batch)) {
+    parsed.request.reset();
+  }
   if (!batch.empty()) {
     ctx_.store.append(std::move(batch), [](CommitResult) {});
   }

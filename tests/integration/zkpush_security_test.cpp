@@ -24,6 +24,7 @@
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/http_fixture.hpp"
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -326,8 +327,16 @@ TEST(ZkpushSecurityTest, RowWithAnOverlongFieldIsQuarantinedTheRestStored) {
   EXPECT_EQ(long_rows(), 3);
   EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminal_templates WHERE pin = '84'"), 1);
 
+  // Remote identification: kept raw, no decision, the record not echoed.
+  auto auth = t.post(std::string("/iclock/cdata?SN=") + kSn + "&AuthType=device",
+                     "time=2024-03-01 08:00:02\tpin=85\tcardno=" + big +
+                         "\taddrtype=2\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=4\n");
+  EXPECT_EQ(auth.body.rfind("AUTH=FAILED", 0), 0u) << auth.body;
+  EXPECT_LT(auth.body.size(), 1000u);
+  EXPECT_TRUE(wait_for([&] { return long_rows() == 4; }, std::chrono::seconds(10)));
+
   auto metrics = http_request(h.api_port(), "GET", "/metrics");
-  EXPECT_NE(metrics.body.find("pushgate_zkpush_long_fields_total 3"), std::string::npos)
+  EXPECT_NE(metrics.body.find("pushgate_zkpush_long_fields_total 4"), std::string::npos)
       << metrics.body;
 }
 
