@@ -2,6 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "gateway/device_text.hpp"
@@ -321,6 +324,42 @@ std::string digest(std::string_view bytes) {
     out += kHex[md[i] & 0xf];
   }
   return out;
+}
+
+bool quarantine_long_line(std::string_view raw, std::size_t line, const UploadContext& ctx,
+                          WriteBatch& batch) {
+  if (ctx.max_field_bytes == 0 || raw.size() <= ctx.max_field_bytes) {
+    return false;
+  }
+  static constexpr std::string_view kExempt[] = {"tmp",      "template",    "content",    "photo",
+                                                 "photojpg", "fptemplate1", "fptemplate2"};
+  FieldCheck check(ctx.max_field_bytes);
+  std::string_view rest = raw;
+  while (!rest.empty()) {
+    auto tab = rest.find('\t');
+    std::string_view pair = rest.substr(0, tab);
+    rest = tab == std::string_view::npos ? std::string_view() : rest.substr(tab + 1);
+    auto eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (auto space = key.rfind(' '); space != std::string_view::npos) {
+      key = key.substr(space + 1);  // "user pin=1": the type word goes before the first key
+    }
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    bool exempt = false;
+    for (auto e : kExempt) {
+      exempt = exempt || (key.size() == e.size() &&
+                          std::equal(key.begin(), key.end(), e.begin(), [](char a, char b) {
+                            return std::tolower(static_cast<unsigned char>(a)) == b;
+                          }));
+    }
+    std::string shown = key.size() > 64 ? std::string(key.substr(0, 64)) + "..." : std::string(key);
+    check(shown, key);
+    if (!exempt) {
+      check(shown, value);
+    }
+  }
+  return quarantine_long(check.reason(), line, std::string(raw), ctx, batch);
 }
 
 void add_problems(const std::vector<ParseProblem>& problems, const UploadContext& ctx,

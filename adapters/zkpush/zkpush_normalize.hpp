@@ -81,6 +81,16 @@ void add_problems(const std::vector<ParseProblem>& problems, const UploadContext
 void quarantine_body(std::string_view body, std::string_view reason, const UploadContext& ctx,
                      WriteBatch& batch);
 
+/**
+ * Quarantines (raw kept, counted in ctx.long_fields) a Security PUSH line of
+ * `key=value` pairs separated by TAB with a key or value over
+ * ctx.max_field_bytes; base64 templates and photos (tmp, template, content,
+ * photo, PhotoJPG, FPTemplate1/2) are bounded by the body limit only. True
+ * when it did: the line is then not stored as anything else.
+ */
+bool quarantine_long_line(std::string_view raw, std::size_t line, const UploadContext& ctx,
+                          WriteBatch& batch);
+
 /** A short stable digest of bytes (hex SHA-256 prefix), for record keys of long lines. */
 std::string digest(std::string_view bytes);
 

@@ -830,6 +830,9 @@ std::size_t SecurityService::add_table(const std::vector<security::TableEntry>& 
                                        security::TableKind kind, const UploadContext& u,
                                        WriteBatch& batch) {
   for (const auto& entry : entries) {
+    if (quarantine_long_line(entry.raw, entry.line, u, batch)) {
+      continue;  // still counted in the answer: the terminal does not send it again
+    }
     std::visit(
         [&](const auto& rec) {
           using T = std::decay_t<decltype(rec)>;
@@ -918,6 +921,12 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
   add_problems(parsed.problems, u, batch);
   if (!parsed.problems.empty()) {
     base_.parse_problems_.inc(parsed.problems.size());
+  }
+  // A record with a field over the limit is kept raw, not decided about (the
+  // answer would echo it): answered like a record without a usable request.
+  if (parsed.request &&
+      quarantine_long_line(parsed.request->event.raw, parsed.request->event.line, u, batch)) {
+    parsed.request.reset();
   }
   if (!batch.empty()) {
     ctx_.store.append(std::move(batch), [](CommitResult) {});
@@ -1032,6 +1041,8 @@ void SecurityService::upload(Request& r) {
   u.received_ms = r.now_ms;
   u.endpoint = "cdata";
   u.table = table != nullptr ? *table : std::string();
+  u.max_field_bytes = std::atomic_load(&base_.config_)->max_field_bytes;
+  u.long_fields = &base_.long_fields_;
   const std::string& body = r.req.body();
   WriteBatch batch = std::move(r.pending);
   std::size_t problems_before = batch.quarantine.size();
@@ -1040,7 +1051,9 @@ void SecurityService::upload(Request& r) {
     case security::CdataUpload::RtLog: {
       auto parsed = security::parse_rtlog(body);
       for (const auto& rec : parsed.records) {
-        add_rtlog(rec, u, batch);
+        if (!quarantine_long_line(rec.raw, rec.line, u, batch)) {
+          add_rtlog(rec, u, batch);
+        }
       }
       add_problems(parsed.problems, u, batch);
       break;
@@ -1048,6 +1061,9 @@ void SecurityService::upload(Request& r) {
     case security::CdataUpload::RtState: {
       auto parsed = security::parse_rtstate(body, session(r.terminal).lock_count);
       for (const auto& rec : parsed.records) {
+        if (quarantine_long_line(rec.raw, rec.line, u, batch)) {
+          continue;
+        }
         add_door_states(r.sn, rec.doors, rec.time_text, rec.raw, u, true, batch);
       }
       add_problems(parsed.problems, u, batch);
@@ -1112,6 +1128,8 @@ void SecurityService::querydata(Request& r) {
   u.endpoint = "querydata";
   u.table = p.table_name;
   u.command_id = to_int64(p.cmd_id).value_or(0);  // §9.1.4: the records answer this command
+  u.max_field_bytes = std::atomic_load(&base_.config_)->max_field_bytes;
+  u.long_fields = &base_.long_fields_;
   WriteBatch batch = std::move(r.pending);
   add_problems(p.problems, u, batch);
   add_problems(parsed.problems, u, batch);

@@ -15,6 +15,7 @@
 
 #include "gateway/access/access_service.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/json/bounded_json.hpp"
 #include "gateway/json_error.hpp"
 #include "gateway/logging.hpp"
@@ -73,6 +74,83 @@ std::string describe(const std::vector<rl::FieldError>& errors) {
   for (const auto& e : errors) {
     out += (out.empty() ? "" : "; ") + e.field + ": " + e.message;
   }
+  return out;
+}
+
+/** Stored rules that still validate, and those that do not (disabled until a PUT). */
+struct StoredRules {
+  std::vector<rl::Rule> rules;
+  json invalid = json::array();  ///< [{"index", "id", "enabled": false, "reason", "rule"}]
+};
+
+json invalid_entry(json index, json id, std::string reason, json rule) {
+  return {{"index", std::move(index)},
+          {"id", std::move(id)},
+          {"enabled", false},
+          {"reason", std::move(reason)},
+          {"rule", std::move(rule)}};
+}
+
+// Rules stored by an older version may no longer validate (a stricter
+// command spec): each such rule is disabled, the others kept. When the
+// document itself is unusable, or the remaining rules still fail together
+// (an id used twice), the whole stored set is disabled.
+StoredRules read_stored_rules(const std::string& text) {
+  StoredRules out;
+  const auto doc = parse_json_bounded(text, kRulesJsonLimits);
+  if (!doc.ok()) {
+    out.invalid.push_back(invalid_entry(
+        nullptr, nullptr, "the stored rules document is invalid: " + doc.error, nullptr));
+    return out;
+  }
+  auto whole = rl::parse_rules(doc.value);
+  if (whole.ok()) {
+    out.rules = std::move(whole.rules);
+    return out;
+  }
+  const auto disable_all = [&] {
+    out.rules.clear();
+    out.invalid = json::array();
+    out.invalid.push_back(invalid_entry(nullptr, nullptr, describe(whole.errors), doc.value));
+  };
+  const json* list = nullptr;
+  if (doc.value.is_object() && doc.value.size() == 1) {
+    if (auto it = doc.value.find("rules"); it != doc.value.end() && it->is_array()) {
+      list = &*it;
+    }
+  }
+  if (list == nullptr) {
+    disable_all();
+    return out;
+  }
+  json kept = json::array();
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& rule = (*list)[i];
+    auto one = rl::parse_rules(json{{"rules", json::array({rule})}});
+    if (one.ok()) {
+      kept.push_back(rule);
+      continue;
+    }
+    const std::string path = "rules[" + std::to_string(i) + "]";
+    for (auto& e : one.errors) {
+      if (e.field.rfind("rules[0]", 0) == 0) {
+        e.field = path + e.field.substr(8);
+      }
+    }
+    json id = nullptr;
+    if (rule.is_object()) {
+      if (auto it = rule.find("id"); it != rule.end() && it->is_string()) {
+        id = *it;
+      }
+    }
+    out.invalid.push_back(invalid_entry(i, std::move(id), describe(one.errors), rule));
+  }
+  auto rest = rl::parse_rules(json{{"rules", kept}});
+  if (out.invalid.empty() || !rest.ok()) {
+    disable_all();
+    return out;
+  }
+  out.rules = std::move(rest.rules);
   return out;
 }
 
@@ -140,16 +218,21 @@ std::string LinkageService::start() {
     return "linkage: cannot read the stored rules: " + stored.ec.message();
   }
   if (stored.document) {
-    // Stored by PUT after the same bounds; bounded again, as the row may be edited by hand.
-    const auto doc = parse_json_bounded(*stored.document, kRulesJsonLimits);
-    if (!doc.ok()) {
-      return "linkage: the stored rules are invalid: " + doc.error;
+    // Stored by PUT after the same bounds; bounded again, as the row may be
+    // edited by hand. Rules an older version accepted and this one does not
+    // are disabled, not a reason to refuse the start (a restart loop after
+    // an upgrade): GET shows them with the reason until a PUT replaces them.
+    auto loaded = read_stored_rules(*stored.document);
+    for (const auto& bad : loaded.invalid) {
+      const std::string which = bad["id"].is_string()
+                                    ? "'" + text::log_escape(bad["id"].get<std::string>()) + "'"
+                                : bad["index"].is_null() ? std::string("set")
+                                                         : "#" + bad["index"].dump();
+      log_->error("linkage: stored rule {} is disabled, it no longer validates: {}", which,
+                  text::log_escape(bad["reason"].get<std::string>(), 1000));
     }
-    const auto parsed = rl::parse_rules(doc.value);
-    if (!parsed.ok()) {
-      return "linkage: the stored rules are invalid: " + describe(parsed.errors);
-    }
-    set_rules(parsed.rules);
+    set_rules(std::move(loaded.rules));
+    invalid_ = std::move(loaded.invalid);
     source_ = "api";
   } else if (!options_.rules_file.empty()) {
     const auto parsed = load_rules_file(options_.rules_file);
@@ -354,6 +437,7 @@ void LinkageService::add_routes(api::Router& router) {
                  body["source"] = source_;
                  body["rules_file"] = options_.rules_file;
                  body["enabled"] = options_.enabled;
+                 body["invalid_rules"] = invalid_;
                  reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));
                });
              });
@@ -398,6 +482,7 @@ void LinkageService::add_routes(api::Router& router) {
                         }
                         set_rules(std::move(rules));
                         source_ = "api";
+                        invalid_ = json::array();
                         log_->info("linkage: {} rule(s) put over REST", engine_.rules().size());
                         json body = rl::to_json(engine_.rules());
                         body["source"] = source_;
@@ -435,6 +520,7 @@ void LinkageService::add_routes(api::Router& router) {
                      }
                      set_rules(std::move(rules));
                      source_ = options_.rules_file.empty() ? "none" : "file";
+                     invalid_ = json::array();
                      json body = rl::to_json(engine_.rules());
                      body["source"] = source_;
                      reply.send(api::json_response(req, bhttp::status::ok, body.dump() + "\n"));

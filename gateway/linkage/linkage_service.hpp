@@ -9,6 +9,7 @@
 #include <spdlog/logger.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
 
 #include "gateway/api/router.hpp"
 #include "gateway/clock.hpp"
@@ -102,6 +103,8 @@ class LinkageService {
   std::atomic<bool> active_{false};
   void set_rules(std::vector<rl::Rule> rules);  // strand (or start)
   std::string source_ = "none";                 // strand only: file | api | none
+  /** Stored rules disabled at start because they no longer validate (strand only). */
+  nlohmann::json invalid_ = nlohmann::json::array();
 
   metrics::Counter& events_;
   metrics::Counter& fired_;

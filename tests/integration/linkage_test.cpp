@@ -17,6 +17,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/outputs.hpp"
+#include "gateway/store/sqlite.hpp"
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/io_thread.hpp"
@@ -172,6 +173,57 @@ TEST(LinkageConfig, BadRulesFileStopsTheStartNamingTheField) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("rules[0].match.doors[0]"), std::string::npos) << e.what();
   }
+}
+
+// Rules an older version stored over PUT, which this version's command spec
+// refuses: the gateway starts, those rules are disabled (logged, and shown
+// by GET with the reason), the valid one is kept, until a PUT replaces them.
+TEST(LinkageConfig, StoredRulesThatNoLongerValidateAreDisabledNotAStop) {
+  TempDir dir;
+  GatewayHarness({}, dir.path()).stop();  // creates the database
+  {
+    boost::system::error_code ec;
+    auto db = store::Connection::open((dir.path() / "pushgate.db").string(),
+                                      store::Connection::Options{}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    const std::string old_document = R"({"rules": [
+      {"id": "kept", "match": {"kinds": ["access"]}, "actions": [{"type": "alert", "message": "m"}]},
+      {"id": "bad-seconds", "actions": [{"type": "command", "terminal": "LNK-B",
+        "verb": "open_door", "params": {"door": 1, "seconds": "five"}}]},
+      {"id": "bad-param", "actions": [{"type": "command", "terminal": "LNK-B",
+        "verb": "open_door", "params": {"door": 1, "colour": "red"}}]}]})";
+    ASSERT_FALSE(db.exec("INSERT INTO linkage_rules(id, document, updated_ms) VALUES(1, '" +
+                         old_document + "', 0)"));
+  }
+  GatewayHarness gw({"outputs.names=[\"siren\"]"}, dir.path());
+  // The rest works: a terminal is answered.
+  EXPECT_EQ(http_request(gw.zkpush_port(), "GET", "/iclock/cdata?SN=LNK-C&options=all").status,
+            200);
+  auto got = http_request(gw.api_port(), "GET", "/api/v1/linkage/rules");
+  ASSERT_EQ(got.status, 200) << got.body;
+  auto j = json::parse(got.body);
+  EXPECT_EQ(j["source"], "api");
+  ASSERT_EQ(j["rules"].size(), 1u) << got.body;
+  EXPECT_EQ(j["rules"][0]["id"], "kept");
+  ASSERT_EQ(j["invalid_rules"].size(), 2u) << got.body;
+  EXPECT_EQ(j["invalid_rules"][0]["id"], "bad-seconds");
+  EXPECT_EQ(j["invalid_rules"][0]["index"], 1);
+  EXPECT_EQ(j["invalid_rules"][0]["enabled"], false);
+  EXPECT_NE(j["invalid_rules"][0]["reason"].get<std::string>().find("rules[1].actions[0]"),
+            std::string::npos)
+      << got.body;
+  EXPECT_EQ(j["invalid_rules"][1]["id"], "bad-param");
+  EXPECT_NE(j["invalid_rules"][1]["reason"].get<std::string>().find("rules[2].actions[0]"),
+            std::string::npos)
+      << got.body;
+  EXPECT_EQ(j["invalid_rules"][1]["rule"]["actions"][0]["params"]["colour"], "red");
+
+  // A corrected set put over REST replaces them.
+  json fixed = {{"rules", json::array({j["rules"][0]})}};
+  auto put = http_request(gw.api_port(), "PUT", "/api/v1/linkage/rules", fixed.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  j = json::parse(http_request(gw.api_port(), "GET", "/api/v1/linkage/rules").body);
+  EXPECT_TRUE(j["invalid_rules"].empty()) << j.dump();
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/http_fixture.hpp"
+#include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -256,6 +257,77 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
   EXPECT_EQ(auth.rfind("AUTH=FAILED", 0), 0u);
   EXPECT_NE(auth.find("\tevent=23\t"), std::string::npos) << auth;
   EXPECT_EQ(auth.find("CONTROL DEVICE"), std::string::npos);
+}
+
+TEST(ZkpushSecurityTest, RowWithAnOverlongFieldIsQuarantinedTheRestStored) {
+  GatewayHarness h({"zkpush.max_field_bytes=4096"});
+  auto t = plain(h.zkpush_port());
+  t.register_and_connect();
+  auto long_rows = [&] {
+    return h.query_int(
+        "SELECT COUNT(*) FROM quarantine WHERE reason LIKE 'field % is 5000 bytes, "
+        "over the limit of 4096'");
+  };
+  const std::string big(5000, 'x');
+  const std::string rtlog = std::string("/iclock/cdata?SN=") + kSn + "&table=rtlog";
+  auto rtlog_line = [](const std::string& pin, const std::string& card) {
+    return "time=2024-03-01 08:00:00\tpin=" + pin + "\tcardno=" + card +
+           "\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=4\tindex=" + pin + "\n";
+  };
+  EXPECT_EQ(
+      t.post(rtlog, rtlog_line("71", "1") + rtlog_line("72", big) + rtlog_line("73", "3")).body,
+      "OK");
+  EXPECT_EQ(events(h, "e.pin IN ('71', '73')"), 2);
+  EXPECT_EQ(events(h, "e.pin = '72'"), 0);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine WHERE reason = 'field cardno is 5000 "
+                        "bytes, over the limit of 4096' AND line_no = 2 AND table_name = 'rtlog'"),
+            1);
+
+  EXPECT_EQ(t.post(std::string("/iclock/cdata?SN=") + kSn + "&table=rtstate",
+                   "time=2024-03-01 08:00:01\tsensor=00\trelay=00\talarm=0000000000000000\tdoor=" +
+                       big + "\n")
+                .body,
+            "OK");
+  EXPECT_EQ(long_rows(), 2);
+
+  // tabledata: the answer still counts every line; a template's data is exempt.
+  auto user = [](const std::string& pin, const std::string& name) {
+    return "user uid=" + pin + "\tcardno=\tpin=" + pin +
+           "\tpassword=\tgroup=1\tstarttime=0\tendtime=0\tname=" + name +
+           "\tprivilege=0\tdisable=0\tverify=0\n";
+  };
+  EXPECT_EQ(
+      t.post(std::string("/iclock/cdata?SN=") + kSn + "&table=tabledata&tablename=user&count=3",
+             user("81", "a") + user("82", big) + user("83", "c"))
+          .body,
+      "user=3");
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminal_users WHERE pin IN ('81', '83')"), 2);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminal_users WHERE pin = '82'"), 0);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine WHERE reason = 'field name is 5000 bytes, "
+                        "over the limit of 4096' AND line_no = 2 AND length(raw) > 5000"),
+            1);
+  EXPECT_EQ(long_rows(), 3);
+  EXPECT_EQ(
+      t.post(std::string("/iclock/cdata?SN=") + kSn + "&table=tabledata&tablename=biodata&count=1",
+             "biodata pin=84\tno=0\tindex=0\tvalid=1\tduress=0\ttype=1\tmajorver=10\t"
+             "minorver=0\tformat=0\ttmp=" +
+                 big + "\n")
+          .body,
+      "biodata=1");
+  EXPECT_EQ(long_rows(), 3);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminal_templates WHERE pin = '84'"), 1);
+
+  // Remote identification: kept raw, no decision, the record not echoed.
+  auto auth = t.post(std::string("/iclock/cdata?SN=") + kSn + "&AuthType=device",
+                     "time=2024-03-01 08:00:02\tpin=85\tcardno=" + big +
+                         "\taddrtype=2\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=4\n");
+  EXPECT_EQ(auth.body.rfind("AUTH=FAILED", 0), 0u) << auth.body;
+  EXPECT_LT(auth.body.size(), 1000u);
+  EXPECT_TRUE(wait_for([&] { return long_rows() == 4; }, std::chrono::seconds(10)));
+
+  auto metrics = http_request(h.api_port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("pushgate_zkpush_long_fields_total 4"), std::string::npos)
+      << metrics.body;
 }
 
 TEST(ZkpushSecurityTest, RemoteAuthFromATerminalNotRegisteredGetsNoVerdict) {
