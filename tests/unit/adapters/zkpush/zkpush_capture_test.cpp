@@ -86,5 +86,57 @@ TEST(CaptureFormatTest, RealTrafficRendersToAFileTheReplayLoadsBackByteForByte) 
   EXPECT_GT(checked, 100u);
 }
 
+CaptureExchange small_exchange() {
+  CaptureExchange x;
+  x.method = "GET";
+  x.target = "/iclock/getrequest?SN=SN1";
+  x.version = "HTTP/1.1";
+  x.status = 200;
+  x.reason = "OK";
+  x.answer_body = "OK";
+  return x;
+}
+
+TEST(CaptureRegistryTest, StopsAtMaxBytesAndWhenTheMinutesAreOver) {
+  const fs::path dir = fs::temp_directory_path() / "pushgate-capture-registry-test";
+  fs::remove_all(dir);
+  CaptureRegistry captures(dir, {}, 400);
+  EXPECT_FALSE(captures.wants("SN1", 1000));
+  ASSERT_EQ(captures.start("SN1", 1000, 61000, true), "");
+  EXPECT_TRUE(captures.wants("SN1", 1000));
+  EXPECT_EQ(fs::status(captures.status("SN1", 1000)->file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  int written = 0;
+  while (captures.wants("SN1", 2000)) {
+    EXPECT_EQ(captures.write("SN1", 2000, small_exchange()), "");
+    ++written;
+    ASSERT_LT(written, 100);
+  }
+  const auto status = captures.status("SN1", 2000);
+  EXPECT_EQ(status->stopped, "max_bytes");
+  EXPECT_LE(fs::file_size(status->file), 400u);
+  EXPECT_EQ(status->bytes, fs::file_size(status->file));
+  EXPECT_EQ(test::load_pushdemo_log(status->file).exchanges.size(),
+            static_cast<std::size_t>(written - 1));
+
+  ASSERT_EQ(captures.start("SN2", 3000, 63000, true), "");
+  EXPECT_TRUE(captures.wants("SN2", 62999));
+  EXPECT_FALSE(captures.wants("SN2", 63000));
+  EXPECT_EQ(captures.status("SN2", 63000)->stopped, "expired");
+  fs::remove_all(dir);
+}
+
+TEST(CaptureRegistryTest, ConfiguredTerminalsAreCapturedWithoutAnEnd) {
+  const fs::path dir = fs::temp_directory_path() / "pushgate-capture-registry-config-test";
+  fs::remove_all(dir);
+  CaptureRegistry captures(dir, {"SN1"}, 1 << 20);
+  EXPECT_FALSE(captures.wants("SN2", 1000));
+  EXPECT_TRUE(captures.wants("SN1", 1000));
+  EXPECT_TRUE(captures.wants("SN1", std::int64_t{1} << 40));
+  EXPECT_EQ(captures.status("SN1", 1000)->until_ms, 0);
+  EXPECT_TRUE(captures.status("SN1", 1000)->redact);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pushgate::adapters::zkpush
