@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -44,6 +45,8 @@ struct AdapterContext {
   Outputs& outputs;  ///< named outputs rules drive and sinks show
   /** Local access decisions for §10 remote identification; nullptr when access is disabled. */
   access::Decider* access = nullptr;
+  /** gateway.data_dir as resolved at start (captures go under it). */
+  std::filesystem::path data_dir;
 };
 
 /**

@@ -432,7 +432,7 @@ std::string Gateway::start() {
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
-                     *commands_, *outputs_, access_.get()});
+                     *commands_, *outputs_, access_.get(), data_dir_});
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;

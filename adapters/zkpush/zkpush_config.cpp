@@ -243,6 +243,33 @@ void ZkpushConfig::declare(config::Schema& s) {
          {},
          {},
          true});
+  s.add({"zkpush.capture_terminals",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Serials whose every request and answer is written to\n"
+         "<data_dir>/captures/<sn>-<UTC time>.log from start-up (templates and photos\n"
+         "redacted). POST /api/v1/terminals/{sn}/capture?minutes=N starts one on demand.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"zkpush.capture_max_bytes",
+         ValueType::Int,
+         std::int64_t{16 * 1024 * 1024},
+         "Largest capture file; the capture stops when the next exchange would pass it.",
+         std::int64_t{4096},
+         std::int64_t{1024} * 1024 * 1024,
+         {},
+         false});
+  s.add({"zkpush.capture_redact",
+         ValueType::Bool,
+         true,
+         "Captures of capture_terminals replace template and photo payloads by\n"
+         "\"[redacted N bytes]\" (false: keep them; the file then holds biometric data).",
+         {},
+         {},
+         {},
+         false});
   s.add({"zkpush.push_options",
          ValueType::StringList,
          std::vector<std::string>{},
@@ -277,6 +304,9 @@ ZkpushConfig ZkpushConfig::from(const config::Config& c) {
   z.realtime = c.get_bool("zkpush.realtime");
   z.trans_flag = c.get_string("zkpush.trans_flag");
   z.push_options = c.get_list("zkpush.push_options");
+  z.capture_terminals = c.get_list("zkpush.capture_terminals");
+  z.capture_redact = c.get_bool("zkpush.capture_redact");
+  z.capture_max_bytes = static_cast<std::size_t>(c.get_int("zkpush.capture_max_bytes"));
   z.tls_port = static_cast<std::uint16_t>(c.get_int("zkpush.tls_port"));
   z.tls_cert_file = c.get_string("zkpush.tls_cert_file");
   z.tls_key_file = c.get_string("zkpush.tls_key_file");

@@ -38,8 +38,11 @@ struct ZkpushConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_min_version = "1.2";
-  std::string token_check = "log";  ///< Security PUSH Cookie token: off | log | enforce
-  std::string encoding = "utf-8";   ///< canonical (text::canonical_encoding) device text encoding
+  std::string token_check = "log";             ///< Security PUSH Cookie token: off | log | enforce
+  std::vector<std::string> capture_terminals;  ///< serials whose traffic is always captured
+  std::size_t capture_max_bytes = 16 * 1024 * 1024;  ///< per capture file
+  bool capture_redact = true;      ///< capture_terminals: templates and photos replaced by a marker
+  std::string encoding = "utf-8";  ///< canonical (text::canonical_encoding) device text encoding
 
   static void declare(config::Schema& schema);
   static ZkpushConfig from(const config::Config& config);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "adapters/zkpush/zkpush_capture.hpp"
 #include "adapters/zkpush/zkpush_config.hpp"
 #include "adapters/zkpush/zkpush_protocol.hpp"
 #include "gateway/adapter.hpp"
@@ -85,6 +86,10 @@ class ZkpushService {
   metrics::Counter& text_replaced_;
   metrics::Counter& long_fields_;
   std::shared_ptr<SecurityService> security_;
+  // Traffic captures (zkpush.capture_terminals, POST /api/v1/terminals/{sn}/capture).
+  std::shared_ptr<CaptureRegistry> captures_;
+  void add_capture_routes();
+  void capture(const Request& r, const http::Response& res);
 };
 
 // One request in flight (also handled by SecurityService, zkpush_security_session.cpp).
@@ -101,6 +106,8 @@ struct ZkpushService::Request {
   // The body as the terminal sent it, when converting it to UTF-8 changed it
   // (req.body() then holds the converted text the parsers read).
   std::optional<std::string> original_body;
+  // The body as sent, kept only while the terminal's traffic is captured.
+  std::optional<std::string> captured_body;
 };
 
 }  // namespace pushgate::adapters::zkpush
