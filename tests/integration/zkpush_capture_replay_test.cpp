@@ -1,15 +1,21 @@
 // Traffic capture (adapters/zkpush/README.md, "Capturing a terminal's
 // traffic"): a terminal's real session, captured by the gateway, replays
 // through the test replay (tests/support/pushdemo_log.hpp) against a fresh
-// gateway with identical answers; the REST endpoint starts and reports one.
+// gateway with identical answers, and so does a session of the simulated
+// attendance terminal (tests/sim/); the REST endpoint starts and reports one.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "tests/sim/attendance_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 #include "tests/support/pushdemo_log.hpp"
 
 namespace pushgate::test {
@@ -42,6 +48,43 @@ std::vector<fs::path> capture_files(const fs::path& data_dir) {
   return out;
 }
 
+// The one capture file of `sn` in `h`'s data directory (mode 0600, named
+// after the serial), copied out so that it outlives the harness.
+fs::path take_capture(const GatewayHarness& h, const std::string& sn) {
+  const auto files = capture_files(h.data_dir());
+  EXPECT_EQ(files.size(), 1u);
+  if (files.size() != 1) {
+    return {};
+  }
+  struct stat st {};
+  EXPECT_EQ(::stat(files[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(files[0].filename().string().rfind(sn + "-", 0), 0u);
+  const fs::path file = fs::temp_directory_path() / files[0].filename();
+  fs::copy_file(files[0], file, fs::copy_options::overwrite_existing);
+  return file;
+}
+
+// Replays every captured request, in order, against a fresh gateway and
+// expects the captured status and body. `before(i, fresh)` runs before
+// request i: what happened beside the terminal's traffic, such as a command
+// queued over REST.
+void replay_with_identical_answers(
+    const PushdemoLog& captured,
+    const std::function<void(std::size_t, GatewayHarness&)>& before = {}) {
+  GatewayHarness fresh;
+  for (std::size_t i = 0; i < captured.exchanges.size(); ++i) {
+    const auto& c = captured.exchanges[i];
+    ASSERT_TRUE(c.response.has_value()) << i;
+    if (before) {
+      before(i, fresh);
+    }
+    const auto replayed = send_raw(fresh.zkpush_port(), render_http_request(c));
+    EXPECT_EQ(replayed.status, c.response->status) << i << " " << c.target;
+    EXPECT_EQ(replayed.body, c.response->body) << i << " " << c.target;
+  }
+}
+
 TEST(ZkpushCaptureTest, ACapturedSessionReplaysAgainstAFreshGatewayWithIdenticalAnswers) {
   const auto session = terminal_exchanges(80);
   ASSERT_GT(session.size(), 10u);
@@ -53,19 +96,12 @@ TEST(ZkpushCaptureTest, ACapturedSessionReplaysAgainstAFreshGatewayWithIdentical
     for (const auto& e : session) {
       answers.push_back(send_raw(h.zkpush_port(), render_http_request(e)));
     }
-    const auto files = capture_files(h.data_dir());
-    ASSERT_EQ(files.size(), 1u);
-    file = fs::temp_directory_path() / files[0].filename();
-    struct stat st {};
-    ASSERT_EQ(::stat(files[0].c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u);
-    EXPECT_EQ(files[0].filename().string().rfind(std::string(kSn) + "-", 0), 0u);
-    fs::copy_file(files[0], file, fs::copy_options::overwrite_existing);
+    file = take_capture(h, kSn);
+    ASSERT_FALSE(file.empty());
   }
   const PushdemoLog captured = load_pushdemo_log(file);
   fs::remove(file);
   ASSERT_EQ(captured.exchanges.size(), session.size());
-  GatewayHarness fresh;
   for (std::size_t i = 0; i < session.size(); ++i) {
     const auto& c = captured.exchanges[i];
     ASSERT_TRUE(c.response.has_value()) << i;
@@ -73,10 +109,86 @@ TEST(ZkpushCaptureTest, ACapturedSessionReplaysAgainstAFreshGatewayWithIdentical
     EXPECT_EQ(c.response->body, answers[i].body) << i;
     // What the terminal sent, unchanged apart from redacted templates.
     EXPECT_EQ(c.target, session[i].target) << i;
-    const auto replayed = send_raw(fresh.zkpush_port(), render_http_request(c));
-    EXPECT_EQ(replayed.status, c.response->status) << i << " " << c.target;
-    EXPECT_EQ(replayed.body, c.response->body) << i << " " << c.target;
   }
+  replay_with_identical_answers(captured);
+}
+
+// Issue 15, item 5: the simulator's session (handshake, INFO, batches of
+// punches, polls, a command queued over REST and its devicecmd result),
+// captured by the gateway, replays with identical answers.
+TEST(ZkpushCaptureTest, ASimulatorSessionReplaysWithIdenticalAnswers) {
+  using namespace std::chrono_literals;
+  const std::string sn = "SIMCAP0001";
+  const auto queue_command = [&](GatewayHarness& gw) {
+    const nlohmann::json body = {{"verb", "upsert_user"},
+                                 {"params", {{"pin", "7"}, {"name", "Bo"}}}};
+    const auto a =
+        http_request(gw.api_port(), "POST", "/api/v1/terminals/" + sn + "/commands", body.dump());
+    EXPECT_TRUE(a.status == 200 || a.status == 201 || a.status == 202) << a.body;
+  };
+  fs::path file;
+  {
+    GatewayHarness h({"zkpush.capture_terminals=[\"" + sn + "\"]", "zkpush.capture_redact=false"});
+    IoThread io;
+    sim::AttendanceTerminalConfig c;
+    c.serial_number = sn;
+    c.http.port = h.zkpush_port();
+    c.http.timeout = 5s;
+    c.poll_interval = 50ms;
+    c.error_delay = 50ms;
+    c.default_error_delay = 50ms;
+    c.force_realtime = true;
+    c.batch_size = 3;
+    auto term = sim::AttendanceTerminal::create(io.ioc(), c);
+    term->start();
+    ASSERT_TRUE(term->wait_until(
+        [](const sim::TerminalStats& s) { return s.online && s.polls >= 1; }, 10s));
+    for (int pin = 1; pin <= 7; ++pin) {
+      term->punch(std::to_string(pin));
+    }
+    ASSERT_TRUE(
+        term->wait_until([](const sim::TerminalStats& s) { return s.records_acked >= 7; }, 10s));
+    queue_command(h);
+    ASSERT_TRUE(term->wait_until(
+        [](const sim::TerminalStats& s) { return s.command_results_acked >= 1; }, 10s));
+    const auto polls = term->stats().polls;
+    ASSERT_TRUE(
+        term->wait_until([&](const sim::TerminalStats& s) { return s.polls >= polls + 1; }, 10s));
+    const auto stats = term->stats();
+    EXPECT_EQ(stats.failures(), 0u);
+    EXPECT_GE(stats.attlog_batches_acked, 3u);
+    term->stop();
+    // Nothing in flight is half written when the file is read.
+    h.stop();
+    file = take_capture(h, sn);
+    ASSERT_FALSE(file.empty());
+  }
+  const PushdemoLog captured = load_pushdemo_log(file);
+  fs::remove(file);
+  ASSERT_GT(captured.exchanges.size(), 5u);
+  // The capture holds the whole session the test claims to replay.
+  std::size_t attlog = 0;
+  std::size_t results = 0;
+  for (const auto& e : captured.exchanges) {
+    attlog += e.target.find("table=ATTLOG") != std::string::npos ? 1 : 0;
+    results += e.path() == "/iclock/devicecmd" ? 1 : 0;
+  }
+  EXPECT_NE(captured.exchanges[0].target.find("options=all"), std::string::npos);
+  EXPECT_GE(attlog, 3u);
+  EXPECT_EQ(results, 1u);
+  // The command was queued over REST, not by the terminal: queue it on the
+  // fresh gateway at the point the live one first answered with it, before
+  // the poll that carried it ("C:<id>:..."). The polls before it answered OK
+  // on both; the id is the same, the first command of an empty database.
+  bool queued = false;
+  replay_with_identical_answers(captured, [&](std::size_t i, GatewayHarness& fresh) {
+    const auto& c = captured.exchanges[i];
+    if (!queued && c.response->body.rfind("C:", 0) == 0) {
+      queue_command(fresh);
+      queued = true;
+    }
+  });
+  EXPECT_TRUE(queued) << "no answer carried the command";
 }
 
 TEST(ZkpushCaptureTest, RestStartsACaptureForNMinutesAndReportsIt) {
