@@ -42,6 +42,24 @@ Options options_from_config(const config::Config& config) {
   return o;
 }
 
+// The output actions of `rules` that name an output not in outputs.names.
+static std::vector<rl::FieldError> undeclared_outputs(const std::vector<rl::Rule>& rules,
+                                                      const std::vector<std::string>& names) {
+  std::vector<rl::FieldError> errors;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    for (std::size_t a = 0; a < rules[r].actions.size(); ++a) {
+      const auto& act = rules[r].actions[a];
+      if (act.type == rl::Action::Type::Output &&
+          std::find(names.begin(), names.end(), act.output) == names.end()) {
+        errors.push_back(
+            {"rules[" + std::to_string(r) + "].actions[" + std::to_string(a) + "].output",
+             "\"" + act.output + "\" is not declared in outputs.names"});
+      }
+    }
+  }
+  return errors;
+}
+
 rl::Parsed load_rules_file(const std::string& path) {
   rl::Parsed out;
   std::ifstream in(path);
@@ -451,6 +469,11 @@ void LinkageService::add_routes(api::Router& router) {
           return;
         }
         auto parsed = rl::parse_rules(*doc);
+        if (parsed.ok()) {
+          // An output missing from outputs.names would fail only when the
+          // rule fires, perhaps at night: refused now, naming the field.
+          parsed.errors = undeclared_outputs(parsed.rules, outputs_.names());
+        }
         if (!parsed.ok()) {
           json body = {{"error", "invalid rules"},
                        {"errors", api::field_errors_json(parsed.errors)}};

@@ -140,6 +140,14 @@ TEST_F(LinkageTest, EventOpensDoorElsewhereAlertsAndPulsesOnceWithinDebounce) {
       R"({"rules": [{"id": "x", "actions": [{"type": "output", "output": "siren", "mode": "blink"}]}]})");
   ASSERT_EQ(bad.status, 400) << bad.body;
   EXPECT_EQ(json::parse(bad.body).at("errors")[0].at("field"), "rules[0].actions[0].mode");
+  // An output missing from outputs.names is refused at PUT, not when the
+  // rule fires (issue 13 item 7); the rules in force stay.
+  auto undeclared = http_request(
+      gw_.api_port(), "PUT", "/api/v1/linkage/rules",
+      R"({"rules": [{"id": "x", "actions": [{"type": "output", "output": "sirene"}]}]})");
+  ASSERT_EQ(undeclared.status, 400) << undeclared.body;
+  EXPECT_EQ(json::parse(undeclared.body).at("errors")[0].at("field"), "rules[0].actions[0].output");
+  EXPECT_EQ(gw_.query_int("SELECT count(*) FROM linkage_rules"), 0);
 
   // A good one replaces the rules at once (no debounce: every event fires).
   json doc = json::parse(kRules);
