@@ -304,7 +304,7 @@ void ZkpushService::capture(const Request& r, const http::Response& res) {
   for (const auto& field : r.req) {
     x.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  x.body = r.captured_body ? std::string_view(*r.captured_body) : std::string_view(r.req.body());
+  x.body = *r.captured_body;
   x.status = static_cast<int>(res.result_int());
   x.reason = reason;
   for (const auto& field : res) {
@@ -358,7 +358,8 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
   }
   r->sn = *sn;
   if (captures_->wants(r->sn, r->now_ms)) {
-    // The handlers free the body before the answer; the capture keeps it as sent.
+    // The handlers free the body before the answer; the capture keeps it as
+    // sent, and its presence tells answer() to write the exchange.
     r->captured_body = r->req.body();
   }
   // Security PUSH §4.4: a refused registration is answered 406 ("If
@@ -980,7 +981,7 @@ void ZkpushService::answer(Request& r, bhttp::status status, std::string body) {
   res.keep_alive(r.req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
-  if (captures_->wants(r.sn, r.now_ms)) {
+  if (r.captured_body) {  // asked once, when the request came in
     capture(r, res);
   }
   r.reply.send(std::move(res));

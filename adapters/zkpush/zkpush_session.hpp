@@ -106,7 +106,8 @@ struct ZkpushService::Request {
   // The body as the terminal sent it, when converting it to UTF-8 changed it
   // (req.body() then holds the converted text the parsers read).
   std::optional<std::string> original_body;
-  // The body as sent, kept only while the terminal's traffic is captured.
+  // The body as sent, kept only while the terminal's traffic is captured
+  // (decided once per request: set means the answer is captured too).
   std::optional<std::string> captured_body;
 };
 
