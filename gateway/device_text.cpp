@@ -65,7 +65,7 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   return 0;
 }
 
-std::string repair_utf8(std::string_view bytes) {
+std::string repair_utf8(std::string_view bytes, std::size_t* replaced) {
   std::string out;
   out.reserve(bytes.size() + 8);
   std::size_t i = 0;
@@ -73,6 +73,9 @@ std::string repair_utf8(std::string_view bytes) {
     const std::size_t n = utf8_sequence(bytes, i);
     if (n == 0) {
       out += kReplacement;
+      if (replaced != nullptr) {
+        ++*replaced;
+      }
       ++i;
     } else {
       out.append(bytes.substr(i, n));
@@ -115,10 +118,10 @@ iconv_t converter(const char* from) {
   return static_cast<iconv_t>(it->second.get());
 }
 
-std::string iconv_to_utf8(std::string_view bytes, const char* from) {
+std::string iconv_to_utf8(std::string_view bytes, const char* from, std::size_t* replaced) {
   iconv_t cd = converter(from);
   if (cd == reinterpret_cast<iconv_t>(-1)) {
-    return repair_utf8(bytes);
+    return repair_utf8(bytes, replaced);
   }
   iconv(cd, nullptr, nullptr, nullptr, nullptr);
   std::string out;
@@ -140,12 +143,15 @@ std::string iconv_to_utf8(std::string_view bytes, const char* from) {
     // EILSEQ (a byte the encoding does not define) or EINVAL (a sequence cut
     // off at the end): one replacement for one byte, then go on.
     out += kReplacement;
+    if (replaced != nullptr) {
+      ++*replaced;
+    }
     ++in;
     --in_left;
     iconv(cd, nullptr, nullptr, nullptr, nullptr);
   }
   // Belt and braces: whatever iconv wrote must itself be valid.
-  return is_valid_utf8(out) ? out : repair_utf8(out);
+  return is_valid_utf8(out) ? out : repair_utf8(out, replaced);
 }
 
 }  // namespace
@@ -179,7 +185,7 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
   return true;
 }
 
-std::string to_utf8(std::string_view bytes, std::string_view encoding) {
+std::string to_utf8(std::string_view bytes, std::string_view encoding, std::size_t* replaced) {
   // Every supported encoding is ASCII below 0x80: the common case is free.
   if (all_ascii(bytes)) {
     return std::string(bytes);
@@ -188,16 +194,16 @@ std::string to_utf8(std::string_view bytes, std::string_view encoding) {
     return latin1_to_utf8(bytes);
   }
   if (encoding == "cp1252") {
-    return iconv_to_utf8(bytes, "CP1252");
+    return iconv_to_utf8(bytes, "CP1252", replaced);
   }
   if (encoding == "gbk") {
     // GB18030 is the superset of GB2312 and GBK that terminals actually use.
-    return iconv_to_utf8(bytes, "GB18030");
+    return iconv_to_utf8(bytes, "GB18030", replaced);
   }
   if (is_valid_utf8(bytes)) {
     return std::string(bytes);
   }
-  return repair_utf8(bytes);
+  return repair_utf8(bytes, replaced);
 }
 
 bool unchanged_by_conversion(std::string_view bytes, std::string_view encoding) noexcept {
@@ -207,11 +213,11 @@ bool unchanged_by_conversion(std::string_view bytes, std::string_view encoding) 
   return encoding != "latin-1" && encoding != "cp1252" && encoding != "gbk" && is_valid_utf8(bytes);
 }
 
-bool make_utf8(std::string& text, std::string_view encoding) {
+bool make_utf8(std::string& text, std::string_view encoding, std::size_t* replaced) {
   if (unchanged_by_conversion(text, encoding)) {
     return false;
   }
-  std::string converted = to_utf8(text, encoding);
+  std::string converted = to_utf8(text, encoding, replaced);
   if (converted == text) {
     return false;
   }

@@ -25,16 +25,22 @@ bool is_valid_utf8(std::string_view bytes) noexcept;
  * `bytes` in `encoding` (a canonical name) as valid UTF-8. Bytes that are not
  * valid in the encoding each become U+FFFD; nothing is dropped, so a line
  * keeps its separators (TAB, LF, '=' are the same byte in every supported
- * encoding). An unknown encoding is read as UTF-8.
+ * encoding). An unknown encoding is read as UTF-8. `replaced`, when given,
+ * grows by the number of replacements made.
  */
-std::string to_utf8(std::string_view bytes, std::string_view encoding);
+std::string to_utf8(std::string_view bytes, std::string_view encoding,
+                    std::size_t* replaced = nullptr);
 
 /** Whether to_utf8(bytes, encoding) would return `bytes` unchanged (ASCII, or valid UTF-8 read as
  * UTF-8): the common case, checked without copying. */
 bool unchanged_by_conversion(std::string_view bytes, std::string_view encoding) noexcept;
 
-/** to_utf8() in place; returns whether anything changed. */
-bool make_utf8(std::string& text, std::string_view encoding);
+/**
+ * to_utf8() in place; returns whether anything changed. `replaced`, when
+ * given, grows by the number of bytes that became U+FFFD (a U+FFFD the
+ * device itself sent is not one of them).
+ */
+bool make_utf8(std::string& text, std::string_view encoding, std::size_t* replaced = nullptr);
 
 /**
  * Device-controlled text made safe for one log line: printable ASCII and

@@ -12,6 +12,7 @@
 #include "adapters/zkpush/zkpush_normalize.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_session.hpp"
+#include "adapters/zkpush/zkpush_text.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
@@ -119,38 +120,14 @@ bool binary_body(Endpoint endpoint, const QueryResult& query) {
   return table != nullptr && iequals(*table, "ATTPHOTO");
 }
 
-std::size_t count_replacements(std::string_view s) {
-  std::size_t n = 0;
-  for (auto pos = s.find("\xEF\xBF\xBD"); pos != std::string_view::npos;
-       pos = s.find("\xEF\xBF\xBD", pos + 3)) {
-    ++n;
-  }
-  return n;
-}
-
-std::vector<std::string_view> text_lines(std::string_view body) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start <= body.size()) {
-    const auto nl = body.find('\n', start);
-    if (nl == std::string_view::npos) {
-      out.push_back(body.substr(start));
-      break;
-    }
-    out.push_back(body.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 // The parsers read the converted body, so the records carry converted lines
 // as `raw`; put the bytes the terminal sent back there. Conversion keeps LF
 // and every ASCII byte, so line i of one body is line i of the other.
 void restore_raw(WriteBatch& batch, std::string_view converted, std::string_view original) {
   std::map<std::string_view, std::string_view> lines;
   lines.emplace(converted, original);
-  auto c_lines = text_lines(converted);
-  auto o_lines = text_lines(original);
+  auto c_lines = zkpush::text::split(converted, '\n');
+  auto o_lines = zkpush::text::split(original, '\n');
   if (c_lines.size() == o_lines.size()) {
     for (std::size_t i = 0; i < c_lines.size(); ++i) {
       lines.emplace(c_lines[i], o_lines[i]);
@@ -347,12 +324,12 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     refuse(*r, bhttp::status::bad_request, "missing_sn", "SN required\n");
     return;
   }
-  if (!text::valid_serial(*sn)) {
+  if (!pushgate::text::valid_serial(*sn)) {
     // Firmware sends letters, digits, '-' and '_'; anything else (bytes that
     // are not text, CR/LF, 200 characters) is not a terminal: never stored.
     log_->warn("[sn={}] refused {} from {}: serial number is not 1-{} of [A-Za-z0-9_-]",
-               text::log_escape(*sn, 64), std::string(r->req.method_string()), remote_ip(r->info),
-               text::kMaxSerialLength);
+               pushgate::text::log_escape(*sn, 64), std::string(r->req.method_string()),
+               remote_ip(r->info), pushgate::text::kMaxSerialLength);
     refuse(*r, bhttp::status::bad_request, "bad_sn", "Invalid SN\n");
     return;
   }
@@ -471,16 +448,13 @@ void ZkpushService::to_utf8(Request& r) {
   std::size_t replaced = 0;
   for (auto& kv : r.query.params) {
     for (std::string* s : {&kv.key, &kv.value}) {
-      const std::size_t before = count_replacements(*s);
-      if (text::make_utf8(*s, encoding)) {
-        replaced += count_replacements(*s) - before;
-      }
+      pushgate::text::make_utf8(*s, encoding, &replaced);
     }
   }
-  if (!binary_body(r.endpoint, r.query) && !text::unchanged_by_conversion(r.req.body(), encoding)) {
+  if (!binary_body(r.endpoint, r.query) &&
+      !pushgate::text::unchanged_by_conversion(r.req.body(), encoding)) {
     std::string converted = r.req.body();
-    if (text::make_utf8(converted, encoding)) {
-      replaced += count_replacements(converted) - count_replacements(r.req.body());
+    if (pushgate::text::make_utf8(converted, encoding, &replaced)) {
       r.original_body = std::move(r.req.body());
       r.req.body() = std::move(converted);
     }
@@ -493,7 +467,7 @@ void ZkpushService::to_utf8(Request& r) {
       log_->info(
           "[sn={}] {} byte(s) not valid {} replaced by U+FFFD in {} (raw keeps them; set "
           "terminals.\"{}\".encoding if the terminal uses another character set){}",
-          r.sn, replaced, encoding, text::log_escape(r.req.target(), 120), r.sn,
+          r.sn, replaced, encoding, pushgate::text::log_escape(r.req.target(), 120), r.sn,
           suppressed_note(*suppressed));
     }
   }
@@ -543,7 +517,7 @@ void ZkpushService::handshake(Request& r) {
     }
   } else {
     log_->info("[sn={}] handshake pushver={} from {}", r.sn,
-               pushver ? text::log_escape(*pushver) : "?", r.terminal.ip);
+               pushver ? pushgate::text::log_escape(*pushver) : "?", r.terminal.ip);
   }
   commit_and_answer(r, std::move(r.pending), render_handshake(h));
 }
@@ -651,7 +625,7 @@ void ZkpushService::upload(Request& r) {
   if (problems > 0) {
     parse_problems_.inc(problems);
     log_->debug("[sn={}] {} line(s) of table={} quarantined", r.sn, problems,
-                text::log_escape(u.table));
+                pushgate::text::log_escape(u.table));
   }
   // Everything the batch needs is copied out of the body: put the bytes as
   // sent back into `raw` (the parsers read the converted text), then free
@@ -735,8 +709,8 @@ void ZkpushService::device_command(Request& r) {
   add_problems(parsed.problems, u, batch);
   std::vector<CommandQueue::Result> results;
   for (const auto& c : parsed.confirmations) {
-    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}", r.sn, text::log_escape(c.id),
-                c.return_code, text::log_escape(c.cmd));
+    log_->debug("[sn={}] [cmd={}] result Return={} CMD={}", r.sn, pushgate::text::log_escape(c.id),
+                c.return_code, pushgate::text::log_escape(c.cmd));
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(c.id.data(), c.id.data() + c.id.size(), id);
     if (ec == std::errc{} && p == c.id.data() + c.id.size()) {
@@ -990,8 +964,9 @@ void ZkpushService::answer(Request& r, bhttp::status status, std::string body) {
 void ZkpushService::refuse(Request& r, bhttp::status status, std::string_view reason,
                            std::string body) {
   refused_counter(ctx_.metrics, reason).inc();
-  log_->debug("[sn={}] refused {} {}: {}", r.sn.empty() ? "-" : text::log_escape(r.sn),
-              std::string(r.req.method_string()), text::log_escape(r.req.target(), 120), reason);
+  log_->debug("[sn={}] refused {} {}: {}", r.sn.empty() ? "-" : pushgate::text::log_escape(r.sn),
+              std::string(r.req.method_string()), pushgate::text::log_escape(r.req.target(), 120),
+              reason);
   answer(r, status, std::move(body));
 }
 

@@ -86,6 +86,30 @@ TEST(DeviceText, MakeUtf8ReportsAChange) {
   EXPECT_EQ(bad, "Jos\xEF\xBF\xBD");
 }
 
+TEST(DeviceText, MakeUtf8CountsOnlyTheReplacementsItMade) {
+  std::size_t replaced = 0;
+  // The device's own U+FFFD (valid UTF-8) is kept and not counted; the lone
+  // 0xE9 is the one replacement.
+  std::string mixed = "\xEF\xBF\xBD Jos\xE9";
+  EXPECT_TRUE(make_utf8(mixed, "utf-8", &replaced));
+  EXPECT_EQ(mixed, "\xEF\xBF\xBD Jos\xEF\xBF\xBD");
+  EXPECT_EQ(replaced, 1U);
+  std::string cp =
+      "a\x81\x81"
+      "b\x80";  // two undefined bytes, one euro sign
+  EXPECT_TRUE(make_utf8(cp, "cp1252", &replaced));
+  EXPECT_EQ(replaced, 3U);
+  std::string gbk = "\xD6\xD0\xCE";  // one character, one cut-off lead byte
+  EXPECT_TRUE(make_utf8(gbk, "gbk", &replaced));
+  EXPECT_EQ(replaced, 4U);
+  std::string latin = "Jos\xE9";  // every byte is defined in latin-1
+  EXPECT_TRUE(make_utf8(latin, "latin-1", &replaced));
+  EXPECT_EQ(replaced, 4U);
+  std::string clean = "PIN=1";
+  EXPECT_FALSE(make_utf8(clean, "utf-8", &replaced));
+  EXPECT_EQ(replaced, 4U);
+}
+
 TEST(DeviceText, LogEscapeKeepsOneLine) {
   EXPECT_EQ(log_escape("CJDE193560303"), "CJDE193560303");
   EXPECT_EQ(log_escape("A\r\n2026-12-05 info [zkpush] forged"),
