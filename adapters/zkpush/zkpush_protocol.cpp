@@ -15,14 +15,19 @@ namespace {
 
 using text::ascii_lower;
 using text::days_in_month;
+using text::FieldTaker;
 using text::is_blank;
 using text::is_digit;
 using text::is_leap;
+using text::Line;
+using text::LineCursor;
 using text::make_problem;
 using text::parse_integer;
 using text::quoted;
 using text::sanitized;
 using text::split;
+using text::split_tab_pairs;
+using text::strip_cr;
 using text::strip_tilde;
 
 // ---------------------------------------------------------------------------
@@ -33,50 +38,6 @@ using text::strip_tilde;
 bool is_key_char(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-
-std::string_view strip_cr(std::string_view line) noexcept {
-  while (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  }
-  return line;
-}
-
-/** One physical line of a body: [begin, end) without terminator, next = start of next line. */
-struct Line {
-  std::size_t number = 0;
-  std::size_t begin = 0;
-  std::size_t end = 0;
-  std::size_t next = 0;
-  std::string_view text;  ///< without the LF and trailing CRs
-};
-
-/** Iterates the LF-separated lines of a body; a final line without LF counts. */
-class LineCursor {
- public:
-  explicit LineCursor(std::string_view body) noexcept : body_(body) {}
-
-  bool next(Line& line) noexcept {
-    if (pos_ > body_.size() || (pos_ == body_.size() && (pos_ == 0 || ended_with_lf_))) {
-      return false;
-    }
-    const std::size_t lf = body_.find('\n', pos_);
-    const std::size_t end = lf == std::string_view::npos ? body_.size() : lf;
-    line.number = ++number_;
-    line.begin = pos_;
-    line.end = end;
-    line.text = strip_cr(body_.substr(pos_, end - pos_));
-    line.next = lf == std::string_view::npos ? body_.size() + 1 : lf + 1;
-    ended_with_lf_ = lf != std::string_view::npos;
-    pos_ = line.next;
-    return true;
-  }
-
- private:
-  std::string_view body_;
-  std::size_t pos_ = 0;
-  std::size_t number_ = 0;
-  bool ended_with_lf_ = false;
-};
 
 // ---------------------------------------------------------------------------
 // Time
@@ -123,85 +84,6 @@ std::optional<DeviceTime> parse_compact_time(std::string_view text) noexcept {
 // ---------------------------------------------------------------------------
 // Key=value fields of OPERLOG-style lines
 // ---------------------------------------------------------------------------
-
-/** Splits "k=v\tk=v" into pairs; returns false (and the bad field) on a field without '='. */
-bool split_tab_pairs(std::string_view text, KeyValues& out, std::string_view& bad_field) {
-  for (std::string_view field : split(text, '\t')) {
-    if (field.empty()) {
-      // Trailing or doubled TABs carry nothing.
-      continue;
-    }
-    const std::size_t eq = field.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      bad_field = field;
-      return false;
-    }
-    out.push_back(KeyValue{std::string(field.substr(0, eq)), std::string(field.substr(eq + 1))});
-  }
-  return true;
-}
-
-/**
- * Pulls the typed fields out of a line's pairs. Each known key is taken once
- * (first occurrence, any case); everything else, including repeats, stays in
- * `extra` with the key as sent.
- */
-class FieldTaker {
- public:
-  explicit FieldTaker(KeyValues&& pairs) : pairs_(std::move(pairs)), taken_(pairs_.size(), false) {}
-
-  /** The value of the first untaken pair named like any of `names`. */
-  std::optional<std::string> take(std::initializer_list<std::string_view> names) {
-    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-      if (taken_[i]) {
-        continue;
-      }
-      for (std::string_view name : names) {
-        if (iequals(pairs_[i].key, name)) {
-          taken_[i] = true;
-          return std::move(pairs_[i].value);
-        }
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::string take_string(std::initializer_list<std::string_view> names) {
-    return take(names).value_or(std::string());
-  }
-
-  /**
-   * A numeric field: absent or empty -> nullopt; present but not a number ->
-   * sets `error` (the first one) and returns nullopt.
-   */
-  template <typename Int>
-  std::optional<Int> take_number(std::initializer_list<std::string_view> names,
-                                 std::string& error) {
-    std::optional<std::string> value = take(names);
-    if (!value || value->empty()) {
-      return std::nullopt;
-    }
-    std::optional<Int> number = parse_integer<Int>(*value);
-    if (!number && error.empty()) {
-      error = std::string(*names.begin()) + " is not a number: " + quoted(*value);
-    }
-    return number;
-  }
-
-  KeyValues rest() {
-    KeyValues out;
-    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-      if (!taken_[i]) {
-        out.push_back(std::move(pairs_[i]));
-      }
-    }
-    return out;
-  }
-
- private:
-  KeyValues pairs_;
-  std::vector<bool> taken_;
-};
 
 struct KindName {
   OperlogKind kind;

@@ -14,6 +14,7 @@
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
 
+#include "gateway/access/access_config.hpp"
 #include "gateway/access/master_data_change.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/clock.hpp"
@@ -37,23 +38,6 @@ class Store;
 namespace pushgate::access {
 
 namespace ra = pushgate::rules::access;
-
-/** When a decision's answer waits for its commit (access.wait_for_commit). */
-enum class WaitForCommit {
-  None,  ///< every answer at once; the terminal's own record restores a lost move (the default)
-  Apb,   ///< grants that move a user for anti-passback wait (one fsync each; README, durability)
-  All,   ///< every decision: its Decision event is on disk before the terminal hears it
-};
-
-struct ServiceOptions {
-  std::string timezone;  ///< gateway.timezone: the site's wall time for time zones ("" = system)
-  bool import_users = true;        ///< access.import_users
-  std::vector<int> import_levels;  ///< access.import_levels
-  WaitForCommit wait = WaitForCommit::None;
-};
-
-/** Reads the access.* keys and gateway.timezone; throws std::runtime_error naming a bad key. */
-ServiceOptions options_from_config(const config::Config& config);
 
 /** The master-data entities of the REST API; each has a JSON form (master_data_json.hpp). */
 enum class EntityKind { User, TimeZone, Holiday, Level, Door, Area };

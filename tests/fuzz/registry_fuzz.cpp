@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_security_registry.hpp"
 #include "tests/fuzz/zkpush_fuzz_support.hpp"
 
 namespace zk = pushgate::adapters::zkpush;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_security_ident.hpp"
 #include "tests/fuzz/zkpush_fuzz_support.hpp"
 
 namespace zk = pushgate::adapters::zkpush;

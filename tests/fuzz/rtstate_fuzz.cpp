@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_security_rtlog.hpp"
 #include "tests/fuzz/zkpush_fuzz_support.hpp"
 
 namespace zk = pushgate::adapters::zkpush;

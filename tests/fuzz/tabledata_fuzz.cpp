@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "adapters/zkpush/zkpush_security_protocol.hpp"
+#include "adapters/zkpush/zkpush_security_tables.hpp"
 #include "tests/fuzz/zkpush_fuzz_support.hpp"
 
 namespace zk = pushgate::adapters::zkpush;
