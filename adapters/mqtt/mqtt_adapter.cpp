@@ -247,23 +247,21 @@ boost::system::error_code MqttAdapter::start() {
   }
 
   // Live events: the writer only tells us how far the log goes now.
-  ctx_.store.add_commit_observer([alive = alive_](const std::vector<Event>& committed) {
-    std::lock_guard lock(alive->mutex);
-    if (alive->adapter == nullptr || committed.empty()) {
+  commit_sub_ = ctx_.store.subscribe([this](const std::vector<Event>& committed) {
+    if (committed.empty()) {
       return;
     }
-    auto* a = alive->adapter;
     std::int64_t top = 0;
     for (const auto& e : committed) {
       top = std::max(top, e.id);
       if (e.kind == EventKind::DoorState) {
-        a->doors_dirty_ = true;
+        doors_dirty_ = true;
       }
     }
-    std::int64_t cur = a->head_.load();
-    while (cur < top && !a->head_.compare_exchange_weak(cur, top)) {
+    std::int64_t cur = head_.load();
+    while (cur < top && !head_.compare_exchange_weak(cur, top)) {
     }
-    a->request_pump();
+    request_pump();
   });
   ctx_.commands.add_observer([alive = alive_](const CommandRecord& c) {
     if (c.origin != "mqtt") {
@@ -297,6 +295,7 @@ boost::system::error_code MqttAdapter::start() {
 }
 
 void MqttAdapter::stop(std::chrono::milliseconds deadline) {
+  commit_sub_.reset();  // returns once no commit observer call is running
   {
     std::lock_guard lock(alive_->mutex);
     alive_->adapter = nullptr;

@@ -22,6 +22,7 @@
 #include "adapters/mqtt/mqtt_protocol.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/event_log.hpp"
 #include "gateway/store/sqlite.hpp"
 
 namespace mqtt {
@@ -194,6 +195,8 @@ class MqttAdapter final : public Adapter {
   metrics::Gauge& connected_;
   metrics::Counter& backlog_alarms_;
   metrics::Counter& ack_timeouts_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::adapters::mqtt

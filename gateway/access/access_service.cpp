@@ -337,15 +337,14 @@ AccessService::AccessService(store::Store& store, const Clock& clock, metrics::R
         {{"event", std::to_string(code)}});
   }
   inbox_->service = this;
-  store_.add_commit_observer([inbox = inbox_](const std::vector<Event>& committed) {
-    std::lock_guard lock(inbox->mutex);
-    if (inbox->service != nullptr) {
-      inbox->service->on_commit(committed);
-    }
+  commit_sub_ = store_.subscribe([this](const std::vector<Event>& committed) {
+    std::lock_guard lock(inbox_->mutex);  // serialised with the store callbacks, as they were
+    on_commit(committed);
   });
 }
 
 AccessService::~AccessService() {
+  commit_sub_.reset();  // first, and without the inbox lock the observer takes
   std::lock_guard lock(inbox_->mutex);
   inbox_->service = nullptr;
 }
