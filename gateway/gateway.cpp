@@ -307,7 +307,7 @@ std::filesystem::path Gateway::resolve_data_dir(const config::Config& cfg) {
 }
 
 std::string Gateway::start() {
-  auto log = logger(Component::Main);
+  auto log = logger("main");
   if (auto errors = validate_config(config_); !errors.empty()) {
     auto text = config::format_errors(errors);
     text.pop_back();  // the caller logs it as one message
@@ -497,7 +497,7 @@ void Gateway::run_io() {
     } catch (const std::exception& e) {
       // Handlers (terminal requests, REST, sync, linkage, access) are not
       // meant to throw; one that does loses its own work, not the daemon.
-      logger(Component::Main)->error("I/O thread: unhandled exception: {}", e.what());
+      logger("main")->error("I/O thread: unhandled exception: {}", e.what());
     }
   }
 }

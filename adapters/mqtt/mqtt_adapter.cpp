@@ -204,7 +204,7 @@ MqttAdapter::~MqttAdapter() {
 }
 
 boost::system::error_code MqttAdapter::start() {
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   if (auto why = cfg_.validate(); !why.empty()) {
     start_error_ = why;
     return make_error_code(boost::system::errc::invalid_argument);
@@ -304,7 +304,7 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     return;
   }
   auto until = std::chrono::steady_clock::now() + deadline;
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   std::promise<void> flushed;
   auto flushed_future = flushed.get_future();
   net::post(ioc_, [this, &flushed, until] {
@@ -482,7 +482,7 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   if (link_ != Link::Connecting) {
     return;
   }
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   if (!ok) {
     connect_failures_.inc();
     if (reason.empty()) {
@@ -545,9 +545,8 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   if (link_ == Link::Up) {
     connections_lost_.inc();
-    logger(Component::Mqtt)
-        ->warn("connection to {} lost: {}; resuming from event {} on reconnect", cfg_.server_uri,
-               cause, std::max(cursor_, drain_.cursor()));
+    logger("mqtt")->warn("connection to {} lost: {}; resuming from event {} on reconnect",
+                         cfg_.server_uri, cause, std::max(cursor_, drain_.cursor()));
   }
   cursor_ = std::max(cursor_, drain_.cursor());
   link_ = Link::Down;
@@ -558,7 +557,7 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
       client_->disconnect(0);
     }
   } catch (const ::mqtt::exception& e) {
-    logger(Component::Mqtt)->debug("disconnect: {}", e.what());
+    logger("mqtt")->debug("disconnect: {}", e.what());
   }
   connected_.set(0);
   connected_atomic_ = false;
@@ -600,7 +599,7 @@ void MqttAdapter::publish_control(const std::string& topic, const std::string& p
     client_->publish(msg, nullptr, *control_listener_);
   } catch (const ::mqtt::exception& e) {
     control_failed_.inc();
-    logger(Component::Mqtt)->debug("publish to {} failed: {}", topic, e.what());
+    logger("mqtt")->debug("publish to {} failed: {}", topic, e.what());
   }
 }
 
@@ -625,7 +624,7 @@ void MqttAdapter::begin_session() {
   if (ec) {
     // Reading failed (should not happen on a healthy disk): start from the
     // cursor with everything as backlog; nothing is skipped.
-    logger(Component::Mqtt)->error("cannot read the backlog extent: {}", ec.message());
+    logger("mqtt")->error("cannot read the backlog extent: {}", ec.message());
     head = std::max(head, head_.load());
   }
   drain_.begin(cursor_, head, std::move(last));
@@ -651,7 +650,7 @@ void MqttAdapter::pump() {
   if (link_ != Link::Up) {
     return;
   }
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   auto room = [this] { return window_ - static_cast<int>(drain_.in_flight()); };
   boost::system::error_code ec;
 
@@ -815,7 +814,7 @@ void MqttAdapter::maybe_persist_cursor() {
     net::post(ioc_, [this, pos, ok = !r.ec, msg = r.ec.message()] {
       cursor_write_in_flight_ = false;
       if (!ok) {
-        logger(Component::Mqtt)->warn("cannot store the mqtt cursor: {}", msg);
+        logger("mqtt")->warn("cannot store the mqtt cursor: {}", msg);
         return;
       }
       persisted_cursor_ = std::max(persisted_cursor_, pos);
@@ -899,7 +898,7 @@ void MqttAdapter::report_health(double backlog_age_s) {
   backlog_too_old_ = too_old;
   if (!too_old) {
     ctx_.health.set(Health::Kind::Ready, "mqtt", true);
-    logger(Component::Mqtt)->info("backlog back under health.max_backlog_age_s: ready again");
+    logger("mqtt")->info("backlog back under health.max_backlog_age_s: ready again");
     return;
   }
   backlog_alarms_.inc();
@@ -908,7 +907,7 @@ void MqttAdapter::report_health(double backlog_age_s) {
                 " s old (health.max_backlog_age_s " + std::to_string(max_backlog_age_s_) +
                 "); broker " + (s.connected ? "connected" : "not connected") + " since " +
                 (s.since_ms > 0 ? format_utc_iso8601(s.since_ms) : std::string("start"));
-  logger(Component::Mqtt)->warn("not ready: {}", reason);
+  logger("mqtt")->warn("not ready: {}", reason);
   ctx_.health.set(Health::Kind::Ready, "mqtt", false, std::move(reason));
 }
 
@@ -1109,17 +1108,15 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
     commands_received_.inc();
     if (!ctx_.terminals.is_terminal(door->first)) {
       commands_rejected_.inc();
-      logger(Component::Mqtt)
-          ->warn("door {} of {}: the gateway's own source has no doors; ignored", door->second,
-                 door->first);
+      logger("mqtt")->warn("door {} of {}: the gateway's own source has no doors; ignored",
+                           door->second, door->first);
       return;
     }
     auto req = parse_door_set(door->first, door->second, payload, kDoorOpenSeconds);
     if (!req) {
       // LOCK and anything else: the relay relocks by itself after the pulse.
-      logger(Component::Mqtt)
-          ->debug("[sn={}] door {}: ignoring \"{}\" (only UNLOCK/OPEN act)", door->first,
-                  door->second, payload.substr(0, 32));
+      logger("mqtt")->debug("[sn={}] door {}: ignoring \"{}\" (only UNLOCK/OPEN act)", door->first,
+                            door->second, payload.substr(0, 32));
       return;
     }
     req->client_ref = "ha-" + topic_level(door->first) + "-door" + std::to_string(door->second) +
@@ -1152,7 +1149,7 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
 
 void MqttAdapter::handle_command(const std::string& payload, Reply reply) {
   commands_received_.inc();
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   auto pc = parse_command(payload, ctx_.clock.now_ms());
   if (!pc.error.empty()) {
     commands_rejected_.inc();
@@ -1241,7 +1238,7 @@ void MqttAdapter::send_reply(const std::string& topic, const std::string& payloa
     client_->publish(msg, nullptr, *control_listener_);
   } catch (const ::mqtt::exception& e) {
     control_failed_.inc();
-    logger(Component::Mqtt)->debug("response topic {}: {}", reply.topic, e.what());
+    logger("mqtt")->debug("response topic {}: {}", reply.topic, e.what());
   }
 }
 
@@ -1249,7 +1246,7 @@ void MqttAdapter::handle_api_request(const std::string& payload, Reply reply) {
   auto r = parse_api_request(payload);
   if (!r.error.empty()) {
     commands_rejected_.inc();
-    logger(Component::Mqtt)->debug("api request rejected: {}", r.error);
+    logger("mqtt")->debug("api request rejected: {}", r.error);
     auto id = r.id.empty() ? std::string("_invalid") : r.id;
     send_reply(
         topics_.api_response(id),

@@ -299,7 +299,7 @@ AccessService::AccessService(store::Store& store, const Clock& clock, metrics::R
       clock_(clock),
       options_(std::move(options)),
       zone_(Zone::utc()),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       inbox_(std::make_shared<Inbox>()),
       granted_(metrics.counter("pushgate_access_decisions_total", "Remote identification decisions",
                                {{"result", "granted"}})),

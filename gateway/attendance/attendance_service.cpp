@@ -236,7 +236,7 @@ AttendanceService::AttendanceService(store::Store& store, const Clock& clock,
       clock_(clock),
       options_(std::move(options)),
       zone_(Zone::utc()),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       punches_received_(metrics.counter("pushgate_attendance_punches_total",
                                         "Attendance punches handed to the timecard engine")),
       punches_too_old_(

@@ -193,7 +193,7 @@ LinkageService::LinkageService(boost::asio::io_context& ioc, store::Store& store
       outputs_(outputs),
       access_(access),
       options_(std::move(options)),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       shared_(std::make_shared<Shared>()),
       strand_(boost::asio::make_strand(ioc)),
       events_(metrics.counter("pushgate_linkage_events_total",

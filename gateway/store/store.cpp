@@ -245,7 +245,7 @@ void Store::notify(const std::vector<Event>& committed) {
     } catch (const std::exception& e) {
       // The events are committed; one failing observer must not stop the
       // writer or keep the others from hearing about them.
-      logger(Component::Store)->error("commit observer threw: {}", e.what());
+      logger("store")->error("commit observer threw: {}", e.what());
     }
   }
   obs.notifying.store(std::thread::id{}, std::memory_order_release);
@@ -455,7 +455,7 @@ void Store::commit_group(std::vector<Pending>& group) {
   std::vector<CommitResult> results(group.size());
   std::vector<Event> committed;
   ctx_->set_now_ms(clock_.now_ms());
-  auto log = logger(Component::Store);
+  auto log = logger("store");
 
   auto fail_all = [&](boost::system::error_code ec, std::string_view where) {
     std::string detail = writer_db_.last_error_message();

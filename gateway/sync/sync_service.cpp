@@ -66,7 +66,7 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
       terminals_(terminals),
       access_(access),
       options_(options),
-      log_(logger(Component::Commands)),
+      log_(logger("commands")),
       shared_(std::make_shared<Shared>()),
       strand_(boost::asio::make_strand(ioc)),
       scan_timer_(strand_),
