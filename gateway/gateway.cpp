@@ -433,6 +433,10 @@ std::string Gateway::start() {
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
                      *commands_, *outputs_, access_.get(), data_dir_});
+  sink_ports_ = std::make_unique<store::StoreSinkPorts>(*store_);
+  adapter_ctx_->commits = store_.get();
+  adapter_ctx_->event_readers = sink_ports_.get();
+  adapter_ctx_->cursors = sink_ports_.get();
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;

@@ -16,9 +16,6 @@
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
-#include "gateway/store/event_queries.hpp"
-#include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
 #include "gateway/terminals.hpp"
 #include "gateway/version.hpp"
 
@@ -210,29 +207,19 @@ boost::system::error_code MqttAdapter::start() {
     return make_error_code(boost::system::errc::invalid_argument);
   }
   boost::system::error_code ec;
-  store::Connection::Options ro;
-  ro.read_only = true;
-  db_ = store::Connection::open(ctx_.store.path(), ro, ec);
+  reader_ = ctx_.event_readers->open_reader(ec);
   if (ec) {
     log->error("cannot open the event log for reading: {}", ec.message());
     return ec;
   }
-  {
-    auto st = db_.prepare("SELECT position FROM cursors WHERE name = ?1", ec);
-    if (!ec) {
-      st.bind(1, std::string_view(kCursorName));
-      if (st.step(ec)) {
-        cursor_ = st.column_int(0);
-      }
-    }
-    if (ec) {
-      log->error("cannot read the mqtt cursor: {}", ec.message());
-      return ec;
-    }
-    head_ = store::max_event_id(db_, ec);
-    if (ec) {
-      return ec;
-    }
+  cursor_ = ctx_.cursors->load(kCursorName, ec);
+  if (ec) {
+    log->error("cannot read the mqtt cursor: {}", ec.message());
+    return ec;
+  }
+  head_ = reader_->max_event_id(ec);
+  if (ec) {
+    return ec;
   }
   persisted_cursor_ = cursor_;
   persisted_cursor_atomic_ = cursor_;
@@ -247,7 +234,7 @@ boost::system::error_code MqttAdapter::start() {
   }
 
   // Live events: the writer only tells us how far the log goes now.
-  commit_sub_ = ctx_.store.subscribe([this](const std::vector<Event>& committed) {
+  commit_sub_ = ctx_.commits->subscribe([this](const std::vector<Event>& committed) {
     if (committed.empty()) {
       return;
     }
@@ -320,24 +307,11 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     }
     // The last cursor goes through the writer, which still runs.
     if (cursor_ > persisted_cursor_) {
-      WriteBatch batch;
       auto pos = cursor_;
-      batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
-        boost::system::error_code ec;
-        auto& st = ctx.statement(
-            "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
-            " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
-            " updated_ms = excluded.updated_ms",
-            ec);
-        if (ec) {
-          return ec;
-        }
-        st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
-        return st.run();
-      });
       auto p = std::make_shared<std::promise<bool>>();
       auto f = p->get_future();
-      ctx_.store.append(std::move(batch), [p](CommitResult r) { p->set_value(!r.ec); });
+      ctx_.cursors->store(kCursorName, pos,
+                          [p](boost::system::error_code ec) { p->set_value(!ec); });
       auto wait_until = std::min(until, std::chrono::steady_clock::now() + kStopCursorWait);
       if (f.wait_until(wait_until) == std::future_status::ready && f.get()) {
         persisted_cursor_ = pos;
@@ -607,19 +581,10 @@ void MqttAdapter::publish_control(const std::string& topic, const std::string& p
 
 void MqttAdapter::begin_session() {
   boost::system::error_code ec;
-  std::int64_t head = store::max_event_id(db_, ec);
+  std::int64_t head = reader_->max_event_id(ec);
   std::map<std::string, std::int64_t> last;
   if (!ec) {
-    auto st = db_.prepare(
-        "SELECT t.sn, MAX(e.id) FROM events e JOIN terminals t ON t.id = e.terminal_id"
-        " WHERE e.id > ?1 GROUP BY e.terminal_id",
-        ec);
-    if (!ec) {
-      st.bind(1, cursor_);
-      while (st.step(ec)) {
-        last[st.column_text(0)] = st.column_int(1);
-      }
-    }
+    last = reader_->last_id_per_terminal_after(cursor_, ec);
   }
   if (ec) {
     // Reading failed (should not happen on a healthy disk): start from the
@@ -657,10 +622,8 @@ void MqttAdapter::pump() {
   // Live lane first: what was committed since we last looked goes ahead of
   // the backlog (unless its terminal still has backlog, see DrainState).
   while (link_ == Link::Up && room() > 0 && head_.load() > drain_.live_pos()) {
-    store::EventQuery q;
-    q.after = drain_.live_pos();
-    q.limit = static_cast<std::size_t>(std::min(room(), 1000));
-    auto events = store::read_events(db_, q, ec);
+    auto events = reader_->read_after(drain_.live_pos(),
+                                      static_cast<std::size_t>(std::min(room(), 1000)), ec);
     if (ec) {
       log->error("cannot read live events: {}", ec.message());
       break;
@@ -698,10 +661,8 @@ void MqttAdapter::pump() {
       }
     }
     if (backlog_.empty()) {
-      store::EventQuery q;
-      q.after = std::max(backlog_read_pos_, drain_.backlog_pos());
-      q.limit = kBacklogBatch;
-      auto events = store::read_events(db_, q, ec);
+      auto events =
+          reader_->read_after(std::max(backlog_read_pos_, drain_.backlog_pos()), kBacklogBatch, ec);
       if (ec) {
         log->error("cannot read the backlog: {}", ec.message());
         break;
@@ -792,26 +753,12 @@ void MqttAdapter::maybe_persist_cursor() {
   cursor_write_in_flight_ = true;
   last_cursor_write_ = now;
   auto pos = cursor_;
-  WriteBatch batch;
-  batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& st = ctx.statement(
-        "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
-        " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
-        " updated_ms = excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
-    return st.run();
-  });
-  ctx_.store.append(std::move(batch), [this, alive = alive_, pos](CommitResult r) {
+  ctx_.cursors->store(kCursorName, pos, [this, alive = alive_, pos](boost::system::error_code ec) {
     std::lock_guard lock(alive->mutex);
     if (alive->adapter == nullptr) {
       return;
     }
-    net::post(ioc_, [this, pos, ok = !r.ec, msg = r.ec.message()] {
+    net::post(ioc_, [this, pos, ok = !ec, msg = ec.message()] {
       cursor_write_in_flight_ = false;
       if (!ok) {
         logger("mqtt")->warn("cannot store the mqtt cursor: {}", msg);
@@ -867,14 +814,7 @@ void MqttAdapter::update_backlog_figures() {
   auto head = head_.load();
   backlog_events_.set(static_cast<double>(std::max<std::int64_t>(head - cursor, 0)));
   boost::system::error_code ec;
-  auto st = db_.prepare("SELECT received_ms FROM events WHERE id > ?1 ORDER BY id LIMIT 1", ec);
-  backlog_oldest_ms_ = 0;
-  if (!ec) {
-    st.bind(1, cursor);
-    if (st.step(ec)) {
-      backlog_oldest_ms_ = st.column_int(0);
-    }
-  }
+  backlog_oldest_ms_ = reader_->first_received_ms_after(cursor, ec);  // 0: none (or unreadable)
   double age = backlog_oldest_ms_ > 0
                    ? std::max<double>(0, (ctx_.clock.now_ms() - backlog_oldest_ms_) / 1000.0)
                    : 0.0;
@@ -916,7 +856,7 @@ void MqttAdapter::publish_health() {
   HealthFigures h;
   h.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
   h.backlog_oldest_age_s = backlog_age_.value();
-  h.disk_free_bytes = disk_free_bytes(std::filesystem::path(ctx_.store.path()).parent_path());
+  h.disk_free_bytes = disk_free_bytes(ctx_.event_readers->directory());
   h.published = published_.value();
   h.acked = acked_.value();
   h.failed = failed_.value();
@@ -975,22 +915,19 @@ void MqttAdapter::publish_terminals(bool force) {
 
 void MqttAdapter::publish_doors(bool force) {
   boost::system::error_code ec;
-  auto st = db_.prepare(
-      "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm, d.updated_ms FROM door_state d"
-      " JOIN terminals t ON t.id = d.terminal_id ORDER BY t.sn, d.door",
-      ec);
+  auto stored = reader_->door_states(ec);
   if (ec) {
     return;
   }
   bool new_door = false;
-  while (st.step(ec)) {
+  for (auto& sd : stored) {
     DoorState d;
-    d.sn = st.column_text(0);
-    d.door = static_cast<int>(st.column_int(1));
-    d.sensor = st.column_text(2);
-    d.relay = st.column_text(3);
-    d.alarm = st.column_is_null(4) ? kUnset : static_cast<int>(st.column_int(4));
-    d.updated_ms = st.column_int(5);
+    d.sn = std::move(sd.sn);
+    d.door = sd.door;
+    d.sensor = std::move(sd.sensor);
+    d.relay = std::move(sd.relay);
+    d.alarm = sd.alarm;
+    d.updated_ms = sd.updated_ms;
     if (!ctx_.terminals.is_terminal(d.sn)) {
       continue;
     }

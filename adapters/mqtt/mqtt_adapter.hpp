@@ -23,7 +23,7 @@
 #include "gateway/adapter.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/sink_ports.hpp"
 
 namespace mqtt {
 class async_client;
@@ -41,7 +41,7 @@ namespace pushgate::adapters::mqtt {
  * us, or drop the connection at any time.
  *
  * Threads: everything runs on the adapter's own thread and io_context
- * (its own read connection to SQLite, the paho client's calls). paho's
+ * (its own EventReader on the event log, the paho client's calls). paho's
  * callbacks, the store's commit observer, the command queue's observer and
  * the outputs' observer only post onto it. The SQLite event log is the only
  * buffer: paho keeps nothing while disconnected.
@@ -137,7 +137,7 @@ class MqttAdapter final : public Adapter {
   std::unique_ptr<::mqtt::async_client> client_;
   std::unique_ptr<::mqtt::connect_options> connect_options_;  // used by paho while connecting
 
-  store::Connection db_;  // read-only, used on the adapter's thread only
+  std::unique_ptr<EventReader> reader_;  // its own read connection; the adapter's thread only
 
   // Sink state (adapter thread).
   enum class Link { Down, Connecting, Up, Stopping };
