@@ -26,6 +26,9 @@ class Router;
 }
 class TerminalRegistry;
 class CommandQueue;
+class CommitFeed;
+class EventReaders;
+class SinkCursors;
 class Outputs;
 namespace access {
 class Decider;
@@ -47,6 +50,12 @@ struct AdapterContext {
   access::Decider* access = nullptr;
   /** gateway.data_dir as resolved at start (captures go under it). */
   std::filesystem::path data_dir;
+  /** Sinks' ports on the event log, set by the daemon: commits as they happen, */
+  CommitFeed* commits = nullptr;
+  /** read connections of their own, */
+  EventReaders* event_readers = nullptr;
+  /** and durable cursors written through the store's writer. */
+  SinkCursors* cursors = nullptr;
 };
 
 /**

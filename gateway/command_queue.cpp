@@ -120,7 +120,7 @@ void CommandQueue::refused(const CommandRequest& request, const std::string& why
       .counter("pushgate_commands_refused_total", "Commands refused before they were queued",
                {{"origin", request.origin}})
       .inc();
-  logger(Component::Commands)
+  logger("commands")
       ->debug("[sn={}] {} from {} refused: {}", request.terminal_sn.substr(0, 64),
               request.verb.substr(0, 64), request.origin, why);
 }
@@ -327,7 +327,7 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
         .counter("pushgate_commands_total", "Commands by final or current state",
                  {{"state", "queued"}})
         .inc();
-    logger(Component::Commands)
+    logger("commands")
         ->debug("[sn={}] [cmd={}] queued {} from {}", c.terminal_sn, c.id, c.verb, c.origin);
     committed({c});
     done({}, {}, c, false);
@@ -392,7 +392,7 @@ std::size_t CommandQueue::complete(const std::string& sn, const std::vector<Resu
     auto it = open_.find(r.id);
     if (it == open_.end()) {
       ++unknown;
-      logger(Component::Commands)
+      logger("commands")
           ->debug("[sn={}] [cmd={}] result for a command not open (finished or unknown)", sn, r.id);
       continue;
     }
@@ -483,7 +483,7 @@ void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
     }
     observers = observers_;
   }
-  auto log = logger(Component::Commands);
+  auto log = logger("commands");
   for (const auto& c : changed) {
     if (is_final(c.state)) {
       metrics_

@@ -307,7 +307,7 @@ std::filesystem::path Gateway::resolve_data_dir(const config::Config& cfg) {
 }
 
 std::string Gateway::start() {
-  auto log = logger(Component::Main);
+  auto log = logger("main");
   if (auto errors = validate_config(config_); !errors.empty()) {
     auto text = config::format_errors(errors);
     text.pop_back();  // the caller logs it as one message
@@ -433,6 +433,10 @@ std::string Gateway::start() {
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
                      *commands_, *outputs_, access_.get(), data_dir_});
+  sink_ports_ = std::make_unique<store::StoreSinkPorts>(*store_);
+  adapter_ctx_->commits = store_.get();
+  adapter_ctx_->event_readers = sink_ports_.get();
+  adapter_ctx_->cursors = sink_ports_.get();
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;
@@ -497,7 +501,7 @@ void Gateway::run_io() {
     } catch (const std::exception& e) {
       // Handlers (terminal requests, REST, sync, linkage, access) are not
       // meant to throw; one that does loses its own work, not the daemon.
-      logger(Component::Main)->error("I/O thread: unhandled exception: {}", e.what());
+      logger("main")->error("I/O thread: unhandled exception: {}", e.what());
     }
   }
 }

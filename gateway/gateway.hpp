@@ -23,6 +23,7 @@
 #include "gateway/http/server.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/outputs.hpp"
+#include "gateway/store/sink_ports_impl.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
@@ -119,6 +120,7 @@ class Gateway {
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::StoreSinkPorts> sink_ports_;  // adapters' event readers and cursors
   std::unique_ptr<TerminalRegistry> terminals_;
   std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<Outputs> outputs_;

@@ -2,8 +2,10 @@
 
 #include "gateway/log_rate_limiter.hpp"
 
-#include <array>
+#include <algorithm>
+#include <map>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,22 +14,13 @@ namespace pushgate {
 
 namespace {
 
-constexpr std::array<std::pair<Component, std::string_view>, 10> kNames{{
-    {Component::Main, "main"},
-    {Component::Store, "store"},
-    {Component::Http, "http"},
-    {Component::Zkpush, "zkpush"},
-    {Component::Api, "api"},
-    {Component::Commands, "commands"},
-    {Component::Mqtt, "mqtt"},
-    {Component::Modbus, "modbus"},
-    {Component::Rules, "rules"},
-    {Component::Config, "config"},
-}};
-
+// Guards everything below. Loggers are created on first use by any thread.
 std::mutex g_mutex;
 spdlog::sink_ptr g_sink;
 std::string g_pattern = "%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v";
+std::optional<spdlog::level::level_enum> g_default;  // log.level once configured
+std::map<std::string, spdlog::level::level_enum, std::less<>> g_overrides;  // log.components
+std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> g_loggers;
 
 spdlog::sink_ptr sink() {
   if (!g_sink) {
@@ -37,26 +30,29 @@ spdlog::sink_ptr sink() {
   return g_sink;
 }
 
-}  // namespace
-
-std::string_view to_string(Component c) noexcept {
-  for (const auto& [k, n] : kNames) {
-    if (k == c) {
-      return n;
-    }
+spdlog::level::level_enum level_for(std::string_view name) {
+  if (auto it = g_overrides.find(name); it != g_overrides.end()) {
+    return it->second;
   }
-  return "main";
+  return g_default.value_or(spdlog::default_logger()->level());
 }
 
-std::shared_ptr<spdlog::logger> logger(Component c) {
+bool valid_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> logger(std::string_view name) {
   std::lock_guard lock(g_mutex);
-  std::string name(to_string(c));
-  if (auto existing = spdlog::get(name)) {
-    return existing;
+  if (auto it = g_loggers.find(name); it != g_loggers.end()) {
+    return it->second;
   }
-  auto l = std::make_shared<spdlog::logger>(name, sink());
-  l->set_level(spdlog::default_logger()->level());
-  spdlog::register_logger(l);
+  auto l = std::make_shared<spdlog::logger>(std::string(name), sink());
+  l->set_level(level_for(name));
+  g_loggers.emplace(std::string(name), l);
   return l;
 }
 
@@ -66,16 +62,7 @@ std::string configure_logging(std::string_view level, std::string_view component
   if (global == spdlog::level::off && level != "off") {
     return "unknown log level \"" + std::string(level) + "\"";
   }
-  {
-    std::lock_guard lock(g_mutex);
-    // journald timestamps every line itself and maps <N> to a priority.
-    g_pattern = under_systemd ? "%l [%n] %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v";
-    sink()->set_pattern(g_pattern);
-  }
-  spdlog::set_level(global);
-  for (const auto& [c, n] : kNames) {
-    logger(c)->set_level(global);
-  }
+  std::map<std::string, spdlog::level::level_enum, std::less<>> overrides;
   std::string_view rest = component_levels;
   while (!rest.empty()) {
     auto comma = rest.find(',');
@@ -89,21 +76,26 @@ std::string configure_logging(std::string_view level, std::string_view component
       return "expected component=level in \"" + std::string(item) + "\"";
     }
     auto comp = item.substr(0, eq);
+    if (!valid_name(comp)) {
+      return "\"" + std::string(comp) +
+             "\" is not a component name (lowercase letters, digits, '_' and '-')";
+    }
     auto lvl_text = std::string(item.substr(eq + 1));
     auto lvl = spdlog::level::from_str(lvl_text);
     if (lvl == spdlog::level::off && lvl_text != "off") {
       return "unknown log level \"" + lvl_text + "\" for " + std::string(comp);
     }
-    bool found = false;
-    for (const auto& [c, n] : kNames) {
-      if (n == comp) {
-        logger(c)->set_level(lvl);
-        found = true;
-      }
-    }
-    if (!found) {
-      return "unknown log component \"" + std::string(comp) + "\"";
-    }
+    overrides[std::string(comp)] = lvl;
+  }
+  std::lock_guard lock(g_mutex);
+  // journald timestamps every line itself and maps <N> to a priority.
+  g_pattern = under_systemd ? "%l [%n] %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v";
+  sink()->set_pattern(g_pattern);
+  spdlog::set_level(global);
+  g_default = global;
+  g_overrides = std::move(overrides);
+  for (const auto& [name, l] : g_loggers) {
+    l->set_level(level_for(name));
   }
   return {};
 }

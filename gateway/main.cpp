@@ -128,7 +128,7 @@ bool under_systemd() {
 
 int run(const config::Schema& schema, const config::Config& cfg, const std::string& config_path,
         const std::vector<std::string>& sets) {
-  auto log = logger(Component::Main);
+  auto log = logger("main");
   if (auto err = configure_logging(cfg.get_string("log.level"), cfg.get_string("log.components"),
                                    under_systemd());
       !err.empty()) {
@@ -224,8 +224,7 @@ int run(const config::Schema& schema, const config::Config& cfg, const std::stri
   auto deadline = std::chrono::milliseconds(cfg.get_int("gateway.shutdown_timeout_ms"));
   std::thread guard([deadline] {
     std::this_thread::sleep_for(deadline);
-    logger(Component::Main)
-        ->error("graceful stop took longer than {} ms; exiting", deadline.count());
+    logger("main")->error("graceful stop took longer than {} ms; exiting", deadline.count());
     std::_Exit(1);
   });
   guard.detach();

@@ -175,7 +175,7 @@ std::unique_ptr<Adapter> ModbusAdapter::create(AdapterContext& ctx) {
 }
 
 boost::system::error_code ModbusAdapter::start() {
-  auto log = logger(Component::Modbus);
+  auto log = logger("modbus");
   if (auto problem = config_.validate(); !problem.empty()) {
     start_error_ = problem;
     ctx_.health.set(Health::Kind::Ready, "modbus", false, problem);
@@ -261,7 +261,7 @@ void ModbusAdapter::reload(const config::Config& config) {
   std::string error;
   auto allow = AllowList::parse(next.write_allow, error);
   if (!error.empty()) {
-    logger(Component::Modbus)->error("reload: {}; keeping the previous write policy", error);
+    logger("modbus")->error("reload: {}; keeping the previous write policy", error);
     return;
   }
   std::lock_guard lock(mutex_);
@@ -269,9 +269,8 @@ void ModbusAdapter::reload(const config::Config& config) {
   allow_ = std::move(allow);
   coil_open_seconds_ = next.coil_open_seconds;
   command_ttl_ms_ = std::chrono::milliseconds(next.command_ttl).count();
-  logger(Component::Modbus)
-      ->info("reload: writes {}, {} allowed address entries", writes_enabled_ ? "on" : "off",
-             next.write_allow.size());
+  logger("modbus")->info("reload: writes {}, {} allowed address entries",
+                         writes_enabled_ ? "on" : "off", next.write_allow.size());
 }
 
 std::string ModbusAdapter::slot_serial(std::uint16_t slot) const {
@@ -288,7 +287,7 @@ bool ModbusAdapter::write_allowed(const std::string& client) const {
 // config wins; a serial it moves loses its old slot, and whoever held a
 // configured slot is given another one by assign_slots).
 bool ModbusAdapter::load_slots(std::string& error) {
-  auto log = logger(Component::Modbus);
+  auto log = logger("modbus");
   auto rows = ctx_.store.read([](store::Connection& db) {
     std::vector<std::pair<std::int64_t, std::string>> out;
     boost::system::error_code ec;
@@ -343,9 +342,8 @@ bool ModbusAdapter::load_slots(std::string& error) {
   if (!batch.empty()) {
     ctx_.store.append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
-        logger(Component::Modbus)
-            ->error("cannot store the configured Modbus slots: {} (kept in memory)",
-                    r.ec.message());
+        logger("modbus")->error("cannot store the configured Modbus slots: {} (kept in memory)",
+                                r.ec.message());
       }
     });
   }
@@ -378,25 +376,22 @@ void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
       }
       if (i == slots_.size()) {
         // Logged once per refresh at most; the terminal is simply not shown.
-        logger(Component::Modbus)
-            ->warn("[sn={}] no free Modbus slot (modbus.slot_count {}): not shown", t->sn,
-                   slots_.size());
+        logger("modbus")->warn("[sn={}] no free Modbus slot (modbus.slot_count {}): not shown",
+                               t->sn, slots_.size());
         break;
       }
       slots_[i] = t->sn;
-      logger(Component::Modbus)
-          ->info("[sn={}] assigned Modbus slot {} (unit id {})", t->sn, i + 1, i + 1);
+      logger("modbus")->info("[sn={}] assigned Modbus slot {} (unit id {})", t->sn, i + 1, i + 1);
       batch.ops.push_back(persist_slot(static_cast<std::uint16_t>(i + 1), t->sn, "auto"));
     }
   }
   if (!batch.empty()) {
     ctx_.store.append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
-        logger(Component::Modbus)
-            ->error(
-                "cannot store a Modbus slot assignment: {} (kept in memory, stored again "
-                "after a restart)",
-                r.ec.message());
+        logger("modbus")->error(
+            "cannot store a Modbus slot assignment: {} (kept in memory, stored again "
+            "after a restart)",
+            r.ec.message());
       }
     });
   }
@@ -522,7 +517,7 @@ void ModbusAdapter::refresh() {
   });
   if (r.ec) {
     refresh_errors_.inc();
-    logger(Component::Modbus)->warn("image refresh: cannot read the store: {}", r.ec.message());
+    logger("modbus")->warn("image refresh: cannot read the store: {}", r.ec.message());
   }
 
   GatewayView g;
@@ -648,7 +643,7 @@ void ModbusAdapter::refresh() {
 Exception ModbusAdapter::on_holding(std::uint16_t view, std::uint16_t address,
                                     std::span<const std::uint16_t> values,
                                     const std::string& client) {
-  auto log = logger(Component::Modbus);
+  auto log = logger("modbus");
   constexpr std::uint16_t kSeq = 4;
   struct Taken {
     bool command = false;
@@ -767,8 +762,8 @@ Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
     std::string sn = slot_serial(slot);
     if (sn.empty()) {
       commands_rejected_.inc();
-      logger(Component::Modbus)
-          ->warn("[client={}] coil {} of slot {}: the slot has no terminal", client, offset, slot);
+      logger("modbus")->warn("[client={}] coil {} of slot {}: the slot has no terminal", client,
+                             offset, slot);
       image_.set_coil_progress(slot, {CommandStatus::Rejected, std::nullopt});
       continue;
     }
@@ -785,8 +780,8 @@ Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
     target.verb = req.verb;
     req.client_ref = "coil/" + std::to_string(slot) + "/" + std::to_string(offset) + "/" +
                      std::to_string(ctx_.clock.now_ms()) + "/" + std::to_string(i);
-    logger(Component::Modbus)
-        ->info("[client={}] [sn={}] coil {} of slot {}: {}", client, sn, offset, slot, req.verb);
+    logger("modbus")->info("[client={}] [sn={}] coil {} of slot {}: {}", client, sn, offset, slot,
+                           req.verb);
     image_.set_coil_progress(slot, {CommandStatus::Accepted, std::nullopt});
     submit(std::move(req), target);
   }
@@ -815,7 +810,7 @@ void ModbusAdapter::submit(CommandRequest request, Target target) {
         if (self == nullptr) {
           return;
         }
-        auto log = logger(Component::Modbus);
+        auto log = logger("modbus");
         CommandProgress progress{CommandStatus::Queued, std::nullopt};
         RejectReason reason = RejectReason::None;
         if (ec || !error.empty()) {

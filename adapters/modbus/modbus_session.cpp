@@ -181,7 +181,7 @@ void ModbusServer::reap(bool all) {
 }
 
 void ModbusServer::accept_loop() {
-  auto log = logger(Component::Modbus);
+  auto log = logger("modbus");
   while (!stopping_) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     int r = ::poll(fds, 2, 1000);
@@ -219,7 +219,7 @@ void ModbusServer::accept_loop() {
 }
 
 void ModbusServer::serve(Client& client) {
-  auto log = logger(Component::Modbus);
+  auto log = logger("modbus");
   modbus_t* ctx = modbus_new_tcp_pi(options_.listen.c_str(), "0");
   std::vector<std::uint8_t> query(MODBUS_TCP_MAX_ADU_LENGTH);
   // Scratch tables modbus_reply answers from: filled per request with the

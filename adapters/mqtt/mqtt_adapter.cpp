@@ -16,9 +16,6 @@
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
-#include "gateway/store/event_queries.hpp"
-#include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
 #include "gateway/terminals.hpp"
 #include "gateway/version.hpp"
 
@@ -204,35 +201,25 @@ MqttAdapter::~MqttAdapter() {
 }
 
 boost::system::error_code MqttAdapter::start() {
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   if (auto why = cfg_.validate(); !why.empty()) {
     start_error_ = why;
     return make_error_code(boost::system::errc::invalid_argument);
   }
   boost::system::error_code ec;
-  store::Connection::Options ro;
-  ro.read_only = true;
-  db_ = store::Connection::open(ctx_.store.path(), ro, ec);
+  reader_ = ctx_.event_readers->open_reader(ec);
   if (ec) {
     log->error("cannot open the event log for reading: {}", ec.message());
     return ec;
   }
-  {
-    auto st = db_.prepare("SELECT position FROM cursors WHERE name = ?1", ec);
-    if (!ec) {
-      st.bind(1, std::string_view(kCursorName));
-      if (st.step(ec)) {
-        cursor_ = st.column_int(0);
-      }
-    }
-    if (ec) {
-      log->error("cannot read the mqtt cursor: {}", ec.message());
-      return ec;
-    }
-    head_ = store::max_event_id(db_, ec);
-    if (ec) {
-      return ec;
-    }
+  cursor_ = ctx_.cursors->load(kCursorName, ec);
+  if (ec) {
+    log->error("cannot read the mqtt cursor: {}", ec.message());
+    return ec;
+  }
+  head_ = reader_->max_event_id(ec);
+  if (ec) {
+    return ec;
   }
   persisted_cursor_ = cursor_;
   persisted_cursor_atomic_ = cursor_;
@@ -247,23 +234,21 @@ boost::system::error_code MqttAdapter::start() {
   }
 
   // Live events: the writer only tells us how far the log goes now.
-  ctx_.store.add_commit_observer([alive = alive_](const std::vector<Event>& committed) {
-    std::lock_guard lock(alive->mutex);
-    if (alive->adapter == nullptr || committed.empty()) {
+  commit_sub_ = ctx_.commits->subscribe([this](const std::vector<Event>& committed) {
+    if (committed.empty()) {
       return;
     }
-    auto* a = alive->adapter;
     std::int64_t top = 0;
     for (const auto& e : committed) {
       top = std::max(top, e.id);
       if (e.kind == EventKind::DoorState) {
-        a->doors_dirty_ = true;
+        doors_dirty_ = true;
       }
     }
-    std::int64_t cur = a->head_.load();
-    while (cur < top && !a->head_.compare_exchange_weak(cur, top)) {
+    std::int64_t cur = head_.load();
+    while (cur < top && !head_.compare_exchange_weak(cur, top)) {
     }
-    a->request_pump();
+    request_pump();
   });
   ctx_.commands.add_observer([alive = alive_](const CommandRecord& c) {
     if (c.origin != "mqtt") {
@@ -297,6 +282,7 @@ boost::system::error_code MqttAdapter::start() {
 }
 
 void MqttAdapter::stop(std::chrono::milliseconds deadline) {
+  commit_sub_.reset();  // returns once no commit observer call is running
   {
     std::lock_guard lock(alive_->mutex);
     alive_->adapter = nullptr;
@@ -305,7 +291,7 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     return;
   }
   auto until = std::chrono::steady_clock::now() + deadline;
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   std::promise<void> flushed;
   auto flushed_future = flushed.get_future();
   net::post(ioc_, [this, &flushed, until] {
@@ -321,24 +307,11 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     }
     // The last cursor goes through the writer, which still runs.
     if (cursor_ > persisted_cursor_) {
-      WriteBatch batch;
       auto pos = cursor_;
-      batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
-        boost::system::error_code ec;
-        auto& st = ctx.statement(
-            "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
-            " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
-            " updated_ms = excluded.updated_ms",
-            ec);
-        if (ec) {
-          return ec;
-        }
-        st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
-        return st.run();
-      });
       auto p = std::make_shared<std::promise<bool>>();
       auto f = p->get_future();
-      ctx_.store.append(std::move(batch), [p](CommitResult r) { p->set_value(!r.ec); });
+      ctx_.cursors->store(kCursorName, pos,
+                          [p](boost::system::error_code ec) { p->set_value(!ec); });
       auto wait_until = std::min(until, std::chrono::steady_clock::now() + kStopCursorWait);
       if (f.wait_until(wait_until) == std::future_status::ready && f.get()) {
         persisted_cursor_ = pos;
@@ -483,7 +456,7 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   if (link_ != Link::Connecting) {
     return;
   }
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   if (!ok) {
     connect_failures_.inc();
     if (reason.empty()) {
@@ -546,9 +519,8 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   if (link_ == Link::Up) {
     connections_lost_.inc();
-    logger(Component::Mqtt)
-        ->warn("connection to {} lost: {}; resuming from event {} on reconnect", cfg_.server_uri,
-               cause, std::max(cursor_, drain_.cursor()));
+    logger("mqtt")->warn("connection to {} lost: {}; resuming from event {} on reconnect",
+                         cfg_.server_uri, cause, std::max(cursor_, drain_.cursor()));
   }
   cursor_ = std::max(cursor_, drain_.cursor());
   link_ = Link::Down;
@@ -559,7 +531,7 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
       client_->disconnect(0);
     }
   } catch (const ::mqtt::exception& e) {
-    logger(Component::Mqtt)->debug("disconnect: {}", e.what());
+    logger("mqtt")->debug("disconnect: {}", e.what());
   }
   connected_.set(0);
   connected_atomic_ = false;
@@ -601,7 +573,7 @@ void MqttAdapter::publish_control(const std::string& topic, const std::string& p
     client_->publish(msg, nullptr, *control_listener_);
   } catch (const ::mqtt::exception& e) {
     control_failed_.inc();
-    logger(Component::Mqtt)->debug("publish to {} failed: {}", topic, e.what());
+    logger("mqtt")->debug("publish to {} failed: {}", topic, e.what());
   }
 }
 
@@ -609,24 +581,15 @@ void MqttAdapter::publish_control(const std::string& topic, const std::string& p
 
 void MqttAdapter::begin_session() {
   boost::system::error_code ec;
-  std::int64_t head = store::max_event_id(db_, ec);
+  std::int64_t head = reader_->max_event_id(ec);
   std::map<std::string, std::int64_t> last;
   if (!ec) {
-    auto st = db_.prepare(
-        "SELECT t.sn, MAX(e.id) FROM events e JOIN terminals t ON t.id = e.terminal_id"
-        " WHERE e.id > ?1 GROUP BY e.terminal_id",
-        ec);
-    if (!ec) {
-      st.bind(1, cursor_);
-      while (st.step(ec)) {
-        last[st.column_text(0)] = st.column_int(1);
-      }
-    }
+    last = reader_->last_id_per_terminal_after(cursor_, ec);
   }
   if (ec) {
     // Reading failed (should not happen on a healthy disk): start from the
     // cursor with everything as backlog; nothing is skipped.
-    logger(Component::Mqtt)->error("cannot read the backlog extent: {}", ec.message());
+    logger("mqtt")->error("cannot read the backlog extent: {}", ec.message());
     head = std::max(head, head_.load());
   }
   drain_.begin(cursor_, head, std::move(last));
@@ -652,17 +615,15 @@ void MqttAdapter::pump() {
   if (link_ != Link::Up) {
     return;
   }
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   auto room = [this] { return window_ - static_cast<int>(drain_.in_flight()); };
   boost::system::error_code ec;
 
   // Live lane first: what was committed since we last looked goes ahead of
   // the backlog (unless its terminal still has backlog, see DrainState).
   while (link_ == Link::Up && room() > 0 && head_.load() > drain_.live_pos()) {
-    store::EventQuery q;
-    q.after = drain_.live_pos();
-    q.limit = static_cast<std::size_t>(std::min(room(), 1000));
-    auto events = store::read_events(db_, q, ec);
+    auto events = reader_->read_after(drain_.live_pos(),
+                                      static_cast<std::size_t>(std::min(room(), 1000)), ec);
     if (ec) {
       log->error("cannot read live events: {}", ec.message());
       break;
@@ -700,10 +661,8 @@ void MqttAdapter::pump() {
       }
     }
     if (backlog_.empty()) {
-      store::EventQuery q;
-      q.after = std::max(backlog_read_pos_, drain_.backlog_pos());
-      q.limit = kBacklogBatch;
-      auto events = store::read_events(db_, q, ec);
+      auto events =
+          reader_->read_after(std::max(backlog_read_pos_, drain_.backlog_pos()), kBacklogBatch, ec);
       if (ec) {
         log->error("cannot read the backlog: {}", ec.message());
         break;
@@ -794,29 +753,15 @@ void MqttAdapter::maybe_persist_cursor() {
   cursor_write_in_flight_ = true;
   last_cursor_write_ = now;
   auto pos = cursor_;
-  WriteBatch batch;
-  batch.ops.push_back([pos](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& st = ctx.statement(
-        "INSERT INTO cursors(name, position, updated_ms) VALUES(?1, ?2, ?3)"
-        " ON CONFLICT(name) DO UPDATE SET position = excluded.position,"
-        " updated_ms = excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, std::string_view(kCursorName)).bind(2, pos).bind(3, ctx.now_ms());
-    return st.run();
-  });
-  ctx_.store.append(std::move(batch), [this, alive = alive_, pos](CommitResult r) {
+  ctx_.cursors->store(kCursorName, pos, [this, alive = alive_, pos](boost::system::error_code ec) {
     std::lock_guard lock(alive->mutex);
     if (alive->adapter == nullptr) {
       return;
     }
-    net::post(ioc_, [this, pos, ok = !r.ec, msg = r.ec.message()] {
+    net::post(ioc_, [this, pos, ok = !ec, msg = ec.message()] {
       cursor_write_in_flight_ = false;
       if (!ok) {
-        logger(Component::Mqtt)->warn("cannot store the mqtt cursor: {}", msg);
+        logger("mqtt")->warn("cannot store the mqtt cursor: {}", msg);
         return;
       }
       persisted_cursor_ = std::max(persisted_cursor_, pos);
@@ -869,14 +814,7 @@ void MqttAdapter::update_backlog_figures() {
   auto head = head_.load();
   backlog_events_.set(static_cast<double>(std::max<std::int64_t>(head - cursor, 0)));
   boost::system::error_code ec;
-  auto st = db_.prepare("SELECT received_ms FROM events WHERE id > ?1 ORDER BY id LIMIT 1", ec);
-  backlog_oldest_ms_ = 0;
-  if (!ec) {
-    st.bind(1, cursor);
-    if (st.step(ec)) {
-      backlog_oldest_ms_ = st.column_int(0);
-    }
-  }
+  backlog_oldest_ms_ = reader_->first_received_ms_after(cursor, ec);  // 0: none (or unreadable)
   double age = backlog_oldest_ms_ > 0
                    ? std::max<double>(0, (ctx_.clock.now_ms() - backlog_oldest_ms_) / 1000.0)
                    : 0.0;
@@ -900,7 +838,7 @@ void MqttAdapter::report_health(double backlog_age_s) {
   backlog_too_old_ = too_old;
   if (!too_old) {
     ctx_.health.set(Health::Kind::Ready, "mqtt", true);
-    logger(Component::Mqtt)->info("backlog back under health.max_backlog_age_s: ready again");
+    logger("mqtt")->info("backlog back under health.max_backlog_age_s: ready again");
     return;
   }
   backlog_alarms_.inc();
@@ -909,7 +847,7 @@ void MqttAdapter::report_health(double backlog_age_s) {
                 " s old (health.max_backlog_age_s " + std::to_string(max_backlog_age_s_) +
                 "); broker " + (s.connected ? "connected" : "not connected") + " since " +
                 (s.since_ms > 0 ? format_utc_iso8601(s.since_ms) : std::string("start"));
-  logger(Component::Mqtt)->warn("not ready: {}", reason);
+  logger("mqtt")->warn("not ready: {}", reason);
   ctx_.health.set(Health::Kind::Ready, "mqtt", false, std::move(reason));
 }
 
@@ -918,7 +856,7 @@ void MqttAdapter::publish_health() {
   HealthFigures h;
   h.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
   h.backlog_oldest_age_s = backlog_age_.value();
-  h.disk_free_bytes = disk_free_bytes(std::filesystem::path(ctx_.store.path()).parent_path());
+  h.disk_free_bytes = disk_free_bytes(ctx_.event_readers->directory());
   h.published = published_.value();
   h.acked = acked_.value();
   h.failed = failed_.value();
@@ -977,22 +915,19 @@ void MqttAdapter::publish_terminals(bool force) {
 
 void MqttAdapter::publish_doors(bool force) {
   boost::system::error_code ec;
-  auto st = db_.prepare(
-      "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm, d.updated_ms FROM door_state d"
-      " JOIN terminals t ON t.id = d.terminal_id ORDER BY t.sn, d.door",
-      ec);
+  auto stored = reader_->door_states(ec);
   if (ec) {
     return;
   }
   bool new_door = false;
-  while (st.step(ec)) {
+  for (auto& sd : stored) {
     DoorState d;
-    d.sn = st.column_text(0);
-    d.door = static_cast<int>(st.column_int(1));
-    d.sensor = st.column_text(2);
-    d.relay = st.column_text(3);
-    d.alarm = st.column_is_null(4) ? kUnset : static_cast<int>(st.column_int(4));
-    d.updated_ms = st.column_int(5);
+    d.sn = std::move(sd.sn);
+    d.door = sd.door;
+    d.sensor = std::move(sd.sensor);
+    d.relay = std::move(sd.relay);
+    d.alarm = sd.alarm;
+    d.updated_ms = sd.updated_ms;
     if (!ctx_.terminals.is_terminal(d.sn)) {
       continue;
     }
@@ -1110,17 +1045,15 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
     commands_received_.inc();
     if (!ctx_.terminals.is_terminal(door->first)) {
       commands_rejected_.inc();
-      logger(Component::Mqtt)
-          ->warn("door {} of {}: the gateway's own source has no doors; ignored", door->second,
-                 door->first);
+      logger("mqtt")->warn("door {} of {}: the gateway's own source has no doors; ignored",
+                           door->second, door->first);
       return;
     }
     auto req = parse_door_set(door->first, door->second, payload, kDoorOpenSeconds);
     if (!req) {
       // LOCK and anything else: the relay relocks by itself after the pulse.
-      logger(Component::Mqtt)
-          ->debug("[sn={}] door {}: ignoring \"{}\" (only UNLOCK/OPEN act)", door->first,
-                  door->second, payload.substr(0, 32));
+      logger("mqtt")->debug("[sn={}] door {}: ignoring \"{}\" (only UNLOCK/OPEN act)", door->first,
+                            door->second, payload.substr(0, 32));
       return;
     }
     req->client_ref = "ha-" + topic_level(door->first) + "-door" + std::to_string(door->second) +
@@ -1153,7 +1086,7 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
 
 void MqttAdapter::handle_command(const std::string& payload, Reply reply) {
   commands_received_.inc();
-  auto log = logger(Component::Mqtt);
+  auto log = logger("mqtt");
   auto pc = parse_command(payload, ctx_.clock.now_ms());
   if (!pc.error.empty()) {
     commands_rejected_.inc();
@@ -1242,7 +1175,7 @@ void MqttAdapter::send_reply(const std::string& topic, const std::string& payloa
     client_->publish(msg, nullptr, *control_listener_);
   } catch (const ::mqtt::exception& e) {
     control_failed_.inc();
-    logger(Component::Mqtt)->debug("response topic {}: {}", reply.topic, e.what());
+    logger("mqtt")->debug("response topic {}: {}", reply.topic, e.what());
   }
 }
 
@@ -1250,7 +1183,7 @@ void MqttAdapter::handle_api_request(const std::string& payload, Reply reply) {
   auto r = parse_api_request(payload);
   if (!r.error.empty()) {
     commands_rejected_.inc();
-    logger(Component::Mqtt)->debug("api request rejected: {}", r.error);
+    logger("mqtt")->debug("api request rejected: {}", r.error);
     auto id = r.id.empty() ? std::string("_invalid") : r.id;
     send_reply(
         topics_.api_response(id),

@@ -22,7 +22,8 @@
 #include "adapters/mqtt/mqtt_protocol.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command_queue.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/sink_ports.hpp"
 
 namespace mqtt {
 class async_client;
@@ -40,7 +41,7 @@ namespace pushgate::adapters::mqtt {
  * us, or drop the connection at any time.
  *
  * Threads: everything runs on the adapter's own thread and io_context
- * (its own read connection to SQLite, the paho client's calls). paho's
+ * (its own EventReader on the event log, the paho client's calls). paho's
  * callbacks, the store's commit observer, the command queue's observer and
  * the outputs' observer only post onto it. The SQLite event log is the only
  * buffer: paho keeps nothing while disconnected.
@@ -136,7 +137,7 @@ class MqttAdapter final : public Adapter {
   std::unique_ptr<::mqtt::async_client> client_;
   std::unique_ptr<::mqtt::connect_options> connect_options_;  // used by paho while connecting
 
-  store::Connection db_;  // read-only, used on the adapter's thread only
+  std::unique_ptr<EventReader> reader_;  // its own read connection; the adapter's thread only
 
   // Sink state (adapter thread).
   enum class Link { Down, Connecting, Up, Stopping };
@@ -194,6 +195,8 @@ class MqttAdapter final : public Adapter {
   metrics::Gauge& connected_;
   metrics::Counter& backlog_alarms_;
   metrics::Counter& ack_timeouts_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::adapters::mqtt

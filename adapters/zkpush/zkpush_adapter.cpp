@@ -108,8 +108,7 @@ boost::system::error_code ZkpushAdapter::start() {
     ctx_.health.set(Health::Kind::Ready, "zkpush", false, "not listening: " + ec.message());
     return ec;
   }
-  logger(Component::Zkpush)
-      ->info("PUSH server listening on {}:{}", config_.listen, server_->port());
+  logger("zkpush")->info("PUSH server listening on {}:{}", config_.listen, server_->port());
   if (wants_tls(config_)) {
     std::string error;
     auto tls = make_tls(config_, error);
@@ -135,8 +134,8 @@ boost::system::error_code ZkpushAdapter::start() {
       ctx_.health.set(Health::Kind::Ready, "zkpush", false, "not listening: " + tec.message());
       return tec;
     }
-    logger(Component::Zkpush)
-        ->info("PUSH server (HTTPS) listening on {}:{}", config_.listen, tls_server_->port());
+    logger("zkpush")->info("PUSH server (HTTPS) listening on {}:{}", config_.listen,
+                           tls_server_->port());
   }
   ctx_.health.set(Health::Kind::Ready, "zkpush", true);
   return {};

@@ -154,7 +154,7 @@ security::RtlogRecord as_rtlog(const security::TransactionRecord& t, const std::
 SecurityService::SecurityService(ZkpushService& base)
     : base_(base),
       ctx_(base.ctx_),
-      log_(logger(Component::Zkpush)),
+      log_(logger("zkpush")),
       token_mismatches_(ctx_.metrics.counter(
           "pushgate_zkpush_token_mismatches_total",
           "Security PUSH requests whose Cookie token did not match (zkpush.token_check=log)")),
@@ -207,7 +207,7 @@ SecurityService::SecurityService(ZkpushService& base)
           info.erase("session_id");
           t.info_json = dump_json(info);
         });
-        logger(Component::Api)->info("[sn={}] registration reset over REST", sn);
+        logger("api")->info("[sn={}] registration reset over REST", sn);
         WriteBatch batch;
         batch.ops.push_back(TerminalRegistry::persist_op(record));
         auto ex = reply.executor();

@@ -163,7 +163,7 @@ metrics::Counter& refused_counter(metrics::Registry& m, std::string_view reason)
 ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
     : ctx_(ctx),
       config_(std::make_shared<const ZkpushConfig>(std::move(config))),
-      log_(logger(Component::Zkpush)),
+      log_(logger("zkpush")),
       committed_uploads_(ctx.metrics.counter("pushgate_zkpush_uploads_total",
                                              "Uploads committed and answered OK")),
       failed_uploads_(ctx.metrics.counter(
@@ -245,14 +245,13 @@ void ZkpushService::add_capture_routes() {
         const std::int64_t now = clock->now_ms();
         if (auto err = captures->start(sn, now, now + std::int64_t{minutes} * 60000, redact);
             !err.empty()) {
-          logger(Component::Api)->warn("[sn={}] capture not started: {}", sn, err);
+          logger("api")->warn("[sn={}] capture not started: {}", sn, err);
           reply.send(api::json_error(req, bhttp::status::internal_server_error,
                                      "capture not started", err));
           return;
         }
-        logger(Component::Api)
-            ->info("[sn={}] capturing its traffic for {} min{}", sn, minutes,
-                   redact ? "" : " (templates and photos not redacted)");
+        logger("api")->info("[sn={}] capturing its traffic for {} min{}", sn, minutes,
+                            redact ? "" : " (templates and photos not redacted)");
         reply.send(
             api::json_response(req, bhttp::status::ok, status_json(sn, captures->status(sn, now))));
       });

@@ -66,7 +66,7 @@ AccessService::AccessService(store::Store& store, const Clock& clock, metrics::R
       clock_(clock),
       options_(std::move(options)),
       zone_(Zone::utc()),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       inbox_(std::make_shared<Inbox>()),
       granted_(metrics.counter("pushgate_access_decisions_total", "Remote identification decisions",
                                {{"result", "granted"}})),
@@ -104,15 +104,14 @@ AccessService::AccessService(store::Store& store, const Clock& clock, metrics::R
         {{"event", std::to_string(code)}});
   }
   inbox_->service = this;
-  store_.add_commit_observer([inbox = inbox_](const std::vector<Event>& committed) {
-    std::lock_guard lock(inbox->mutex);
-    if (inbox->service != nullptr) {
-      inbox->service->on_commit(committed);
-    }
+  commit_sub_ = store_.subscribe([this](const std::vector<Event>& committed) {
+    std::lock_guard lock(inbox_->mutex);  // serialised with the store callbacks, as they were
+    on_commit(committed);
   });
 }
 
 AccessService::~AccessService() {
+  commit_sub_.reset();  // first, and without the inbox lock the observer takes
   std::lock_guard lock(inbox_->mutex);
   inbox_->service = nullptr;
 }

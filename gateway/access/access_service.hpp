@@ -178,6 +178,8 @@ class AccessService final : public Decider {
   metrics::Counter& bad_rows_;
   metrics::Histogram& decision_seconds_;
   std::vector<metrics::Counter*> by_reason_;  // indexed by event code 0..255
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::access

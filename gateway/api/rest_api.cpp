@@ -198,9 +198,8 @@ void RestApi::set_terminal_state(http::Request&& req, const std::string& sn,
       r.last_seen_ms = r.first_seen_ms;
     }
   });
-  logger(Component::Api)
-      ->info("[sn={}] terminal {} over REST (was {})", sn, state,
-             before ? before->state : "unknown");
+  logger("api")->info("[sn={}] terminal {} over REST (was {})", sn, state,
+                      before ? before->state : "unknown");
   WriteBatch batch;
   batch.ops.push_back(TerminalRegistry::persist_op(record));
   auto ex = reply.executor();

@@ -118,9 +118,8 @@ std::optional<nlohmann::json> parse_json_body(const http::Request& req, http::Re
                             "the body is not valid JSON"));
       break;
   }
-  logger(Component::Api)
-      ->debug("{} {}: body refused: {}", std::string(req.method_string()),
-              std::string(req.target()), parsed.error);
+  logger("api")->debug("{} {}: body refused: {}", std::string(req.method_string()),
+                       std::string(req.target()), parsed.error);
   return std::nullopt;
 }
 

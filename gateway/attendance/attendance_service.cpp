@@ -236,7 +236,7 @@ AttendanceService::AttendanceService(store::Store& store, const Clock& clock,
       clock_(clock),
       options_(std::move(options)),
       zone_(Zone::utc()),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       punches_received_(metrics.counter("pushgate_attendance_punches_total",
                                         "Attendance punches handed to the timecard engine")),
       punches_too_old_(
@@ -318,12 +318,8 @@ AttendanceService::AttendanceService(store::Store& store, const Clock& clock,
   // The first job, ahead of any punch the observer posts: the engine must
   // exist before live punches arrive.
   post(inbox_, [](AttendanceService& s) { s.do_start(); });
-  store_.add_commit_observer([inbox = inbox_](const std::vector<Event>& committed) {
-    std::lock_guard lock(inbox->mutex);
-    if (inbox->service != nullptr) {
-      inbox->service->on_commit(committed);
-    }
-  });
+  commit_sub_ =
+      store_.subscribe([this](const std::vector<Event>& committed) { on_commit(committed); });
 }
 
 AttendanceService::~AttendanceService() {
@@ -355,9 +351,10 @@ void AttendanceService::stop() {
     return;
   }
   stopped_ = true;
+  commit_sub_.reset();  // returns once no commit observer call is running
   {
     std::lock_guard lock(inbox_->mutex);
-    inbox_->service = nullptr;  // the observer and completions post nothing more
+    inbox_->service = nullptr;  // completions post nothing more
   }
   work_.reset();
   worker_.stop();

@@ -187,7 +187,7 @@ class AttendanceService {
   bool wait_idle_for_test(std::chrono::milliseconds deadline);
 
  private:
-  /** Shared with the observer and store completions, which may outlive the service. */
+  /** Shared with the store completions, which may outlive the service. */
   struct Inbox {
     std::mutex mutex;
     AttendanceService* service = nullptr;
@@ -280,6 +280,8 @@ class AttendanceService {
   std::map<ra::DayKey, Stored> stored_;
   /** Days whose write failed; recomputed on the next tick. */
   std::set<ra::DayKey> retry_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::attendance

@@ -357,12 +357,10 @@ class Session : public Server::SessionBase {
       shared_->last_budget_warning = now;
       count = std::exchange(shared_->budget_refusals_unlogged, 0);
     }
-    logger(Component::Http)
-        ->warn(
-            "[{}] {} request(s) answered 503: the {} bytes of bodies in flight are taken "
-            "(last from {})",
-            options_.name, count, options_.body_budget->capacity(),
-            info_.remote.address().to_string());
+    logger("http")->warn(
+        "[{}] {} request(s) answered 503: the {} bytes of bodies in flight are taken "
+        "(last from {})",
+        options_.name, count, options_.body_budget->capacity(), info_.remote.address().to_string());
   }
 
   void continue_request() {
@@ -532,7 +530,7 @@ class SslSession final : public Session<SslSession>,
       beast::get_lowest_layer(self->stream_).expires_after(self->handshake_timeout_);
       self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
         if (ec) {
-          logger(Component::Http)->debug("TLS handshake failed: {}", ec.message());
+          logger("http")->debug("TLS handshake failed: {}", ec.message());
           self->close_now();
           return;
         }
@@ -655,11 +653,10 @@ void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         auto now = std::chrono::steady_clock::now();
         if (now - shared_->last_address_warning >= kWarningInterval) {
           shared_->last_address_warning = now;
-          logger(Component::Http)
-              ->warn("[{}] refused {} connection(s) from {}: it already has {} open (limit {})",
-                     options_.name, std::exchange(shared_->address_refusals_unlogged, 0),
-                     info.remote.address().to_string(), open_from,
-                     options_.max_connections_per_address);
+          logger("http")->warn(
+              "[{}] refused {} connection(s) from {}: it already has {} open (limit {})",
+              options_.name, std::exchange(shared_->address_refusals_unlogged, 0),
+              info.remote.address().to_string(), open_from, options_.max_connections_per_address);
         }
         socket.close(rec);
         do_accept();
@@ -681,7 +678,7 @@ void Server::on_accept(boost::system::error_code ec, tcp::socket socket) {
     shared_->sessions.emplace(info.connection_id, session);
     shared_->open->add(1);
   } else {
-    logger(Component::Http)->warn("[{}] accept failed: {}", options_.name, ec.message());
+    logger("http")->warn("[{}] accept failed: {}", options_.name, ec.message());
   }
   do_accept();
 }
@@ -719,7 +716,7 @@ void Server::stop() {
       closed->set_value();
     });
     if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-      logger(Component::Http)->warn("[{}] acceptor did not close in time", options_.name);
+      logger("http")->warn("[{}] acceptor did not close in time", options_.name);
     }
   }
   for (auto& s : live) {

@@ -193,7 +193,7 @@ LinkageService::LinkageService(boost::asio::io_context& ioc, store::Store& store
       outputs_(outputs),
       access_(access),
       options_(std::move(options)),
-      log_(logger(Component::Rules)),
+      log_(logger("rules")),
       shared_(std::make_shared<Shared>()),
       strand_(boost::asio::make_strand(ioc)),
       events_(metrics.counter("pushgate_linkage_events_total",
@@ -264,17 +264,14 @@ std::string LinkageService::start() {
     std::lock_guard lock(shared_->mutex);
     shared_->service = this;
   }
-  store_.add_commit_observer([s = shared_](const std::vector<Event>& committed) {
-    std::lock_guard lock(s->mutex);
-    if (s->service != nullptr) {
-      s->service->on_commit(committed);
-    }
-  });
+  commit_sub_ =
+      store_.subscribe([this](const std::vector<Event>& committed) { on_commit(committed); });
   log_->info("linkage: {} rule(s) from {}", engine_.rules().size(), source_);
   return {};
 }
 
 void LinkageService::stop() {
+  commit_sub_.reset();  // returns once no commit observer call is running
   std::lock_guard lock(shared_->mutex);
   shared_->service = nullptr;
 }

@@ -15,6 +15,7 @@
 #include "gateway/clock.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/event.hpp"
+#include "gateway/event_log.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/outputs.hpp"
 #include "rules/linkage/linkage.hpp"
@@ -113,6 +114,8 @@ class LinkageService {
   metrics::Counter& alerts_;
   metrics::Counter& outputs_driven_;
   metrics::Counter& failures_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::linkage

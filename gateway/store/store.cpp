@@ -6,6 +6,7 @@
 
 #include <array>
 #include <chrono>
+#include <thread>
 
 #include "gateway/logging.hpp"
 #include "gateway/store/migrations.hpp"
@@ -68,6 +69,7 @@ Store::Store(const Options& options, const Clock& clock, metrics::Registry& metr
       clock_(clock),
       metrics_(metrics),
       read_pool_(static_cast<std::size_t>(std::max(1, options.read_threads))),
+      observers_(std::make_shared<Observers>()),
       commits_(
           metrics.counter("pushgate_store_commits_total", "Transactions committed by the writer")),
       commit_failures_(
@@ -160,11 +162,95 @@ void Store::append(WriteBatch batch, Done done) {
   done(std::move(r));
 }
 
-void Store::add_commit_observer(CommitObserver observer) {
-  // Adapters start after the writer, so registration may race a commit.
-  std::lock_guard lock(observers_mutex_);
-  observers_.push_back(std::move(observer));
-  has_observers_.store(true, std::memory_order_release);
+/**
+ * The commit observers. The writer holds `mutex` while it calls them, so an
+ * unsubscription that takes it has waited for any call in progress. The
+ * writer's own thread (an observer subscribing or unsubscribing) already
+ * holds it: `notifying` tells, and such changes are made without it.
+ */
+struct Store::Observers {
+  struct Entry {
+    std::uint64_t id = 0;
+    std::shared_ptr<const CommitObserver> fn;  ///< null: unsubscribed during a notify
+  };
+  std::mutex mutex;
+  std::vector<Entry> list;
+  std::uint64_t next_id = 1;
+  std::atomic<std::thread::id> notifying{};
+  std::atomic<bool> any{false};
+
+  bool on_notifying_thread() const {
+    return notifying.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
+  void add(std::uint64_t id, std::shared_ptr<const CommitObserver> fn) {
+    list.push_back(Entry{id, std::move(fn)});
+    any.store(true, std::memory_order_release);
+  }
+  void remove(std::uint64_t id, bool notifying_now) {
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (it->id == id) {
+        if (notifying_now) {
+          it->fn = nullptr;  // the notify loop erases it
+        } else {
+          list.erase(it);
+        }
+        break;
+      }
+    }
+    any.store(!list.empty(), std::memory_order_release);
+  }
+};
+
+CommitSubscription Store::subscribe(CommitObserver observer) {
+  auto fn = std::make_shared<const CommitObserver>(std::move(observer));
+  auto& obs = *observers_;
+  std::uint64_t id = 0;
+  if (obs.on_notifying_thread()) {
+    id = obs.next_id++;
+    obs.add(id, std::move(fn));
+  } else {
+    // Adapters start after the writer, so a subscription may race a commit.
+    std::lock_guard lock(obs.mutex);
+    id = obs.next_id++;
+    obs.add(id, std::move(fn));
+  }
+  return CommitSubscription([weak = std::weak_ptr<Observers>(observers_), id] {
+    auto live = weak.lock();
+    if (!live) {
+      return;  // the store is gone, and its writer with it
+    }
+    if (live->on_notifying_thread()) {
+      live->remove(id, true);
+      return;
+    }
+    std::lock_guard lock(live->mutex);  // waits for a call in progress
+    live->remove(id, false);
+  });
+}
+
+void Store::notify(const std::vector<Event>& committed) {
+  auto& obs = *observers_;
+  std::lock_guard lock(obs.mutex);
+  obs.notifying.store(std::this_thread::get_id(), std::memory_order_release);
+  // Observers subscribed during this loop see the next commit, not this one.
+  const std::size_t n = obs.list.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    // A copy: the list may grow (and move) while the observer runs.
+    auto fn = obs.list[i].fn;
+    if (!fn) {
+      continue;
+    }
+    try {
+      (*fn)(committed);
+    } catch (const std::exception& e) {
+      // The events are committed; one failing observer must not stop the
+      // writer or keep the others from hearing about them.
+      logger("store")->error("commit observer threw: {}", e.what());
+    }
+  }
+  obs.notifying.store(std::thread::id{}, std::memory_order_release);
+  std::erase_if(obs.list, [](const Observers::Entry& e) { return !e.fn; });
+  obs.any.store(!obs.list.empty(), std::memory_order_release);
 }
 
 bool Store::stalled(std::chrono::milliseconds limit) const {
@@ -353,7 +439,7 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<
       return ec;
     }
   }
-  if (has_observers_.load(std::memory_order_acquire)) {
+  if (observers_->any.load(std::memory_order_acquire)) {
     // The batch is not needed after this point: hand its new events over.
     for (std::size_t i = 0; i < p.batch.events.size(); ++i) {
       if (r.event_ids[i] != 0) {
@@ -369,7 +455,7 @@ void Store::commit_group(std::vector<Pending>& group) {
   std::vector<CommitResult> results(group.size());
   std::vector<Event> committed;
   ctx_->set_now_ms(clock_.now_ms());
-  auto log = logger(Component::Store);
+  auto log = logger("store");
 
   auto fail_all = [&](boost::system::error_code ec, std::string_view where) {
     std::string detail = writer_db_.last_error_message();
@@ -481,16 +567,7 @@ void Store::commit_group(std::vector<Pending>& group) {
     group[i].done(std::move(results[i]));
   }
   if (!committed.empty()) {
-    std::lock_guard lock(observers_mutex_);
-    for (const auto& obs : observers_) {
-      try {
-        obs(committed);
-      } catch (const std::exception& e) {
-        // The events are committed; one failing observer must not stop the
-        // writer or keep the others from hearing about them.
-        log->error("commit observer threw: {}", e.what());
-      }
-    }
+    notify(committed);
   }
 }
 

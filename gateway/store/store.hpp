@@ -39,7 +39,7 @@ namespace pushgate::store {
  * block on SQLite. `done`, commit observers and read jobs run on the store's
  * own threads.
  */
-class Store final : public EventLog {
+class Store final : public EventLog, public CommitFeed {
  public:
   struct Options {
     std::string path;
@@ -67,12 +67,15 @@ class Store final : public EventLog {
   // EventLog
   void append(WriteBatch batch, Done done) override;
 
+  // CommitFeed
   /**
-   * Called after each commit on the writer thread. May be registered before
-   * or after start() (adapters start after the writer); an observer sees the
-   * commits that follow its registration.
+   * Calls `observer` after each commit on the writer thread until the
+   * subscription ends (see CommitSubscription for the guarantee). May be
+   * called before or after start() (adapters start after the writer), from
+   * any thread, an observer included; an observer sees the commits that
+   * follow its subscription. A subscription may outlive the store.
    */
-  void add_commit_observer(CommitObserver observer);
+  [[nodiscard]] CommitSubscription subscribe(CommitObserver observer) override;
 
   /**
    * Runs `job(Connection&)` on a read thread (short read transaction) and
@@ -133,6 +136,7 @@ class Store final : public EventLog {
   void commit_group(std::vector<Pending>& group);
   boost::system::error_code apply(Pending& p, CommitResult& r, std::vector<Event>& committed);
   boost::system::error_code fault(std::string_view step);
+  void notify(const std::vector<Event>& committed);
 
   Options options_;
   const Clock& clock_;
@@ -155,9 +159,9 @@ class Store final : public EventLog {
   std::vector<Connection> readers_;
   boost::asio::thread_pool read_pool_;
 
-  std::mutex observers_mutex_;  // registration may race the writer's notify
-  std::vector<CommitObserver> observers_;
-  std::atomic<bool> has_observers_{false};
+  struct Observers;
+  /** Shared with the subscriptions, which may outlive the store. */
+  std::shared_ptr<Observers> observers_;
   std::function<boost::system::error_code(std::string_view)> fault_;
 
   metrics::Counter& commits_;

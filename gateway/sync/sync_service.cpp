@@ -66,7 +66,7 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
       terminals_(terminals),
       access_(access),
       options_(options),
-      log_(logger(Component::Commands)),
+      log_(logger("commands")),
       shared_(std::make_shared<Shared>()),
       strand_(boost::asio::make_strand(ioc)),
       scan_timer_(strand_),
@@ -129,11 +129,9 @@ std::string SyncService::start() {
     std::lock_guard lock(shared_->mutex);
     shared_->service = this;
   }
-  store_.add_commit_observer([s = shared_](const std::vector<Event>& committed) {
-    std::lock_guard lock(s->mutex);
-    if (s->service != nullptr) {
-      s->service->on_commit(committed);
-    }
+  commit_sub_ = store_.subscribe([this](const std::vector<Event>& committed) {
+    std::lock_guard lock(shared_->mutex);  // serialised with on_change, as it was
+    on_commit(committed);
   });
   if (access_ != nullptr) {
     access_->add_change_observer([s = shared_](const access::MasterDataChange& change) {
@@ -222,6 +220,7 @@ void SyncService::scan_terminals() {
 }
 
 void SyncService::stop() {
+  commit_sub_.reset();  // first, and without the lock the observer takes
   {
     std::lock_guard lock(shared_->mutex);
     shared_->service = nullptr;

@@ -18,6 +18,7 @@
 #include "gateway/clock.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/event.hpp"
+#include "gateway/event_log.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/sync/sync_planner.hpp"
 #include "gateway/terminals.hpp"
@@ -108,6 +109,8 @@ class SyncService {
   metrics::Counter& finished_done_;
   metrics::Counter& finished_failed_;
   metrics::Counter& enrolments_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
+  CommitSubscription commit_sub_;
 };
 
 }  // namespace pushgate::sync

@@ -81,10 +81,10 @@ class RawConnection {
 class HttpLogCapture {
  public:
   HttpLogCapture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
-    logger(Component::Http)->sinks().push_back(sink_);
+    logger("http")->sinks().push_back(sink_);
   }
   ~HttpLogCapture() {
-    auto& sinks = logger(Component::Http)->sinks();
+    auto& sinks = logger("http")->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
   }
   bool contains(const std::string& text) const {

@@ -103,10 +103,10 @@ std::string command_state(GatewayHarness& h, std::int64_t id) {
 class ZkpushLogCapture {
  public:
   ZkpushLogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-    logger(Component::Zkpush)->sinks().push_back(sink_);
+    logger("zkpush")->sinks().push_back(sink_);
   }
   ~ZkpushLogCapture() {
-    auto& sinks = logger(Component::Zkpush)->sinks();
+    auto& sinks = logger("zkpush")->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
   }
   std::size_t lines_with(const std::string& text) {

@@ -1,11 +1,19 @@
 // LogRateLimiter: one line per reason per interval, with the count of the
-// lines suppressed in between.
+// lines suppressed in between. Loggers: named by string, levels from
+// log.level and log.components.
 #include "gateway/log_rate_limiter.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+
+#include "gateway/logging.hpp"
 
 namespace pushgate {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(LogRateLimiter, OneLinePerReasonPerIntervalWithTheSuppressedCount) {
   LogRateLimiter limiter(1000);
@@ -32,6 +40,51 @@ TEST(LogRateLimiter, SuppressedNote) {
   EXPECT_EQ(suppressed_note(0), "");
   EXPECT_EQ(suppressed_note(1), " (1 similar line suppressed)");
   EXPECT_EQ(suppressed_note(7), " (7 similar lines suppressed)");
+}
+
+// Loggers are named by string: no central list of components.
+TEST(Logger, SameNameGivesTheSameLogger) {
+  auto a = logger("test-same");
+  auto b = logger(std::string("test-") + "same");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a->name(), "test-same");
+  EXPECT_NE(logger("test-other"), a);
+}
+
+TEST(Logger, NameNeverSeenBeforeGetsTheConfiguredDefaultLevel) {
+  ASSERT_EQ(configure_logging("warn", "store=debug", false), "");
+  EXPECT_EQ(logger("test-brand-new-adapter")->level(), spdlog::level::warn);
+  ASSERT_EQ(configure_logging("info", "", false), "");
+  EXPECT_EQ(logger("test-brand-new-adapter")->level(), spdlog::level::info);
+  EXPECT_EQ(logger("test-another-new-one")->level(), spdlog::level::info);
+}
+
+TEST(Logger, ComponentLevelAppliesToExistingAndLaterLoggers) {
+  ASSERT_EQ(configure_logging("info", "", false), "");
+  auto early = logger("test-early");
+  EXPECT_EQ(early->level(), spdlog::level::info);
+  ASSERT_EQ(configure_logging("info", "test-early=trace,test-late=error", false), "");
+  EXPECT_EQ(early->level(), spdlog::level::trace);
+  // Configured before it exists, as an adapter's logger is at startup.
+  EXPECT_EQ(logger("test-late")->level(), spdlog::level::err);
+  // A reload without the override gives both the global level back.
+  ASSERT_EQ(configure_logging("warn", "", false), "");
+  EXPECT_EQ(early->level(), spdlog::level::warn);
+  EXPECT_EQ(logger("test-late")->level(), spdlog::level::warn);
+  ASSERT_EQ(configure_logging("info", "", false), "");
+}
+
+TEST(Logger, BadComponentLevelsAreRefusedAndChangeNothing) {
+  ASSERT_EQ(configure_logging("info", "test-kept=debug", false), "");
+  auto kept = logger("test-kept");
+  EXPECT_THAT(configure_logging("info", "zkpush=loud", false), HasSubstr("\"loud\""));
+  EXPECT_THAT(configure_logging("info", "zkpush", false), HasSubstr("component=level"));
+  EXPECT_THAT(configure_logging("info", "Zk Push=debug", false), HasSubstr("\"Zk Push\""));
+  EXPECT_THAT(configure_logging("info", "=debug", false), HasSubstr("component name"));
+  EXPECT_THAT(configure_logging("chatty", "", false), HasSubstr("\"chatty\""));
+  EXPECT_EQ(kept->level(), spdlog::level::debug);
+  EXPECT_EQ(logger("test-kept-new")->level(), spdlog::level::info);
+  ASSERT_EQ(configure_logging("info", "", false), "");
 }
 
 }  // namespace
