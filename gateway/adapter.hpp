@@ -27,6 +27,8 @@ class Router;
 class TerminalRegistry;
 class CommandQueue;
 class Outputs;
+class DoorService;
+class StatusFigures;
 namespace access {
 class Decider;
 }
@@ -47,6 +49,10 @@ struct AdapterContext {
   access::Decider* access = nullptr;
   /** gateway.data_dir as resolved at start (captures go under it). */
   std::filesystem::path data_dir;
+  /** Every device's doors: adapters report door state here, sinks and the REST route read it. */
+  DoorService& doors;
+  /** Gateway figures (disk free, sink backlogs) for status payloads and registers. */
+  const StatusFigures& status;
 };
 
 /**

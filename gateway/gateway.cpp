@@ -390,6 +390,12 @@ std::string Gateway::start() {
         return static_cast<double>(terminals_->online_count(clock_.now_ms(), 5 * 60 * 1000));
       });
   health_.set(Health::Kind::Live, "store", true);
+  doors_ = std::make_unique<DoorService>(*terminals_, clock_, metrics_);
+  if (auto err = doors_->load(*store_); !err.empty()) {
+    return err;
+  }
+  doors_->add_routes(router_);
+  status_ = std::make_unique<StatusFigures>(std::filesystem::path(so.path).parent_path(), health_);
 
   CommandQueue::Options co;
   co.default_ttl_ms = config_.get_int("commands.default_ttl_s") * 1000;
@@ -432,7 +438,7 @@ std::string Gateway::start() {
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
-                     *commands_, *outputs_, access_.get(), data_dir_});
+                     *commands_, *outputs_, access_.get(), data_dir_, *doors_, *status_});
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;
