@@ -15,7 +15,6 @@
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
 
 namespace pushgate::adapters::zkpush {
 
