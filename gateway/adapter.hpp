@@ -30,6 +30,8 @@ class CommitFeed;
 class EventReaders;
 class SinkCursors;
 class Outputs;
+class DoorService;
+class StatusFigures;
 namespace access {
 class Decider;
 }
@@ -56,6 +58,10 @@ struct AdapterContext {
   EventReaders* event_readers = nullptr;
   /** and durable cursors written through the store's writer. */
   SinkCursors* cursors = nullptr;
+  /** Every device's doors: adapters report door state here, sinks and the REST route read it. */
+  DoorService& doors;
+  /** Gateway figures (disk free, sink backlogs) for status payloads and registers. */
+  const StatusFigures& status;
 };
 
 /**

@@ -390,6 +390,12 @@ std::string Gateway::start() {
         return static_cast<double>(terminals_->online_count(clock_.now_ms(), 5 * 60 * 1000));
       });
   health_.set(Health::Kind::Live, "store", true);
+  doors_ = std::make_unique<DoorService>(*terminals_, clock_, metrics_);
+  if (auto err = doors_->load(*store_); !err.empty()) {
+    return err;
+  }
+  doors_->add_routes(router_);
+  status_ = std::make_unique<StatusFigures>(std::filesystem::path(so.path).parent_path(), health_);
 
   CommandQueue::Options co;
   co.default_ttl_ms = config_.get_int("commands.default_ttl_s") * 1000;
@@ -432,7 +438,7 @@ std::string Gateway::start() {
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
-                     *commands_, *outputs_, access_.get(), data_dir_});
+                     *commands_, *outputs_, access_.get(), data_dir_, *doors_, *status_});
   sink_ports_ = std::make_unique<store::StoreSinkPorts>(*store_);
   adapter_ctx_->commits = store_.get();
   adapter_ctx_->event_readers = sink_ports_.get();

@@ -19,11 +19,13 @@
 #include "gateway/clock.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/health.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/outputs.hpp"
 #include "gateway/store/sink_ports_impl.hpp"
+#include "gateway/status.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
@@ -97,6 +99,7 @@ class Gateway {
   Health& health() noexcept { return health_; }
   api::Router& router() noexcept { return router_; }
   Outputs& outputs() noexcept { return *outputs_; }
+  DoorService& doors() noexcept { return *doors_; }
   /** Access master data and decisions; nullptr when access.enabled is false. */
   access::AccessService* access() noexcept { return access_.get(); }
   /** Synchronisation down to terminals; nullptr when sync.enabled is false. */
@@ -124,6 +127,8 @@ class Gateway {
   std::unique_ptr<TerminalRegistry> terminals_;
   std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<Outputs> outputs_;
+  std::unique_ptr<DoorService> doors_;
+  std::unique_ptr<StatusFigures> status_;
   api::Router router_;
   std::unique_ptr<api::RestApi> rest_;
   std::unique_ptr<api::CommandsApi> commands_api_;

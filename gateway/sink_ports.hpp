@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,16 +14,6 @@
 #include "gateway/event.hpp"
 
 namespace pushgate {
-
-/** A door's last reported state as the event log keeps it. */
-struct StoredDoorState {
-  std::string sn;
-  int door = 0;
-  std::string sensor;  ///< "open", "closed" or empty when never reported
-  std::string relay;
-  int alarm = kUnset;
-  std::int64_t updated_ms = 0;
-};
 
 /**
  * What a sink reads of the event log, on its own read connection (gateway/
@@ -46,8 +35,6 @@ class EventReader {
   /** received_ms of the first event after `after`; 0 when there is none. */
   virtual std::int64_t first_received_ms_after(std::int64_t after,
                                                boost::system::error_code& ec) = 0;
-  /** Every door's last state, ordered by serial and door. */
-  virtual std::vector<StoredDoorState> door_states(boost::system::error_code& ec) = 0;
 };
 
 /** Opens EventReaders; the core owns the database and its connections. */
@@ -56,8 +43,6 @@ class EventReaders {
   virtual ~EventReaders() = default;
   /** A reader with a connection of its own; null with `ec` set when it cannot be opened. */
   virtual std::unique_ptr<EventReader> open_reader(boost::system::error_code& ec) = 0;
-  /** The directory the event log lives in (for disk-space figures). */
-  virtual std::filesystem::path directory() const = 0;
 };
 
 /**

@@ -1,14 +1,13 @@
 #include "adapters/modbus/modbus_adapter.hpp"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
-#include <filesystem>
 
 #include "gateway/command_queue.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
+#include "gateway/status.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
@@ -16,30 +15,22 @@ namespace pushgate::adapters::modbus {
 
 namespace {
 
-std::optional<std::uint16_t> contact_value(const std::string& sensor) {
-  if (sensor == "closed") {
-    return 0;
+std::uint16_t contact_value(DoorSensor sensor) {
+  switch (sensor) {
+    case DoorSensor::Closed:
+      return 0;
+    case DoorSensor::Open:
+      return 1;
+    case DoorSensor::None:
+      return 2;
+    case DoorSensor::Unknown:
+      break;
   }
-  if (sensor == "open") {
-    return 1;
-  }
-  if (sensor == "none") {
-    return 2;
-  }
-  if (sensor == "unknown") {
-    return 3;
-  }
-  return std::nullopt;
+  return 3;
 }
 
-std::optional<std::uint16_t> relay_value(const std::string& relay) {
-  if (relay == "connected") {
-    return 0;
-  }
-  if (relay == "disconnected") {
-    return 1;
-  }
-  return std::nullopt;
+std::uint16_t relay_value(DoorRelay relay) {
+  return relay == DoorRelay::Connected ? 0 : 1;
 }
 
 CommandStatus status_of(CommandState s) {
@@ -58,27 +49,6 @@ CommandStatus status_of(CommandState s) {
       return CommandStatus::Cancelled;
   }
   return CommandStatus::Failed;
-}
-
-std::optional<std::uint64_t> disk_free_mib(const std::string& db_path) {
-  struct statvfs s {};
-  auto dir = std::filesystem::path(db_path).parent_path();
-  if (statvfs(dir.empty() ? "." : dir.c_str(), &s) != 0) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(s.f_bavail) * s.f_frsize / (1024 * 1024);
-}
-
-// The MQTT sink's backlog gauge, when that sink registered it.
-std::optional<std::uint64_t> mqtt_backlog(const metrics::Registry& metrics) {
-  static constexpr std::string_view kLine = "pushgate_sink_backlog_events{sink=\"mqtt\"} ";
-  std::string text = metrics.render();
-  auto pos = text.find(kLine);
-  if (pos == std::string::npos || (pos != 0 && text[pos - 1] != '\n')) {
-    return std::nullopt;
-  }
-  double v = std::strtod(text.c_str() + pos + kLine.size(), nullptr);
-  return v < 0 ? 0 : static_cast<std::uint64_t>(v);
 }
 
 WriteOp forget_slot(std::string sn) {
@@ -412,12 +382,6 @@ void ModbusAdapter::run_refresh() {
 
 namespace {
 
-struct DoorRow {
-  std::string sn;
-  int door = 0;
-  DoorView view;
-};
-
 struct EventRow {
   std::int64_t id = 0;
   std::string sn;
@@ -432,7 +396,6 @@ struct EventRow {
 
 struct StoreRead {
   boost::system::error_code ec;
-  std::vector<DoorRow> doors;
   std::vector<EventRow> events;
   std::int64_t max_id = 0;
 };
@@ -452,33 +415,13 @@ void ModbusAdapter::refresh() {
   auto terminals = ctx_.terminals.all();
   assign_slots(terminals);
 
-  // One short read transaction: every door's state, and the events since
-  // the last refresh (at the first refresh: each terminal's last one).
+  // Every door's state from the core's door service; then one short read
+  // transaction for the events since the last refresh (at the first
+  // refresh: each terminal's last one).
+  const auto doors = ctx_.doors.all();
   const std::int64_t after = last_event_id_;
   auto r = ctx_.store.read([after](store::Connection& db) {
     StoreRead out;
-    auto st = db.prepare(
-        "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm FROM door_state d"
-        " JOIN terminals t ON t.id = d.terminal_id",
-        out.ec);
-    while (!out.ec && st.step(out.ec)) {
-      DoorRow row;
-      row.sn = st.column_text(0);
-      row.door = static_cast<int>(st.column_int(1));
-      if (!st.column_is_null(2)) {
-        row.view.contact = contact_value(st.column_text(2));
-      }
-      if (!st.column_is_null(3)) {
-        row.view.relay = relay_value(st.column_text(3));
-      }
-      if (!st.column_is_null(4)) {
-        row.view.alarm = static_cast<std::uint16_t>(st.column_int(4) & 0xFFFF);
-      }
-      out.doors.push_back(std::move(row));
-    }
-    if (out.ec) {
-      return out;
-    }
     const char* sql =
         after < 0
             ? "SELECT e.id, t.sn, e.seq, e.kind, e.utc_ms, e.event_code, e.status, e.door, e.pin"
@@ -524,12 +467,13 @@ void ModbusAdapter::refresh() {
   g.slot_count = config_.slot_count;
   g.heartbeat = ++heartbeat_;
   g.uptime_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - started_ms_) / 1000);
-  g.disk_free_mib = disk_free_mib(ctx_.store.path());
-  // The MQTT sink's gauge, looked up every tenth refresh (rendering is not free).
-  if (backlog_check_++ % 10 == 0) {
-    backlog_ = mqtt_backlog(ctx_.metrics);
+  if (auto free_bytes = ctx_.status.disk_free_bytes()) {
+    g.disk_free_mib = *free_bytes / (1024 * 1024);
   }
-  g.backlog_events = backlog_;
+  // The MQTT sink's figures as it last reported them (none: no MQTT sink).
+  if (auto mqtt = ctx_.status.sink("mqtt")) {
+    g.backlog_events = static_cast<std::uint64_t>(std::max<std::int64_t>(mqtt->backlog_events, 0));
+  }
   g.coils_enabled = config_.coils_enabled;
   g.outputs_declared = static_cast<std::uint16_t>(ctx_.outputs.size());
   for (std::size_t i = 0; i < std::min<std::size_t>(ctx_.outputs.size(), 32); ++i) {
@@ -623,16 +567,16 @@ void ModbusAdapter::refresh() {
         }
       }
     }
-    for (const auto& row : r.doors) {
-      auto it = std::find(slots_.begin(), slots_.end(), row.sn);
+    for (const auto& row : doors) {
+      auto it = std::find(slots_.begin(), slots_.end(), row.terminal);
       if (it == slots_.end() || row.door < 1 || row.door > kDoorsPerSlot) {
         continue;
       }
       auto& d = views[static_cast<std::size_t>(it - slots_.begin())]
                     .doors[static_cast<std::size_t>(row.door - 1)];
-      d.contact = row.view.contact;
-      d.relay = row.view.relay;
-      d.alarm = row.view.alarm;
+      d.contact = row.state.sensor ? std::optional(contact_value(*row.state.sensor)) : std::nullopt;
+      d.relay = row.state.relay ? std::optional(relay_value(*row.state.relay)) : std::nullopt;
+      d.alarm = row.state.alarms ? std::optional<std::uint16_t>(*row.state.alarms) : std::nullopt;
     }
   }
   image_.publish(g, views);

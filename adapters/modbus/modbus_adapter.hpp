@@ -20,8 +20,8 @@ namespace pushgate::adapters::modbus {
 
 /**
  * The Modbus TCP server adapter: a refresh thread builds the register image
- * from the gateway's state (terminals, door_state, events, outputs,
- * metrics) every modbus.refresh_ms; the server threads answer from it; the
+ * from the gateway's state (terminals, the door service, events, outputs,
+ * status figures) every modbus.refresh_ms; the server threads answer from it; the
  * mailbox and coils queue commands in the durable CommandQueue (origin
  * "modbus") and show their progress from its observer.
  */
@@ -100,8 +100,6 @@ class ModbusAdapter final : public Adapter {
   std::int64_t last_event_id_ = -1;
   std::uint32_t heartbeat_ = 0;
   std::int64_t started_ms_ = 0;
-  std::optional<std::uint64_t> backlog_;
-  int backlog_check_ = 0;
   std::mutex refresh_mutex_;  // one refresh at a time (thread and tests)
 
   std::thread refresher_;

@@ -1,7 +1,5 @@
 #include "adapters/mqtt/mqtt_adapter.hpp"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,9 +11,11 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "gateway/api/router.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
+#include "gateway/status.hpp"
 #include "gateway/terminals.hpp"
 #include "gateway/version.hpp"
 
@@ -37,14 +37,6 @@ constexpr auto kDisconnectTimeout = std::chrono::milliseconds(500);
 std::uint64_t make_context(std::uint16_t epoch, std::int64_t id) {
   return (static_cast<std::uint64_t>(epoch) << 48) |
          (static_cast<std::uint64_t>(id) & 0xFFFFFFFFFFFFULL);
-}
-
-double disk_free_bytes(const std::filesystem::path& dir) {
-  struct statvfs s {};
-  if (statvfs(dir.c_str(), &s) != 0) {
-    return -1;
-  }
-  return static_cast<double>(s.f_bavail) * static_cast<double>(s.f_frsize);
 }
 
 }  // namespace
@@ -856,7 +848,9 @@ void MqttAdapter::publish_health() {
   HealthFigures h;
   h.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
   h.backlog_oldest_age_s = backlog_age_.value();
-  h.disk_free_bytes = disk_free_bytes(ctx_.event_readers->directory());
+  if (auto free_bytes = ctx_.status.disk_free_bytes()) {
+    h.disk_free_bytes = static_cast<double>(*free_bytes);
+  }
   h.published = published_.value();
   h.acked = acked_.value();
   h.failed = failed_.value();
@@ -914,20 +908,15 @@ void MqttAdapter::publish_terminals(bool force) {
 }
 
 void MqttAdapter::publish_doors(bool force) {
-  boost::system::error_code ec;
-  auto stored = reader_->door_states(ec);
-  if (ec) {
-    return;
-  }
   bool new_door = false;
-  for (auto& sd : stored) {
+  for (const auto& row : ctx_.doors.all()) {
     DoorState d;
-    d.sn = std::move(sd.sn);
-    d.door = sd.door;
-    d.sensor = std::move(sd.sensor);
-    d.relay = std::move(sd.relay);
-    d.alarm = sd.alarm;
-    d.updated_ms = sd.updated_ms;
+    d.sn = row.terminal;
+    d.door = row.door;
+    d.sensor = row.state.sensor ? std::string(to_string(*row.state.sensor)) : std::string();
+    d.relay = row.state.relay ? std::string(to_string(*row.state.relay)) : std::string();
+    d.alarm = row.state.alarms ? static_cast<int>(*row.state.alarms) : kUnset;
+    d.updated_ms = row.updated_ms;
     if (!ctx_.terminals.is_terminal(d.sn)) {
       continue;
     }

@@ -12,9 +12,9 @@
 #include "gateway/access_decider.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/device_text.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -70,9 +70,37 @@ std::string_view category_name(security::EventCategory c) {
   return "unknown";
 }
 
-std::string_view relay_name(security::RelayState r) {
-  return r == security::RelayState::Connected ? "connected" : "disconnected";
+// §7.3's decoded door onto the core's door model (the alarm byte's bits are
+// the same: DoorAlarm mirrors security::DoorAlarm).
+DoorState door_state_of(const security::DoorState& d) {
+  DoorState s;
+  if (d.sensor) {
+    switch (*d.sensor) {
+      case security::DoorSensor::None:
+        s.sensor = DoorSensor::None;
+        break;
+      case security::DoorSensor::Closed:
+        s.sensor = DoorSensor::Closed;
+        break;
+      case security::DoorSensor::Open:
+        s.sensor = DoorSensor::Open;
+        break;
+      case security::DoorSensor::Unknown:
+        s.sensor = DoorSensor::Unknown;
+        break;
+    }
+  }
+  if (d.relay) {
+    s.relay = *d.relay == security::RelayState::Connected ? DoorRelay::Connected
+                                                          : DoorRelay::Disconnected;
+  }
+  s.alarms = d.alarms;
+  return s;
 }
+static_assert(static_cast<std::uint8_t>(DoorAlarm::ReaderRemoved) ==
+              static_cast<std::uint8_t>(security::DoorAlarm::ReaderDisassembled));
+static_assert(static_cast<std::uint8_t>(DoorAlarm::SensorTimeout) ==
+              static_cast<std::uint8_t>(security::DoorAlarm::DoorSensorTimeout));
 
 nlohmann::json kv_object(const KeyValues& kvs) {
   nlohmann::json j = nlohmann::json::object();
@@ -85,45 +113,6 @@ nlohmann::json kv_object(const KeyValues& kvs) {
 nlohmann::json parse_object(const std::string& text) {
   auto j = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
   return j.is_object() ? j : nlohmann::json::object();
-}
-
-WriteOp upsert_door(std::string sn, int door, std::optional<std::string> sensor,
-                    std::optional<std::string> relay, std::optional<int> alarm) {
-  return [sn = std::move(sn), door, sensor = std::move(sensor), relay = std::move(relay),
-          alarm](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto tid = ctx.terminal_id(sn, ec);
-    if (ec) {
-      return ec;
-    }
-    auto& st = ctx.statement(
-        "INSERT INTO door_state(terminal_id, door, sensor, relay, alarm, updated_ms)"
-        " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(terminal_id, door) DO UPDATE SET"
-        " sensor=excluded.sensor, relay=excluded.relay, alarm=excluded.alarm,"
-        " updated_ms=excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, tid).bind(2, door);
-    if (sensor) {
-      st.bind(3, std::string_view(*sensor));
-    } else {
-      st.bind_null(3);
-    }
-    if (relay) {
-      st.bind(4, std::string_view(*relay));
-    } else {
-      st.bind_null(4);
-    }
-    if (alarm) {
-      st.bind(5, *alarm);
-    } else {
-      st.bind_null(5);
-    }
-    st.bind(6, ctx.now_ms());
-    return st.run();
-  };
 }
 
 // A querydata transaction (§9.1.4) is the same access event as the rtlog
@@ -225,41 +214,10 @@ SecurityService::SecurityService(ZkpushService& base)
               });
         });
       });
-  // GET /api/v1/doors: every door's last state, from memory (small; the
-  // route holds the board, not this service, because the router outlives it).
-  auto board = board_;
-  TerminalRegistry* terminals = &ctx_.terminals;
-  const Clock* clock = &ctx_.clock;
-  auto delay_s = std::atomic_load(&base_.config_)->delay_s;
-  ctx_.router.add(bhttp::verb::get, "/api/v1/doors",
-                  [board, terminals, clock, delay_s](http::Request&& req, const http::RequestInfo&,
-                                                     const api::PathParams&, http::Reply reply) {
-                    // Offline: not heard for two poll intervals plus the request timeout.
-                    auto now = clock->now_ms();
-                    std::int64_t window = (2 * std::int64_t{delay_s} + 10) * 1000;
-                    nlohmann::json rows = nlohmann::json::array();
-                    std::lock_guard lock(board->mutex);
-                    for (const auto& [sn, doors] : board->doors) {
-                      auto t = terminals->find(sn);
-                      bool online = t && now - t->last_seen_ms <= window;
-                      for (const auto& [door, entry] : doors) {
-                        const auto& d = entry.first;
-                        nlohmann::json row = {{"terminal", sn},
-                                              {"door", door},
-                                              {"updated_ms", entry.second},
-                                              {"terminal_state", online ? "online" : "offline"},
-                                              {"last_seen_ms", t ? t->last_seen_ms : 0}};
-                        row["sensor"] = d.sensor ? nlohmann::json(security::to_string(*d.sensor))
-                                                 : nlohmann::json();
-                        row["relay"] =
-                            d.relay ? nlohmann::json(relay_name(*d.relay)) : nlohmann::json();
-                        row["alarm"] = d.alarms ? nlohmann::json(*d.alarms) : nlohmann::json();
-                        rows.push_back(std::move(row));
-                      }
-                    }
-                    nlohmann::json body = {{"doors", std::move(rows)}};
-                    reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
-                  });
+  // GET /api/v1/doors is the core's (DoorService): a terminal is offline
+  // there when not heard for two poll intervals plus the request timeout.
+  ctx_.doors.set_offline_after(
+      std::chrono::seconds(2 * std::int64_t{std::atomic_load(&base_.config_)->delay_s} + 10));
 }
 
 bool SecurityService::claims(const Request& r, SecurityEndpoint endpoint) const {
@@ -774,42 +732,26 @@ void SecurityService::add_door_states(const std::string& sn,
                                       const std::string& time_text, const std::string& raw,
                                       const UploadContext& u, bool emit_events, WriteBatch& batch) {
   for (const auto& d : doors) {
-    Door now;
-    bool changed = false;
-    {
-      std::lock_guard lock(board_->mutex);
-      auto& entry = board_->doors[sn][d.door];
-      auto& known = entry.first;
-      entry.second = u.received_ms;
-      now = known;
-      if (d.sensor) {
-        now.sensor = d.sensor;
-      }
-      if (d.relay) {
-        now.relay = d.relay;
-      }
-      if (d.alarms) {
-        now.alarms = d.alarms;
-      }
-      changed = !(now == known) || known == Door{};
-      known = now;
+    auto reported = ctx_.doors.report(sn, d.door, door_state_of(d), u.received_ms, batch);
+    if (!reported) {
+      continue;  // refused (door number out of range): counted and logged by the service
     }
+    const DoorState& now = reported->state;
     std::optional<std::string> sensor;
     std::optional<std::string> relay;
     std::optional<int> alarm;
     if (now.sensor) {
-      sensor = std::string(security::to_string(*now.sensor));
+      sensor = std::string(to_string(*now.sensor));
     }
     if (now.relay) {
-      relay = std::string(relay_name(*now.relay));
+      relay = std::string(to_string(*now.relay));
     }
     if (now.alarms) {
       alarm = *now.alarms;
     }
-    // The table always gets the latest row (it heals after a failed commit);
-    // the event log only gets changes.
-    batch.ops.push_back(upsert_door(sn, d.door, sensor, relay, alarm));
-    if (!changed || !emit_events) {
+    // The door's row always goes into the batch (the service adds it); the
+    // event log only gets changes.
+    if (!reported->changed || !emit_events) {
       continue;
     }
     Event e = make_event(u, EventKind::DoorState, raw);

@@ -31,8 +31,8 @@ namespace pushgate::adapters::zkpush {
  * the terminal hears its answer, through ZkpushService::commit_and_answer;
  * the command poll is ZkpushService's (dialect Access).
  *
- * Also serves GET /api/v1/doors: the door states of rtstate (§7.3) as last
- * reported since start (the door_state table keeps them across restarts).
+ * Door states of rtstate (§7.3) and of rtlog state rows go to the core's
+ * DoorService (ctx.doors), which serves GET /api/v1/doors.
  */
 class SecurityService {
  public:
@@ -45,13 +45,6 @@ class SecurityService {
  private:
   using Request = ZkpushService::Request;
 
-  /** One door as last reported; members empty until a row covers them. */
-  struct Door {
-    std::optional<security::DoorSensor> sensor;
-    std::optional<security::RelayState> relay;
-    std::optional<std::uint8_t> alarms;
-    bool operator==(const Door&) const = default;
-  };
   /** What is kept in memory per terminal (registration persisted in its info JSON). */
   struct Session {
     bool loaded = false;
@@ -61,11 +54,6 @@ class SecurityService {
     std::string multi_bio_data_support;
     std::string multi_bio_photo_support;
     std::int64_t token_logged_ms = 0;
-  };
-  /** The doors' last states, shared with the GET /api/v1/doors route (it outlives us). */
-  struct DoorBoard {
-    std::mutex mutex;
-    std::map<std::string, std::map<int, std::pair<Door, std::int64_t>>, std::less<>> doors;
   };
 
   void handshake(Request& r);
@@ -116,7 +104,6 @@ class SecurityService {
     std::map<std::string, Session, std::less<>> by_sn;
   };
   std::shared_ptr<Sessions> sessions_ = std::make_shared<Sessions>();
-  std::shared_ptr<DoorBoard> board_ = std::make_shared<DoorBoard>();
 };
 
 }  // namespace pushgate::adapters::zkpush

@@ -59,31 +59,6 @@ class StoreEventReader final : public EventReader {
     return 0;
   }
 
-  std::vector<StoredDoorState> door_states(boost::system::error_code& ec) override {
-    std::vector<StoredDoorState> doors;
-    auto st = db_.prepare(
-        "SELECT t.sn, d.door, d.sensor, d.relay, d.alarm, d.updated_ms FROM door_state d"
-        " JOIN terminals t ON t.id = d.terminal_id ORDER BY t.sn, d.door",
-        ec);
-    if (ec) {
-      return doors;
-    }
-    while (st.step(ec)) {
-      StoredDoorState d;
-      d.sn = st.column_text(0);
-      d.door = static_cast<int>(st.column_int(1));
-      d.sensor = st.column_text(2);
-      d.relay = st.column_text(3);
-      d.alarm = st.column_is_null(4) ? kUnset : static_cast<int>(st.column_int(4));
-      d.updated_ms = st.column_int(5);
-      doors.push_back(std::move(d));
-    }
-    if (ec) {
-      doors.clear();
-    }
-    return doors;
-  }
-
  private:
   Connection db_;
 };
@@ -98,10 +73,6 @@ std::unique_ptr<EventReader> StoreSinkPorts::open_reader(boost::system::error_co
     return nullptr;
   }
   return std::make_unique<StoreEventReader>(std::move(db));
-}
-
-std::filesystem::path StoreSinkPorts::directory() const {
-  return std::filesystem::path(store_.path()).parent_path();
 }
 
 std::int64_t StoreSinkPorts::load(std::string_view name, boost::system::error_code& ec) {

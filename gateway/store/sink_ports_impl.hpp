@@ -21,7 +21,6 @@ class StoreSinkPorts final : public EventReaders, public SinkCursors {
 
   // EventReaders
   std::unique_ptr<EventReader> open_reader(boost::system::error_code& ec) override;
-  std::filesystem::path directory() const override;
 
   // SinkCursors
   std::int64_t load(std::string_view name, boost::system::error_code& ec) override;

@@ -5,13 +5,19 @@
 #include <gtest/gtest.h>
 #include <modbus/modbus.h>
 
+#include <sys/statvfs.h>
+
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "adapters/modbus/modbus_adapter.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/doors.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -193,6 +199,108 @@ TEST(ModbusAdapterTest, WritesAreOffByDefaultAndSighupTurnsThemOn) {
   EXPECT_TRUE(eventually(
       [&] { return modbus_read_input_registers(c.get(), 21, 1, &reg) == 1 && reg == 1; }));
   EXPECT_TRUE(eventually([&] { return h.gateway().commands().open_count() == 1; }));
+}
+
+// Issue 14 item 4: doors are the core's. A door reported through the core's
+// door port by something that is not zkpush (zkpush is off here) is served
+// by GET /api/v1/doors and by the Modbus door registers.
+TEST(ModbusAdapterTest, ADoorReportedThroughTheCorePortReachesRestAndRegisters) {
+  TempDir dir;
+  {
+    GatewayHarness h(modbus_keys({"zkpush.enabled=false"}), dir.path());
+    seen(h, "D1");
+    ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "D1"; }));
+    Client c(adapter(h).port());
+    std::uint16_t regs[8] = {};
+    ASSERT_EQ(modbus_read_input_registers(c.get(), 116, 8, regs), 8);
+    for (auto r : regs) {
+      EXPECT_EQ(r, 0xFFFF) << "no door reported yet";
+    }
+
+    DoorState s;
+    s.sensor = DoorSensor::Open;
+    s.relay = DoorRelay::Disconnected;
+    s.alarms = static_cast<std::uint8_t>(DoorAlarm::Tamper);
+    WriteBatch batch;
+    ASSERT_TRUE(h.gateway().doors().report("D1", 2, s, 1'700'000'000'000, batch));
+    std::promise<CommitResult> committed;
+    h.gateway().store().append(std::move(batch),
+                               [&committed](CommitResult r) { committed.set_value(std::move(r)); });
+    auto result = committed.get_future();
+    ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    ASSERT_FALSE(result.get().ec);
+    EXPECT_EQ(
+        h.query_int("SELECT COUNT(*) FROM door_state d JOIN terminals t ON t.id = d.terminal_id"
+                    " WHERE t.sn = 'D1' AND d.door = 2 AND d.sensor = 'open'"
+                    " AND d.relay = 'disconnected' AND d.alarm = 2"),
+        1);
+
+    auto doors = http_request(h.api_port(), "GET", "/api/v1/doors");
+    ASSERT_EQ(doors.status, 200) << doors.body;
+    auto j = nlohmann::json::parse(doors.body);
+    ASSERT_EQ(j["doors"].size(), 1U) << doors.body;
+    EXPECT_EQ(j["doors"][0]["terminal"], "D1");
+    EXPECT_EQ(j["doors"][0]["door"], 2);
+    EXPECT_EQ(j["doors"][0]["sensor"], "open");
+    EXPECT_EQ(j["doors"][0]["relay"], "disconnected");
+    EXPECT_EQ(j["doors"][0]["alarm"], 2);
+    EXPECT_EQ(j["doors"][0]["updated_ms"], 1'700'000'000'000);
+    EXPECT_EQ(j["doors"][0]["terminal_state"], "online");
+
+    // door2_contact, door2_relay, door2_alarm (door 1 stays unreported).
+    EXPECT_TRUE(eventually([&] {
+      return modbus_read_input_registers(c.get(), 116, 8, regs) == 8 && regs[4] == 1 &&
+             regs[5] == 1 && regs[6] == 2;
+    })) << regs[4]
+        << " " << regs[5] << " " << regs[6];
+    EXPECT_EQ(regs[0], 0xFFFF);
+  }
+  // After a restart the core has the stored door from the start: the REST
+  // route lists it and Modbus shows it once the terminal is heard again.
+  GatewayHarness h(modbus_keys({"zkpush.enabled=false"}), dir.path());
+  auto doors = http_request(h.api_port(), "GET", "/api/v1/doors");
+  ASSERT_EQ(doors.status, 200) << doors.body;
+  auto j = nlohmann::json::parse(doors.body);
+  ASSERT_EQ(j["doors"].size(), 1U) << doors.body;
+  EXPECT_EQ(j["doors"][0]["sensor"], "open");
+  seen(h, "D1");
+  Client c(adapter(h).port());
+  std::uint16_t regs[3] = {};
+  EXPECT_TRUE(eventually([&] {
+    return modbus_read_input_registers(c.get(), 120, 3, regs) == 3 && regs[0] == 1 &&
+           regs[1] == 1 && regs[2] == 2;
+  })) << regs[0]
+      << " " << regs[1] << " " << regs[2];
+}
+
+// Issue 14 item 2: the gateway block's backlog and disk registers come from
+// the core's status figures: a sink's backlog as reported to Health (not a
+// search of the Prometheus text), free space where the database lives.
+TEST(ModbusAdapterTest, BacklogAndDiskFreeRegistersComeFromTheStatusPort) {
+  GatewayHarness h(modbus_keys({}));
+  Client c(adapter(h).port());
+  auto u32 = [&](int address) -> std::optional<std::uint32_t> {
+    std::uint16_t r[2] = {};
+    if (modbus_read_input_registers(c.get(), address, 2, r) != 2) {
+      return std::nullopt;
+    }
+    return (std::uint32_t{r[0]} << 16) | r[1];
+  };
+  EXPECT_EQ(u32(12), 0xFFFFFFFFU) << "no MQTT sink has reported";
+  Health::Sink sink;
+  sink.connected = false;
+  sink.backlog_events = 70000;  // past 16 bits: both words carry it
+  h.gateway().health().set_sink("mqtt", sink);
+  EXPECT_TRUE(eventually([&] { return u32(12) == 70000U; })) << u32(12).value_or(0);
+
+  struct statvfs v {};
+  ASSERT_EQ(statvfs(h.data_dir().c_str(), &v), 0);
+  const std::uint64_t free_mib = std::uint64_t{v.f_bavail} * v.f_frsize / (1024 * 1024);
+  auto disk = u32(14);
+  ASSERT_TRUE(disk);
+  EXPECT_NE(*disk, 0xFFFFFFFFU);
+  EXPECT_LE(*disk > free_mib ? *disk - free_mib : free_mib - *disk,
+            std::max<std::uint64_t>(64, free_mib / 20));
 }
 
 }  // namespace

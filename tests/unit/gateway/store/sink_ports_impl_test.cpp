@@ -127,7 +127,6 @@ TEST_F(SinkPortsTest, EachReaderHasItsOwnReadOnlyConnection) {
   r1.reset();  // closing one leaves the other working
   EXPECT_EQ(r2->max_event_id(ec), id);
   EXPECT_FALSE(ec);
-  EXPECT_EQ(ports_->directory(), dir_.path());
 }
 
 TEST_F(SinkPortsTest, ReaderOfAMissingDatabaseFailsToOpen) {
@@ -145,56 +144,6 @@ TEST_F(SinkPortsTest, ReaderOfAMissingDatabaseFailsToOpen) {
   EXPECT_TRUE(ec);
   EXPECT_EQ(reader, nullptr);
   EXPECT_FALSE(std::filesystem::exists(options.path));
-}
-
-TEST_F(SinkPortsTest, DoorStatesComeOrderedBySerialAndDoor) {
-  WriteBatch b;
-  b.ops.push_back([](WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    for (const auto& [sn, door, sensor] :
-         {std::tuple{"T2", 1, "open"}, std::tuple{"T1", 2, "closed"}, std::tuple{"T1", 1, ""}}) {
-      auto tid = ctx.terminal_id(sn, ec);
-      if (ec) {
-        return ec;
-      }
-      auto& st = ctx.statement(
-          "INSERT INTO door_state(terminal_id, door, sensor, relay, alarm, updated_ms)"
-          " VALUES(?1, ?2, NULLIF(?3, ''), 'connected', ?4, ?5)",
-          ec);
-      if (ec) {
-        return ec;
-      }
-      st.bind(1, tid).bind(2, door).bind(3, std::string_view(sensor)).bind(5, 77);
-      if (door == 2) {
-        st.bind(4, 4);
-      } else {
-        st.bind_null(4);
-      }
-      if ((ec = st.run())) {
-        return ec;
-      }
-    }
-    return ec;
-  });
-  ASSERT_FALSE(commit(std::move(b)).ec);
-  boost::system::error_code ec;
-  auto reader = ports_->open_reader(ec);
-  ASSERT_NE(reader, nullptr);
-  auto doors = reader->door_states(ec);
-  ASSERT_FALSE(ec) << ec.message();
-  ASSERT_EQ(doors.size(), 3U);
-  EXPECT_EQ(doors[0].sn, "T1");
-  EXPECT_EQ(doors[0].door, 1);
-  EXPECT_EQ(doors[0].sensor, "");
-  EXPECT_EQ(doors[0].alarm, kUnset);
-  EXPECT_EQ(doors[1].sn, "T1");
-  EXPECT_EQ(doors[1].door, 2);
-  EXPECT_EQ(doors[1].sensor, "closed");
-  EXPECT_EQ(doors[1].alarm, 4);
-  EXPECT_EQ(doors[1].relay, "connected");
-  EXPECT_EQ(doors[1].updated_ms, 77);
-  EXPECT_EQ(doors[2].sn, "T2");
-  EXPECT_EQ(doors[2].sensor, "open");
 }
 
 TEST_F(SinkPortsTest, CursorIsStoredThroughTheWriterAndLoadedBack) {
