@@ -52,16 +52,16 @@ struct AdapterContext {
   access::Decider* access = nullptr;
   /** gateway.data_dir as resolved at start (captures go under it). */
   std::filesystem::path data_dir;
+  /** Every device's doors: adapters report door state here, sinks and the REST route read it. */
+  DoorService& doors;
+  /** Gateway figures (disk free, sink backlogs) for status payloads and registers. */
+  const StatusFigures& status;
   /** Sinks' ports on the event log, set by the daemon: commits as they happen, */
   CommitFeed* commits = nullptr;
   /** read connections of their own, */
   EventReaders* event_readers = nullptr;
   /** and durable cursors written through the store's writer. */
   SinkCursors* cursors = nullptr;
-  /** Every device's doors: adapters report door state here, sinks and the REST route read it. */
-  DoorService& doors;
-  /** Gateway figures (disk free, sink backlogs) for status payloads and registers. */
-  const StatusFigures& status;
 };
 
 /**

@@ -81,9 +81,8 @@ std::optional<DoorService::Reported> DoorService::report(std::string_view sn, in
     refused_.inc();
     const std::string_view why = sn.empty() ? "no terminal serial" : "door number outside 1..255";
     if (auto suppressed = refused_log_.admit(why, clock_.now_ms())) {
-      logger(Component::Main)
-          ->warn("[sn={}] door state of door {} refused: {}{}", sn, door, why,
-                 suppressed_note(*suppressed));
+      logger("main")->warn("[sn={}] door state of door {} refused: {}{}", sn, door, why,
+                           suppressed_note(*suppressed));
     }
     return std::nullopt;
   }

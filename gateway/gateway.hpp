@@ -24,8 +24,8 @@
 #include "gateway/http/server.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/outputs.hpp"
-#include "gateway/store/sink_ports_impl.hpp"
 #include "gateway/status.hpp"
+#include "gateway/store/sink_ports_impl.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
