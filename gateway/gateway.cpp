@@ -203,6 +203,16 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
       add(problem);
     }
   }
+  {
+    std::vector<std::string> components(kCoreLoggers.begin(), kCoreLoggers.end());
+    for (const auto& reg : registered_adapters()) {
+      components.emplace_back(reg.name);
+    }
+    if (auto problem = check_component_levels(config.get_string("log.components"), components);
+        !problem.empty()) {
+      errors.push_back({"log.components", problem});
+    }
+  }
   for (const auto& reg : registered_adapters()) {
     if (reg.validate != nullptr) {
       for (auto& e : reg.validate(config)) {

@@ -1,5 +1,6 @@
 #include "gateway/logging.hpp"
 
+#include "gateway/config/config.hpp"
 #include "gateway/log_rate_limiter.hpp"
 
 #include <algorithm>
@@ -43,27 +44,10 @@ bool valid_name(std::string_view name) {
   });
 }
 
-}  // namespace
-
-std::shared_ptr<spdlog::logger> logger(std::string_view name) {
-  std::lock_guard lock(g_mutex);
-  if (auto it = g_loggers.find(name); it != g_loggers.end()) {
-    return it->second;
-  }
-  auto l = std::make_shared<spdlog::logger>(std::string(name), sink());
-  l->set_level(level_for(name));
-  g_loggers.emplace(std::string(name), l);
-  return l;
-}
-
-std::string configure_logging(std::string_view level, std::string_view component_levels,
-                              bool under_systemd) {
-  auto global = spdlog::level::from_str(std::string(level));
-  if (global == spdlog::level::off && level != "off") {
-    return "unknown log level \"" + std::string(level) + "\"";
-  }
-  std::map<std::string, spdlog::level::level_enum, std::less<>> overrides;
-  std::string_view rest = component_levels;
+// "zkpush=debug,store=warn" into `overrides`; a message when malformed.
+std::string parse_levels(std::string_view text,
+                         std::map<std::string, spdlog::level::level_enum, std::less<>>& overrides) {
+  std::string_view rest = text;
   while (!rest.empty()) {
     auto comma = rest.find(',');
     auto item = rest.substr(0, comma);
@@ -87,6 +71,32 @@ std::string configure_logging(std::string_view level, std::string_view component
     }
     overrides[std::string(comp)] = lvl;
   }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> logger(std::string_view name) {
+  std::lock_guard lock(g_mutex);
+  if (auto it = g_loggers.find(name); it != g_loggers.end()) {
+    return it->second;
+  }
+  auto l = std::make_shared<spdlog::logger>(std::string(name), sink());
+  l->set_level(level_for(name));
+  g_loggers.emplace(std::string(name), l);
+  return l;
+}
+
+std::string configure_logging(std::string_view level, std::string_view component_levels,
+                              bool under_systemd) {
+  auto global = spdlog::level::from_str(std::string(level));
+  if (global == spdlog::level::off && level != "off") {
+    return "unknown log level \"" + std::string(level) + "\"";
+  }
+  std::map<std::string, spdlog::level::level_enum, std::less<>> overrides;
+  if (auto err = parse_levels(component_levels, overrides); !err.empty()) {
+    return err;
+  }
   std::lock_guard lock(g_mutex);
   // journald timestamps every line itself and maps <N> to a priority.
   g_pattern = under_systemd ? "%l [%n] %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v";
@@ -96,6 +106,38 @@ std::string configure_logging(std::string_view level, std::string_view component
   g_overrides = std::move(overrides);
   for (const auto& [name, l] : g_loggers) {
     l->set_level(level_for(name));
+  }
+  return {};
+}
+
+std::string check_component_levels(std::string_view component_levels,
+                                   const std::vector<std::string>& known) {
+  std::map<std::string, spdlog::level::level_enum, std::less<>> overrides;
+  if (auto err = parse_levels(component_levels, overrides); !err.empty()) {
+    return err;
+  }
+  for (const auto& [name, level] : overrides) {
+    (void)level;
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      continue;
+    }
+    std::string message = "no component \"" + name + "\"";
+    std::string near;
+    std::size_t best = std::string::npos;
+    for (const auto& k : known) {
+      if (auto d = config::edit_distance(name, k); d < best) {
+        best = d;
+        near = k;
+      }
+    }
+    if (!near.empty() && best <= std::max<std::size_t>(1, name.size() / 4 + 1)) {
+      message += "; did you mean " + near + "?";
+    }
+    message += " (components:";
+    for (const auto& k : known) {
+      message += " " + k;
+    }
+    return message + ")";
   }
   return {};
 }

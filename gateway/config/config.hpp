@@ -124,4 +124,7 @@ struct Config::LoadResult {
 std::vector<std::string> restart_only_changes(const Schema& schema, const Config& running,
                                               const Config& loaded);
 
+/** Levenshtein distance between two words, for "did you mean". */
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 }  // namespace pushgate::config

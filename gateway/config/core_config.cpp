@@ -83,8 +83,8 @@ void declare_core_config(Schema& s) {
          ValueType::String,
          std::string(""),
          "Per-component levels, e.g. \"zkpush=debug,store=warn\". Components: main, store,\n"
-         "http, zkpush, api, commands, mqtt, modbus, rules, and any adapter's own name\n"
-         "(lowercase letters, digits, '_', '-'); a name no component uses has no effect.",
+         "http, api, commands, rules, config, and each adapter compiled in, by its name\n"
+         "(zkpush, mqtt, modbus, ...); --check-config names any other.",
          {},
          {},
          {},

@@ -119,6 +119,20 @@ TEST(ValidateConfigTest, FindsEveryProblemTheStartRefuses) {
             "\"10.0.0.300\" is not an IP address or CIDR network");
 }
 
+// A misspelt component in log.components used to do nothing, silently.
+TEST(ValidateConfigTest, UnknownLogComponentIsNamedWithTheNearestOne) {
+  auto schema = build_schema();
+  auto errors =
+      validate_config(load(schema, {"log.components=zkpush=debug,mqtt=info,modbsu=warn"}));
+  ASSERT_EQ(errors.size(), 1U) << config::format_errors(errors);
+  EXPECT_THAT(reason_for(errors, "log.components"),
+              HasSubstr("no component \"modbsu\"; did you mean modbus?"));
+  EXPECT_TRUE(
+      validate_config(load(schema, {"log.components=zkpush=debug,store=warn,main=info"})).empty());
+  EXPECT_THAT(start_error({"log.components=zkpsuh=debug"}),
+              HasSubstr("log.components: no component \"zkpsuh\"; did you mean zkpush?"));
+}
+
 TEST(ValidateConfigTest, TheStartRunsTheSameChecks) {
   auto err = start_error({"gateway.id=site a/1"});
   EXPECT_THAT(err, HasSubstr("gateway.id: must be letters, digits, - and _"));

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "gateway/logging.hpp"
 
@@ -85,6 +86,22 @@ TEST(Logger, BadComponentLevelsAreRefusedAndChangeNothing) {
   EXPECT_EQ(kept->level(), spdlog::level::debug);
   EXPECT_EQ(logger("test-kept-new")->level(), spdlog::level::info);
   ASSERT_EQ(configure_logging("info", "", false), "");
+}
+
+TEST(Logger, CheckConfigNamesAComponentThatDoesNotExist) {
+  const std::vector<std::string> known = {"main", "store", "zkpush", "mqtt"};
+  EXPECT_EQ(check_component_levels("", known), "");
+  EXPECT_EQ(check_component_levels("zkpush=debug,store=warn", known), "");
+  auto typo = check_component_levels("zkpsuh=debug", known);
+  EXPECT_THAT(typo, HasSubstr("no component \"zkpsuh\""));
+  EXPECT_THAT(typo, HasSubstr("did you mean zkpush?"));
+  EXPECT_THAT(typo, HasSubstr("components: main store zkpush mqtt"));
+  auto far = check_component_levels("dahua=debug", known);
+  EXPECT_THAT(far, HasSubstr("no component \"dahua\""));
+  EXPECT_THAT(far, ::testing::Not(HasSubstr("did you mean")));
+  // Malformed text is reported as configure_logging reports it.
+  EXPECT_THAT(check_component_levels("zkpush", known), HasSubstr("expected component=level"));
+  EXPECT_THAT(check_component_levels("zkpush=loud", known), HasSubstr("unknown log level"));
 }
 
 }  // namespace
