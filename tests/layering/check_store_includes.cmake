@@ -1,0 +1,30 @@
+cmake_minimum_required(VERSION 3.25)
+# Fails when a file under adapters/ includes gateway/store/ and is not on the
+# allow-list, and when a file on the list no longer does (strike it off: the
+# list only shrinks). The list is empty once every adapter works through the
+# ports of gateway/adapter.hpp.
+file(GLOB_RECURSE sources RELATIVE ${SOURCE_DIR}
+     ${SOURCE_DIR}/adapters/*.cpp ${SOURCE_DIR}/adapters/*.hpp ${SOURCE_DIR}/adapters/*.h)
+file(STRINGS ${ALLOW} allowed REGEX "^[^#]")
+set(including "")
+foreach(f ${sources})
+  file(STRINGS ${SOURCE_DIR}/${f} hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]gateway/store/")
+  if(hits)
+    list(APPEND including ${f})
+  endif()
+endforeach()
+set(failed FALSE)
+foreach(f ${including})
+  if(NOT f IN_LIST allowed)
+    message(SEND_ERROR "${f} includes gateway/store/: use the ports in gateway/adapter.hpp")
+    set(failed TRUE)
+  endif()
+endforeach()
+foreach(f ${allowed})
+  if(NOT f IN_LIST including)
+    message(SEND_ERROR "${f} no longer includes gateway/store/: remove it from ${ALLOW}")
+    set(failed TRUE)
+  endif()
+endforeach()
+list(LENGTH including n)
+message(STATUS "adapter files still including gateway/store/: ${n}")
