@@ -1,6 +1,7 @@
 #include "gateway/command_queue.hpp"
 
 #include <memory>
+#include <set>
 
 #include "gateway/command_spec.hpp"
 #include "gateway/device_text.hpp"
@@ -108,6 +109,7 @@ void CommandQueue::forget_locked(std::map<std::int64_t, CommandRecord>::iterator
       by_sn_.erase(s);
     }
   }
+  announced_.erase(c.id);
   open_.erase(it);
 }
 
@@ -444,28 +446,41 @@ bool CommandQueue::cancel(std::int64_t id, WriteBatch& batch, std::vector<Comman
 
 void CommandQueue::sweep(WriteBatch& batch, std::vector<CommandRecord>& changed) {
   auto now = clock_.now_ms();
-  std::lock_guard lock(mutex_);
-  for (auto& [id, c] : open_) {
-    if (is_final(c.state)) {
-      continue;
+  std::vector<std::string> redeliver;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, c] : open_) {
+      if (is_final(c.state)) {
+        continue;
+      }
+      if (now >= c.expires_ms) {
+        c.state = CommandState::Expired;
+        c.finished_ms = now;
+        c.error = c.attempts == 0 ? "expired before the terminal asked for it"
+                                  : "expired without a result after " + std::to_string(c.attempts) +
+                                        " deliveries";
+      } else if (c.state == CommandState::Sent && c.attempts >= c.max_attempts &&
+                 now - c.sent_ms >= options_.ack_timeout_ms) {
+        c.state = CommandState::Failed;
+        c.finished_ms = now;
+        c.error = "no result after " + std::to_string(c.attempts) + " deliveries";
+      } else {
+        // Due for re-delivery: a poll finds it by itself, a pusher is told
+        // (once per attempt).
+        if (c.state == CommandState::Sent && deliverable(c, now)) {
+          auto [at, fresh] = announced_.try_emplace(id, c.attempts);
+          if (fresh || at->second != c.attempts) {
+            at->second = c.attempts;
+            redeliver.push_back(c.terminal_sn);
+          }
+        }
+        continue;
+      }
+      batch.ops.push_back(update_op(c));
+      changed.push_back(c);
     }
-    if (now >= c.expires_ms) {
-      c.state = CommandState::Expired;
-      c.finished_ms = now;
-      c.error = c.attempts == 0 ? "expired before the terminal asked for it"
-                                : "expired without a result after " + std::to_string(c.attempts) +
-                                      " deliveries";
-    } else if (c.state == CommandState::Sent && c.attempts >= c.max_attempts &&
-               now - c.sent_ms >= options_.ack_timeout_ms) {
-      c.state = CommandState::Failed;
-      c.finished_ms = now;
-      c.error = "no result after " + std::to_string(c.attempts) + " deliveries";
-    } else {
-      continue;
-    }
-    batch.ops.push_back(update_op(c));
-    changed.push_back(c);
   }
+  announce(redeliver);
 }
 
 void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
@@ -502,6 +517,115 @@ void CommandQueue::committed(const std::vector<CommandRecord>& changed) {
       o(c);
     }
   }
+  std::vector<std::string> queued;
+  for (const auto& c : changed) {
+    if (c.state == CommandState::Queued) {
+      queued.push_back(c.terminal_sn);
+    }
+  }
+  announce(queued);
+}
+
+void CommandQueue::announce(const std::vector<std::string>& serials) {
+  if (serials.empty()) {
+    return;
+  }
+  std::lock_guard lock(pushers_mutex_);
+  if (pushers_.empty()) {
+    return;
+  }
+  const auto pushers = pushers_;  // a reset inside a call may change the list
+  std::set<std::string_view> told;
+  for (const auto& sn : serials) {
+    if (!told.insert(sn).second) {
+      continue;
+    }
+    for (const auto& p : pushers) {
+      if (p->active && p->pusher.owns(sn)) {
+        p->pusher.ready(sn);
+      }
+    }
+  }
+}
+
+Subscription CommandQueue::add_pusher(Pusher pusher) {
+  auto entry = std::make_shared<PusherEntry>();
+  entry->pusher = std::move(pusher);
+  std::vector<std::string> open;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = clock_.now_ms();
+    for (const auto& [sn, ids] : by_sn_) {
+      for (auto id : ids) {
+        if (deliverable(open_.at(id), now)) {
+          open.push_back(sn);
+          break;
+        }
+      }
+    }
+  }
+  {
+    std::lock_guard lock(pushers_mutex_);
+    pushers_.push_back(entry);
+    // What was already open when the adapter came (a restart): its cue.
+    for (const auto& sn : open) {
+      if (entry->pusher.owns(sn)) {
+        entry->pusher.ready(sn);
+      }
+    }
+  }
+  return Subscription([this, entry] {
+    std::lock_guard lock(pushers_mutex_);
+    entry->active = false;
+    std::erase(pushers_, entry);
+  });
+}
+
+std::vector<CommandRecord> CommandQueue::take(const std::string& sn, WriteBatch& batch,
+                                              std::vector<CommandRecord>& changed,
+                                              std::size_t max) {
+  std::vector<CommandRecord> out;
+  if (max == 0) {
+    max = options_.max_per_poll;
+  }
+  auto now = clock_.now_ms();
+  std::lock_guard lock(mutex_);
+  auto s = by_sn_.find(sn);
+  if (s == by_sn_.end()) {
+    return out;
+  }
+  for (auto id : s->second) {
+    if (out.size() >= max) {
+      break;
+    }
+    auto& c = open_.at(id);
+    if (!deliverable(c, now)) {
+      continue;
+    }
+    c.state = CommandState::Sent;
+    c.attempts += 1;
+    c.sent_ms = now;
+    batch.ops.push_back(update_op(c));
+    changed.push_back(c);
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool CommandQueue::fail(const std::string& sn, std::int64_t id, std::string reason,
+                        WriteBatch& batch, std::vector<CommandRecord>& changed) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(id);
+  if (it == open_.end() || it->second.terminal_sn != sn || is_final(it->second.state)) {
+    return false;
+  }
+  auto& c = it->second;
+  c.state = CommandState::Failed;
+  c.finished_ms = clock_.now_ms();
+  c.error = std::move(reason);
+  batch.ops.push_back(update_op(c));
+  changed.push_back(c);
+  return true;
 }
 
 std::vector<CommandRecord> CommandQueue::read(store::Connection& db, const std::string& terminal,

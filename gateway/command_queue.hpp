@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/system/error_code.hpp>
@@ -15,6 +17,7 @@
 #include "gateway/command.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/subscription.hpp"
 
 namespace pushgate {
 
@@ -116,6 +119,54 @@ class CommandQueue {
   std::vector<std::string> deliver(const std::string& sn, const Renderer& render, WriteBatch& batch,
                                    std::vector<CommandRecord>& changed);
 
+  /**
+   * A push-style adapter (one that reaches its devices itself: Dahua's HTTP
+   * API, Suprema's SDK) delivers commands as soon as they can go instead of
+   * waiting for a poll. It registers which terminals it serves and is told
+   * when one has commands to take:
+   *   - after a command for it is queued (committed),
+   *   - when a sent command had no result within ack_timeout and attempts
+   *     remain (re-delivery; found by sweep()),
+   *   - at registration, for what was already open (a restart).
+   * The adapter then calls take(), commits the batch, executes the commands
+   * and reports with complete() (the device's answer) or fail() (the device
+   * refused it for good). A command it could not get to the device stays
+   * sent: it is offered again after ack_timeout, up to max_attempts, then
+   * fails; expiry applies as on the poll path, and results reach the
+   * observers (MQTT, REST) the same way. A device back online after an
+   * outage is the adapter's cue to call take() itself.
+   */
+  struct Pusher {
+    /** Whether this adapter delivers the commands of `sn`. Thread-safe and short. */
+    std::function<bool(std::string_view sn)> owns;
+    /**
+     * `sn` has commands to take. Called on the store's writer thread or the
+     * sweeping thread: post to your own strand, don't block, don't take().
+     */
+    std::function<void(const std::string& sn)> ready;
+  };
+  /** Registers `pusher` until the subscription is reset (see Subscription). */
+  [[nodiscard]] Subscription add_pusher(Pusher pusher);
+
+  /**
+   * For a push-style adapter: the commands of `sn` to deliver now (queued,
+   * or due for re-delivery), at most `max` (0: Options::max_per_poll),
+   * oldest first. Marks them sent and adds the row updates to `batch`; the
+   * adapter renders them itself. Call `committed(changed)` after the batch
+   * commits, and only then execute them.
+   */
+  std::vector<CommandRecord> take(const std::string& sn, WriteBatch& batch,
+                                  std::vector<CommandRecord>& changed, std::size_t max = 0);
+
+  /**
+   * For a push-style adapter: the device refused command `id` for good (a
+   * verb it does not have, a parameter it rejects), with `reason` for the
+   * operator. Fails it whether queued or sent; false when `id` is not an
+   * open command of `sn`.
+   */
+  bool fail(const std::string& sn, std::int64_t id, std::string reason, WriteBatch& batch,
+            std::vector<CommandRecord>& changed);
+
   /** A result that did not count, and why. */
   struct Refusal {
     std::int64_t id = 0;
@@ -179,6 +230,19 @@ class CommandQueue {
   std::map<std::string, std::int64_t, std::less<>> refs_;             // origin\tclient_ref -> id
   std::vector<std::function<void(const CommandRecord&)>> observers_;
   TerminalCheck terminal_check_;
+
+  struct PusherEntry {
+    Pusher pusher;
+    bool active = true;
+  };
+  void announce(const std::vector<std::string>& serials);
+  // Held while a pusher is called, so a reset from another thread waits for
+  // the call; recursive so a reset from inside the call does not deadlock.
+  std::recursive_mutex pushers_mutex_;
+  std::vector<std::shared_ptr<PusherEntry>> pushers_;
+  // Per open command sent to a pusher: the attempt whose re-delivery was
+  // announced, so each re-delivery is announced once.
+  std::map<std::int64_t, int> announced_;
 };
 
 }  // namespace pushgate

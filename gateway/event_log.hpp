@@ -10,6 +10,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "gateway/event.hpp"
+#include "gateway/subscription.hpp"
 
 namespace pushgate {
 
@@ -81,46 +82,8 @@ class EventLog {
  */
 using CommitObserver = std::function<void(const std::vector<Event>& committed)>;
 
-/**
- * A commit observer's registration (CommitFeed::subscribe). Move-only.
- *
- * Contract: once reset() returns (or the subscription is destroyed), the
- * observer is never called again and no call of it is in progress on
- * another thread, so the subscriber may free what the observer captures.
- * Resetting from inside the observer itself (on the writer thread) does not
- * wait for the call in progress, which is the caller's own. Never reset
- * while holding a lock the observer takes: that call could never finish.
- */
-class CommitSubscription {
- public:
-  CommitSubscription() = default;
-  /** `cancel` unregisters the observer with the guarantee above; called once. */
-  explicit CommitSubscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
-  CommitSubscription(CommitSubscription&& other) noexcept
-      : cancel_(std::exchange(other.cancel_, nullptr)) {}
-  CommitSubscription& operator=(CommitSubscription&& other) noexcept {
-    if (this != &other) {
-      reset();
-      cancel_ = std::exchange(other.cancel_, nullptr);
-    }
-    return *this;
-  }
-  CommitSubscription(const CommitSubscription&) = delete;
-  CommitSubscription& operator=(const CommitSubscription&) = delete;
-  ~CommitSubscription() { reset(); }
-
-  /** Unsubscribes now; a no-op when already reset, moved from or empty. */
-  void reset() {
-    if (auto cancel = std::exchange(cancel_, nullptr)) {
-      cancel();
-    }
-  }
-  bool active() const noexcept { return static_cast<bool>(cancel_); }
-  explicit operator bool() const noexcept { return active(); }
-
- private:
-  std::function<void()> cancel_;
-};
+/** A commit observer's registration (CommitFeed::subscribe): see Subscription. */
+using CommitSubscription = Subscription;
 
 /**
  * Where committed events are announced (gateway/store implements it).
