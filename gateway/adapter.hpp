@@ -32,6 +32,8 @@ class SinkCursors;
 class Outputs;
 class DoorService;
 class StatusFigures;
+class EventLog;
+class AdapterState;
 namespace access {
 class Decider;
 }
@@ -62,6 +64,10 @@ struct AdapterContext {
   EventReaders* event_readers = nullptr;
   /** and durable cursors written through the store's writer. */
   SinkCursors* cursors = nullptr;
+  /** The event log's append side (ack after commit), set by the daemon. */
+  EventLog* event_log = nullptr;
+  /** An adapter's own small durable records (no table of its own), set by the daemon. */
+  AdapterState* adapter_state = nullptr;
 };
 
 /**

@@ -453,6 +453,9 @@ std::string Gateway::start() {
   adapter_ctx_->commits = store_.get();
   adapter_ctx_->event_readers = sink_ports_.get();
   adapter_ctx_->cursors = sink_ports_.get();
+  adapter_ctx_->event_log = store_.get();
+  adapter_state_ = std::make_unique<store::StoreAdapterState>(*store_);
+  adapter_ctx_->adapter_state = adapter_state_.get();
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;

@@ -25,6 +25,7 @@
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/outputs.hpp"
 #include "gateway/status.hpp"
+#include "gateway/store/adapter_state_impl.hpp"
 #include "gateway/store/sink_ports_impl.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
@@ -123,7 +124,8 @@ class Gateway {
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<store::StoreSinkPorts> sink_ports_;  // adapters' event readers and cursors
+  std::unique_ptr<store::StoreSinkPorts> sink_ports_;        // adapters' event readers and cursors
+  std::unique_ptr<store::StoreAdapterState> adapter_state_;  // adapters' own records
   std::unique_ptr<TerminalRegistry> terminals_;
   std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<Outputs> outputs_;

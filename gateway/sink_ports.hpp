@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ class EventReader {
   /** received_ms of the first event after `after`; 0 when there is none. */
   virtual std::int64_t first_received_ms_after(std::int64_t after,
                                                boost::system::error_code& ec) = 0;
+  /** Per terminal, its latest event of one of `kinds` (a status board's start), by id. */
+  virtual std::vector<Event> latest_per_terminal(std::span<const EventKind> kinds,
+                                                 boost::system::error_code& ec) = 0;
 };
 
 /** Opens EventReaders; the core owns the database and its connections. */

@@ -1,14 +1,18 @@
 #include "adapters/modbus/modbus_adapter.hpp"
 
 #include <algorithm>
+#include <array>
 
+#include <nlohmann/json.hpp>
+
+#include "gateway/adapter_state.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/device_text.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
 #include "gateway/status.hpp"
-#include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::modbus {
@@ -51,41 +55,27 @@ CommandStatus status_of(CommandState s) {
   return CommandStatus::Failed;
 }
 
-WriteOp forget_slot(std::string sn) {
-  return [sn = std::move(sn)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& del = ctx.statement("DELETE FROM modbus_slots WHERE sn = ?1", ec);
-    if (ec) {
-      return ec;
-    }
-    del.bind(1, std::string_view(sn));
-    return del.run();
-  };
+constexpr std::string_view kAdapter = "modbus";
+
+// adapter_state key of a slot: the digits keep the keys in slot order.
+std::string slot_key(std::size_t slot) {
+  auto digits = std::to_string(slot);
+  return "slot/" + std::string(digits.size() < 5 ? 5 - digits.size() : 0, '0') + digits;
 }
 
-WriteOp persist_slot(std::uint16_t slot, std::string sn, std::string origin) {
-  return [slot, sn = std::move(sn),
-          origin = std::move(origin)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& del = ctx.statement("DELETE FROM modbus_slots WHERE slot = ?1 OR sn = ?2", ec);
-    if (ec) {
-      return ec;
+std::optional<std::size_t> slot_of_key(std::string_view key) {
+  constexpr std::string_view prefix = "slot/";
+  if (!key.starts_with(prefix) || key.size() == prefix.size()) {
+    return std::nullopt;
+  }
+  std::size_t slot = 0;
+  for (char c : key.substr(prefix.size())) {
+    if (c < '0' || c > '9' || slot > 100000) {
+      return std::nullopt;
     }
-    del.bind(1, std::int64_t{slot}).bind(2, std::string_view(sn));
-    if (auto e = del.run()) {
-      return e;
-    }
-    auto& ins = ctx.statement(
-        "INSERT INTO modbus_slots(slot, sn, assigned_ms, origin) VALUES(?1, ?2, ?3, ?4)", ec);
-    if (ec) {
-      return ec;
-    }
-    ins.bind(1, std::int64_t{slot})
-        .bind(2, std::string_view(sn))
-        .bind(3, ctx.now_ms())
-        .bind(4, std::string_view(origin));
-    return ins.run();
-  };
+    slot = slot * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return slot;
 }
 
 }  // namespace
@@ -149,6 +139,10 @@ boost::system::error_code ModbusAdapter::start() {
   if (auto problem = config_.validate(); !problem.empty()) {
     start_error_ = problem;
     ctx_.health.set(Health::Kind::Ready, "modbus", false, problem);
+    return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  }
+  if (ctx_.event_log == nullptr || ctx_.adapter_state == nullptr || ctx_.event_readers == nullptr) {
+    start_error_ = "modbus: the daemon gave no event log, adapter state or event readers";
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
   }
   std::string error;
@@ -258,34 +252,36 @@ bool ModbusAdapter::write_allowed(const std::string& client) const {
 // configured slot is given another one by assign_slots).
 bool ModbusAdapter::load_slots(std::string& error) {
   auto log = logger("modbus");
-  auto rows = ctx_.store.read([](store::Connection& db) {
-    std::vector<std::pair<std::int64_t, std::string>> out;
-    boost::system::error_code ec;
-    auto st = db.prepare("SELECT slot, sn FROM modbus_slots ORDER BY slot", ec);
-    while (!ec && st.step(ec)) {
-      out.emplace_back(st.column_int(0), st.column_text(1));
-    }
-    return std::make_pair(ec, std::move(out));
-  });
-  if (rows.first) {
-    error = rows.first.message();
+  boost::system::error_code ec;
+  auto rows = ctx_.adapter_state->load(kAdapter, ec);
+  if (ec) {
+    error = ec.message();
     return false;
   }
   WriteBatch batch;
   std::lock_guard lock(mutex_);
-  for (const auto& [slot, sn] : rows.second) {
+  for (const auto& [key, value] : rows) {
+    auto slot = slot_of_key(key);
+    auto j = nlohmann::json::parse(value, nullptr, false);
+    if (!slot || !j.is_object() || !j.contains("sn") || !j["sn"].is_string()) {
+      log->warn("stored Modbus record {} is not a slot assignment: removed", text::log_escape(key));
+      batch.ops.push_back(ctx_.adapter_state->erase(std::string(kAdapter), key));
+      continue;
+    }
+    auto sn = j["sn"].get<std::string>();
     if (!ctx_.terminals.is_terminal(sn)) {
       // Given out by an earlier build to the gateway's own event source
       // (timecards): never a terminal. The slot is free again.
-      log->warn("Modbus slot {} was held by the gateway's own source {}: freed", slot, sn);
-      batch.ops.push_back(forget_slot(sn));
+      log->warn("Modbus slot {} was held by the gateway's own source {}: freed", *slot, sn);
+      batch.ops.push_back(ctx_.adapter_state->erase(std::string(kAdapter), key));
       continue;
     }
-    if (slot >= 1 && slot <= static_cast<std::int64_t>(slots_.size())) {
-      slots_[static_cast<std::size_t>(slot - 1)] = sn;
+    if (*slot >= 1 && *slot <= slots_.size()) {
+      slots_[*slot - 1] = sn;
     } else {
-      log->warn("[sn={}] stored Modbus slot {} is beyond modbus.slot_count {}: not shown", sn, slot,
-                slots_.size());
+      log->warn("[sn={}] stored Modbus slot {} is beyond modbus.slot_count {}: not shown", sn,
+                *slot, slots_.size());
+      beyond_[sn] = key;
     }
   }
   for (std::size_t i = 0; i < config_.slots.size(); ++i) {
@@ -297,9 +293,10 @@ bool ModbusAdapter::load_slots(std::string& error) {
     if (slots_[i] == sn) {
       continue;
     }
-    for (auto& other : slots_) {
-      if (other == sn) {
-        other.clear();  // moved by the config
+    for (std::size_t j = 0; j < slots_.size(); ++j) {
+      if (slots_[j] == sn) {
+        slots_[j].clear();  // moved by the config
+        batch.ops.push_back(ctx_.adapter_state->erase(std::string(kAdapter), slot_key(j + 1)));
       }
     }
     if (!slots_[i].empty()) {
@@ -307,10 +304,10 @@ bool ModbusAdapter::load_slots(std::string& error) {
                 i + 1, sn, slots_[i]);
     }
     slots_[i] = sn;
-    batch.ops.push_back(persist_slot(static_cast<std::uint16_t>(i + 1), sn, "config"));
+    persist_slot_locked(i + 1, "config", batch);
   }
   if (!batch.empty()) {
-    ctx_.store.append(std::move(batch), [](CommitResult r) {
+    ctx_.event_log->append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
         logger("modbus")->error("cannot store the configured Modbus slots: {} (kept in memory)",
                                 r.ec.message());
@@ -318,6 +315,19 @@ bool ModbusAdapter::load_slots(std::string& error) {
     });
   }
   return true;
+}
+
+// The assignment of slot `slot` (1-based) to its serial, replacing a stored
+// one beyond modbus.slot_count for the same serial.
+void ModbusAdapter::persist_slot_locked(std::size_t slot, std::string_view origin,
+                                        WriteBatch& batch) {
+  const auto& sn = slots_[slot - 1];
+  if (auto old = beyond_.find(sn); old != beyond_.end()) {
+    batch.ops.push_back(ctx_.adapter_state->erase(std::string(kAdapter), old->second));
+    beyond_.erase(old);
+  }
+  nlohmann::json value = {{"sn", sn}, {"origin", origin}, {"assigned_ms", ctx_.clock.now_ms()}};
+  batch.ops.push_back(ctx_.adapter_state->put(std::string(kAdapter), slot_key(slot), value.dump()));
 }
 
 void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
@@ -352,11 +362,11 @@ void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
       }
       slots_[i] = t->sn;
       logger("modbus")->info("[sn={}] assigned Modbus slot {} (unit id {})", t->sn, i + 1, i + 1);
-      batch.ops.push_back(persist_slot(static_cast<std::uint16_t>(i + 1), t->sn, "auto"));
+      persist_slot_locked(i + 1, "auto", batch);
     }
   }
   if (!batch.empty()) {
-    ctx_.store.append(std::move(batch), [](CommitResult r) {
+    ctx_.event_log->append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
         logger("modbus")->error(
             "cannot store a Modbus slot assignment: {} (kept in memory, stored again "
@@ -382,29 +392,8 @@ void ModbusAdapter::run_refresh() {
 
 namespace {
 
-struct EventRow {
-  std::int64_t id = 0;
-  std::string sn;
-  std::int64_t seq = 0;
-  int kind = 0;
-  std::optional<std::int64_t> utc_ms;
-  std::optional<int> code;
-  std::optional<int> status;
-  std::optional<int> door;
-  std::string pin;
-};
-
-struct StoreRead {
-  boost::system::error_code ec;
-  std::vector<EventRow> events;
-  std::int64_t max_id = 0;
-};
-
-std::optional<int> opt_int(const store::Statement& st, int col) {
-  if (st.column_is_null(col)) {
-    return std::nullopt;
-  }
-  return static_cast<int>(st.column_int(col));
+std::optional<int> set_or_none(int v) {
+  return v == kUnset ? std::nullopt : std::optional<int>(v);
 }
 
 }  // namespace
@@ -420,47 +409,28 @@ void ModbusAdapter::refresh() {
   // refresh: each terminal's last one).
   const auto doors = ctx_.doors.all();
   const std::int64_t after = last_event_id_;
-  auto r = ctx_.store.read([after](store::Connection& db) {
-    StoreRead out;
-    const char* sql =
-        after < 0
-            ? "SELECT e.id, t.sn, e.seq, e.kind, e.utc_ms, e.event_code, e.status, e.door, e.pin"
-              " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id IN"
-              " (SELECT MAX(id) FROM events WHERE kind IN (1, 2) GROUP BY terminal_id)"
-              " ORDER BY e.id"
-            : "SELECT e.id, t.sn, e.seq, e.kind, e.utc_ms, e.event_code, e.status, e.door, e.pin"
-              " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id > ?1"
-              " ORDER BY e.id LIMIT 20000";
-    auto ev = db.prepare(sql, out.ec);
-    if (after >= 0) {
-      ev.bind(1, after);
+  boost::system::error_code read_ec;
+  std::vector<Event> events;
+  std::int64_t max_id = 0;
+  if (!reader_) {
+    reader_ = ctx_.event_readers->open_reader(read_ec);
+  }
+  if (reader_ && after < 0) {
+    static constexpr std::array kLastKinds{EventKind::Attendance, EventKind::Access};
+    events = reader_->latest_per_terminal(kLastKinds, read_ec);
+    if (!read_ec) {
+      max_id = reader_->max_event_id(read_ec);
     }
-    while (!out.ec && ev.step(out.ec)) {
-      EventRow e;
-      e.id = ev.column_int(0);
-      e.sn = ev.column_text(1);
-      e.seq = ev.column_int(2);
-      e.kind = static_cast<int>(ev.column_int(3));
-      if (!ev.column_is_null(4)) {
-        e.utc_ms = ev.column_int(4);
-      }
-      e.code = opt_int(ev, 5);
-      e.status = opt_int(ev, 6);
-      e.door = opt_int(ev, 7);
-      e.pin = ev.column_is_null(8) ? std::string() : ev.column_text(8);
-      out.events.push_back(std::move(e));
-    }
-    if (!out.ec && after < 0) {
-      auto mx = db.prepare("SELECT COALESCE(MAX(id), 0) FROM events", out.ec);
-      if (!out.ec && mx.step(out.ec)) {
-        out.max_id = mx.column_int(0);
-      }
-    }
-    return out;
-  });
-  if (r.ec) {
+  } else if (reader_) {
+    events = reader_->read_after(after, 20000, read_ec);
+  }
+  if (read_ec) {
+    reader_.reset();  // a fresh connection at the next refresh
+    events.clear();
+  }
+  if (read_ec) {
     refresh_errors_.inc();
-    logger("modbus")->warn("image refresh: cannot read the store: {}", r.ec.message());
+    logger("modbus")->warn("image refresh: cannot read the store: {}", read_ec.message());
   }
 
   GatewayView g;
@@ -495,11 +465,11 @@ void ModbusAdapter::refresh() {
   {
     std::lock_guard lock(mutex_);
     g.writes_enabled = writes_enabled_ && !allow_.empty();
-    if (!r.ec) {
-      for (const auto& e : r.events) {
-        auto& ts = terminals_[e.sn];
+    if (!read_ec) {
+      for (const auto& e : events) {
+        auto& ts = terminals_[e.terminal_sn];
         const bool counted = after >= 0;  // the first read only finds each last event
-        switch (static_cast<EventKind>(e.kind)) {
+        switch (e.kind) {
           case EventKind::Access:
             ts.access += counted ? 1 : 0;
             break;
@@ -515,32 +485,33 @@ void ModbusAdapter::refresh() {
           default:
             break;
         }
-        if (e.kind == static_cast<int>(EventKind::Access) ||
-            e.kind == static_cast<int>(EventKind::Attendance)) {
+        const auto code = set_or_none(e.event_code);
+        const auto door = set_or_none(e.door);
+        if (e.kind == EventKind::Access || e.kind == EventKind::Attendance) {
           LastEvent le;
           le.seq = e.seq;
           if (e.utc_ms) {
             le.utc_s = *e.utc_ms / 1000;
           }
-          le.kind = e.kind;
-          le.code = e.kind == static_cast<int>(EventKind::Access) ? e.code : e.status;
-          le.door = e.door;
+          le.kind = static_cast<int>(e.kind);
+          le.code = e.kind == EventKind::Access ? code : set_or_none(e.status);
+          le.door = door;
           le.pin = e.pin;
           ts.last = std::move(le);
         }
         // Normal open as the terminal reports it (Appendix 2 event codes).
-        if (counted && e.code && e.door && *e.door >= 1 && *e.door <= kDoorsPerSlot) {
-          auto& no = ts.normal_open[static_cast<std::size_t>(*e.door - 1)];
-          if (*e.code == 205 || *e.code == 11) {
+        if (counted && code && door && *door >= 1 && *door <= kDoorsPerSlot) {
+          auto& no = ts.normal_open[static_cast<std::size_t>(*door - 1)];
+          if (*code == 205 || *code == 11) {
             no = 1;
-          } else if (*e.code == 204 || *e.code == 10) {
+          } else if (*code == 204 || *code == 10) {
             no = 0;
           }
         }
         last_event_id_ = std::max(last_event_id_, e.id);
       }
       if (after < 0) {
-        last_event_id_ = std::max(last_event_id_, r.max_id);
+        last_event_id_ = std::max(last_event_id_, max_id);
       }
     }
     for (std::size_t i = 0; i < slots_.size(); ++i) {

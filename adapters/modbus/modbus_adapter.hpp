@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "adapters/modbus/modbus_session.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/sink_ports.hpp"
 #include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::modbus {
@@ -70,6 +73,7 @@ class ModbusAdapter final : public Adapter {
 
   bool load_slots(std::string& error);
   void assign_slots(const std::vector<TerminalRecord>& terminals);
+  void persist_slot_locked(std::size_t slot, std::string_view origin, WriteBatch& batch);
   void refresh();
   void run_refresh();
   bool write_allowed(const std::string& client) const;
@@ -89,6 +93,8 @@ class ModbusAdapter final : public Adapter {
   mutable std::mutex mutex_;        // slots_, terminals_, pending_, policy
   std::vector<std::string> slots_;  // index slot-1 -> serial ("" free)
   std::vector<bool> configured_;    // slot reserved by modbus.slots
+  // Stored assignments beyond modbus.slot_count: serial -> adapter_state key.
+  std::map<std::string, std::string, std::less<>> beyond_;
   std::map<std::string, TerminalState, std::less<>> terminals_;
   std::map<std::int64_t, Target> pending_;
   bool writes_enabled_ = false;
@@ -98,6 +104,7 @@ class ModbusAdapter final : public Adapter {
 
   // Refresh thread state (only that thread, after start).
   std::int64_t last_event_id_ = -1;
+  std::unique_ptr<EventReader> reader_;  // opened at the first refresh
   std::uint32_t heartbeat_ = 0;
   std::int64_t started_ms_ = 0;
   std::mutex refresh_mutex_;  // one refresh at a time (thread and tests)

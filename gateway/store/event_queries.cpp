@@ -31,17 +31,48 @@ std::size_t page_bytes(const Event& e) noexcept {
          e.pin.size() + e.work_code.size() + e.raw.size() + e.extra_json.size();
 }
 
+namespace {
+
+constexpr const char* kEventColumns =
+    "e.id, t.sn, e.seq, e.record_key, e.kind, e.local_time, e.utc_ms, e.pin,"
+    " e.verify_mode, e.status, e.work_code, e.door, e.event_code, e.raw, e.extra,"
+    " e.received_ms, e.command_id";
+
+// One row of kEventColumns.
+Event row_to_event(const Statement& st) {
+  Event e;
+  e.id = st.column_int(0);
+  e.terminal_sn = st.column_text(1);
+  e.seq = st.column_int(2);
+  e.record_key = st.column_text(3);
+  e.kind = static_cast<EventKind>(st.column_int(4));
+  e.local_time = st.column_text(5);
+  if (!st.column_is_null(6)) {
+    e.utc_ms = st.column_int(6);
+  }
+  e.pin = st.column_text(7);
+  e.verify_mode = opt_int(st, 8);
+  e.status = opt_int(st, 9);
+  e.work_code = st.column_text(10);
+  e.door = opt_int(st, 11);
+  e.event_code = opt_int(st, 12);
+  e.raw = st.column_text(13);
+  e.extra_json = st.column_text(14);
+  e.received_ms = st.column_int(15);
+  e.command_id = st.column_is_null(16) ? 0 : st.column_int(16);
+  return e;
+}
+
+}  // namespace
+
 std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::system::error_code& ec,
                                bool* cut) {
   if (cut != nullptr) {
     *cut = false;
   }
   std::size_t total = 0;
-  std::string sql =
-      "SELECT e.id, t.sn, e.seq, e.record_key, e.kind, e.local_time, e.utc_ms, e.pin,"
-      " e.verify_mode, e.status, e.work_code, e.door, e.event_code, e.raw, e.extra,"
-      " e.received_ms, e.command_id FROM events e JOIN terminals t ON t.id = e.terminal_id"
-      " WHERE e.id > ?1";
+  std::string sql = std::string("SELECT ") + kEventColumns +
+                    " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id > ?1";
   if (!q.terminal.empty()) {
     sql += " AND t.sn = ?3";
   }
@@ -62,30 +93,35 @@ std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::syste
     st.bind(4, static_cast<int>(*q.kind));
   }
   while (st.step(ec)) {
-    Event e;
-    e.id = st.column_int(0);
-    e.terminal_sn = st.column_text(1);
-    e.seq = st.column_int(2);
-    e.record_key = st.column_text(3);
-    e.kind = static_cast<EventKind>(st.column_int(4));
-    e.local_time = st.column_text(5);
-    if (!st.column_is_null(6)) {
-      e.utc_ms = st.column_int(6);
-    }
-    e.pin = st.column_text(7);
-    e.verify_mode = opt_int(st, 8);
-    e.status = opt_int(st, 9);
-    e.work_code = st.column_text(10);
-    e.door = opt_int(st, 11);
-    e.event_code = opt_int(st, 12);
-    e.raw = st.column_text(13);
-    e.extra_json = st.column_text(14);
-    e.received_ms = st.column_int(15);
-    e.command_id = st.column_is_null(16) ? 0 : st.column_int(16);
+    Event e = row_to_event(st);
     if (!fits(total, page_bytes(e), q.max_bytes, !out.empty(), cut)) {
       break;
     }
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Event> latest_event_per_terminal(Connection& db, std::span<const EventKind> kinds,
+                                             boost::system::error_code& ec) {
+  std::vector<Event> out;
+  if (kinds.empty()) {
+    return out;
+  }
+  std::string in;
+  for (auto k : kinds) {
+    in += (in.empty() ? "" : ", ") + std::to_string(static_cast<int>(k));
+  }
+  auto st = db.prepare(std::string("SELECT ") + kEventColumns +
+                           " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE e.id IN"
+                           " (SELECT MAX(id) FROM events WHERE kind IN (" +
+                           in + ") GROUP BY terminal_id) ORDER BY e.id",
+                       ec);
+  while (!ec && st.step(ec)) {
+    out.push_back(row_to_event(st));
+  }
+  if (ec) {
+    out.clear();
   }
   return out;
 }

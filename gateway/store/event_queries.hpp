@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::syste
                                bool* cut = nullptr);
 /** The bytes an event brings to a page (its text fields plus a fixed overhead). */
 std::size_t page_bytes(const Event& e) noexcept;
+
+/** Per terminal, its latest event of one of `kinds`, by id. */
+std::vector<Event> latest_event_per_terminal(Connection& db, std::span<const EventKind> kinds,
+                                             boost::system::error_code& ec);
 
 /** Highest event id committed (0 for an empty log). */
 std::int64_t max_event_id(Connection& db, boost::system::error_code& ec);

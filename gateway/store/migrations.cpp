@@ -11,7 +11,7 @@ int latest_schema_version() noexcept {
   return generated::kMigrations.empty() ? 0 : generated::kMigrations.back().version;
 }
 
-boost::system::error_code migrate(Connection& db, std::string& error_message) {
+boost::system::error_code migrate(Connection& db, std::string& error_message, int up_to) {
   if (auto ec = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                         " applied_ms INTEGER NOT NULL, dirty INTEGER NOT NULL DEFAULT 0)")) {
@@ -46,6 +46,9 @@ boost::system::error_code migrate(Connection& db, std::string& error_message) {
   for (const auto& m : generated::kMigrations) {
     if (m.version <= current) {
       continue;
+    }
+    if (up_to > 0 && m.version > up_to) {
+      break;
     }
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())

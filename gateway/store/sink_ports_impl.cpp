@@ -59,6 +59,11 @@ class StoreEventReader final : public EventReader {
     return 0;
   }
 
+  std::vector<Event> latest_per_terminal(std::span<const EventKind> kinds,
+                                         boost::system::error_code& ec) override {
+    return store::latest_event_per_terminal(db_, kinds, ec);
+  }
+
  private:
   Connection db_;
 };

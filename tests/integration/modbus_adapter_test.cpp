@@ -123,10 +123,16 @@ TEST(ModbusAdapterTest, SlotsAreAssignedOnceKeptAndTheConfigWins) {
     ASSERT_TRUE(eventually([&] { return adapter(h).slot_serial(1) == "T3"; }));
     EXPECT_TRUE(eventually([&] { return c.serial(1) == "T3"; }));
     h.stop();
-    EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM modbus_slots"), 3);
-    EXPECT_EQ(h.query_int("SELECT slot FROM modbus_slots WHERE sn = 'T1' AND origin = 'config'"),
+    // Stored as the adapter's own records: key "slot/<slot>", value {sn, origin}.
+    EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM adapter_state WHERE adapter = 'modbus'"), 3);
+    EXPECT_EQ(h.query_int("SELECT CAST(substr(key, 6) AS INTEGER) FROM adapter_state"
+                          " WHERE adapter = 'modbus' AND value ->> 'sn' = 'T1'"
+                          " AND value ->> 'origin' = 'config'"),
               3);
-    EXPECT_EQ(h.query_int("SELECT slot FROM modbus_slots WHERE sn = 'T3' AND origin = 'auto'"), 1);
+    EXPECT_EQ(h.query_int("SELECT CAST(substr(key, 6) AS INTEGER) FROM adapter_state"
+                          " WHERE adapter = 'modbus' AND value ->> 'sn' = 'T3'"
+                          " AND value ->> 'origin' = 'auto'"),
+              1);
   }
 }
 

@@ -188,7 +188,9 @@ TEST_F(MqttSinksTest, GatewaysOwnSourceIsNeverATerminal) {
     EXPECT_NE(t["sn"], "gw");
   }
   h->stop();
-  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM modbus_slots WHERE sn = 'gw'"), 0);
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM adapter_state WHERE adapter = 'modbus'"
+                         " AND value ->> 'sn' = 'gw'"),
+            0);
 }
 
 // Issue 13 item 8: default_entity_id (object_id is ignored by Home Assistant

@@ -194,5 +194,26 @@ TEST_F(EventQueriesTest, TerminalCountsByKindAndTable) {
   EXPECT_EQ(counts[1].quarantined, 1);
 }
 
+// A status board's start (Modbus): each terminal's latest event of the
+// kinds asked for, whatever came after it of other kinds.
+TEST_F(EventQueriesTest, LatestPerTerminalOfTheKindsAskedFor) {
+  seed();
+  auto latest = [this](std::vector<EventKind> kinds) {
+    return store_->read([&kinds](Connection& db) {
+      boost::system::error_code ec;
+      std::vector<std::string> out;
+      for (const auto& e : latest_event_per_terminal(db, kinds, ec)) {
+        out.push_back(e.terminal_sn + ":" + e.record_key);
+      }
+      EXPECT_FALSE(ec) << ec.message();
+      return out;
+    });
+  };
+  EXPECT_THAT(latest({EventKind::Attendance, EventKind::Access}), ElementsAre("T1:a3", "T2:b2"));
+  EXPECT_THAT(latest({EventKind::Alarm}), ElementsAre("T1:x1"));
+  EXPECT_THAT(latest({EventKind::DoorState}), ElementsAre());
+  EXPECT_THAT(latest({}), ElementsAre());
+}
+
 }  // namespace
 }  // namespace pushgate::store

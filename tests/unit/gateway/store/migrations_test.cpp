@@ -144,5 +144,35 @@ TEST_F(MigrationsTest, FailedMigrationLeavesNoRecordAndNoPartialSchema) {
   EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM schema_migrations"), latest_schema_version());
 }
 
+// Version 9 moved the Modbus slot assignments into the adapters' own
+// records: a database of release 8 keeps every slot where it was.
+TEST_F(MigrationsTest, ModbusSlotsOfVersion8BecomeTheAdaptersOwnRecords) {
+  auto db = open_db();
+  std::string error;
+  ASSERT_FALSE(migrate(db, error, 8)) << error;
+  ASSERT_EQ(scalar(db, "SELECT MAX(version) FROM schema_migrations"), 8);
+  ASSERT_FALSE(
+      db.exec("INSERT INTO modbus_slots(slot, sn, assigned_ms, origin) VALUES"
+              " (1, 'T1', 1000, 'auto'), (3, 'T3', 2000, 'config'),"
+              " (12, 'T12', 3000, 'auto')"));
+  ASSERT_FALSE(migrate(db, error)) << error;
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'modbus_slots'"), 0);
+  boost::system::error_code ec;
+  auto st = db.prepare(
+      "SELECT key, value ->> 'sn', value ->> 'origin', value ->> 'assigned_ms', updated_ms"
+      " FROM adapter_state WHERE adapter = 'modbus' ORDER BY key",
+      ec);
+  ASSERT_FALSE(ec) << db.last_error_message();
+  std::vector<std::string> rows;
+  while (st.step(ec)) {
+    rows.push_back(st.column_text(0) + " " + st.column_text(1) + " " + st.column_text(2) + " " +
+                   std::to_string(st.column_int(3)) + " " + std::to_string(st.column_int(4)));
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{"slot/00001 T1 auto 1000 1000",
+                                            "slot/00003 T3 config 2000 2000",
+                                            "slot/00012 T12 auto 3000 3000"}))
+      << "keys sort in slot order";
+}
+
 }  // namespace
 }  // namespace pushgate::store
