@@ -855,6 +855,58 @@ TEST(PowerCut, HarnessFailsWhenTheStoreBypassesTheShim) {
   EXPECT_EQ(stats().syncs, 0U);
 }
 
+// The model itself, on a bare SQLite connection: a cut sees synced bytes
+// only, and a new WAL's directory entry is durable only after its first sync.
+TEST(PowerCut, ShimImagesSyncedBytesAndDurableEntriesOnly) {
+  Harness::Options ho;
+  ho.image_cuts = false;
+  Harness h(ho);
+  struct Seen {
+    std::optional<std::size_t> wal_synced;   // image A: the WAL's size, if present
+    std::optional<std::size_t> wal_pending;  // image K
+  };
+  std::vector<Seen> wal_cuts;
+  set_cut_hook([&](std::uint64_t) {
+    if (!syncing_file().ends_with("-wal")) {
+      return;
+    }
+    std::mt19937_64 rng(1);
+    Seen seen;
+    for (const auto& f : build_image(Pending::Dropped, false, rng)) {
+      if (f.name.ends_with("-wal")) {
+        seen.wal_synced = f.bytes.size();
+      }
+    }
+    for (const auto& f : build_image(Pending::Applied, true, rng)) {
+      if (f.name.ends_with("-wal")) {
+        seen.wal_pending = f.bytes.size();
+      }
+    }
+    wal_cuts.push_back(seen);
+  });
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(h.db_path().c_str(), &db), SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(db, sqlite3_close_v2);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         " CREATE TABLE t(x); INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  // A new WAL's header is synced on its own, then one sync per commit.
+  ASSERT_GE(wal_cuts.size(), 3U);
+  // First sync of the new WAL: its entry is not durable yet, its bytes pending.
+  EXPECT_FALSE(wal_cuts[0].wal_synced);
+  ASSERT_TRUE(wal_cuts[0].wal_pending);
+  EXPECT_GE(*wal_cuts[0].wal_pending, 32U);
+  // Later syncs: the synced WAL is what the previous sync covered, no more.
+  for (std::size_t i = 1; i < wal_cuts.size(); ++i) {
+    ASSERT_TRUE(wal_cuts[i].wal_synced && wal_cuts[i].wal_pending) << i;
+    EXPECT_EQ(*wal_cuts[i].wal_synced, *wal_cuts[i - 1].wal_pending) << i;
+    EXPECT_GT(*wal_cuts[i].wal_pending, *wal_cuts[i].wal_synced) << i;
+  }
+  set_cut_hook(nullptr);
+}
+
 // Issue 20 part 5: SQLite before 3.51.3 can lose committed transactions when
 // two connections write or checkpoint one WAL database with tight timing
 // (the WAL-reset race). Only the writer connection may write or checkpoint.

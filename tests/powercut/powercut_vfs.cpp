@@ -49,6 +49,7 @@ struct Shim {
   Stats stats;
   std::uint64_t db_rw_open = 0;
   CutHook hook;
+  const PathState* syncing = nullptr;  ///< during the hook
 };
 
 Shim* g_shim = nullptr;
@@ -201,7 +202,9 @@ int x_sync(sqlite3_file* f, int flags) {
       break;
   }
   if (g_shim->hook) {
+    g_shim->syncing = sf->state;
     g_shim->hook(cut);  // the image of a cut just before this sync
+    g_shim->syncing = nullptr;
   }
   if (auto& ino = sf->state->current) {
     for (const auto& op : ino->pending) {
@@ -513,6 +516,10 @@ bool directory_pending() {
     }
   }
   return false;
+}
+
+std::string syncing_file() {
+  return g_shim->syncing != nullptr ? g_shim->syncing->name : std::string();
 }
 
 std::string describe_files() {

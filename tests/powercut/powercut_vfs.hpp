@@ -96,6 +96,8 @@ Stats stats();
 std::vector<ImageFile> build_image(Pending pending, bool dir_kept, std::mt19937_64& rng);
 /** True when some directory change is pending (the directory variants differ). Hook only. */
 bool directory_pending();
+/** The basename of the file whose xSync is the cut. Hook only. */
+std::string syncing_file();
 /** A one-line description of the tracked files (names, synced/pending sizes). Hook only. */
 std::string describe_files();
 
