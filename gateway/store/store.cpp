@@ -101,6 +101,8 @@ std::unique_ptr<Store> Store::open(const Options& options, const Clock& clock,
   if (auto e = migrate(store->writer_db_, error)) {
     return nullptr;
   }
+  logger("store")->info("SQLite {} at {}: one writer connection, readers read-only",
+                        sqlite3_libversion(), options.path);
   store->ctx_ = std::make_unique<WriteContext>(store->writer_db_, clock.now_ms());
 
   metrics.callback_gauge("pushgate_store_queue_batches", "Device requests waiting for the writer",
@@ -293,8 +295,11 @@ Connection Store::acquire_reader() {
   Connection::Options copts;
   copts.busy_timeout_ms = options_.busy_timeout_ms;
   copts.synchronous = options_.synchronous;
-  // Readers open read-write so WAL recovery never needs the writer, but only
-  // ever run SELECTs.
+  // Read-only: the writer is the one connection that writes or checkpoints
+  // (SQLite before 3.51.3 has a WAL-reset race between two writing or
+  // checkpointing connections). The writer is open for the store's whole
+  // life, so WAL recovery never waits for a reader.
+  copts.read_only = true;
   return Connection::open(options_.path, copts, ec);
 }
 
