@@ -1,0 +1,225 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "gateway/event.hpp"
+#include "gateway/event_log.hpp"
+#include "gateway/health.hpp"
+#include "gateway/log_rate_limiter.hpp"
+#include "gateway/sink_ports.hpp"
+
+namespace pushgate {
+
+class Clock;
+namespace metrics {
+class Counter;
+class Gauge;
+class Registry;
+}  // namespace metrics
+
+/** A sink's answer for one event (Fluent Bit's FLB_OK / FLB_RETRY / FLB_ERROR). */
+enum class SinkResult {
+  Delivered,  ///< the far side has it: the cursor may pass it
+  Retry,      ///< not now (temporary): delivered again after a backoff, the cursor waits
+  Reject,     ///< never (the far side refuses this event): counted, logged, the cursor passes it
+};
+
+/**
+ * What an adapter implements to be a sink; SinkRunner does the rest
+ * (reading after the durable cursor, waking on commits, the in-flight
+ * window, retries, the cursor, backlog figures). A sink has no SQL and no
+ * cursor code.
+ */
+class Sink {
+ public:
+  /**
+   * Answers one event of a deliver() call, exactly once, from any thread
+   * (MQTT: paho's, on PUBACK). `reason` is logged for a Retry or Reject.
+   * Calls after the runner stopped, or for a delivery the runner gave up on
+   * (set_connected(false)), are ignored.
+   */
+  using Answer = std::function<void(std::int64_t event_id, SinkResult result, std::string reason)>;
+  virtual ~Sink() = default;
+  /**
+   * Hands over `events` (ids ascending, all after the durable cursor) on the
+   * runner's thread. Must not block: start the delivery and answer each
+   * event later through `answer`. An event may be handed over again (a
+   * retry, a reconnect, a restart): consumers drop duplicates by id.
+   */
+  virtual void deliver(const std::vector<Event>& events, const Answer& answer) = 0;
+};
+
+/** How a SinkRunner paces one sink. */
+struct SinkRunnerOptions {
+  std::string name;          ///< the cursor's name, the metrics' `sink` label, the logger
+  std::size_t window = 100;  ///< events handed over and not yet answered, at most
+  std::size_t batch = 500;   ///< events per deliver() call, at most
+  std::chrono::milliseconds tick{1000};               ///< figures, due retries, cursor write
+  std::chrono::milliseconds retry_min{200};           ///< first backoff of a Retry
+  std::chrono::milliseconds retry_max{30'000};        ///< backoff cap (doubling)
+  std::chrono::milliseconds cursor_write_every{200};  ///< cursor writes, at most this often
+  std::chrono::milliseconds stop_cursor_wait{2'000};  ///< the last cursor write on stop
+  std::int64_t max_backlog_age_s = 0;                 ///< Ready fails past it; 0: never
+  bool connected_at_start = true;  ///< false: deliver nothing until set_connected(true)
+};
+
+/** The runner's figures (thread-safe snapshot). */
+struct SinkFigures {
+  std::int64_t cursor = 0;     ///< every event up to it was delivered or rejected
+  std::int64_t persisted = 0;  ///< the cursor as last committed to the store
+  std::int64_t head = 0;       ///< highest committed event id seen
+  std::int64_t in_flight = 0;  ///< handed over or waiting for a retry, not answered
+  std::int64_t backlog_events = 0;
+  double backlog_oldest_age_s = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t rejected = 0;
+};
+
+/**
+ * The sink contract, run by the core for one sink: events after the sink's
+ * durable cursor are handed to it in id order, at most `window` unanswered
+ * at a time; the cursor advances, through SinkCursors, over the contiguous
+ * prefix of events answered Delivered or Reject, so after a restart the
+ * sink resumes where it was and nothing is lost (an event answered but not
+ * yet under a stored cursor is handed over again). A Retry is handed over
+ * again after a doubling backoff and holds the cursor below it. Rejects are
+ * counted (`pushgate_sink_rejected_total{sink=}`) and logged (rate-limited).
+ * Backlog depth and age go to metrics (`pushgate_sink_backlog_events`,
+ * `pushgate_sink_backlog_oldest_age_seconds`) and Health::set_sink (so
+ * StatusFigures, /readyz and every adapter see them).
+ *
+ * Threads: its own thread and io_context with its own EventReader. The
+ * commit observer and the answers only post onto it.
+ */
+class SinkRunner {
+ public:
+  struct Ports {
+    CommitFeed& commits;
+    EventReaders& readers;
+    SinkCursors& cursors;
+    metrics::Registry& metrics;
+    Health& health;
+    const Clock& clock;
+  };
+
+  SinkRunner(Ports ports, Sink& sink, SinkRunnerOptions options);
+  ~SinkRunner();
+  SinkRunner(const SinkRunner&) = delete;
+  SinkRunner& operator=(const SinkRunner&) = delete;
+
+  /** Loads the cursor, opens the reader, subscribes to commits and starts the thread. */
+  boost::system::error_code start();
+  /**
+   * Hands over nothing more, stores the cursor (waiting for that commit at
+   * most `stop_cursor_wait` and the deadline) and joins the thread. Answers
+   * still outstanding are dropped: those events are after the cursor and
+   * handed over again after the next start.
+   */
+  void stop(std::chrono::milliseconds deadline);
+
+  /**
+   * The sink's link (MQTT: connected to the broker). While down nothing is
+   * handed over; going down forgets every unanswered event (late answers
+   * are ignored) and going up hands them over again from the cursor.
+   * Thread-safe.
+   */
+  void set_connected(bool connected);
+
+  /** Wakes the runner now (e.g. the sink has room again). Thread-safe. */
+  void wake();
+
+  SinkFigures figures() const;
+
+ private:
+  enum class State { InFlight, Waiting };
+  struct Pending {
+    Event event;
+    State state = State::InFlight;
+    int attempts = 0;
+    std::chrono::steady_clock::time_point due{};
+  };
+
+  struct AnswerRecord {
+    std::uint64_t epoch;
+    std::int64_t id;
+    SinkResult result;
+    std::string reason;
+  };
+  struct Alive;  // lets answers and commits that come late find the runner gone
+
+  void pump();
+  void request_pump();
+  void hand_over(const std::vector<Event>& events);
+  void take_answers();
+  void on_answer(AnswerRecord a);
+  void on_connected(bool connected);
+  void schedule_tick();
+  void on_tick();
+  void arm_retry_timer();
+  std::int64_t current_cursor() const;
+  void persist_cursor(bool force);
+  void update_figures();
+
+  Ports ports_;
+  Sink& sink_;
+  SinkRunnerOptions opt_;
+  LogRateLimiter log_limiter_;
+
+  boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer retry_timer_;
+  std::unique_ptr<EventReader> reader_;
+
+  // The runner's thread only.
+  bool connected_ = true;
+  bool stopping_ = false;
+  std::uint64_t epoch_ = 1;                  // answers of an older epoch are ignored
+  std::int64_t read_pos_ = 0;                // every event up to it was handed over (or answered)
+  std::map<std::int64_t, Pending> pending_;  // handed over or waiting for a retry
+  std::int64_t persisted_ = 0;
+  bool cursor_write_in_flight_ = false;
+  std::chrono::steady_clock::time_point last_cursor_write_{};
+  std::chrono::steady_clock::time_point retry_timer_due_{};
+  bool retry_timer_armed_ = false;
+  std::int64_t since_ms_ = 0;
+  bool backlog_too_old_ = false;
+
+  // Any thread.
+  std::atomic<std::int64_t> head_{0};
+  std::atomic<bool> pump_posted_{false};
+  std::shared_ptr<Alive> alive_;
+  std::mutex answers_mutex_;  // any thread adds, the runner's thread takes
+  std::vector<AnswerRecord> answers_;
+  mutable std::mutex figures_mutex_;
+  SinkFigures figures_;
+
+  metrics::Counter& delivered_;
+  metrics::Counter& retried_;
+  metrics::Counter& rejected_;
+  metrics::Gauge& backlog_events_;
+  metrics::Gauge& backlog_age_;
+  metrics::Counter& backlog_alarms_;
+  /** Last member: destroyed first, so no commit reaches a half-destroyed runner. */
+  CommitSubscription commit_sub_;
+};
+
+}  // namespace pushgate
