@@ -16,16 +16,37 @@ namespace net = boost::asio;
 // Answers and commits can arrive from other threads while the runner stops:
 // they reach it only while this points at it.
 struct SinkRunner::Alive {
-  std::mutex mutex;
+  // Recursive: a sink may answer from inside deliver(), which runs under it.
+  std::recursive_mutex mutex;
   SinkRunner* runner = nullptr;
+  // stop(): a flush that did not run in time must not run later.
+  std::mutex flush_mutex;
+  bool flush_abandoned = false;
 };
+
+namespace {
+
+// Runs `fn` on the runner's io_context while the runner is alive.
+template <class Alive, class Fn>
+void post_guarded(boost::asio::io_context& ioc, const std::shared_ptr<Alive>& alive, Fn fn) {
+  net::post(ioc, [alive, fn = std::move(fn)]() mutable {
+    std::lock_guard lock(alive->mutex);
+    if (alive->runner != nullptr) {
+      fn(*alive->runner);
+    }
+  });
+}
+
+}  // namespace
 
 SinkRunner::SinkRunner(Ports ports, Sink& sink, SinkRunnerOptions options)
     : ports_(ports),
       sink_(sink),
       opt_(std::move(options)),
+      ioc_(ports.ioc),
       tick_timer_(ioc_),
       retry_timer_(ioc_),
+      pace_timer_(ioc_),
       connected_(opt_.connected_at_start),
       alive_(std::make_shared<Alive>()),
       delivered_(ports.metrics.counter("pushgate_sink_delivered_total",
@@ -49,6 +70,8 @@ SinkRunner::SinkRunner(Ports ports, Sink& sink, SinkRunnerOptions options)
           {{"sink", opt_.name}})) {
   opt_.window = std::max<std::size_t>(opt_.window, 1);
   opt_.batch = std::max<std::size_t>(opt_.batch, 1);
+  opt_.read_ahead = std::max<std::size_t>(opt_.read_ahead, 1);
+  window_ = opt_.window;
   since_ms_ = ports_.clock.now_ms();
 }
 
@@ -74,9 +97,14 @@ boost::system::error_code SinkRunner::start() {
     log->error("sink {}: cannot read the event log: {}", opt_.name, ec.message());
     return ec;
   }
-  read_pos_ = cursor;
+  cursor_ = cursor;
   persisted_ = cursor;
   head_ = std::max(head, cursor);
+  {
+    std::lock_guard lock(figures_mutex_);
+    figures_.cursor = cursor;
+    figures_.persisted = cursor;
+  }
   {
     std::lock_guard lock(alive_->mutex);
     alive_->runner = this;
@@ -94,13 +122,14 @@ boost::system::error_code SinkRunner::start() {
     }
     request_pump();
   });
-  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-      ioc_.get_executor());
-  thread_ = std::thread([this] { ioc_.run(); });
-  net::post(ioc_, [this] {
-    update_figures();
-    schedule_tick();
-    pump();
+  started_ = true;
+  post_guarded(ioc_, alive_, [](SinkRunner& r) {
+    if (r.connected_) {
+      r.begin_session();
+    }
+    r.update_figures();
+    r.schedule_tick();
+    r.pump();
   });
   log->info("sink {}: resuming after event {} ({} events waiting)", opt_.name, cursor,
             std::max<std::int64_t>(head - cursor, 0));
@@ -111,20 +140,27 @@ void SinkRunner::stop(std::chrono::milliseconds deadline) {
   commit_sub_.reset();  // returns once no commit observer call is running
   {
     std::lock_guard lock(alive_->mutex);
-    alive_->runner = nullptr;
+    alive_->runner = nullptr;  // nothing posted runs any more but the flush below
   }
-  if (!thread_.joinable()) {
+  if (!started_) {
     return;
   }
+  started_ = false;
   auto until = std::chrono::steady_clock::now() + deadline;
-  std::promise<void> flushed;
-  auto flushed_future = flushed.get_future();
-  net::post(ioc_, [this, &flushed, until] {
+  auto flushed = std::make_shared<std::promise<void>>();
+  auto flushed_future = flushed->get_future();
+  net::post(ioc_, [this, alive = alive_, flushed, until] {
+    std::lock_guard flush_lock(alive->flush_mutex);
+    if (alive->flush_abandoned) {
+      return;
+    }
     stopping_ = true;
     tick_timer_.cancel();
     retry_timer_.cancel();
+    pace_timer_.cancel();
     take_answers();  // what was answered before the stop still counts
     auto pos = current_cursor();
+    cursor_ = pos;
     if (pos > persisted_) {
       // The last cursor goes through the writer, which still runs.
       auto p = std::make_shared<std::promise<bool>>();
@@ -141,20 +177,23 @@ void SinkRunner::stop(std::chrono::milliseconds deadline) {
             opt_.name, pos, persisted_);
       }
     }
-    std::lock_guard lock(figures_mutex_);
-    figures_.cursor = pos;
-    figures_.persisted = persisted_;
-    flushed.set_value();
+    {
+      std::lock_guard lock(figures_mutex_);
+      figures_.cursor = pos;
+      figures_.persisted = persisted_;
+    }
+    flushed->set_value();
   });
-  flushed_future.wait_until(until);
-  work_.reset();
-  ioc_.stop();
-  thread_.join();
-  logger(opt_.name)->info("sink {}: stopped (cursor at event {})", opt_.name, persisted_);
+  if (flushed_future.wait_until(until) != std::future_status::ready) {
+    std::lock_guard flush_lock(alive_->flush_mutex);  // waits for a flush in progress
+    alive_->flush_abandoned = true;
+  }
+  logger(opt_.name)->info("sink {}: stopped (cursor at event {})", opt_.name, figures().persisted);
 }
 
-void SinkRunner::set_connected(bool connected) {
-  net::post(ioc_, [this, connected] { on_connected(connected); });
+void SinkRunner::set_connected(bool connected, std::size_t window) {
+  post_guarded(ioc_, alive_,
+               [connected, window](SinkRunner& r) { r.on_connected(connected, window); });
 }
 
 void SinkRunner::wake() {
@@ -168,21 +207,70 @@ SinkFigures SinkRunner::figures() const {
 
 void SinkRunner::request_pump() {
   if (!pump_posted_.exchange(true)) {
-    net::post(ioc_, [this] {
-      pump_posted_ = false;
-      pump();
+    post_guarded(ioc_, alive_, [](SinkRunner& r) {
+      r.pump_posted_ = false;
+      r.pump();
     });
   }
 }
 
 std::int64_t SinkRunner::current_cursor() const {
-  if (pending_.empty()) {
-    return read_pos_;
-  }
-  return std::max(persisted_, pending_.begin()->first - 1);
+  // After a disconnect drain_ keeps the old session, whose cursor is at most cursor_.
+  return std::max(cursor_, drain_.cursor());
 }
 
-void SinkRunner::hand_over(const std::vector<Event>& events) {
+void SinkRunner::begin_session() {
+  boost::system::error_code ec;
+  std::int64_t head = reader_->max_event_id(ec);
+  std::map<std::string, std::int64_t> last;
+  if (!ec) {
+    last = reader_->last_id_per_terminal_after(cursor_, ec);
+  }
+  if (ec) {
+    // Reading failed (should not happen on a healthy disk): start from the
+    // cursor with everything as backlog; nothing is skipped.
+    logger(opt_.name)->error("sink {}: cannot read the backlog extent: {}", opt_.name,
+                             ec.message());
+    head = std::max(head, head_.load());
+  }
+  drain_.begin(cursor_, head, std::move(last));
+  pending_.clear();
+  backlog_.clear();
+  backlog_read_pos_ = cursor_;
+  tokens_ = 0;
+  refill_ = std::chrono::steady_clock::now();
+  std::int64_t cur = head_.load();
+  while (cur < head && !head_.compare_exchange_weak(cur, head)) {
+  }
+}
+
+bool SinkRunner::take_token() {
+  if (opt_.backlog_max_per_s <= 0) {
+    return true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  double dt = std::chrono::duration<double>(now - refill_).count();
+  refill_ = now;
+  tokens_ = std::min<double>(tokens_ + dt * opt_.backlog_max_per_s,
+                             std::max(1, opt_.backlog_max_per_s / 10));
+  if (tokens_ >= 1) {
+    return true;
+  }
+  if (!pace_timer_armed_) {
+    pace_timer_armed_ = true;
+    pace_timer_.expires_after(std::chrono::milliseconds(10));
+    pace_timer_.async_wait([this](boost::system::error_code e) {
+      if (e) {
+        return;  // cancelled: stopping or the link went down
+      }
+      pace_timer_armed_ = false;
+      pump();
+    });
+  }
+  return false;
+}
+
+void SinkRunner::hand_over(const std::vector<Event>& events, bool replay) {
   if (events.empty()) {
     return;
   }
@@ -202,56 +290,110 @@ void SinkRunner::hand_over(const std::vector<Event>& events) {
       r->answers_.push_back({epoch, id, result, std::move(reason)});
     }
     if (first) {
-      net::post(r->ioc_, [r] {
-        r->take_answers();
-        r->pump();
+      post_guarded(r->ioc_, alive, [](SinkRunner& runner) {
+        runner.take_answers();
+        runner.pump();
       });
     }
   };
-  sink_.deliver(events, answer);
+  sink_.deliver(events, replay, answer);
 }
 
 void SinkRunner::pump() {
-  if (!connected_ || stopping_) {
+  if (!started_ || !connected_ || stopping_) {
     return;
   }
   auto log = logger(opt_.name);
+  auto room = [this] { return window_ > pending_.size() ? window_ - pending_.size() : 0; };
+  auto take = [this](const Event& e, bool replay) {
+    drain_.published(e.id);
+    pending_.emplace(e.id, Pending{e, replay, State::InFlight, 0, {}});
+  };
+
   // Retries that are due first: they are older than anything new.
   auto now = std::chrono::steady_clock::now();
-  std::vector<Event> again;
+  std::vector<Event> out;
   for (auto& [id, p] : pending_) {
     if (p.state == State::Waiting && p.due <= now) {
       p.state = State::InFlight;
-      again.push_back(p.event);
-      if (again.size() == opt_.batch) {
-        hand_over(again);
-        again.clear();
+      out.push_back(p.event);
+      if (out.size() == opt_.batch) {
+        hand_over(out, true);
+        out.clear();
       }
     }
   }
-  hand_over(again);
+  hand_over(out, true);
 
+  // Live lane: what was committed since we last looked goes ahead of the
+  // backlog (unless its terminal still has backlog, see DrainState).
   boost::system::error_code ec;
-  while (connected_ && !stopping_ && pending_.size() < opt_.window && head_.load() > read_pos_) {
-    auto room = std::min(opt_.batch, opt_.window - pending_.size());
-    auto events = reader_->read_after(read_pos_, room, ec);
+  while (connected_ && room() > 0 && head_.load() > drain_.live_pos()) {
+    auto events = reader_->read_after(drain_.live_pos(), std::min(room(), opt_.batch), ec);
     if (ec) {
       if (auto k = log_limiter_.admit("read", ports_.clock.now_ms())) {
-        log->error("sink {}: cannot read the event log after event {}: {}{}", opt_.name, read_pos_,
-                   ec.message(), suppressed_note(*k));
+        log->error("sink {}: cannot read live events: {}{}", opt_.name, ec.message(),
+                   suppressed_note(*k));
       }
       break;  // the tick tries again
     }
     if (events.empty()) {
-      read_pos_ = std::max(read_pos_, head_.load());  // ids can have gaps
       break;
     }
-    for (const auto& e : events) {
-      read_pos_ = e.id;
-      pending_.emplace(e.id, Pending{e, State::InFlight, 0, {}});
+    out.clear();
+    for (auto& e : events) {
+      if (drain_.admit_live(e.terminal_sn, e.id)) {
+        take(e, false);
+        out.push_back(std::move(e));
+      }
     }
-    hand_over(events);
+    hand_over(out, false);
   }
+
+  // Backlog lane: replay in id order, paced by the window and the optional cap.
+  out.clear();
+  while (connected_ && room() > 0 && drain_.draining()) {
+    if (!take_token()) {
+      break;
+    }
+    if (backlog_.empty()) {
+      auto events = reader_->read_after(std::max(backlog_read_pos_, drain_.backlog_pos()),
+                                        opt_.read_ahead, ec);
+      if (ec) {
+        if (auto k = log_limiter_.admit("read", ports_.clock.now_ms())) {
+          log->error("sink {}: cannot read the backlog: {}{}", opt_.name, ec.message(),
+                     suppressed_note(*k));
+        }
+        break;
+      }
+      for (auto& e : events) {
+        if (e.id > drain_.live_pos()) {
+          break;  // the live lane's part of the log
+        }
+        backlog_read_pos_ = e.id;
+        backlog_.push_back(std::move(e));
+      }
+      if (backlog_.empty()) {
+        // Nothing left up to the live position (ids can have gaps).
+        drain_.admit_backlog(std::string(), drain_.live_pos());
+        break;
+      }
+    }
+    Event e = std::move(backlog_.front());
+    backlog_.pop_front();
+    if (drain_.admit_backlog(e.terminal_sn, e.id)) {
+      take(e, true);
+      out.push_back(std::move(e));
+      if (opt_.backlog_max_per_s > 0) {
+        tokens_ -= 1;
+      }
+      if (out.size() == opt_.batch) {
+        hand_over(out, true);
+        out.clear();
+      }
+    }
+  }
+  hand_over(out, true);
   persist_cursor(false);
 }
 
@@ -278,6 +420,7 @@ void SinkRunner::on_answer(AnswerRecord a) {
   switch (a.result) {
     case SinkResult::Delivered:
       delivered_.inc();
+      drain_.acked(a.id);
       pending_.erase(it);
       break;
     case SinkResult::Reject: {
@@ -288,6 +431,7 @@ void SinkRunner::on_answer(AnswerRecord a) {
                                 opt_.name, e.id, e.terminal_sn, to_string(e.kind),
                                 a.reason.empty() ? "no reason" : a.reason, suppressed_note(*k));
       }
+      drain_.acked(a.id);
       pending_.erase(it);
       break;
     }
@@ -339,26 +483,38 @@ void SinkRunner::arm_retry_timer() {
   });
 }
 
-void SinkRunner::on_connected(bool connected) {
-  if (stopping_ || connected == connected_) {
+void SinkRunner::on_connected(bool connected, std::size_t window) {
+  if (stopping_) {
     return;
   }
-  since_ms_ = ports_.clock.now_ms();
   if (connected) {
+    window_ = window > 0 ? window : opt_.window;
+    if (connected_) {
+      return;
+    }
+    since_ms_ = ports_.clock.now_ms();
     connected_ = true;
+    begin_session();
     update_figures();
     pump();
     return;
   }
+  if (!connected_) {
+    return;
+  }
+  since_ms_ = ports_.clock.now_ms();
   // Whatever is unanswered is lost with the link: hand it over again from
   // the cursor once it is back. Late answers belong to the old epoch.
   take_answers();
-  read_pos_ = current_cursor();
+  cursor_ = current_cursor();
   pending_.clear();
+  backlog_.clear();
   ++epoch_;
   connected_ = false;
   retry_timer_.cancel();
   retry_timer_armed_ = false;
+  pace_timer_.cancel();
+  pace_timer_armed_ = false;
   persist_cursor(false);
   update_figures();
 }
@@ -392,30 +548,31 @@ void SinkRunner::persist_cursor(bool force) {
   last_cursor_write_ = now;
   ports_.cursors.store(opt_.name, pos, [alive = alive_, pos](boost::system::error_code ec) {
     std::lock_guard lock(alive->mutex);
-    auto* r = alive->runner;
-    if (r == nullptr) {
+    if (alive->runner == nullptr) {
       return;
     }
-    net::post(r->ioc_, [r, pos, ok = !ec, msg = ec.message()] {
-      r->cursor_write_in_flight_ = false;
-      if (!ok) {
-        if (auto k = r->log_limiter_.admit("cursor", r->ports_.clock.now_ms())) {
-          logger(r->opt_.name)
-              ->warn("sink {}: cannot store the cursor: {}{}", r->opt_.name, msg,
-                     suppressed_note(*k));
-        }
-        return;
-      }
-      r->persisted_ = std::max(r->persisted_, pos);
-      std::lock_guard figures_lock(r->figures_mutex_);
-      r->figures_.persisted = r->persisted_;
-    });
+    post_guarded(alive->runner->ioc_, alive,
+                 [pos, ok = !ec, msg = ec.message()](SinkRunner& runner) {
+                   auto* r = &runner;
+                   r->cursor_write_in_flight_ = false;
+                   if (!ok) {
+                     if (auto k = r->log_limiter_.admit("cursor", r->ports_.clock.now_ms())) {
+                       logger(r->opt_.name)
+                           ->warn("sink {}: cannot store the cursor: {}{}", r->opt_.name, msg,
+                                  suppressed_note(*k));
+                     }
+                     return;
+                   }
+                   r->persisted_ = std::max(r->persisted_, pos);
+                   std::lock_guard figures_lock(r->figures_mutex_);
+                   r->figures_.persisted = r->persisted_;
+                 });
   });
 }
 
 void SinkRunner::update_figures() {
   auto cursor = current_cursor();
-  auto head = std::max(head_.load(), read_pos_);
+  auto head = std::max(head_.load(), cursor);
   auto backlog = std::max<std::int64_t>(head - cursor, 0);
   boost::system::error_code ec;
   auto oldest_ms = backlog > 0 ? reader_->first_received_ms_after(cursor, ec) : 0;  // 0: none
@@ -429,6 +586,7 @@ void SinkRunner::update_figures() {
     figures_.persisted = persisted_;
     figures_.head = head;
     figures_.in_flight = static_cast<std::int64_t>(pending_.size());
+    figures_.draining = connected_ && drain_.draining();
     figures_.backlog_events = backlog;
     figures_.backlog_oldest_age_s = age;
     figures_.delivered = delivered_.value();

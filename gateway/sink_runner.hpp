@@ -4,16 +4,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
@@ -22,6 +21,7 @@
 #include "gateway/event_log.hpp"
 #include "gateway/health.hpp"
 #include "gateway/log_rate_limiter.hpp"
+#include "gateway/sink_drain.hpp"
 #include "gateway/sink_ports.hpp"
 
 namespace pushgate {
@@ -58,18 +58,21 @@ class Sink {
   virtual ~Sink() = default;
   /**
    * Hands over `events` (ids ascending, all after the durable cursor) on the
-   * runner's thread. Must not block: start the delivery and answer each
+   * runner's io_context. `replay`: they come from the backlog (or are a
+   * retry), not live. Must not block: start the delivery and answer each
    * event later through `answer`. An event may be handed over again (a
    * retry, a reconnect, a restart): consumers drop duplicates by id.
    */
-  virtual void deliver(const std::vector<Event>& events, const Answer& answer) = 0;
+  virtual void deliver(const std::vector<Event>& events, bool replay, const Answer& answer) = 0;
 };
 
 /** How a SinkRunner paces one sink. */
 struct SinkRunnerOptions {
-  std::string name;          ///< the cursor's name, the metrics' `sink` label, the logger
-  std::size_t window = 100;  ///< events handed over and not yet answered, at most
-  std::size_t batch = 500;   ///< events per deliver() call, at most
+  std::string name;               ///< the cursor's name, the metrics' `sink` label, the logger
+  std::size_t window = 100;       ///< events handed over and not yet answered, at most
+  std::size_t batch = 1000;       ///< events per deliver() call, at most
+  std::size_t read_ahead = 4000;  ///< backlog events read per query
+  int backlog_max_per_s = 0;      ///< the backlog lane's pace; 0: as fast as answers come
   std::chrono::milliseconds tick{1000};               ///< figures, due retries, cursor write
   std::chrono::milliseconds retry_min{200};           ///< first backoff of a Retry
   std::chrono::milliseconds retry_max{30'000};        ///< backoff cap (doubling)
@@ -85,6 +88,7 @@ struct SinkFigures {
   std::int64_t persisted = 0;  ///< the cursor as last committed to the store
   std::int64_t head = 0;       ///< highest committed event id seen
   std::int64_t in_flight = 0;  ///< handed over or waiting for a retry, not answered
+  bool draining = false;       ///< the backlog lane still has events to hand over
   std::int64_t backlog_events = 0;
   double backlog_oldest_age_s = 0;
   std::uint64_t delivered = 0;
@@ -94,23 +98,31 @@ struct SinkFigures {
 
 /**
  * The sink contract, run by the core for one sink: events after the sink's
- * durable cursor are handed to it in id order, at most `window` unanswered
- * at a time; the cursor advances, through SinkCursors, over the contiguous
- * prefix of events answered Delivered or Reject, so after a restart the
- * sink resumes where it was and nothing is lost (an event answered but not
- * yet under a stored cursor is handed over again). A Retry is handed over
- * again after a doubling backoff and holds the cursor below it. Rejects are
- * counted (`pushgate_sink_rejected_total{sink=}`) and logged (rate-limited).
+ * durable cursor are handed to it, at most `window` unanswered at a time;
+ * the cursor advances, through SinkCursors, over the contiguous prefix of
+ * events answered Delivered or Reject, so after a restart the sink resumes
+ * where it was and nothing is lost (an event answered but not yet under a
+ * stored cursor is handed over again). A Retry is handed over again after a
+ * doubling backoff and holds the cursor below it. Rejects are counted
+ * (`pushgate_sink_rejected_total{sink=}`) and logged (rate-limited).
  * Backlog depth and age go to metrics (`pushgate_sink_backlog_events`,
  * `pushgate_sink_backlog_oldest_age_seconds`) and Health::set_sink (so
  * StatusFigures, /readyz and every adapter see them).
  *
- * Threads: its own thread and io_context with its own EventReader. The
- * commit observer and the answers only post onto it.
+ * Order (DrainState): after a start or a reconnect the backlog is handed
+ * over in id order; an event committed since goes ahead of the backlog
+ * unless its terminal still has backlog, so each terminal's events go out
+ * in sequence.
+ *
+ * Threads: runs on the io_context it is given (one thread, or a strand's
+ * worth of discipline: the sink's deliver() is called there). The commit
+ * observer and the answers only post onto it. start() and stop() are called
+ * from another thread while that io_context runs (stop waits for it).
  */
 class SinkRunner {
  public:
   struct Ports {
+    boost::asio::io_context& ioc;
     CommitFeed& commits;
     EventReaders& readers;
     SinkCursors& cursors;
@@ -124,11 +136,11 @@ class SinkRunner {
   SinkRunner(const SinkRunner&) = delete;
   SinkRunner& operator=(const SinkRunner&) = delete;
 
-  /** Loads the cursor, opens the reader, subscribes to commits and starts the thread. */
+  /** Loads the cursor, opens the reader and subscribes to commits. */
   boost::system::error_code start();
   /**
    * Hands over nothing more, stores the cursor (waiting for that commit at
-   * most `stop_cursor_wait` and the deadline) and joins the thread. Answers
+   * most `stop_cursor_wait` and the deadline). Answers
    * still outstanding are dropped: those events are after the cursor and
    * handed over again after the next start.
    */
@@ -138,9 +150,10 @@ class SinkRunner {
    * The sink's link (MQTT: connected to the broker). While down nothing is
    * handed over; going down forgets every unanswered event (late answers
    * are ignored) and going up hands them over again from the cursor.
-   * Thread-safe.
+   * `window` (when not 0) replaces the options' window while up (MQTT 5:
+   * the broker's receive maximum). Thread-safe.
    */
-  void set_connected(bool connected);
+  void set_connected(bool connected, std::size_t window = 0);
 
   /** Wakes the runner now (e.g. the sink has room again). Thread-safe. */
   void wake();
@@ -151,6 +164,7 @@ class SinkRunner {
   enum class State { InFlight, Waiting };
   struct Pending {
     Event event;
+    bool replay = false;
     State state = State::InFlight;
     int attempts = 0;
     std::chrono::steady_clock::time_point due{};
@@ -166,10 +180,12 @@ class SinkRunner {
 
   void pump();
   void request_pump();
-  void hand_over(const std::vector<Event>& events);
+  void hand_over(const std::vector<Event>& events, bool replay);
   void take_answers();
   void on_answer(AnswerRecord a);
-  void on_connected(bool connected);
+  void on_connected(bool connected, std::size_t window);
+  void begin_session();
+  bool take_token();
   void schedule_tick();
   void on_tick();
   void arm_retry_timer();
@@ -182,18 +198,25 @@ class SinkRunner {
   SinkRunnerOptions opt_;
   LogRateLimiter log_limiter_;
 
-  boost::asio::io_context ioc_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::thread thread_;
+  boost::asio::io_context& ioc_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer pace_timer_;
   std::unique_ptr<EventReader> reader_;
 
-  // The runner's thread only.
+  // The runner's io_context only.
+  bool started_ = false;
   bool connected_ = true;
   bool stopping_ = false;
-  std::uint64_t epoch_ = 1;                  // answers of an older epoch are ignored
-  std::int64_t read_pos_ = 0;                // every event up to it was handed over (or answered)
+  std::size_t window_ = 1;
+  std::uint64_t epoch_ = 1;  // answers of an older epoch are ignored
+  DrainState drain_;
+  std::deque<Event> backlog_;          // read ahead by the backlog lane
+  std::int64_t backlog_read_pos_ = 0;  // backlog_ holds ids up to this
+  std::int64_t cursor_ = 0;            // answered prefix, kept across reconnects
+  double tokens_ = 0;                  // backlog_max_per_s
+  std::chrono::steady_clock::time_point refill_{};
+  bool pace_timer_armed_ = false;
   std::map<std::int64_t, Pending> pending_;  // handed over or waiting for a retry
   std::int64_t persisted_ = 0;
   bool cursor_write_in_flight_ = false;
@@ -207,7 +230,7 @@ class SinkRunner {
   std::atomic<std::int64_t> head_{0};
   std::atomic<bool> pump_posted_{false};
   std::shared_ptr<Alive> alive_;
-  std::mutex answers_mutex_;  // any thread adds, the runner's thread takes
+  std::mutex answers_mutex_;  // any thread adds, the runner's io_context takes
   std::vector<AnswerRecord> answers_;
   mutable std::mutex figures_mutex_;
   SinkFigures figures_;

@@ -18,11 +18,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "adapters/mqtt/mqtt_config.hpp"
-#include "adapters/mqtt/mqtt_drain.hpp"
 #include "adapters/mqtt/mqtt_protocol.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
+#include "gateway/sink_drain.hpp"
 #include "gateway/sink_ports.hpp"
 
 namespace mqtt {

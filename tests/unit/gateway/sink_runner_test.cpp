@@ -36,10 +36,11 @@ constexpr const char* kSink = "test";
 /** A sink that keeps every handed-over event until the test answers it. */
 class FakeSink final : public Sink {
  public:
-  void deliver(const std::vector<Event>& events, const Answer& answer) override {
+  void deliver(const std::vector<Event>& events, bool replay, const Answer& answer) override {
     std::lock_guard lock(mutex_);
     for (const auto& e : events) {
       handed_.push_back(e.id);
+      replayed_.push_back(replay);
       held_.emplace_back(e.id, answer);
     }
     max_held_ = std::max(max_held_, held_.size());
@@ -48,6 +49,10 @@ class FakeSink final : public Sink {
   std::vector<std::int64_t> handed() const {
     std::lock_guard lock(mutex_);
     return handed_;
+  }
+  std::vector<bool> replayed() const {
+    std::lock_guard lock(mutex_);
+    return replayed_;
   }
   std::size_t held() const {
     std::lock_guard lock(mutex_);
@@ -93,6 +98,7 @@ class FakeSink final : public Sink {
  private:
   mutable std::mutex mutex_;
   std::vector<std::int64_t> handed_;
+  std::vector<bool> replayed_;
   std::vector<std::pair<std::int64_t, Answer>> held_;
   std::size_t max_held_ = 0;
 };
@@ -123,7 +129,7 @@ class SinkRunnerTest : public ::testing::Test {
 
   std::unique_ptr<SinkRunner> make_runner(FakeSink& sink, SinkRunnerOptions o) {
     return std::make_unique<SinkRunner>(
-        SinkRunner::Ports{*store_, *ports_, *ports_, metrics_, health_, clock_}, sink,
+        SinkRunner::Ports{io_.ioc(), *store_, *ports_, *ports_, metrics_, health_, clock_}, sink,
         std::move(o));
   }
 
@@ -157,6 +163,7 @@ class SinkRunnerTest : public ::testing::Test {
 
   test::TempDir dir_;
   test::FakeClock clock_;
+  test::IoThread io_;  // the runner's io_context; outlives every runner
   std::unique_ptr<metrics::Registry> store_metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::StoreSinkPorts> ports_;
@@ -383,6 +390,28 @@ TEST_F(SinkRunnerTest, BacklogDepthAndAgeReachHealthAndMetrics) {
   ASSERT_TRUE(wait_until([&] { return health_.status(Health::Kind::Ready).first; }));
   EXPECT_EQ(metric("pushgate_sink_backlog_events"), 0);
   EXPECT_EQ(metric("pushgate_sink_backlog_alarms_total"), 1);
+  runner->stop(kDeadline);
+}
+
+TEST_F(SinkRunnerTest, LiveEventGoesAheadOfTheBacklogUnlessItsTerminalHasBacklog) {
+  commit(3, "T1");  // the backlog: ids 1..3
+  FakeSink sink;
+  auto o = options();
+  o.window = 1;
+  o.connected_at_start = false;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  runner->set_connected(true);
+  ASSERT_TRUE(wait_until([&] { return sink.held() == 1; }));
+  commit(1, "T2");  // 4: its terminal has no backlog
+  commit(1, "T1");  // 5: waits behind T1's backlog
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(wait_until([&] { return sink.held() == 1; }));
+    sink.answer_all(SinkResult::Delivered);
+  }
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 5; }));
+  EXPECT_EQ(sink.handed(), (Ids{1, 4, 2, 3, 5}));
+  EXPECT_EQ(sink.replayed(), (std::vector<bool>{true, false, true, true, true}));
   runner->stop(kDeadline);
 }
 
