@@ -395,6 +395,14 @@ void SinkRunner::pump() {
   }
   hand_over(out, true);
   persist_cursor(false);
+  {
+    // Cheap figures at once; depth and age (a query) on the tick.
+    std::lock_guard lock(figures_mutex_);
+    figures_.cursor = current_cursor();
+    figures_.head = std::max(head_.load(), figures_.cursor);
+    figures_.in_flight = static_cast<std::int64_t>(pending_.size());
+    figures_.draining = drain_.draining();
+  }
 }
 
 void SinkRunner::take_answers() {

@@ -40,7 +40,6 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
       gateway_id_(ctx.config.get_string("gateway.id")),
       reconnect_timer_(ioc_),
       tick_timer_(ioc_),
-      pump_timer_(ioc_),
       alive_(std::make_shared<Alive>()),
       rng_(std::random_device{}()),
       published_(ctx.metrics.counter("pushgate_mqtt_published_total",
@@ -61,17 +60,7 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
       control_failed_(ctx.metrics.counter(
           "pushgate_mqtt_control_failed_total",
           "Status, result and discovery messages that failed (sent again on reconnect)")),
-      backlog_events_(ctx.metrics.gauge("pushgate_sink_backlog_events",
-                                        "Events after the sink's cursor (not yet acknowledged)",
-                                        {{"sink", "mqtt"}})),
-      backlog_age_(ctx.metrics.gauge("pushgate_sink_backlog_oldest_age_seconds",
-                                     "Age of the oldest event not yet acknowledged by the sink",
-                                     {{"sink", "mqtt"}})),
       connected_(ctx.metrics.gauge("pushgate_mqtt_connected", "1 while connected to the broker")),
-      backlog_alarms_(ctx.metrics.counter(
-          "pushgate_sink_backlog_alarms_total",
-          "Times a sink's oldest undelivered event passed health.max_backlog_age_s (/readyz 503)",
-          {{"sink", "mqtt"}})),
       ack_timeouts_(ctx.metrics.counter(
           "pushgate_mqtt_ack_timeouts_total",
           "Connections dropped because events in flight got no PUBACK in mqtt.ack_timeout_s")) {
@@ -79,8 +68,6 @@ MqttAdapter::MqttAdapter(AdapterContext& ctx, MqttConfig config)
   if (auto z = Zone::parse(ctx.config.get_string("gateway.timezone"), error)) {
     zone_ = *z;
   }
-  max_backlog_age_s_ = ctx.config.get_int("health.max_backlog_age_s");
-  link_since_ms_ = ctx.clock.now_ms();
   alive_->adapter = this;
 }
 
@@ -94,24 +81,6 @@ boost::system::error_code MqttAdapter::start() {
     start_error_ = why;
     return make_error_code(boost::system::errc::invalid_argument);
   }
-  boost::system::error_code ec;
-  reader_ = ctx_.event_readers->open_reader(ec);
-  if (ec) {
-    log->error("cannot open the event log for reading: {}", ec.message());
-    return ec;
-  }
-  cursor_ = ctx_.cursors->load(kCursorName, ec);
-  if (ec) {
-    log->error("cannot read the mqtt cursor: {}", ec.message());
-    return ec;
-  }
-  head_ = reader_->max_event_id(ec);
-  if (ec) {
-    return ec;
-  }
-  persisted_cursor_ = cursor_;
-  persisted_cursor_atomic_ = cursor_;
-
   event_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Event);
   connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Connect);
   control_listener_ = std::make_unique<Listener>(*this, Listener::Kind::Control);
@@ -121,22 +90,34 @@ boost::system::error_code MqttAdapter::start() {
     return make_error_code(boost::system::errc::invalid_argument);
   }
 
-  // Live events: the writer only tells us how far the log goes now.
+  // The sink contract is the core's: reading after the cursor, the window,
+  // the drain cap, the cursor and the backlog figures.
+  SinkRunnerOptions o;
+  o.name = kCursorName;
+  o.window = static_cast<std::size_t>(cfg_.inflight);
+  o.batch = 1000;
+  o.read_ahead = kBacklogBatch;
+  o.backlog_max_per_s = cfg_.drain_max_per_s;
+  o.cursor_write_every = kCursorWriteEvery;
+  o.stop_cursor_wait = kStopCursorWait;
+  o.max_backlog_age_s = ctx_.config.get_int("health.max_backlog_age_s");
+  o.connected_at_start = false;  // until the broker accepts us
+  runner_ = std::make_unique<SinkRunner>(
+      SinkRunner::Ports{ioc_, *ctx_.commits, *ctx_.event_readers, *ctx_.cursors, ctx_.metrics,
+                        ctx_.health, ctx_.clock},
+      static_cast<Sink&>(*this), std::move(o));
+  if (auto ec = runner_->start()) {
+    return ec;
+  }
+
+  // Door states changed: republished on the next tick (events go through runner_).
   commit_sub_ = ctx_.commits->subscribe([this](const std::vector<Event>& committed) {
-    if (committed.empty()) {
-      return;
-    }
-    std::int64_t top = 0;
     for (const auto& e : committed) {
-      top = std::max(top, e.id);
       if (e.kind == EventKind::DoorState) {
         doors_dirty_ = true;
+        return;
       }
     }
-    std::int64_t cur = head_.load();
-    while (cur < top && !head_.compare_exchange_weak(cur, top)) {
-    }
-    request_pump();
   });
   ctx_.commands.add_observer([alive = alive_](const CommandRecord& c) {
     if (c.origin != "mqtt") {
@@ -165,7 +146,7 @@ boost::system::error_code MqttAdapter::start() {
     schedule_tick();
   });
   log->info("MQTT bridge to {} as {} under {}/ (cursor at event {})", cfg_.server_uri,
-            cfg_.client_id, topics_.root(), cursor_);
+            cfg_.client_id, topics_.root(), runner_->figures().cursor);
   return {};
 }
 
@@ -176,39 +157,31 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
     alive_->adapter = nullptr;
   }
   if (!thread_.joinable()) {
+    if (runner_) {
+      runner_->stop(deadline);  // not started when the thread is not: returns at once
+    }
     return;
   }
   auto until = std::chrono::steady_clock::now() + deadline;
   auto log = logger("mqtt");
   std::promise<void> flushed;
   auto flushed_future = flushed.get_future();
-  net::post(ioc_, [this, &flushed, until] {
+  net::post(ioc_, [this, &flushed] {
     bool was_up = link_ == Link::Up;
     link_ = Link::Stopping;
     reconnect_timer_.cancel();
     tick_timer_.cancel();
-    pump_timer_.cancel();
-    cursor_ = std::max(cursor_, drain_.cursor());
     if (was_up) {
       // A clean disconnect does not fire the last will: say offline ourselves.
       publish_control(topics_.status(), "offline", true);
     }
-    // The last cursor goes through the writer, which still runs.
-    if (cursor_ > persisted_cursor_) {
-      auto pos = cursor_;
-      auto p = std::make_shared<std::promise<bool>>();
-      auto f = p->get_future();
-      ctx_.cursors->store(kCursorName, pos,
-                          [p](boost::system::error_code ec) { p->set_value(!ec); });
-      auto wait_until = std::min(until, std::chrono::steady_clock::now() + kStopCursorWait);
-      if (f.wait_until(wait_until) == std::future_status::ready && f.get()) {
-        persisted_cursor_ = pos;
-        persisted_cursor_atomic_ = pos;
-      }
-    }
     flushed.set_value();
   });
   flushed_future.wait_until(until);
+  // The last cursor goes through the writer, which still runs.
+  runner_->stop(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             until - std::chrono::steady_clock::now()),
+                         std::chrono::milliseconds(10)));
   if (client_) {
     try {
       if (client_->is_connected()) {
@@ -237,7 +210,7 @@ void MqttAdapter::stop(std::chrono::milliseconds deadline) {
   thread_.join();
   connected_.set(0);
   connected_atomic_ = false;
-  log->info("MQTT bridge stopped (cursor at event {})", persisted_cursor_);
+  log->info("MQTT bridge stopped (cursor at event {})", runner_->figures().persisted);
 }
 
 }  // namespace pushgate::adapters::mqtt

@@ -128,7 +128,6 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   failures_ = 0;
   link_ = Link::Up;
   connected_.set(1);
-  link_since_ms_ = ctx_.clock.now_ms();
   window_ = cfg_.inflight;
   if (receive_maximum > 0) {
     window_ = std::min(window_, receive_maximum);  // the broker's own flow control (MQTT 5)
@@ -158,13 +157,15 @@ void MqttAdapter::on_connect(bool ok, std::string reason, int receive_maximum) {
   publish_outputs();
   publish_discovery(true);
   retract_internal_source();
-  begin_session();
+  // The runner hands the backlog over again from the cursor, then live events.
+  unacked_ = 0;
+  runner_->set_connected(true, static_cast<std::size_t>(window_));
   // Ready only now: a command published from here on finds our subscription.
   connected_atomic_ = true;
+  auto f = runner_->figures();
   log->info("connected to {} (window {}, backlog {} events after event {})", cfg_.server_uri,
-            window_, head_.load() - cursor_, cursor_);
+            window_, f.backlog_events, f.cursor);
   publish_health();
-  pump();
 }
 
 void MqttAdapter::on_connection_lost(const std::string& cause) {
@@ -173,11 +174,13 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   if (link_ == Link::Up) {
     connections_lost_.inc();
-    logger("mqtt")->warn("connection to {} lost: {}; resuming from event {} on reconnect",
-                         cfg_.server_uri, cause, std::max(cursor_, drain_.cursor()));
+    logger("mqtt")->warn("connection to {} lost: {}; resuming from the cursor on reconnect",
+                         cfg_.server_uri, cause);
   }
-  cursor_ = std::max(cursor_, drain_.cursor());
   link_ = Link::Down;
+  // What was published and not acknowledged is handed over again after the reconnect.
+  runner_->set_connected(false);
+  unacked_ = 0;
   try {
     if (client_->is_connected()) {
       // We gave up on this connection (a refused publish, a failed delivery):
@@ -189,11 +192,8 @@ void MqttAdapter::on_connection_lost(const std::string& cause) {
   }
   connected_.set(0);
   connected_atomic_ = false;
-  link_since_ms_ = ctx_.clock.now_ms();
   ++epoch_;  // acks still on their way belong to the old connection
-  backlog_.clear();
   schedule_reconnect();
-  maybe_persist_cursor();
 }
 
 void MqttAdapter::schedule_reconnect() {

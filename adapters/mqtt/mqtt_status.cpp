@@ -26,21 +26,19 @@ void MqttAdapter::schedule_tick() {
 
 void MqttAdapter::on_tick() {
   ++ticks_;
-  update_backlog_figures();
   if (link_ != Link::Up) {
     return;
   }
-  if (drain_.in_flight() > 0 && std::chrono::steady_clock::now() - last_ack_progress_ >
-                                    std::chrono::seconds(cfg_.ack_timeout_s)) {
+  if (unacked_ > 0 && std::chrono::steady_clock::now() - last_ack_progress_ >
+                          std::chrono::seconds(cfg_.ack_timeout_s)) {
     // A broker (or client library) that stopped acknowledging: without this
     // the window stays full forever. Reconnecting sends the unacknowledged
     // events again; consumers drop the duplicates by id.
     ack_timeouts_.inc();
-    on_connection_lost(std::to_string(drain_.in_flight()) + " events without PUBACK for " +
+    on_connection_lost(std::to_string(unacked_) + " events without PUBACK for " +
                        std::to_string(cfg_.ack_timeout_s) + " s");
     return;
   }
-  maybe_persist_cursor();
   publish_terminals(false);
   if (doors_dirty_.exchange(false)) {
     publish_doors(false);
@@ -48,65 +46,22 @@ void MqttAdapter::on_tick() {
   if (ticks_ % cfg_.health_interval_s == 0) {
     publish_health();
   }
-  pump();
-}
-
-void MqttAdapter::update_backlog_figures() {
-  auto cursor = std::max(cursor_, link_ == Link::Up ? drain_.cursor() : cursor_);
-  auto head = head_.load();
-  backlog_events_.set(static_cast<double>(std::max<std::int64_t>(head - cursor, 0)));
-  boost::system::error_code ec;
-  backlog_oldest_ms_ = reader_->first_received_ms_after(cursor, ec);  // 0: none (or unreadable)
-  double age = backlog_oldest_ms_ > 0
-                   ? std::max<double>(0, (ctx_.clock.now_ms() - backlog_oldest_ms_) / 1000.0)
-                   : 0.0;
-  backlog_age_.set(age);
-  report_health(age);
-}
-
-// /readyz: the uplink's state, and a failing check once the oldest event
-// still waiting for the broker is older than health.max_backlog_age_s.
-void MqttAdapter::report_health(double backlog_age_s) {
-  Health::Sink s;
-  s.connected = link_ == Link::Up;
-  s.since_ms = link_since_ms_;
-  s.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
-  s.backlog_oldest_age_s = backlog_age_s;
-  ctx_.health.set_sink("mqtt", s);
-  const bool too_old = max_backlog_age_s_ > 0 && backlog_age_s > max_backlog_age_s_;
-  if (too_old == backlog_too_old_) {
-    return;
-  }
-  backlog_too_old_ = too_old;
-  if (!too_old) {
-    ctx_.health.set(Health::Kind::Ready, "mqtt", true);
-    logger("mqtt")->info("backlog back under health.max_backlog_age_s: ready again");
-    return;
-  }
-  backlog_alarms_.inc();
-  auto reason = std::to_string(s.backlog_events) + " events not delivered, the oldest " +
-                std::to_string(static_cast<std::int64_t>(backlog_age_s)) +
-                " s old (health.max_backlog_age_s " + std::to_string(max_backlog_age_s_) +
-                "); broker " + (s.connected ? "connected" : "not connected") + " since " +
-                (s.since_ms > 0 ? format_utc_iso8601(s.since_ms) : std::string("start"));
-  logger("mqtt")->warn("not ready: {}", reason);
-  ctx_.health.set(Health::Kind::Ready, "mqtt", false, std::move(reason));
 }
 
 void MqttAdapter::publish_health() {
-  update_backlog_figures();
+  auto f = runner_->figures();  // as of the runner's last tick
   HealthFigures h;
-  h.backlog_events = static_cast<std::int64_t>(backlog_events_.value());
-  h.backlog_oldest_age_s = backlog_age_.value();
+  h.backlog_events = f.backlog_events;
+  h.backlog_oldest_age_s = f.backlog_oldest_age_s;
   if (auto free_bytes = ctx_.status.disk_free_bytes()) {
     h.disk_free_bytes = static_cast<double>(*free_bytes);
   }
   h.published = published_.value();
   h.acked = acked_.value();
   h.failed = failed_.value();
-  h.cursor = std::max(cursor_, drain_.cursor());
-  h.head = head_.load();
-  h.draining = drain_.draining();
+  h.cursor = f.cursor;
+  h.head = f.head;
+  h.draining = f.draining;
   h.terminals_online =
       ctx_.terminals.online_count(ctx_.clock.now_ms(), cfg_.terminal_offline_after_s * 1000LL);
   h.now_ms = ctx_.clock.now_ms();
