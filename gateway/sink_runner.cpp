@@ -270,12 +270,13 @@ bool SinkRunner::take_token() {
   return false;
 }
 
-void SinkRunner::hand_over(const std::vector<Event>& events, bool replay) {
-  if (events.empty()) {
-    return;
+const Sink::Answer& SinkRunner::answer_fn() {
+  if (answer_fn_ && answer_fn_epoch_ == epoch_) {
+    return answer_fn_;
   }
-  Sink::Answer answer = [alive = alive_, epoch = epoch_](std::int64_t id, SinkResult result,
-                                                         std::string reason) {
+  answer_fn_epoch_ = epoch_;
+  answer_fn_ = [alive = alive_, epoch = epoch_](std::int64_t id, SinkResult result,
+                                                std::string reason) {
     std::lock_guard lock(alive->mutex);
     auto* r = alive->runner;
     if (r == nullptr) {
@@ -296,7 +297,14 @@ void SinkRunner::hand_over(const std::vector<Event>& events, bool replay) {
       });
     }
   };
-  sink_.deliver(events, replay, answer);
+  return answer_fn_;
+}
+
+void SinkRunner::hand_over(const std::vector<Event>& events, bool replay) {
+  if (events.empty()) {
+    return;
+  }
+  sink_.deliver(events, replay, answer_fn());
 }
 
 void SinkRunner::pump() {
@@ -305,29 +313,41 @@ void SinkRunner::pump() {
   }
   auto log = logger(opt_.name);
   auto room = [this] { return window_ > pending_.size() ? window_ - pending_.size() : 0; };
-  auto take = [this](const Event& e, bool replay) {
+  auto take = [this](const Event& e) {
     drain_.published(e.id);
-    pending_.emplace(e.id, Pending{e, replay, State::InFlight, 0, {}});
+    pending_.emplace(e.id, Pending{e.terminal_sn, e.kind, State::InFlight, 0, {}});
   };
 
   // Retries that are due first: they are older than anything new.
   auto now = std::chrono::steady_clock::now();
   std::vector<Event> out;
+  boost::system::error_code ec;
   for (auto& [id, p] : pending_) {
-    if (p.state == State::Waiting && p.due <= now) {
-      p.state = State::InFlight;
-      out.push_back(p.event);
-      if (out.size() == opt_.batch) {
-        hand_over(out, true);
-        out.clear();
+    if (p.state != State::Waiting || p.due > now) {
+      continue;
+    }
+    auto again = reader_->read_after(id - 1, 1, ec);
+    if (ec || again.empty() || again.front().id != id) {
+      if (auto k = log_limiter_.admit("read", ports_.clock.now_ms())) {
+        log->error("sink {}: cannot read event {} again for its retry: {}{}", opt_.name, id,
+                   ec ? ec.message() : std::string("not found"), suppressed_note(*k));
       }
+      p.due = now + opt_.retry_max;  // tried again later; the cursor waits
+      arm_retry_timer();
+      ec.clear();
+      continue;
+    }
+    p.state = State::InFlight;
+    out.push_back(std::move(again.front()));
+    if (out.size() == opt_.batch) {
+      hand_over(out, true);
+      out.clear();
     }
   }
   hand_over(out, true);
 
   // Live lane: what was committed since we last looked goes ahead of the
   // backlog (unless its terminal still has backlog, see DrainState).
-  boost::system::error_code ec;
   while (connected_ && room() > 0 && head_.load() > drain_.live_pos()) {
     auto events = reader_->read_after(drain_.live_pos(), std::min(room(), opt_.batch), ec);
     if (ec) {
@@ -343,7 +363,7 @@ void SinkRunner::pump() {
     out.clear();
     for (auto& e : events) {
       if (drain_.admit_live(e.terminal_sn, e.id)) {
-        take(e, false);
+        take(e);
         out.push_back(std::move(e));
       }
     }
@@ -382,7 +402,7 @@ void SinkRunner::pump() {
     Event e = std::move(backlog_.front());
     backlog_.pop_front();
     if (drain_.admit_backlog(e.terminal_sn, e.id)) {
-      take(e, true);
+      take(e);
       out.push_back(std::move(e));
       if (opt_.backlog_max_per_s > 0) {
         tokens_ -= 1;
@@ -434,9 +454,9 @@ void SinkRunner::on_answer(AnswerRecord a) {
     case SinkResult::Reject: {
       rejected_.inc();
       if (auto k = log_limiter_.admit("reject", now_ms)) {
-        const auto& e = it->second.event;
+        const auto& p = it->second;
         logger(opt_.name)->warn("sink {}: event {} ([sn={}] {}) refused for good, skipped: {}{}",
-                                opt_.name, e.id, e.terminal_sn, to_string(e.kind),
+                                opt_.name, a.id, p.terminal_sn, to_string(p.kind),
                                 a.reason.empty() ? "no reason" : a.reason, suppressed_note(*k));
       }
       drain_.acked(a.id);

@@ -162,9 +162,10 @@ class SinkRunner {
 
  private:
   enum class State { InFlight, Waiting };
+  // Not the event itself: a retry reads it again (rare), the common path copies nothing.
   struct Pending {
-    Event event;
-    bool replay = false;
+    std::string terminal_sn;  // for the log line of a reject
+    EventKind kind = EventKind::Attendance;
     State state = State::InFlight;
     int attempts = 0;
     std::chrono::steady_clock::time_point due{};
@@ -181,6 +182,8 @@ class SinkRunner {
   void pump();
   void request_pump();
   void hand_over(const std::vector<Event>& events, bool replay);
+  /** The answer function for the current epoch (made once per epoch). */
+  const Sink::Answer& answer_fn();
   void take_answers();
   void on_answer(AnswerRecord a);
   void on_connected(bool connected, std::size_t window);
@@ -217,6 +220,8 @@ class SinkRunner {
   double tokens_ = 0;                  // backlog_max_per_s
   std::chrono::steady_clock::time_point refill_{};
   bool pace_timer_armed_ = false;
+  Sink::Answer answer_fn_;
+  std::uint64_t answer_fn_epoch_ = 0;
   std::map<std::int64_t, Pending> pending_;  // handed over or waiting for a retry
   std::int64_t persisted_ = 0;
   bool cursor_write_in_flight_ = false;
