@@ -16,8 +16,7 @@ namespace net = boost::asio;
 // Answers and commits can arrive from other threads while the runner stops:
 // they reach it only while this points at it.
 struct SinkRunner::Alive {
-  // Recursive: a sink may answer from inside deliver(), which runs under it.
-  std::recursive_mutex mutex;
+  std::mutex mutex;  // held only to read or clear `runner`, never while it runs
   SinkRunner* runner = nullptr;
   // stop(): a flush that did not run in time must not run later.
   std::mutex flush_mutex;
@@ -26,13 +25,19 @@ struct SinkRunner::Alive {
 
 namespace {
 
-// Runs `fn` on the runner's io_context while the runner is alive.
+// Runs `fn` on the runner's io_context unless stop() began first. Handlers
+// run one at a time on that io_context and stop() waits for its own flush
+// there, so a handler that found the runner finishes before stop() returns.
 template <class Alive, class Fn>
 void post_guarded(boost::asio::io_context& ioc, const std::shared_ptr<Alive>& alive, Fn fn) {
   net::post(ioc, [alive, fn = std::move(fn)]() mutable {
-    std::lock_guard lock(alive->mutex);
-    if (alive->runner != nullptr) {
-      fn(*alive->runner);
+    decltype(alive->runner) runner = nullptr;
+    {
+      std::lock_guard lock(alive->mutex);
+      runner = alive->runner;
+    }
+    if (runner != nullptr) {
+      fn(*runner);
     }
   });
 }

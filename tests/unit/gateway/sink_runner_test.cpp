@@ -103,6 +103,16 @@ class FakeSink final : public Sink {
   std::size_t max_held_ = 0;
 };
 
+/** A sink that answers inside deliver() itself: every event rejected. */
+class RejectingSink final : public Sink {
+ public:
+  void deliver(const std::vector<Event>& events, bool, const Answer& answer) override {
+    for (const auto& e : events) {
+      answer(e.id, SinkResult::Reject, "the far side refuses this kind");
+    }
+  }
+};
+
 class SinkRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -127,7 +137,7 @@ class SinkRunnerTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<SinkRunner> make_runner(FakeSink& sink, SinkRunnerOptions o) {
+  std::unique_ptr<SinkRunner> make_runner(Sink& sink, SinkRunnerOptions o) {
     return std::make_unique<SinkRunner>(
         SinkRunner::Ports{io_.ioc(), *store_, *ports_, *ports_, metrics_, health_, clock_}, sink,
         std::move(o));
@@ -252,6 +262,19 @@ TEST_F(SinkRunnerTest, RejectIsCountedAndNeverBlocksTheCursor) {
   // A rejected event is not handed over again.
   EXPECT_EQ(sink.handed(), (Ids{1, 2, 3}));
   EXPECT_EQ(sink.held(), 0U);
+  runner->stop(kDeadline);
+}
+
+TEST_F(SinkRunnerTest, ASinkMayAnswerInsideDeliver) {
+  commit(250);
+  RejectingSink sink;
+  auto o = options();
+  o.window = 10;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 250; }));
+  EXPECT_EQ(metric("pushgate_sink_rejected_total"), 250);
+  EXPECT_EQ(stored_cursor(), 250);
   runner->stop(kDeadline);
 }
 
