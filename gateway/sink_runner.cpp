@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gateway/clock.hpp"
+#include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/metrics/metrics.hpp"
 
@@ -240,6 +241,7 @@ void SinkRunner::begin_session() {
   }
   drain_.begin(cursor_, head, std::move(last));
   pending_.clear();
+  waiting_ = 0;
   backlog_.clear();
   backlog_read_pos_ = cursor_;
   tokens_ = 0;
@@ -327,7 +329,8 @@ void SinkRunner::pump() {
   auto now = std::chrono::steady_clock::now();
   std::vector<Event> out;
   boost::system::error_code ec;
-  for (auto& [id, p] : pending_) {
+  for (auto it = pending_.begin(); waiting_ > 0 && it != pending_.end(); ++it) {
+    auto& [id, p] = *it;
     if (p.state != State::Waiting || p.due > now) {
       continue;
     }
@@ -343,6 +346,7 @@ void SinkRunner::pump() {
       continue;
     }
     p.state = State::InFlight;
+    --waiting_;
     out.push_back(std::move(again.front()));
     if (out.size() == opt_.batch) {
       hand_over(out, true);
@@ -478,6 +482,7 @@ void SinkRunner::on_answer(AnswerRecord a) {
       }
       backoff = std::min(backoff, opt_.retry_max);
       p.state = State::Waiting;
+      ++waiting_;
       p.due = std::chrono::steady_clock::now() + backoff;
       if (auto k = log_limiter_.admit("retry", now_ms)) {
         logger(opt_.name)->info(
@@ -541,6 +546,7 @@ void SinkRunner::on_connected(bool connected, std::size_t window) {
   take_answers();
   cursor_ = current_cursor();
   pending_.clear();
+  waiting_ = 0;
   backlog_.clear();
   ++epoch_;
   connected_ = false;
@@ -650,7 +656,8 @@ void SinkRunner::update_figures() {
   auto reason = std::to_string(backlog) + " events not delivered, the oldest " +
                 std::to_string(static_cast<std::int64_t>(age)) +
                 " s old (health.max_backlog_age_s " + std::to_string(opt_.max_backlog_age_s) +
-                "); " + (connected_ ? "connected" : "not connected");
+                "); " + (connected_ ? "connected" : "not connected") + " since " +
+                (since_ms_ > 0 ? format_utc_iso8601(since_ms_) : std::string("start"));
   log->warn("not ready: {}", reason);
   ports_.health.set(Health::Kind::Ready, opt_.name, false, std::move(reason));
 }

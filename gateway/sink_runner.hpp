@@ -222,7 +222,9 @@ class SinkRunner {
   bool pace_timer_armed_ = false;
   Sink::Answer answer_fn_;
   std::uint64_t answer_fn_epoch_ = 0;
-  std::map<std::int64_t, Pending> pending_;  // handed over or waiting for a retry
+  std::map<std::int64_t, Pending> pending_;
+  std::size_t waiting_ =
+      0;  // entries of pending_ waiting for a retry  // handed over or waiting for a retry
   std::int64_t persisted_ = 0;
   bool cursor_write_in_flight_ = false;
   std::chrono::steady_clock::time_point last_cursor_write_{};
