@@ -18,12 +18,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "adapters/mqtt/mqtt_config.hpp"
-#include "adapters/mqtt/mqtt_drain.hpp"
 #include "adapters/mqtt/mqtt_protocol.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/sink_ports.hpp"
+#include "gateway/sink_runner.hpp"
 
 namespace mqtt {
 class async_client;
@@ -35,18 +35,19 @@ class message;
 namespace pushgate::adapters::mqtt {
 
 /**
- * The MQTT bridge: a sink over the event log with its own durable cursor
- * (cursors row "mqtt"), plus retained status, commands in and Home
- * Assistant discovery. Faces a broker that may be down for days, refuse
- * us, or drop the connection at any time.
+ * The MQTT bridge: a sink run by the core's SinkRunner (cursor "mqtt"):
+ * it publishes what it is handed (QoS 1) and answers delivered on PUBACK;
+ * plus retained status, commands in and Home Assistant discovery. Faces a
+ * broker that may be down for days, refuse us, or drop the connection at
+ * any time.
  *
- * Threads: everything runs on the adapter's own thread and io_context
- * (its own EventReader on the event log, the paho client's calls). paho's
- * callbacks, the store's commit observer, the command queue's observer and
- * the outputs' observer only post onto it. The SQLite event log is the only
- * buffer: paho keeps nothing while disconnected.
+ * Threads: everything runs on the adapter's own thread and io_context (the
+ * sink runner, the paho client's calls). paho's callbacks, the store's
+ * commit observer, the command queue's observer and the outputs' observer
+ * only post onto it. The SQLite event log is the only buffer: paho keeps
+ * nothing while disconnected.
  */
-class MqttAdapter final : public Adapter {
+class MqttAdapter final : public Adapter, private Sink {
  public:
   static void declare_config(config::Schema& schema);
   /** Null when mqtt.enabled is false. */
@@ -66,7 +67,9 @@ class MqttAdapter final : public Adapter {
   std::string start_error() const override { return start_error_; }
 
   /** The cursor as last committed to the store (for tests). */
-  std::int64_t persisted_cursor_for_test() const { return persisted_cursor_atomic_.load(); }
+  std::int64_t persisted_cursor_for_test() const {
+    return runner_ ? runner_->figures().persisted : 0;
+  }
   /** Connected, subscribed to the command topics and announced online. */
   bool connected_for_test() const { return connected_atomic_.load(); }
 
@@ -87,13 +90,10 @@ class MqttAdapter final : public Adapter {
   void schedule_reconnect();
   void publish_control(const std::string& topic, const std::string& payload, bool retain);
 
-  // Event sink
-  void request_pump();
-  void pump();
-  void publish_event(const Event& e, bool replay);
+  // Event sink (Sink, called by runner_ on the adapter's thread)
+  void deliver(const std::vector<Event>& events, bool replay, const Answer& answer) override;
+  bool publish_event(const Event& e, bool replay);
   void on_event_acks();
-  void maybe_persist_cursor();
-  void begin_session();
 
   // Status and health
   void schedule_tick();
@@ -104,8 +104,6 @@ class MqttAdapter final : public Adapter {
   void publish_discovery(bool all);
   void retract_internal_source();
   void publish_health();
-  void update_backlog_figures();
-  void report_health(double backlog_age_s);
 
   // Commands
   void on_message(std::shared_ptr<const ::mqtt::message> msg);
@@ -126,7 +124,6 @@ class MqttAdapter final : public Adapter {
   std::thread thread_;
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer tick_timer_;
-  boost::asio::steady_timer pump_timer_;
   std::shared_ptr<Alive> alive_;
 
   // The listeners outlive the client (declared first, destroyed last):
@@ -137,7 +134,9 @@ class MqttAdapter final : public Adapter {
   std::unique_ptr<::mqtt::async_client> client_;
   std::unique_ptr<::mqtt::connect_options> connect_options_;  // used by paho while connecting
 
-  std::unique_ptr<EventReader> reader_;  // its own read connection; the adapter's thread only
+  // Reads after the cursor, paces, stores the cursor; on ioc_, destroyed before it.
+  std::unique_ptr<SinkRunner> runner_;
+  Sink::Answer answer_;  // the runner's answer for what was handed over last
 
   // Sink state (adapter thread).
   enum class Link { Down, Connecting, Up, Stopping };
@@ -145,31 +144,15 @@ class MqttAdapter final : public Adapter {
   std::uint16_t epoch_ = 0;  // connection number; acks of an older one are ignored
   int failures_ = 0;
   int window_ = 1;
-  DrainState drain_;
-  std::deque<Event> backlog_;          // read ahead by the backlog lane
-  std::int64_t backlog_read_pos_ = 0;  // backlog_ holds ids up to this
-  std::int64_t cursor_ = 0;            // acked prefix, kept across reconnects
-  std::int64_t persisted_cursor_ = 0;
-  std::atomic<std::int64_t> persisted_cursor_atomic_{0};
+  std::size_t unacked_ = 0;  // events published on this connection without PUBACK
   std::atomic<bool> connected_atomic_{false};
-  bool cursor_write_in_flight_ = false;
-  std::chrono::steady_clock::time_point last_cursor_write_{};
   // Last PUBACK of an event, or when the window went from empty to in use:
   // the watchdog's reference (on_tick).
   std::chrono::steady_clock::time_point last_ack_progress_{};
   std::mutex acks_mutex_;  // paho's thread adds, the adapter's thread takes
   std::vector<std::pair<std::uint64_t, bool>> acks_;
-  std::atomic<std::int64_t> head_{0};  // highest committed id (commit observer)
-  std::atomic<bool> pump_posted_{false};
   std::atomic<bool> doors_dirty_{true};
-  double drain_tokens_ = 0;
-  std::chrono::steady_clock::time_point drain_refill_{};
-  bool pump_timer_armed_ = false;
   std::mt19937_64 rng_;
-  std::int64_t backlog_oldest_ms_ = 0;
-  std::int64_t max_backlog_age_s_ = 300;  // health.max_backlog_age_s
-  std::int64_t link_since_ms_ = 0;        // when the link last went up or down
-  bool backlog_too_old_ = false;
   int ticks_ = 0;
 
   std::map<std::string, TerminalStatus> terminals_sent_;
@@ -190,10 +173,7 @@ class MqttAdapter final : public Adapter {
   metrics::Counter& commands_received_;
   metrics::Counter& commands_rejected_;
   metrics::Counter& control_failed_;
-  metrics::Gauge& backlog_events_;
-  metrics::Gauge& backlog_age_;
   metrics::Gauge& connected_;
-  metrics::Counter& backlog_alarms_;
   metrics::Counter& ack_timeouts_;
   /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
   CommitSubscription commit_sub_;

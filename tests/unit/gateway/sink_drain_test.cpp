@@ -1,8 +1,8 @@
-#include "adapters/mqtt/mqtt_drain.hpp"
+#include "gateway/sink_drain.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pushgate::adapters::mqtt {
+namespace pushgate {
 namespace {
 
 TEST(DrainStateTest, LiveEventOfTerminalWithoutBacklogGoesAhead) {
@@ -105,4 +105,4 @@ TEST(DrainStateTest, GapInIdsEndsTheBacklog) {
 }
 
 }  // namespace
-}  // namespace pushgate::adapters::mqtt
+}  // namespace pushgate

@@ -1,8 +1,8 @@
-#include "adapters/mqtt/mqtt_drain.hpp"
+#include "gateway/sink_drain.hpp"
 
 #include <algorithm>
 
-namespace pushgate::adapters::mqtt {
+namespace pushgate {
 
 void DrainState::begin(std::int64_t cursor, std::int64_t head,
                        std::map<std::string, std::int64_t> backlog_last) {
@@ -55,4 +55,4 @@ std::int64_t DrainState::cursor() const {
   return std::max(c, base_);
 }
 
-}  // namespace pushgate::adapters::mqtt
+}  // namespace pushgate

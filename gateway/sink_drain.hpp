@@ -5,11 +5,11 @@
 #include <map>
 #include <string>
 
-namespace pushgate::adapters::mqtt {
+namespace pushgate {
 
 /**
  * Which event goes out next, and how far the durable cursor may move: the
- * pure bookkeeping of the MQTT sink (no I/O, one thread).
+ * pure bookkeeping of a sink's drain, run by SinkRunner (no I/O, one thread).
  *
  * Two lanes read the event log in id order. The backlog lane replays
  * (cursor, head-at-connect]; the live lane takes everything committed
@@ -20,7 +20,8 @@ namespace pushgate::adapters::mqtt {
  * already sent.
  *
  * The cursor is the highest id such that every event up to it was
- * acknowledged (PUBACK): it never passes an event that was not.
+ * answered delivered or rejected (MQTT: PUBACK): it never passes an event
+ * that was not.
  */
 class DrainState {
  public:
@@ -54,7 +55,7 @@ class DrainState {
 
   /** A message for event `id` was handed to the client. */
   void published(std::int64_t id) { outstanding_.emplace(id, 0); }
-  /** The broker acknowledged event `id`. False for an id not in flight (a stale ack). */
+  /** The far side answered event `id` for good. False for an id not in flight (a stale answer). */
   bool acked(std::int64_t id) { return outstanding_.erase(id) != 0; }
   /**
    * Publishing event `id` failed: it stays unacknowledged, so the cursor
@@ -75,4 +76,4 @@ class DrainState {
   std::map<std::int64_t, int> outstanding_;  // published, not acknowledged
 };
 
-}  // namespace pushgate::adapters::mqtt
+}  // namespace pushgate
