@@ -2,7 +2,6 @@
 
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,14 +30,6 @@
 namespace pushgate {
 
 namespace {
-
-double disk_free_bytes(const std::filesystem::path& dir) {
-  struct statvfs s {};
-  if (statvfs(dir.c_str(), &s) != 0) {
-    return -1;
-  }
-  return static_cast<double>(s.f_bavail) * static_cast<double>(s.f_frsize);
-}
 
 double database_bytes(const std::filesystem::path& p) {
   std::error_code ec;
@@ -375,8 +366,12 @@ std::string Gateway::start() {
       return err;
     }
   }
+  status_ = std::make_unique<StatusFigures>(std::filesystem::path(so.path).parent_path(), health_);
   metrics_.callback_gauge("pushgate_disk_free_bytes", "Free space where the database lives",
-                          [dir = data_dir_] { return disk_free_bytes(dir); });
+                          [status = status_.get()] {
+                            auto free = status->disk_free_bytes();
+                            return free ? static_cast<double>(*free) : -1.0;
+                          });
   metrics_.callback_gauge("pushgate_database_bytes", "Size of the database with its WAL",
                           [p = std::filesystem::path(so.path)] { return database_bytes(p); });
   metrics_.gauge("pushgate_build_info", "Version of pushgated", {{"version", kVersion}}).set(1);
@@ -405,7 +400,6 @@ std::string Gateway::start() {
     return err;
   }
   doors_->add_routes(router_);
-  status_ = std::make_unique<StatusFigures>(std::filesystem::path(so.path).parent_path(), health_);
 
   CommandQueue::Options co;
   co.default_ttl_ms = config_.get_int("commands.default_ttl_s") * 1000;

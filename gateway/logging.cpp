@@ -122,15 +122,7 @@ std::string check_component_levels(std::string_view component_levels,
       continue;
     }
     std::string message = "no component \"" + name + "\"";
-    std::string near;
-    std::size_t best = std::string::npos;
-    for (const auto& k : known) {
-      if (auto d = config::edit_distance(name, k); d < best) {
-        best = d;
-        near = k;
-      }
-    }
-    if (!near.empty() && best <= std::max<std::size_t>(1, name.size() / 4 + 1)) {
+    if (auto near = config::nearest_word(name, known); !near.empty()) {
       message += "; did you mean " + near + "?";
     }
     message += " (components:";

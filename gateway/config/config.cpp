@@ -263,8 +263,7 @@ std::optional<Value> from_toml(const KeySpec& spec, const toml::node& node, std:
 // or "" when nothing is close. Wildcard segments take the given names.
 std::string nearest(const Schema& schema, std::string_view path, bool section) {
   auto mine = split_path(path);
-  std::string best;
-  std::size_t best_distance = std::string::npos;
+  std::vector<std::string> candidates;
   for (const auto& k : schema.keys()) {
     auto parts = split_path(k.path);
     if (section) {
@@ -279,18 +278,9 @@ std::string nearest(const Schema& schema, std::string_view path, bool section) {
     for (std::size_t i = 0; i < parts.size(); ++i) {
       candidate += (i ? "." : "") + std::string(parts[i] == "*" ? mine[i] : parts[i]);
     }
-    auto d = edit_distance(lower(path), lower(candidate));
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
+    candidates.push_back(std::move(candidate));
   }
-  // Close means a slip of the keyboard, not another key: at most 1 edit in 4.
-  std::size_t allowed = std::max<std::size_t>(1, mine.back().size() / 4 + (section ? 0 : 1));
-  if (best.empty() || best_distance == 0 || best_distance > allowed) {
-    return {};
-  }
-  return best;
+  return nearest_word(path, candidates, mine.back(), section ? 0 : 1);
 }
 
 std::string unknown(const Schema& schema, std::string_view path, bool section) {
@@ -433,6 +423,28 @@ void flatten(const toml::table& table, const std::string& prefix, const Schema& 
 }
 
 }  // namespace
+
+std::string nearest_word(std::string_view word, const std::vector<std::string>& candidates,
+                         std::string_view measured, std::size_t slack) {
+  const auto typed = lower(word);
+  const std::string* best = nullptr;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& c : candidates) {
+    if (c == word) {
+      continue;
+    }
+    if (auto d = edit_distance(typed, lower(c)); d < best_distance) {
+      best_distance = d;
+      best = &c;
+    }
+  }
+  // Close means a slip of the keyboard, not another word: at most 1 edit in 4.
+  const std::size_t allowed = std::max<std::size_t>(1, measured.size() / 4 + slack);
+  if (best == nullptr || best_distance > allowed) {
+    return {};
+  }
+  return *best;
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);

@@ -127,4 +127,17 @@ std::vector<std::string> restart_only_changes(const Schema& schema, const Config
 /** Levenshtein distance between two words, for "did you mean". */
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
+/**
+ * For "did you mean": the candidate nearest to `word` (edit distance, case
+ * ignored) when it is a slip of the keyboard and not another word: at most
+ * one edit in four characters of `measured` (the part the person typed:
+ * `word` itself, or a key path's last part), at least one, plus `slack`.
+ * "" when none is that close, or the nearest is `word` itself.
+ */
+std::string nearest_word(std::string_view word, const std::vector<std::string>& candidates,
+                         std::string_view measured, std::size_t slack = 1);
+inline std::string nearest_word(std::string_view word, const std::vector<std::string>& candidates) {
+  return nearest_word(word, candidates, word);
+}
+
 }  // namespace pushgate::config

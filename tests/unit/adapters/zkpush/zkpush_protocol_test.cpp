@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/device_lines.hpp"
 #include "tests/support/http_fixture.hpp"
 #include "tests/support/pushdemo_log.hpp"
 
@@ -53,22 +54,7 @@ std::vector<test::PushdemoLog> all_demo_logs() {
   return logs;
 }
 
-std::size_t non_blank_lines(std::string_view body) {
-  std::size_t count = 0;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t eol = body.find('\n', pos);
-    if (eol == std::string_view::npos) {
-      eol = body.size();
-    }
-    const std::string_view line = body.substr(pos, eol - pos);
-    if (line.find_first_not_of(std::string_view(" \t\r\0", 4)) != std::string_view::npos) {
-      ++count;
-    }
-    pos = eol + 1;
-  }
-  return count;
-}
+using test::non_blank_lines;
 
 QueryResult query_of(const HttpRequestFixture& request) {
   return parse_query(request.query());

@@ -12,6 +12,7 @@
 
 #include "adapters/zkpush/zkpush_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_tables.hpp"
+#include "tests/support/device_lines.hpp"
 #include "tests/support/http_fixture.hpp"
 
 namespace pushgate::adapters::zkpush::security::test_support {
@@ -34,22 +35,7 @@ inline QueryResult query_of(const HttpRequestFixture& request) {
   return parse_query(request.query());
 }
 
-inline std::size_t non_blank_lines(std::string_view body) {
-  std::size_t count = 0;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t eol = body.find('\n', pos);
-    if (eol == std::string_view::npos) {
-      eol = body.size();
-    }
-    const std::string_view line = body.substr(pos, eol - pos);
-    if (line.find_first_not_of(std::string_view(" \t\r\0", 4)) != std::string_view::npos) {
-      ++count;
-    }
-    pos = eol + 1;
-  }
-  return count;
-}
+using test::non_blank_lines;
 
 inline std::vector<std::size_t> problem_lines(const std::vector<ParseProblem>& problems) {
   std::vector<std::size_t> out;
