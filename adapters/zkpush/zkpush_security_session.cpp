@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include "adapters/zkpush/zkpush_commands.hpp"
+#include "adapters/zkpush/zkpush_device_model.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/device_text.hpp"
@@ -349,7 +350,7 @@ SecurityService::Session SecurityService::session(const TerminalRecord& t) {
 
 void SecurityService::persist_session(Request& r, const Session& s,
                                       const nlohmann::json* registration) {
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "access";
     auto info = parse_object(t.info_json);
     info["registry_code"] = s.registry_code;
@@ -470,7 +471,7 @@ void SecurityService::handshake(Request& r) {
   }
   if (s.registry_code.empty()) {
     // §4.1: not registered yet; the terminal registers next (§4.4).
-    r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
       t.flavour = "access";
       if (!h.pushver.empty()) {
         t.push_version = h.pushver;
@@ -486,8 +487,8 @@ void SecurityService::handshake(Request& r) {
     return;
   }
   if (!h.pushver.empty() && h.pushver != r.terminal.push_version) {
-    r.terminal =
-        ctx_.terminals.update(r.sn, [&](TerminalRecord& t) { t.push_version = h.pushver; });
+    r.terminal = update_described(ctx_.terminals, r.sn,
+                                  [&](TerminalRecord& t) { t.push_version = h.pushver; });
   }
   persist_session(r, s, nullptr);
   security::RegisteredHandshake a;
@@ -507,7 +508,7 @@ void SecurityService::first_poll(Request& r) {
   // rendered for an unregistered terminal would not be acknowledged.
   auto pushver = r.query.find("pushver");
   base_.note_info(r);
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "access";
     if (pushver != nullptr && !pushver->empty()) {
       t.push_version = *pushver;
@@ -582,7 +583,7 @@ void SecurityService::registry(Request& r) {
     live.multi_bio_photo_support = d.multi_bio_photo_support;
     s = live;
   }
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     if (!d.device_type.empty()) {
       t.device_type = d.device_type;
     }
@@ -958,7 +959,7 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
 }
 
 void SecurityService::merge_options(Request& r, const KeyValues& options, WriteBatch& batch) {
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     auto merged = parse_object(t.options_json);
     merged.update(kv_object(options));
     t.options_json = dump_json(merged);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zkpush/zkpush_commands.hpp"
+#include "adapters/zkpush/zkpush_device_model.hpp"
 #include "adapters/zkpush/zkpush_normalize.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_session.hpp"
@@ -482,7 +483,7 @@ void ZkpushService::handshake(Request& r) {
   }
   auto cfg = std::atomic_load(&config_);
   auto pushver = r.query.find("pushver");
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "attendance";
     if (pushver != nullptr && !pushver->empty()) {
       t.push_version = *pushver;
@@ -595,7 +596,7 @@ void ZkpushService::upload(Request& r) {
     case UploadTable::Options: {
       auto parsed = parse_options(body);
       add_problems(parsed.problems, u, batch);
-      r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+      r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
         merge_options(t, parsed.options);
         if (auto fw = parsed.find("FirmVer")) {
           t.firmware = *fw;
@@ -649,7 +650,7 @@ void ZkpushService::note_info(Request& r) {
                         {"face_algorithm", parsed.info.face_algorithm},
                         {"faces", parsed.info.faces.value_or(-1)},
                         {"functions", parsed.info.functions}};
-    r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
       // Merged, not replaced: a Security PUSH terminal's registration and
       // session are kept in the same JSON.
       auto merged = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
@@ -721,8 +722,8 @@ void ZkpushService::device_command(Request& r) {
            c.raw});
     }
     if (iequals(c.cmd, "INFO") && !c.extra.empty()) {
-      r.terminal =
-          ctx_.terminals.update(r.sn, [&](TerminalRecord& t) { merge_options(t, c.extra); });
+      r.terminal = update_described(ctx_.terminals, r.sn,
+                                    [&](TerminalRecord& t) { merge_options(t, c.extra); });
       batch.ops.push_back(TerminalRegistry::persist_op(r.terminal));
     }
   }
@@ -789,7 +790,7 @@ void ZkpushService::check_gap(Request& r, std::int64_t last_seen_ms) {
                         {"silence_s", silence_ms / 1000},
                         {"reason", long_silence ? "silence" : "pushgated restarted"},
                         {"noted_ms", r.now_ms}};
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     auto info = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
     if (!info.is_object()) {
       info = nlohmann::json::object();
