@@ -29,6 +29,7 @@ class CommandQueue;
 class CommitFeed;
 class EventReaders;
 class SinkCursors;
+class EventLog;
 class Outputs;
 class DoorService;
 class StatusFigures;
@@ -62,6 +63,12 @@ struct AdapterContext {
   EventReaders* event_readers = nullptr;
   /** and durable cursors written through the store's writer. */
   SinkCursors* cursors = nullptr;
+  /**
+   * Devices' records: a request's batch (events, quarantined lines, device
+   * records, door states) committed together, `done` after the commit (the
+   * device hears OK only then). Set by the daemon.
+   */
+  EventLog* events = nullptr;
 };
 
 /**

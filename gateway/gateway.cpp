@@ -453,6 +453,7 @@ std::string Gateway::start() {
   adapter_ctx_->commits = store_.get();
   adapter_ctx_->event_readers = sink_ports_.get();
   adapter_ctx_->cursors = sink_ports_.get();
+  adapter_ctx_->events = store_.get();
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;

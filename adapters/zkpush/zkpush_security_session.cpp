@@ -15,7 +15,7 @@
 #include "gateway/device_text.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
-#include "gateway/store/store.hpp"
+#include "gateway/event_log.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -172,12 +172,12 @@ SecurityService::SecurityService(ZkpushService& base)
   // RegistryCode and session, so it registers afresh (a replaced or
   // factory-reset terminal under token_check=enforce).
   auto sessions = sessions_;
-  store::Store* store = &ctx_.store;
+  EventLog* events = ctx_.events;
   TerminalRegistry* registry = &ctx_.terminals;
   ctx_.router.add(
       bhttp::verb::post, "/api/v1/terminals/{sn}/reset-registration",
-      [sessions, store, registry](http::Request&& req, const http::RequestInfo&,
-                                  const api::PathParams& p, http::Reply reply) {
+      [sessions, events, registry](http::Request&& req, const http::RequestInfo&,
+                                   const api::PathParams& p, http::Reply reply) {
         const auto& sn = p.at("sn");
         auto known = registry->find(sn);
         if (!known) {
@@ -201,8 +201,8 @@ SecurityService::SecurityService(ZkpushService& base)
         WriteBatch batch;
         batch.ops.push_back(TerminalRegistry::persist_op(record));
         auto ex = reply.executor();
-        store->append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
-                                         sn](CommitResult r) mutable {
+        events->append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
+                                          sn](CommitResult r) mutable {
           boost::asio::post(
               ex, [req = std::move(req), reply = std::move(reply), sn, ec = r.ec]() mutable {
                 if (ec) {
@@ -519,7 +519,7 @@ void SecurityService::first_poll(Request& r) {
       "[sn={}] Security PUSH terminal polling before registration (pushver={}) from {}: "
       "answered 401 so that it registers",
       r.sn, pushver != nullptr ? *pushver : "?", r.terminal.ip);
-  ctx_.store.append(std::move(r.pending), [](CommitResult) {});
+  ctx_.events->append(std::move(r.pending), [](CommitResult) {});
   base_.refuse(r, bhttp::status::unauthorized, "not_registered", "Not registered\n");
 }
 
@@ -599,7 +599,7 @@ void SecurityService::registry(Request& r) {
         "[sn={}] registration from a pending terminal (approve with POST "
         "/api/v1/terminals/{}/approve)",
         r.sn, r.sn);
-    ctx_.store.append(std::move(r.pending), [](CommitResult) {});
+    ctx_.events->append(std::move(r.pending), [](CommitResult) {});
     base_.refuse(r, bhttp::status::not_acceptable, "terminal_pending", "Device pending approval\n");
     return;
   }
@@ -872,7 +872,7 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
     parsed.request.reset();
   }
   if (!batch.empty()) {
-    ctx_.store.append(std::move(batch), [](CommitResult) {});
+    ctx_.events->append(std::move(batch), [](CommitResult) {});
   }
   // FAILED with the record as sent: the terminal decides by itself, and
   // learns nothing about the master data.
