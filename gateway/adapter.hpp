@@ -18,9 +18,6 @@
 
 namespace pushgate {
 
-namespace store {
-class Store;
-}
 namespace api {
 class Router;
 }
@@ -42,7 +39,6 @@ class Decider;
 struct AdapterContext {
   boost::asio::io_context& ioc;
   const config::Config& config;
-  store::Store& store;
   TerminalRegistry& terminals;
   metrics::Registry& metrics;
   Health& health;
@@ -64,8 +60,12 @@ struct AdapterContext {
   EventReaders* event_readers = nullptr;
   /** and durable cursors written through the store's writer. */
   SinkCursors* cursors = nullptr;
-  /** The event log's append side (ack after commit), set by the daemon. */
-  EventLog* event_log = nullptr;
+  /**
+   * Devices' records: a request's batch (events, quarantined lines, device
+   * records, door states) committed together, `done` after the commit (the
+   * device hears OK only then). Set by the daemon.
+   */
+  EventLog* events = nullptr;
   /** An adapter's own small durable records (no table of its own), set by the daemon. */
   AdapterState* adapter_state = nullptr;
 };

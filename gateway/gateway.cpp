@@ -441,13 +441,13 @@ std::string Gateway::start() {
   }
 
   adapter_ctx_ = std::make_unique<AdapterContext>(
-      AdapterContext{ioc_, config_, *store_, *terminals_, metrics_, health_, clock_, router_,
-                     *commands_, *outputs_, access_.get(), data_dir_, *doors_, *status_});
+      AdapterContext{ioc_, config_, *terminals_, metrics_, health_, clock_, router_, *commands_,
+                     *outputs_, access_.get(), data_dir_, *doors_, *status_});
   sink_ports_ = std::make_unique<store::StoreSinkPorts>(*store_);
   adapter_ctx_->commits = store_.get();
   adapter_ctx_->event_readers = sink_ports_.get();
   adapter_ctx_->cursors = sink_ports_.get();
-  adapter_ctx_->event_log = store_.get();
+  adapter_ctx_->events = store_.get();
   adapter_state_ = std::make_unique<store::StoreAdapterState>(*store_);
   adapter_ctx_->adapter_state = adapter_state_.get();
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);

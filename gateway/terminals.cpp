@@ -5,11 +5,12 @@
 #include <stdexcept>
 
 #include <boost/asio/ip/address.hpp>
+#include <nlohmann/json.hpp>
 
 #include "gateway/config/config.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
+#include "gateway/store/terminal_queries.hpp"
 
 namespace pushgate {
 
@@ -88,6 +89,85 @@ Zone zone_or_throw(std::string_view spec, std::string_view key) {
 }
 }  // namespace
 
+std::string_view to_string(Biometric b) noexcept {
+  switch (b) {
+    case Biometric::Fingerprint:
+      return "fingerprint";
+    case Biometric::Face:
+      return "face";
+    case Biometric::Palm:
+      return "palm";
+    case Biometric::FingerVein:
+      return "finger_vein";
+    case Biometric::Iris:
+      return "iris";
+  }
+  return "unknown";
+}
+
+std::optional<Biometric> parse_biometric(std::string_view name) noexcept {
+  for (auto b : kBiometrics) {
+    if (to_string(b) == name) {
+      return b;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(DecisionMode m) noexcept {
+  return m == DecisionMode::Gateway ? "gateway" : "local";
+}
+
+std::string_view to_string(CommandDelivery d) noexcept {
+  return d == CommandDelivery::Push ? "push" : "poll";
+}
+
+void to_json(nlohmann::json& j, const DeviceCapabilities& c) {
+  auto bio = nlohmann::json::array();
+  for (auto b : kBiometrics) {
+    if (c.has(b)) {
+      bio.push_back(to_string(b));
+    }
+  }
+  j = {{"doors", c.doors},
+       {"readers", c.readers},
+       {"biometrics", std::move(bio)},
+       {"decision", to_string(c.decision)},
+       {"commands", to_string(c.commands)},
+       {"user_sync", c.user_sync}};
+}
+
+void from_json(const nlohmann::json& j, DeviceCapabilities& c) {
+  c = DeviceCapabilities{};
+  if (!j.is_object()) {
+    return;
+  }
+  auto count = [&j](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? std::max(0, it->get<int>()) : 0;
+  };
+  c.doors = count("doors");
+  c.readers = count("readers");
+  if (const auto it = j.find("biometrics"); it != j.end() && it->is_array()) {
+    for (const auto& name : *it) {
+      if (name.is_string()) {
+        if (auto b = parse_biometric(name.get_ref<const std::string&>())) {
+          c.add(*b);
+        }
+      }
+    }
+  }
+  if (const auto it = j.find("decision"); it != j.end() && *it == "gateway") {
+    c.decision = DecisionMode::Gateway;
+  }
+  if (const auto it = j.find("commands"); it != j.end() && *it == "push") {
+    c.commands = CommandDelivery::Push;
+  }
+  if (const auto it = j.find("user_sync"); it != j.end() && it->is_boolean()) {
+    c.user_sync = it->get<bool>();
+  }
+}
+
 TerminalRegistry::TerminalRegistry(const config::Config& config)
     : site_zone_(zone_or_throw(config.get_string("gateway.timezone"), "gateway.timezone")),
       unknown_state_(unknown_state_of(config)),
@@ -126,28 +206,8 @@ void TerminalRegistry::reload(const config::Config& config) {
 
 void TerminalRegistry::load(store::Store& store) {
   auto rows = store.read([](store::Connection& db) {
-    std::vector<TerminalRecord> out;
     boost::system::error_code ec;
-    auto st = db.prepare(
-        "SELECT sn, flavour, state, push_version, firmware, device_type, ip, info, options,"
-        " first_seen_ms, last_seen_ms FROM terminals",
-        ec);
-    while (!ec && st.step(ec)) {
-      TerminalRecord r;
-      r.sn = st.column_text(0);
-      r.flavour = st.column_text(1);
-      r.state = st.column_text(2);
-      r.push_version = st.column_text(3);
-      r.firmware = st.column_text(4);
-      r.device_type = st.column_text(5);
-      r.ip = st.column_text(6);
-      r.info_json = st.column_text(7);
-      r.options_json = st.column_text(8);
-      r.first_seen_ms = st.column_int(9);
-      r.last_seen_ms = st.column_int(10);
-      out.push_back(std::move(r));
-    }
-    return out;
+    return store::read_terminals(db, ec);
   });
   std::lock_guard lock(mutex_);
   for (auto& r : rows) {
@@ -332,43 +392,7 @@ std::size_t TerminalRegistry::online_count(std::int64_t now_ms, std::int64_t win
 }
 
 WriteOp TerminalRegistry::persist_op(const TerminalRecord& r) {
-  return [r](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& st = ctx.statement(
-        "INSERT INTO terminals(sn, flavour, state, push_version, firmware, device_type, ip, info,"
-        " options, first_seen_ms, last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-        " ON CONFLICT(sn) DO UPDATE SET flavour=excluded.flavour, state=excluded.state,"
-        " push_version=COALESCE(excluded.push_version, push_version),"
-        " firmware=COALESCE(excluded.firmware, firmware),"
-        " device_type=COALESCE(excluded.device_type, device_type), ip=excluded.ip,"
-        " info=COALESCE(excluded.info, info), options=COALESCE(excluded.options, options),"
-        " first_seen_ms=MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), "
-        "excluded.first_seen_ms),"
-        " last_seen_ms=MAX(COALESCE(last_seen_ms, 0), excluded.last_seen_ms)",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    auto text_or_null = [&st](int i, const std::string& v) {
-      if (v.empty()) {
-        st.bind_null(i);
-      } else {
-        st.bind(i, std::string_view(v));
-      }
-    };
-    st.bind(1, std::string_view(r.sn));
-    st.bind(2, std::string_view(r.flavour));
-    st.bind(3, std::string_view(r.state));
-    text_or_null(4, r.push_version);
-    text_or_null(5, r.firmware);
-    text_or_null(6, r.device_type);
-    text_or_null(7, r.ip);
-    text_or_null(8, r.info_json);
-    text_or_null(9, r.options_json);
-    st.bind(10, r.first_seen_ms);
-    st.bind(11, r.last_seen_ms);
-    return st.run();
-  };
+  return store::upsert_terminal(r);
 }
 
 }  // namespace pushgate

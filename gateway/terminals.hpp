@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "gateway/event_log.hpp"
 #include "gateway/timezone.hpp"
 
@@ -22,14 +24,82 @@ namespace store {
 class Store;
 }
 
+/** A biometric a device stores templates of (vendor-neutral names). */
+enum class Biometric : std::uint8_t {
+  Fingerprint,
+  Face,
+  Palm,
+  FingerVein,
+  Iris,
+};
+inline constexpr std::array<Biometric, 5> kBiometrics = {Biometric::Fingerprint, Biometric::Face,
+                                                         Biometric::Palm, Biometric::FingerVein,
+                                                         Biometric::Iris};
+/** "fingerprint", "face", "palm", "finger_vein", "iris". */
+std::string_view to_string(Biometric b) noexcept;
+std::optional<Biometric> parse_biometric(std::string_view name) noexcept;
+
+/** Who takes an access decision at the door. */
+enum class DecisionMode : std::uint8_t {
+  Local,    ///< the device decides from what it holds
+  Gateway,  ///< the device asks the gateway (e.g. Security PUSH remote identification)
+};
+std::string_view to_string(DecisionMode m) noexcept;
+
+/** How queued commands reach the device. */
+enum class CommandDelivery : std::uint8_t {
+  Poll,  ///< the device fetches them when it polls
+  Push,  ///< the adapter sends them as soon as they are queued
+};
+std::string_view to_string(CommandDelivery d) noexcept;
+
+/**
+ * What a device can do, in vendor-neutral terms. Filled by the adapter that
+ * speaks to it (from what the device announces); read by the core (sync,
+ * access, linkage, REST) and by the northbound adapters instead of any
+ * vendor's protocol detail.
+ */
+struct DeviceCapabilities {
+  int doors = 0;                 ///< doors (locks) it drives
+  int readers = 0;               ///< readers attached
+  std::uint32_t biometrics = 0;  ///< bit (1 << Biometric) per type it stores templates of
+  DecisionMode decision = DecisionMode::Local;
+  CommandDelivery commands = CommandDelivery::Poll;
+  /**
+   * It keeps users, credentials, templates, time zones and door rights that
+   * the gateway may write to it (the sync serves it).
+   */
+  bool user_sync = false;
+
+  bool has(Biometric b) const noexcept {
+    return (biometrics & (1u << static_cast<unsigned>(b))) != 0;
+  }
+  void add(Biometric b) noexcept { biometrics |= 1u << static_cast<unsigned>(b); }
+  bool operator==(const DeviceCapabilities&) const = default;
+};
+
+/**
+ * `{"doors": n, "readers": n, "biometrics": ["fingerprint", ...], "decision":
+ * "local"|"gateway", "commands": "poll"|"push", "user_sync": bool}`. Reading
+ * ignores unknown members and names; what is absent keeps its default.
+ */
+void to_json(nlohmann::json& j, const DeviceCapabilities& c);
+void from_json(const nlohmann::json& j, DeviceCapabilities& c);
+
 /** What pushgate knows about one terminal. */
 struct TerminalRecord {
   std::string sn;
-  std::string flavour = "attendance";  ///< attendance | access
-  std::string state = "accepted";      ///< accepted | pending | refused
-  std::string push_version;
+  std::string state = "accepted";  ///< accepted | pending | refused
+  // The vendor-neutral description (filled by the adapter that speaks to it).
+  std::string vendor;    ///< "zkteco", ...; empty until the device described itself
+  std::string model;     ///< the device's model name, as it reports it
+  std::string protocol;  ///< "zkpush-attendance", "zkpush-security", ...
   std::string firmware;
-  std::string device_type;
+  DeviceCapabilities capabilities;
+  // Protocol detail, interpreted only by the adapter of `protocol`.
+  std::string flavour = "attendance";  ///< zkpush: attendance | access
+  std::string push_version;
+  std::string device_type;  ///< zkpush: DeviceType as sent (att, acc, ...)
   std::string ip;
   std::string info_json;     ///< the INFO= fields, as JSON
   std::string options_json;  ///< the pushed options, as JSON

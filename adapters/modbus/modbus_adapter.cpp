@@ -141,7 +141,7 @@ boost::system::error_code ModbusAdapter::start() {
     ctx_.health.set(Health::Kind::Ready, "modbus", false, problem);
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
   }
-  if (ctx_.event_log == nullptr || ctx_.adapter_state == nullptr || ctx_.event_readers == nullptr) {
+  if (ctx_.events == nullptr || ctx_.adapter_state == nullptr || ctx_.event_readers == nullptr) {
     start_error_ = "modbus: the daemon gave no event log, adapter state or event readers";
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
   }
@@ -307,7 +307,7 @@ bool ModbusAdapter::load_slots(std::string& error) {
     persist_slot_locked(i + 1, "config", batch);
   }
   if (!batch.empty()) {
-    ctx_.event_log->append(std::move(batch), [](CommitResult r) {
+    ctx_.events->append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
         logger("modbus")->error("cannot store the configured Modbus slots: {} (kept in memory)",
                                 r.ec.message());
@@ -366,7 +366,7 @@ void ModbusAdapter::assign_slots(const std::vector<TerminalRecord>& terminals) {
     }
   }
   if (!batch.empty()) {
-    ctx_.event_log->append(std::move(batch), [](CommitResult r) {
+    ctx_.events->append(std::move(batch), [](CommitResult r) {
       if (r.ec) {
         logger("modbus")->error(
             "cannot store a Modbus slot assignment: {} (kept in memory, stored again "

@@ -396,7 +396,7 @@ std::string entity_slug(std::string_view s) {
 }
 
 bool has_doors(const TerminalStatus& t) {
-  return t.flavour != "attendance";
+  return t.doors > 0;
 }
 
 std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topics,
@@ -408,8 +408,10 @@ std::vector<std::pair<std::string, std::string>> ha_discovery(const Topics& topi
   json device = {
       {"identifiers", json::array({base_id})},
       {"name", t.name.empty() ? "Terminal " + t.sn : t.name},
-      {"manufacturer", "ZKTeco"},
-      {"model", t.device_type.empty() ? json(t.flavour) : json(t.device_type)},
+      {"manufacturer", t.vendor.empty() || t.vendor == "zkteco" ? std::string("ZKTeco") : t.vendor},
+      {"model", !t.model.empty()        ? json(t.model)
+                : t.device_type.empty() ? json(t.flavour)
+                                        : json(t.device_type)},
       {"serial_number", t.sn},
   };
   if (!t.firmware.empty()) {

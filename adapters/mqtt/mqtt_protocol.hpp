@@ -67,6 +67,9 @@ struct TerminalStatus {
   std::string state;  ///< accepted | pending | refused
   std::string firmware;
   std::string device_type;
+  std::string vendor;  ///< TerminalRecord::vendor ("" unknown)
+  std::string model;   ///< TerminalRecord::model ("" unknown)
+  int doors = 0;       ///< TerminalRecord::capabilities.doors
   std::string ip;
   bool online = false;
   std::int64_t last_seen_ms = 0;
@@ -156,7 +159,7 @@ std::optional<CommandRequest> parse_door_set(std::string_view sn, int door,
 /** `s` as a Home Assistant object id: lower case a-z, 0-9 and single '_'. */
 std::string entity_slug(std::string_view s);
 
-/** Whether a terminal drives doors: access control (Security PUSH), not attendance PUSH. */
+/** Whether a terminal drives doors (its capabilities: `doors` > 0). */
 bool has_doors(const TerminalStatus& t);
 
 /**

@@ -83,6 +83,9 @@ void MqttAdapter::publish_terminals(bool force) {
     t.state = r.state;
     t.firmware = r.firmware;
     t.device_type = r.device_type;
+    t.vendor = r.vendor;
+    t.model = r.model;
+    t.doors = r.capabilities.doors;
     t.ip = r.ip;
     t.last_seen_ms = r.last_seen_ms;
     t.online =
@@ -195,6 +198,7 @@ void MqttAdapter::retract_internal_source() {
   in.prefix = cfg_.ha_prefix;
   in.terminal.sn = gateway_id_;
   in.terminal.flavour = "access";  // every entity such a device could have had
+  in.terminal.doors = 1;
   in.doors = {1};
   for (const auto& [topic, payload] : ha_discovery(topics_, in)) {
     publish_control(topic, std::string(), true);

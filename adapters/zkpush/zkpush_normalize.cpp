@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/device_records.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
-#include "gateway/store/write_context.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -100,113 +100,54 @@ std::string attlog_extra_json(const AttlogRecord& r) {
   return out;
 }
 
-void bind_opt(store::Statement& st, int index, const std::optional<int>& v) {
-  if (v) {
-    st.bind(index, *v);
-  } else {
-    st.bind_null(index);
+// zkpush's records onto the core's device records (gateway/device_records.hpp).
+DeviceUser device_user(const UserRecord& u, std::string fields_json) {
+  DeviceUser d;
+  d.pin = u.pin;
+  d.name = u.name;
+  d.privilege = u.privilege;
+  d.password = u.password;
+  d.card = u.card;
+  if (!u.vice_card.empty()) {
+    d.other_cards.push_back(u.vice_card);
   }
+  d.group = u.group;
+  d.time_zones = u.time_zones;
+  d.verify = u.verify;
+  d.fields_json = std::move(fields_json);
+  return d;
 }
 
-WriteOp upsert_user(std::string sn, UserRecord u, std::string fields_json) {
-  return [sn = std::move(sn), u = std::move(u),
-          fields = std::move(fields_json)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto tid = ctx.terminal_id(sn, ec);
-    if (ec) {
-      return ec;
-    }
-    auto& st = ctx.statement(
-        "INSERT INTO terminal_users(terminal_id, pin, name, privilege, password, card, group_id,"
-        " timezone, verify, fields, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-        " ON CONFLICT(terminal_id, pin) DO UPDATE SET name=excluded.name,"
-        " privilege=excluded.privilege, password=excluded.password, card=excluded.card,"
-        " group_id=excluded.group_id, timezone=excluded.timezone, verify=excluded.verify,"
-        " fields=excluded.fields, updated_ms=excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, tid).bind(2, std::string_view(u.pin)).bind(3, std::string_view(u.name));
-    bind_opt(st, 4, u.privilege);
-    st.bind(5, std::string_view(u.password)).bind(6, std::string_view(u.card));
-    if (u.group) {
-      st.bind(7, std::to_string(*u.group));
-    } else {
-      st.bind_null(7);
-    }
-    st.bind(8, std::string_view(u.time_zones));
-    bind_opt(st, 9, u.verify);
-    st.bind(10, std::string_view(fields)).bind(11, ctx.now_ms());
-    return st.run();
-  };
+// BIODATA Type is already the core's template type code.
+DeviceTemplate device_template(const TemplateRecord& t, int bio_type) {
+  DeviceTemplate d;
+  d.pin = t.pin;
+  d.type = bio_type;
+  d.number = t.number.value_or(0);
+  d.index = t.index.value_or(0);
+  d.valid = t.valid;
+  d.duress = t.duress;
+  if (t.major_ver) {
+    d.major_ver = std::to_string(*t.major_ver);
+  }
+  if (t.minor_ver) {
+    d.minor_ver = std::to_string(*t.minor_ver);
+  }
+  d.format = t.format;
+  d.size = t.size;
+  d.data = t.data;
+  return d;
 }
 
-WriteOp upsert_template(std::string sn, int bio_type, TemplateRecord t) {
-  return [sn = std::move(sn), bio_type,
-          t = std::move(t)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto tid = ctx.terminal_id(sn, ec);
-    if (ec) {
-      return ec;
-    }
-    auto& st = ctx.statement(
-        "INSERT INTO terminal_templates(terminal_id, pin, bio_type, bio_no, bio_index, valid,"
-        " duress, major_ver, minor_ver, format, size, template, updated_ms)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
-        " ON CONFLICT(terminal_id, pin, bio_type, bio_no, bio_index) DO UPDATE SET"
-        " valid=excluded.valid, duress=excluded.duress, major_ver=excluded.major_ver,"
-        " minor_ver=excluded.minor_ver, format=excluded.format, size=excluded.size,"
-        " template=excluded.template, updated_ms=excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, tid).bind(2, std::string_view(t.pin)).bind(3, bio_type);
-    st.bind(4, t.number.value_or(0)).bind(5, t.index.value_or(0));
-    bind_opt(st, 6, t.valid);
-    bind_opt(st, 7, t.duress);
-    if (t.major_ver) {
-      st.bind(8, std::to_string(*t.major_ver));
-    } else {
-      st.bind_null(8);
-    }
-    if (t.minor_ver) {
-      st.bind(9, std::to_string(*t.minor_ver));
-    } else {
-      st.bind_null(9);
-    }
-    st.bind(10, std::string_view(t.format));
-    bind_opt(st, 11, t.size);
-    st.bind(12, std::string_view(t.data)).bind(13, ctx.now_ms());
-    return st.run();
-  };
-}
-
-WriteOp upsert_photo(std::string sn, std::string photo_kind, PhotoRecord p) {
-  return [sn = std::move(sn), photo_kind = std::move(photo_kind),
-          p = std::move(p)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto tid = ctx.terminal_id(sn, ec);
-    if (ec) {
-      return ec;
-    }
-    auto& st = ctx.statement(
-        "INSERT INTO terminal_photos(terminal_id, pin, photo_kind, bio_type, file_name, size,"
-        " content, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
-        " ON CONFLICT(terminal_id, pin, photo_kind, bio_type) DO UPDATE SET"
-        " file_name=excluded.file_name, size=excluded.size, content=excluded.content,"
-        " updated_ms=excluded.updated_ms",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, tid).bind(2, std::string_view(p.pin)).bind(3, std::string_view(photo_kind));
-    st.bind(4, p.type.value_or(0)).bind(5, std::string_view(p.file_name));
-    st.bind(6, p.size);
-    st.bind(7, std::string_view(p.content)).bind(8, ctx.now_ms());
-    return st.run();
-  };
+DevicePhoto device_photo(const PhotoRecord& p, const std::string& photo_kind) {
+  DevicePhoto d;
+  d.pin = p.pin;
+  d.kind = photo_kind == "biophoto" ? DevicePhoto::Kind::Biometric : DevicePhoto::Kind::User;
+  d.type = p.type.value_or(0);
+  d.file_name = p.file_name;
+  d.size = p.size;
+  d.content = p.content;
+  return d;
 }
 
 // BIODATA Type for the legacy template lines (spec: 1 fingerprint, 2 face, 7 finger vein).
@@ -433,7 +374,7 @@ void add_user_record(const UserRecord& rec, std::string fields_json, const std::
   nlohmann::json extra = {{"record", "user"}, {"fields", std::move(fields)}};
   e.extra_json = dump_json(extra);
   batch.events.push_back(std::move(e));
-  batch.ops.push_back(upsert_user(ctx.sn, rec, std::move(fields_json)));
+  add_device_user(batch, ctx.sn, device_user(rec, std::move(fields_json)));
 }
 
 void add_template_record(const TemplateRecord& rec, std::string_view kind_word, int bio_type,
@@ -446,7 +387,7 @@ void add_template_record(const TemplateRecord& rec, std::string_view kind_word, 
                           {"index", opt(rec.index)}, {"size", opt(rec.size)}};
   e.extra_json = dump_json(extra);
   batch.events.push_back(std::move(e));
-  batch.ops.push_back(upsert_template(ctx.sn, bio_type, rec));
+  add_device_template(batch, ctx.sn, device_template(rec, bio_type));
 }
 
 void add_photo_record(const PhotoRecord& rec, std::string_view kind_word,
@@ -459,7 +400,7 @@ void add_photo_record(const PhotoRecord& rec, std::string_view kind_word,
       {"record", photo_kind}, {"file_name", rec.file_name}, {"bio_type", opt(rec.type)}};
   e.extra_json = dump_json(extra);
   batch.events.push_back(std::move(e));
-  batch.ops.push_back(upsert_photo(ctx.sn, photo_kind, rec));
+  add_device_photo(batch, ctx.sn, device_photo(rec, photo_kind));
 }
 
 void add_errorlog_record(const ErrorLogRecord& rec, const std::string& raw,

@@ -9,12 +9,13 @@
 #include <boost/asio/post.hpp>
 
 #include "adapters/zkpush/zkpush_commands.hpp"
+#include "adapters/zkpush/zkpush_device_model.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
-#include "gateway/store/store.hpp"
+#include "gateway/event_log.hpp"
 
 namespace pushgate::adapters::zkpush {
 
@@ -171,12 +172,12 @@ SecurityService::SecurityService(ZkpushService& base)
   // RegistryCode and session, so it registers afresh (a replaced or
   // factory-reset terminal under token_check=enforce).
   auto sessions = sessions_;
-  store::Store* store = &ctx_.store;
+  EventLog* events = ctx_.events;
   TerminalRegistry* registry = &ctx_.terminals;
   ctx_.router.add(
       bhttp::verb::post, "/api/v1/terminals/{sn}/reset-registration",
-      [sessions, store, registry](http::Request&& req, const http::RequestInfo&,
-                                  const api::PathParams& p, http::Reply reply) {
+      [sessions, events, registry](http::Request&& req, const http::RequestInfo&,
+                                   const api::PathParams& p, http::Reply reply) {
         const auto& sn = p.at("sn");
         auto known = registry->find(sn);
         if (!known) {
@@ -200,8 +201,8 @@ SecurityService::SecurityService(ZkpushService& base)
         WriteBatch batch;
         batch.ops.push_back(TerminalRegistry::persist_op(record));
         auto ex = reply.executor();
-        store->append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
-                                         sn](CommitResult r) mutable {
+        events->append(std::move(batch), [ex, req = std::move(req), reply = std::move(reply),
+                                          sn](CommitResult r) mutable {
           boost::asio::post(
               ex, [req = std::move(req), reply = std::move(reply), sn, ec = r.ec]() mutable {
                 if (ec) {
@@ -349,7 +350,7 @@ SecurityService::Session SecurityService::session(const TerminalRecord& t) {
 
 void SecurityService::persist_session(Request& r, const Session& s,
                                       const nlohmann::json* registration) {
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "access";
     auto info = parse_object(t.info_json);
     info["registry_code"] = s.registry_code;
@@ -470,7 +471,7 @@ void SecurityService::handshake(Request& r) {
   }
   if (s.registry_code.empty()) {
     // §4.1: not registered yet; the terminal registers next (§4.4).
-    r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
       t.flavour = "access";
       if (!h.pushver.empty()) {
         t.push_version = h.pushver;
@@ -486,8 +487,8 @@ void SecurityService::handshake(Request& r) {
     return;
   }
   if (!h.pushver.empty() && h.pushver != r.terminal.push_version) {
-    r.terminal =
-        ctx_.terminals.update(r.sn, [&](TerminalRecord& t) { t.push_version = h.pushver; });
+    r.terminal = update_described(ctx_.terminals, r.sn,
+                                  [&](TerminalRecord& t) { t.push_version = h.pushver; });
   }
   persist_session(r, s, nullptr);
   security::RegisteredHandshake a;
@@ -507,7 +508,7 @@ void SecurityService::first_poll(Request& r) {
   // rendered for an unregistered terminal would not be acknowledged.
   auto pushver = r.query.find("pushver");
   base_.note_info(r);
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "access";
     if (pushver != nullptr && !pushver->empty()) {
       t.push_version = *pushver;
@@ -518,7 +519,7 @@ void SecurityService::first_poll(Request& r) {
       "[sn={}] Security PUSH terminal polling before registration (pushver={}) from {}: "
       "answered 401 so that it registers",
       r.sn, pushver != nullptr ? *pushver : "?", r.terminal.ip);
-  ctx_.store.append(std::move(r.pending), [](CommitResult) {});
+  ctx_.events->append(std::move(r.pending), [](CommitResult) {});
   base_.refuse(r, bhttp::status::unauthorized, "not_registered", "Not registered\n");
 }
 
@@ -582,7 +583,7 @@ void SecurityService::registry(Request& r) {
     live.multi_bio_photo_support = d.multi_bio_photo_support;
     s = live;
   }
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     if (!d.device_type.empty()) {
       t.device_type = d.device_type;
     }
@@ -598,7 +599,7 @@ void SecurityService::registry(Request& r) {
         "[sn={}] registration from a pending terminal (approve with POST "
         "/api/v1/terminals/{}/approve)",
         r.sn, r.sn);
-    ctx_.store.append(std::move(r.pending), [](CommitResult) {});
+    ctx_.events->append(std::move(r.pending), [](CommitResult) {});
     base_.refuse(r, bhttp::status::not_acceptable, "terminal_pending", "Device pending approval\n");
     return;
   }
@@ -871,7 +872,7 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
     parsed.request.reset();
   }
   if (!batch.empty()) {
-    ctx_.store.append(std::move(batch), [](CommitResult) {});
+    ctx_.events->append(std::move(batch), [](CommitResult) {});
   }
   // FAILED with the record as sent: the terminal decides by itself, and
   // learns nothing about the master data.
@@ -958,7 +959,7 @@ void SecurityService::remote_auth(Request& r, std::string_view body, const Uploa
 }
 
 void SecurityService::merge_options(Request& r, const KeyValues& options, WriteBatch& batch) {
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     auto merged = parse_object(t.options_json);
     merged.update(kv_object(options));
     t.options_json = dump_json(merged);

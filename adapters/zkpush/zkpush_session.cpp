@@ -9,15 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zkpush/zkpush_commands.hpp"
+#include "adapters/zkpush/zkpush_device_model.hpp"
 #include "adapters/zkpush/zkpush_normalize.hpp"
 #include "adapters/zkpush/zkpush_security_protocol.hpp"
 #include "adapters/zkpush/zkpush_security_session.hpp"
 #include "adapters/zkpush/zkpush_text.hpp"
 #include "gateway/api/router.hpp"
+#include "gateway/command_verification.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
-#include "gateway/store/store.hpp"
-#include "gateway/store/write_context.hpp"
 #include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::zkpush {
@@ -81,24 +81,6 @@ std::optional<std::string> reported_option(const std::string& options_json, std:
     }
   }
   return std::nullopt;
-}
-
-// Records the read-back outcome on the set_option command itself (already
-// finished: it is no longer in the queue's memory, only in its row).
-WriteOp record_verification(std::int64_t id, bool applied, std::string outcome) {
-  return [id, applied,
-          outcome = std::move(outcome)](store::WriteContext& ctx) -> boost::system::error_code {
-    boost::system::error_code ec;
-    auto& st = ctx.statement(
-        "UPDATE commands SET result=?2, state=CASE WHEN ?3 THEN state ELSE 'failed' END,"
-        " error=CASE WHEN ?3 THEN error ELSE ?2 END WHERE id=?1",
-        ec);
-    if (ec) {
-      return ec;
-    }
-    st.bind(1, id).bind(2, std::string_view(outcome)).bind(3, applied ? 1 : 0);
-    return st.run();
-  };
 }
 
 // A string parameter, "" when absent or not a string (params come from
@@ -394,7 +376,7 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     }
     if (!r->pending.empty()) {
       // Keep it listed (and approvable) across restarts; its data stays out.
-      ctx_.store.append(std::move(r->pending), [](CommitResult) {});
+      ctx_.events->append(std::move(r->pending), [](CommitResult) {});
     }
     refuse(*r, refused_status, "terminal_refused", "Device refused\n");
     return;
@@ -482,7 +464,7 @@ void ZkpushService::handshake(Request& r) {
   }
   auto cfg = std::atomic_load(&config_);
   auto pushver = r.query.find("pushver");
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     t.flavour = "attendance";
     if (pushver != nullptr && !pushver->empty()) {
       t.push_version = *pushver;
@@ -595,7 +577,7 @@ void ZkpushService::upload(Request& r) {
     case UploadTable::Options: {
       auto parsed = parse_options(body);
       add_problems(parsed.problems, u, batch);
-      r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+      r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
         merge_options(t, parsed.options);
         if (auto fw = parsed.find("FirmVer")) {
           t.firmware = *fw;
@@ -649,7 +631,7 @@ void ZkpushService::note_info(Request& r) {
                         {"face_algorithm", parsed.info.face_algorithm},
                         {"faces", parsed.info.faces.value_or(-1)},
                         {"functions", parsed.info.functions}};
-    r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+    r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
       // Merged, not replaced: a Security PUSH terminal's registration and
       // session are kept in the same JSON.
       auto merged = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
@@ -721,8 +703,8 @@ void ZkpushService::device_command(Request& r) {
            c.raw});
     }
     if (iequals(c.cmd, "INFO") && !c.extra.empty()) {
-      r.terminal =
-          ctx_.terminals.update(r.sn, [&](TerminalRecord& t) { merge_options(t, c.extra); });
+      r.terminal = update_described(ctx_.terminals, r.sn,
+                                    [&](TerminalRecord& t) { merge_options(t, c.extra); });
       batch.ops.push_back(TerminalRegistry::persist_op(r.terminal));
     }
   }
@@ -789,7 +771,7 @@ void ZkpushService::check_gap(Request& r, std::int64_t last_seen_ms) {
                         {"silence_s", silence_ms / 1000},
                         {"reason", long_silence ? "silence" : "pushgated restarted"},
                         {"noted_ms", r.now_ms}};
-  r.terminal = ctx_.terminals.update(r.sn, [&](TerminalRecord& t) {
+  r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
     auto info = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
     if (!info.is_object()) {
       info = nlohmann::json::object();
@@ -859,7 +841,7 @@ void ZkpushService::read_back(Request& r, const std::vector<CommandRecord>& chan
                               actual.value_or("(nothing)") + " after Return=0";
     }
     log_->info("[sn={}] [cmd={}] set_option {}={}: {}", r.sn, of, key, expect, outcome);
-    batch.ops.push_back(record_verification(of, applied, std::move(outcome)));
+    batch.ops.push_back(record_command_verification(of, applied, std::move(outcome)));
   }
 }
 
@@ -919,29 +901,29 @@ void ZkpushService::commit_and_answer(Request& r, WriteBatch&& batch, std::strin
                std::atomic_load(&config_)->commit_timeout.count());
     answer(wait->request, bhttp::status::service_unavailable, "ERROR: storage busy, retry later\n");
   });
-  ctx_.store.append(std::move(owned),
-                    [this, wait, ex, changed = std::move(changed)](CommitResult result) {
-                      if (!result.ec && !changed.empty()) {
-                        ctx_.commands.committed(changed);
-                      }
-                      net::post(ex, [this, wait, result = std::move(result)]() mutable {
-                        if (wait->answered) {
-                          return;
+  ctx_.events->append(std::move(owned),
+                      [this, wait, ex, changed = std::move(changed)](CommitResult result) {
+                        if (!result.ec && !changed.empty()) {
+                          ctx_.commands.committed(changed);
                         }
-                        wait->answered = true;
-                        wait->timer.cancel();
-                        if (result.ec) {
-                          // Nothing was committed (disk full, I/O error): never OK, so the
-                          // terminal keeps the records and sends them again.
-                          failed_uploads_.inc();
-                          answer(wait->request, bhttp::status::service_unavailable,
-                                 "ERROR: storage unavailable, retry later\n");
-                          return;
-                        }
-                        committed_uploads_.inc();
-                        answer(wait->request, bhttp::status::ok, std::move(wait->ok_body));
+                        net::post(ex, [this, wait, result = std::move(result)]() mutable {
+                          if (wait->answered) {
+                            return;
+                          }
+                          wait->answered = true;
+                          wait->timer.cancel();
+                          if (result.ec) {
+                            // Nothing was committed (disk full, I/O error): never OK, so the
+                            // terminal keeps the records and sends them again.
+                            failed_uploads_.inc();
+                            answer(wait->request, bhttp::status::service_unavailable,
+                                   "ERROR: storage unavailable, retry later\n");
+                            return;
+                          }
+                          committed_uploads_.inc();
+                          answer(wait->request, bhttp::status::ok, std::move(wait->ok_body));
+                        });
                       });
-                    });
 }
 
 void ZkpushService::answer(Request& r, bhttp::status status, std::string body) {

@@ -150,6 +150,10 @@ void RestApi::list_terminals(http::Request&& req, http::Reply reply) {
               j["push_version"] = t.push_version;
               j["firmware"] = t.firmware;
               j["device_type"] = t.device_type;
+              j["vendor"] = t.vendor;
+              j["model"] = t.model;
+              j["protocol"] = t.protocol;
+              j["capabilities"] = t.capabilities;
               j["ip"] = t.ip;
               j["timezone"] = terminals_.zone_for(t.sn).name();
               j["first_seen"] = format_utc_iso8601(t.first_seen_ms);

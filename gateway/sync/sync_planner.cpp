@@ -134,7 +134,7 @@ std::vector<bool> parse_support_list(std::string_view list) {
 std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals) {
   std::vector<Target> out;
   for (const auto& t : terminals) {
-    if (t.state != "accepted" || t.flavour != "access") {
+    if (t.state != "accepted" || !t.capabilities.user_sync) {
       continue;
     }
     Target target;

@@ -40,9 +40,10 @@ struct Target {
 };
 
 /**
- * The terminals sync serves: accepted, access-control flavour (Security
- * PUSH), with what they reported at registration (`info.multi_bio_*`).
- * Attendance terminals are left out (see README).
+ * The terminals sync serves: accepted, and able to take users, templates
+ * and rights from the gateway (`capabilities.user_sync`: today the Security
+ * PUSH terminals), with what they reported at registration
+ * (`info.multi_bio_*`). Attendance terminals are left out (see README).
  */
 std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals);
 

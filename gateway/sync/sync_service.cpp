@@ -15,6 +15,7 @@
 #include "gateway/device_text.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/store/device_record_queries.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/write_context.hpp"
@@ -190,13 +191,7 @@ void SyncService::scan_terminals() {
     store_.async_read(
         [](store::Connection& db) {
           Pairs p;
-          auto st = db.prepare(
-              "SELECT t.sn, u.pin FROM terminal_users u JOIN terminals t ON t.id = u.terminal_id "
-              "WHERE t.flavour = 'access' AND t.state = 'accepted' ORDER BY t.sn, u.pin",
-              p.ec);
-          while (!p.ec && st.step(p.ec)) {
-            p.rows.emplace_back(st.column_text(0), st.column_text(1));
-          }
+          p.rows = store::read_device_user_keys(db, p.ec);
           return p;
         },
         boost::asio::bind_executor(strand_, [this, s = shared_](Pairs p) {
@@ -204,7 +199,11 @@ void SyncService::scan_terminals() {
             log_->error("sync: cannot list the enrolments for a new terminal: {}", p.ec.message());
           }
           for (auto& [sn, pin] : p.rows) {
-            sync_enrolment(std::move(sn), std::move(pin));
+            // Only what the terminals the sync serves hold (accepted, user_sync).
+            const auto t = terminals_.find(sn);
+            if (t && t->state == "accepted" && t->capabilities.user_sync) {
+              sync_enrolment(std::move(sn), std::move(pin));
+            }
           }
           std::lock_guard lock(s->mutex);
           --s->busy;
@@ -324,25 +323,20 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
         Read r;
         r.e.source_sn = sn;
         r.e.pin = pin;
-        auto u = db.prepare(
-            "SELECT u.name, u.privilege, u.password, u.card, u.group_id, u.fields "
-            "FROM terminal_users u "
-            "JOIN terminals t ON t.id = u.terminal_id WHERE t.sn = ?1 AND u.pin = ?2",
-            r.ec);
+        const auto held = store::read_device_enrolment(db, sn, pin, r.ec);
         if (r.ec) {
           return r;
         }
-        u.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
-        if (u.step(r.ec)) {
+        if (held.user) {
+          const auto& u = *held.user;
           commands::User user;
           user.pin = pin;
-          user.name = u.column_text(0);
-          user.privilege = u.column_is_null(1) ? 0 : static_cast<int>(u.column_int(1));
-          user.password = u.column_text(2);
-          user.card = u.column_text(3);
-          const std::string group = u.column_text(4);
-          user.group = group.empty() ? 1 : std::atoi(group.c_str());
-          const auto fields = json::parse(u.column_text(5), nullptr, false);
+          user.name = u.name;
+          user.privilege = u.privilege.value_or(0);
+          user.password = u.password;
+          user.card = u.card;
+          user.group = u.group.value_or(1);
+          const auto fields = json::parse(u.fields_json, nullptr, false);
           if (fields.is_object()) {
             const auto text = [&fields](const char* key) {
               auto it = fields.find(key);
@@ -353,48 +347,22 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
           }
           r.e.user = std::move(user);
         }
-        if (r.ec) {
-          return r;
-        }
-        auto t = db.prepare(
-            "SELECT x.bio_type, x.bio_no, x.bio_index, x.valid, x.duress, x.major_ver, "
-            "x.minor_ver, x.format, x.template FROM terminal_templates x "
-            "JOIN terminals t ON t.id = x.terminal_id WHERE t.sn = ?1 AND x.pin = ?2 "
-            "ORDER BY x.bio_type, x.bio_no, x.bio_index",
-            r.ec);
-        if (r.ec) {
-          return r;
-        }
-        t.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
-        while (t.step(r.ec)) {
+        for (const auto& x : held.templates) {
           commands::Template tmpl;
           tmpl.pin = pin;
-          tmpl.bio_type = static_cast<int>(t.column_int(0));
-          tmpl.no = static_cast<int>(t.column_int(1));
-          tmpl.index = static_cast<int>(t.column_int(2));
-          tmpl.valid = t.column_is_null(3) ? 1 : static_cast<int>(t.column_int(3));
-          tmpl.duress = t.column_is_null(4) ? 0 : static_cast<int>(t.column_int(4));
-          tmpl.major_ver = t.column_text(5);
-          tmpl.minor_ver = t.column_text(6);
-          tmpl.format = t.column_is_null(7) ? "0" : t.column_text(7);
-          tmpl.data = t.column_text(8);
+          tmpl.bio_type = x.type;
+          tmpl.no = x.number;
+          tmpl.index = x.index;
+          tmpl.valid = x.valid.value_or(1);
+          tmpl.duress = x.duress.value_or(0);
+          tmpl.major_ver = x.major_ver;
+          tmpl.minor_ver = x.minor_ver;
+          tmpl.format = x.format;
+          tmpl.data = x.data;
           r.e.templates.push_back(std::move(tmpl));
         }
-        if (r.ec) {
-          return r;
-        }
-        auto p = db.prepare(
-            "SELECT x.photo_kind, x.bio_type, x.content FROM terminal_photos x "
-            "JOIN terminals t ON t.id = x.terminal_id WHERE t.sn = ?1 AND x.pin = ?2 "
-            "ORDER BY x.photo_kind, x.bio_type",
-            r.ec);
-        if (r.ec) {
-          return r;
-        }
-        p.bind(1, std::string_view(sn)).bind(2, std::string_view(pin));
-        while (p.step(r.ec)) {
-          r.e.photos.push_back(
-              {p.column_text(0), static_cast<int>(p.column_int(1)), p.column_text(2)});
+        for (const auto& x : held.photos) {
+          r.e.photos.push_back({std::string(to_string(x.kind)), x.type, x.content});
         }
         return r;
       },
@@ -589,7 +557,7 @@ void SyncService::add_routes(api::Router& router) {
                                      "sync.enabled and access.enabled must be true"));
           return;
         }
-        if (!t || t->flavour != "access" || t->state != "accepted") {
+        if (!t || !t->capabilities.user_sync || t->state != "accepted") {
           reply.send(api::json_error(req, bhttp::status::not_found, "no such terminal",
                                      "not an accepted access-control terminal: " + sn));
           return;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <thread>
@@ -134,6 +135,24 @@ TEST(ModbusAdapterTest, SlotsAreAssignedOnceKeptAndTheConfigWins) {
                           " AND value ->> 'origin' = 'auto'"),
               1);
   }
+}
+
+// The slots the release before stored (table modbus_slots of
+// tests/fixtures/db/release-0008.sqlite, moved into the adapters' own
+// records by migration 10) keep their places: a BMS's addresses never move
+// across an upgrade.
+TEST(ModbusAdapterTest, SlotsStoredByTheReleaseBeforeKeepTheirPlaces) {
+  TempDir dir;
+  std::filesystem::copy_file(
+      std::filesystem::path(PUSHGATE_SOURCE_DIR) / "tests/fixtures/db/release-0008.sqlite",
+      dir.path() / "pushgate.db");
+  GatewayHarness h(modbus_keys({"gateway.timezone=+01:00", "modbus.auto_assign=false"}),
+                   dir.path());
+  EXPECT_EQ(adapter(h).slot_serial(1), "ATT0008");
+  EXPECT_EQ(adapter(h).slot_serial(2), "ACC0008");
+  EXPECT_EQ(adapter(h).slot_serial(3), "");
+  Client c(adapter(h).port());
+  EXPECT_EQ(c.serial(2), "ACC0008");
 }
 
 TEST(ModbusAdapterTest, MailboxRejectsWhatItCannotQueueAndSaysWhy) {

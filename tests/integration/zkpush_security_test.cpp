@@ -137,6 +137,17 @@ TEST(ZkpushSecurityTest, RegistrationHandshakeAndEveryUpload) {
                         " AND device_type = 'acc'",
                         {kSn}),
             1);
+  // ...and described in vendor-neutral terms (issue 14): F20/M, LockCount=1,
+  // ReaderCount=2, FingerFunOn=1, AutoServerFunOn=1 (remote identification).
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminals WHERE sn = ?1 AND vendor = 'zkteco'"
+                        " AND protocol = 'zkpush-security' AND model = 'F20/M'"
+                        " AND json_extract(capabilities, '$.doors') = 1"
+                        " AND json_extract(capabilities, '$.readers') = 2"
+                        " AND json_extract(capabilities, '$.biometrics[0]') = 'fingerprint'"
+                        " AND json_extract(capabilities, '$.decision') = 'gateway'"
+                        " AND json_extract(capabilities, '$.user_sync') = 1",
+                        {kSn}),
+            1);
   EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM terminals WHERE sn = ?1"
                         " AND json_extract(info, '$.registration.LockCount') = '1'",
                         {kSn}),

@@ -17,6 +17,7 @@
 
 #include "adapters/modbus/modbus_adapter.hpp"
 #include "adapters/mqtt/mqtt_adapter.hpp"
+#include "adapters/zkpush/zkpush_device_model.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/terminals.hpp"
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
@@ -38,7 +39,10 @@ std::int64_t now_ms() {
 void seen(GatewayHarness& h, const std::string& sn, const std::string& flavour = "attendance") {
   bool persist = false;
   h.gateway().terminals().seen(sn, "127.0.0.1", now_ms(), persist);
-  auto r = h.gateway().terminals().update(sn, [&](TerminalRecord& t) { t.flavour = flavour; });
+  auto r = h.gateway().terminals().update(sn, [&](TerminalRecord& t) {
+    t.flavour = flavour;
+    adapters::zkpush::describe_terminal(t);  // doors, as zkpush describes the flavour
+  });
   WriteBatch b;
   b.ops.push_back(TerminalRegistry::persist_op(r));
   h.gateway().store().append(std::move(b), [](CommitResult c) { EXPECT_FALSE(c.ec); });

@@ -168,6 +168,7 @@ TEST(HaDiscoveryTest, OneDeviceWithLockContactConnectivityAndEvents) {
   in.prefix = "homeassistant";
   in.terminal.sn = "SN1";
   in.terminal.flavour = "access";
+  in.terminal.doors = 2;
   in.doors = {1, 2};
   auto configs = ha_discovery(t, in);
   std::map<std::string, json> by_topic;

@@ -144,7 +144,7 @@ TEST_F(MigrationsTest, FailedMigrationLeavesNoRecordAndNoPartialSchema) {
   EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM schema_migrations"), latest_schema_version());
 }
 
-// Version 9 moved the Modbus slot assignments into the adapters' own
+// Version 10 moved the Modbus slot assignments into the adapters' own
 // records: a database of release 8 keeps every slot where it was.
 TEST_F(MigrationsTest, ModbusSlotsOfVersion8BecomeTheAdaptersOwnRecords) {
   auto db = open_db();

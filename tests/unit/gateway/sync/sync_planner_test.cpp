@@ -22,6 +22,7 @@ TerminalRecord terminal(std::string sn, std::string flavour, std::string state,
   TerminalRecord t;
   t.sn = std::move(sn);
   t.flavour = std::move(flavour);
+  t.capabilities.user_sync = t.flavour == "access";  // as zkpush describes the flavour
   t.state = std::move(state);
   t.info_json =
       nlohmann::json{{"multi_bio_data_support", data}, {"multi_bio_photo_support", photo}}.dump();

@@ -1,4 +1,4 @@
--- pushgate schema, version 9: adapters' own small records (gateway/
+-- pushgate schema, version 10: adapters' own small records (gateway/
 -- adapter_state.hpp), so an adapter needs no table of its own. The Modbus
 -- slot assignments move here: key "slot/<5-digit slot>", value
 -- {"sn":…,"origin":"config"|"auto","assigned_ms":…}; the keys keep the slot order.
