@@ -173,6 +173,8 @@ class AccessTerminal final : public SimulatedTerminal,
                   std::chrono::milliseconds timeout) const;
 
  private:
+  /// problems() keeps this many; later ones are only counted.
+  static constexpr std::size_t kMaxProblems = 1000;
   using Clock = std::chrono::steady_clock;
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
   enum class Failure { Transport, Status, Body };
