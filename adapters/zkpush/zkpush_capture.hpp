@@ -7,7 +7,7 @@
 // (tests/support/pushdemo_log.hpp) loads back byte for byte.
 //
 // Standard library only (plus POSIX open for the 0600 mode); the hook in
-// the session is zkpush_session.cpp.
+// the session is zkpush_session_capture.cpp.
 
 #include <cstddef>
 #include <cstdint>

@@ -40,7 +40,7 @@ class ZkpushService {
   void reload(const ZkpushConfig& config);
 
  private:
-  // Security PUSH (access control, zkpush_security_session.cpp) shares the
+  // Security PUSH (access control, zkpush_security_session*.cpp) shares the
   // admission, the command poll and commit_and_answer.
   friend class SecurityService;
   struct Request;
@@ -92,7 +92,7 @@ class ZkpushService {
   void capture(const Request& r, const http::Response& res);
 };
 
-// One request in flight (also handled by SecurityService, zkpush_security_session.cpp).
+// One request in flight (also handled by SecurityService, zkpush_security_session*.cpp).
 struct ZkpushService::Request {
   http::Request req;
   http::RequestInfo info;

@@ -22,7 +22,7 @@ from systest import check, log  # noqa: E402
 
 SN = "HUP00001"
 # One good ATTLOG line and one the parser cannot use: the bad one is
-# quarantined and logged at debug level (zkpush_session.cpp).
+# quarantined and logged at debug level (zkpush_session_uploads.cpp).
 GOOD = "{pin}\t2026-11-20 08:0{n}:00\t0\t1\t0\t0\t0\t0\t0\t0\n"
 # Numbered: the quarantine keeps one row per terminal and raw line.
 BAD = "this is not an attendance record ({n})\n"
