@@ -43,6 +43,17 @@ void post_guarded(boost::asio::io_context& ioc, const std::shared_ptr<Alive>& al
   });
 }
 
+// For a timer's handler: whether the runner still runs. A timer that had
+// expired when stop() cancelled it still calls its handler, with success,
+// possibly after the runner is gone: such a handler must not touch it. stop()
+// clears `runner` first, and a handler that saw it set runs on the
+// io_context before stop()'s flush, which stop() waits for.
+template <class Alive>
+bool running(const std::shared_ptr<Alive>& alive) {
+  std::lock_guard lock(alive->mutex);
+  return alive->runner != nullptr;
+}
+
 }  // namespace
 
 SinkRunner::SinkRunner(Ports ports, Sink& sink, SinkRunnerOptions options)
@@ -266,8 +277,8 @@ bool SinkRunner::take_token() {
   if (!pace_timer_armed_) {
     pace_timer_armed_ = true;
     pace_timer_.expires_after(std::chrono::milliseconds(10));
-    pace_timer_.async_wait([this](boost::system::error_code e) {
-      if (e) {
+    pace_timer_.async_wait([this, alive = alive_](boost::system::error_code e) {
+      if (e || !running(alive)) {
         return;  // cancelled: stopping or the link went down
       }
       pace_timer_armed_ = false;
@@ -511,8 +522,8 @@ void SinkRunner::arm_retry_timer() {
   retry_timer_armed_ = true;
   retry_timer_due_ = next;
   retry_timer_.expires_at(next);
-  retry_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) {
+  retry_timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (ec || !running(alive)) {
       return;  // cancelled: re-armed for an earlier retry, or stopping
     }
     retry_timer_armed_ = false;
@@ -560,8 +571,8 @@ void SinkRunner::on_connected(bool connected, std::size_t window) {
 
 void SinkRunner::schedule_tick() {
   tick_timer_.expires_after(opt_.tick);
-  tick_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) {
+  tick_timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (!ec && running(alive)) {
       on_tick();
       schedule_tick();
     }
