@@ -33,6 +33,7 @@
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
+#include "tests/powercut/powercut_store_check.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -40,6 +41,7 @@ namespace pushgate::test {
 namespace {
 
 namespace fs = std::filesystem;
+using powercut::check_store_appends;
 
 constexpr int kExitAtCut = 86;  // powercut_preload.cpp
 constexpr int kCuts = 20;
@@ -117,36 +119,7 @@ std::string check_image(const fs::path& dir,
              first;
     }
   }
-  SystemClock clock;
-  metrics::Registry registry;
-  store::Store::Options so;
-  so.path = path;
-  so.read_threads = 1;
-  so.synchronous = "OFF";
-  std::string error;
-  auto st = store::Store::open(so, clock, registry, error);
-  if (!st) {
-    return "Store::open: " + error;
-  }
-  st->start();
-  WriteBatch b;
-  Event e;
-  e.terminal_sn = "IMAGECHECK";
-  e.record_key = "image-check";
-  e.kind = EventKind::Attendance;
-  e.local_time = "2023-11-14 22:13:20";
-  e.raw = "image check";
-  e.received_ms = 1'700'000'000'000;
-  b.events.push_back(std::move(e));
-  auto p = std::make_shared<std::promise<CommitResult>>();
-  auto f = p->get_future();
-  st->append(std::move(b), [p](CommitResult r) { p->set_value(std::move(r)); });
-  if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
-    return "append never completed";
-  }
-  auto r = f.get();
-  st->stop();
-  return r.ec ? "append: " + r.ec.message() : "";
+  return check_store_appends(path);
 }
 
 bool exited(pid_t pid, int& status) {
