@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(dahua_digest_challenge LIBS pushgate_dahua_protocol)

@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(dahua_multipart LIBS pushgate_dahua_protocol)

@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(dahua_push_body LIBS pushgate_dahua_protocol)

@@ -1,0 +1,1 @@
+pushgate_add_fuzzer(dahua_record_finder LIBS pushgate_dahua_protocol)
