@@ -53,7 +53,8 @@ std::optional<std::string> scalar_text(const nlohmann::json& value) {
   }
   if (value.is_number_float()) {
     const double d = value.get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.0e18 && d < 9.0e18) {
+    // Range first: converting an out-of-range double to an integer is undefined.
+    if (d > -9.0e18 && d < 9.0e18 && d == static_cast<double>(static_cast<std::int64_t>(d))) {
       return std::to_string(static_cast<std::int64_t>(d));
     }
     return value.dump();

@@ -136,6 +136,18 @@ TEST(DahuaEventObject, DecodesThePushJsonForm) {
   EXPECT_EQ(record_key(parsed.event->code, parsed.event->data), "recno:5");
 }
 
+TEST(DahuaEventObject, HugeAndFractionalNumbersAreKeptAsText) {
+  // 1e46 used to be converted to an integer before its range was checked (UBSan, fuzzing).
+  const auto json =
+      nlohmann::json::parse(R"({"Code":"X","Data":{"UTC":1.11111e+46,"Door":2.0,"RecNo":1.5}})");
+  const EventParse parsed = decode_event_object(json, json.dump());
+  ASSERT_TRUE(parsed.event);
+  EXPECT_FALSE(parsed.event->data.utc);
+  EXPECT_EQ(parsed.event->data.door, 2);
+  EXPECT_FALSE(parsed.event->data.rec_no);
+  EXPECT_EQ(parsed.event->data.bad.size(), 2u);
+}
+
 TEST(DahuaRecordKey, WithoutRecNoTheKeyIsStableAndDependsOnTheFields) {
   AccessFields a;
   apply_field(a, "UTC", "1700000000");
