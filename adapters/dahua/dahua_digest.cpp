@@ -214,6 +214,12 @@ ChallengeParse parse_digest_challenge(std::string_view www_authenticate) {
         return result;
       }
     }
+    if ((c.algorithm == DigestAlgorithm::Md5Sess || c.algorithm == DigestAlgorithm::Sha256Sess) &&
+        !c.qop_auth) {
+      // The -sess hash needs the cnonce, which is only sent with a qop (RFC 2617 §3.2.2).
+      result.error = "Digest " + std::string(to_string(c.algorithm)) + " without qop=auth";
+      return result;
+    }
     if (const std::string* stale = param(scheme.params, "stale")) {
       c.stale = iequals(trim(*stale), "true");
     }
@@ -335,6 +341,11 @@ AuthorizationParse parse_digest_authorization(std::string_view header) {
     }
     value = std::stoul(a.nc, nullptr, 16);
     a.nc_value = static_cast<std::uint32_t>(value);
+  }
+  if ((a.algorithm == DigestAlgorithm::Md5Sess || a.algorithm == DigestAlgorithm::Sha256Sess) &&
+      a.qop.empty()) {
+    result.error = "Digest -sess algorithm without qop";
+    return result;
   }
   result.authorization = std::move(a);
   return result;
