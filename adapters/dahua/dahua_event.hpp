@@ -173,6 +173,10 @@ std::optional<nlohmann::json> parse_event_json(std::string_view text, std::strin
  * The key the same record has everywhere (stream, push, backfill), for
  * storing it once: "recno:<RecNo>" when known, else "h:<16 hex>" of
  * (best time, CreateTime text, UserID, CardNo, Door, Method, Code).
+ * RecNo numbers the access records (AccessControl events and
+ * AccessControlCardRec rows share it [obs]); whether alarm records share that
+ * sequence is not known, so a caller storing AccessControlAlarmRecord rows
+ * and alarm events should prefix the key with its own namespace.
  */
 std::string record_key(std::string_view code, const AccessFields& fields);
 

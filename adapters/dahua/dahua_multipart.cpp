@@ -18,7 +18,8 @@ bool opens_data(std::string_view before) noexcept {
 
 /**
  * One byte of a record. `record` is the record up to (not including) `c`.
- * Returns true when `c` ends the record (a LF outside data={...}).
+ * Returns true when `c` ends the record: a LF outside data={...}, or the
+ * brace that closes data={...}.
  */
 struct Scan {
   int depth = 0;
@@ -40,7 +41,10 @@ struct Scan {
       } else if (c == '{') {
         ++depth;
       } else if (c == '}') {
-        --depth;
+        // `data` is the last key of an event (parse_event_text reads it to the
+        // end), so the brace that closes it ends the record: a device that sends
+        // no line end after it is not held until the next part arrives.
+        return --depth == 0;
       }
       return false;
     }
@@ -111,8 +115,10 @@ std::vector<std::string> split_event_records(std::string_view text) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (scan.step(text[i], text.substr(start, i - start))) {
-      if (!trim(text.substr(start, i - start)).empty()) {
-        records.emplace_back(text.substr(start, i - start));
+      // The ending byte belongs to the record (the closing brace; a LF is trimmed).
+      const std::string_view record = text.substr(start, i + 1 - start);
+      if (!trim(record).empty()) {
+        records.emplace_back(trim(record));
       }
       start = i + 1;
     }

@@ -19,13 +19,15 @@
 // How it delimits: never by Content-Length. A part runs from one boundary
 // marker ("--" + boundary) to the next; inside a part, an event record ends
 // at a line end outside the braces of `data={...}` (brace matching skips
-// JSON strings, escaped quotes included), at the next marker, or at finish().
-// So an event is yielded as soon as its line is complete, without waiting for
-// the next part. The marker is recognised anywhere, even inside an
-// unterminated JSON object, so a part cut short by a reboot costs that part
-// only. Memory is bounded by `max_part_bytes`: a part (headers and body)
-// larger than that is reported once as an error and skipped up to the next
-// marker.
+// JSON strings, escaped quotes included), at the brace that closes
+// `data={...}` (data is the last key), at the next marker, or at finish().
+// So an event is yielded as soon as it is complete, without waiting for the
+// next part. (A record without data and without a line end — a `Heartbeat`
+// sent without CRLF — is complete only when the next part begins: a
+// watchdog should count bytes received, not items.) The marker is recognised anywhere, even inside
+// an unterminated JSON object, so a part cut short by a reboot costs that part only. Memory is
+// bounded by `max_part_bytes`: a part (headers and body) larger than that is reported once as an
+// error and skipped up to the next marker.
 
 #include <cstddef>
 #include <optional>
@@ -54,7 +56,8 @@ std::string multipart_boundary(std::string_view content_type);
 /**
  * Splits a text body (one part's body, or a push upload in the semicolon
  * form) into event records the way the stream parser does: a record ends at a
- * line end outside `data={...}` braces. Blank records are skipped.
+ * line end outside `data={...}` braces or at the brace closing them. Blank
+ * records are skipped.
  */
 std::vector<std::string> split_event_records(std::string_view text);
 

@@ -143,6 +143,17 @@ TEST(DahuaMultipart, AnEventIsYieldedAsSoonAsItsLineIsCompleteNotAtTheNextPart) 
   EXPECT_EQ(items[0].event->code, "BreakIn");
 }
 
+TEST(DahuaMultipart, AnEventWhoseDataEndsWithoutALineEndIsYieldedAtItsClosingBrace) {
+  EventStreamParser parser("myboundary");
+  const auto items = parser.feed(
+      "--myboundary\r\nContent-Type: text/plain\r\n\r\n"
+      "Code=BreakIn;action=Pulse;index=0;data={\n \"UTC\" : 1,\n \"Name\" : \"}\"\n}");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].event->code, "BreakIn");
+  EXPECT_EQ(items[0].event->data.name, "}");
+  EXPECT_TRUE(parser.feed("\r\n\r\n").empty());
+}
+
 TEST(DahuaMultipart, AnOversizedPartIsOneErrorAndTheNextPartStillParses) {
   EventStreamParser::Limits limits;
   limits.max_part_bytes = 1024;
