@@ -237,10 +237,7 @@ void EventStreamParser::run(std::vector<StreamItem>& out, bool at_end) {
           break;
         }
         if (lf == std::string::npos) {
-          if (at_end) {
-            return;
-          }
-          return;
+          return;  // wait for the line end (bounded by the cap above)
         }
         std::string_view line(buf_.data(), lf);
         if (!line.empty() && line.back() == '\r') {

@@ -74,6 +74,23 @@ TEST(DahuaRecordFinder, HostileIndexesAndLinesAreProblemsNotMemory) {
   EXPECT_EQ(reply.problems.size(), 4u);
 }
 
+TEST(DahuaRecordFinder, FieldsNobodyMappedAreKeptForAlarmRecordsToo) {
+  // AccessControlAlarmRecord's field list is not documented publicly: every
+  // field is kept as sent, known names decoded.
+  const RecordFinderReply reply = parse_record_finder_reply(
+      "found=1\r\nrecords[0].RecNo=77\r\nrecords[0].CreateTime=1789554000\r\n"
+      "records[0].Door=1\r\nrecords[0].Event=BreakIn\r\nrecords[0].Doors[0]=2\r\n");
+  ASSERT_EQ(reply.records.size(), 1u);
+  const FoundRecord& row = reply.records[0];
+  EXPECT_EQ(row.access.rec_no, 77);
+  EXPECT_EQ(row.access.door, 1);
+  ASSERT_EQ(row.access.other.size(), 2u);
+  EXPECT_EQ(row.access.other[0].key, "Event");
+  EXPECT_EQ(row.access.other[0].value, "BreakIn");
+  EXPECT_EQ(row.access.other[1].key, "Doors[0]");
+  EXPECT_EQ(row.fields.size(), 5u);
+}
+
 TEST(DahuaRecordFinder, FindTargetIsUrlEncoded) {
   FindRequest request;
   request.start_time = "2026-12-01 08:00:00";
