@@ -1,0 +1,1177 @@
+// The simulated Dahua access controller: HTTP server, shared state, event
+// source, stream, reboot. See dahua_device.hpp; sources of every behaviour
+// are in tests/sim/README.md ("Dahua device").
+
+#include "tests/sim/dahua_device.hpp"
+
+#include "tests/sim/dahua_device_impl.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <stdexcept>
+
+namespace pushgate::sim::dahua {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using Params = std::map<std::string, std::string>;
+
+constexpr auto kAwait = net::use_awaitable;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void split_target(std::string_view target, std::string& path, Params& params) {
+  const auto q = target.find('?');
+  path = std::string(target.substr(0, q));
+  if (q == std::string_view::npos) {
+    return;
+  }
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (!pair.empty()) {
+      params[url_decode(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string{} : url_decode(pair.substr(eq + 1));
+    }
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+  }
+}
+
+std::optional<std::int64_t> to_int(const std::string& s) {
+  if (s.empty() || s.size() > 18) {
+    return std::nullopt;
+  }
+  std::int64_t v = 0;
+  std::size_t i = 0;
+  bool neg = false;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+  }
+  if (i >= s.size()) {
+    return std::nullopt;
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  return neg ? -v : v;
+}
+
+/// A time parameter: epoch seconds or "YYYY-MM-DD HH:MM:SS".
+std::optional<std::int64_t> to_time(const std::string& s) {
+  if (const auto n = to_int(s)) {
+    return n;
+  }
+  return parse_time(s);
+}
+
+std::string value_text(const Value& v) {
+  if (const auto* n = std::get_if<std::int64_t>(&v)) {
+    return std::to_string(*n);
+  }
+  return std::get<std::string>(v);
+}
+
+// Answers of the CGI API: "OK", "Error\r\nBad Request!" (observed wording,
+// rroller/dahua client.py checks for "OK"/"Error").
+struct Reply {
+  unsigned status = 200;
+  std::string body = "OK\r\n";
+  std::string content_type = "text/plain;charset=utf-8";
+  std::string www_authenticate;
+  // Follow-ups run after the answer is written / outside the lock.
+  bool stream = false;
+  std::set<std::string> stream_codes;
+  std::chrono::milliseconds heartbeat{0};
+  bool reboot_after = false;
+  std::optional<AccessSpec> access_event;                 // openDoor's Method=4 record
+  std::optional<std::pair<int, std::string>> door_event;  // DoorStatus
+};
+
+Reply error_reply(unsigned status = 400) {
+  Reply r;
+  r.status = status;
+  r.body = status == 404 ? "Error\r\nNot Found!\r\n" : "Error\r\nBad Request!\r\n";
+  return r;
+}
+
+Reply json_reply(const nlohmann::json& j) {
+  Reply r;
+  r.body = j.dump();
+  r.content_type = "application/json;charset=utf-8";
+  return r;
+}
+
+std::string param(const Params& p, const std::string& name) {
+  const auto it = p.find(name);
+  return it == p.end() ? std::string{} : it->second;
+}
+
+/// Values of name[0], name[1], ... in index order.
+std::vector<std::string> indexed(const Params& p, const std::string& name) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < 10000; ++i) {
+    const auto it = p.find(name + "[" + std::to_string(i) + "]");
+    if (it == p.end()) {
+      break;
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Construction, threads, lifetime
+
+DahuaDevice::Impl::Impl(DahuaDevice& o, const DahuaDeviceConfig& c)
+    : owner(o),
+      config(c),
+      acceptor(ioc),
+      digest(DigestPolicy{c.realm.empty() ? "Login to " + c.serial : c.realm, c.user, c.password,
+                          c.nonce_lifetime, c.nonce_max_uses, c.lock_after_failures,
+                          c.lock_duration}),
+      clock_offset(c.clock_offset),
+      old_firmware(c.old_firmware),
+      doors(static_cast<std::size_t>(std::max(1, c.doors)), "Close"),
+      generator_timer(ioc),
+      push_wake(ioc),
+      reboot_timer(ioc),
+      work(ioc.get_executor()) {}
+
+DahuaDevice::DahuaDevice(DahuaDeviceConfig config) : config_(std::move(config)) {
+  impl_ = std::make_unique<Impl>(*this, config_);
+  if (!config_.ledger_path.empty()) {
+    std::string error;
+    impl_->ledger = Ledger::open(config_.ledger_path, error);
+    if (!impl_->ledger) {
+      throw std::runtime_error(error);
+    }
+  }
+  impl_->port = config_.port;
+  impl_->start_accepting();  // throws on bind failure (startup only)
+  port_ = impl_->port;
+  up_ = true;
+  boots_ = 1;
+  if (config_.push) {
+    net::co_spawn(impl_->ioc, impl_->run_push(), net::detached);
+  }
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+DahuaDevice::~DahuaDevice() {
+  std::promise<void> closed;
+  net::post(impl_->ioc, [this, &closed] {
+    error_code ec;
+    impl_->acceptor.close(ec);
+    for (auto& weak : impl_->connections) {
+      if (auto s = weak.lock()) {
+        s->close(ec);
+      }
+    }
+    for (const auto& s : impl_->streams) {
+      s->closed = true;
+      s->wake.cancel();
+    }
+    impl_->generator_timer.cancel();
+    impl_->push_wake.cancel();
+    impl_->reboot_timer.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  impl_->thread.join();
+  impl_->ledger.reset();
+}
+
+void DahuaDevice::Impl::start_accepting() {
+  const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port);
+  acceptor.open(ep.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(ep);
+  acceptor.listen();
+  port = acceptor.local_endpoint().port();
+  net::co_spawn(ioc, accept_loop(), net::detached);
+}
+
+net::awaitable<void> DahuaDevice::Impl::accept_loop() {
+  for (;;) {
+    auto socket = std::make_shared<tcp::socket>(ioc);
+    error_code ec;
+    co_await acceptor.async_accept(*socket, net::redirect_error(kAwait, ec));
+    if (ec) {
+      if (!acceptor.is_open()) {
+        co_return;
+      }
+      continue;
+    }
+    socket->set_option(tcp::no_delay(true), ec);
+    std::erase_if(connections, [](const auto& w) { return w.expired(); });
+    connections.push_back(socket);
+    net::co_spawn(ioc, session(socket), net::detached);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reboot
+
+void DahuaDevice::Impl::do_reboot(std::optional<std::chrono::milliseconds> down_for) {
+  error_code ec;
+  acceptor.close(ec);
+  for (auto& weak : connections) {
+    if (auto s = weak.lock()) {
+      s->shutdown(tcp::socket::shutdown_both, ec);
+      s->close(ec);
+    }
+  }
+  connections.clear();
+  for (const auto& s : streams) {
+    s->closed = true;
+    s->wake.cancel();
+  }
+  {
+    std::lock_guard lock(mu);
+    digest.forget_nonces();
+    finds.clear();
+  }
+  owner.up_ = false;
+  push_wake.cancel();
+  if (down_for) {
+    reboot_timer.expires_after(*down_for);
+    reboot_timer.async_wait([this](error_code wait_ec) {
+      if (!wait_ec) {
+        do_power_on();
+      }
+    });
+  }
+}
+
+void DahuaDevice::Impl::do_power_on() {
+  if (owner.up_) {
+    return;
+  }
+  reboot_timer.cancel();
+  try {
+    start_accepting();
+  } catch (const std::exception&) {
+    // The port was taken while the device was down: it stays down (a test
+    // would see connection refused and fail on its own terms).
+    return;
+  }
+  owner.up_ = true;
+  ++owner.boots_;
+  push_wake.cancel();
+}
+
+void DahuaDevice::reboot(std::optional<std::chrono::milliseconds> down_for) {
+  std::promise<void> done;
+  net::post(impl_->ioc, [this, down_for, &done] {
+    impl_->do_reboot(down_for);
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void DahuaDevice::power_on() {
+  std::promise<void> done;
+  net::post(impl_->ioc, [this, &done] {
+    impl_->do_power_on();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void DahuaDevice::drop_streams() {
+  std::promise<void> done;
+  net::post(impl_->ioc, [this, &done] {
+    error_code ec;
+    for (const auto& s : impl_->streams) {
+      s->closed = true;
+      s->socket->shutdown(tcp::socket::shutdown_both, ec);
+      s->socket->close(ec);
+      s->wake.cancel();
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+// ---------------------------------------------------------------------------
+// Records and the event source
+
+std::int64_t DahuaDevice::Impl::now_locked() const {
+  const auto real = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return (real + clock_offset).count();
+}
+
+Record DahuaDevice::Impl::add_record(Record record) {
+  {
+    std::lock_guard lock(mu);
+    if (record.create_time == 0) {
+      record.create_time = now_locked();
+    }
+    record.rec_no = record.table == Table::Access ? next_access_rec++ : next_alarm_rec++;
+    record.fields["RecNo"] = static_cast<std::int64_t>(record.rec_no);
+    record.fields["CreateTime"] = record.create_time;
+    if (record.table == Table::Access) {
+      record.fields["UTC"] = record.create_time;
+    }
+    (record.table == Table::Access ? access : alarms).push_back(record);
+    if (config.push) {
+      push_queue.push_back(record);
+    }
+    if (ledger) {
+      std::string line = std::string(table_name(record.table)) + "\t" +
+                         std::to_string(record.rec_no) + "\t" + std::to_string(record.create_time) +
+                         "\t" + record.code + "\t";
+      if (const auto it = record.fields.find("UserID"); it != record.fields.end()) {
+        line += value_text(it->second);
+      }
+      ledger->append(config.serial, {line}, ioc.get_executor(), [](error_code) {});
+    }
+  }
+  net::post(ioc, [this, record] {
+    deliver(record);
+    push_wake.cancel();
+  });
+  return record;
+}
+
+Record DahuaDevice::generate_access(const AccessSpec& spec) {
+  Record r;
+  r.table = Table::Access;
+  r.code = "AccessControl";
+  r.action = "Pulse";
+  r.index = spec.door;
+  r.create_time = spec.create_time.value_or(0);
+  r.fields = {
+      {"AttendanceState", static_cast<std::int64_t>(spec.attendance_state)},
+      {"CardName", spec.card_name},
+      {"CardNo", spec.card_no},
+      {"CardType", std::int64_t{0}},
+      {"Door", static_cast<std::int64_t>(spec.door)},
+      {"ErrorCode", static_cast<std::int64_t>(spec.granted ? 0 : spec.error_code)},
+      {"Method", static_cast<std::int64_t>(spec.method)},
+      {"ReaderID", spec.reader_id},
+      {"Status", std::int64_t{spec.granted ? 1 : 0}},
+      {"Type", spec.type},
+      {"UserID", spec.user_id},
+      {"UserType", std::int64_t{0}},
+  };
+  return impl_->add_record(std::move(r));
+}
+
+Record DahuaDevice::generate_alarm(const AlarmSpec& spec) {
+  Record r;
+  r.table = Table::Alarm;
+  r.code = spec.code;
+  r.action = spec.action;
+  r.index = spec.door;
+  r.create_time = spec.create_time.value_or(0);
+  r.fields = {
+      {"Door", static_cast<std::int64_t>(spec.door)},
+      {"Event", spec.code},
+      {"Action", spec.action},
+      {"UserID", spec.user_id},
+  };
+  return impl_->add_record(std::move(r));
+}
+
+net::awaitable<void> DahuaDevice::Impl::run_generator(std::uint64_t epoch) {
+  auto next = std::chrono::steady_clock::now();
+  std::uint64_t n = 0;
+  while (generator_remaining > 0 && epoch == generator_epoch) {
+    next += generator_period;
+    generator_timer.expires_at(next);
+    error_code ec;
+    co_await generator_timer.async_wait(net::redirect_error(kAwait, ec));
+    if (epoch != generator_epoch || generator_remaining == 0) {
+      co_return;
+    }
+    ++n;
+    if (generator_alarm_every != 0 && n % generator_alarm_every == 0) {
+      static const char* kAlarms[] = {"BreakIn", "DoorNotClosed", "Duress", "ChassisIntruded",
+                                      "AlarmLocal"};
+      AlarmSpec a;
+      a.code = kAlarms[generator_rng() % 5];
+      a.action = a.code == std::string("Duress") ? "Pulse" : "Start";
+      a.door = static_cast<int>(generator_rng() % doors.size());
+      owner.generate_alarm(a);
+    } else {
+      AccessSpec s;
+      s.granted = generator_rng() % 5 != 0;
+      s.error_code = s.granted ? 0 : 16;
+      static const int kMethods[] = {1, 6, 15, 0};
+      s.method = kMethods[generator_rng() % 4];
+      s.door = static_cast<int>(generator_rng() % doors.size());
+      s.reader_id = std::to_string(s.door * 2 + 1 + static_cast<int>(generator_rng() % 2));
+      s.user_id = std::to_string(1 + generator_rng() % 50);
+      char card[16];
+      std::snprintf(card, sizeof card, "%08llX",
+                    static_cast<unsigned long long>(generator_rng() & 0xFFFFFFFF));
+      s.card_no = card;
+      s.type = generator_rng() % 2 == 0 ? "Entry" : "Exit";
+      s.attendance_state = static_cast<int>(generator_rng() % 4);
+      owner.generate_access(s);
+    }
+    --generator_remaining;
+  }
+}
+
+void DahuaDevice::start_generator(double per_second, std::size_t count, std::uint64_t seed,
+                                  std::size_t alarm_every) {
+  net::post(impl_->ioc, [this, per_second, count, seed, alarm_every] {
+    auto& i = *impl_;
+    ++i.generator_epoch;
+    i.generator_timer.cancel();
+    i.generator_rng.seed(seed);
+    i.generator_remaining = count;
+    i.generator_alarm_every = alarm_every;
+    i.generator_period =
+        std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / std::max(per_second, 0.001)));
+    net::co_spawn(i.ioc, i.run_generator(i.generator_epoch), net::detached);
+  });
+}
+
+void DahuaDevice::stop_generator() {
+  net::post(impl_->ioc, [this] {
+    ++impl_->generator_epoch;
+    impl_->generator_remaining = 0;
+    impl_->generator_timer.cancel();
+  });
+}
+
+std::size_t DahuaDevice::generator_remaining() const {
+  return impl_->generator_remaining.load();
+}
+
+std::vector<Record> DahuaDevice::records(Table table) const {
+  std::lock_guard lock(impl_->mu);
+  return table == Table::Access ? impl_->access : impl_->alarms;
+}
+
+// ---------------------------------------------------------------------------
+// Small accessors
+
+std::string DahuaDevice::realm() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->digest.policy().realm;
+}
+
+std::int64_t DahuaDevice::device_now() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->now_locked();
+}
+
+void DahuaDevice::set_clock_offset(std::chrono::seconds offset) {
+  std::lock_guard lock(impl_->mu);
+  impl_->clock_offset = offset;
+}
+
+std::chrono::seconds DahuaDevice::clock_offset() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->clock_offset;
+}
+
+void DahuaDevice::set_stream_quirks(const StreamQuirks& quirks) {
+  std::lock_guard lock(impl_->mu);
+  impl_->stream_quirks = quirks;
+}
+
+void DahuaDevice::set_finder_quirks(const FinderQuirks& quirks) {
+  std::lock_guard lock(impl_->mu);
+  impl_->finder_quirks = quirks;
+}
+
+void DahuaDevice::set_old_firmware(bool old) {
+  std::lock_guard lock(impl_->mu);
+  impl_->old_firmware = old;
+}
+
+AuthStats DahuaDevice::auth_stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->digest.stats(std::chrono::steady_clock::now());
+}
+
+void DahuaDevice::expire_nonces() {
+  std::lock_guard lock(impl_->mu);
+  impl_->digest.expire_nonces();
+}
+
+void DahuaDevice::unlock_account() {
+  std::lock_guard lock(impl_->mu);
+  impl_->digest.unlock();
+}
+
+void DahuaDevice::set_password(const std::string& password) {
+  std::lock_guard lock(impl_->mu);
+  auto policy = impl_->digest.policy();
+  policy.password = password;
+  impl_->digest.set_policy(policy);
+}
+
+std::string DahuaDevice::door_status(int door) const {
+  std::lock_guard lock(impl_->mu);
+  if (door < 0 || static_cast<std::size_t>(door) >= impl_->doors.size()) {
+    return {};
+  }
+  return impl_->doors[static_cast<std::size_t>(door)];
+}
+
+void DahuaDevice::set_door_status(int door, const std::string& status) {
+  std::lock_guard lock(impl_->mu);
+  if (door >= 0 && static_cast<std::size_t>(door) < impl_->doors.size()) {
+    impl_->doors[static_cast<std::size_t>(door)] = status;
+  }
+}
+
+std::map<std::string, std::string> DahuaDevice::users() const {
+  std::lock_guard lock(impl_->mu);
+  std::map<std::string, std::string> out;
+  for (const auto& [id, j] : impl_->users) {
+    out[id] = j.dump();
+  }
+  return out;
+}
+
+std::map<std::string, std::string> DahuaDevice::cards() const {
+  std::lock_guard lock(impl_->mu);
+  std::map<std::string, std::string> out;
+  for (const auto& [no, j] : impl_->cards) {
+    out[no] = j.dump();
+  }
+  return out;
+}
+
+std::map<std::uint64_t, std::map<std::string, std::string>> DahuaDevice::legacy_cards() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->legacy_cards;
+}
+
+std::uint64_t DahuaDevice::requests_seen(const std::string& key) const {
+  std::lock_guard lock(impl_->mu);
+  const auto it = impl_->requests.find(key);
+  return it == impl_->requests.end() ? 0 : it->second;
+}
+
+PushStats DahuaDevice::push_stats() const {
+  std::lock_guard lock(impl_->mu);
+  PushStats out = impl_->push;
+  out.queued = impl_->push_queue.size();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The CGI handlers. Called on the device thread with `mu` held.
+
+namespace {
+
+struct Handlers {
+  DahuaDevice::Impl& d;
+
+  Reply magic_box(const std::string& action) {
+    const auto& c = d.config;
+    if (action == "getSystemInfo") {
+      Reply r;
+      r.body = "deviceType=" + c.device_type + "\r\nhardwareVersion=1.00\r\nprocessor=SSC335\r\n" +
+               "serialNumber=" + c.serial + "\r\nupdateSerial=" + c.device_type + "\r\n";
+      return r;
+    }
+    if (action == "getSerialNo") {
+      Reply r;
+      r.body = "sn=" + c.serial + "\r\n";
+      return r;
+    }
+    if (action == "getDeviceType") {
+      Reply r;
+      r.body = "type=" + c.device_type + "\r\n";
+      return r;
+    }
+    if (action == "reboot") {
+      Reply r;
+      r.reboot_after = true;
+      return r;
+    }
+    return error_reply();
+  }
+
+  Reply global(const std::string& action, const Params& p) {
+    if (action == "getCurrentTime") {
+      Reply r;
+      r.body = "result=" + format_time(d.now_locked()) + "\r\n";
+      return r;
+    }
+    if (action == "setCurrentTime") {
+      const auto t = parse_time(param(p, "time"));
+      if (!t) {
+        return error_reply();
+      }
+      const auto real = std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch());
+      d.clock_offset = std::chrono::seconds(*t) - real;
+      return Reply{};
+    }
+    return error_reply();
+  }
+
+  Reply attach(const Params& p) {
+    std::string codes = param(p, "codes");
+    if (codes.size() < 2 || codes.front() != '[' || codes.back() != ']') {
+      return error_reply();
+    }
+    Reply r;
+    r.stream = true;
+    std::string_view list(codes);
+    list = list.substr(1, list.size() - 2);
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      const std::string code(list.substr(0, comma));
+      if (!code.empty()) {
+        r.stream_codes.insert(code);
+      }
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    if (r.stream_codes.empty()) {
+      return error_reply();
+    }
+    if (r.stream_codes.count("All") != 0) {
+      r.stream_codes.clear();
+    }
+    if (const auto hb = p.find("heartbeat"); hb != p.end()) {
+      const auto n = to_int(hb->second);
+      if (!n || *n < 1 || *n > 300) {
+        return error_reply();
+      }
+      r.heartbeat = d.config.heartbeat_unit * *n;
+    }
+    return r;
+  }
+
+  Reply find_records(const Params& p) {
+    const std::string name = param(p, "name");
+    const std::vector<Record>* table = nullptr;
+    if (name == "AccessControlCardRec") {
+      table = &d.access;
+    } else if (name == "AccessControlAlarmRecord") {
+      table = &d.alarms;
+    } else {
+      return error_reply();
+    }
+    const auto pick = [&](const char* key) {
+      const std::string v = param(p, key);
+      return v.empty() ? param(p, std::string("condition.") + key) : v;
+    };
+    const std::string start_s = pick("StartTime");
+    const std::string end_s = pick("EndTime");
+    const std::string count_s = param(p, "count");
+    std::int64_t start = 0;
+    std::int64_t end = std::numeric_limits<std::int64_t>::max();
+    if (!start_s.empty()) {
+      const auto t = to_time(start_s);
+      if (!t) {
+        return error_reply();
+      }
+      start = *t;
+    }
+    if (!end_s.empty()) {
+      const auto t = to_time(end_s);
+      if (!t) {
+        return error_reply();
+      }
+      end = *t;
+    }
+    std::size_t count = d.config.page_cap;
+    if (!count_s.empty()) {
+      const auto n = to_int(count_s);
+      if (!n || *n < 1) {
+        return error_reply();
+      }
+      count = std::min<std::size_t>(count, static_cast<std::size_t>(*n));
+    }
+    // Inclusive both ends, in (CreateTime, RecNo) order.
+    std::vector<const Record*> matches;
+    for (const auto& rec : *table) {
+      if (rec.create_time >= start && rec.create_time <= end) {
+        matches.push_back(&rec);
+      }
+    }
+    std::stable_sort(matches.begin(), matches.end(), [](const Record* a, const Record* b) {
+      return a->create_time != b->create_time ? a->create_time < b->create_time
+                                              : a->rec_no < b->rec_no;
+    });
+    const auto& q = d.finder_quirks;
+    const std::size_t found = std::min(count, matches.size());
+    std::string body;
+    if (q.total_count) {
+      body += "totalCount=" + std::to_string(matches.size()) + "\r\n";
+    }
+    body += "found=" + std::to_string(found) + "\r\n";
+    const std::string prefix = q.capital_records ? "Records[" : "records[";
+    for (std::size_t i = 0; i < found; ++i) {
+      for (const auto& [field, value] : matches[i]->fields) {
+        std::string text = value_text(value);
+        if (field == "CreateTime" && q.date_string_time) {
+          text = format_time(matches[i]->create_time);
+        }
+        if (text.empty() && q.omit_empty) {
+          continue;
+        }
+        body += prefix + std::to_string(i) + "]." + field + "=" + text + "\r\n";
+      }
+    }
+    Reply r;
+    r.body = body;
+    return r;
+  }
+
+  std::optional<int> channel(const Params& p) {
+    const auto n = to_int(param(p, "channel"));
+    if (!n || *n < 1 || *n > static_cast<std::int64_t>(d.doors.size())) {
+      return std::nullopt;
+    }
+    return static_cast<int>(*n);
+  }
+
+  Reply access_control(const std::string& action, const Params& p) {
+    const auto ch = channel(p);
+    if (!ch) {
+      return error_reply();
+    }
+    const auto door = static_cast<std::size_t>(*ch - 1);
+    if (action == "openDoor") {
+      d.doors[door] = "Open";
+      Reply r;
+      AccessSpec s;
+      s.method = 4;  // remote unlocking
+      s.door = *ch - 1;
+      s.user_id = param(p, "UserID");
+      s.card_no.clear();
+      s.reader_id.clear();
+      r.access_event = s;
+      r.door_event = std::make_pair(*ch - 1, std::string("Open"));
+      return r;
+    }
+    if (action == "closeDoor") {
+      d.doors[door] = "Close";
+      Reply r;
+      r.door_event = std::make_pair(*ch - 1, std::string("Close"));
+      return r;
+    }
+    if (action == "getDoorStatus") {
+      Reply r;
+      r.body = "Info.status=" + d.doors[door] + "\r\n";
+      return r;
+    }
+    return error_reply();
+  }
+
+  // AccessUser.cgi (UserList, UserID) and AccessCard.cgi (CardList, CardNo).
+  Reply access_list(const std::string& action, const Params& p, const std::string& body,
+                    bool user) {
+    if (d.old_firmware) {
+      return error_reply(d.config.old_firmware_answer == OldFirmwareAnswer::NotFound404 ? 404
+                                                                                        : 400);
+    }
+    auto& table = user ? d.users : d.cards;
+    const std::string list_key = user ? "UserList" : "CardList";
+    const std::string id_key = user ? "UserID" : "CardNo";
+    if (action == "insertMulti" || action == "updateMulti") {
+      const auto j = nlohmann::json::parse(body, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains(list_key) || !j[list_key].is_array() ||
+          j[list_key].empty()) {
+        return error_reply();
+      }
+      const bool insert = action == "insertMulti";
+      // All or nothing: every entry is checked before any is stored.
+      for (const auto& e : j[list_key]) {
+        if (!e.is_object() || !e.contains(id_key) || !e[id_key].is_string() ||
+            e[id_key].get<std::string>().empty()) {
+          return error_reply();
+        }
+        const bool exists = table.count(e[id_key].get<std::string>()) != 0;
+        if (insert == exists) {
+          return error_reply();
+        }
+      }
+      for (const auto& e : j[list_key]) {
+        auto& stored = table[e[id_key].get<std::string>()];
+        if (insert) {
+          stored = e;
+        } else {
+          stored.update(e);
+        }
+      }
+      return Reply{};
+    }
+    if (action == "removeMulti") {
+      const auto ids = indexed(p, id_key + "List");
+      if (ids.empty()) {
+        return error_reply();
+      }
+      for (const auto& id : ids) {
+        table.erase(id);
+      }
+      return Reply{};
+    }
+    if (action == "startFind") {
+      std::vector<nlohmann::json> rows;
+      const std::string cond_id = param(p, "Condition." + id_key);
+      const std::string cond_user = param(p, "Condition.UserID");
+      for (const auto& [id, e] : table) {
+        if (!cond_id.empty() && id != cond_id) {
+          continue;
+        }
+        if (!user && !cond_user.empty() && e.value("UserID", "") != cond_user) {
+          continue;
+        }
+        rows.push_back(e);
+      }
+      const std::uint64_t token = d.next_token++;
+      const auto total = rows.size();
+      d.finds[token] = std::move(rows);
+      return json_reply({{"Token", token}, {"Total", total}, {"Caps", 100}});
+    }
+    if (action == "doFind") {
+      const auto token = to_int(param(p, "Token"));
+      const auto offset = to_int(param(p, "Offset"));
+      const auto count = to_int(param(p, "Count"));
+      if (!token || !offset || !count || *offset < 0 || *count < 1) {
+        return error_reply();
+      }
+      const auto it = d.finds.find(static_cast<std::uint64_t>(*token));
+      if (it == d.finds.end()) {
+        return error_reply();
+      }
+      nlohmann::json info = nlohmann::json::array();
+      const auto begin = static_cast<std::size_t>(*offset);
+      for (std::size_t i = begin;
+           i < it->second.size() && i < begin + std::min<std::size_t>(100, *count); ++i) {
+        info.push_back(it->second[i]);
+      }
+      const auto found = info.size();
+      return json_reply({{"Found", found}, {"Info", std::move(info)}});
+    }
+    if (action == "stopFind") {
+      const auto token = to_int(param(p, "Token"));
+      if (!token || d.finds.erase(static_cast<std::uint64_t>(*token)) == 0) {
+        return error_reply();
+      }
+      return Reply{};
+    }
+    return error_reply();
+  }
+
+  Reply record_updater(const std::string& action, const Params& p) {
+    if (param(p, "name") != "AccessControlCard") {
+      return error_reply();
+    }
+    std::map<std::string, std::string> fields;
+    for (const auto& [k, v] : p) {
+      if (k != "action" && k != "name" && k != "recno") {
+        fields[k] = v;
+      }
+    }
+    if (action == "insert") {
+      if (fields.count("CardNo") == 0 || fields["CardNo"].empty()) {
+        return error_reply();
+      }
+      const std::uint64_t rec = d.next_legacy_rec++;
+      d.legacy_cards[rec] = std::move(fields);
+      Reply r;
+      r.body = "RecNo=" + std::to_string(rec) + "\r\n";
+      return r;
+    }
+    if (action == "update" || action == "remove") {
+      const auto rec = to_int(param(p, "recno"));
+      if (!rec) {
+        return error_reply();
+      }
+      const auto it = d.legacy_cards.find(static_cast<std::uint64_t>(*rec));
+      if (it == d.legacy_cards.end()) {
+        return error_reply();
+      }
+      if (action == "remove") {
+        d.legacy_cards.erase(it);
+      } else {
+        for (auto& [k, v] : fields) {
+          it->second[k] = v;
+        }
+      }
+      return Reply{};
+    }
+    if (action == "clear") {
+      d.legacy_cards.clear();
+      return Reply{};
+    }
+    return error_reply();
+  }
+
+  Reply route(http::verb method, const std::string& target, const std::string& authorization,
+              const std::string& body) {
+    std::string path;
+    Params p;
+    split_target(target, path, p);
+    const std::string action = param(p, "action");
+    ++d.requests[path + "?action=" + action];
+    const AuthDecision auth = d.digest.check(std::string(http::to_string(method)), target,
+                                             authorization, std::chrono::steady_clock::now());
+    if (auth.verdict != AuthVerdict::Ok) {
+      Reply r;
+      r.status = 401;
+      r.body = auth.verdict == AuthVerdict::Locked ? "Error\r\nAccount locked!\r\n"
+                                                   : "Error\r\nUnauthorized!\r\n";
+      r.www_authenticate = auth.challenge;
+      return r;
+    }
+    if (path == "/cgi-bin/magicBox.cgi") {
+      return magic_box(action);
+    }
+    if (path == "/cgi-bin/global.cgi") {
+      return global(action, p);
+    }
+    if (path == "/cgi-bin/eventManager.cgi" && action == "attach") {
+      return attach(p);
+    }
+    if (path == "/cgi-bin/recordFinder.cgi" && action == "find") {
+      return find_records(p);
+    }
+    if (path == "/cgi-bin/accessControl.cgi") {
+      return access_control(action, p);
+    }
+    if (path == "/cgi-bin/AccessUser.cgi") {
+      return access_list(action, p, body, true);
+    }
+    if (path == "/cgi-bin/AccessCard.cgi") {
+      return access_list(action, p, body, false);
+    }
+    if (path == "/cgi-bin/recordUpdater.cgi") {
+      return record_updater(action, p);
+    }
+    return error_reply(404);
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Sessions and the stream
+
+net::awaitable<void> DahuaDevice::Impl::session(std::shared_ptr<tcp::socket> socket) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(4 * 1024 * 1024);
+    error_code ec;
+    co_await http::async_read(*socket, buffer, parser, net::redirect_error(kAwait, ec));
+    if (ec) {
+      co_return;
+    }
+    const auto& req = parser.get();
+    Reply reply;
+    {
+      std::lock_guard lock(mu);
+      Handlers h{*this};
+      reply = h.route(req.method(), std::string(req.target()),
+                      std::string(req[http::field::authorization]), req.body());
+    }
+    if (reply.access_event) {
+      owner.generate_access(*reply.access_event);
+    }
+    if (reply.door_event) {
+      // DoorStatus goes to the stream only; it is no record of either table.
+      Record r;
+      r.table = Table::Access;
+      r.code = "DoorStatus";
+      r.action = "Pulse";
+      r.index = reply.door_event->first;
+      {
+        std::lock_guard lock(mu);
+        r.create_time = now_locked();
+      }
+      r.fields = {{"Door", static_cast<std::int64_t>(r.index)},
+                  {"Status", reply.door_event->second},
+                  {"UTC", r.create_time}};
+      deliver(r);
+    }
+    if (reply.stream) {
+      auto stream = std::make_shared<Stream>(socket);
+      stream->codes = std::move(reply.stream_codes);
+      stream->heartbeat = reply.heartbeat;
+      co_await run_stream(std::move(stream));
+      co_return;
+    }
+    http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
+    res.set(http::field::server, "Webs");
+    res.set(http::field::content_type, reply.content_type);
+    if (!reply.www_authenticate.empty()) {
+      res.set(http::field::www_authenticate, reply.www_authenticate);
+    }
+    res.keep_alive(req.keep_alive() && !reply.reboot_after);
+    res.body() = std::move(reply.body);
+    res.prepare_payload();
+    co_await http::async_write(*socket, res, net::redirect_error(kAwait, ec));
+    if (reply.reboot_after) {
+      do_reboot(std::chrono::milliseconds(config.heartbeat_unit * 5));
+      co_return;
+    }
+    if (ec || !res.keep_alive()) {
+      socket->shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+void DahuaDevice::Impl::deliver(const Record& record) {
+  for (const auto& s : streams) {
+    if (!s->closed && (s->codes.empty() || s->codes.count(record.code) != 0)) {
+      s->pending.push_back(record);
+      s->wake.cancel();
+    }
+  }
+}
+
+net::awaitable<void> DahuaDevice::Impl::run_stream(std::shared_ptr<Stream> s) {
+  streams.insert(s);
+  ++owner.streams_open_;
+  error_code ec;
+  const std::string header =
+      "HTTP/1.1 200 OK\r\nServer: Webs\r\nContent-Type: multipart/x-mixed-replace; "
+      "boundary=myboundary\r\nConnection: close\r\n\r\n";
+  co_await net::async_write(*s->socket, net::buffer(header), net::redirect_error(kAwait, ec));
+  // The client never sends on a stream; a read ending is the client leaving.
+  net::co_spawn(
+      ioc,
+      [s]() -> net::awaitable<void> {
+        char scratch[256];
+        error_code read_ec;
+        while (!read_ec) {
+          co_await s->socket->async_read_some(net::buffer(scratch),
+                                              net::redirect_error(kAwait, read_ec));
+        }
+        s->closed = true;
+        s->wake.cancel();
+      },
+      net::detached);
+  std::mt19937_64 split_rng;
+  std::uint64_t seeded = 0;
+  const auto write_part = [&](std::string body,
+                              const StreamQuirks& q) -> net::awaitable<error_code> {
+    std::string part = "--myboundary\r\nContent-Type: text/plain\r\n";
+    if (q.content_length == StreamQuirks::Length::Correct) {
+      part += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    } else if (q.content_length == StreamQuirks::Length::Wrong) {
+      part += "Content-Length: " + std::to_string(body.size() / 2) + "\r\n";
+    }
+    part += "\r\n" + body + "\r\n\r\n";
+    if (q.split_seed != 0 && seeded != q.split_seed) {
+      split_rng.seed(q.split_seed);
+      seeded = q.split_seed;
+    }
+    error_code wec;
+    std::size_t at = 0;
+    while (at < part.size() && !wec) {
+      std::size_t n = part.size() - at;
+      if (q.split_chunk != 0) {
+        n = q.split_seed != 0 ? 1 + split_rng() % q.split_chunk : q.split_chunk;
+        n = std::min(n, part.size() - at);
+      }
+      co_await net::async_write(*s->socket, net::buffer(part.data() + at, n),
+                                net::redirect_error(kAwait, wec));
+      at += n;
+    }
+    co_return wec;
+  };
+  auto next_heartbeat = std::chrono::steady_clock::now() + s->heartbeat;
+  while (!ec && !s->closed) {
+    StreamQuirks q;
+    {
+      std::lock_guard lock(mu);
+      q = stream_quirks;
+    }
+    if (q.stall) {
+      s->pending.clear();  // a stalled device sends nothing, live events are lost
+    }
+    // Heartbeats keep their period whatever the event traffic.
+    const auto now = std::chrono::steady_clock::now();
+    if (s->heartbeat.count() > 0 && now >= next_heartbeat) {
+      next_heartbeat = now + s->heartbeat;
+      if (!q.stall) {
+        ec = co_await write_part("Heartbeat", q);
+        if (!ec) {
+          ++owner.heartbeats_;
+        }
+      }
+      continue;
+    }
+    if (!s->pending.empty()) {
+      std::vector<Record> batch(s->pending.begin(), s->pending.end());
+      s->pending.clear();
+      for (std::size_t i = 0; i < batch.size() && !ec;) {
+        std::string body = event_text(batch[i], q);
+        ++i;
+        if (q.two_codes_per_part && i < batch.size()) {
+          body += "\r\n" + event_text(batch[i], q);
+          ++i;
+        }
+        ec = co_await write_part(std::move(body), q);
+      }
+      continue;
+    }
+    if (s->heartbeat.count() > 0) {
+      s->wake.expires_at(next_heartbeat);
+    } else {
+      s->wake.expires_after(std::chrono::hours(24));
+    }
+    error_code wait_ec;
+    co_await s->wake.async_wait(net::redirect_error(kAwait, wait_ec));
+  }
+  streams.erase(s);
+  --owner.streams_open_;
+  s->socket->close(ec);
+}
+
+}  // namespace pushgate::sim::dahua
