@@ -373,8 +373,13 @@ Record DahuaDevice::Impl::add_record(Record record) {
       ledger->append(config.serial, {line}, ioc.get_executor(), [](error_code) {});
     }
   }
-  net::post(ioc, [this, record] {
-    deliver(record);
+  StreamQuirks quirks;
+  {
+    std::lock_guard lock(mu);
+    quirks = stream_quirks;
+  }
+  net::post(ioc, [this, record, quirks] {
+    deliver(record, quirks);
     push_wake.cancel();
   });
   return record;
@@ -463,6 +468,7 @@ net::awaitable<void> DahuaDevice::Impl::run_generator(std::uint64_t epoch) {
 
 void DahuaDevice::start_generator(double per_second, std::size_t count, std::uint64_t seed,
                                   std::size_t alarm_every) {
+  impl_->generator_remaining = count;  // visible to the caller at once
   net::post(impl_->ioc, [this, per_second, count, seed, alarm_every] {
     auto& i = *impl_;
     ++i.generator_epoch;
@@ -517,8 +523,16 @@ std::chrono::seconds DahuaDevice::clock_offset() const {
 }
 
 void DahuaDevice::set_stream_quirks(const StreamQuirks& quirks) {
-  std::lock_guard lock(impl_->mu);
-  impl_->stream_quirks = quirks;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stream_quirks = quirks;
+  }
+  net::post(impl_->ioc, [this, quirks] {
+    impl_->io_quirks = quirks;
+    for (const auto& s : impl_->streams) {
+      s->wake.cancel();
+    }
+  });
 }
 
 void DahuaDevice::set_finder_quirks(const FinderQuirks& quirks) {
@@ -1035,7 +1049,12 @@ net::awaitable<void> DahuaDevice::Impl::session(std::shared_ptr<tcp::socket> soc
       r.fields = {{"Door", static_cast<std::int64_t>(r.index)},
                   {"Status", reply.door_event->second},
                   {"UTC", r.create_time}};
-      deliver(r);
+      StreamQuirks quirks;
+      {
+        std::lock_guard lock(mu);
+        quirks = stream_quirks;
+      }
+      deliver(r, quirks);
     }
     if (reply.stream) {
       auto stream = std::make_shared<Stream>(socket);
@@ -1065,10 +1084,13 @@ net::awaitable<void> DahuaDevice::Impl::session(std::shared_ptr<tcp::socket> soc
   }
 }
 
-void DahuaDevice::Impl::deliver(const Record& record) {
+void DahuaDevice::Impl::deliver(const Record& record, const StreamQuirks& quirks) {
+  if (quirks.stall) {
+    return;  // a stalled device sends nothing: the event is only in the record table
+  }
   for (const auto& s : streams) {
     if (!s->closed && (s->codes.empty() || s->codes.count(record.code) != 0)) {
-      s->pending.push_back(record);
+      s->pending.emplace_back(record, quirks);
       s->wake.cancel();
     }
   }
@@ -1121,23 +1143,20 @@ net::awaitable<void> DahuaDevice::Impl::run_stream(std::shared_ptr<Stream> s) {
       }
       co_await net::async_write(*s->socket, net::buffer(part.data() + at, n),
                                 net::redirect_error(kAwait, wec));
+      ++owner.stream_writes_;
       at += n;
     }
     co_return wec;
   };
   auto next_heartbeat = std::chrono::steady_clock::now() + s->heartbeat;
   while (!ec && !s->closed) {
-    StreamQuirks q;
-    {
-      std::lock_guard lock(mu);
-      q = stream_quirks;
-    }
+    const StreamQuirks q = io_quirks;
     if (q.stall) {
       s->pending.clear();  // a stalled device sends nothing, live events are lost
     }
     // Heartbeats keep their period whatever the event traffic.
     const auto now = std::chrono::steady_clock::now();
-    if (s->heartbeat.count() > 0 && now >= next_heartbeat) {
+    if (!q.hold && s->heartbeat.count() > 0 && now >= next_heartbeat) {
       next_heartbeat = now + s->heartbeat;
       if (!q.stall) {
         ec = co_await write_part("Heartbeat", q);
@@ -1147,21 +1166,22 @@ net::awaitable<void> DahuaDevice::Impl::run_stream(std::shared_ptr<Stream> s) {
       }
       continue;
     }
-    if (!s->pending.empty()) {
-      std::vector<Record> batch(s->pending.begin(), s->pending.end());
+    if (!q.hold && !s->pending.empty()) {
+      std::vector<std::pair<Record, StreamQuirks>> batch(s->pending.begin(), s->pending.end());
       s->pending.clear();
       for (std::size_t i = 0; i < batch.size() && !ec;) {
-        std::string body = event_text(batch[i], q);
+        const StreamQuirks& part_quirks = batch[i].second;
+        std::string body = event_text(batch[i].first, part_quirks);
         ++i;
-        if (q.two_codes_per_part && i < batch.size()) {
-          body += "\r\n" + event_text(batch[i], q);
+        if (part_quirks.two_codes_per_part && i < batch.size()) {
+          body += "\r\n" + event_text(batch[i].first, part_quirks);
           ++i;
         }
-        ec = co_await write_part(std::move(body), q);
+        ec = co_await write_part(std::move(body), part_quirks);
       }
       continue;
     }
-    if (s->heartbeat.count() > 0) {
+    if (!q.hold && s->heartbeat.count() > 0) {
       s->wake.expires_at(next_heartbeat);
     } else {
       s->wake.expires_after(std::chrono::hours(24));

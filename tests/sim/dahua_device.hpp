@@ -97,8 +97,13 @@ struct StreamQuirks {
   std::size_t split_chunk = 0;
   /// Nonzero: chunks of random length 1..split_chunk from this seed.
   std::uint64_t split_seed = 0;
-  /// Silent stall: the connection stays open, nothing more is written.
+  /// Silent stall: the connection stays open, nothing more is written;
+  /// events happening meanwhile never reach the stream (only the records).
   bool stall = false;
+  /// A hiccup: nothing is written (heartbeats neither) but events queue up
+  /// and are written together when it is lifted (with two_codes_per_part
+  /// they then share parts).
+  bool hold = false;
 };
 
 /// How recordFinder replies look (observed firmware differences).
@@ -194,6 +199,8 @@ class DahuaDevice {
   std::chrono::seconds clock_offset() const;
 
   // Quirks and faults ----------------------------------------------------------
+  /// The quirks apply to events generated after the call (each event keeps
+  /// the quirks in force when it happened); stall/hold act at once.
   void set_stream_quirks(const StreamQuirks& quirks);
   void set_finder_quirks(const FinderQuirks& quirks);
   void set_old_firmware(bool old);
@@ -203,6 +210,8 @@ class DahuaDevice {
   std::size_t stream_count() const { return streams_open_.load(); }
   /// Heartbeat parts written so far, over all streams.
   std::uint64_t heartbeats_sent() const { return heartbeats_.load(); }
+  /// Socket writes of stream parts so far (a split part takes several).
+  std::uint64_t stream_writes() const { return stream_writes_.load(); }
   /// Reboot: closes every connection and the listener; connections are
   /// refused until power_on() (or, with `down_for`, until it has passed).
   /// Records, users and the clock survive; nonces do not.
@@ -240,6 +249,7 @@ class DahuaDevice {
   std::uint16_t port_ = 0;
   std::atomic<std::size_t> streams_open_{0};
   std::atomic<std::uint64_t> heartbeats_{0};
+  std::atomic<std::uint64_t> stream_writes_{0};
   std::atomic<bool> up_{false};
   std::atomic<std::uint64_t> boots_{0};
   std::unique_ptr<Impl> impl_;

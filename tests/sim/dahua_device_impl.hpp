@@ -35,7 +35,8 @@ struct Stream {
   std::shared_ptr<tcp::socket> socket;
   std::set<std::string> codes;             // empty: All
   std::chrono::milliseconds heartbeat{0};  // 0: none
-  std::deque<Record> pending;
+  /// Events to write, each with the quirks in force when it happened.
+  std::deque<std::pair<Record, StreamQuirks>> pending;
   net::steady_timer wake;
   bool closed = false;
 };
@@ -73,6 +74,10 @@ struct DahuaDevice::Impl {
   PushStats push;
 
   // Device thread only.
+  /// The stream quirks as the device thread sees them: updated by a handler
+  /// posted from set_stream_quirks(), so a change orders after the events
+  /// generated before it.
+  StreamQuirks io_quirks;
   std::vector<std::weak_ptr<tcp::socket>> connections;
   std::set<std::shared_ptr<Stream>> streams;
   net::steady_timer generator_timer;
@@ -98,7 +103,7 @@ struct DahuaDevice::Impl {
   net::awaitable<void> session(std::shared_ptr<tcp::socket> socket);
   net::awaitable<void> run_stream(std::shared_ptr<Stream> stream);
   net::awaitable<void> run_generator(std::uint64_t epoch);
-  void deliver(const Record& record);  // device thread
+  void deliver(const Record& record, const StreamQuirks& quirks);  // device thread
 
   // dahua_push.cpp
   net::awaitable<void> run_push();
