@@ -1,5 +1,7 @@
 #include "tests/sim/dahua_cli.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -257,6 +259,13 @@ push (EventHttpUpload)
 }
 
 int run_dahua(const DahuaCli& cli, std::ostream& out, std::ostream& err) {
+  // SIGINT/SIGTERM are blocked before the device thread starts (it inherits
+  // the mask), so only this thread takes them, with sigwait().
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::unique_ptr<DahuaDevice> device;
   try {
     device = std::make_unique<DahuaDevice>(cli.device);
@@ -270,14 +279,8 @@ int run_dahua(const DahuaCli& cli, std::ostream& out, std::ostream& err) {
                             cli.events == 0 ? std::numeric_limits<std::size_t>::max() : cli.events,
                             cli.seed, cli.alarm_every);
   }
-  // Signals only set a flag; this thread polls it (the device runs on its own).
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  sigset_t none;
-  sigemptyset(&none);
-  while (g_stop == 0) {
-    sigsuspend(&none);
-  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
   const auto access = device->records(Table::Access).size();
   const auto alarms = device->records(Table::Alarm).size();
   device.reset();

@@ -3,8 +3,11 @@
 // device is checked against the RFC, not against its own helpers.
 
 #include <openssl/evp.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
 #include <zlib.h>
+#include <csignal>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -70,6 +73,24 @@ std::string challenge_param(const std::string& header, const std::string& name) 
   return header.substr(start, header.find('"', start) - start);
 }
 
+/// The Authorization value answering `challenge` (RFC 2617, MD5, qop=auth).
+std::string digest_answer(const std::string& challenge, const std::string& user,
+                          const std::string& password, const std::string& method,
+                          const std::string& uri, std::uint32_t count) {
+  char nc[9];
+  std::snprintf(nc, sizeof nc, "%08x", count);
+  const std::string cnonce = "0a4f113b" + std::to_string(count);
+  const std::string realm = challenge_param(challenge, "realm");
+  const std::string nonce = challenge_param(challenge, "nonce");
+  const std::string ha1 = md5(user + ":" + realm + ":" + password);
+  const std::string ha2 = md5(method + ":" + uri);
+  const std::string response = md5(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":auth:" + ha2);
+  return "Digest username=\"" + user + "\", realm=\"" + realm + "\", nonce=\"" + nonce +
+         "\", uri=\"" + uri + "\", qop=auth, nc=" + nc + ", cnonce=\"" + cnonce +
+         "\", response=\"" + response + "\", opaque=\"" + challenge_param(challenge, "opaque") +
+         "\"";
+}
+
 struct Answer {
   unsigned status = 0;
   std::string body;
@@ -84,18 +105,7 @@ class Client {
       : port_(port), user_(std::move(user)), password_(std::move(password)) {}
 
   std::string authorization(const std::string& method, const std::string& uri) {
-    char nc[9];
-    std::snprintf(nc, sizeof nc, "%08x", ++nc_);
-    const std::string cnonce = "0a4f113b" + std::to_string(nc_);
-    const std::string realm = challenge_param(challenge_, "realm");
-    const std::string nonce = challenge_param(challenge_, "nonce");
-    const std::string ha1 = md5(user_ + ":" + realm + ":" + password_);
-    const std::string ha2 = md5(method + ":" + uri);
-    const std::string response = md5(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":auth:" + ha2);
-    return "Digest username=\"" + user_ + "\", realm=\"" + realm + "\", nonce=\"" + nonce +
-           "\", uri=\"" + uri + "\", qop=auth, nc=" + nc + ", cnonce=\"" + cnonce +
-           "\", response=\"" + response + "\", opaque=\"" + challenge_param(challenge_, "opaque") +
-           "\"";
+    return digest_answer(challenge_, user_, password_, method, uri, ++nc_);
   }
 
   /// One exchange with exactly the given Authorization header (none if empty).
@@ -375,6 +385,50 @@ TEST(DahuaSimDigest, AccountLocksAfterRepeatedFailures) {
   device.unlock_account();
   EXPECT_EQ(good.get(kInfo).status, 200u);
   EXPECT_FALSE(device.auth_stats().locked);
+}
+
+// The time rules, on the DigestServer itself with an injected clock (no waiting).
+TEST(DahuaSimDigest, NonceAgesLockExpiresAndFailuresLeaveTheHourWindow) {
+  DigestPolicy policy{"Login to X", "admin", "pw", 60s, 0, 2, 300s};
+  DigestServer server(policy);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000h;
+  const std::string uri = "/cgi-bin/magicBox.cgi?action=getSerialNo";
+  const AuthDecision first = server.check("GET", uri, "", t0);
+  ASSERT_EQ(first.verdict, AuthVerdict::Challenge);
+  const std::string ch = first.challenge;
+  EXPECT_EQ(
+      server.check("GET", uri, digest_answer(ch, "admin", "pw", "GET", uri, 1), t0 + 59s).verdict,
+      AuthVerdict::Ok);
+  const AuthDecision aged =
+      server.check("GET", uri, digest_answer(ch, "admin", "pw", "GET", uri, 2), t0 + 60s);
+  EXPECT_EQ(aged.verdict, AuthVerdict::Stale);
+  EXPECT_NE(aged.challenge.find("stale=true"), std::string::npos);
+  // Two failures lock for 300 s; the lock ends by itself.
+  const std::string ch2 = aged.challenge;
+  EXPECT_EQ(
+      server.check("GET", uri, digest_answer(ch2, "admin", "no", "GET", uri, 1), t0 + 61s).verdict,
+      AuthVerdict::Failed);
+  EXPECT_EQ(
+      server.check("GET", uri, digest_answer(ch2, "admin", "no", "GET", uri, 2), t0 + 62s).verdict,
+      AuthVerdict::Locked);
+  EXPECT_EQ(
+      server.check("GET", uri, digest_answer(ch2, "admin", "pw", "GET", uri, 3), t0 + 361s).verdict,
+      AuthVerdict::Locked);
+  EXPECT_TRUE(server.stats(t0 + 361s).locked);
+  EXPECT_FALSE(server.stats(t0 + 362s).locked);
+  // ch2 is 302 s old by now: stale, then a fresh nonce works.
+  const AuthDecision again =
+      server.check("GET", uri, digest_answer(ch2, "admin", "pw", "GET", uri, 4), t0 + 362s);
+  EXPECT_EQ(again.verdict, AuthVerdict::Stale);
+  EXPECT_EQ(server
+                .check("GET", uri, digest_answer(again.challenge, "admin", "pw", "GET", uri, 1),
+                       t0 + 362s)
+                .verdict,
+            AuthVerdict::Ok);
+  EXPECT_EQ(server.stats(t0 + 362s).failures_last_hour, 2u);
+  EXPECT_EQ(server.stats(t0 + 61s + 1h + 1s).failures_last_hour, 1u);
+  EXPECT_EQ(server.stats(t0 + 62s + 1h + 1s).failures_last_hour, 0u);
+  EXPECT_EQ(server.stats(t0 + 62s + 1h + 1s).failures, 2u);
 }
 
 // --- Clock --------------------------------------------------------------------------
@@ -1027,6 +1081,52 @@ TEST(DahuaSimCli, ParsesFlagsAndRejectsBadOnes) {
   EXPECT_FALSE(parse_dahua_command_line({"--push-encoding", "br"}).ok);
   EXPECT_FALSE(parse_dahua_command_line({"--bogus"}).ok);
   EXPECT_TRUE(parse_dahua_command_line({"--help"}).help);
+}
+
+/// Reads one line from `fd` (blocking).
+std::string read_line(int fd) {
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n') {
+    line.push_back(c);
+  }
+  return line;
+}
+
+TEST(DahuaSimCli, BinaryServesGeneratedEventsAndStopsOnSigterm) {
+  const std::string binary = std::string(PUSHGATE_BINARY_DIR) + "/tests/sim/pushgate-sim";
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::execl(binary.c_str(), binary.c_str(), "dahua", "--port", "0", "--password", "s3cret",
+            "--serial", "CLI0001", "--events-per-second", "500", "--events", "5",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  const std::string first = read_line(out[0]);
+  ASSERT_EQ(first.rfind("listening 127.0.0.1:", 0), 0u) << first;
+  EXPECT_NE(first.find("serial=CLI0001"), std::string::npos);
+  const auto port = static_cast<std::uint16_t>(std::stoi(first.substr(20)));
+  Client client(port, "admin", "s3cret");
+  EXPECT_TRUE(wait_for([&] {
+    return lines(client
+                     .get("/cgi-bin/recordFinder.cgi?action=find&name=AccessControlCardRec&"
+                          "StartTime=0&EndTime=4000000000")
+                     .body)["found"] == "5";
+  }));
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(read_line(out[0]), "stopped: 5 access records, 0 alarm records");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(out[0]);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
