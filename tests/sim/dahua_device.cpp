@@ -201,27 +201,35 @@ DahuaDevice::DahuaDevice(DahuaDeviceConfig config) : config_(std::move(config)) 
 }
 
 DahuaDevice::~DahuaDevice() {
-  std::promise<void> closed;
-  net::post(impl_->ioc, [this, &closed] {
+  // Closes every socket and timer so each coroutine ends by itself, then
+  // lets the device thread drain: no coroutine frame outlives the objects
+  // it refers to.
+  net::post(impl_->ioc, [this] {
+    auto& i = *impl_;
+    i.stopping = true;
     error_code ec;
-    impl_->acceptor.close(ec);
-    for (auto& weak : impl_->connections) {
+    i.acceptor.close(ec);
+    for (auto& weak : i.connections) {
       if (auto s = weak.lock()) {
+        s->shutdown(tcp::socket::shutdown_both, ec);
         s->close(ec);
       }
     }
-    for (const auto& s : impl_->streams) {
+    for (const auto& s : i.streams) {
       s->closed = true;
+      s->socket->close(ec);
       s->wake.cancel();
     }
-    impl_->generator_timer.cancel();
-    impl_->push_wake.cancel();
-    impl_->reboot_timer.cancel();
-    closed.set_value();
+    ++i.generator_epoch;
+    i.generator_remaining = 0;
+    i.generator_timer.cancel();
+    i.push_wake.cancel();
+    i.reboot_timer.cancel();
+    if (i.push_socket != nullptr) {
+      i.push_socket->close(ec);
+    }
   });
-  closed.get_future().wait();
   impl_->work.reset();
-  impl_->ioc.stop();
   impl_->thread.join();
   impl_->ledger.reset();
 }

@@ -89,6 +89,8 @@ struct DahuaDevice::Impl {
   std::chrono::nanoseconds generator_period{0};
   std::uint64_t generator_epoch = 0;  // bumps on stop: old loops end
   std::unique_ptr<Ledger> ledger;
+  bool stopping = false;               // the destructor began: loops end
+  tcp::socket* push_socket = nullptr;  // the push exchange in flight, if any
 
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::thread thread;

@@ -67,6 +67,14 @@ net::awaitable<void> DahuaDevice::Impl::run_push() {
     if (ec) {
       co_return out;
     }
+    if (stopping) {
+      co_return out;
+    }
+    push_socket = &stream.socket();
+    struct Clear {
+      tcp::socket*& slot;
+      ~Clear() { slot = nullptr; }
+    } clear{push_socket};
     co_await stream.async_connect(ep, net::redirect_error(kAwait, ec));
     if (ec) {
       co_return out;
@@ -124,7 +132,7 @@ net::awaitable<void> DahuaDevice::Impl::run_push() {
   };
 
   auto next_keepalive = std::chrono::steady_clock::now() + cfg.keepalive_interval;
-  for (;;) {
+  while (!stopping) {
     error_code ec;
     if (!owner.up_) {
       push_wake.expires_after(std::chrono::hours(24));
@@ -174,7 +182,7 @@ net::awaitable<void> DahuaDevice::Impl::run_push() {
           ++push.rejected;
         }
       }
-      if (status != 200) {
+      if (status != 200 && !stopping) {
         retry.expires_after(cfg.retry_interval);
         co_await retry.async_wait(net::redirect_error(kAwait, ec));
       }
