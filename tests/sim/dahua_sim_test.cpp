@@ -810,6 +810,32 @@ TEST(DahuaSimUsers, OldFirmwareHasOnlyTheLegacyRecordUpdater) {
       200u);
 }
 
+TEST(DahuaSimCgi, BadRequestsGetTheDeviceErrorAnswer) {
+  DahuaDevice device(fast_config());
+  Client client(device.port(), "admin", "admin123");
+  const auto bad = [&](const std::string& target, unsigned status) {
+    const Answer a = client.get(target);
+    EXPECT_EQ(a.status, status) << target;
+    EXPECT_EQ(a.body.rfind("Error\r\n", 0), 0u) << target << ": " << a.body;
+  };
+  bad("/cgi-bin/eventManager.cgi?action=attach&heartbeat=5", 400);
+  bad("/cgi-bin/eventManager.cgi?action=attach&codes=[]", 400);
+  bad("/cgi-bin/eventManager.cgi?action=attach&codes=[All]&heartbeat=0", 400);
+  bad("/cgi-bin/recordFinder.cgi?action=find&name=AccessControlCardRec&StartTime=soon", 400);
+  bad("/cgi-bin/recordFinder.cgi?action=find&name=AccessControlCardRec&count=0", 400);
+  bad("/cgi-bin/AccessUser.cgi?action=doFind&Token=99&Offset=0&Count=1", 400);
+  bad("/cgi-bin/AccessUser.cgi?action=removeMulti", 400);
+  bad("/cgi-bin/magicBox.cgi?action=selfDestruct", 400);
+  bad("/cgi-bin/nothing.cgi?action=x", 404);
+  EXPECT_EQ(
+      client.post("/cgi-bin/AccessCard.cgi?action=insertMulti", R"({"CardList":[{}]})").status,
+      400u);
+  EXPECT_TRUE(device.cards().empty());
+  // Three attaches, the first challenged once: 4 requests.
+  EXPECT_EQ(device.requests_seen("/cgi-bin/eventManager.cgi?action=attach"), 4u);
+  EXPECT_EQ(device.stream_count(), 0u);
+}
+
 // --- Reboot -------------------------------------------------------------------------------
 
 TEST(DahuaSimReboot, CutsTheStreamRefusesAndKeepsRecords) {
