@@ -62,6 +62,11 @@ int sync_path(const std::string& path, bool directory) {
   return err;
 }
 
+std::string dir_of(const std::string& path) {
+  auto dir = fs::path(path).parent_path();
+  return dir.empty() ? std::string(".") : dir.string();
+}
+
 int exec(sqlite3* db, const char* sql) {
   return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
 }
@@ -159,11 +164,17 @@ BackupResult backup_database(const std::string& source, const std::string& targe
   ::close(fd);
   tmp_created = true;
 
-  // The source: read-only, its own connection, one read transaction (one
-  // WAL snapshot) held across every step so the copy never restarts.
+  // The source: its own connection, one read transaction (one WAL snapshot)
+  // held across every step so the copy never restarts. It only reads. It is
+  // opened read-write when it may be, for one reason: with the daemon
+  // stopped, the -wal and -shm a WAL reader must create are removed again
+  // when this, the last connection, closes (a read-only one leaves them).
   Db src;
-  int rc =
-      sqlite3_open_v2(source.c_str(), &src.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int src_mode =
+      ::access(source.c_str(), R_OK | W_OK) == 0 && ::access(dir_of(source).c_str(), W_OK) == 0
+          ? SQLITE_OPEN_READWRITE
+          : SQLITE_OPEN_READONLY;
+  int rc = sqlite3_open_v2(source.c_str(), &src.db, src_mode | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     return fail(Status::Failed, "cannot open " + source + ": " + src.error());
   }
@@ -196,6 +207,9 @@ BackupResult backup_database(const std::string& source, const std::string& targe
     }
     rc = sqlite3_backup_step(b, options.pages_per_step > 0 ? options.pages_per_step : -1);
     if (rc == SQLITE_OK) {
+      if (options.progress) {
+        options.progress(sqlite3_backup_remaining(b), sqlite3_backup_pagecount(b));
+      }
       continue;
     }
     if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) &&

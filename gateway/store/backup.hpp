@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ struct BackupOptions {
   int busy_timeout_ms = 5000;
   /** Set from another thread to abandon the copy (daemon stopping). */
   const std::atomic<bool>* cancel = nullptr;
+  /** Called after each step with the pages still to copy and the total. */
+  std::function<void(int remaining, int total)> progress;
 };
 
 struct BackupResult {
