@@ -342,3 +342,39 @@ TEST(BackupIntegrationTest, ScheduledBackupsRunInsideTheGateway) {
 
 }  // namespace
 }  // namespace pushgate::test
+
+namespace pushgate::test {
+namespace {
+
+// As pushgate.service runs it (gateway.data_dir empty, $STATE_DIRECTORY set
+// by StateDirectory=): store.backup_dir = "backups" lands inside the state
+// directory, the one place ProtectSystem=strict leaves writable.
+TEST(BackupIntegrationTest, UnderTheUnitBackupsGoInsideTheStateDirectory) {
+  TempDir tmp;
+  const auto state = tmp.path() / "state";
+  fs::create_directories(state);
+  const auto port = free_port();
+  const auto api_port = free_port();
+  const std::string log = (tmp.path() / "run.log").string();
+  ::setenv("STATE_DIRECTORY", state.c_str(), 1);
+  pid_t gw = spawn_process(
+      pushgated_argv(kDaemon, kConfig, "", port, api_port, {"store.backup_dir=backups"}), log);
+  ::unsetenv("STATE_DIRECTORY");
+  ASSERT_GT(gw, 0);
+  ASSERT_TRUE(wait_http_ready(api_port, std::chrono::seconds(20))) << read_file(log);
+  EXPECT_TRUE(wait_for(
+      [&] {
+        std::error_code ec;
+        return fs::exists(state / "pushgate.db") && !fs::is_empty(state / "backups", ec) && !ec;
+      },
+      std::chrono::milliseconds(20'000)))
+      << read_file(log);
+  stop_process(gw);
+  for (const auto& e : fs::directory_iterator(state / "backups")) {
+    EXPECT_EQ(e.path().filename().string().rfind("pushgate-", 0), 0u) << e.path();
+    EXPECT_EQ(e.path().extension(), ".db") << e.path();
+  }
+}
+
+}  // namespace
+}  // namespace pushgate::test
