@@ -25,8 +25,10 @@ namespace pushgate::store {
  * checkpointed back once the copy ends.
  *
  * The copy is written to `target + ".tmp"` (mode 0600: the database holds
- * personal data), checked with `PRAGMA integrity_check`, fsynced, renamed
- * over `target`, and the directory fsynced. Any failure removes the .tmp.
+ * personal data) and written back to disk after each step (a bounded amount
+ * of dirty pages, never a burst the daemon's fsyncs would wait behind),
+ * checked with `PRAGMA integrity_check`, fsynced, renamed over `target`, and
+ * the directory fsynced. Any failure removes the .tmp.
  */
 struct BackupOptions {
   /** Replace an existing target (otherwise refused with TargetExists). */
