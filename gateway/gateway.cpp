@@ -24,6 +24,7 @@
 #include "gateway/json/bounded_json.hpp"
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/store/backup_schedule.hpp"
 #include "gateway/sync/sync_service.hpp"
 #include "gateway/version.hpp"
 
@@ -187,6 +188,9 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
     } catch (const std::exception& e) {
       add(e.what());
     }
+  }
+  for (auto& e : store::validate_backup_config(config)) {
+    errors.push_back(std::move(e));
   }
   if (config.get_bool("linkage.enabled")) {
     if (auto problem = linkage::check_rules_file(config.get_string("linkage.rules_file"));
@@ -374,6 +378,13 @@ std::string Gateway::start() {
                           });
   metrics_.callback_gauge("pushgate_database_bytes", "Size of the database with its WAL",
                           [p = std::filesystem::path(so.path)] { return database_bytes(p); });
+  // Scheduled backups: their own thread and read-only connection, never the writer's.
+  if (auto bo = store::backup_options_from_config(config_, data_dir_, so.path)) {
+    log->info("scheduled backups to {} every {} s, keeping {}", bo->dir.string(),
+              bo->interval.count() / 1000, bo->keep);
+    backups_ = std::make_unique<store::BackupScheduler>(*bo, clock_, metrics_, health_);
+    backups_->start();
+  }
   metrics_.gauge("pushgate_build_info", "Version of pushgated", {{"version", kVersion}}).set(1);
   // Every JSON input (REST, MQTT, rules files) refused before parsing, by reason.
   for (auto [why, label] :
@@ -537,6 +548,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   if (sweep_timer_) {
     boost::asio::post(ioc_, [t = sweep_timer_.get()] { t->cancel(); });
+  }
+  if (backups_) {
+    backups_->stop();  // a copy in progress is cancelled, its .tmp removed
   }
   // 1. Stop accepting; requests in flight keep their connections.
   for (auto& a : adapters_) {

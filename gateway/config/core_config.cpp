@@ -134,6 +134,37 @@ void declare_core_config(Schema& s) {
          std::int64_t{600000},
          {},
          false});
+  s.add({"store.backup_dir",
+         ValueType::String,
+         std::string(""),
+         "Scheduled backups: an online copy of the database (pushgate-<UTC time>.db)\n"
+         "goes here every backup_interval. Relative: under gateway.data_dir (\"backups\"\n"
+         "is /var/lib/pushgate/backups under the packaged service, writable there; a\n"
+         "directory elsewhere needs ReadWritePaths= in a drop-in). Empty: no scheduled\n"
+         "backups. `pushgated --backup FILE` takes one by hand. Restore: README.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"store.backup_keep",
+         ValueType::Int,
+         std::int64_t{7},
+         "How many scheduled backups to keep: the newest; older ones of ours are deleted\n"
+         "after each backup written. Other files in backup_dir are never touched.",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"store.backup_interval",
+         ValueType::String,
+         std::string("24h"),
+         "Time between scheduled backups: \"24h\", \"12h\", \"1d12h\", \"30m\" (at least 1m).\n"
+         "A failed one is logged, counted (pushgate_backup_failures_total) and retried\n"
+         "after min(interval, 1h).",
+         {},
+         {},
+         {},
+         false});
 
   s.describe_section("api", "[api] — the local REST API, /metrics, /healthz and /readyz.");
   s.add({"api.enabled", ValueType::Bool, true, "Serve the REST API.", {}, {}, {}, false});
