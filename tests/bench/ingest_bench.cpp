@@ -567,9 +567,11 @@ int run_rss(const Options& o, const std::filesystem::path& dir) {
     stop_daemon(d);
     std::printf(
         "%-6s flood %zu terminals x %zu records in %zu-record batches: %.0f records/s;"
-        " RSS idle %.1f MB, peak %.1f MB, at the end %.1f MB, a minute later %.1f MB%s\n",
+        " RSS idle %.1f MB, peak %.1f MB, at the end %.1f MB, a minute later %.1f MB"
+        " (ceiling 64 MB: peak %s, a minute later %s)%s\n",
         label.c_str(), o.terminals, o.records, o.batch, summary.records_per_second, idle, peak,
-        at_end, after_minute, summary.all_acked ? "" : "  FAILED: not every record acknowledged");
+        at_end, after_minute, peak < 64 ? "under" : "OVER", after_minute < 64 ? "under" : "OVER",
+        summary.all_acked ? "" : "  FAILED: not every record acknowledged");
     std::fflush(stdout);
     ok = ok && summary.all_acked;
     std::filesystem::remove_all(data);
