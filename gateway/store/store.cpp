@@ -104,6 +104,10 @@ std::unique_ptr<Store> Store::open(const Options& options, const Clock& clock,
   logger("store")->info("SQLite {} at {}: one writer connection, readers read-only",
                         sqlite3_libversion(), options.path);
   store->ctx_ = std::make_unique<WriteContext>(store->writer_db_, clock.now_ms());
+  if (auto e = store->legacy_attlog_.load(store->writer_db_)) {
+    error = "cannot read attlog_legacy_keys: " + e.message();
+    return nullptr;
+  }
 
   metrics.callback_gauge("pushgate_store_queue_batches", "Device requests waiting for the writer",
                          [s = store.get()] { return static_cast<double>(s->queue_depth()); });
@@ -367,8 +371,20 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<
     if (ec) {
       return ec;
     }
+    // Time first for ATTLOG (record_keys.hpp); a record stored before that
+    // under its old key is a duplicate too.
+    std::string key = stored_record_key(e.record_key);
+    bool legacy = key != e.record_key && legacy_attlog_.holds(ctx, tid, e.record_key, ec);
+    if (ec) {
+      return ec;
+    }
+    if (legacy) {
+      ctx.unuse_seq(tid);
+      ++r.duplicates;
+      continue;
+    }
     auto& st = *insert;
-    st.bind(1, tid).bind(2, seq).bind_static(3, e.record_key);
+    st.bind(1, tid).bind(2, seq).bind_static(3, key);
     st.bind(4, static_cast<int>(e.kind));
     bind_optional_text(st, 5, e.local_time);
     st.bind(6, e.utc_ms);

@@ -19,6 +19,7 @@
 #include "gateway/clock.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/write_context.hpp"
 
@@ -144,6 +145,7 @@ class Store final : public EventLog, public CommitFeed {
 
   Connection writer_db_;
   std::unique_ptr<WriteContext> ctx_;
+  LegacyAttlogKeys legacy_attlog_;  // pre-0012 ATTLOG keys (record_keys.hpp)
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
@@ -117,7 +118,8 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   std::size_t missing = 0;
   for (const auto& [key, n] : acked) {
     count.reset();
-    count.bind(1, std::string_view(key.first)).bind(2, std::string_view(key.second));
+    // The column holds ATTLOG keys time first (store/record_keys.hpp).
+    count.bind(1, std::string_view(key.first)).bind(2, store::stored_record_key(key.second));
     ASSERT_TRUE(count.step(ec));
     if (count.column_int(0) != 1) {
       ++missing;
