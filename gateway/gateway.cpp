@@ -573,6 +573,17 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   if (linkage_) {
     linkage_->stop();
   }
+  if (store_ && terminals_) {
+    // Terminals are no longer heard: their last_seen as of now, stored.
+    auto seen = terminals_->last_seen_batch(clock_.now_ms(), true);
+    if (!seen.empty()) {
+      store_->append(std::move(seen), [](CommitResult r) {
+        if (r.ec) {
+          logger("main")->warn("last_seen of the terminals not stored at stop: {}", r.ec.message());
+        }
+      });
+    }
+  }
   if (store_) {
     store_->stop();
   }
@@ -603,6 +614,10 @@ void Gateway::schedule_sweep() {
       return;
     }
     outputs_->tick(clock_.now_ms());
+    // Idle terminals' last_seen, a minute old at most, in one small batch.
+    if (auto seen = terminals_->last_seen_batch(clock_.now_ms(), false); !seen.empty()) {
+      store_->append(std::move(seen), [](CommitResult) {});
+    }
     WriteBatch batch;
     std::vector<CommandRecord> changed;
     commands_->sweep(batch, changed);

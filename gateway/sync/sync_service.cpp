@@ -170,14 +170,21 @@ void SyncService::scan_terminals() {
     }
   }
   bool joined = false;
-  for (const auto& t : targets_of(terminals_.all())) {
-    if (!known_targets_.insert(t.sn).second) {
+  // Every 2 s over every terminal: only the serials not served yet are
+  // copied, and only their records read (targets_of parses each record's
+  // info JSON; doing that for 2,000 idle terminals every scan cost more
+  // than their polls).
+  const auto fresh = terminals_.serials_if([this](const TerminalRecord& t) {
+    return t.state == "accepted" && t.capabilities.user_sync && known_targets_.count(t.sn) == 0;
+  });
+  for (const auto& sn : fresh) {
+    if (!known_targets_.insert(sn).second) {
       continue;
     }
     joined = true;
     if (access_ != nullptr) {
-      log_->info("[sn={}] sync: new access terminal, queueing the master data it needs", t.sn);
-      full_sync(t.sn);
+      log_->info("[sn={}] sync: new access terminal, queueing the master data it needs", sn);
+      full_sync(sn);
     }
   }
   if (joined && options_.enrolment) {
@@ -477,7 +484,13 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
 }
 
 void SyncService::full_sync(const std::string& sn) {
-  const auto targets = targets_of(terminals_.all());
+  // This terminal's record only: a scan that finds hundreds of new
+  // terminals must not read every record for each of them.
+  const auto record = terminals_.find(sn);
+  if (!record || record->first_seen_ms == 0 || !terminals_.is_terminal(sn)) {
+    return;
+  }
+  const auto targets = targets_of({*record});
   auto it =
       std::find_if(targets.begin(), targets.end(), [&sn](const Target& t) { return t.sn == sn; });
   if (it == targets.end() || access_ == nullptr) {
