@@ -46,6 +46,9 @@ class SyncService;
 namespace linkage {
 class LinkageService;
 }
+namespace store {
+class Retention;
+}
 
 /**
  * Every check of a config beyond its schema that a start makes before it
@@ -141,6 +144,7 @@ class Gateway {
   std::unique_ptr<sync::SyncService> sync_;
   std::unique_ptr<linkage::LinkageService> linkage_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  std::unique_ptr<store::Retention> retention_;  // store.retain_days, store.max_db_size
   void schedule_sweep();
   void run_io();
   std::unique_ptr<http::Server> api_server_;

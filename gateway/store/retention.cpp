@@ -7,6 +7,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -106,6 +107,24 @@ std::optional<std::int64_t> parse_size(std::string_view text, std::string& error
     return std::nullopt;
   }
   return static_cast<std::int64_t>(std::llround(bytes));
+}
+
+RetentionOptions retention_options_from_config(const config::Config& config) {
+  RetentionOptions o;
+  o.retain_days = static_cast<int>(config.get_int("store.retain_days"));
+  std::string error;
+  auto size = parse_size(config.get_string("store.max_db_size"), error);
+  if (!size) {
+    throw std::invalid_argument("store.max_db_size: " + error);
+  }
+  o.max_db_size = *size;
+  o.interval = std::chrono::seconds(config.get_int("store.retention_interval_s"));
+  o.batch = static_cast<std::size_t>(config.get_int("store.retention_batch"));
+  o.gateway_id = config.get_string("gateway.id");
+  if (config.get_bool("attendance.enabled")) {
+    o.attendance_days = static_cast<int>(config.get_int("attendance.retain_days"));
+  }
+  return o;
 }
 
 DatabaseSize measure_database(Connection& db, const std::string& path,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gateway/clock.hpp"
+#include "gateway/config/config.hpp"
 #include "gateway/health.hpp"
 #include "gateway/metrics/metrics.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -67,6 +68,14 @@ struct RetentionOptions {
   /** journal_size_limit set on the writer: the WAL is truncated to this after a reset. */
   std::int64_t wal_limit_bytes = 64LL << 20;
 };
+
+/**
+ * store.retain_days, store.max_db_size, store.retention_interval_s,
+ * store.retention_batch, gateway.id and (when attendance is enabled)
+ * attendance.retain_days. Throws std::invalid_argument "store.max_db_size: ..."
+ * for a size it cannot read.
+ */
+RetentionOptions retention_options_from_config(const config::Config& config);
 
 /** What one pass did. */
 struct RetentionPass {

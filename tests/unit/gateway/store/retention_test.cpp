@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/config/core_config.hpp"
 #include "gateway/health.hpp"
 #include "tests/unit/gateway/store/store_test_support.hpp"
 
@@ -81,6 +82,32 @@ TEST(ParseSize, BytesAndUnits) {
   EXPECT_THAT(error, HasSubstr("not a size"));
   EXPECT_FALSE(parse_size("4 PB", error).has_value());
   EXPECT_THAT(error, HasSubstr("unknown unit"));
+}
+
+TEST(RetentionOptions, ComeFromTheStoreKeys) {
+  config::Schema schema;
+  config::declare_core_config(schema);
+  auto loaded = config::Config::load_string(
+      schema, "",
+      {"store.retain_days=30", "store.max_db_size=2 GB", "store.retention_interval_s=5",
+       "store.retention_batch=100", "gateway.id=site-7", "attendance.retain_days=40"});
+  ASSERT_TRUE(loaded.ok()) << config::format_errors(loaded.errors);
+  auto o = retention_options_from_config(*loaded.config);
+  EXPECT_EQ(o.retain_days, 30);
+  EXPECT_EQ(o.max_db_size, 2LL << 30);
+  EXPECT_EQ(o.interval, std::chrono::seconds(5));
+  EXPECT_EQ(o.batch, 100U);
+  EXPECT_EQ(o.gateway_id, "site-7");
+  EXPECT_EQ(o.attendance_days, loaded.config->get_bool("attendance.enabled") ? 40 : 0);
+
+  auto bad = config::Config::load_string(schema, "", {"store.max_db_size=lots"});
+  ASSERT_TRUE(bad.ok());
+  try {
+    (void)retention_options_from_config(*bad.config);
+    ADD_FAILURE() << "a size it cannot read was taken";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("store.max_db_size: \"lots\" is not a size"));
+  }
 }
 
 // Old events go only up to the lowest cursor of the sinks that run now; a
