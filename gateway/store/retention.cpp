@@ -180,6 +180,9 @@ Retention::Retention(Store& store, const Clock& clock, metrics::Registry& metric
                               "Alert events stored for events deleted before delivery")),
       failures_(metrics.counter("pushgate_retention_failures_total",
                                 "Retention passes cut short by a failed read or commit")),
+      checkpoints_busy_(metrics.counter(
+          "pushgate_store_checkpoints_busy_total",
+          "Retention's WAL checkpoints that readers kept from finishing (tried next pass)")),
       used_bytes_(metrics.gauge("pushgate_database_used_bytes",
                                 "Database pages in use plus the WAL, as store.max_db_size counts")),
       wal_bytes_(metrics.gauge("pushgate_database_wal_bytes", "Size of the WAL file")),
@@ -228,14 +231,34 @@ bool Retention::set_wal_limit() {
   if (wal_limit_set_) {
     return true;
   }
+  std::int64_t limit = options_.wal_limit_bytes;
+  if (options_.max_db_size > 0) {
+    limit = std::min(limit, options_.max_db_size / 16);
+  }
   WriteBatch batch;
-  batch.ops.push_back([limit = options_.wal_limit_bytes](WriteContext& ctx) {
+  batch.ops.push_back([limit](WriteContext& ctx) {
     // A connection setting of the writer: after a checkpoint resets the WAL,
     // SQLite truncates the file to this size instead of keeping its peak.
     return ctx.db().exec("PRAGMA journal_size_limit=" + std::to_string(limit));
   });
   wal_limit_set_ = !append_and_wait(store_, std::move(batch), nullptr);
   return wal_limit_set_;
+}
+
+// The WAL stays bounded under constant load: autocheckpoints copy it back
+// but cannot restart it while readers overlap; this one waits (briefly) for
+// them, then truncates the file.
+void Retention::checkpoint() {
+  auto promise = std::make_shared<std::promise<Store::CheckpointResult>>();
+  auto future = promise->get_future();
+  store_.checkpoint(options_.checkpoint_wait,
+                    [promise](Store::CheckpointResult r) { promise->set_value(r); });
+  auto r = future.get();
+  if (r.ec) {
+    checkpoints_busy_.inc();
+    logger("store")->debug("retention: WAL checkpoint did not finish ({}); next pass",
+                           r.ec.message());
+  }
 }
 
 bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
@@ -549,6 +572,7 @@ RetentionPass Retention::run_pass() {
       }
     }
   }
+  checkpoint();
   // 2. Budget: entered at max_db_size (pages in use + WAL), left under the
   //    low-water mark of the pages in use (deleting cannot shrink the WAL).
   if (options_.max_db_size > 0 && !pass.failed) {
@@ -580,10 +604,13 @@ RetentionPass Retention::run_pass() {
           break;
         }
       }
-      logger("store")->warn(
-          "retention: the database reached store.max_db_size ({} bytes, {} in use): deleted the "
-          "{} oldest event(s)",
-          options_.max_db_size, first.size.used_bytes(), episode);
+      if (episode > 0) {
+        logger("store")->warn(
+            "retention: the database reached store.max_db_size ({} bytes, {} in use): deleted "
+            "the {} oldest event(s)",
+            options_.max_db_size, first.size.used_bytes(), episode);
+        checkpoint();
+      }
     }
   }
   if (!report_losses(pass)) {

@@ -65,8 +65,13 @@ struct RetentionOptions {
   std::string gateway_id = "pushgate";
   /** /readyz stays failed this long (clock time) after events were lost to the budget. */
   std::chrono::milliseconds degraded_for{std::chrono::hours(24)};
-  /** journal_size_limit set on the writer: the WAL is truncated to this after a reset. */
+  /**
+   * journal_size_limit set on the writer: after a checkpoint resets the WAL
+   * it is cut back to this. Used: the smaller of this and max_db_size / 16.
+   */
   std::int64_t wal_limit_bytes = 64LL << 20;
+  /** Each pass ends with a TRUNCATE checkpoint waiting at most this for readers. */
+  std::chrono::milliseconds checkpoint_wait{200};
 };
 
 /**
@@ -135,6 +140,7 @@ class Retention {
   bool commit(const Plan& p, bool budget);
   bool report_losses(RetentionPass& pass);
   bool set_wal_limit();
+  void checkpoint();
   void run();
 
   Store& store_;
@@ -155,6 +161,7 @@ class Retention {
   metrics::Counter& deleted_budget_;
   metrics::Counter& alerts_;
   metrics::Counter& failures_;
+  metrics::Counter& checkpoints_busy_;
   metrics::Gauge& used_bytes_;
   metrics::Gauge& wal_bytes_;
   metrics::Gauge& free_bytes_;

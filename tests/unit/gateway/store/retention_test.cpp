@@ -312,6 +312,41 @@ TEST_F(RetentionTest, SpaceIsReusedAcrossFillAndDeleteCycles) {
   }
 }
 
+// The WAL is bounded: each pass ends with a TRUNCATE checkpoint. A reader
+// that holds its snapshot keeps it from finishing (counted, tried again next
+// pass, the writer waits no longer than checkpoint_wait); once it is gone the
+// next pass truncates the WAL.
+TEST_F(RetentionTest, PassTruncatesTheWalUnlessAReaderHoldsIt) {
+  add("A", 500, clock_.now_ms(), EventKind::Operation, "w", 500);
+  RetentionOptions o;
+  o.retain_days = 0;
+  o.checkpoint_wait = std::chrono::milliseconds(50);
+  auto ret = retention(o, {});
+
+  boost::system::error_code ec;
+  Connection::Options ro;
+  ro.read_only = true;
+  auto reader = Connection::open(store_->path(), ro, ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(reader.exec("BEGIN"));
+  auto st = reader.prepare("SELECT COUNT(*) FROM events", ec);
+  ASSERT_TRUE(st.step(ec));  // the read transaction holds its snapshot
+  add("A", 10, clock_.now_ms(), EventKind::Operation, "x");
+  auto held = ret->run_pass();
+  EXPECT_GT(held.size_after.wal_bytes, 0);
+  auto& busy = metrics_->counter("pushgate_store_checkpoints_busy_total", "");
+  EXPECT_EQ(busy.value(), 1U);
+
+  st.reset();
+  ASSERT_FALSE(reader.exec("COMMIT"));
+  auto freed = ret->run_pass();
+  EXPECT_EQ(freed.size_after.wal_bytes, 0);
+  EXPECT_EQ(busy.value(), 1U);
+  // Uploads after it restart the WAL from the beginning.
+  add("A", 10, clock_.now_ms(), EventKind::Operation, "y");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events"), 520);
+}
+
 // Deletion goes through the writer in small transactions: uploads committed
 // while a pass runs all succeed, and all are kept.
 TEST_F(RetentionTest, IngestKeepsWorkingWhileDeletionRuns) {
