@@ -348,6 +348,9 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
         if (latest || punch_needed) {
           continue;
         }
+      } else if (kind == static_cast<int>(EventKind::Alert) && id > acked &&
+                 st.column_text(7) == gateway_id) {
+        continue;  // an alert not yet delivered: it reports losses, it must not be one
       }
       p.ids.push_back(id);
       for (const auto& [name, pos] : cursors) {
@@ -466,13 +469,16 @@ bool Retention::report_losses(RetentionPass& pass) {
   struct Read {
     boost::system::error_code ec;
     std::map<std::string, std::int64_t> unreported;
+    std::int64_t totals = 0;  // grows with every loss: the alert's identity
   };
   auto r = store_.read([](Connection& db) {
     Read out;
-    auto st =
-        db.prepare("SELECT sink, unreported FROM retention_losses WHERE unreported > 0", out.ec);
+    auto st = db.prepare("SELECT sink, unreported, total FROM retention_losses", out.ec);
     while (!out.ec && st.step(out.ec)) {
-      out.unreported[st.column_text(0)] = st.column_int(1);
+      if (st.column_int(1) > 0) {
+        out.unreported[st.column_text(0)] = st.column_int(1);
+      }
+      out.totals += st.column_int(2);
     }
     return out;
   });
@@ -496,7 +502,7 @@ bool Retention::report_losses(RetentionPass& pass) {
                               sink_list(r.unreported);
   Event alert;
   alert.terminal_sn = options_.gateway_id;
-  alert.record_key = "RETENTION\t" + std::to_string(now);
+  alert.record_key = "RETENTION\t" + std::to_string(r.totals);
   alert.kind = EventKind::Alert;
   alert.utc_ms = now;
   alert.received_ms = now;
@@ -581,13 +587,18 @@ RetentionPass Retention::run_pass() {
       pass.failed = true;
     } else if (first.size.used_bytes() >= options_.max_db_size) {
       std::int64_t episode = 0;
+      std::int64_t from = 0;
       for (;;) {
         Plan p;
-        if (!plan(p, true, 0)) {
+        if (!plan(p, true, from)) {
           pass.failed = true;
           break;
         }
+        from = p.next_from;
         if (p.ids.empty()) {
+          if (p.more) {
+            continue;  // only undelivered alerts in this stretch
+          }
           break;
         }
         if (!commit(p, true)) {

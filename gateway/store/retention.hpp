@@ -103,7 +103,8 @@ struct RetentionPass {
  *     terminal's latest event.
  *  2. Budget: while the database (pages in use plus WAL) is at or over
  *     max_db_size, the oldest events are deleted whatever their state,
- *     until it is under low_water x max_db_size. Each one a sink had not
+ *     until it is under low_water x max_db_size (retention's own alert
+ *     events stay until every sink has them). Each one a sink had not
  *     acknowledged is counted for that sink: metric
  *     pushgate_events_dropped_undelivered_total{sink}, an `alert` event
  *     (source gateway.id) with the counts, a log line naming the sinks and

@@ -271,6 +271,26 @@ TEST_F(RetentionTest, BudgetDeletesOldestUndeliveredWithAlertMetricAndHealth) {
   EXPECT_THAT(failing[0].second, HasSubstr("mqtt"));
 }
 
+// The budget never deletes an alert of its own a sink has not delivered:
+// a second episode deletes around the first one's alert.
+TEST_F(RetentionTest, BudgetKeepsItsUndeliveredAlerts) {
+  add("A", 200, kT0, EventKind::Attendance, "a", 2000);
+  RetentionOptions o;
+  o.retain_days = 0;
+  o.batch = 20;
+  boost::system::error_code ec;
+  auto size =
+      store_->read([&](Connection& db) { return measure_database(db, store_->path(), ec); });
+  o.max_db_size = (size.pages - size.free_pages) * size.page_size / 2;
+  auto ret = retention(o, {"mqtt"});
+  ASSERT_EQ(ret->run_pass().alerts, 1);
+  add("A", 200, kT0 + 1000, EventKind::Attendance, "b", 2000);  // after the horizon
+  auto r = ret->run_pass();
+  EXPECT_GT(r.deleted_budget, 0);
+  EXPECT_EQ(r.alerts, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE kind = 11"), 2);
+}
+
 // A crash between the deletion's commit and the alert's: the losses are in
 // the database, and the next pass reports them.
 TEST_F(RetentionTest, UnreportedLossesOfAnEarlierRunAreReported) {
