@@ -7,6 +7,6 @@ if(TARGET pushgate_adapter_mqtt AND TARGET pushgate_mqtt_test_support)
                                                 pushgate_warnings)
   add_test(NAME bench_smoke.retention
            COMMAND retention_bench --days 3 --events-per-day 20000 --terminals 20 --batch 100
-                   --budget 3MB --retain-days 1)
+                   --budget 1MB --retain-days 1)
   set_tests_properties(bench_smoke.retention PROPERTIES LABELS bench TIMEOUT 300)
 endif()

@@ -316,7 +316,8 @@ int main(int argc, char** argv) {
       gw.metrics()
           .counter("pushgate_events_dropped_undelivered_total", "", {{"sink", "mqtt"}})
           .value();
-  const auto losses_total = query(st, "SELECT total FROM retention_losses WHERE sink = 'mqtt'");
+  const auto losses_total =
+      query(st, "SELECT COALESCE(SUM(total), 0) FROM retention_losses WHERE sink = 'mqtt'");
   const auto bytes_per_event = [&] {
     auto size = st.read([&](store::Connection& db) {
       boost::system::error_code ec;
