@@ -25,6 +25,7 @@
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/store/backup_schedule.hpp"
+#include "gateway/store/retention.hpp"
 #include "gateway/sync/sync_service.hpp"
 #include "gateway/version.hpp"
 
@@ -191,6 +192,11 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
   }
   for (auto& e : store::validate_backup_config(config)) {
     errors.push_back(std::move(e));
+  }
+  try {
+    (void)store::retention_options_from_config(config);
+  } catch (const std::exception& e) {
+    add(e.what());
   }
   if (config.get_bool("linkage.enabled")) {
     if (auto problem = linkage::check_rules_file(config.get_string("linkage.rules_file"));
@@ -502,6 +508,13 @@ std::string Gateway::start() {
     }
   }
 
+  // After the adapters: every sink has loaded its cursor, and retention
+  // deletes nothing one of them has not acknowledged.
+  retention_ = std::make_unique<store::Retention>(
+      *store_, clock_, metrics_, health_, store::retention_options_from_config(config_),
+      [ports = sink_ports_.get()] { return ports->loaded_cursors(); });
+  retention_->start();
+
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule_sweep();
 
@@ -572,6 +585,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   if (linkage_) {
     linkage_->stop();
+  }
+  if (retention_) {
+    retention_->stop();  // its batch in progress commits; the next is not started
   }
   if (store_ && terminals_) {
     // Terminals are no longer heard: their last_seen as of now, stored.

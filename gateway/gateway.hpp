@@ -48,6 +48,7 @@ class LinkageService;
 }
 namespace store {
 class BackupScheduler;
+class Retention;
 }
 
 /**
@@ -145,6 +146,7 @@ class Gateway {
   std::unique_ptr<linkage::LinkageService> linkage_;
   std::unique_ptr<store::BackupScheduler> backups_;  // store.backup_dir; nullptr when off
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  std::unique_ptr<store::Retention> retention_;  // store.retain_days, store.max_db_size
   void schedule_sweep();
   void run_io();
   std::unique_ptr<http::Server> api_server_;

@@ -166,6 +166,48 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  // Retention with a disk budget (gateway/store/retention.hpp, README "Disk").
+  s.add({"store.retain_days",
+         ValueType::Int,
+         std::int64_t{365},
+         "Days an event is kept after it was received. Older events are deleted once\n"
+         "every enabled sink (MQTT) has acknowledged them; attendance punches the\n"
+         "attendance service still needs (attendance.retain_days) and each terminal's\n"
+         "latest event are kept. 0: events are deleted only for store.max_db_size.",
+         std::int64_t{0},
+         std::int64_t{36600},
+         {},
+         false});
+  s.add({"store.max_db_size",
+         ValueType::String,
+         std::string("4GB"),
+         "Disk budget of the database: pages in use plus the WAL, in bytes or with KB,\n"
+         "MB, GB, TB (powers of 1024). Reaching it deletes the oldest events until 90%\n"
+         "is left, delivered or not; events no sink had acknowledged are counted\n"
+         "(pushgate_events_dropped_undelivered_total{sink}), reported as an alert\n"
+         "event and in the log, and /readyz fails check \"retention\" for a day.\n"
+         "Leave room on the disk for the OS, logs and backups. \"0\": no budget.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"store.retention_interval_s",
+         ValueType::Int,
+         std::int64_t{60},
+         "How often retention checks the age of events and the size of the database.",
+         std::int64_t{1},
+         std::int64_t{86400},
+         {},
+         false});
+  s.add({"store.retention_batch",
+         ValueType::Int,
+         std::int64_t{500},
+         "Events deleted per transaction; uploads commit between two of them.",
+         std::int64_t{1},
+         std::int64_t{100000},
+         {},
+         false});
+
   s.describe_section("api", "[api] — the local REST API, /metrics, /healthz and /readyz.");
   s.add({"api.enabled", ValueType::Bool, true, "Serve the REST API.", {}, {}, {}, false});
   s.add({"api.listen",

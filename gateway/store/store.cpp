@@ -139,9 +139,16 @@ void Store::stop() {
   read_pool_.join();
   // Anything appended without a running writer is answered, never dropped.
   std::deque<Pending> left;
+  decltype(checkpoints_) checkpoints;
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
+    checkpoints.swap(checkpoints_);
+  }
+  for (auto& [wait, done] : checkpoints) {
+    CheckpointResult r;
+    r.ec = boost::asio::error::operation_aborted;
+    done(r);
   }
   for (auto& p : left) {
     CommitResult r;
@@ -320,7 +327,14 @@ void Store::run_writer() {
     std::vector<Pending> group;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !checkpoints_.empty(); });
+      if (!checkpoints_.empty()) {
+        auto [wait, done] = std::move(checkpoints_.front());
+        checkpoints_.pop_front();
+        lock.unlock();
+        run_checkpoint(wait, done);
+        continue;
+      }
       if (queue_.empty()) {
         return;  // stopping and drained
       }
@@ -339,6 +353,35 @@ void Store::run_writer() {
                                 .count(),
                             std::memory_order_relaxed);
   }
+}
+
+void Store::checkpoint(std::chrono::milliseconds max_wait,
+                       std::function<void(CheckpointResult)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      checkpoints_.emplace_back(max_wait, std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  CheckpointResult r;
+  r.ec = boost::asio::error::shut_down;
+  done(r);
+}
+
+void Store::run_checkpoint(std::chrono::milliseconds max_wait,
+                           const std::function<void(CheckpointResult)>& done) {
+  CheckpointResult r;
+  sqlite3* db = writer_db_.handle();
+  sqlite3_busy_timeout(db, static_cast<int>(max_wait.count()));
+  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &r.wal_frames,
+                                     &r.checkpointed);
+  sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+  if (rc != SQLITE_OK) {
+    r.ec = make_sqlite_error(rc);
+  }
+  done(r);
 }
 
 boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<Event>& committed) {
