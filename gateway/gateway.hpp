@@ -49,7 +49,7 @@ class LinkageService;
 namespace store {
 class BackupScheduler;
 class Retention;
-}
+}  // namespace store
 
 /**
  * Every check of a config beyond its schema that a start makes before it

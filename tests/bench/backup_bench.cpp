@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
@@ -285,7 +286,7 @@ int main(int argc, char** argv) {
     missing = 0;
     for (const auto& [sn, key] : acked_before) {
       has.reset();
-      has.bind(1, std::string_view(sn)).bind(2, std::string_view(key));
+      has.bind(1, std::string_view(sn)).bind(2, store::stored_record_key(key));
       if (!has.step(ec) || has.column_int(0) != 1) {
         ++missing;
       }

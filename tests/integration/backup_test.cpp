@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
@@ -207,7 +208,8 @@ TEST(BackupIntegrationTest, OnlineCopyDuringUploadHoldsEveryAckedRecordAndRestor
     std::size_t missing = 0;
     for (const auto& [sn, key] : acked_before) {
       has.reset();
-      has.bind(1, std::string_view(sn)).bind(2, std::string_view(key));
+      // The column holds ATTLOG keys time first (store/record_keys.hpp).
+      has.bind(1, std::string_view(sn)).bind(2, store::stored_record_key(key));
       ASSERT_TRUE(has.step(ec));
       missing += has.column_int(0) == 1 ? 0 : 1;
     }
