@@ -151,8 +151,14 @@ DatabaseSize measure_database(Connection& db, const std::string& path,
 
 struct Retention::Plan {
   std::vector<std::int64_t> ids;
-  /** Per device terminal id: the horizon its deleted events set, and how many. */
-  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> horizons;
+  /** What one terminal's deleted events set: the range of their times, and how many. */
+  struct Horizon {
+    std::int64_t newest_ms = 0;
+    std::int64_t oldest_ms = 0;
+    std::int64_t deleted = 0;
+  };
+  /** Per device terminal id. */
+  std::map<std::int64_t, Horizon> horizons;
   std::map<std::string, std::int64_t> undelivered;
   std::int64_t next_from = 0;
   bool more = false;
@@ -360,9 +366,10 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
       }
       if (st.column_text(7) != gateway_id) {
         auto h = has_utc ? std::min(utc, received) : received;
-        auto [it, fresh] = p.horizons.try_emplace(tid, h, 0);
-        it->second.first = std::max(it->second.first, h);
-        ++it->second.second;
+        auto [it, fresh] = p.horizons.try_emplace(tid, Plan::Horizon{h, h, 0});
+        it->second.newest_ms = std::max(it->second.newest_ms, h);
+        it->second.oldest_ms = std::min(it->second.oldest_ms, h);
+        ++it->second.deleted;
       }
       if (p.ids.size() >= batch) {
         break;
@@ -411,15 +418,17 @@ bool Retention::commit(const Plan& p, bool budget) {
     }
     for (const auto& [tid, h] : p.horizons) {
       auto& st = ctx.statement(
-          "INSERT INTO retention_horizons(terminal_id, horizon_ms, deleted, updated_ms)"
-          " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(terminal_id) DO UPDATE SET"
+          "INSERT INTO retention_horizons(terminal_id, horizon_ms, floor_ms, deleted, updated_ms)"
+          " VALUES(?1, ?2, ?5, ?3, ?4) ON CONFLICT(terminal_id) DO UPDATE SET"
           " horizon_ms = MAX(horizon_ms, excluded.horizon_ms),"
+          " floor_ms = MIN(floor_ms, excluded.floor_ms),"
           " deleted = deleted + excluded.deleted, updated_ms = excluded.updated_ms",
           ec);
       if (ec) {
         return ec;
       }
-      st.bind(1, tid).bind(2, h.first).bind(3, h.second).bind(4, ctx.now_ms());
+      st.bind(1, tid).bind(2, h.newest_ms).bind(3, h.deleted).bind(4, ctx.now_ms());
+      st.bind(5, h.oldest_ms);
       if ((ec = st.run())) {
         return ec;
       }

@@ -8,18 +8,23 @@
 -- whose clock ran ahead cannot push the horizon into the future). A record
 -- that terminal uploads again dated at or before its horizon is one retention
 -- already deleted: the trigger below drops it, and the store counts it as a
--- duplicate, as it would have been before the deletion. The gateway's own
--- events (timecards, alerts) get no horizon.
+-- duplicate, as it would have been before the deletion. floor_ms is the
+-- oldest such time: a record dated before it cannot be one retention deleted
+-- (a terminal whose clock was reset to its epoch after a dead RTC battery
+-- uploads new punches dated years back; they are stored, not dropped). The
+-- gateway's own events (timecards, alerts) get no horizon.
 CREATE TABLE retention_horizons (
   terminal_id INTEGER PRIMARY KEY REFERENCES terminals(id),
   horizon_ms  INTEGER NOT NULL,
+  floor_ms    INTEGER NOT NULL,             -- oldest device time among them
   deleted     INTEGER NOT NULL DEFAULT 0,   -- events of this terminal deleted so far
   updated_ms  INTEGER NOT NULL
 );
 
 CREATE TRIGGER events_retention_horizon BEFORE INSERT ON events
 WHEN NEW.utc_ms IS NOT NULL
- AND NEW.utc_ms <= (SELECT horizon_ms FROM retention_horizons WHERE terminal_id = NEW.terminal_id)
+ AND EXISTS (SELECT 1 FROM retention_horizons WHERE terminal_id = NEW.terminal_id
+             AND NEW.utc_ms BETWEEN floor_ms AND horizon_ms)
 BEGIN
   SELECT RAISE(IGNORE);
 END;

@@ -222,6 +222,34 @@ TEST_F(RetentionTest, SequencesBlobsAndReuploadsAfterDeletion) {
   EXPECT_EQ(count("SELECT last_seq FROM terminals WHERE sn = 'A'"), 5);
 }
 
+// Only a record dated inside the range retention deleted can be one it
+// deleted. A terminal whose clock fell back to its epoch (dead RTC battery)
+// uploads new punches dated years back: they are stored, not dropped.
+TEST_F(RetentionTest, RecordsDatedBeforeEverythingDeletedAreNew) {
+  add("A", 3, kT0);
+  add("A", 1, kT0 + kDay, EventKind::Attendance, "late");
+  clock_.set_ms(kT0 + 40 * kDay);
+  RetentionOptions o;
+  o.retain_days = 30;
+  ASSERT_EQ(retention(o, {})->run_pass().deleted_aged, 3);
+
+  WriteBatch again;
+  auto reupload = test::make_event("A", "k1");
+  reupload.received_ms = clock_.now_ms();
+  reupload.utc_ms = kT0;
+  again.events.push_back(reupload);
+  auto reset_clock = test::make_event("A", "epoch-1");
+  reset_clock.received_ms = clock_.now_ms();
+  reset_clock.utc_ms = 946684800000;  // 2000-01-01, the clock of a terminal that lost its time
+  again.events.push_back(reset_clock);
+  auto r = commit(std::move(again));
+  ASSERT_FALSE(r.ec);
+  EXPECT_EQ(r.duplicates, 1U);
+  EXPECT_EQ(r.inserted, 1U);
+  EXPECT_EQ(r.event_ids[0], 0);
+  EXPECT_NE(r.event_ids[1], 0);
+}
+
 // Over the budget the oldest go whatever their state, and the loss is never
 // silent: metric per sink, one alert event with the counts, /readyz failing.
 TEST_F(RetentionTest, BudgetDeletesOldestUndeliveredWithAlertMetricAndHealth) {
