@@ -48,7 +48,7 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
                               "--terminals",
                               "20",
                               "--records-per-terminal",
-                              "10000",
+                              "20000",
                               "--batch",
                               "50",
                               "--error-delay-ms",
@@ -106,7 +106,7 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
     auto t2 = rec.find('\t', t1 + 1);
     acked[{line.substr(0, tab), "ATTLOG\t" + rec.substr(0, t2)}]++;
   }
-  EXPECT_EQ(acked.size(), 20u * 10000u);
+  EXPECT_EQ(acked.size(), 20u * 20000u);
   boost::system::error_code ec;
   store::Connection::Options o;
   auto db = store::Connection::open((dir / "pushgate.db").string(), o, ec);
