@@ -27,6 +27,7 @@
 
 #include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tests/bench/proc_stats.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -59,23 +60,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-// utime + stime of a process, seconds.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(s.substr(s.rfind(')') + 2));
-  std::string f;
-  unsigned long long ut = 0, st = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) {
-      ut = std::stoull(f);
-    } else if (i == 15) {
-      st = std::stoull(f);
-    }
-  }
-  return static_cast<double>(ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Where each thread of a process waits in the kernel (tracing stalls).
@@ -209,17 +193,17 @@ int main(int argc, char** argv) {
   const auto window = std::chrono::milliseconds(std::max<std::int64_t>(
       1000, static_cast<std::int64_t>(size_of(db) / (50 * 1000))));  // ~50 MB/s
   auto l0 = ledger_lines(ledger);
-  auto c0 = cpu_seconds(gw);
+  auto c0 = bench::cpu_seconds(gw);
   auto t0 = Steady::now();
   std::this_thread::sleep_for(window);
   auto l1 = ledger_lines(ledger);
-  auto c1 = cpu_seconds(gw);
+  auto c1 = bench::cpu_seconds(gw);
   auto t1 = Steady::now();
 
   // Window 2: the backup.
   const auto acked_before = ledger_records(ledger);
   const auto l2 = ledger_lines(ledger);
-  const auto c2 = cpu_seconds(gw);
+  const auto c2 = bench::cpu_seconds(gw);
   const auto t2 = Steady::now();
   pid_t b = test::spawn_process({PUSHGATED_PATH, "--config", config, "--set",
                                  "gateway.data_dir=" + data.string(), "--backup", copy.string()},
@@ -236,14 +220,15 @@ int main(int argc, char** argv) {
       std::printf("    t=%.2f s acked=%zu wal=%.1f MB tmp=%.1f MB pushgated cpu=%.2f s\n",
                   std::chrono::duration<double>(Steady::now() - t2).count(), ledger_lines(ledger),
                   static_cast<double>(size_of(data / "pushgate.db-wal")) / 1e6,
-                  static_cast<double>(size_of(copy.string() + ".tmp")) / 1e6, cpu_seconds(gw));
+                  static_cast<double>(size_of(copy.string() + ".tmp")) / 1e6,
+                  bench::cpu_seconds(gw));
       std::printf("      pushgated %s\n      sim %s\n", wchans(gw).c_str(), wchans(load).c_str());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const auto t3 = Steady::now();
   const auto l3 = ledger_lines(ledger);
-  const auto c3 = cpu_seconds(gw);
+  const auto c3 = bench::cpu_seconds(gw);
   const bool still_uploading = ::waitpid(load, nullptr, WNOHANG) == 0;
   const bool backup_ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 

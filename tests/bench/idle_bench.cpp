@@ -53,6 +53,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "tests/bench/proc_stats.hpp"
 #include "tests/sim/access_protocol.hpp"
 #include "tests/sim/attendance_protocol.hpp"
 #include "tests/sim/push_protocol.hpp"
@@ -133,41 +134,6 @@ Options parse(int argc, char** argv) {
     o.daemons.push_back({"this tree", PUSHGATED_PATH});
   }
   return o;
-}
-
-/** utime + stime of `pid` in seconds (/proc/<pid>/stat fields 14 and 15). */
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream fields(stat.substr(close + 2));
-  std::string f;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  // After the command: state is field 3; utime is 14, stime 15.
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) {
-      utime = std::stoull(f);
-    } else if (i == 15) {
-      stime = std::stoull(f);
-    }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-/** VmRSS of `pid` in MB. */
-double rss_mb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    }
-  }
-  return 0;
 }
 
 double self_cpu_seconds() {
@@ -460,11 +426,11 @@ Figures run_one(const Options& o, const Daemon& d) {
     auto now = Steady::now();
     if (!measuring && now >= window_start && cpu_at_start == 0) {
       measuring = true;
-      cpu_at_start = cpu_seconds(pid);
+      cpu_at_start = pushgate::bench::cpu_seconds(pid);
       self_at_start = self_cpu_seconds();
     }
     if (now >= window_end) {
-      cpu_at_end = cpu_seconds(pid);
+      cpu_at_end = pushgate::bench::cpu_seconds(pid);
       self_at_end = self_cpu_seconds();
       measuring = false;
       return;  // the polls in flight finish, then run() returns
@@ -506,7 +472,7 @@ Figures run_one(const Options& o, const Daemon& d) {
   f.p99 = percentile(tally.latency_ms, 0.99);
   f.errors = tally.connect_errors + tally.io_errors + tally.wrong + reg_failed.load();
   f.skipped = tally.skipped;
-  f.rss_mb = rss_mb(pid);
+  f.rss_mb = pushgate::bench::rss_mb(pid);
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -43,6 +43,7 @@
 #include "gateway/store/migrations.hpp"
 #include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tests/bench/proc_stats.hpp"
 #include "tests/sim/load_runner.hpp"
 #include "tests/sim/record_generator.hpp"
 #include "tests/support/gateway_harness.hpp"
@@ -284,38 +285,6 @@ void stop_daemon(Daemon& d) {
   }
 }
 
-// utime + stime of the whole process (every thread, live or gone), seconds.
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = all.rfind(')');
-  std::istringstream rest(all.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  // Fields 3.. after the command; utime is field 14, stime 15.
-  for (int f = 3; f <= 15 && rest >> field; ++f) {
-    if (f == 14) {
-      utime = std::stoull(field);
-    } else if (f == 15) {
-      stime = std::stoull(field);
-    }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// VmRSS of the process, MB.
-double rss_mb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stod(line.substr(6)) / 1024.0;
-    }
-  }
-  return 0;
-}
-
 sim::LoadConfig load_config(const Options& o, std::uint16_t port) {
   sim::LoadConfig lc;
   lc.port = port;
@@ -477,10 +446,10 @@ LevelResult run_level(const Options& o, const std::string& bin, const std::files
   std::filesystem::copy_file(db_path, dir / "bare.db");
   auto d = start_daemon(bin, dir / "data");
   auto lc = load_config(o, d.port);
-  double cpu0 = process_cpu_seconds(d.pid);
+  double cpu0 = bench::cpu_seconds(d.pid);
   sim::LoadRunner runner(lc);
   auto summary = runner.run(nullptr);
-  double cpu1 = process_cpu_seconds(d.pid);
+  double cpu1 = bench::cpu_seconds(d.pid);
   stop_daemon(d);
   const double total = static_cast<double>(o.terminals * o.records);
   r.ok = summary.all_acked;
@@ -541,7 +510,7 @@ int run_rss(const Options& o, const std::filesystem::path& dir) {
     std::filesystem::remove_all(data);
     std::filesystem::create_directories(data);
     auto d = start_daemon(bin, data);
-    double idle = rss_mb(d.pid);
+    double idle = bench::rss_mb(d.pid);
     auto lc = load_config(o, d.port);
     lc.start.reset();  // dated from now, as real terminals
     sim::LoadSummary summary;
@@ -553,15 +522,15 @@ int run_rss(const Options& o, const std::filesystem::path& dir) {
     });
     double peak = idle;
     while (!done) {
-      peak = std::max(peak, rss_mb(d.pid));
+      peak = std::max(peak, bench::rss_mb(d.pid));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     load.join();
-    double at_end = rss_mb(d.pid);
+    double at_end = bench::rss_mb(d.pid);
     double after_minute = at_end;
     for (int s = 0; s < 60; ++s) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
-      after_minute = rss_mb(d.pid);
+      after_minute = bench::rss_mb(d.pid);
       peak = std::max(peak, after_minute);
     }
     stop_daemon(d);

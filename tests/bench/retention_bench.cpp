@@ -41,6 +41,7 @@
 #include "gateway/logging.hpp"
 #include "gateway/store/retention.hpp"
 #include "gateway/store/store.hpp"
+#include "tests/bench/proc_stats.hpp"
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
@@ -97,17 +98,6 @@ class FakeClock final : public Clock {
  private:
   std::atomic<std::int64_t> now_ms_{1'700'000'000'000};
 };
-
-long rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stol(line.substr(6));
-    }
-  }
-  return -1;
-}
 
 struct Tally {
   std::mutex mutex;
@@ -291,7 +281,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(query(st, "SELECT COUNT(*) FROM events")),
                 static_cast<double>(size.used_bytes()) / 1048576.0,
                 static_cast<double>(size.file_bytes()) / 1048576.0,
-                static_cast<double>(size.wal_bytes) / 1048576.0, rss_kb() / 1024.0,
+                static_cast<double>(size.wal_bytes) / 1048576.0, bench::rss_mb(::getpid()),
                 static_cast<long long>(day_age), static_cast<long long>(day_budget),
                 static_cast<long long>(day_lost), static_cast<long long>(day_alerts), cpu);
     std::fflush(stdout);
