@@ -63,18 +63,9 @@ struct AccessTerminal {
   }
 };
 
-inline std::string metrics(GatewayHarness& h) {
-  return http_request(h.api_port(), "GET", "/metrics").body;
-}
-
 // The value of one metric line ("name{labels}"), 0 when absent.
 inline double metric(GatewayHarness& h, const std::string& series) {
-  auto body = metrics(h);
-  auto pos = body.find("\n" + series + " ");
-  if (pos == std::string::npos) {
-    return 0;
-  }
-  return std::stod(body.substr(pos + series.size() + 2));
+  return metric_value(h.api_port(), series).value_or(0);
 }
 
 // Queues `command` for terminal `sn` over REST; its id.
