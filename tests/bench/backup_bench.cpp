@@ -19,16 +19,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/bench/proc_stats.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/ledger_check.hpp"
 #include "tests/support/processes.hpp"
 
 using namespace pushgate;
@@ -83,25 +81,6 @@ std::size_t ledger_lines(const std::string& path) {
     ++n;
   }
   return n;
-}
-
-std::set<std::pair<std::string, std::string>> ledger_records(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream all;
-  all << in.rdbuf();
-  auto text = all.str();
-  auto last = text.find_last_of('\n');
-  text.erase(last == std::string::npos ? 0 : last + 1);
-  std::set<std::pair<std::string, std::string>> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto tab = line.find('\t');
-    auto rec = line.substr(tab + 1);
-    auto t2 = rec.find('\t', rec.find('\t') + 1);
-    out.emplace(line.substr(0, tab), "ATTLOG\t" + rec.substr(0, t2));
-  }
-  return out;
 }
 
 std::uint64_t size_of(const fs::path& p) {
@@ -201,7 +180,7 @@ int main(int argc, char** argv) {
   auto t1 = Steady::now();
 
   // Window 2: the backup.
-  const auto acked_before = ledger_records(ledger);
+  const auto acked_before = test::read_attlog_ledger(ledger);
   const auto l2 = ledger_lines(ledger);
   const auto c2 = bench::cpu_seconds(gw);
   const auto t2 = Steady::now();
@@ -264,18 +243,7 @@ int main(int argc, char** argv) {
     if (!ec && check.step(ec)) {
       verdict = check.column_text(0);
     }
-    auto has = cdb.prepare(
-        "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
-        " WHERE t.sn = ?1 AND e.record_key = ?2",
-        ec);
-    missing = 0;
-    for (const auto& [sn, key] : acked_before) {
-      has.reset();
-      has.bind(1, std::string_view(sn)).bind(2, store::stored_record_key(key));
-      if (!has.step(ec) || has.column_int(0) != 1) {
-        ++missing;
-      }
-    }
+    missing = test::not_stored_once(cdb, acked_before);
   }
   std::printf("copy: integrity_check %s; %zu records acknowledged before it began, %zu missing\n",
               verdict.c_str(), acked_before.size(), missing);

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -22,40 +21,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/ledger_check.hpp"
 #include "tests/support/processes.hpp"
 
 namespace pushgate::test {
 namespace {
 
 namespace fs = std::filesystem;
-using Record = std::pair<std::string, std::string>;  // serial, record_key
 
 const std::string kDaemon = PUSHGATED_PATH;
 const std::string kSim = PUSHGATE_SIM_PATH;
 const std::string kConfig = std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml";
-
-// The complete lines of the simulator's ledger (records told OK, fsynced
-// before the terminal counts them) as the store's record keys.
-std::set<Record> read_ledger(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream all;
-  all << in.rdbuf();
-  auto text = all.str();
-  text.erase(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1);
-  std::set<Record> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto tab = line.find('\t');
-    auto rec = line.substr(tab + 1);
-    auto t2 = rec.find('\t', rec.find('\t') + 1);
-    out.emplace(line.substr(0, tab), "ATTLOG\t" + rec.substr(0, t2));
-  }
-  return out;
-}
 
 int run_process(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = spawn_process(argv, log);
@@ -180,13 +158,13 @@ TEST(BackupIntegrationTest, OnlineCopyDuringUploadHoldsEveryAckedRecordAndRestor
   ASSERT_GT(load, 0);
 
   // Well into the upload: what the terminals were told OK for so far.
-  ASSERT_TRUE(wait_for([&] { return read_ledger(ledger).size() >= 5000; },
+  ASSERT_TRUE(wait_for([&] { return read_attlog_ledger(ledger).size() >= 5000; },
                        std::chrono::milliseconds(120'000)))
       << read_file(log);
-  const auto acked_before = read_ledger(ledger);
+  const auto acked_before = read_attlog_ledger(ledger);
   ASSERT_EQ(::waitpid(load, nullptr, WNOHANG), 0) << "the upload ended before the backup";
   EXPECT_EQ(run_process(backup_argv(data, copy), log), 0) << read_file(log);
-  const auto acked_after = read_ledger(ledger).size();
+  const auto acked_after = read_attlog_ledger(ledger).size();
   EXPECT_GT(acked_after, acked_before.size()) << "the upload should go on during the backup";
 
   // Taken again to the same file: refused, the copy untouched.
@@ -201,18 +179,7 @@ TEST(BackupIntegrationTest, OnlineCopyDuringUploadHoldsEveryAckedRecordAndRestor
     auto check = db.prepare("PRAGMA integrity_check", ec);
     ASSERT_TRUE(check.step(ec));
     EXPECT_EQ(check.column_text(0), "ok");
-    auto has = db.prepare(
-        "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
-        " WHERE t.sn = ?1 AND e.record_key = ?2",
-        ec);
-    std::size_t missing = 0;
-    for (const auto& [sn, key] : acked_before) {
-      has.reset();
-      // The column holds ATTLOG keys time first (store/record_keys.hpp).
-      has.bind(1, std::string_view(sn)).bind(2, store::stored_record_key(key));
-      ASSERT_TRUE(has.step(ec));
-      missing += has.column_int(0) == 1 ? 0 : 1;
-    }
+    const std::size_t missing = not_stored_once(db, acked_before);
     EXPECT_EQ(missing, 0u) << "records acknowledged before the backup began are not in it";
   }
   int load_status = 0;
