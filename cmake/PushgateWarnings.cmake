@@ -19,6 +19,22 @@ if(PUSHGATE_COMPRESS_DEBUG)
   endif()
 endif()
 
+# Linking is about a quarter of a build's CPU time (some 80 test programs,
+# each with Boost, OpenSSL and full debug info); mold does it in about a
+# third of the CPU time of GNU ld. Used when it is installed and the
+# compiler driver accepts it; the Debian package keeps the distribution's
+# linker.
+if(PUSHGATE_MOLD)
+  include(CheckLinkerFlag)
+  find_program(PUSHGATE_MOLD_PROGRAM mold)
+  if(PUSHGATE_MOLD_PROGRAM)
+    check_linker_flag(CXX -fuse-ld=mold PUSHGATE_HAVE_MOLD)
+  endif()
+  if(PUSHGATE_HAVE_MOLD)
+    add_link_options(-fuse-ld=mold)
+  endif()
+endif()
+
 if(PUSHGATE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
