@@ -307,7 +307,12 @@ std::optional<PushPeer> authenticate(Shared& s, const http::Request& req,
   const NonceState nonce_state = s.nonce_state(auth.nonce);
   std::vector<PushCredential> candidates;
   if (s.options.credentials) {
-    candidates = s.options.credentials(auth.username);
+    try {
+      candidates = s.options.credentials(auth.username);
+    } catch (const std::exception& e) {
+      // The owner's lookup failed: nobody is authenticated by it.
+      s.log_limited("credentials_error", fmt::format("credentials lookup failed: {}", e.what()));
+    }
   }
   const std::string method(req.method_string());
   const std::string target(req.target());
@@ -424,6 +429,21 @@ void handle(const std::shared_ptr<Shared>& sp, http::Request&& req, const http::
   if (!peer) {
     return;
   }
+  bool stopping = false;
+  {
+    std::lock_guard lock(s.mutex);
+    stopping = s.stopping;
+  }
+  if (stopping) {
+    // A request read on a connection that was open at stop(): nothing is
+    // handed over any more; the device keeps the events for the next start.
+    s.stopped->inc();
+    auto res = text_response(req, bhttp::status::service_unavailable,
+                             "events not stored (stopping), send them again");
+    res.set(bhttp::field::retry_after, "5");
+    reply.send(std::move(res));
+    return;
+  }
 
   PushUpload upload;
   upload.peer = std::move(*peer);
@@ -534,6 +554,7 @@ PushServer::PushServer(net::io_context& ioc, PushServerOptions options, EventsHa
   so.max_connections = o.max_connections;
   so.max_connections_per_address = o.max_connections_per_address;
   so.tls = o.tls;
+  so.body_budget = o.body_budget;
   // A weak reference: a connection finishing after the server is gone finds
   // nothing to call.
   server_ = std::make_unique<http::Server>(

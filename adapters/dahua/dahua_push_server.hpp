@@ -41,7 +41,8 @@ class Registry;
 }
 namespace pushgate::http {
 class Server;
-}
+class BodyBudget;
+}  // namespace pushgate::http
 
 namespace pushgate::adapters::dahua {
 
@@ -99,7 +100,10 @@ struct PushServerOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds first_request_timeout{std::chrono::seconds(10)};
-  /** How long on_events may take to call done before the device is answered 503. */
+  /**
+   * How long on_events may take to call done before the device is answered
+   * 503; keep it below request_timeout (the connection's whole budget).
+   */
   std::chrono::milliseconds commit_timeout{std::chrono::seconds(20)};
   std::size_t max_connections = 256;
   std::size_t max_connections_per_address = 16;
@@ -111,6 +115,8 @@ struct PushServerOptions {
   std::size_t max_nonces = 4096;
   /** When set, the listener speaks TLS only. */
   std::shared_ptr<boost::asio::ssl::context> tls;
+  /** When set, bodies are admitted through this budget (shared with the other listeners). */
+  std::shared_ptr<http::BodyBudget> body_budget;
 
   /**
    * The configured devices a Digest user name may belong to (several devices

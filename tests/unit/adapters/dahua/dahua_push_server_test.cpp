@@ -565,6 +565,17 @@ TEST(DahuaPushServer, OtherPathsAndMethodsAreRefused) {
   EXPECT_EQ(listener.server().stats().not_found, 2u);
 }
 
+TEST(DahuaPushServer, CredentialsLookupThatThrowsRefusesWith401) {
+  Listener listener(Listener::Mode::Commit, [](PushServerOptions& o) {
+    o.credentials = [](std::string_view) -> std::vector<PushCredential> {
+      throw std::runtime_error("config being reloaded");
+    };
+  });
+  EXPECT_EQ(post_with_digest(listener.port(), kPath, kEventJson, "application/json").status, 401u);
+  EXPECT_EQ(listener.server().stats().auth_refused, 1u);
+  EXPECT_EQ(listener.upload_count(), 0u);
+}
+
 TEST(DahuaPushServer, UnauthenticatedDevicesKnownByAddress) {
   Listener listener(Listener::Mode::Commit, [](PushServerOptions& o) {
     o.unauthenticated_device = [](const net::ip::address& a) {
