@@ -6,20 +6,27 @@
 
 #include "adapters/dahua/dahua_push_server.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "adapters/dahua/dahua_digest.hpp"
 #include "gateway/metrics/metrics.hpp"
@@ -260,7 +267,13 @@ struct EncodingCase {
   sim::PushConfig::Encoding encoding;
   sim::PushConfig::Format format;
   const char* coding;  // what the decoder must report
+  const char* name;    // the test name's suffix
 };
+
+// Stable test names in ctest (not the bytes of the struct).
+void PrintTo(const EncodingCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class DahuaPushServerEncodings : public ::testing::TestWithParam<EncodingCase> {};
 
@@ -302,14 +315,20 @@ TEST_P(DahuaPushServerEncodings, DeviceUploadsWithDigestAndEveryEventArrivesOnce
 
 INSTANTIATE_TEST_SUITE_P(
     Bodies, DahuaPushServerEncodings,
-    ::testing::Values(
-        EncodingCase{sim::PushConfig::Encoding::None, sim::PushConfig::Format::Json, "identity"},
-        EncodingCase{sim::PushConfig::Encoding::None, sim::PushConfig::Format::Text, "identity"},
-        EncodingCase{sim::PushConfig::Encoding::Deflate, sim::PushConfig::Format::Text,
-                     "deflate-raw"},
-        EncodingCase{sim::PushConfig::Encoding::Zlib, sim::PushConfig::Format::Json,
-                     "deflate-zlib"},
-        EncodingCase{sim::PushConfig::Encoding::Gzip, sim::PushConfig::Format::Json, "gzip"}));
+    ::testing::Values(EncodingCase{sim::PushConfig::Encoding::None, sim::PushConfig::Format::Json,
+                                   "identity", "json"},
+                      EncodingCase{sim::PushConfig::Encoding::None, sim::PushConfig::Format::Text,
+                                   "identity", "text"},
+                      EncodingCase{sim::PushConfig::Encoding::Deflate,
+                                   sim::PushConfig::Format::Text, "deflate-raw",
+                                   "raw_deflate_text"},
+                      EncodingCase{sim::PushConfig::Encoding::Zlib, sim::PushConfig::Format::Json,
+                                   "deflate-zlib", "zlib_deflate_json"},
+                      EncodingCase{sim::PushConfig::Encoding::Gzip, sim::PushConfig::Format::Json,
+                                   "gzip", "gzip_json"}),
+    [](const ::testing::TestParamInfo<EncodingCase>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 TEST(DahuaPushServer, WrongPasswordIsRefusedWith401AndCounted) {
   Listener listener;
@@ -587,6 +606,97 @@ TEST(DahuaPushServer, UnauthenticatedDevicesKnownByAddress) {
   ASSERT_EQ(uploads.size(), 1u);
   EXPECT_EQ(uploads[0].peer.device, "door-open");
   EXPECT_EQ(uploads[0].peer.user, "");
+}
+
+/** A self-signed certificate and its key, made in memory (as tests/unit/gateway/http does). */
+struct SelfSigned {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+SelfSigned make_self_signed() {
+  SelfSigned out;
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+  if (!key || !cert) {
+    return out;
+  }
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
+    return out;
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new(BIO_s_mem()), &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new(BIO_s_mem()), &BIO_free);
+  PEM_write_bio_X509(cert_bio.get(), cert.get());
+  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  out.cert_pem = bio_text(cert_bio.get());
+  out.key_pem = bio_text(key_bio.get());
+  return out;
+}
+
+/** One POST over TLS to a listener whose certificate is `cert_pem`. */
+Answer tls_post(std::uint16_t port, const std::string& cert_pem, const std::string& body,
+                const std::string& authorization) {
+  net::io_context ioc;
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  ctx.add_certificate_authority(net::buffer(cert_pem));
+  ctx.set_verify_mode(net::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  beast::get_lowest_layer(stream).expires_after(kWait);
+  beast::get_lowest_layer(stream).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  stream.handshake(net::ssl::stream_base::client);
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, kPath, 11};
+  req.set(bhttp::field::host, "localhost");
+  req.set(bhttp::field::content_type, "application/json");
+  if (!authorization.empty()) {
+    req.set(bhttp::field::authorization, authorization);
+  }
+  req.keep_alive(false);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buffer, res);
+  return {res.result_int(), res.body(), std::string(res[bhttp::field::www_authenticate])};
+}
+
+TEST(DahuaPushServer, DigestUploadOverTls) {
+  const SelfSigned pair = make_self_signed();
+  ASSERT_FALSE(pair.cert_pem.empty());
+  Listener listener(Listener::Mode::Commit, [&](PushServerOptions& o) {
+    o.tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+    o.tls->use_certificate_chain(net::buffer(pair.cert_pem));
+    o.tls->use_private_key(net::buffer(pair.key_pem), net::ssl::context::pem);
+  });
+  const Answer first = tls_post(listener.port(), pair.cert_pem, kEventJson, "");
+  ASSERT_EQ(first.status, 401u);
+  auto parsed = parse_digest_challenge(first.www_authenticate);
+  ASSERT_TRUE(parsed.challenge);
+  DigestClient client("dev1", "pushsecret");
+  client.on_challenge(*parsed.challenge);
+  const Answer second = tls_post(listener.port(), pair.cert_pem, kEventJson,
+                                 client.authorize("POST", kPath, "7f3a0c11"));
+  EXPECT_EQ(second.status, 200u);
+  const auto uploads = listener.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  EXPECT_EQ(uploads[0].peer.device, "door-1");
+  // Plain HTTP on the TLS listener gets no answer.
+  EXPECT_EQ(request(listener.port(), bhttp::verb::post, kPath, kEventJson).status, 0u);
 }
 
 TEST(DahuaPushServer, StopAnswersUncommittedUploads503AfterTheGrace) {
