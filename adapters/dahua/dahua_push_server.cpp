@@ -429,22 +429,6 @@ void handle(const std::shared_ptr<Shared>& sp, http::Request&& req, const http::
   if (!peer) {
     return;
   }
-  bool stopping = false;
-  {
-    std::lock_guard lock(s.mutex);
-    stopping = s.stopping;
-  }
-  if (stopping) {
-    // A request read on a connection that was open at stop(): nothing is
-    // handed over any more; the device keeps the events for the next start.
-    s.stopped->inc();
-    auto res = text_response(req, bhttp::status::service_unavailable,
-                             "events not stored (stopping), send them again");
-    res.set(bhttp::field::retry_after, "5");
-    reply.send(std::move(res));
-    return;
-  }
-
   PushUpload upload;
   upload.peer = std::move(*peer);
   upload.target = std::string(target);
@@ -493,18 +477,37 @@ void handle(const std::shared_ptr<Shared>& sp, http::Request&& req, const http::
 
   auto state = std::make_shared<PushDone::State>();
   state->shared = sp;
-  state->reply = std::move(reply);
   state->version = req.version();
   state->keep_alive = req.keep_alive();
   state->events = good;
   state->peer = upload.peer;
-  {
-    std::lock_guard lock(s.mutex);
-    state->id = s.next_id++;
-    s.pending.emplace(state->id, state);
-  }
   if (s.options.commit_timeout.count() > 0) {
-    state->timer = std::make_shared<net::steady_timer>(state->reply.executor());
+    state->timer = std::make_shared<net::steady_timer>(reply.executor());
+  }
+  bool stopping = false;
+  {
+    // Checked and registered under one lock: stop() answers every upload
+    // registered before it, and none is registered after it.
+    std::lock_guard lock(s.mutex);
+    stopping = s.stopping;
+    if (!stopping) {
+      state->reply = std::move(reply);
+      state->id = s.next_id++;
+      s.pending.emplace(state->id, state);
+    }
+  }
+  if (stopping) {
+    // A request read on a connection that was open at stop(): nothing is
+    // handed over any more; the device keeps the events for the next start.
+    state->answered = true;  // nothing to answer through the state
+    s.stopped->inc();
+    auto res = text_response(req, bhttp::status::service_unavailable,
+                             "events not stored (stopping), send them again");
+    res.set(bhttp::field::retry_after, "5");
+    reply.send(std::move(res));
+    return;
+  }
+  if (state->timer) {
     state->timer->expires_after(s.options.commit_timeout);
     state->timer->async_wait(
         [weak = std::weak_ptr<PushDone::State>(state)](const boost::system::error_code& ec) {
