@@ -147,7 +147,7 @@ struct PushServerStats {
   std::uint64_t not_found = 0;        ///< 404/405: not an upload path or method
   std::uint64_t commit_failed = 0;    ///< 503 after done(false) or a dropped done
   std::uint64_t commit_timeouts = 0;  ///< 503 after commit_timeout
-  std::uint64_t stopped_pending = 0;  ///< 503 at stop to uploads not yet committed
+  std::uint64_t stopped_pending = 0;  ///< 503 at stop (grace passed, or read after stop)
   std::uint64_t handler_errors = 0;   ///< 503: on_events threw
 };
 
