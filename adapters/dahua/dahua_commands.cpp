@@ -12,6 +12,8 @@ namespace pushgate::adapters::dahua {
 namespace {
 
 constexpr std::size_t kMaxReason = 200;
+/** Cards of one user read by a sweep (one doFind page; the sim and devices cap a page at 100). */
+constexpr std::size_t kMaxCardsSwept = 100;
 constexpr JsonLimits kAnswerJsonLimits{kMaxAnswerBytes, 16};
 constexpr std::string_view kJsonType = "application/json";  // bodies of the list writes
 
@@ -265,6 +267,14 @@ DahuaStep upsert_step(DahuaRequest insert, DahuaRequest update, std::string id) 
   return s;
 }
 
+/** Finds the user's cards and removes all but `keep` (the run adds the page and removals). */
+DahuaStep card_sweep(const std::string& user_id, std::string keep, std::size_t max_entries) {
+  DahuaStep s = step(card_find_request(user_id), AnswerKind::FindStart);
+  s.keep_card = std::move(keep);
+  s.max_entries = max_entries;
+  return s;
+}
+
 /** The door of a door verb; absent: door 1. */
 std::optional<int> door_channel(const nlohmann::json& params, const DahuaDoors& doors,
                                 std::string& why) {
@@ -349,6 +359,7 @@ DahuaCommandPlan plan_user_write(std::string_view verb, const nlohmann::json& pa
                                        card_list_requests(ListAction::Update, {c}, max).front(),
                                        card));
     }
+    plan.steps.push_back(card_sweep(pin, card, max));
     return plan;
   }
 
@@ -421,6 +432,7 @@ DahuaCommandPlan plan_user_write(std::string_view verb, const nlohmann::json& pa
     plan.steps.push_back(legacy_lookup("UserID", pin, DahuaStep::LegacyMode::RemoveAll, {}));
     return plan;
   }
+  plan.steps.push_back(card_sweep(pin, {}, max));
   DahuaStep s = step(remove_users_requests({pin}, max).front(), AnswerKind::ListWrite);
   s.entry_ids = {pin};
   plan.steps.push_back(std::move(s));
@@ -549,6 +561,25 @@ std::vector<DahuaRequest> remove_cards_requests(const std::vector<std::string>& 
 DahuaRequest firmware_probe_request() {
   DahuaRequest r;
   r.target = "/cgi-bin/AccessUser.cgi?action=startFind";
+  return r;
+}
+
+DahuaRequest card_find_request(std::string_view user_id) {
+  DahuaRequest r;
+  r.target = "/cgi-bin/AccessCard.cgi?action=startFind&Condition.UserID=" + url_encode(user_id);
+  return r;
+}
+
+DahuaRequest card_page_request(std::int64_t token, std::size_t count) {
+  DahuaRequest r;
+  r.target = "/cgi-bin/AccessCard.cgi?action=doFind&Token=" + std::to_string(token) +
+             "&Offset=0&Count=" + std::to_string(std::clamp<std::size_t>(count, 1, kMaxCardsSwept));
+  return r;
+}
+
+DahuaRequest card_stop_find_request(std::int64_t token) {
+  DahuaRequest r;
+  r.target = "/cgi-bin/AccessCard.cgi?action=stopFind&Token=" + std::to_string(token);
   return r;
 }
 
@@ -697,6 +728,51 @@ AnswerResult read_answer(AnswerKind kind, const DahuaAnswer& answer,
         return unexpected();
       }
       r.outcome = Outcome::Done;
+      return r;
+    }
+    case AnswerKind::FindStart: {
+      const auto parsed = parse_json_bounded(body, kAnswerJsonLimits);
+      if (!parsed.ok() || !parsed.value.is_object()) {
+        return unexpected();
+      }
+      const auto token = parsed.value.find("Token");
+      if (token == parsed.value.end() || !token->is_number_integer() ||
+          token->get<std::int64_t>() < 0) {
+        return unexpected();
+      }
+      r.outcome = Outcome::Done;
+      r.value = std::to_string(token->get<std::int64_t>());
+      return r;
+    }
+    case AnswerKind::FindPage: {
+      const auto parsed = parse_json_bounded(body, kAnswerJsonLimits);
+      if (!parsed.ok() || !parsed.value.is_object()) {
+        return unexpected();
+      }
+      const auto info = parsed.value.find("Info");
+      if (info != parsed.value.end() && !info->is_null() && !info->is_array()) {
+        return unexpected();
+      }
+      r.outcome = Outcome::Done;
+      if (info == parsed.value.end() || info->is_null()) {
+        return r;
+      }
+      std::size_t n = 0;
+      for (const auto& row : *info) {
+        if (!row.is_object() || n >= kMaxCardsSwept) {
+          continue;
+        }
+        const auto no = row.find("CardNo");
+        if (no == row.end() || !no->is_string()) {
+          continue;
+        }
+        const std::string& card = no->get_ref<const std::string&>();
+        if (card.empty() || card.size() > 64 || card.find('\n') != std::string::npos) {
+          continue;
+        }
+        r.value += (r.value.empty() ? "" : "\n") + card;
+        ++n;
+      }
       return r;
     }
     case AnswerKind::ListWrite: {
@@ -874,12 +950,55 @@ void DahuaCommandRun::accept(const DahuaAnswer& answer) {
   ++sent_;
   DahuaStep& s = steps_[index_];
   const AnswerResult r = read_answer(s.kind, answer, s.entry_ids);
+  if (r.outcome != Outcome::Done && s.best_effort) {
+    advance();  // a find left open expires on the device
+    return;
+  }
   if (r.outcome != Outcome::Done) {
     if (r.device_refused && s.fallback && !on_fallback_) {
       on_fallback_ = true;  // insertMulti of an existing id: updateMulti it
       return;
     }
     finish(r.outcome, r.reason);
+    return;
+  }
+  if (s.kind == AnswerKind::FindStart || s.kind == AnswerKind::FindPage) {
+    std::vector<DahuaStep> more;
+    if (s.kind == AnswerKind::FindStart) {
+      const auto token = parse_int(r.value).value_or(0);
+      DahuaStep page = step(card_page_request(token, kMaxCardsSwept), AnswerKind::FindPage);
+      page.keep_card = s.keep_card;
+      page.max_entries = s.max_entries;
+      DahuaStep stop = step(card_stop_find_request(token), AnswerKind::Ok);
+      stop.best_effort = true;
+      more.push_back(std::move(page));
+      more.push_back(std::move(stop));
+    } else {
+      std::vector<std::string> stale;
+      std::size_t pos = 0;
+      while (pos < r.value.size()) {
+        const auto lf = r.value.find('\n', pos);
+        std::string card =
+            r.value.substr(pos, lf == std::string::npos ? std::string::npos : lf - pos);
+        pos = lf == std::string::npos ? r.value.size() : lf + 1;
+        if (card != s.keep_card) {
+          stale.push_back(std::move(card));
+        }
+      }
+      for (std::size_t at = 0; at < stale.size(); at += std::max<std::size_t>(1, s.max_entries)) {
+        const std::vector<std::string> chunk(
+            stale.begin() + static_cast<std::ptrdiff_t>(at),
+            stale.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                stale.size(), at + std::max<std::size_t>(1, s.max_entries))));
+        DahuaStep remove =
+            step(remove_cards_requests(chunk, chunk.size()).front(), AnswerKind::ListWrite);
+        remove.entry_ids = chunk;
+        more.push_back(std::move(remove));
+      }
+    }
+    const auto at = steps_.begin() + static_cast<std::ptrdiff_t>(index_) + 1;
+    steps_.insert(at, std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    advance();
     return;
   }
   if (s.kind != AnswerKind::Lookup) {

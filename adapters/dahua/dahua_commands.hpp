@@ -165,6 +165,13 @@ FirmwareProbe decide_firmware(const DahuaAnswer& answer);
 /** GET /cgi-bin/AccessUser.cgi?action=stopFind&Token=N: closes the probe's find. */
 DahuaRequest stop_find_request(std::int64_t token);
 
+/** The cards of a user: GET /cgi-bin/AccessCard.cgi?action=startFind&Condition.UserID=.. */
+DahuaRequest card_find_request(std::string_view user_id);
+/** GET /cgi-bin/AccessCard.cgi?action=doFind&Token=N&Offset=0&Count=M (at most 100). */
+DahuaRequest card_page_request(std::int64_t token, std::size_t count);
+/** GET /cgi-bin/AccessCard.cgi?action=stopFind&Token=N. */
+DahuaRequest card_stop_find_request(std::int64_t token);
+
 // ---------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------
@@ -186,6 +193,8 @@ enum class AnswerKind {
   ListWrite,   ///< insertMulti / updateMulti / removeMulti: "OK", or JSON with per-entry failures
   RecNo,       ///< recordUpdater insert: RecNo=N → value
   Lookup,      ///< recordFinder find of AccessControlCard (legacy): the rows, read by the run
+  FindStart,   ///< AccessCard.cgi startFind: {"Token","Total"} → value: the token
+  FindPage,    ///< AccessCard.cgi doFind: {"Found","Info":[..]} → value: the CardNos, LF-joined
 };
 
 struct AnswerResult {
@@ -230,6 +239,17 @@ struct DahuaStep {
     UpdateAll,  ///< update every row found; none is a failure
     RemoveAll,  ///< remove every row found; none is done
   } legacy_mode = LegacyMode::Upsert;
+  /**
+   * Card sweep (FindStart / FindPage steps, current firmware): the cards
+   * the device binds to the user are found and every one but this is
+   * removed ("" removes them all): a deleted user's card, or the card a
+   * user had before, must stop opening doors.
+   */
+  std::string keep_card;
+  /** Card sweep: CardNos per removeMulti. */
+  std::size_t max_entries = 10;
+  /** The answer does not decide the command (stopFind): a failure is ignored. */
+  bool best_effort = false;
 };
 
 struct DahuaCommandPlan {

@@ -36,29 +36,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const dh::DahuaAnswer answer{kStatuses[data[0] % kStatuses.size()],
                                std::string(pushgate::fuzz::as_text(data + 1, size - 1))};
-  for (const auto kind :
-       {dh::AnswerKind::Ok, dh::AnswerKind::DoorStatus, dh::AnswerKind::KeyValues,
-        dh::AnswerKind::ListWrite, dh::AnswerKind::RecNo, dh::AnswerKind::Lookup}) {
+  for (const auto kind : {dh::AnswerKind::Ok, dh::AnswerKind::DoorStatus, dh::AnswerKind::KeyValues,
+                          dh::AnswerKind::ListWrite, dh::AnswerKind::RecNo, dh::AnswerKind::Lookup,
+                          dh::AnswerKind::FindStart, dh::AnswerKind::FindPage}) {
     check(dh::read_answer(kind, answer, {"1", "2"}));
   }
   const dh::FirmwareProbe probe = dh::decide_firmware(answer);
   require(!probe.reason.empty());
   require(probe.api != dh::FirmwareApi::Current || answer.status == 200);
 
-  // A legacy run fed the same answer at every step ends within a bounded
-  // number of requests, with a result.
+  // A run fed the same answer at every step ends within a bounded
+  // number of requests, with a result (legacy lookups and card sweeps
+  // expand into further requests).
   dh::DahuaDeviceProfile profile;
   profile.api = dh::FirmwareApi::Legacy;
-  for (const char* verb : {"upsert_user", "delete_user"}) {
-    dh::DahuaCommandRun run(
-        dh::plan_command(verb, nlohmann::json{{"pin", "101"}, {"card", "12EA3004"}}, profile));
-    std::size_t steps = 0;
-    while (run.next() != nullptr) {
-      require(++steps <= 70);
-      run.accept(answer);
+  for (const auto api : {dh::FirmwareApi::Legacy, dh::FirmwareApi::Current}) {
+    profile.api = api;
+    for (const char* verb : {"upsert_user", "delete_user"}) {
+      dh::DahuaCommandRun run(
+          dh::plan_command(verb, nlohmann::json{{"pin", "101"}, {"card", "12EA3004"}}, profile));
+      std::size_t steps = 0;
+      while (run.next() != nullptr) {
+        require(++steps <= 70);
+        run.accept(answer);
+      }
+      require(run.finished());
+      require(run.outcome().outcome == dh::Outcome::Done || !run.outcome().reason.empty());
     }
-    require(run.finished());
-    require(run.outcome().outcome == dh::Outcome::Done || !run.outcome().reason.empty());
   }
   return 0;
 }

@@ -188,7 +188,7 @@ TEST_F(DahuaCommandsTest, UserSyncUpsertsAuthorizesAndDeletes) {
           json{{"pin", "101"}, {"name", "Ana"}, {"card", "12EA3004"}, {"password", "1234"}}, p),
       &sent);
   ASSERT_EQ(first.outcome, Outcome::Done) << first.reason;
-  EXPECT_EQ(sent, 2U);  // new user, new card: two inserts
+  EXPECT_EQ(sent, 5U);  // two inserts, then the card sweep: startFind, doFind, stopFind
   ASSERT_EQ(device_.users().count("101"), 1U);
   EXPECT_EQ(json::parse(device_.users().at("101"))["UserName"], "Ana");
   ASSERT_EQ(device_.cards().count("12EA3004"), 1U);
@@ -199,7 +199,7 @@ TEST_F(DahuaCommandsTest, UserSyncUpsertsAuthorizesAndDeletes) {
       plan_command("upsert_user", json{{"pin", "101"}, {"name", "Ana B"}, {"card", "12EA3004"}}, p),
       &sent);
   ASSERT_EQ(second.outcome, Outcome::Done) << second.reason;
-  EXPECT_EQ(sent, 4U);
+  EXPECT_EQ(sent, 7U);
   EXPECT_EQ(json::parse(device_.users().at("101"))["UserName"], "Ana B");
   EXPECT_EQ(device_.requests_seen("/cgi-bin/AccessUser.cgi?action=updateMulti"), 1U);
 
@@ -216,9 +216,17 @@ TEST_F(DahuaCommandsTest, UserSyncUpsertsAuthorizesAndDeletes) {
       client_.run(plan_command("authorize_user", json{{"pin", "999"}, {"doors", {1}}}, p));
   EXPECT_EQ(missing.outcome, Outcome::Failed);
 
+  // A new card replaces the old one: the old card no longer opens anything.
+  auto recard = client_.run(plan_command(
+      "upsert_user", json{{"pin", "101"}, {"name", "Ana B"}, {"card", "0A1B2C3D"}}, p));
+  ASSERT_EQ(recard.outcome, Outcome::Done) << recard.reason;
+  EXPECT_EQ(device_.cards().count("12EA3004"), 0U);
+  EXPECT_EQ(device_.cards().count("0A1B2C3D"), 1U);
+
   auto gone = client_.run(plan_command("delete_user", json{{"pin", "101"}}, p));
   ASSERT_EQ(gone.outcome, Outcome::Done) << gone.reason;
   EXPECT_EQ(device_.users().count("101"), 0U);
+  EXPECT_TRUE(device_.cards().empty());  // its card went with it
 }
 
 TEST_F(DahuaCommandsTest, LongUserListsGoInChunks) {

@@ -119,7 +119,7 @@ TEST(DahuaCommands, UpsertUserIsInsertWithUpdateFallbackThenTheCard) {
                     {"password", "4321"}, {"card", "12EA3004"},  {"group", 2}};
   auto plan = plan_command("upsert_user", params, profile());
   ASSERT_FALSE(plan.refused) << plan.reason;
-  ASSERT_EQ(plan.steps.size(), 2U);
+  ASSERT_EQ(plan.steps.size(), 3U);  // user, card, then the sweep of the user's other cards
   const auto& user = plan.steps[0];
   EXPECT_EQ(user.request.method, "POST");
   EXPECT_EQ(user.request.target, "/cgi-bin/AccessUser.cgi?action=insertMulti");
@@ -148,9 +148,19 @@ TEST(DahuaCommands, UpsertUserIsInsertWithUpdateFallbackThenTheCard) {
   run.accept(ok());
   EXPECT_EQ(run.next()->target, "/cgi-bin/AccessCard.cgi?action=insertMulti");
   run.accept(ok());
+  // The card the user had before stops opening doors.
+  EXPECT_EQ(run.next()->target, "/cgi-bin/AccessCard.cgi?action=startFind&Condition.UserID=101");
+  run.accept({200, fixture("answer-startfind.json")});
+  EXPECT_EQ(run.next()->target, "/cgi-bin/AccessCard.cgi?action=doFind&Token=1&Offset=0&Count=100");
+  run.accept({200, fixture("answer-card-dofind.json")});
+  EXPECT_EQ(run.next()->target,
+            "/cgi-bin/AccessCard.cgi?action=removeMulti&CardNoList[0]=0A1B2C3D");
+  run.accept(ok());
+  EXPECT_EQ(run.next()->target, "/cgi-bin/AccessCard.cgi?action=stopFind&Token=1");
+  run.accept(bad_request());  // an open find expires on the device: not the command's failure
   ASSERT_TRUE(run.finished());
-  EXPECT_EQ(run.outcome().outcome, Outcome::Done);
-  EXPECT_EQ(run.sent(), 3U);
+  EXPECT_EQ(run.outcome().outcome, Outcome::Done) << run.outcome().reason;
+  EXPECT_EQ(run.sent(), 7U);
 }
 
 TEST(DahuaCommands, InsertAndUpdateBothRefusedFailsWithTheDevicesWords) {
@@ -194,11 +204,32 @@ TEST(DahuaCommands, AuthorizeMapsDoorsAndZonesAndNeverWidensAZone) {
   EXPECT_EQ(json::parse(deauth.steps[0].request.body)["UserList"][0]["Doors"], json::array());
 }
 
-TEST(DahuaCommands, DeleteUserIsRemoveMultiWithEncodedIds) {
+TEST(DahuaCommands, DeleteUserRemovesItsCardsThenTheUser) {
   const auto plan = plan_command("delete_user", json{{"pin", "a b&c"}}, profile());
-  ASSERT_EQ(plan.steps.size(), 1U);
+  ASSERT_EQ(plan.steps.size(), 2U);
   EXPECT_EQ(plan.steps[0].request.target,
+            "/cgi-bin/AccessCard.cgi?action=startFind&Condition.UserID=a%20b%26c");
+  EXPECT_EQ(plan.steps[1].request.target,
             "/cgi-bin/AccessUser.cgi?action=removeMulti&UserIDList[0]=a%20b%26c");
+
+  DahuaCommandRun run(plan);
+  run.accept({200, fixture("answer-startfind.json")});
+  run.accept({200, fixture("answer-card-dofind.json")});
+  ASSERT_NE(run.next(), nullptr);
+  EXPECT_EQ(
+      run.next()->target,
+      "/cgi-bin/AccessCard.cgi?action=removeMulti&CardNoList[0]=12EA3004&CardNoList[1]=0A1B2C3D");
+  run.accept(ok());
+  run.accept(ok());  // stopFind
+  EXPECT_EQ(run.next()->target, plan.steps[1].request.target);
+  run.accept(ok());
+  EXPECT_EQ(run.outcome().outcome, Outcome::Done);
+
+  // A find the device cannot start fails the command: the user stays, nothing half-done.
+  DahuaCommandRun refused(plan);
+  refused.accept(bad_request());
+  EXPECT_EQ(refused.outcome().outcome, Outcome::Failed);
+  EXPECT_EQ(refused.sent(), 1U);
 }
 
 TEST(DahuaCommands, ListsAreChunkedToTheLimit) {
