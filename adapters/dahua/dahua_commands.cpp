@@ -843,8 +843,9 @@ DahuaCommandPlan plan_command(std::string_view verb, const nlohmann::json& param
   if (verb == "open_door" || verb == "close_door" || verb == "door_status" ||
       verb == "normal_open") {
     if (verb == "normal_open") {
+      // on defaults to true, as for every terminal (zkpush_commands.cpp).
       const auto on = params.find("on");
-      if (on != params.end() && on->is_boolean() && on->get<bool>()) {
+      if (on == params.end() || !on->is_boolean() || on->get<bool>()) {
         return refuse(Outcome::Unsupported,
                       "Dahua's HTTP API has no remote normal-open (keep the door unlocked)");
       }

@@ -96,9 +96,11 @@ TEST(DahuaCommands, UnsupportedVerbsAreRefusedWithAReason) {
     EXPECT_EQ(run.outcome().outcome, Outcome::Unsupported);
     EXPECT_EQ(run.sent(), 0U);
   }
-  const auto keep_open = plan_command("normal_open", json{{"on", true}}, profile());
-  ASSERT_TRUE(keep_open.refused);
-  EXPECT_EQ(*keep_open.refused, Outcome::Unsupported);
+  for (const json& params : {json{{"on", true}}, json{{"door", 1}}}) {  // on defaults to true
+    const auto keep_open = plan_command("normal_open", params, profile());
+    ASSERT_TRUE(keep_open.refused) << params;
+    EXPECT_EQ(*keep_open.refused, Outcome::Unsupported);
+  }
 }
 
 TEST(DahuaCommands, SetTimeEncodesTheSpaceAndRefusesOtherForms) {
