@@ -958,9 +958,12 @@ void DahuaCommandRun::accept(const DahuaAnswer& answer) {
   if (r.outcome != Outcome::Done) {
     if (r.device_refused && s.fallback && !on_fallback_) {
       on_fallback_ = true;  // insertMulti of an existing id: updateMulti it
+      first_refusal_ = r.reason;
       return;
     }
-    finish(r.outcome, r.reason);
+    // Both refused: the insert's reason may be the one that matters (a bad field).
+    finish(r.outcome,
+           on_fallback_ ? "insert: " + first_refusal_ + "; update: " + r.reason : r.reason);
     return;
   }
   if (s.kind == AnswerKind::FindStart || s.kind == AnswerKind::FindPage) {

@@ -311,6 +311,7 @@ class DahuaCommandRun {
   std::vector<DahuaStep> steps_;
   std::size_t index_ = 0;
   bool on_fallback_ = false;
+  std::string first_refusal_;  ///< why the step's request was refused before its fallback
   bool finished_ = false;
   std::size_t sent_ = 0;
   std::vector<std::string> values_;

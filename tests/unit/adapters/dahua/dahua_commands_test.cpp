@@ -168,9 +168,12 @@ TEST(DahuaCommands, UpsertUserIsInsertWithUpdateFallbackThenTheCard) {
 TEST(DahuaCommands, InsertAndUpdateBothRefusedFailsWithTheDevicesWords) {
   DahuaCommandRun run(plan_command("upsert_user", json{{"pin", "7"}}, profile()));
   run.accept(bad_request());
-  run.accept(bad_request());
+  run.accept({400, "Error\r\nUser not exist!\r\n"});
   ASSERT_TRUE(run.finished());
   EXPECT_EQ(run.outcome().outcome, Outcome::Failed);
+  EXPECT_EQ(run.outcome().reason,
+            "insert: device refused: Bad Request! (HTTP 400); update: device refused: User not "
+            "exist! (HTTP 400)");
   EXPECT_NE(run.outcome().reason.find("Bad Request!"), std::string::npos) << run.outcome().reason;
 }
 
