@@ -638,6 +638,9 @@ AnswerResult read_answer(AnswerKind kind, const DahuaAnswer& answer,
   AnswerResult r;
   const std::string_view body = bounded(answer.body);
   const unsigned s = answer.status;
+  // 401/403 reach here only when the Digest layer gave up (auth_failed, or
+  // a locked account): the command waits for the device to be usable again,
+  // it is not the command's fault. 408, 429, 5xx: the device is busy.
   if (s == 401 || s == 403 || s == 408 || s == 429 || s >= 500 || s < 100) {
     r.outcome = Outcome::RetryLater;
     r.reason = "device answered HTTP " + std::to_string(s);
@@ -646,11 +649,15 @@ AnswerResult read_answer(AnswerKind kind, const DahuaAnswer& answer,
     }
     return r;
   }
+  // No such CGI on this firmware: retrying cannot help.
   if (s == 404) {
     r.outcome = Outcome::Failed;
     r.reason = "device answered HTTP 404: this firmware has no such call";
     return r;
   }
+  // "Error\r\nBad Request!" (often with 200): the device understood and
+  // refused; its words are the reason, and an upsert's insert may go on as
+  // an update.
   if (const auto err = device_error_text(body)) {
     r.outcome = Outcome::Failed;
     r.device_refused = true;
@@ -660,12 +667,15 @@ AnswerResult read_answer(AnswerKind kind, const DahuaAnswer& answer,
     }
     return r;
   }
+  // Any other status (400 without the Error body, 3xx): refused for good.
   if (s != 200) {
     r.outcome = Outcome::Failed;
     r.device_refused = s == 400;
     r.reason = "device answered HTTP " + std::to_string(s) + " with " + first_words(body);
     return r;
   }
+  // 200 with a body we cannot read as this request's answer: we cannot tell
+  // it was done, so the command fails with the body's first words.
   const auto unexpected = [&]() {
     r.outcome = Outcome::Failed;
     r.reason = "unexpected answer " + first_words(body);

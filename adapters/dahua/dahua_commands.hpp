@@ -17,6 +17,11 @@
 //
 // Never throws on device bytes; every answer is read from at most
 // kMaxAnswerBytes, and the reasons it yields are printable and bounded.
+// Threads: the free functions are pure and re-entrant; a DahuaCommandRun is
+// one command's state, used from one strand (the adapter's, per device). No
+// call blocks. Counting and logging refusals is the adapter's (it has the
+// metrics registry and the device's logger); the reasons here are meant for
+// the command's `error` as they are.
 
 #include <cstddef>
 #include <cstdint>
