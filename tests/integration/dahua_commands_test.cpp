@@ -229,6 +229,24 @@ TEST_F(DahuaCommandsTest, UserSyncUpsertsAuthorizesAndDeletes) {
   EXPECT_TRUE(device_.cards().empty());  // its card went with it
 }
 
+TEST_F(DahuaCommandsTest, LegacyWritesNothingWhenItsLookupIsRefused) {
+  device_.set_old_firmware(true);
+  const DahuaDeviceProfile p = probed();
+  ASSERT_EQ(p.api, FirmwareApi::Legacy);
+  // The simulator has no recordFinder for the AccessControlCard table: the
+  // lookup is refused, and the command fails with the device's words before
+  // any recordUpdater write.
+  std::size_t sent = 0;
+  auto upsert = client_.run(
+      plan_command("upsert_user", json{{"pin", "101"}, {"name", "Ana"}, {"card", "12EA3004"}}, p),
+      &sent);
+  EXPECT_EQ(upsert.outcome, Outcome::Failed);
+  EXPECT_NE(upsert.reason.find("Bad Request"), std::string::npos) << upsert.reason;
+  EXPECT_EQ(sent, 1U);
+  EXPECT_TRUE(device_.legacy_cards().empty());
+  EXPECT_EQ(device_.requests_seen("/cgi-bin/recordUpdater.cgi?action=insert"), 0U);
+}
+
 TEST_F(DahuaCommandsTest, LongUserListsGoInChunks) {
   ASSERT_EQ(probed().api, FirmwareApi::Current);  // also takes the Digest challenge
   std::vector<DahuaUser> users(23);
