@@ -152,7 +152,10 @@ void DahuaDevice::Impl::do_reboot(std::optional<std::chrono::milliseconds> down_
   }
   owner.up_ = false;
   push_wake.cancel();
-  if (down_for) {
+  // A reboot asked for by a request whose answer was still being written
+  // when the device was destroyed must not power it on again: the armed
+  // timer would keep the device thread from ever ending.
+  if (down_for && !stopping) {
     reboot_timer.expires_after(*down_for);
     reboot_timer.async_wait([this](error_code wait_ec) {
       if (!wait_ec) {
@@ -163,7 +166,7 @@ void DahuaDevice::Impl::do_reboot(std::optional<std::chrono::milliseconds> down_
 }
 
 void DahuaDevice::Impl::do_power_on() {
-  if (owner.up_) {
+  if (owner.up_ || stopping) {
     return;
   }
   reboot_timer.cancel();
