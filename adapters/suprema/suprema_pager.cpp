@@ -39,16 +39,19 @@ EventPager::Page EventPager::accept(const EventSearchReply& reply) {
   }
   std::int64_t max_ms = from_ms_;
   std::set<std::string> keys_at_max;
-  std::set<std::string> in_page;
   for (const SupremaEvent& event : reply.events) {
     std::string key = event_key(event);
-    if (!in_page.insert(key).second) {
+    if (given_.count(key) != 0 ||
+        (event.epoch_ms && *event.epoch_ms == from_ms_ && given_at_from_.count(key) != 0)) {
       ++page.duplicates;
       continue;
     }
-    if (event.epoch_ms && *event.epoch_ms == from_ms_ && given_at_from_.count(key) != 0) {
-      ++page.duplicates;
-      continue;
+    if (given_.size() < kMaxGivenKeys) {
+      given_.insert(key);
+    } else if (!given_full_reported_) {
+      given_full_reported_ = true;
+      page.problems.push_back("more than " + std::to_string(kMaxGivenKeys) +
+                              " events in one backfill; older repeats are no longer recognised");
     }
     if (event.epoch_ms && *event.epoch_ms < from_ms_) {
       // Outside the range asked for: kept (never dropped), counted; the

@@ -56,7 +56,7 @@ class EventPager {
 
   struct Page {
     std::vector<SupremaEvent> fresh;    ///< events not given before, in server order
-    std::size_t duplicates = 0;         ///< rows dropped as already given or stored
+    std::size_t duplicates = 0;         ///< rows dropped as already given (this run) or stored
     std::size_t out_of_range = 0;       ///< rows before the page start (kept in `fresh` anyway)
     std::vector<std::string> problems;  ///< the reply's problems and the pager's warnings
   };
@@ -86,7 +86,12 @@ class EventPager {
   std::int64_t until_ms_;
   std::size_t limit_;
   std::size_t offset_ = 0;
+  /** Keys of every event given by this pager (bounded), so a row is given once per backfill. */
+  static constexpr std::size_t kMaxGivenKeys = 1 << 16;
+
   std::set<std::string> given_at_from_;  ///< keys given (or stored) at from_ms_
+  std::set<std::string> given_;          ///< keys given by this pager, at most kMaxGivenKeys
+  bool given_full_reported_ = false;
   bool done_ = false;
 };
 

@@ -194,6 +194,26 @@ TEST(SupremaPager, DuplicatesInsideAPageAndOldRowsAreCounted) {
   EXPECT_TRUE(pager.done());
 }
 
+TEST(SupremaPager, ARowSeenOnAnEarlierPageIsNotGivenAgain) {
+  const auto page_of = [](std::vector<std::pair<const char*, std::int64_t>> rows) {
+    json out = json::array();
+    for (const auto& [id, ms] : rows) {
+      out.push_back(
+          {{"id", id}, {"datetime", format_iso8601_utc(ms)}, {"device_id", {{"id", "7"}}}});
+    }
+    return read_event_search(200, json{{"EventCollection", {{"rows", out}}}}.dump());
+  };
+  EventPager pager({}, kT0, kT0 + 1000, 2);
+  EXPECT_EQ(pager.accept(page_of({{"A", kT0}, {"B", kT0 + 1}})).fresh.size(), 2U);
+  // A server that sends A again with the next page: A is not given twice.
+  const EventPager::Page again = pager.accept(page_of({{"A", kT0}, {"C", kT0 + 2}}));
+  ASSERT_EQ(again.fresh.size(), 1U);
+  EXPECT_EQ(again.fresh[0].id, "C");
+  EXPECT_EQ(again.duplicates, 1U);
+  EXPECT_TRUE(pager.accept(page_of({})).fresh.empty());
+  EXPECT_TRUE(pager.done());
+}
+
 TEST(SupremaPager, EmptyRangeIsDoneAtOnce) {
   EventPager pager({}, kT0 + 10, kT0, 100);
   EXPECT_TRUE(pager.done());
