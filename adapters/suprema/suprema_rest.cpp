@@ -1,7 +1,6 @@
 #include "adapters/suprema/suprema_rest.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "gateway/json/bounded_json.hpp"
 
@@ -11,12 +10,30 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// ASCII only: <cctype> depends on the process locale.
+bool ascii_alnum(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive substring test; `needle` is lower case.
+bool icontains(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.size() > haystack.size()) {
+    return false;
   }
-  return out;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    std::size_t j = 0;
+    while (j < needle.size() && lower(haystack[i + j]) == needle[j]) {
+      ++j;
+    }
+    if (j == needle.size()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 ApiStatus read_status(const json& body) {
@@ -101,9 +118,8 @@ bool valid_user_id(std::string_view id) {
   if (id.empty() || id.size() > 64) {
     return false;
   }
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-  });
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return ascii_alnum(c) || c == '_' || c == '-'; });
 }
 
 json user_body(const NeutralUser& user) {
@@ -138,14 +154,7 @@ bool is_session_expired(int http_status, const ApiStatus& status) noexcept {
   if (status.code && *status.code == "10") {
     return true;
   }
-  std::string message;
-  try {
-    message = lower(status.message);
-  } catch (...) {
-    return false;
-  }
-  return message.find("login required") != std::string::npos ||
-         message.find("login_required") != std::string::npos;
+  return icontains(status.message, "login required") || icontains(status.message, "login_required");
 }
 
 ApiResult read_api_result(int http_status, std::string_view body, const JsonBounds& bounds) {
@@ -213,6 +222,11 @@ EventSearchReply read_event_search(int http_status, std::string_view body,
   EventSearchReply out;
   json parsed;
   out.result = read_common(http_status, body, limits.json, parsed);
+  if (out.result.ok && !parsed.is_object()) {
+    // An empty or non-object answer must not read as "no more events".
+    out.result.ok = false;
+    out.result.error = "the search answer is not a JSON object";
+  }
   if (!out.result.ok) {
     return out;
   }
@@ -467,7 +481,7 @@ std::string url_encode(std::string_view text) {
   out.reserve(text.size());
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+    if (ascii_alnum(ch) || c == '-' || c == '_' || c == '.' || c == '~') {
       out += ch;
     } else {
       out += '%';

@@ -110,6 +110,8 @@ TEST(SupremaSearch, EmptyAndBadRows) {
   EXPECT_TRUE(empty.result.ok);
   EXPECT_TRUE(empty.events.empty());
   EXPECT_TRUE(read_event_search(200, R"({"Response":{"code":"0"}})").result.ok);
+  EXPECT_FALSE(read_event_search(200, "").result.ok);  // never "no more events"
+  EXPECT_FALSE(read_event_search(200, "[]").result.ok);
   const EventSearchReply bad = read_event_search(200, fixture("events-search-bad-rows.json"));
   ASSERT_TRUE(bad.result.ok);
   EXPECT_EQ(bad.rows, 3U);
