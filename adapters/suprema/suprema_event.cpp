@@ -386,6 +386,13 @@ EventParse decode_event(const json& object) {
   return out;
 }
 
+std::optional<std::int64_t> device_local_ms(const SupremaEvent& event) noexcept {
+  if (!event.epoch_ms || !event.device_utc_offset_minutes) {
+    return std::nullopt;
+  }
+  return *event.epoch_ms + static_cast<std::int64_t>(*event.device_utc_offset_minutes) * 60000;
+}
+
 std::string event_key(const SupremaEvent& event) {
   std::string key = "bs2:";
   key += event.device_id ? std::to_string(*event.device_id) : std::string("-");

@@ -93,6 +93,14 @@ struct SupremaEvent {
   std::vector<std::string> problems;
 };
 
+/**
+ * The event's time on the device's wall clock, as UTC-based milliseconds
+ * (`datetime` + the `timezone` offset), for attendance days and display;
+ * nullopt without a time or an offset. DST (`is_dst`) is not applied: what
+ * the server means by it is not documented.
+ */
+std::optional<std::int64_t> device_local_ms(const SupremaEvent& event) noexcept;
+
 /** What one event object gave: an event, or why not. */
 struct EventParse {
   std::optional<SupremaEvent> event;

@@ -265,6 +265,10 @@ EventSearchReply read_event_search(int http_status, std::string_view body,
   return out;
 }
 
+ApiRequest build_events_start() {
+  return {"POST", "/api/events/start", dump(json{{"Query", json::object()}})};
+}
+
 std::string_view to_string(DoorAction action) noexcept {
   switch (action) {
     case DoorAction::Open:

@@ -130,6 +130,13 @@ struct SearchLimits {
 EventSearchReply read_event_search(int http_status, std::string_view body,
                                    const SearchLimits& limits = {});
 
+/**
+ * `POST /api/events/start` with {"Query":{}}: after the `/wsapi` session
+ * message, asks the server to push events on that socket [obs:
+ * terryjohndado/WebSocketTest].
+ */
+ApiRequest build_events_start();
+
 /** Door commands. */
 enum class DoorAction { Open, Lock, Unlock, Release };
 

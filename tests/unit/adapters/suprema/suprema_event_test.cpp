@@ -145,6 +145,16 @@ TEST(SupremaWs, OversizeFieldsAreRefusedNotKept) {
   EXPECT_EQ(m.event->problems.size(), 2U);
 }
 
+TEST(SupremaWs, DeviceLocalTimeFromTheTimezoneField) {
+  const WsMessage m = parse_ws_message(fixture("ws-event-verify-card.json"));
+  ASSERT_TRUE(m.event);
+  // 09:14:05.268 UTC on a UTC+9 device is 18:14:05.268 on its clock.
+  EXPECT_EQ(format_iso8601_utc(*device_local_ms(*m.event)), "2024-03-05T18:14:05.268Z");
+  SupremaEvent no_zone = *m.event;
+  no_zone.device_utc_offset_minutes.reset();
+  EXPECT_EQ(device_local_ms(no_zone), std::nullopt);
+}
+
 TEST(SupremaWs, TimezoneHalfAndNegative) {
   const WsMessage m =
       parse_ws_message(R"({"Event":{"timezone":{"half":"1","hour":"3","negative":"1"}}})");

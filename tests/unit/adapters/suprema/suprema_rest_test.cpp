@@ -141,6 +141,13 @@ TEST(SupremaSearch, RowCountIsBounded) {
   EXPECT_FALSE(read_event_search(200, body, limits).result.ok);
 }
 
+TEST(SupremaSearch, EventsStartAfterTheWsapiSession) {
+  const ApiRequest r = build_events_start();
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/api/events/start");
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"Query":{}})"));
+}
+
 TEST(SupremaDoors, Commands) {
   const std::vector<std::int64_t> doors{1, 12};
   const ApiRequest open = build_door_command(DoorAction::Open, doors);
