@@ -458,7 +458,10 @@ std::string render_code_tables_markdown() {
                 info.meaning, to_string(info.evidence)});
   }
   out += "\n### T&A key → punch state (default)\n\n";
-  out += "Keys not listed give no punch state; the key number is always kept.\n\n";
+  out +=
+      "What a key means is set on each device (key labels are configurable), so this is "
+      "pushgate's default, not a vendor fact (hence `obs`); keys not listed give no punch "
+      "state, and the key number is always kept.\n\n";
   out += row({"tna_key", "punch state", "meaning", "source"});
   out += "|---|---|---|---|\n";
   for (const TnaKeyInfo& info : kTnaKeys) {
