@@ -75,10 +75,11 @@ ApiResult read_common(int http_status, std::string_view body, const JsonBounds& 
       out.error = "the answer is not usable JSON: " + r.error;
     }
   }
-  out.session_expired = is_session_expired(http_status, out.status);
   const bool http_ok = http_status >= 200 && http_status < 300;
   const bool code_ok = !out.status.code || *out.status.code == "0";
   out.ok = http_ok && body_ok && code_ok;
+  // A success that merely mentions a login is not an expired session.
+  out.session_expired = !out.ok && is_session_expired(http_status, out.status);
   if (!out.ok && out.error.empty()) {
     out.error = "HTTP " + std::to_string(http_status);
     if (out.status.code) {

@@ -55,6 +55,10 @@ TEST(SupremaErrors, SessionExpiredDetection) {
   EXPECT_FALSE(other.ok);
   EXPECT_FALSE(other.session_expired);
   EXPECT_NE(other.error.find("Response.code 3: Bad"), std::string::npos);
+  const ApiResult fine =
+      read_api_result(200, R"({"Response":{"code":"0","message":"Login required? no"}})");
+  EXPECT_TRUE(fine.ok);
+  EXPECT_FALSE(fine.session_expired);
   EXPECT_TRUE(read_api_result(200, "").ok);
   EXPECT_TRUE(read_api_result(200, R"({"Response":{"code":"0"}})").ok);
   EXPECT_FALSE(read_api_result(500, "").ok);
