@@ -254,6 +254,25 @@ TEST_F(BioStar2Sim, PlainHttpModeServesTheSameApi) {
   const auto sid = client_->login();
   ASSERT_FALSE(sid.empty());
   EXPECT_EQ(client_->call(http::verb::get, "/api/doors", "", sid).status, 200u);
+  // The feed over plain WebSocket (ws://).
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  ws.next_layer().connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  ws.handshake("localhost", "/wsapi");
+  ws.write(net::buffer("bs-session-id=" + sid));
+  ASSERT_TRUE(wait_for([&] { return server_->feed_count() == 1; }));
+  ASSERT_EQ(client_->post("/api/events/start", json::object(), sid).status, 200u);
+  const Event e = server_->inject({});
+  beast::flat_buffer buffer;
+  ws.read(buffer);
+  const auto frame = json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+  EXPECT_EQ(frame["Event"]["id"], std::to_string(e.id));
+  // A WebSocket upgrade on another path is refused.
+  websocket::stream<tcp::socket> other(ioc);
+  other.next_layer().connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  beast::error_code ec;
+  other.handshake("localhost", "/api/events", ec);
+  EXPECT_TRUE(ec);
 }
 
 // --- event search -------------------------------------------------------------
