@@ -362,6 +362,10 @@ TEST_F(BioStar2Sim, SearchRefusesMalformedQueries) {
   EXPECT_EQ(code(std::string(100000, '[')), 400u);
   // Numbers as strings are accepted where numbers are expected.
   EXPECT_EQ(code(R"({"Query":{"limit":"10","offset":"0"}})"), 200u);
+  // Unknown paths and methods.
+  EXPECT_EQ(client_->call(http::verb::get, "/api/nothing", "", sid).status, 404u);
+  EXPECT_EQ(client_->call(http::verb::get, "/index.html", "", sid).status, 404u);
+  EXPECT_EQ(client_->call(http::verb::get, "/api/login").status, 405u);
   // Too large a body: 413 as soon as the header announces it (the test
   // sends only the header, so the early answer cannot race its writes).
   net::io_context ioc;
@@ -378,6 +382,16 @@ TEST_F(BioStar2Sim, SearchRefusesMalformedQueries) {
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
   EXPECT_EQ(res.result_int(), 413u);
+  // A request line that is not HTTP: the connection is closed, the server lives on.
+  beast::ssl_stream<tcp::socket> junk(ioc, ctx);
+  beast::get_lowest_layer(junk).connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  junk.handshake(ssl::stream_base::client);
+  net::write(junk, net::buffer(std::string("\x01\x02 GARBAGE\r\n\r\n")));
+  beast::error_code ec;
+  char byte = 0;
+  junk.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec);
+  EXPECT_FALSE(client_->login().empty());
 }
 
 // --- WebSocket feed -------------------------------------------------------------
