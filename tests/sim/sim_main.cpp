@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/sim/biostar2_cli.hpp"
 #include "tests/sim/dahua_cli.hpp"
 #include "tests/sim/load_runner.hpp"
 #include "tests/sim/sim_cli.hpp"
@@ -24,6 +25,19 @@ int main(int argc, char** argv) {
       return 0;
     }
     return dahua::run_dahua(dahua.cli, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "biostar2") {
+    // `pushgate-sim biostar2 ...`: one simulated BioStar 2 server (biostar2_cli.hpp).
+    const auto bs = biostar2::parse_biostar2_command_line({args.begin() + 1, args.end()});
+    if (!bs.ok) {
+      std::cerr << "pushgate-sim biostar2: " << bs.error << "\n";
+      return 1;
+    }
+    if (bs.help) {
+      std::cout << biostar2::biostar2_usage();
+      return 0;
+    }
+    return biostar2::run_biostar2(bs.cli, std::cout, std::cerr);
   }
   const CliParse parsed = parse_command_line(args);
   if (!parsed.ok) {

@@ -1,0 +1,3 @@
+if(TARGET pushgate_suprema_protocol)  # absent with -DPUSHGATE_ADAPTER_SUPREMA=OFF
+  pushgate_add_fuzzer(suprema_api_answer LIBS pushgate_suprema_protocol)
+endif()
