@@ -197,6 +197,27 @@ TEST(DahuaAdapter, EventsDuringARebootAreBackfilledAfterIt) {
                        std::chrono::seconds(10)));
 }
 
+TEST(DahuaAdapter, ASilentStreamIsReopenedAfterThreeHeartbeatsAndTheGapBackfilled) {
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  sim::StreamQuirks stalled;
+  stalled.stall = true;  // open, but silent: no heartbeat, no event
+  device.set_stream_quirks(stalled);
+  const auto now = device.device_now();
+  for (int i = 0; i < 20; ++i) {
+    device.generate_access(access_at(now));
+  }
+  // Only the watchdog (3 x heartbeat_s = 3 s) can notice; the backfill finds them.
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 20; }, std::chrono::seconds(15)))
+      << count_events(h, device.serial());
+  EXPECT_GE(metric_value(h.api_port(), "pushgate_dahua_reconnects_total").value_or(0), 1.0);
+  device.set_stream_quirks(sim::StreamQuirks{});
+  expect_exactly_once_in_order(h, device);
+}
+
 TEST(DahuaAdapter, WrongPasswordStopsAtTheConfiguredAttemptsAndShowsAuthFailed) {
   sim::DahuaDevice device(device_config());
   GatewayHarness h(dahua_keys(device.port(), "wrong", {"dahua.auth_attempts_per_hour=1"}));
