@@ -222,6 +222,42 @@ TEST(DahuaAdapter, ASilentStreamIsReopenedAfterThreeHeartbeatsAndTheGapBackfille
   expect_exactly_once_in_order(h, device);
 }
 
+void rest(std::uint16_t port, const std::string& method, const std::string& target,
+          const std::string& body) {
+  auto a = http_request(port, method, target, body);
+  ASSERT_EQ(a.status, 200) << method << " " << target << ": " << a.body;
+}
+
+TEST(DahuaAdapter, APassageCountsForSiteWideAntiPassback) {
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  const auto api = h.api_port();
+  rest(api, "PUT", "/api/v1/access/timezones/1",
+       R"({"name":"always","sun":["00:00-23:59"],"mon":["00:00-23:59"],"tue":["00:00-23:59"],
+           "wed":["00:00-23:59"],"thu":["00:00-23:59"],"fri":["00:00-23:59"],
+           "sat":["00:00-23:59"],"hol1":["00:00-23:59"],"hol2":["00:00-23:59"],
+           "hol3":["00:00-23:59"]})");
+  rest(api, "PUT", "/api/v1/access/areas/1", R"({"name":"building","apb":"hard"})");
+  rest(api, "POST", "/api/v1/access/doors",
+       R"([{"terminal":"DHTEST0001","door":1,"open_s":5,"area_in":1}])");
+  rest(api, "PUT", "/api/v1/access/levels/1",
+       R"({"name":"staff","timezone":1,"doors":["DHTEST0001/1"]})");
+  rest(api, "PUT", "/api/v1/access/users/42", R"({"name":"Ada","levels":[1]})");
+  auto in = access_at(device.device_now());
+  in.user_id = "42";
+  in.door = 0;  // the device's door 0 is the gateway's door 1
+  in.type = "Entry";
+  device.generate_access(in);
+  // The passage moved Ada into the area, as a ZKTeco terminal's would.
+  ASSERT_TRUE(
+      wait_for([&] { return h.query_int("SELECT count(*) FROM access_apb WHERE pin='42'") == 1; },
+               std::chrono::seconds(10)));
+  EXPECT_EQ(h.query_int("SELECT area FROM access_apb WHERE pin='42'"), 1);
+  EXPECT_EQ(metric_value(api, "pushgate_access_apb_moves_from_terminals_total"), 1.0);
+}
+
 TEST(DahuaAdapter, WrongPasswordStopsAtTheConfiguredAttemptsAndShowsAuthFailed) {
   sim::DahuaDevice device(device_config());
   GatewayHarness h(dahua_keys(device.port(), "wrong", {"dahua.auth_attempts_per_hour=1"}));
