@@ -608,6 +608,12 @@ net::awaitable<void> DeviceLink::on_stream_bytes(std::string_view content_type,
       any = true;
     }
   }
+  if (!items.empty() && !serial_.empty()) {
+    // Heartbeats are the device talking: REST, doors, MQTT and Modbus judge
+    // "online" by last_seen.
+    const auto now = shared_.ctx.clock.now_ms();
+    shared_.ctx.terminals.update(serial_, [now](TerminalRecord& r) { r.last_seen_ms = now; });
+  }
   if (!any) {
     co_return;
   }

@@ -143,6 +143,10 @@ TEST(DahuaAdapter, BackfillsStoredRecordsThenStoresLiveEvents) {
 
   auto t = terminal(h, device.serial());
   EXPECT_EQ(t.value("vendor", ""), "dahua");
+  // Heartbeats keep last_seen current between events (doors, MQTT, Modbus judge by it).
+  const auto seen = h.gateway().terminals().last_seen_ms(device.serial());
+  EXPECT_TRUE(wait_for([&] { return h.gateway().terminals().last_seen_ms(device.serial()) > seen; },
+                       std::chrono::seconds(5)));
   EXPECT_EQ(t.value("model", ""), "ASI3213A-W");
   // A refusal keeps its reason; a granted passage is event 0 (anti-passback counts it).
   EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 2 AND event_code = 1021"), 25);
