@@ -158,6 +158,32 @@ TEST(DahuaAdapter, BackfillsStoredRecordsThenStoresLiveEvents) {
   EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_devices{state=\"online\"}"), 1.0);
 }
 
+TEST(DahuaAdapter, BackfillCopesWithTheFirmwareQuirksOfRecordFinder) {
+  sim::DahuaDevice device(device_config());
+  sim::FinderQuirks quirks;
+  quirks.capital_records = true;   // Records[n]
+  quirks.omit_empty = true;        // CardName left out
+  quirks.date_string_time = true;  // CreateTime as device-local text
+  quirks.total_count = true;
+  device.set_finder_quirks(quirks);
+  const auto now = device.device_now();
+  for (int i = 0; i < 250; ++i) {
+    device.generate_access(access_at(now - 100 + i / 50));
+  }
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 250; }, std::chrono::seconds(20)))
+      << count_events(h, device.serial());
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  device.generate_access(access_at(device.device_now()));
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 251; }, std::chrono::seconds(10)));
+  expect_exactly_once_in_order(h, device);
+  // The text times were read in the terminal's zone (UTC here): none unusable.
+  EXPECT_EQ(h.query_int("SELECT count(*) FROM events WHERE utc_ms IS NULL"), 0);
+}
+
 TEST(DahuaAdapter, StreamCutWhileAThousandEventsHappenStoresEachOnceInOrder) {
   auto config = device_config();
   config.page_cap = 1000;
