@@ -184,6 +184,31 @@ TEST(DahuaAdapter, BackfillCopesWithTheFirmwareQuirksOfRecordFinder) {
   EXPECT_EQ(h.query_int("SELECT count(*) FROM events WHERE utc_ms IS NULL"), 0);
 }
 
+TEST(DahuaAdapter, LiveEventsSurviveTheStreamQuirksOfRealDevices) {
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  sim::StreamQuirks q;
+  q.split_chunk = 7;  // parts split anywhere, the boundary too
+  q.split_seed = 3;
+  q.two_codes_per_part = true;
+  q.content_length = sim::StreamQuirks::Length::Wrong;
+  q.equals_in_values = true;
+  q.mixed_key_case = true;
+  device.set_stream_quirks(q);
+  for (int i = 0; i < 30; ++i) {
+    device.generate_access(access_at(device.device_now()));
+  }
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 30; }, std::chrono::seconds(10)))
+      << count_events(h, device.serial());
+  expect_exactly_once_in_order(h, device);
+  // They came live, not by a backfill after a broken stream.
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_reconnects_total"), 0.0);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_quarantined_total"), 0.0);
+}
+
 TEST(DahuaAdapter, StreamCutWhileAThousandEventsHappenStoresEachOnceInOrder) {
   auto config = device_config();
   config.page_cap = 1000;
