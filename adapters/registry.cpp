@@ -14,6 +14,9 @@
 #ifdef PUSHGATE_ADAPTER_MODBUS
 #include "adapters/modbus/modbus_adapter.hpp"
 #endif
+#ifdef PUSHGATE_ADAPTER_DAHUA
+#include "adapters/dahua/dahua_adapter.hpp"
+#endif
 
 namespace pushgate {
 
@@ -30,6 +33,10 @@ const AdapterRegistration kAdapters[] = {
 #ifdef PUSHGATE_ADAPTER_MODBUS
     {"modbus", &adapters::modbus::ModbusAdapter::declare_config,
      &adapters::modbus::ModbusAdapter::create, &adapters::modbus::ModbusAdapter::validate_config},
+#endif
+#ifdef PUSHGATE_ADAPTER_DAHUA
+    {"dahua", &adapters::dahua::DahuaAdapter::declare_config,
+     &adapters::dahua::DahuaAdapter::create, &adapters::dahua::DahuaAdapter::validate_config},
 #endif
 };
 }  // namespace

@@ -1,0 +1,141 @@
+#include "adapters/dahua/dahua_adapter.hpp"
+
+#include <thread>
+
+#include "gateway/adapter_state.hpp"
+#include "gateway/logging.hpp"
+
+namespace pushgate::adapters::dahua {
+
+namespace {
+
+constexpr const char* kStates[] = {"offline", "backfilling", "online", "auth_failed"};
+
+}  // namespace
+
+DahuaAdapter::DahuaAdapter(AdapterContext& ctx, DahuaConfig config)
+    : ctx_(ctx), config_(std::move(config)) {}
+
+DahuaAdapter::~DahuaAdapter() = default;
+
+std::vector<config::ConfigError> DahuaAdapter::validate_config(const config::Config& config) {
+  return DahuaConfig::validate(config);
+}
+
+std::unique_ptr<Adapter> DahuaAdapter::create(AdapterContext& ctx) {
+  auto config = DahuaConfig::from(ctx.config);
+  if (!config.enabled) {
+    return nullptr;
+  }
+  return std::make_unique<DahuaAdapter>(ctx, std::move(config));
+}
+
+boost::system::error_code DahuaAdapter::start() {
+  const auto invalid = boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  if (auto errors = DahuaConfig::validate(ctx_.config); !errors.empty()) {
+    start_error_ = errors.front().key + ": " + errors.front().reason;
+    return invalid;
+  }
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> tls;
+  for (auto& dev : config_.devices) {
+    if (auto problem = load_password(dev); !problem.empty()) {
+      start_error_ = problem;
+      return invalid;
+    }
+    std::shared_ptr<boost::asio::ssl::context> ctx;
+    if (dev.https) {
+      namespace ssl = boost::asio::ssl;
+      ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+      boost::system::error_code ec;
+      ctx->set_verify_mode(ssl::verify_peer);
+      if (!dev.ca_file.empty()) {
+        ctx->load_verify_file(dev.ca_file, ec);
+      } else {
+        ctx->set_default_verify_paths(ec);
+      }
+      if (ec) {
+        start_error_ = "dahua.devices." + dev.name + ".ca_file: cannot load \"" + dev.ca_file +
+                       "\": " + ec.message();
+        return invalid;
+      }
+    }
+    tls.push_back(std::move(ctx));
+  }
+  auto& m = ctx_.metrics;
+  shared_ = std::unique_ptr<LinkShared>(new LinkShared{
+      ctx_,
+      config_,
+      logger("dahua"),
+      {},
+      m.counter("pushgate_dahua_events_stored_total",
+                "Dahua events and records new to the event log (stream and backfill)"),
+      m.counter("pushgate_dahua_duplicates_total",
+                "Dahua records the event log already had (page overlap, stream and backfill)"),
+      m.counter("pushgate_dahua_backfilled_total",
+                "Dahua records read by recordFinder backfills and new to the event log"),
+      m.counter("pushgate_dahua_auth_failures_total",
+                "Logins a Dahua device refused (the device then shows auth_failed)"),
+      m.counter("pushgate_dahua_reconnects_total", "Dahua device sessions that ended and restart"),
+      m.counter("pushgate_dahua_quarantined_total",
+                "Dahua stream records and recordFinder lines not understood, kept raw"),
+      m.counter("pushgate_dahua_backfill_skip_warnings_total",
+                "recordFinder pages full of one second: records may have been skipped"),
+      m.counter("pushgate_dahua_commit_failures_total",
+                "Dahua batches the store could not commit (read again from the device)")});
+  if (ctx_.adapter_state != nullptr) {
+    boost::system::error_code ec;
+    for (auto& [k, v] : ctx_.adapter_state->load("dahua", ec)) {
+      shared_->stored.emplace(std::move(k), std::move(v));
+    }
+    if (ec) {
+      start_error_ = "dahua: cannot read the stored backfill cursors: " + ec.message();
+      return ec;
+    }
+  }
+  for (std::size_t i = 0; i < config_.devices.size(); ++i) {
+    if (!config_.devices[i].pulls()) {
+      continue;  // push-only: the device uploads to the push listener
+    }
+    links_.push_back(std::make_shared<DeviceLink>(*shared_, config_.devices[i], tls[i]));
+  }
+  for (std::size_t s = 0; s < std::size(kStates); ++s) {
+    const auto state = static_cast<LinkState>(s);
+    m.callback_gauge("pushgate_dahua_devices", "Dahua devices in pull mode by link state",
+                     [links = links_, state] {
+                       double n = 0;
+                       for (const auto& l : links) {
+                         n += l->state() == state ? 1 : 0;
+                       }
+                       return n;
+                     },
+                     {{"state", kStates[s]}});
+  }
+  for (auto& l : links_) {
+    l->start();
+  }
+  shared_->log->info("{} Dahua device(s) in pull mode", links_.size());
+  return {};
+}
+
+void DahuaAdapter::stop(std::chrono::milliseconds deadline) {
+  for (auto& l : links_) {
+    l->stop();
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (auto& l : links_) {
+    while (!l->finished() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+LinkState DahuaAdapter::state_of(const std::string& device) const {
+  for (const auto& l : links_) {
+    if (l->device().name == device) {
+      return l->state();
+    }
+  }
+  return LinkState::Offline;
+}
+
+}  // namespace pushgate::adapters::dahua

@@ -1,0 +1,351 @@
+#include "adapters/dahua/dahua_config.hpp"
+
+#include <sys/stat.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace pushgate::adapters::dahua {
+
+using config::KeySpec;
+using config::ValueType;
+
+namespace {
+
+constexpr std::string_view kDevices = "dahua.devices";
+
+std::string key(const std::string& device, std::string_view field) {
+  return std::string(kDevices) + "." + device + "." + std::string(field);
+}
+
+std::optional<int> to_int(std::string_view text) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+/** "D=N": event Door D (0-based) is gateway door N (1..255). */
+bool parse_door_entry(std::string_view entry, int& event_door, int& door) {
+  auto eq = entry.find('=');
+  if (eq == std::string_view::npos) {
+    return false;
+  }
+  auto d = to_int(entry.substr(0, eq));
+  auto n = to_int(entry.substr(eq + 1));
+  if (!d || !n || *d < 0 || *d > 254 || *n < 1 || *n > 255) {
+    return false;
+  }
+  event_door = *d;
+  door = *n;
+  return true;
+}
+
+}  // namespace
+
+int DeviceConfig::gateway_door(int event_door) const {
+  if (auto it = door_map.find(event_door); it != door_map.end()) {
+    return it->second;
+  }
+  return event_door + 1;
+}
+
+void DahuaConfig::declare(config::Schema& s) {
+  s.describe_section(
+      "dahua",
+      "[dahua] — Dahua access controllers and face terminals (and their OEM rebrands,\n"
+      "e.g. Intelbras) over the device's HTTP API (adapters/dahua/README.md). Pull mode:\n"
+      "the gateway logs in to each device (HTTP Digest), reads its identity, backfills\n"
+      "its record tables from a durable cursor and listens to its event stream, so no\n"
+      "event is lost while the link, the device or the gateway was down. One table\n"
+      "[dahua.devices.\"name\"] per device; its serial becomes the terminal's identity.");
+  s.add({"dahua.enabled",
+         ValueType::Bool,
+         false,
+         "Talk to the configured Dahua devices.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.heartbeat_s",
+         ValueType::Int,
+         std::int64_t{5},
+         "Heartbeat the event stream asks the device for. A stream that brings nothing\n"
+         "(no event, no heartbeat) for three heartbeats is closed and opened again.",
+         std::int64_t{1},
+         std::int64_t{60},
+         {},
+         false});
+  s.add({"dahua.page_size",
+         ValueType::Int,
+         std::int64_t{100},
+         "Records asked for per recordFinder page during a backfill; each page is\n"
+         "committed with the device's cursor in one transaction.",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"dahua.auth_attempts_per_hour",
+         ValueType::Int,
+         std::int64_t{2},
+         "After a device refused the configured credentials (state auth_failed), how\n"
+         "many logins per hour the gateway still tries. Dahua firmware locks the account\n"
+         "after a few failures: keep this small.",
+         std::int64_t{1},
+         std::int64_t{12},
+         {},
+         false});
+  s.add({"dahua.reconnect_min_ms",
+         ValueType::Int,
+         std::int64_t{1000},
+         "First delay before reconnecting to a device that went away; it doubles up to\n"
+         "reconnect_max_s, with +-25% jitter so devices behind one switch do not\n"
+         "reconnect together.",
+         std::int64_t{100},
+         std::int64_t{60000},
+         {},
+         false});
+  s.add({"dahua.reconnect_max_s",
+         ValueType::Int,
+         std::int64_t{60},
+         "Longest delay between reconnection attempts.",
+         std::int64_t{1},
+         std::int64_t{3600},
+         {},
+         false});
+  s.add({"dahua.request_timeout_s",
+         ValueType::Int,
+         std::int64_t{10},
+         "Time limit of one request to a device (connect, send, whole answer).",
+         std::int64_t{1},
+         std::int64_t{300},
+         {},
+         false});
+  s.add({"dahua.backfill_max_age_h",
+         ValueType::Int,
+         std::int64_t{0},
+         "On the first connection to a device (no stored cursor yet): how many hours of\n"
+         "its stored records to read. 0: every record it holds. Later connections always\n"
+         "continue from the stored cursor.",
+         std::int64_t{0},
+         std::int64_t{87600},
+         {},
+         false});
+  s.add({"dahua.devices.*.host",
+         ValueType::String,
+         std::string(),
+         "The device's address (IP literal or host name). Required. The table name\n"
+         "(in place of \"SERIAL\" above) is the device's name in logs and metrics.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.port",
+         ValueType::Int,
+         std::int64_t{0},
+         "The device's HTTP(S) port; 0: 80, or 443 with https.",
+         std::int64_t{0},
+         std::int64_t{65535},
+         {},
+         false});
+  s.add({"dahua.devices.*.https",
+         ValueType::Bool,
+         false,
+         "Speak HTTPS to the device (the certificate is verified).",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.ca_file",
+         ValueType::String,
+         std::string(),
+         "With https: PEM file of the CA (or the device's own certificate) to verify it\n"
+         "against. Empty: the system's trust store.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.user",
+         ValueType::String,
+         std::string("admin"),
+         "The device account the gateway logs in with.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.password",
+         ValueType::String,
+         std::string(),
+         "Its password. Prefer password_file: one of the two is required.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.password_file",
+         ValueType::String,
+         std::string(),
+         "A file holding the password (first line). Refused when group or others may read\n"
+         "or write it (chmod 600, owned by the service's user).",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.door_map",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Door numbering, as \"D=N\" entries: the device's event Door D (0-based) is the\n"
+         "gateway's door N (1-based, also the URL channel of door commands). Doors not\n"
+         "listed: N = D + 1.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.devices.*.time_policy",
+         ValueType::String,
+         std::string("utc"),
+         "utc: the device's epoch times (RealUTC, UTC, CreateTime) are UTC, as documented.\n"
+         "local: firmware that writes its wall time into them; they are read in the\n"
+         "terminal's zone (terminals.<serial>.timezone, else gateway.timezone). Text\n"
+         "CreateTime values are always the device's wall time.",
+         {},
+         {},
+         {"utc", "local"},
+         false});
+  s.add({"dahua.devices.*.mode",
+         ValueType::String,
+         std::string("pull"),
+         "pull: the gateway connects (backfill and event stream). push: the device uploads\n"
+         "to the gateway's listener. both: pull, and accept its uploads.",
+         {},
+         {},
+         {"pull", "push", "both"},
+         false});
+}
+
+DahuaConfig DahuaConfig::from(const config::Config& c) {
+  DahuaConfig d;
+  d.enabled = c.get_bool("dahua.enabled");
+  d.heartbeat_s = static_cast<int>(c.get_int("dahua.heartbeat_s"));
+  d.page_size = static_cast<std::size_t>(c.get_int("dahua.page_size"));
+  d.auth_attempts_per_hour = static_cast<int>(c.get_int("dahua.auth_attempts_per_hour"));
+  d.reconnect_min = std::chrono::milliseconds(c.get_int("dahua.reconnect_min_ms"));
+  d.reconnect_max = std::chrono::seconds(c.get_int("dahua.reconnect_max_s"));
+  if (d.reconnect_max < d.reconnect_min) {
+    d.reconnect_max = d.reconnect_min;
+  }
+  d.request_timeout = std::chrono::seconds(c.get_int("dahua.request_timeout_s"));
+  d.backfill_max_age_h = c.get_int("dahua.backfill_max_age_h");
+  for (const auto& name : c.table_names(kDevices)) {
+    DeviceConfig dev;
+    dev.name = name;
+    dev.host = c.get_string(key(name, "host"));
+    dev.https = c.get_bool(key(name, "https"));
+    auto port = c.get_int(key(name, "port"));
+    dev.port = static_cast<std::uint16_t>(port != 0 ? port : (dev.https ? 443 : 80));
+    dev.ca_file = c.get_string(key(name, "ca_file"));
+    dev.user = c.get_string(key(name, "user"));
+    dev.password = c.get_string(key(name, "password"));
+    dev.password_file = c.get_string(key(name, "password_file"));
+    for (const auto& entry : c.get_list(key(name, "door_map"))) {
+      int event_door = 0;
+      int door = 0;
+      if (parse_door_entry(entry, event_door, door)) {
+        dev.door_map[event_door] = door;
+      }
+    }
+    dev.time_policy =
+        c.get_string(key(name, "time_policy")) == "local" ? TimePolicy::Local : TimePolicy::Utc;
+    const auto& mode = c.get_string(key(name, "mode"));
+    dev.mode = mode == "push" ? Mode::Push : mode == "both" ? Mode::Both : Mode::Pull;
+    d.devices.push_back(std::move(dev));
+  }
+  return d;
+}
+
+std::string load_password(DeviceConfig& device) {
+  if (device.password_file.empty()) {
+    return {};
+  }
+  const auto k = key(device.name, "password_file");
+  struct stat st {};
+  if (::stat(device.password_file.c_str(), &st) != 0) {
+    return k + ": cannot read " + device.password_file;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return k + ": " + device.password_file + " is not a regular file";
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    // A device's admin password: only the service may read it.
+    return k + ": " + device.password_file +
+           " may be read or written by group or others (chmod 600 it)";
+  }
+  std::ifstream in(device.password_file, std::ios::binary);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return k + ": cannot read " + device.password_file;
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
+    line.pop_back();
+  }
+  if (line.empty()) {
+    return k + ": " + device.password_file + " is empty";
+  }
+  device.password = std::move(line);
+  return {};
+}
+
+std::vector<config::ConfigError> DahuaConfig::validate(const config::Config& c) {
+  std::vector<config::ConfigError> errors;
+  auto d = from(c);
+  if (!d.enabled) {
+    return errors;
+  }
+  if (d.devices.empty()) {
+    errors.push_back({"dahua.devices",
+                      "dahua is enabled but no device is configured ([dahua.devices.\"name\"])"});
+  }
+  for (auto& dev : d.devices) {
+    if (dev.host.empty()) {
+      errors.push_back({key(dev.name, "host"), "is required"});
+    }
+    if (dev.user.empty()) {
+      errors.push_back({key(dev.name, "user"), "is required"});
+    }
+    if (!dev.password.empty() && !dev.password_file.empty()) {
+      errors.push_back(
+          {key(dev.name, "password"), "set either password or password_file, not both"});
+    } else if (dev.password.empty() && dev.password_file.empty()) {
+      errors.push_back(
+          {key(dev.name, "password"), "one of password and password_file is required"});
+    } else if (auto problem = load_password(dev); !problem.empty()) {
+      errors.push_back({key(dev.name, "password_file"), problem.substr(problem.find(": ") + 2)});
+    }
+    if (!dev.ca_file.empty()) {
+      std::ifstream in(dev.ca_file);
+      if (!dev.https) {
+        errors.push_back({key(dev.name, "ca_file"), "is set but https is off"});
+      } else if (!in) {
+        errors.push_back({key(dev.name, "ca_file"), "cannot read " + dev.ca_file});
+      }
+    }
+    std::set<int> doors;
+    for (const auto& entry : c.get_list(key(dev.name, "door_map"))) {
+      int event_door = 0;
+      int door = 0;
+      if (!parse_door_entry(entry, event_door, door)) {
+        errors.push_back({key(dev.name, "door_map"),
+                          "\"" + entry + "\" is not D=N (event Door 0..254 = door 1..255)"});
+      } else if (!doors.insert(door).second) {
+        errors.push_back(
+            {key(dev.name, "door_map"), "door " + std::to_string(door) + " is mapped twice"});
+      }
+    }
+  }
+  return errors;
+}
+
+}  // namespace pushgate::adapters::dahua

@@ -1,0 +1,125 @@
+#pragma once
+// One Dahua device in pull mode: log in and identify (getSystemInfo), open
+// the event stream, backfill both record tables from the durable cursor,
+// then store live events; reconnect with jittered backoff. Runs as a C++20
+// coroutine on its own strand of the gateway's io_context.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "adapters/dahua/dahua_client.hpp"
+#include "adapters/dahua/dahua_config.hpp"
+#include "adapters/dahua/dahua_event.hpp"
+#include "adapters/dahua/dahua_multipart.hpp"
+#include "adapters/dahua/dahua_record_finder.hpp"
+#include "gateway/adapter.hpp"
+#include "gateway/event_log.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace pushgate::adapters::dahua {
+
+/** A device's link state, as REST, metrics and health show it. */
+enum class LinkState { Offline, Backfilling, Online, AuthFailed };
+std::string_view to_string(LinkState state) noexcept;
+
+/** Where a backfill stands in one record table: the last stored record. */
+struct TableCursor {
+  std::string time;  ///< CreateTime as the device wrote it (epoch, or its text)
+  std::int64_t rec_no = -1;
+  bool known() const noexcept { return !time.empty(); }
+};
+
+/** What every link shares: ports, config, metrics. Owned by the adapter. */
+struct LinkShared {
+  AdapterContext& ctx;
+  const DahuaConfig& config;
+  std::shared_ptr<spdlog::logger> log;
+  /** adapter_state entries loaded at start (key → value). */
+  std::map<std::string, std::string> stored;
+  metrics::Counter& stored_events;     // new to the log
+  metrics::Counter& duplicates;        // already stored (overlap, live and backfill)
+  metrics::Counter& backfilled;        // new rows from recordFinder
+  metrics::Counter& auth_failures;     // logins refused
+  metrics::Counter& reconnects;        // sessions that ended and were retried
+  metrics::Counter& quarantined;       // stream records / reply lines not understood
+  metrics::Counter& skipped_warnings;  // recordFinder pages that may have skipped rows
+  metrics::Counter& commit_failures;   // batches the store refused
+};
+
+class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
+ public:
+  DeviceLink(LinkShared& shared, DeviceConfig device,
+             std::shared_ptr<boost::asio::ssl::context> tls);
+
+  void start();
+  /** Ends the link: closes its connections, its coroutine ends soon after. */
+  void stop();
+  bool finished() const noexcept { return finished_.load(); }
+
+  LinkState state() const;
+  const DeviceConfig& device() const noexcept { return device_; }
+
+ private:
+  enum class Outcome { Failed, AuthFailed, Stopped };
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<Outcome> session();
+  boost::asio::awaitable<bool> identify(const HttpResult& info);
+  boost::asio::awaitable<void> measure_drift();
+  boost::asio::awaitable<bool> backfill(std::string_view table);
+  boost::asio::awaitable<void> run_stream();
+  boost::asio::awaitable<void> on_stream_bytes(std::string_view content_type,
+                                               std::string_view bytes);
+  boost::asio::awaitable<bool> store_live(std::vector<StreamItem>& items);
+  /** Appends `batch` (moved from) and waits for its commit. */
+  boost::asio::awaitable<CommitResult> commit(WriteBatch& batch);
+  boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
+
+  void set_state(LinkState state, const std::string& reason);
+  void advance_cursor(std::string_view table, const AccessFields& fields, WriteBatch& batch);
+  std::string cursor_key(std::string_view table) const;
+  void load_cursors();
+
+  LinkShared& shared_;
+  DeviceConfig device_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  DeviceClient client_;
+  boost::asio::steady_timer timer_;  // backoff and waits
+  boost::asio::steady_timer wake_;   // the stream ended / opened
+
+  // On the strand only.
+  bool stopping_ = false;
+  std::string serial_;
+  std::string model_;
+  std::optional<std::int64_t> drift_s_;
+  std::map<std::string, TableCursor, std::less<>> cursors_;
+  bool cursors_loaded_ = false;
+  bool stream_open_ = false;
+  bool stream_ended_ = false;
+  bool live_mode_ = false;
+  bool pending_overflow_ = false;
+  std::vector<StreamItem> pending_;  // live items while the backfill runs
+  std::optional<EventStreamParser> parser_;
+  std::uint64_t heartbeats_ = 0;
+
+  mutable std::mutex mutex_;  // state_ for readers on other threads
+  LinkState state_ = LinkState::Offline;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace pushgate::adapters::dahua
