@@ -191,6 +191,9 @@ int AccessTerminal::update_data(const AccessCommand& command) {
     if (users_.find(pin) == users_.end()) {
       return bad("template for unknown user " + pin, access_return::kNoSuchUser);
     }
+    if (config_.keep_digests) {
+      t.tmp = content_digest(t.tmp);
+    }
     templates_[{t.pin, t.type, t.no, t.index}] = t;
     return access_return::kOk;
   }
@@ -211,6 +214,9 @@ int AccessTerminal::update_data(const AccessCommand& command) {
     if (table == "biophoto" && !bio_supported(photo_support_, p.type)) {
       return bad("photo type " + std::to_string(p.type) +
                  " is not in this terminal's MultiBioPhotoSupport");
+    }
+    if (config_.keep_digests) {
+      p.content = content_digest(p.content);
     }
     photos_[{p.pin, p.table, p.type}] = p;
     return access_return::kOk;
