@@ -374,6 +374,17 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.add({"sync.window",
+         ValueType::Int,
+         std::int64_t{32},
+         "Sync commands queued or sent to one terminal at most. The rest of a large\n"
+         "sync (10,000 users to 200 terminals) is planned as the terminal takes them,\n"
+         "so the command queue holds what is outstanding, not users x terminals.",
+         std::int64_t{1},
+         std::int64_t{10000},
+         {},
+         false});
+
   s.describe_section("linkage",
                      "[linkage] — linkage rules: an event pattern fires commands to terminals,\n"
                      "alert events and outputs (rules/linkage/README.md).");
