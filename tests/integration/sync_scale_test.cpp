@@ -1,0 +1,227 @@
+// Sync at the size of a site (issue 19 item 6), in small: simulated access
+// terminals over real HTTP on an in-process gateway with sync.window = 4.
+// While many users go out, each terminal has at most a window of sync
+// commands queued or sent (a terminal that is off does not pile up users x
+// items); after a restart the sync resumes where it was: the terminal that
+// was off gets every user, each user row exactly once, and the terminal
+// that had everything is sent nothing again. Progress on GET /api/v1/sync
+// (done, outstanding, pending, complete) matches what the terminals got.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "gateway/access/access_service.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/sync/sync_service.hpp"
+#include "tests/sim/access_terminal.hpp"
+#include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
+
+namespace pushgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using access::AccessService;
+using access::EntityKind;
+using nlohmann::json;
+using sim::AccessTerminal;
+
+constexpr int kUsers = 60;
+constexpr int kWindow = 4;
+// One key (a user) is planned whole: its row, then its rights (clear, grant).
+constexpr int kMaxOpen = kWindow - 1 + 3;
+
+class SyncScaleTest : public ::testing::Test {
+ protected:
+  void start_gateway() {
+    gw_ = std::make_unique<GatewayHarness>(
+        std::vector<std::string>{"sync.window=" + std::to_string(kWindow),
+                                 "zkpush.gap_backfill_after_s=0"},  // only sync commands
+        dir_.path());
+  }
+
+  std::shared_ptr<AccessTerminal> terminal(const std::string& sn) {
+    sim::AccessTerminalConfig c;
+    c.serial_number = sn;
+    c.http.port = gw_->zkpush_port();
+    c.http.timeout = 5s;
+    c.poll_interval = 30ms;
+    c.error_delay = 50ms;
+    auto t = AccessTerminal::create(io_.ioc(), c);
+    t->start();
+    EXPECT_TRUE(t->wait_until([](const sim::AccessTerminalStats& s) { return s.polls >= 1; }, 10s))
+        << sn << " never polled";
+    return t;
+  }
+
+  void put(EntityKind kind, json body) {
+    std::promise<AccessService::Update> p;
+    auto f = p.get_future();
+    gw_->gateway().access()->put(kind, std::move(body), std::nullopt,
+                                 [&p](AccessService::Update u) { p.set_value(std::move(u)); });
+    const auto u = f.get();
+    ASSERT_TRUE(u.errors.empty() && !u.ec)
+        << (u.errors.empty() ? u.ec.message() : u.errors[0].message);
+  }
+
+  std::int64_t open_for(const std::string& sn) {
+    return gw_->query_int(
+        "SELECT count(*) FROM commands WHERE origin='sync' AND state IN ('queued','sent') AND "
+        "terminal_sn=?1",
+        {sn});
+  }
+
+  std::int64_t sync_commands(const std::string& sn) {
+    return gw_->query_int(
+        "SELECT (SELECT count(*) FROM commands WHERE origin='sync' AND terminal_sn=?1) + "
+        "coalesce((SELECT done FROM sync_progress WHERE terminal_sn=?1), 0)",
+        {sn});
+  }
+
+  json progress_of(const std::string& sn) {
+    const auto a = http_request(gw_->api_port(), "GET", "/api/v1/sync");
+    EXPECT_EQ(a.status, 200) << a.body;
+    const json body = json::parse(a.body);
+    for (const auto& t : body.at("terminals")) {
+      if (t.at("terminal") == sn) {
+        return t;
+      }
+    }
+    ADD_FAILURE() << sn << " not in " << a.body;
+    return json::object();
+  }
+
+  /** Until `done` or 30 s; the largest open count of `sn` seen meanwhile. */
+  template <class Done>
+  std::int64_t run_until(Done done, const std::vector<std::string>& watched) {
+    std::int64_t peak = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      for (const auto& sn : watched) {
+        peak = std::max(peak, open_for(sn));
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_TRUE(done()) << "not done in 30 s";
+    return peak;
+  }
+
+  static std::map<std::string, int> user_rows_executed(
+      const std::vector<std::shared_ptr<AccessTerminal>>& lives) {
+    std::map<std::string, int> out;
+    for (const auto& t : lives) {
+      for (const auto& c : t->executed_commands()) {
+        const auto at = c.text.find("\tPin=");
+        if (c.text.rfind("DATA UPDATE user ", 0) == 0 && at != std::string::npos) {
+          const auto end = c.text.find('\t', at + 5);
+          ++out[c.text.substr(at + 5, end - at - 5)];
+        }
+      }
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  IoThread io_;
+  std::unique_ptr<GatewayHarness> gw_;
+};
+
+TEST_F(SyncScaleTest, QueueStaysWithinTheWindowAndResumesAfterARestart) {
+  start_gateway();
+  auto on = terminal("SCALE-ON");
+  auto off = terminal("SCALE-OFF");
+  off->stop();  // switched off before the users come
+
+  put(EntityKind::TimeZone, json::parse(R"({"id": 1, "mon": ["00:00-23:59"]})"));
+  put(EntityKind::Door, json::parse(R"([{"terminal": "SCALE-ON", "door": 1},
+                                        {"terminal": "SCALE-OFF", "door": 1}])"));
+  put(EntityKind::Level, json::parse(R"({"id": 1, "timezone": 1,
+                                         "doors": ["SCALE-ON/1", "SCALE-OFF/1"]})"));
+  json users = json::array();
+  for (int u = 0; u < kUsers; ++u) {
+    users.push_back({{"pin", std::to_string(100 + u)},
+                     {"name", "User " + std::to_string(u)},
+                     {"cards", {std::to_string(900000 + u)}},
+                     {"levels", {1}}});
+  }
+  put(EntityKind::User, users);
+
+  // The terminal that is on gets everyone; neither ever has more than a
+  // window of sync commands queued or sent.
+  const std::int64_t peak = run_until(
+      [&] {
+        const auto h = on->held_counts();
+        return h.users == kUsers && h.authorizations == kUsers && open_for("SCALE-ON") == 0;
+      },
+      {"SCALE-ON", "SCALE-OFF"});
+  EXPECT_LE(peak, kMaxOpen);
+  EXPECT_GT(peak, 0);
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+  EXPECT_LE(open_for("SCALE-OFF"), kMaxOpen);
+  EXPECT_GT(open_for("SCALE-OFF"), 0);
+  // Done ones leave the table: it holds what is outstanding.
+  EXPECT_LE(gw_->query_int("SELECT count(*) FROM commands WHERE origin='sync'"), kMaxOpen);
+
+  // Progress: the time zone, then per user its row, the rights cleared and granted.
+  const std::int64_t all = 1 + 3 * kUsers;
+  const json p_on = progress_of("SCALE-ON");
+  EXPECT_EQ(p_on.at("done"), all);
+  EXPECT_EQ(p_on.at("outstanding"), 0);
+  EXPECT_EQ(p_on.at("pending"), 0);
+  EXPECT_EQ(p_on.at("complete"), true);
+  const json p_off = progress_of("SCALE-OFF");
+  EXPECT_EQ(p_off.at("outstanding"), open_for("SCALE-OFF"));
+  EXPECT_GT(p_off.at("pending"), 0);
+  EXPECT_EQ(p_off.at("complete"), false);
+  EXPECT_EQ(sync_commands("SCALE-ON"), all);
+
+  // Restart; the terminal that was off comes back, and gets the rest.
+  on->stop();
+  gw_.reset();
+  start_gateway();
+  auto back = terminal("SCALE-OFF");
+  auto on_again = terminal("SCALE-ON");
+  const std::int64_t peak_after = run_until(
+      [&] {
+        const auto h = back->held_counts();
+        return h.users == kUsers && h.authorizations == kUsers && open_for("SCALE-OFF") == 0;
+      },
+      {"SCALE-OFF"});
+  EXPECT_LE(peak_after, kMaxOpen);
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+
+  // Every user on it with its card, each user row executed exactly once.
+  const auto held = back->users();
+  for (int u = 0; u < kUsers; ++u) {
+    const std::string pin = std::to_string(100 + u);
+    ASSERT_EQ(held.count(pin), 1u) << pin;
+    EXPECT_EQ(held.at(pin).card, std::to_string(900000 + u));
+  }
+  const auto rows = user_rows_executed({off, back});
+  EXPECT_EQ(rows.size(), static_cast<std::size_t>(kUsers));
+  for (const auto& [pin, n] : rows) {
+    EXPECT_EQ(n, 1) << "user row of " << pin << " executed " << n << " times";
+  }
+  EXPECT_TRUE(back->problems().empty()) << back->problems().front();
+  EXPECT_EQ(sync_commands("SCALE-OFF"), all);
+  const json p_back = progress_of("SCALE-OFF");
+  EXPECT_EQ(p_back.at("done"), all);
+  EXPECT_EQ(p_back.at("complete"), true);
+
+  // The terminal that had everything is sent nothing again.
+  EXPECT_EQ(sync_commands("SCALE-ON"), all);
+  EXPECT_TRUE(on_again->executed_commands().empty());
+  EXPECT_EQ(progress_of("SCALE-ON").at("complete"), true);
+  back->stop();
+  on_again->stop();
+}
+
+}  // namespace
+}  // namespace pushgate::test
