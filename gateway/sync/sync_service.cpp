@@ -38,6 +38,18 @@ struct SyncService::Shared {
 
 namespace {
 
+// Records a sync command carries: a batch its commands, any other one.
+#define SYNC_RECORDS \
+  "CASE WHEN verb='batch' THEN json_array_length(params, '$.commands') ELSE 1 END"
+
+std::int64_t record_count(const std::string& verb, const nlohmann::json& params) {
+  if (verb != "batch") {
+    return 1;
+  }
+  const auto it = params.find("commands");
+  return it != params.end() && it->is_array() ? static_cast<std::int64_t>(it->size()) : 1;
+}
+
 std::optional<date::year_month_day> parse_day(const std::string& text) {
   std::istringstream in(text);
   date::year_month_day day{};
@@ -182,10 +194,10 @@ std::string SyncService::start() {
       l.rows.emplace_back(st.column_text(0), st.column_text(1), st.column_text(2));
     }
     if (!l.ec) {
-      auto open = db.prepare(
-          "SELECT terminal_sn, count(*) FROM commands WHERE origin='sync' AND "
-          "state IN ('queued','sent') GROUP BY terminal_sn",
-          l.ec);
+      auto open = db.prepare("SELECT terminal_sn, sum(" SYNC_RECORDS
+                             ") FROM commands WHERE origin='sync' AND "
+                             "state IN ('queued','sent') GROUP BY terminal_sn",
+                             l.ec);
       while (!l.ec && open.step(l.ec)) {
         l.by_terminal[open.column_text(0)] = open.column_int(1);
         l.open += open.column_int(1);
@@ -229,8 +241,9 @@ std::string SyncService::start() {
     const bool done = c.state == CommandState::Done;
     (done ? finished_done_ : finished_failed_).inc();
     ++s->busy;
-    boost::asio::post(strand_, [this, s, sn = c.terminal_sn, id = c.id, done] {
-      finished(sn, id, done);
+    const std::int64_t records = record_count(c.verb, c.params);
+    boost::asio::post(strand_, [this, s, sn = c.terminal_sn, id = c.id, done, records] {
+      finished(sn, id, done, records);
       std::lock_guard l(s->mutex);
       --s->busy;
       s->idle.notify_all();
@@ -377,6 +390,11 @@ void SyncService::pump(const std::string& sn) {
     return;
   }
   Lane& lane = lit->second;
+  // Refilled once half the window is acknowledged, so what is planned
+  // together goes out batched (not one record per acknowledgement).
+  if (lane.open > options_.window / 2) {
+    return;
+  }
   while (!lane.waiting && lane.open < options_.window) {
     Key key;
     if (lane.walk) {
@@ -397,6 +415,7 @@ void SyncService::pump(const std::string& sn) {
       break;
     }
   }
+  flush_staged();
 }
 
 bool SyncService::plan_key(const std::string& sn, const Target& target, const Key& key) {
@@ -579,15 +598,16 @@ void SyncService::read_enrolment(std::string sn, std::string pin,
       }));
 }
 
-void SyncService::finished(const std::string& sn, std::int64_t id, bool done) {
+void SyncService::finished(const std::string& sn, std::int64_t id, bool done,
+                           std::int64_t records) {
   auto it = lanes_.find(sn);
   if (it != lanes_.end()) {
     Lane& lane = it->second;
-    lane.open = std::max<std::int64_t>(0, lane.open - 1);
-    ++(done ? lane.done : lane.failed);
+    lane.open = std::max<std::int64_t>(0, lane.open - records);
+    (done ? lane.done : lane.failed) += records;
   }
   if (done) {
-    done_ids_.emplace_back(sn, id);
+    done_ids_.push_back({sn, id, records});
     flush_done();
   }
   pump(sn);
@@ -604,19 +624,19 @@ void SyncService::flush_done() {
   auto ids = std::move(done_ids_);
   done_ids_.clear();
   std::map<std::string, std::int64_t> per_terminal;
-  for (const auto& [sn, id] : ids) {
-    ++per_terminal[sn];
+  for (const auto& d : ids) {
+    per_terminal[d.sn] += d.records;
   }
   const std::int64_t now = clock_.now_ms();
   WriteBatch batch;
   batch.ops.push_back([ids, per_terminal, now](store::WriteContext& ctx) {
     boost::system::error_code ec;
-    for (const auto& [sn, id] : ids) {
+    for (const auto& d : ids) {
       auto& del = ctx.statement("DELETE FROM commands WHERE id=?1 AND state='done'", ec);
       if (ec) {
         return ec;
       }
-      del.bind(1, id);
+      del.bind(1, d.id);
       if (auto e = del.run()) {
         return e;
       }
@@ -823,44 +843,23 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
   const std::size_t planned_count = plan.size();
   auto todo = ledger_.filter(std::move(plan));
   skipped_.inc(planned_count - todo.size());
+  // A PIN already staged (changed twice, deleted and added): what is staged
+  // goes first, so the canonical order of a flush never swaps them.
+  for (const auto& p : todo) {
+    for (const auto& req : p.requests) {
+      if (staged_pins_.count(req.params.value("pin", std::string())) != 0) {
+        flush_staged();
+        break;
+      }
+    }
+  }
   for (auto& p : todo) {
     for (auto& req : p.requests) {
       req.origin = "sync";
-      ++shared_->open;
       ++lanes_[p.terminal_sn].open;
-      queued_.inc();
+      staged_pins_.insert(req.params.value("pin", std::string()));
       log_->debug("[sn={}] sync: {} {}", p.terminal_sn, req.verb, p.item);
-      commands_.enqueue(std::move(req), [this, s = shared_, sn = p.terminal_sn, item = p.item](
-                                            boost::system::error_code ec, std::string error,
-                                            CommandRecord, bool) {
-        if (!ec && error.empty()) {
-          return;
-        }
-        --s->open;
-        enqueue_failures_.inc();
-        log_->error("[sn={}] sync: {} could not be queued: {}", sn, item,
-                    error.empty() ? ec.message() : error);
-        // Not sent: plan it again on the next change (or walk).
-        boost::asio::post(strand_, [this, sn, item] {
-          if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
-            lane->second.open = std::max<std::int64_t>(0, lane->second.open - 1);
-          }
-          ledger_.forget(sn, item);
-          WriteBatch batch;
-          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
-            boost::system::error_code e;
-            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
-            if (e) {
-              return e;
-            }
-            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
-            return st.run();
-          });
-          store_.append(std::move(batch), [](CommitResult) {});
-          pump(sn);
-          update_gauges();
-        });
-      });
+      staged_.push_back({p.terminal_sn, p.item, std::move(req)});
     }
     remember(p.terminal_sn, p.item, p.digest);
     if (p.digest.empty() && p.item.rfind("user/", 0) == 0) {
@@ -877,13 +876,146 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
       }
     }
   }
-  if (!ledger_rows.ops.empty()) {
-    store_.append(std::move(ledger_rows), [this](CommitResult r) {
+  // Stored after the commands they stand for (flush_staged): a crash in
+  // between sends an item again, never skips it.
+  for (auto& op : ledger_rows.ops) {
+    staged_ledger_.ops.push_back(std::move(op));
+  }
+}
+
+namespace {
+
+/** The order a flush queues verbs in: what a record needs goes before it. */
+int verb_rank(const std::string& verb) {
+  static const char* const kOrder[] = {"upsert_timezone", "upsert_holiday",  "delete_holiday",
+                                       "delete_user",     "upsert_user",     "deauthorize_user",
+                                       "authorize_user",  "upsert_template", "upsert_biophoto",
+                                       "upsert_photo",    "delete_timezone"};
+  for (int i = 0; i < static_cast<int>(std::size(kOrder)); ++i) {
+    if (verb == kOrder[i]) {
+      return i;
+    }
+  }
+  return static_cast<int>(std::size(kOrder));
+}
+
+bool batchable(const std::string& verb) {
+  return verb == "upsert_user" || verb == "authorize_user" || verb == "upsert_template" ||
+         verb == "upsert_biophoto" || verb == "upsert_photo";
+}
+
+/** Records in one batch at most, and bytes of their params. */
+constexpr std::size_t kBatchRecords = 50;
+constexpr std::size_t kBatchBytes = 48 * 1024;
+
+}  // namespace
+
+// Strand: what apply() staged goes into the queue, records of one DATA
+// UPDATE table batched into one command (one record per PIN per command),
+// then what was sent is stored.
+void SyncService::flush_staged() {
+  if (staged_.empty()) {
+    if (!staged_ledger_.ops.empty()) {
+      store_.append(std::move(staged_ledger_), [this](CommitResult r) {
+        if (r.ec) {
+          log_->error("sync: cannot store what was sent: {}", r.ec.message());
+        }
+      });
+      staged_ledger_ = WriteBatch{};
+    }
+    return;
+  }
+  auto staged = std::move(staged_);
+  staged_.clear();
+  staged_pins_.clear();
+  std::stable_sort(staged.begin(), staged.end(), [](const Staged& x, const Staged& y) {
+    if (x.sn != y.sn) {
+      return x.sn < y.sn;
+    }
+    return verb_rank(x.request.verb) < verb_rank(y.request.verb);
+  });
+  struct Out {
+    std::string sn;
+    std::vector<std::string> items;
+    CommandRequest request;
+  };
+  std::vector<Out> out;
+  std::set<std::string> pins_in_batch;
+  std::size_t batch_bytes = 0;
+  for (auto& st : staged) {
+    const std::string pin = st.request.params.value("pin", std::string());
+    const std::size_t bytes = dump_json(st.request.params).size();
+    Out* last = out.empty() ? nullptr : &out.back();
+    const bool joins = last != nullptr && batchable(st.request.verb) && last->sn == st.sn &&
+                       (last->request.verb == st.request.verb ||
+                        (last->request.verb == "batch" &&
+                         last->request.params["commands"][0]["verb"] == st.request.verb)) &&
+                       last->items.size() < kBatchRecords && batch_bytes + bytes <= kBatchBytes &&
+                       pins_in_batch.count(pin) == 0;
+    if (!joins) {
+      pins_in_batch.clear();
+      batch_bytes = 0;
+      out.push_back({st.sn, {st.item}, std::move(st.request)});
+    } else {
+      if (last->request.verb != "batch") {
+        nlohmann::json first = {{"verb", last->request.verb},
+                                {"params", std::move(last->request.params)}};
+        last->request.verb = "batch";
+        last->request.params = {{"commands", nlohmann::json::array({std::move(first)})}};
+      }
+      last->request.params["commands"].push_back(
+          {{"verb", st.request.verb}, {"params", std::move(st.request.params)}});
+      last->items.push_back(st.item);
+    }
+    pins_in_batch.insert(pin);
+    batch_bytes += bytes;
+  }
+  for (auto& o : out) {
+    ++shared_->open;
+    queued_.inc();
+    const std::int64_t records = static_cast<std::int64_t>(o.items.size());
+    commands_.enqueue(std::move(o.request), [this, s = shared_, sn = o.sn, items = o.items,
+                                             records](boost::system::error_code ec,
+                                                      std::string error, CommandRecord, bool) {
+      if (!ec && error.empty()) {
+        return;
+      }
+      --s->open;
+      enqueue_failures_.inc();
+      log_->error("[sn={}] sync: {} (and {} more) could not be queued: {}", sn, items.front(),
+                  items.size() - 1, error.empty() ? ec.message() : error);
+      // Not sent: plan it again on the next change (or walk).
+      boost::asio::post(strand_, [this, sn, items, records] {
+        if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
+          lane->second.open = std::max<std::int64_t>(0, lane->second.open - records);
+        }
+        WriteBatch batch;
+        for (const auto& item : items) {
+          ledger_.forget(sn, item);
+          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
+            boost::system::error_code e;
+            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
+            if (e) {
+              return e;
+            }
+            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+            return st.run();
+          });
+        }
+        store_.append(std::move(batch), [](CommitResult) {});
+        pump(sn);
+        update_gauges();
+      });
+    });
+  }
+  if (!staged_ledger_.ops.empty()) {
+    store_.append(std::move(staged_ledger_), [this](CommitResult r) {
       if (r.ec) {
         // The commands are queued; after a restart they may be queued once more.
         log_->error("sync: cannot store what was sent: {}", r.ec.message());
       }
     });
+    staged_ledger_ = WriteBatch{};
   }
 }
 
@@ -924,10 +1056,11 @@ void SyncService::add_routes(api::Router& router) {
         store_.async_read(
             [](store::Connection& db) {
               Counts c;
-              auto st = db.prepare(
-                  "SELECT terminal_sn, state, count(*) FROM commands WHERE origin='sync' "
-                  "GROUP BY terminal_sn, state ORDER BY terminal_sn",
-                  c.ec);
+              auto st =
+                  db.prepare("SELECT terminal_sn, state, sum(" SYNC_RECORDS
+                             ") FROM commands "
+                             "WHERE origin='sync' GROUP BY terminal_sn, state ORDER BY terminal_sn",
+                             c.ec);
               while (!c.ec && st.step(c.ec)) {
                 c.by_terminal[st.column_text(0)][st.column_text(1)] = st.column_int(2);
               }

@@ -44,7 +44,10 @@ struct Options {
   bool enabled = true;    ///< sync.enabled
   bool enrolment = true;  ///< sync.enrolment: push uploads of one terminal to the others
   Kinds kinds;            ///< sync.kinds
-  /** sync.window: sync commands queued or sent per terminal at most (the rest is planned later). */
+  /**
+   * sync.window: records (user rows, rights, templates, photos...) in sync
+   * commands queued or sent per terminal at most; the rest is planned later.
+   */
   std::int64_t window = 32;
 };
 
@@ -137,7 +140,9 @@ class SyncService {
   void plan_enrolment_for(const std::string& sn, const Target& target, const Enrolment& e);
   void read_enrolment(std::string sn, std::string pin,
                       std::function<void(std::shared_ptr<const Enrolment>)> done);
-  void finished(const std::string& sn, std::int64_t id, bool done);
+  void finished(const std::string& sn, std::int64_t id, bool done, std::int64_t records);
+  /** Queues what apply() staged, batching records of one table. */
+  void flush_staged();
   void flush_done();
   void update_gauges();
   std::int64_t pending_of(const Lane& lane) const;
@@ -173,7 +178,21 @@ class SyncService {
            std::vector<std::function<void(std::shared_ptr<const Enrolment>)>>>
       read_callbacks_;
   /** Done sync commands to delete, by terminal; one flush at a time. */
-  std::vector<std::pair<std::string, std::int64_t>> done_ids_;
+  struct DoneCommand {
+    std::string sn;
+    std::int64_t id = 0;
+    std::int64_t records = 1;
+  };
+  std::vector<DoneCommand> done_ids_;
+  /** Planned by apply(), queued by flush_staged() (at the end of a lane's turn). */
+  struct Staged {
+    std::string sn;
+    std::string item;
+    CommandRequest request;
+  };
+  std::vector<Staged> staged_;
+  std::set<std::string> staged_pins_;
+  WriteBatch staged_ledger_;
   bool flushing_ = false;
 
   metrics::Counter& queued_;

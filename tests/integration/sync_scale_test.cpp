@@ -1,5 +1,5 @@
 // Sync at the size of a site (issue 19 item 6), in small: simulated access
-// terminals over real HTTP on an in-process gateway with sync.window = 4.
+// terminals over real HTTP on an in-process gateway with sync.window = 12.
 // While many users go out, each terminal has at most a window of sync
 // commands queued or sent (a terminal that is off does not pile up users x
 // items); after a restart the sync resumes where it was: the terminal that
@@ -27,6 +27,9 @@
 namespace pushgate::test {
 namespace {
 
+// Records in a sync command: a batch carries several (one DATA UPDATE, §9.1.1).
+#define kRecords "CASE WHEN verb='batch' THEN json_array_length(params, '$.commands') ELSE 1 END"
+
 using namespace std::chrono_literals;
 using access::AccessService;
 using access::EntityKind;
@@ -34,7 +37,7 @@ using nlohmann::json;
 using sim::AccessTerminal;
 
 constexpr int kUsers = 60;
-constexpr int kWindow = 4;
+constexpr int kWindow = 12;
 // One key (a user) is planned whole: its row, then its rights (clear, grant).
 constexpr int kMaxOpen = kWindow - 1 + 3;
 
@@ -72,17 +75,18 @@ class SyncScaleTest : public ::testing::Test {
   }
 
   std::int64_t open_for(const std::string& sn) {
-    return gw_->query_int(
-        "SELECT count(*) FROM commands WHERE origin='sync' AND state IN ('queued','sent') AND "
-        "terminal_sn=?1",
-        {sn});
+    return gw_->query_int("SELECT coalesce(sum(" kRecords
+                          "), 0) FROM commands WHERE origin='sync' AND "
+                          "state IN ('queued','sent') AND terminal_sn=?1",
+                          {sn});
   }
 
   std::int64_t sync_commands(const std::string& sn) {
-    return gw_->query_int(
-        "SELECT (SELECT count(*) FROM commands WHERE origin='sync' AND terminal_sn=?1) + "
-        "coalesce((SELECT done FROM sync_progress WHERE terminal_sn=?1), 0)",
-        {sn});
+    return gw_->query_int("SELECT (SELECT coalesce(sum(" kRecords
+                          "), 0) FROM commands WHERE origin='sync' AND "
+                          "terminal_sn=?1) + "
+                          "coalesce((SELECT done FROM sync_progress WHERE terminal_sn=?1), 0)",
+                          {sn});
   }
 
   json progress_of(const std::string& sn) {
@@ -118,10 +122,20 @@ class SyncScaleTest : public ::testing::Test {
     std::map<std::string, int> out;
     for (const auto& t : lives) {
       for (const auto& c : t->executed_commands()) {
-        const auto at = c.text.find("\tPin=");
-        if (c.text.rfind("DATA UPDATE user ", 0) == 0 && at != std::string::npos) {
-          const auto end = c.text.find('\t', at + 5);
-          ++out[c.text.substr(at + 5, end - at - 5)];
+        if (c.text.rfind("DATA UPDATE user ", 0) != 0) {
+          continue;
+        }
+        // One record per line (a batch carries several).
+        std::size_t start = 0;
+        while (start < c.text.size()) {
+          const auto nl = c.text.find('\n', start);
+          const std::string rec = c.text.substr(start, nl == std::string::npos ? nl : nl - start);
+          const auto at = rec.find("\tPin=");
+          if (at != std::string::npos) {
+            const auto end = rec.find('\t', at + 5);
+            ++out[rec.substr(at + 5, end == std::string::npos ? end : end - at - 5)];
+          }
+          start = nl == std::string::npos ? c.text.size() : nl + 1;
         }
       }
     }
@@ -204,6 +218,13 @@ TEST_F(SyncScaleTest, QueueStaysWithinTheWindowAndResumesAfterARestart) {
     ASSERT_EQ(held.count(pin), 1u) << pin;
     EXPECT_EQ(held.at(pin).card, std::to_string(900000 + u));
   }
+  // Users went in batches: several records in one DATA UPDATE user.
+  bool batched = false;
+  for (const auto& c : back->executed_commands()) {
+    batched = batched || (c.text.rfind("DATA UPDATE user ", 0) == 0 &&
+                          c.text.find('\n') != std::string::npos && c.return_code == 0);
+  }
+  EXPECT_TRUE(batched);
   const auto rows = user_rows_executed({off, back});
   EXPECT_EQ(rows.size(), static_cast<std::size_t>(kUsers));
   for (const auto& [pin, n] : rows) {

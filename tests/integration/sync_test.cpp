@@ -23,6 +23,9 @@
 namespace pushgate::test {
 namespace {
 
+// Records in a sync command: a batch carries several (one DATA UPDATE, §9.1.1).
+#define kRecords "CASE WHEN verb='batch' THEN json_array_length(params, '$.commands') ELSE 1 END"
+
 using namespace std::chrono_literals;
 using nlohmann::json;
 using sim::AccessTerminal;
@@ -57,10 +60,11 @@ class EnrolmentSyncTest : public ::testing::Test {
 
   /** Sync commands queued for `sn` so far (done ones leave the table for sync_progress). */
   std::int64_t sync_commands(const std::string& sn) {
-    return gw_.query_int(
-        "SELECT (SELECT count(*) FROM commands WHERE origin='sync' AND terminal_sn=?1) + "
-        "coalesce((SELECT done FROM sync_progress WHERE terminal_sn=?1), 0)",
-        {sn});
+    return gw_.query_int("SELECT (SELECT coalesce(sum(" kRecords
+                         "), 0) FROM commands WHERE origin='sync' AND "
+                         "terminal_sn=?1) + "
+                         "coalesce((SELECT done FROM sync_progress WHERE terminal_sn=?1), 0)",
+                         {sn});
   }
 
   /** Waits until the sync and every terminal are quiet (nothing queued or in flight). */

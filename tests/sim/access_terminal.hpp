@@ -233,6 +233,7 @@ class AccessTerminal final : public SimulatedTerminal,
 
   int execute(const std::string& id, const AccessCommand& command, std::string& reply_cmd);
   int update_data(const AccessCommand& command);
+  int update_record(const AccessCommand& command);
   int delete_data(const AccessCommand& command);
   int control_device(const std::string& id, const AccessCommand& command);
 

@@ -102,6 +102,30 @@ int AccessTerminal::execute(const std::string& id, const AccessCommand& command,
 }
 
 int AccessTerminal::update_data(const AccessCommand& command) {
+  // Several records, one per line after the first (§9.1.1 "${LF} is used to
+  // connect multiple records"); one result for all: the first failure.
+  if (command.argument.find('\n') == std::string::npos) {
+    return update_record(command);
+  }
+  int rc = access_return::kOk;
+  std::size_t start = 0;
+  while (start <= command.argument.size()) {
+    const std::size_t end = command.argument.find('\n', start);
+    AccessCommand one = command;
+    one.argument = command.argument.substr(start, end == std::string::npos ? end : end - start);
+    if (!one.argument.empty()) {
+      const int r = update_record(one);
+      rc = rc == access_return::kOk ? r : rc;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return rc;
+}
+
+int AccessTerminal::update_record(const AccessCommand& command) {
   const Fields f = parse_tab_fields(command.argument);
   const std::string& table = command.table;
   const std::string pin = field_or(f, "Pin");
