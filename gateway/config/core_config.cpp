@@ -377,9 +377,10 @@ void declare_core_config(Schema& s) {
   s.add({"sync.window",
          ValueType::Int,
          std::int64_t{32},
-         "Sync commands queued or sent to one terminal at most. The rest of a large\n"
-         "sync (10,000 users to 200 terminals) is planned as the terminal takes them,\n"
-         "so the command queue holds what is outstanding, not users x terminals.",
+         "Records (user rows, rights, templates, photos) in sync commands queued or\n"
+         "sent to one terminal at most. The rest of a large sync (10,000 users to 200\n"
+         "terminals) is planned as the terminal takes them, so the command queue holds\n"
+         "what is outstanding, not users x terminals.",
          std::int64_t{1},
          std::int64_t{10000},
          {},
