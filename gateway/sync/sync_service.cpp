@@ -194,13 +194,13 @@ std::string SyncService::start() {
       l.rows.emplace_back(st.column_text(0), st.column_text(1), st.column_text(2));
     }
     if (!l.ec) {
-      auto open = db.prepare("SELECT terminal_sn, sum(" SYNC_RECORDS
+      auto open = db.prepare("SELECT terminal_sn, count(*), sum(" SYNC_RECORDS
                              ") FROM commands WHERE origin='sync' AND "
                              "state IN ('queued','sent') GROUP BY terminal_sn",
                              l.ec);
       while (!l.ec && open.step(l.ec)) {
-        l.by_terminal[open.column_text(0)] = open.column_int(1);
-        l.open += open.column_int(1);
+        l.open += open.column_int(1);                             // commands, for the gauge
+        l.by_terminal[open.column_text(0)] = open.column_int(2);  // records, for the window
       }
     }
     return l;
