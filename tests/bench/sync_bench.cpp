@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double enrol_s = std::chrono::duration<double>(Steady::now() - t_enrol).count();
+  const auto station_stats = station->access_stats();
   std::this_thread::sleep_for(500ms);  // the last commit's observers
   const auto db_before = dir_bytes(gw.data_dir());
   const double store_fail_before = metrics.value("pushgate_store_commit_failures_total");
@@ -328,6 +329,9 @@ int main(int argc, char** argv) {
       o.users, o.template_bytes, o.photo_bytes, o.terminals, o.poll_ms);
   std::printf("  enrolment uploaded in %.1f s; database %.1f MB before the sync (%s)\n", enrol_s,
               static_cast<double>(db_before) / mb, gw.data_dir().c_str());
+  std::printf("  enrolment station: %llu uploads acknowledged, %llu failed requests\n",
+              static_cast<unsigned long long>(station_stats.uploads_acked),
+              static_cast<unsigned long long>(station_stats.failures()));
   std::printf("  sync %s in %.1f s (process CPU %.1f s: gateway and simulators)\n",
               complete ? "complete" : "NOT complete", sync_s, cpu_s);
   std::printf("  commands table peak: %lld rows, %.1f MB (params + wire); %lld rows after\n",
