@@ -493,7 +493,11 @@ void SyncService::plan_enrolment_for(const std::string& sn, const Target& target
 // Strand: read what `sn` uploaded for `pin` (one read for every lane waiting).
 void SyncService::read_enrolment(std::string sn, std::string pin,
                                  std::function<void(std::shared_ptr<const Enrolment>)> done) {
-  auto& waiting = read_callbacks_[{sn, pin}];
+  // Keyed by generation: a read begun before the enrolment changed serves
+  // only the lanes that asked before (the change's key plans them again).
+  const std::uint64_t gen = enrol_gen_[{sn, pin}];
+  const std::pair<std::string, std::string> read_key{sn, pin + '\x1f' + std::to_string(gen)};
+  auto& waiting = read_callbacks_[read_key];
   waiting.push_back(std::move(done));
   if (waiting.size() > 1) {
     return;  // already being read
@@ -551,7 +555,8 @@ void SyncService::read_enrolment(std::string sn, std::string pin,
         }
         return r;
       },
-      boost::asio::bind_executor(strand_, [this, s = shared_, sn, pin](Read r) {
+      boost::asio::bind_executor(strand_, [this, s = shared_, sn, pin, gen, read_key](Read r) {
+        const bool current = enrol_gen_[{sn, pin}] == gen;
         std::shared_ptr<const Enrolment> e;
         if (r.ec) {
           log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", sn,
@@ -563,6 +568,10 @@ void SyncService::read_enrolment(std::string sn, std::string pin,
                       text::log_escape(pin));
         } else {
           auto shared = std::make_shared<const Enrolment>(std::move(r.e));
+          e = shared;
+        }
+        if (e && current) {
+          const auto& shared = e;
           // What it puts on a terminal that supports everything: the digests
           // a lane compares with what it was sent, without reading again.
           Target all;
@@ -585,10 +594,9 @@ void SyncService::read_enrolment(std::string sn, std::string pin,
             }
             enrol_order_.pop_front();
           }
-          e = std::move(shared);
         }
-        auto callbacks = std::move(read_callbacks_[{sn, pin}]);
-        read_callbacks_.erase({sn, pin});
+        auto callbacks = std::move(read_callbacks_[read_key]);
+        read_callbacks_.erase(read_key);
         for (auto& cb : callbacks) {
           cb(e);
         }
@@ -742,6 +750,7 @@ void SyncService::on_commit(const std::vector<Event>& committed) {
     for (const auto& [sn, pin] : touched) {
       // Changed: read again when planned.
       summaries_.erase({sn, pin});
+      ++enrol_gen_[{sn, pin}];
       if (auto it = enrol_cache_.find({sn, pin}); it != enrol_cache_.end()) {
         enrol_cache_bytes_ -= std::min(enrol_cache_bytes_, enrolment_bytes(*it->second));
         enrol_cache_.erase(it);

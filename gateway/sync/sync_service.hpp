@@ -173,7 +173,9 @@ class SyncService {
   /** Per enrolment, item -> digest: a lane that has them all skips it without a read. */
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
       summaries_;
-  /** Reads in flight: what runs when each is read. */
+  /** Bumped when an enrolment changes: a read begun before is not cached. */
+  std::map<std::pair<std::string, std::string>, std::uint64_t> enrol_gen_;
+  /** Reads in flight (by enrolment and generation): what runs when each is read. */
   std::map<std::pair<std::string, std::string>,
            std::vector<std::function<void(std::shared_ptr<const Enrolment>)>>>
       read_callbacks_;
