@@ -24,6 +24,8 @@
 #include "gateway/json/bounded_json.hpp"
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/store/backup_schedule.hpp"
+#include "gateway/store/retention.hpp"
 #include "gateway/sync/sync_service.hpp"
 #include "gateway/version.hpp"
 
@@ -187,6 +189,14 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
     } catch (const std::exception& e) {
       add(e.what());
     }
+  }
+  for (auto& e : store::validate_backup_config(config)) {
+    errors.push_back(std::move(e));
+  }
+  try {
+    (void)store::retention_options_from_config(config);
+  } catch (const std::exception& e) {
+    add(e.what());
   }
   if (config.get_bool("linkage.enabled")) {
     if (auto problem = linkage::check_rules_file(config.get_string("linkage.rules_file"));
@@ -374,6 +384,13 @@ std::string Gateway::start() {
                           });
   metrics_.callback_gauge("pushgate_database_bytes", "Size of the database with its WAL",
                           [p = std::filesystem::path(so.path)] { return database_bytes(p); });
+  // Scheduled backups: their own thread and read-only connection, never the writer's.
+  if (auto bo = store::backup_options_from_config(config_, data_dir_, so.path)) {
+    log->info("scheduled backups to {} every {} s, keeping {}", bo->dir.string(),
+              bo->interval.count() / 1000, bo->keep);
+    backups_ = std::make_unique<store::BackupScheduler>(*bo, clock_, metrics_, health_);
+    backups_->start();
+  }
   metrics_.gauge("pushgate_build_info", "Version of pushgated", {{"version", kVersion}}).set(1);
   // Every JSON input (REST, MQTT, rules files) refused before parsing, by reason.
   for (auto [why, label] :
@@ -491,6 +508,13 @@ std::string Gateway::start() {
     }
   }
 
+  // After the adapters: every sink has loaded its cursor, and retention
+  // deletes nothing one of them has not acknowledged.
+  retention_ = std::make_unique<store::Retention>(
+      *store_, clock_, metrics_, health_, store::retention_options_from_config(config_),
+      [ports = sink_ports_.get()] { return ports->loaded_cursors(); });
+  retention_->start();
+
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule_sweep();
 
@@ -538,6 +562,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   if (sweep_timer_) {
     boost::asio::post(ioc_, [t = sweep_timer_.get()] { t->cancel(); });
   }
+  if (backups_) {
+    backups_->stop();  // a copy in progress is cancelled, its .tmp removed
+  }
   // 1. Stop accepting; requests in flight keep their connections.
   for (auto& a : adapters_) {
     // What is left of the deadline, not the whole of it for each adapter.
@@ -558,6 +585,20 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   if (linkage_) {
     linkage_->stop();
+  }
+  if (retention_) {
+    retention_->stop();  // its batch in progress commits; the next is not started
+  }
+  if (store_ && terminals_) {
+    // Terminals are no longer heard: their last_seen as of now, stored.
+    auto seen = terminals_->last_seen_batch(clock_.now_ms(), true);
+    if (!seen.empty()) {
+      store_->append(std::move(seen), [](CommitResult r) {
+        if (r.ec) {
+          logger("main")->warn("last_seen of the terminals not stored at stop: {}", r.ec.message());
+        }
+      });
+    }
   }
   if (store_) {
     store_->stop();
@@ -589,6 +630,10 @@ void Gateway::schedule_sweep() {
       return;
     }
     outputs_->tick(clock_.now_ms());
+    // Idle terminals' last_seen, a minute old at most, in one small batch.
+    if (auto seen = terminals_->last_seen_batch(clock_.now_ms(), false); !seen.empty()) {
+      store_->append(std::move(seen), [](CommitResult) {});
+    }
     WriteBatch batch;
     std::vector<CommandRecord> changed;
     commands_->sweep(batch, changed);

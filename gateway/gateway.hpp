@@ -46,6 +46,10 @@ class SyncService;
 namespace linkage {
 class LinkageService;
 }
+namespace store {
+class BackupScheduler;
+class Retention;
+}  // namespace store
 
 /**
  * Every check of a config beyond its schema that a start makes before it
@@ -140,7 +144,9 @@ class Gateway {
   std::unique_ptr<access::AccessApi> access_api_;
   std::unique_ptr<sync::SyncService> sync_;
   std::unique_ptr<linkage::LinkageService> linkage_;
+  std::unique_ptr<store::BackupScheduler> backups_;  // store.backup_dir; nullptr when off
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  std::unique_ptr<store::Retention> retention_;  // store.retain_days, store.max_db_size
   void schedule_sweep();
   void run_io();
   std::unique_ptr<http::Server> api_server_;

@@ -37,4 +37,14 @@ std::map<std::string, Health::Sink> Health::sinks() const {
   return sinks_;
 }
 
+void Health::set_backup(const Backup& backup) {
+  std::lock_guard lock(mutex_);
+  backup_ = backup;
+}
+
+std::optional<Health::Backup> Health::backup() const {
+  std::lock_guard lock(mutex_);
+  return backup_;
+}
+
 }  // namespace pushgate

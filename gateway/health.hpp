@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,9 +32,23 @@ class Health {
   void set_sink(const std::string& name, const Sink& sink);
   std::map<std::string, Sink> sinks() const;
 
+  /** Scheduled backups as /readyz shows them: informational, never fails readiness. */
+  struct Backup {
+    std::int64_t last_success_ms = 0;  ///< UTC ms (0: none yet)
+    std::int64_t last_attempt_ms = 0;
+    std::int64_t next_ms = 0;
+    std::uint64_t failures = 0;  ///< failed attempts since the last success
+    std::string last_error;
+    std::string last_file;
+  };
+  void set_backup(const Backup& backup);
+  /** nullopt while scheduled backups are off. */
+  std::optional<Backup> backup() const;
+
  private:
   mutable std::mutex mutex_;
   std::map<std::string, Sink> sinks_;
+  std::optional<Backup> backup_;
   std::map<std::string, std::pair<bool, std::string>> live_;
   std::map<std::string, std::pair<bool, std::string>> ready_;
 };

@@ -11,6 +11,7 @@
 #include "gateway/device_text.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/terminal_queries.hpp"
+#include "gateway/store/write_context.hpp"
 
 namespace pushgate {
 
@@ -272,7 +273,10 @@ TerminalRecord TerminalRegistry::seen(std::string_view sn, std::string_view ip, 
     persist = true;
   }
   e.record.last_seen_ms = now_ms;
-  if (now_ms - e.persisted_ms >= kPersistEveryMs) {
+  // An accepted terminal's last_seen goes out in the gateway's batch
+  // (last_seen_batch); the others (pending, refused: few) keep the
+  // once-a-minute persist their callers also use as a log tick.
+  if (e.record.state != "accepted" && now_ms - e.persisted_ms >= kPersistEveryMs) {
     persist = true;
   }
   if (persist) {
@@ -312,6 +316,24 @@ std::vector<TerminalRecord> TerminalRegistry::all() const {
   for (const auto& [sn, e] : terminals_) {
     if (e.record.first_seen_ms != 0 && is_terminal(sn)) {
       out.push_back(e.record);
+    }
+  }
+  return out;
+}
+
+std::int64_t TerminalRegistry::last_seen_ms(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  auto it = terminals_.find(sn);
+  return it == terminals_.end() ? 0 : it->second.record.last_seen_ms;
+}
+
+std::vector<std::string> TerminalRegistry::serials_if(
+    const std::function<bool(const TerminalRecord&)>& pick) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [sn, e] : terminals_) {
+    if (e.record.first_seen_ms != 0 && is_terminal(sn) && pick(e.record)) {
+      out.push_back(sn);
     }
   }
   return out;
@@ -389,6 +411,45 @@ std::size_t TerminalRegistry::online_count(std::int64_t now_ms, std::int64_t win
     }
   }
   return n;
+}
+
+WriteBatch TerminalRegistry::last_seen_batch(std::int64_t now_ms, bool all) {
+  WriteBatch batch;
+  std::vector<std::pair<std::string, std::int64_t>> due;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [sn, e] : terminals_) {
+      if (e.record.first_seen_ms == 0 || e.record.last_seen_ms <= e.persisted_ms) {
+        continue;
+      }
+      if (all || now_ms - e.persisted_ms >= kPersistEveryMs) {
+        e.persisted_ms = e.record.last_seen_ms;
+        due.emplace_back(sn, e.record.last_seen_ms);
+      }
+    }
+  }
+  if (due.empty()) {
+    return batch;
+  }
+  // One op for all of them: one statement, one transaction. Only the time:
+  // never an older copy of anything else of the record.
+  batch.ops.push_back([due =
+                           std::move(due)](store::WriteContext& ctx) -> boost::system::error_code {
+    boost::system::error_code ec;
+    auto& st = ctx.statement(
+        "UPDATE terminals SET last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?2) WHERE sn = ?1", ec);
+    if (ec) {
+      return ec;
+    }
+    for (const auto& [sn, ms] : due) {
+      st.bind(1, std::string_view(sn)).bind(2, ms);
+      if (auto rec = st.run()) {
+        return rec;
+      }
+    }
+    return {};
+  });
+  return batch;
 }
 
 WriteOp TerminalRegistry::persist_op(const TerminalRecord& r) {

@@ -144,8 +144,16 @@ class TerminalRegistry {
                       NotAdmitted* not_admitted = nullptr);
 
   std::optional<TerminalRecord> find(std::string_view sn) const;
+  /** When `sn` was last heard from (0: never, or unknown), without copying its record. */
+  std::int64_t last_seen_ms(std::string_view sn) const;
   /** Every real terminal seen (never an internal source, see is_terminal). */
   std::vector<TerminalRecord> all() const;
+  /**
+   * The serials of the real terminals seen (as all()) for which `pick`
+   * holds, without copying their records: for periodic scans over
+   * thousands of terminals. `pick` runs under the registry's lock.
+   */
+  std::vector<std::string> serials_if(const std::function<bool(const TerminalRecord&)>& pick) const;
 
   /**
    * Whether `sn` is a real terminal: false for the gateway's own sources
@@ -180,6 +188,17 @@ class TerminalRegistry {
 
   /** A write that stores the record's current state (upsert by serial). */
   static WriteOp persist_op(const TerminalRecord& record);
+
+  /**
+   * The last_seen times not yet stored, as one batch of narrow updates
+   * (last_seen_ms only): those persisted more than a minute ago, or every
+   * one when `all` (a clean stop). Accepted terminals' polls never wait for
+   * a write of their last_seen: the gateway flushes this once a second and
+   * at stop, so thousands of idle terminals cost one small transaction now
+   * and then instead of one commit per terminal per minute. Empty when
+   * nothing is due.
+   */
+  WriteBatch last_seen_batch(std::int64_t now_ms, bool all);
 
   /** Terminals seen within `window_ms` of `now_ms`. */
   std::size_t online_count(std::int64_t now_ms, std::int64_t window_ms) const;

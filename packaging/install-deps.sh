@@ -27,6 +27,8 @@ PACKAGES=(
   python3-prometheus-client
   # misc test helpers
   curl openssl util-linux procps psmisc
+  # zlib: the simulated Dahua device deflates and gzips its event pushes
+  zlib1g-dev
   # the system-call survey behind the unit's SystemCallFilter (packaging/README.md)
   strace
 )

@@ -167,12 +167,14 @@ void ZkpushConfig::declare(config::Schema& s) {
          false});
   s.add({"zkpush.inflight_body_bytes",
          ValueType::Int,
-         std::int64_t{3 * 1024 * 1024},
+         std::int64_t{1024 * 1024},
          "Request bodies being read, parsed and committed at once, in bytes, over all\n"
          "terminals (HTTP and HTTPS). A body that does not fit waits up to\n"
          "inflight_wait_ms, then is answered 503 and the terminal sends it again later.\n"
          "A body larger than this is admitted alone. Parsing and committing take up to\n"
-         "50 times the body in memory (ATTLOG: one event per 35-byte line).",
+         "50 times the body in memory (ATTLOG: one event per 35-byte line): the default\n"
+         "keeps pushgated under its 64 MB ceiling (README, Memory); each further MB\n"
+         "adds up to 50 MB.",
          std::int64_t{64 * 1024},
          std::int64_t{1024} * 1024 * 1024,
          {},

@@ -54,6 +54,11 @@ class SecurityService {
     std::string multi_bio_data_support;
     std::string multi_bio_photo_support;
     std::int64_t token_logged_ms = 0;
+    // The token last computed (an MD5), and from which code and session:
+    // every request of a registered terminal carries it.
+    std::string token_code;
+    std::string token_session;
+    std::optional<std::string> token;
   };
 
   void handshake(Request& r);

@@ -121,7 +121,12 @@ bool SecurityService::token_ok(Request& r) {
     } else if (!presented) {
       why = "no token";
     } else {
-      auto expected = security::compute_token(s.registry_code, r.sn, s.session_id);
+      if (!s.token || s.token_code != s.registry_code || s.token_session != s.session_id) {
+        s.token = security::compute_token(s.registry_code, r.sn, s.session_id);
+        s.token_code = s.registry_code;
+        s.token_session = s.session_id;
+      }
+      const auto& expected = s.token;
       if (expected && security::token_matches(*expected, *presented)) {
         return true;
       }

@@ -68,6 +68,11 @@ ZkpushService::ZkpushService(AdapterContext& ctx, ZkpushConfig config)
       captures_(std::make_shared<CaptureRegistry>(
           ctx_.data_dir.empty() ? std::filesystem::path("captures") : ctx_.data_dir / "captures",
           config_->capture_terminals, config_->capture_max_bytes, config_->capture_redact)) {
+  for (std::size_t e = 0; e < requests_.size(); ++e) {
+    requests_[e] =
+        &ctx.metrics.counter("pushgate_zkpush_requests_total", "Terminal requests, by endpoint",
+                             {{"endpoint", endpoint_name(static_cast<Endpoint>(e))}});
+  }
   add_capture_routes();
 }
 
@@ -84,10 +89,7 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
   auto target = split_target(r->req.target());
   r->endpoint = classify_endpoint(target.path);
   auto security_endpoint = security::classify_security_endpoint(target.path);
-  ctx_.metrics
-      .counter("pushgate_zkpush_requests_total", "Terminal requests, by endpoint",
-               {{"endpoint", endpoint_name(r->endpoint)}})
-      .inc();
+  requests_[static_cast<std::size_t>(r->endpoint)]->inc();
 
   if (r->endpoint == Endpoint::Unknown &&
       security_endpoint == security::SecurityEndpoint::Unknown) {
@@ -132,7 +134,7 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     return;
   }
   bool persist = false;
-  auto before = ctx_.terminals.find(r->sn);
+  const std::int64_t last_seen_ms = ctx_.terminals.last_seen_ms(r->sn);
   auto not_admitted = TerminalRegistry::NotAdmitted::No;
   r->terminal = ctx_.terminals.seen(r->sn, remote_ip(r->info), r->now_ms, persist, &not_admitted);
   if (not_admitted != TerminalRegistry::NotAdmitted::No) {
@@ -157,8 +159,8 @@ void ZkpushService::handle(http::Request&& req, const http::RequestInfo& info, h
     refuse(*r, refused_status, reason, "Device refused\n");
     return;
   }
-  if (before && before->last_seen_ms > 0) {
-    check_gap(*r, before->last_seen_ms);
+  if (last_seen_ms > 0) {
+    check_gap(*r, last_seen_ms);
   }
   if (persist) {
     r->pending.ops.push_back(TerminalRegistry::persist_op(r->terminal));

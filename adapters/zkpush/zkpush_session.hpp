@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +86,9 @@ class ZkpushService {
   LogRateLimiter log_limiter_;
   metrics::Counter& text_replaced_;
   metrics::Counter& long_fields_;
+  // pushgate_zkpush_requests_total by endpoint, looked up once (every
+  // request counts: no label lookup per poll).
+  std::array<metrics::Counter*, static_cast<std::size_t>(Endpoint::Unknown) + 1> requests_{};
   std::shared_ptr<SecurityService> security_;
   // Traffic captures (zkpush.capture_terminals, POST /api/v1/terminals/{sn}/capture).
   std::shared_ptr<CaptureRegistry> captures_;

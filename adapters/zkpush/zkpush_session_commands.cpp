@@ -65,7 +65,9 @@ void ZkpushService::note_info(Request& r) {
                         {"face_algorithm", parsed.info.face_algorithm},
                         {"faces", parsed.info.faces.value_or(-1)},
                         {"functions", parsed.info.functions}};
+    TerminalRecord before;
     r.terminal = update_described(ctx_.terminals, r.sn, [&](TerminalRecord& t) {
+      before = t;
       // Merged, not replaced: a Security PUSH terminal's registration and
       // session are kept in the same JSON.
       auto merged = nlohmann::json::parse(t.info_json.empty() ? "{}" : t.info_json, nullptr, false);
@@ -78,7 +80,15 @@ void ZkpushService::note_info(Request& r) {
         t.firmware = parsed.info.firmware;
       }
     });
-    r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
+    // Firmware repeats the same INFO= on many polls: a write (and an fsync)
+    // only when it says something new; last_seen is persisted on its own
+    // schedule (TerminalRegistry::seen).
+    const auto& now = r.terminal;
+    if (now.info_json != before.info_json || now.firmware != before.firmware ||
+        now.model != before.model || now.vendor != before.vendor ||
+        now.protocol != before.protocol || !(now.capabilities == before.capabilities)) {
+      r.pending.ops.push_back(TerminalRegistry::persist_op(r.terminal));
+    }
   }
 }
 
@@ -86,6 +96,13 @@ void ZkpushService::poll(Request& r) {
   note_info(r);
   if (r.terminal.state == "pending") {
     // Nothing is delivered to a terminal not yet approved.
+    commit_and_answer(r, std::move(r.pending), "OK");
+    return;
+  }
+  if (!ctx_.commands.has_deliverable(r.sn)) {
+    // The usual poll: nothing queued (the queue's in-memory index, no
+    // SQLite read), nothing to render; a command queued from now on goes
+    // out at the next poll.
     commit_and_answer(r, std::move(r.pending), "OK");
     return;
   }

@@ -110,6 +110,17 @@ RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminal
               {"backlog_events", s.backlog_events},
               {"backlog_oldest_age_s", s.backlog_oldest_age_s}};
         }
+        // Scheduled backups (store.backup_dir): "failing" after a failed attempt.
+        if (auto b = health_.backup()) {
+          auto at = [](std::int64_t ms) { return ms > 0 ? json(format_utc_iso8601(ms)) : json(); };
+          j["backup"] = {{"status", b->failures == 0 ? "ok" : "failing"},
+                         {"last_success", at(b->last_success_ms)},
+                         {"last_attempt", at(b->last_attempt_ms)},
+                         {"next", at(b->next_ms)},
+                         {"failures", b->failures},
+                         {"last_error", b->last_error},
+                         {"last_file", b->last_file}};
+        }
       }
       reply.send(json_response(req, ok ? bhttp::status::ok : bhttp::status::service_unavailable,
                                dump_json(j) + "\n"));

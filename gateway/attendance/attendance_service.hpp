@@ -229,6 +229,13 @@ class AttendanceService {
                                                         date::local_days first,
                                                         date::local_days last,
                                                         std::vector<ra::DayKey>* days);
+  /**
+   * The engine that answers for punches dated [first, last]: the live one when
+   * `first` is inside the retained window, else a one-off engine from the
+   * store kept alive in `older`. nullptr on a read error.
+   */
+  const ra::TimecardEngine* engine_for(date::local_days first, date::local_days last,
+                                       std::unique_ptr<ra::TimecardEngine>& older);
   /** Recomputes `days` (and those pending a retry); writes and publishes those that changed. */
   std::size_t recompute(std::vector<ra::DayKey> days, bool persist_progress);
   void submit(WriteBatch batch, std::vector<Submitted> submitted);

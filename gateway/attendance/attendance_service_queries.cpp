@@ -130,6 +130,16 @@ void AttendanceService::clear_rules(std::function<void(RulesUpdate)> done) {
   });
 }
 
+const ra::TimecardEngine* AttendanceService::engine_for(
+    date::local_days first, date::local_days last, std::unique_ptr<ra::TimecardEngine>& older) {
+  if (engine_ != nullptr && first >= horizon_) {
+    return engine_.get();
+  }
+  // Outside the retained window: a one-off engine over those days' punches.
+  older = engine_from_store(rules_, first, last, nullptr);
+  return older.get();
+}
+
 void AttendanceService::timecard(std::string pin, date::local_days day,
                                  std::function<void(TimecardAnswer)> done) {
   post(inbox_, [pin = std::move(pin), day, done = std::move(done)](AttendanceService& s) {
@@ -139,17 +149,12 @@ void AttendanceService::timecard(std::string pin, date::local_days day,
       done(std::move(a));
       return;
     }
-    const ra::TimecardEngine* engine = s.engine_.get();
     std::unique_ptr<ra::TimecardEngine> older;
-    if (engine == nullptr || day < s.horizon_) {
-      // Outside the retained window: a one-off engine over that day's punches.
-      older = s.engine_from_store(s.rules_, day, day + date::days{1}, nullptr);
-      if (!older) {
-        a.ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
-        done(std::move(a));
-        return;
-      }
-      engine = older.get();
+    const ra::TimecardEngine* engine = s.engine_for(day, day + date::days{1}, older);
+    if (engine == nullptr) {
+      a.ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+      done(std::move(a));
+      return;
     }
     const auto pins = engine->pins();
     if (std::binary_search(pins.begin(), pins.end(), pin)) {
@@ -170,17 +175,13 @@ void AttendanceService::report(date::local_days from, date::local_days to, std::
       done(std::move(a));
       return;
     }
-    const ra::TimecardEngine* engine = s.engine_.get();
     std::unique_ptr<ra::TimecardEngine> older;
-    if (engine == nullptr || from < s.horizon_) {
-      // Day D's punches are dated D or D+1.
-      older = s.engine_from_store(s.rules_, from, to + date::days{1}, nullptr);
-      if (!older) {
-        a.ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
-        done(std::move(a));
-        return;
-      }
-      engine = older.get();
+    // Day D's punches are dated D or D+1.
+    const ra::TimecardEngine* engine = s.engine_for(from, to + date::days{1}, older);
+    if (engine == nullptr) {
+      a.ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+      done(std::move(a));
+      return;
     }
     const auto ctx = s.context();
     if (pin.empty()) {

@@ -134,6 +134,79 @@ void declare_core_config(Schema& s) {
          std::int64_t{600000},
          {},
          false});
+  s.add({"store.backup_dir",
+         ValueType::String,
+         std::string(""),
+         "Scheduled backups: an online copy of the database (pushgate-<UTC time>.db)\n"
+         "goes here every backup_interval. Relative: under gateway.data_dir (\"backups\"\n"
+         "is /var/lib/pushgate/backups under the packaged service, writable there; a\n"
+         "directory elsewhere needs ReadWritePaths= in a drop-in). Empty: no scheduled\n"
+         "backups. `pushgated --backup FILE` takes one by hand. Restore: README.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"store.backup_keep",
+         ValueType::Int,
+         std::int64_t{7},
+         "How many scheduled backups to keep: the newest; older ones of ours are deleted\n"
+         "after each backup written. Other files in backup_dir are never touched.",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"store.backup_interval",
+         ValueType::String,
+         std::string("24h"),
+         "Time between scheduled backups: \"24h\", \"12h\", \"1d12h\", \"30m\" (at least 1m).\n"
+         "A failed one is logged, counted (pushgate_backup_failures_total) and retried\n"
+         "after min(interval, 1h).",
+         {},
+         {},
+         {},
+         false});
+
+  // Retention with a disk budget (gateway/store/retention.hpp, README "Disk").
+  s.add({"store.retain_days",
+         ValueType::Int,
+         std::int64_t{365},
+         "Days an event is kept after it was received. Older events are deleted once\n"
+         "every enabled sink (MQTT) has acknowledged them; attendance punches the\n"
+         "attendance service still needs (attendance.retain_days) and each terminal's\n"
+         "latest event are kept. 0: events are deleted only for store.max_db_size.",
+         std::int64_t{0},
+         std::int64_t{36600},
+         {},
+         false});
+  s.add({"store.max_db_size",
+         ValueType::String,
+         std::string("4GB"),
+         "Disk budget of the database: pages in use plus the WAL, in bytes or with KB,\n"
+         "MB, GB, TB (powers of 1024). Reaching it deletes the oldest events until 90%\n"
+         "is left, delivered or not; events no sink had acknowledged are counted\n"
+         "(pushgate_events_dropped_undelivered_total{sink}), reported as an alert\n"
+         "event and in the log, and /readyz fails check \"retention\" for a day.\n"
+         "Leave room on the disk for the OS, logs and backups. \"0\": no budget.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"store.retention_interval_s",
+         ValueType::Int,
+         std::int64_t{60},
+         "How often retention checks the age of events and the size of the database.",
+         std::int64_t{1},
+         std::int64_t{86400},
+         {},
+         false});
+  s.add({"store.retention_batch",
+         ValueType::Int,
+         std::int64_t{500},
+         "Events deleted per transaction; uploads commit between two of them.",
+         std::int64_t{1},
+         std::int64_t{100000},
+         {},
+         false});
 
   s.describe_section("api", "[api] — the local REST API, /metrics, /healthz and /readyz.");
   s.add({"api.enabled", ValueType::Bool, true, "Serve the REST API.", {}, {}, {}, false});

@@ -411,10 +411,13 @@ class Session : public Server::SessionBase {
     // it answers through Reply, and its own deadline bounds the wait.
     tcp().expires_never();
     auto self = derived().shared_from_this();
+    // Answered on the strand (a poll with nothing queued, from inside the
+    // handler): written at once; from elsewhere (after a commit): posted.
+    // One scheduler round trip less per answered request.
     Reply reply(
         [self](Response&& res) {
-          net::post(self->stream().get_executor(),
-                    [self, res = std::move(res)]() mutable { self->do_write(std::move(res)); });
+          net::dispatch(self->stream().get_executor(),
+                        [self, res = std::move(res)]() mutable { self->do_write(std::move(res)); });
         },
         derived().stream().get_executor());
     (*handler_)(std::move(req), info_, std::move(reply));

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "gateway/store/record_keys.hpp"
+
 namespace pushgate::store {
 
 namespace {
@@ -44,7 +46,7 @@ Event row_to_event(const Statement& st) {
   e.id = st.column_int(0);
   e.terminal_sn = st.column_text(1);
   e.seq = st.column_int(2);
-  e.record_key = st.column_text(3);
+  e.record_key = public_record_key(st.column_text(3));
   e.kind = static_cast<EventKind>(st.column_int(4));
   e.local_time = st.column_text(5);
   if (!st.column_is_null(6)) {

@@ -80,7 +80,16 @@ std::unique_ptr<EventReader> StoreSinkPorts::open_reader(boost::system::error_co
   return std::make_unique<StoreEventReader>(std::move(db));
 }
 
+std::vector<std::string> StoreSinkPorts::loaded_cursors() const {
+  std::lock_guard lock(loaded_mutex_);
+  return {loaded_.begin(), loaded_.end()};
+}
+
 std::int64_t StoreSinkPorts::load(std::string_view name, boost::system::error_code& ec) {
+  {
+    std::lock_guard lock(loaded_mutex_);
+    loaded_.emplace(name);
+  }
   struct Loaded {
     boost::system::error_code ec;
     std::int64_t position = 0;

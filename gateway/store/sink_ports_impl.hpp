@@ -2,8 +2,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/sink_ports.hpp"
 
@@ -26,8 +29,16 @@ class StoreSinkPorts final : public EventReaders, public SinkCursors {
   std::int64_t load(std::string_view name, boost::system::error_code& ec) override;
   void store(std::string name, std::int64_t position, Done done) override;
 
+  /**
+   * The sinks running in this process: every sink loads its cursor when it
+   * starts. Retention deletes no event one of them has not acknowledged.
+   */
+  std::vector<std::string> loaded_cursors() const;
+
  private:
   Store& store_;
+  mutable std::mutex loaded_mutex_;
+  std::set<std::string, std::less<>> loaded_;
 };
 
 }  // namespace pushgate::store

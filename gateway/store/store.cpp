@@ -104,6 +104,10 @@ std::unique_ptr<Store> Store::open(const Options& options, const Clock& clock,
   logger("store")->info("SQLite {} at {}: one writer connection, readers read-only",
                         sqlite3_libversion(), options.path);
   store->ctx_ = std::make_unique<WriteContext>(store->writer_db_, clock.now_ms());
+  if (auto e = store->legacy_attlog_.load(store->writer_db_)) {
+    error = "cannot read attlog_legacy_keys: " + e.message();
+    return nullptr;
+  }
 
   metrics.callback_gauge("pushgate_store_queue_batches", "Device requests waiting for the writer",
                          [s = store.get()] { return static_cast<double>(s->queue_depth()); });
@@ -135,9 +139,16 @@ void Store::stop() {
   read_pool_.join();
   // Anything appended without a running writer is answered, never dropped.
   std::deque<Pending> left;
+  decltype(checkpoints_) checkpoints;
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
+    checkpoints.swap(checkpoints_);
+  }
+  for (auto& [wait, done] : checkpoints) {
+    CheckpointResult r;
+    r.ec = boost::asio::error::operation_aborted;
+    done(r);
   }
   for (auto& p : left) {
     CommitResult r;
@@ -316,7 +327,14 @@ void Store::run_writer() {
     std::vector<Pending> group;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !checkpoints_.empty(); });
+      if (!checkpoints_.empty()) {
+        auto [wait, done] = std::move(checkpoints_.front());
+        checkpoints_.pop_front();
+        lock.unlock();
+        run_checkpoint(wait, done);
+        continue;
+      }
       if (queue_.empty()) {
         return;  // stopping and drained
       }
@@ -335,6 +353,35 @@ void Store::run_writer() {
                                 .count(),
                             std::memory_order_relaxed);
   }
+}
+
+void Store::checkpoint(std::chrono::milliseconds max_wait,
+                       std::function<void(CheckpointResult)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      checkpoints_.emplace_back(max_wait, std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  CheckpointResult r;
+  r.ec = boost::asio::error::shut_down;
+  done(r);
+}
+
+void Store::run_checkpoint(std::chrono::milliseconds max_wait,
+                           const std::function<void(CheckpointResult)>& done) {
+  CheckpointResult r;
+  sqlite3* db = writer_db_.handle();
+  sqlite3_busy_timeout(db, static_cast<int>(max_wait.count()));
+  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &r.wal_frames,
+                                     &r.checkpointed);
+  sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+  if (rc != SQLITE_OK) {
+    r.ec = make_sqlite_error(rc);
+  }
+  done(r);
 }
 
 boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<Event>& committed) {
@@ -367,8 +414,20 @@ boost::system::error_code Store::apply(Pending& p, CommitResult& r, std::vector<
     if (ec) {
       return ec;
     }
+    // Time first for ATTLOG (record_keys.hpp); a record stored before that
+    // under its old key is a duplicate too.
+    std::string key = stored_record_key(e.record_key);
+    bool legacy = key != e.record_key && legacy_attlog_.holds(ctx, tid, e.record_key, ec);
+    if (ec) {
+      return ec;
+    }
+    if (legacy) {
+      ctx.unuse_seq(tid);
+      ++r.duplicates;
+      continue;
+    }
     auto& st = *insert;
-    st.bind(1, tid).bind(2, seq).bind_static(3, e.record_key);
+    st.bind(1, tid).bind(2, seq).bind_static(3, key);
     st.bind(4, static_cast<int>(e.kind));
     bind_optional_text(st, 5, e.local_time);
     st.bind(6, e.utc_ms);

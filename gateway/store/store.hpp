@@ -19,6 +19,7 @@
 #include "gateway/clock.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/write_context.hpp"
 
@@ -99,6 +100,21 @@ class Store final : public EventLog, public CommitFeed {
     return with_read_connection(job);
   }
 
+  /** What a checkpoint did (sqlite3_wal_checkpoint_v2). */
+  struct CheckpointResult {
+    boost::system::error_code ec;  ///< SQLITE_BUSY: a reader held on past `max_wait`
+    int wal_frames = -1;           ///< frames in the WAL before it was truncated
+    int checkpointed = -1;
+  };
+  /**
+   * A TRUNCATE checkpoint on the writer's connection, between two groups and
+   * outside any transaction (retention; readers cannot checkpoint). It waits
+   * at most `max_wait` for readers to leave the WAL, so uploads queue behind
+   * it no longer than that. `done` runs on the writer thread (or on the
+   * caller's of stop() when the writer has gone).
+   */
+  void checkpoint(std::chrono::milliseconds max_wait, std::function<void(CheckpointResult)> done);
+
   /** Batches waiting for the writer. */
   std::size_t queue_depth() const;
   /**
@@ -144,10 +160,15 @@ class Store final : public EventLog, public CommitFeed {
 
   Connection writer_db_;
   std::unique_ptr<WriteContext> ctx_;
+  LegacyAttlogKeys legacy_attlog_;  // pre-0012 ATTLOG keys (record_keys.hpp)
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  std::deque<std::pair<std::chrono::milliseconds, std::function<void(CheckpointResult)>>>
+      checkpoints_;  // run between groups
+  void run_checkpoint(std::chrono::milliseconds max_wait,
+                      const std::function<void(CheckpointResult)>& done);
   std::size_t queued_events_ = 0;
   std::chrono::steady_clock::time_point oldest_wait_{};  // when the queue last went non-empty
   std::atomic<std::int64_t> last_progress_ns_{0};

@@ -265,7 +265,10 @@ void SyncService::scan_terminals() {
       return;
     }
   }
-  refresh_targets();
+  // Every 2 s: only the terminals that joined or left (targets_of parses
+  // each record's info JSON; doing that for 2,000 idle terminals every scan
+  // cost more than their polls).
+  refresh_targets(false);
   scan_timer_.expires_after(std::chrono::seconds(2));
   scan_timer_.async_wait([this, s = shared_](boost::system::error_code ec) {
     if (!ec) {
@@ -274,10 +277,31 @@ void SyncService::scan_terminals() {
   });
 }
 
-void SyncService::refresh_targets() {
-  targets_.clear();
-  for (auto& t : targets_of(terminals_.all())) {
-    targets_.emplace(t.sn, std::move(t));
+void SyncService::refresh_targets(bool all) {
+  if (all) {
+    targets_.clear();
+    for (auto& t : targets_of(terminals_.all())) {
+      targets_.emplace(t.sn, std::move(t));
+    }
+  } else {
+    // The serials served (no record copied, no JSON parsed); only a new
+    // one's record is read.
+    const auto served = terminals_.serials_if(
+        [](const TerminalRecord& t) { return t.state == "accepted" && t.capabilities.user_sync; });
+    const std::set<std::string> now(served.begin(), served.end());
+    for (auto it = targets_.begin(); it != targets_.end();) {
+      it = now.count(it->first) == 0 ? targets_.erase(it) : std::next(it);
+    }
+    for (const auto& sn : served) {
+      if (targets_.count(sn) != 0) {
+        continue;
+      }
+      if (const auto record = terminals_.find(sn)) {
+        for (auto& t : targets_of({*record})) {
+          targets_.insert_or_assign(t.sn, std::move(t));
+        }
+      }
+    }
   }
   // A terminal seen for the first time (or after a restart: every one) walks
   // every key; one that is in step finds it holds everything (no command).
@@ -746,7 +770,7 @@ void SyncService::on_commit(const std::vector<Event>& committed) {
   }
   ++shared_->busy;
   boost::asio::post(strand_, [this, s = shared_, touched = std::move(touched)] {
-    refresh_targets();
+    refresh_targets(true);
     for (const auto& [sn, pin] : touched) {
       // Changed: read again when planned.
       summaries_.erase({sn, pin});
@@ -772,7 +796,7 @@ void SyncService::on_commit(const std::vector<Event>& committed) {
 void SyncService::on_change(const access::MasterDataChange& change) {
   ++shared_->busy;
   boost::asio::post(strand_, [this, s = shared_, change] {
-    refresh_targets();
+    refresh_targets(true);
     using E = access::MasterDataChange::Entity;
     switch (change.entity) {
       case E::User: {
@@ -1030,7 +1054,12 @@ void SyncService::flush_staged() {
 
 std::size_t SyncService::full_sync(const std::string& sn) {
   if (targets_.count(sn) == 0) {
-    for (auto& t : targets_of(terminals_.all())) {
+    // This terminal's record only, not every terminal's.
+    const auto record = terminals_.find(sn);
+    if (!record || record->first_seen_ms == 0 || !terminals_.is_terminal(sn)) {
+      return 0;
+    }
+    for (auto& t : targets_of({*record})) {
       targets_.insert_or_assign(t.sn, std::move(t));
     }
   }

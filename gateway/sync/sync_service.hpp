@@ -125,7 +125,7 @@ class SyncService {
   /** Every few seconds: a new accepted access terminal gets the master data. */
   void scan_terminals();  // strand
   /** The terminals served now; a new one (or one the journal left behind) starts a walk. */
-  void refresh_targets();  // strand
+  void refresh_targets(bool all);  // strand; all: every record read again
   /** POST /api/v1/sync/terminals/{sn}: walks the master data again; the commands it lacks. */
   std::size_t full_sync(const std::string& sn);  // strand
   // Strand: the lanes.

@@ -26,6 +26,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "tests/bench/proc_stats.hpp"
 #include "tests/support/gateway_harness.hpp"
 
 namespace {
@@ -61,18 +62,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-/** A field of /proc/self/status in MB ("VmHWM", "VmRSS"). */
-double status_mb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      return std::strtod(line.c_str() + field.size() + 1, nullptr) / 1024.0;
-    }
-  }
-  return 0;
 }
 
 /** ATTLOG lines up to `bytes`: distinct (PIN, time) keys. Sets `lines`. */
@@ -162,7 +151,7 @@ int main(int argc, char** argv) {
   double seconds = 0;
   {
     pushgate::test::GatewayHarness h({"zkpush.commit_timeout_ms=60000"}, dir / "gateway");
-    before_mb = status_mb("VmRSS");
+    before_mb = pushgate::bench::status_mb(::getpid(), "VmRSS");
     auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> terminals;
     for (std::size_t i = 0; i < o.uploads; ++i) {
@@ -172,8 +161,8 @@ int main(int argc, char** argv) {
       t.join();
     }
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    peak_mb = status_mb("VmHWM");
-    after_mb = status_mb("VmRSS");
+    peak_mb = pushgate::bench::status_mb(::getpid(), "VmHWM");
+    after_mb = pushgate::bench::status_mb(::getpid(), "VmRSS");
     stored = h.query_int("SELECT COUNT(*) FROM events");
   }
   const auto sent = static_cast<std::int64_t>(o.uploads * lines);

@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -20,6 +18,7 @@
 
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/ledger_check.hpp"
 #include "tests/support/processes.hpp"
 
 namespace pushgate::test {
@@ -47,7 +46,7 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
                               "--terminals",
                               "20",
                               "--records-per-terminal",
-                              "10000",
+                              "20000",
                               "--batch",
                               "50",
                               "--error-delay-ms",
@@ -94,35 +93,13 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesRepeatedSigkill) {
   EXPECT_EQ(WEXITSTATUS(load_status), 0) << "not every record was acknowledged; see " << log;
 
   // Every ledger line (a record a terminal was told OK for) exactly once.
-  std::ifstream in(ledger);
-  std::string line;
-  std::map<std::pair<std::string, std::string>, int> acked;
-  while (std::getline(in, line)) {
-    auto tab = line.find('\t');
-    ASSERT_NE(tab, std::string::npos);
-    auto rec = line.substr(tab + 1);
-    auto t1 = rec.find('\t');
-    auto t2 = rec.find('\t', t1 + 1);
-    acked[{line.substr(0, tab), "ATTLOG\t" + rec.substr(0, t2)}]++;
-  }
-  EXPECT_EQ(acked.size(), 20u * 10000u);
+  const auto acked = read_attlog_ledger(ledger);
+  EXPECT_EQ(acked.size(), 20u * 20000u);
   boost::system::error_code ec;
   store::Connection::Options o;
   auto db = store::Connection::open((dir / "pushgate.db").string(), o, ec);
   ASSERT_FALSE(ec);
-  auto count = db.prepare(
-      "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
-      " WHERE t.sn = ?1 AND e.record_key = ?2",
-      ec);
-  std::size_t missing = 0;
-  for (const auto& [key, n] : acked) {
-    count.reset();
-    count.bind(1, std::string_view(key.first)).bind(2, std::string_view(key.second));
-    ASSERT_TRUE(count.step(ec));
-    if (count.column_int(0) != 1) {
-      ++missing;
-    }
-  }
+  const std::size_t missing = not_stored_once(db, acked);
   EXPECT_EQ(missing, 0u) << "acknowledged records not stored exactly once";
   auto total = db.prepare("SELECT COUNT(*) FROM events", ec);
   ASSERT_TRUE(total.step(ec));

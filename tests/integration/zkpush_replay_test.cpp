@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "gateway/store/record_keys.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/pushdemo_log.hpp"
 
@@ -135,7 +136,7 @@ TEST(ZkpushReplayTest, EveryRealRequestAnsweredAndEveryRecordStoredOnce) {
   for (const auto& [sn, key] : x.attlog_keys) {
     EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id"
                           " WHERE t.sn = ?1 AND e.record_key = ?2",
-                          {sn, key}),
+                          {sn, store::stored_record_key(key)}),
               1)
         << sn << " " << key;
   }

@@ -31,6 +31,7 @@
 
 #include "gateway/logging.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/store/record_keys.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
 #include "tests/powercut/powercut_store_check.hpp"
@@ -107,7 +108,8 @@ std::string check_image(const fs::path& dir,
     std::string first;
     for (const auto& [key, n] : acked) {
       count.reset();
-      count.bind(1, std::string_view(key.first)).bind(2, std::string_view(key.second));
+      // The column holds ATTLOG keys time first (store/record_keys.hpp).
+      count.bind(1, std::string_view(key.first)).bind(2, store::stored_record_key(key.second));
       if (!count.step(ec) || count.column_int(0) != 1) {
         if (missing++ == 0) {
           first = key.first + " " + key.second;

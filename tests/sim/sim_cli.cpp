@@ -196,6 +196,7 @@ std::string usage() {
 
 Simulates many ZKTeco attendance terminals (PUSH 2.4.1, SpeedFace-V5L shape)
 against a PUSH server and reports what was acknowledged.
+(pushgate-sim dahua --help: one simulated Dahua access controller instead.)
 
 server
   --host H                  server address (default 127.0.0.1)

@@ -5,12 +5,26 @@
 #include <string>
 #include <vector>
 
+#include "tests/sim/dahua_cli.hpp"
 #include "tests/sim/load_runner.hpp"
 #include "tests/sim/sim_cli.hpp"
 
 int main(int argc, char** argv) {
   using namespace pushgate::sim;
   const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "dahua") {
+    // `pushgate-sim dahua ...`: one simulated Dahua device (dahua_cli.hpp).
+    const auto dahua = dahua::parse_dahua_command_line({args.begin() + 1, args.end()});
+    if (!dahua.ok) {
+      std::cerr << "pushgate-sim dahua: " << dahua.error << "\n";
+      return 1;
+    }
+    if (dahua.help) {
+      std::cout << dahua::dahua_usage();
+      return 0;
+    }
+    return dahua::run_dahua(dahua.cli, std::cout, std::cerr);
+  }
   const CliParse parsed = parse_command_line(args);
   if (!parsed.ok) {
     std::cerr << "pushgate-sim: " << parsed.error << "\n";

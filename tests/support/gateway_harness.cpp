@@ -122,4 +122,13 @@ HttpAnswer http_request(std::uint16_t port, const std::string& method, const std
   return send_raw(port, req);
 }
 
+std::optional<double> metric_value(std::uint16_t api_port, const std::string& series) {
+  auto body = http_request(api_port, "GET", "/metrics").body;
+  auto pos = body.find("\n" + series + " ");
+  if (pos == std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stod(body.substr(pos + series.size() + 2));
+}
+
 }  // namespace pushgate::test

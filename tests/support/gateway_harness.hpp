@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,5 +72,11 @@ HttpAnswer send_raw(std::uint16_t port, const std::string& request_bytes);
 /** A GET or POST (body) with Connection: close. */
 HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = {});
+
+/**
+ * The value of one series ("name{labels}", exactly as exposed) on the
+ * /metrics of the API at 127.0.0.1:api_port; nullopt when it is not there.
+ */
+std::optional<double> metric_value(std::uint16_t api_port, const std::string& series);
 
 }  // namespace pushgate::test

@@ -129,6 +129,9 @@ Subscriber::Subscriber(std::string uri, std::string client_id, int mqtt_version)
     if (hook_) {
       hook_(r);
     }
+    if (!recording_) {
+      return;
+    }
     std::lock_guard lock(mutex_);
     received_.push_back(std::move(r));
   });

@@ -81,6 +81,8 @@ class Subscriber {
   std::vector<Received> on(const std::string& topic) const;
   /** Called for each message on paho's thread (before it is recorded). */
   void set_hook(std::function<void(const Received&)> hook) { hook_ = std::move(hook); }
+  /** false: messages go to the hook only (long benches: memory stays flat). Before connect. */
+  void set_recording(bool on) { recording_ = on; }
 
  private:
   std::unique_ptr<::mqtt::async_client> client_;
@@ -88,6 +90,7 @@ class Subscriber {
   mutable std::mutex mutex_;
   std::vector<Received> received_;
   std::function<void(const Received&)> hook_;
+  bool recording_ = true;
 };
 
 }  // namespace pushgate::test

@@ -71,13 +71,9 @@ std::int64_t count_events(const std::filesystem::path& db_path) {
   return st.step(ec) ? st.column_int(0) : -1;
 }
 
-double metric(std::uint16_t api_port, const std::string& line_prefix) {
-  auto body = http_request(api_port, "GET", "/metrics").body;
-  auto pos = body.find("\n" + line_prefix + " ");
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  return std::stod(body.substr(pos + line_prefix.size() + 2));
+// The value of one metric series, -1 when absent.
+double metric(std::uint16_t api_port, const std::string& series) {
+  return metric_value(api_port, series).value_or(-1);
 }
 
 void run_outage(bool kill_mid_drain) {

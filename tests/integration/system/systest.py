@@ -199,10 +199,15 @@ def read_ledger(path):
 
 
 def attlog_key(record):
-    """The store's record_key of an ATTLOG line: 'ATTLOG\\t<pin>\\t<time>'."""
+    """The events.record_key column of an ATTLOG line: 'ATTLOG@<time>\\t<pin>'.
+
+    The store keeps ATTLOG keys time first so a terminal's punches go in at the
+    right edge of the unique index (gateway/store/record_keys.hpp); the key it
+    publishes is still 'ATTLOG\\t<pin>\\t<time>'.
+    """
     fields = record.split("\t")
     check(len(fields) >= 2, f"ATTLOG line with fewer than 2 fields: {record!r}")
-    return f"ATTLOG\t{fields[0].strip()}\t{fields[1].strip()}"
+    return f"ATTLOG@{fields[1].strip()}\t{fields[0].strip()}"
 
 
 def verify_ledger_in_db(db_path, ledger):

@@ -45,6 +45,54 @@ TEST(TerminalIdentity, GatewaysOwnSourceIsNotATerminal) {
   EXPECT_EQ(all[0].sn, "CQZ7232");
 }
 
+// Issue 19: an accepted terminal's polls never wait for a write of its
+// last_seen; the gateway's batch stores it once a minute, all at a stop.
+TEST(TerminalLastSeen, AcceptedTerminalsLastSeenGoesOutInOneBatch) {
+  TerminalRegistry t(load(""));
+  bool persist = false;
+  t.seen("A1", "10.0.0.1", 1000, persist);
+  EXPECT_TRUE(persist) << "first sight is stored with the poll";
+  t.seen("A2", "10.0.0.2", 1000, persist);
+  EXPECT_TRUE(t.last_seen_batch(1000, true).empty()) << "nothing newer than what was stored";
+  t.seen("A1", "10.0.0.1", 2000, persist);
+  EXPECT_FALSE(persist);
+  EXPECT_EQ(t.last_seen_ms("A1"), 2000);
+  EXPECT_EQ(t.last_seen_ms("NOPE"), 0);
+  EXPECT_TRUE(t.last_seen_batch(2000, false).empty()) << "stored less than a minute ago";
+  t.seen("A1", "10.0.0.1", 70000, persist);
+  EXPECT_FALSE(persist) << "a minute later the poll still does not wait for a write";
+  t.seen("A2", "10.0.0.2", 70000, persist);
+  auto due = t.last_seen_batch(70000, false);
+  EXPECT_EQ(due.ops.size(), 1U) << "one op for every terminal due";
+  EXPECT_TRUE(t.last_seen_batch(70000, false).empty()) << "taken once";
+  t.seen("A1", "10.0.0.1", 71000, persist);
+  EXPECT_TRUE(t.last_seen_batch(71000, false).empty());
+  EXPECT_FALSE(t.last_seen_batch(71000, true).empty()) << "a clean stop takes everything newer";
+}
+
+TEST(TerminalLastSeen, PendingTerminalsKeepTheirOnceAMinutePersist) {
+  TerminalRegistry t(load("[gateway]\nunknown_terminals = \"pending\"\n"));
+  bool persist = false;
+  t.seen("P1", "10.0.0.1", 1000, persist);
+  EXPECT_TRUE(persist);
+  t.seen("P1", "10.0.0.1", 2000, persist);
+  EXPECT_FALSE(persist);
+  t.seen("P1", "10.0.0.1", 70000, persist);
+  EXPECT_TRUE(persist) << "the tick the refused/pending log lines follow";
+}
+
+TEST(TerminalLastSeen, SerialsIfCopiesOnlyTheMatchingSerials) {
+  TerminalRegistry t(load(""));
+  bool persist = false;
+  t.seen("S1", "10.0.0.1", 1000, persist);
+  t.seen("S2", "10.0.0.2", 1000, persist);
+  t.update("S2", [](TerminalRecord& r) { r.capabilities.user_sync = true; });
+  auto sync = t.serials_if([](const TerminalRecord& r) { return r.capabilities.user_sync; });
+  ASSERT_EQ(sync.size(), 1U);
+  EXPECT_EQ(sync[0], "S2");
+  EXPECT_EQ(t.serials_if([](const TerminalRecord&) { return true; }).size(), 2U);
+}
+
 TEST(TerminalNetworks, NoNetworksMeansAnySource) {
   TerminalRegistry t(load(""));
   EXPECT_TRUE(t.source_allowed("SN1", "192.0.2.7"));

@@ -22,6 +22,13 @@ std::int64_t migration_count() {
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 
+// How many migrations the daemon carries. Not latest_schema_version():
+// numbers are reserved per change (issue 19), so one may land before a lower
+// one and the versions have a gap until the other merges.
+std::int64_t migration_count() {
+  return static_cast<std::int64_t>(generated::kMigrations.size());
+}
+
 class MigrationsTest : public ::testing::Test {
  protected:
   Connection open_db() {

@@ -165,6 +165,18 @@ TEST_F(SinkPortsTest, CursorIsStoredThroughTheWriterAndLoadedBack) {
   EXPECT_EQ(ports_->load("mqtt", ec), 50);
 }
 
+// Retention asks which sinks run: those that loaded their cursor (a cursor a
+// sink stored in an earlier run, and no longer loads, does not count).
+TEST_F(SinkPortsTest, SinksThatLoadedTheirCursorAreTheRunningOnes) {
+  boost::system::error_code ec;
+  EXPECT_EQ(store_cursor("retired", 9), boost::system::error_code{});
+  EXPECT_TRUE(ports_->loaded_cursors().empty());
+  ports_->load("mqtt", ec);
+  ports_->load("mqtt", ec);
+  ports_->load("b", ec);
+  EXPECT_EQ(ports_->loaded_cursors(), (std::vector<std::string>{"b", "mqtt"}));
+}
+
 TEST_F(SinkPortsTest, CursorDoneRunsAfterTheCommit) {
   // From `done`, another connection already reads the new position.
   std::promise<std::int64_t> seen;

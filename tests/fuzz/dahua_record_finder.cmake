@@ -1,0 +1,3 @@
+if(TARGET pushgate_dahua_protocol)  # absent with -DPUSHGATE_ADAPTER_DAHUA=OFF
+  pushgate_add_fuzzer(dahua_record_finder LIBS pushgate_dahua_protocol)
+endif()
