@@ -278,29 +278,56 @@ void SyncService::scan_terminals() {
 }
 
 void SyncService::refresh_targets(bool all) {
+  // Terminals whose biometrics changed since their keys were planned: a
+  // Security PUSH terminal is an access terminal from its handshake on, and
+  // says which templates and photos it takes only when it registers. What
+  // was planned before (user rows without templates or photos) is not all
+  // it needs; a walk brings the rest (what it was sent is skipped).
+  std::set<std::string> changed;
+  const auto put = [this, &changed](const TerminalRecord& record) {
+    info_hash_[record.sn] = std::hash<std::string_view>{}(record.info_json);
+    for (auto& t : targets_of({record})) {
+      auto it = targets_.find(t.sn);
+      if (it == targets_.end()) {
+        targets_.emplace(t.sn, std::move(t));
+      } else if (it->second.bio_data != t.bio_data || it->second.bio_photo != t.bio_photo) {
+        changed.insert(t.sn);
+        it->second = std::move(t);
+      }
+    }
+  };
+  std::set<std::string> served;
+  std::vector<std::string> fresh;
   if (all) {
-    targets_.clear();
-    for (auto& t : targets_of(terminals_.all())) {
-      targets_.emplace(t.sn, std::move(t));
+    for (const auto& record : terminals_.all()) {
+      if (record.state == "accepted" && record.capabilities.user_sync) {
+        served.insert(record.sn);
+        put(record);
+      }
     }
   } else {
-    // The serials served (no record copied, no JSON parsed); only a new
-    // one's record is read.
-    const auto served = terminals_.serials_if(
-        [](const TerminalRecord& t) { return t.state == "accepted" && t.capabilities.user_sync; });
-    const std::set<std::string> now(served.begin(), served.end());
-    for (auto it = targets_.begin(); it != targets_.end();) {
-      it = now.count(it->first) == 0 ? targets_.erase(it) : std::next(it);
+    // Without copying a record or parsing its info JSON: only the serials
+    // served, and those that are new or whose info changed.
+    fresh = terminals_.serials_if([this, &served](const TerminalRecord& t) {
+      if (t.state != "accepted" || !t.capabilities.user_sync) {
+        return false;
+      }
+      served.insert(t.sn);
+      const auto h = info_hash_.find(t.sn);
+      return h == info_hash_.end() || h->second != std::hash<std::string_view>{}(t.info_json);
+    });
+  }
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    if (served.count(it->first) == 0) {
+      info_hash_.erase(it->first);
+      it = targets_.erase(it);
+    } else {
+      ++it;
     }
-    for (const auto& sn : served) {
-      if (targets_.count(sn) != 0) {
-        continue;
-      }
-      if (const auto record = terminals_.find(sn)) {
-        for (auto& t : targets_of({*record})) {
-          targets_.insert_or_assign(t.sn, std::move(t));
-        }
-      }
+  }
+  for (const auto& sn : fresh) {
+    if (const auto record = terminals_.find(sn)) {
+      put(*record);
     }
   }
   // A terminal seen for the first time (or after a restart: every one) walks
@@ -324,6 +351,10 @@ void SyncService::refresh_targets(bool all) {
     } else if (lane.next < journal_base_) {
       // Away while the journal moved on: what it missed is found by a walk.
       lane.next = journal_base_ + journal_.size();
+      walkers.push_back(sn);
+    } else if (changed.count(sn) != 0) {
+      log_->info("[sn={}] sync: its biometrics changed; planning the templates and photos it lacks",
+                 sn);
       walkers.push_back(sn);
     }
   }

@@ -162,6 +162,8 @@ class SyncService {
   boost::asio::steady_timer scan_timer_;
   // Strand only: the lanes and the journal of keys they plan from.
   std::map<std::string, Target> targets_;
+  /** Per target, a hash of the info its capabilities were read from. */
+  std::map<std::string, std::size_t> info_hash_;
   std::map<std::string, Lane> lanes_;
   std::deque<Key> journal_;
   std::uint64_t journal_base_ = 0;  ///< position of journal_.front()
