@@ -156,7 +156,15 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
                           "Enrolment uploads (user, template, photo) planned for the site")),
       deleted_done_(metrics.counter("pushgate_sync_commands_removed_total",
                                     "Done sync commands removed from the commands table "
-                                    "(counted in sync_progress)")) {
+                                    "(counted in sync_progress)")),
+      replanned_(metrics.counter("pushgate_sync_records_lost_total",
+                                 "Records of sync commands that failed, expired or were "
+                                 "cancelled (not on the terminal), by what the sync did",
+                                 {{"action", "replanned"}})),
+      held_back_(metrics.counter("pushgate_sync_records_lost_total",
+                                 "Records of sync commands that failed, expired or were "
+                                 "cancelled (not on the terminal), by what the sync did",
+                                 {{"action", "next_full_sync"}})) {
   options_.window = std::max<std::int64_t>(1, options_.window);
   metrics.callback_gauge("pushgate_sync_commands_open",
                          "Sync commands queued or sent, not finished (at most sync.window per "
@@ -242,8 +250,14 @@ std::string SyncService::start() {
     (done ? finished_done_ : finished_failed_).inc();
     ++s->busy;
     const std::int64_t records = record_count(c.verb, c.params);
-    boost::asio::post(strand_, [this, s, sn = c.terminal_sn, id = c.id, done, records] {
+    // Not done: the records it carried are not on the terminal.
+    auto lost = done ? std::vector<std::string>{} : items_of(c.verb, c.params);
+    boost::asio::post(strand_, [this, s, sn = c.terminal_sn, id = c.id, done, records,
+                                lost = std::move(lost), state = c.state]() mutable {
       finished(sn, id, done, records);
+      if (!done) {
+        replan(sn, std::move(lost), state);
+      }
       std::lock_guard l(s->mutex);
       --s->busy;
       s->idle.notify_all();
@@ -674,6 +688,70 @@ void SyncService::finished(const std::string& sn, std::int64_t id, bool done,
     flush_done();
   }
   pump(sn);
+  update_gauges();
+}
+
+// Strand: the records of a sync command that failed, expired or was
+// cancelled are not on the terminal. They are forgotten (in sync_items too)
+// and planned again by a walk of the terminal's keys (what it holds is
+// skipped); a record refused kMaxReplans times, or cancelled by an operator,
+// waits for the terminal's next walk (a restart, a change of its
+// biometrics, POST /api/v1/sync/terminals/{sn}) instead of going round.
+void SyncService::replan(const std::string& sn, std::vector<std::string> items,
+                         CommandState state) {
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  if (items.empty()) {
+    return;
+  }
+  constexpr int kMaxReplans = 3;
+  WriteBatch batch;
+  std::size_t again = 0;
+  for (const auto& item : items) {
+    ledger_.forget(sn, item);
+    batch.ops.push_back([sn, item](store::WriteContext& ctx) {
+      boost::system::error_code ec;
+      auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", ec);
+      if (ec) {
+        return ec;
+      }
+      st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+      return st.run();
+    });
+    if (state != CommandState::Cancelled && ++replans_[{sn, item}] <= kMaxReplans) {
+      ++again;
+    }
+  }
+  ++shared_->busy;
+  store_.append(std::move(batch), [this, s = shared_, sn](CommitResult r) {
+    if (r.ec) {
+      // Forgotten in memory: planned again all the same; after a restart
+      // the row says sent (the next POST /api/v1/sync/terminals/{sn} finds it).
+      log_->error("[sn={}] sync: cannot forget the records of a failed command: {}", sn,
+                  r.ec.message());
+    }
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
+  replanned_.inc(static_cast<double>(again));
+  held_back_.inc(static_cast<double>(items.size() - again));
+  const std::string first = text::log_escape(items.front());
+  if (again > 0) {
+    log_->warn(
+        "[sn={}] sync: a sync command {} with {} records ({}{}) not on the terminal; "
+        "planning them again",
+        sn, to_string(state), items.size(), first, items.size() > 1 ? ", ..." : "");
+    start_walk({sn}, options_.enrolment);
+  }
+  if (again < items.size()) {
+    log_->error(
+        "[sn={}] sync: a sync command {} with {} records ({}{}); {} of them refused "
+        "{} times or cancelled: sent again at the terminal's next full sync (POST "
+        "/api/v1/sync/terminals/{})",
+        sn, to_string(state), items.size(), first, items.size() > 1 ? ", ..." : "",
+        items.size() - again, kMaxReplans, sn);
+  }
   update_gauges();
 }
 

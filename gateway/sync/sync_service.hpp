@@ -141,6 +141,8 @@ class SyncService {
   void read_enrolment(std::string sn, std::string pin,
                       std::function<void(std::shared_ptr<const Enrolment>)> done);
   void finished(const std::string& sn, std::int64_t id, bool done, std::int64_t records);
+  /** A command not done: its records are forgotten and planned again. */
+  void replan(const std::string& sn, std::vector<std::string> items, CommandState state);
   /** Queues what apply() staged, batching records of one table. */
   void flush_staged();
   void flush_done();
@@ -162,6 +164,8 @@ class SyncService {
   boost::asio::steady_timer scan_timer_;
   // Strand only: the lanes and the journal of keys they plan from.
   std::map<std::string, Target> targets_;
+  /** Per terminal and item, how often a command carrying it was not done. */
+  std::map<std::pair<std::string, std::string>, int> replans_;
   /** Per target, a hash of the info its capabilities were read from. */
   std::map<std::string, std::size_t> info_hash_;
   std::map<std::string, Lane> lanes_;
@@ -206,6 +210,8 @@ class SyncService {
   metrics::Counter& finished_failed_;
   metrics::Counter& enrolments_;
   metrics::Counter& deleted_done_;
+  metrics::Counter& replanned_;
+  metrics::Counter& held_back_;
   /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
   CommitSubscription commit_sub_;
 };

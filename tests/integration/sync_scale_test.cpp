@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -318,6 +319,48 @@ TEST_F(SyncScaleTest, ATerminalServedBeforeItRegisteredGetsEveryTemplateAndPhoto
   EXPECT_EQ(progress_of("SCALE-LATE").at("complete"), true);
   EXPECT_TRUE(late->problems().empty()) << late->problems().front();
   late->stop();
+  station->stop();
+}
+
+// A batch the terminal refuses (Return < 0: none of its records applied)
+// loses nothing: its records are planned again (counted, logged) and go out
+// in a later command; they are never counted done.
+TEST_F(SyncScaleTest, ARefusedBatchIsPlannedAgain) {
+  start_gateway(4);
+  constexpr int kEnrolled = 6;
+  auto station = terminal("SCALE-ENROL", biometric);
+  enroll(station, kEnrolled);
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+
+  // The first DATA UPDATE biophoto with several records is refused.
+  auto refused = std::make_shared<std::atomic<int>>(0);
+  auto picky = terminal("SCALE-PICKY", [refused](sim::AccessTerminalConfig& c) {
+    biometric(c);
+    c.refuse_update = [refused](const std::string& table, const std::string& records) {
+      return table == "biophoto" && records.find('\n') != std::string::npos &&
+             refused->fetch_add(1) == 0;
+    };
+  });
+  run_until([&] { return holds_all(picky, kEnrolled) && open_for("SCALE-PICKY") == 0; },
+            {"SCALE-PICKY"});
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+  EXPECT_GE(refused->load(), 1);
+  EXPECT_GE(picky->access_stats().commands_failed, 1u);
+  // The refused batch stays failed; its records were sent again and counted.
+  const std::int64_t failed_records = gw_->query_int(
+      "SELECT coalesce(sum(" kRecords
+      "), 0) FROM commands WHERE origin='sync' AND terminal_sn='SCALE-PICKY' AND state='failed'");
+  EXPECT_GE(failed_records, 2);
+  EXPECT_EQ(metric_value(gw_->api_port(), "pushgate_sync_records_lost_total{action=\"replanned\"}")
+                .value_or(0),
+            static_cast<double>(failed_records));
+  // Done: every user's row, template and photo once (the photos of the
+  // refused batch in a later command, not counted twice).
+  const json p = progress_of("SCALE-PICKY");
+  EXPECT_EQ(p.at("done"), 3 * kEnrolled);
+  EXPECT_EQ(p.at("failed"), failed_records);
+  EXPECT_EQ(p.at("complete"), true);
+  picky->stop();
   station->stop();
 }
 

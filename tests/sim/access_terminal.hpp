@@ -71,6 +71,11 @@ struct AccessTerminalConfig {
   /// Keep content_digest() of template and photo data instead of the data
   /// (large syncs: 10,000 photos on each of 200 terminals do not fit in RAM).
   bool keep_digests = false;
+  /// When set and true for a DATA UPDATE (table, the records' lines), the
+  /// terminal answers it Return=-11 without applying any record of it (a
+  /// full table, a record the firmware rejects): the server must send them
+  /// again. Runs on the terminal's strand.
+  std::function<bool(const std::string& table, const std::string& records)> refuse_update;
   /// Optional in-flight limit shared by many terminals (not used by
   /// remote identification, which must not queue behind uploads).
   RequestGate* gate = nullptr;

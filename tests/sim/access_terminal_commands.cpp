@@ -102,6 +102,9 @@ int AccessTerminal::execute(const std::string& id, const AccessCommand& command,
 }
 
 int AccessTerminal::update_data(const AccessCommand& command) {
+  if (config_.refuse_update && config_.refuse_update(command.table, command.argument)) {
+    return access_return::kIncorrectParameter;
+  }
   // Several records, one per line after the first (§9.1.1 "${LF} is used to
   // connect multiple records"); one result for all: the first failure.
   if (command.argument.find('\n') == std::string::npos) {
