@@ -126,6 +126,23 @@ double cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+long rss_now_mb() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) {
+    return -1;
+  }
+  char line[256];
+  long kb = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "VmRSS:", 6) == 0) {
+      kb = std::atol(line + 6);
+      break;
+    }
+  }
+  std::fclose(f);
+  return kb < 0 ? -1 : kb / 1024;
+}
+
 long peak_rss_mb() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -263,6 +280,13 @@ int main(int argc, char** argv) {
   const auto db_after = dir_bytes(gw.data_dir());
   const std::int64_t rows_after = gw.query_int("SELECT count(*) FROM commands");
   const std::int64_t sync_items = gw.query_int("SELECT count(*) FROM sync_items");
+  // What the gateway keeps in memory of what each terminal was sent.
+  const auto sync_state = pushgate::test::http_request(gw.api_port(), "GET", "/api/v1/sync");
+  long long items_tracked = -1;
+  if (const auto at = sync_state.body.find("\"items_tracked\":"); at != std::string::npos) {
+    items_tracked = std::atoll(sync_state.body.c_str() + at + 16);
+  }
+  const long rss_end = rss_now_mb();
 
   // 3. What each terminal holds, item by item.
   std::size_t wrong = 0;
@@ -351,6 +375,9 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(executed), static_cast<unsigned long long>(failed),
       static_cast<unsigned long long>(problems), wrong,
       first_wrong.empty() ? "" : ", first: ", first_wrong.c_str());
-  std::printf("  peak RSS of the bench process: %ld MB\n", peak_rss_mb());
+  std::printf(
+      "  RSS of the bench process (gateway and simulators): peak %ld MB, %ld MB after the sync; "
+      "sent items the gateway holds in memory: %lld\n",
+      peak_rss_mb(), rss_end, items_tracked);
   return complete && wrong == 0 && store_failures == 0 && enqueue_failures == 0 ? 0 : 1;
 }
