@@ -185,7 +185,15 @@ WriteOp CommandQueue::update_op(const CommandRecord& c) {
     } else {
       st.bind_null(5);
     }
-    bind_text_or_null(st, 6, c.wire);
+    // The line as sent, for diagnosis. A long one carries a photo or
+    // template that params already holds: only its start is kept, so a
+    // large sync does not store each blob twice (issue 19).
+    constexpr std::size_t kWireKept = 512;
+    if (c.wire.size() > kWireKept) {
+      st.bind(6, c.wire.substr(0, kWireKept) + "... (" + std::to_string(c.wire.size()) + " bytes)");
+    } else {
+      bind_text_or_null(st, 6, c.wire);
+    }
     st.bind(7, c.return_code);
     bind_text_or_null(st, 8, c.return_name);
     bind_text_or_null(st, 9, c.result);

@@ -1,5 +1,6 @@
 #include "gateway/command_spec.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace pushgate {
@@ -71,6 +72,15 @@ constexpr std::array kUpsertHoliday{ParamSpec{"day", T::Text, true, 8, 8},
                                     ParamSpec{"type", T::Integer, false, 1, 3},
                                     ParamSpec{"yearly", T::Boolean}};
 constexpr std::array kDay{ParamSpec{"day", T::Text, true, 8, 8}};
+// Several records of one DATA UPDATE table in one command (the spec's
+// ${LF}-joined records, Security PUSH §9.1.1): `commands` is
+// [{"verb": "upsert_user", "params": {...}}, ...], one verb, each record
+// checked as that verb. The sync sends users, rights, templates and photos
+// this way. Checked by validate_batch below.
+constexpr std::int64_t kBatchMax = 100;
+constexpr std::array kBatch{ParamSpec{"commands", T::TextList, true, 1, kBatchMax}};
+constexpr std::array<std::string_view, 5> kBatchable{
+    "upsert_user", "authorize_user", "upsert_template", "upsert_biophoto", "upsert_photo"};
 
 constexpr std::array kVerbs{
     VerbSpec{"raw", false, kRaw},
@@ -98,6 +108,7 @@ constexpr std::array kVerbs{
     VerbSpec{"delete_timezone", false, kTimezoneId},
     VerbSpec{"upsert_holiday", false, kUpsertHoliday},
     VerbSpec{"delete_holiday", false, kDay},
+    VerbSpec{"batch", false, kBatch},
 };
 
 std::string range(const ParamSpec& p) {
@@ -169,6 +180,44 @@ std::optional<std::string> check_value(const nlohmann::json& v, const ParamSpec&
   return std::string("has an unknown type");
 }
 
+std::optional<CommandProblem> validate_batch(const nlohmann::json& params) {
+  for (const auto& [name, value] : params.items()) {
+    if (name != "commands") {
+      return CommandProblem{"params." + name.substr(0, 64), "is not a parameter of batch"};
+    }
+  }
+  const auto it = params.find("commands");
+  if (it == params.end() || !it->is_array() || it->empty() ||
+      static_cast<std::int64_t>(it->size()) > kBatchMax) {
+    return CommandProblem{"params.commands", "must be an array of 1.." + std::to_string(kBatchMax) +
+                                                 " {\"verb\", \"params\"} records"};
+  }
+  std::string verb;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& e = (*it)[i];
+    const std::string field = "params.commands[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("verb") || !e.at("verb").is_string() ||
+        !e.contains("params")) {
+      return CommandProblem{field, "must be {\"verb\", \"params\"}"};
+    }
+    const auto& v = e.at("verb").get_ref<const std::string&>();
+    if (std::find(kBatchable.begin(), kBatchable.end(), v) == kBatchable.end()) {
+      return CommandProblem{field + ".verb",
+                            "must be one of upsert_user, authorize_user, upsert_template, "
+                            "upsert_biophoto, upsert_photo"};
+    }
+    if (verb.empty()) {
+      verb = v;
+    } else if (v != verb) {
+      return CommandProblem{field + ".verb", "must be " + verb + " (one table per batch)"};
+    }
+    if (auto problem = validate_command(v, e.at("params"))) {
+      return CommandProblem{field + "." + problem->field, problem->message};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::span<const VerbSpec> verb_specs() noexcept {
@@ -192,6 +241,9 @@ std::optional<CommandProblem> validate_command(std::string_view verb,
   }
   if (!params.is_object()) {
     return CommandProblem{"params", "must be a JSON object"};
+  }
+  if (verb == "batch") {
+    return validate_batch(params);
   }
   for (const auto& [name, value] : params.items()) {
     const ParamSpec* p = nullptr;

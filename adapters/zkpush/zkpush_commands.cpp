@@ -70,6 +70,9 @@ bool version_less(std::string_view a, std::string_view b) {
 }
 
 Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view push_version) {
+  if (c.verb == "batch") {
+    return fail("batch: only access-control terminals take several records per command");
+  }
   const auto& p = c.params;
   const auto& v = c.verb;
   if (v == "raw") {
@@ -202,6 +205,48 @@ Rendered render_access(const CommandRecord& c, const TerminalFormat& format) {
   const auto& p = c.params;
   const auto& v = c.verb;
   using Op = security::ControlOperation;
+  if (v == "batch") {
+    // One DATA UPDATE of several records: the first line whole, then each
+    // further record without "DATA UPDATE <table> ", ${LF} between them
+    // (Security PUSH §9.1.1). The terminal answers one result for all.
+    const auto it = p.find("commands");
+    if (it == p.end() || !it->is_array() || it->empty()) {
+      return fail("batch needs commands");
+    }
+    std::string out;
+    std::string head;
+    for (const auto& e : *it) {
+      CommandRecord one;
+      one.verb = e.value("verb", std::string());
+      one.params = e.value("params", nlohmann::json::object());
+      if (one.verb == "batch") {
+        return fail("batch: a batch inside a batch");
+      }
+      const Rendered r = render_access(one, format);
+      if (!r.error.empty()) {
+        return fail("batch: " + r.error);
+      }
+      // "DATA UPDATE <table> ": up to the third space.
+      std::size_t cut = 0;
+      for (int spaces = 0; spaces < 3 && cut != std::string::npos;) {
+        cut = r.line.find(' ', cut == 0 ? 0 : cut + 1);
+        spaces += cut != std::string::npos ? 1 : 0;
+      }
+      if (cut == std::string::npos || r.line.rfind("DATA UPDATE ", 0) != 0) {
+        return fail("batch: only DATA UPDATE records");
+      }
+      if (out.empty()) {
+        head = r.line.substr(0, cut + 1);
+        out = r.line;
+      } else if (r.line.compare(0, head.size(), head) != 0) {
+        return fail("batch: one table per command");
+      } else {
+        out += '\n';
+        out.append(r.line, head.size(), std::string::npos);
+      }
+    }
+    return line(out);
+  }
   if (v == "raw") {
     auto l = str(p, "line");
     return l.empty() ? fail("raw command without a line") : line(l);

@@ -447,6 +447,18 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.add({"sync.window",
+         ValueType::Int,
+         std::int64_t{32},
+         "Records (user rows, rights, templates, photos) in sync commands queued or\n"
+         "sent to one terminal at most. The rest of a large sync (10,000 users to 200\n"
+         "terminals) is planned as the terminal takes them, so the command queue holds\n"
+         "what is outstanding, not users x terminals.",
+         std::int64_t{1},
+         std::int64_t{10000},
+         {},
+         false});
+
   s.describe_section("linkage",
                      "[linkage] — linkage rules: an event pattern fires commands to terminals,\n"
                      "alert events and outputs (rules/linkage/README.md).");

@@ -150,6 +150,50 @@ std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals) {
   return out;
 }
 
+std::vector<std::string> items_of(const std::string& verb, const nlohmann::json& params) {
+  std::vector<std::string> out;
+  if (!params.is_object()) {
+    return out;
+  }
+  if (verb == "batch") {
+    const auto it = params.find("commands");
+    if (it != params.end() && it->is_array()) {
+      for (const auto& c : *it) {
+        if (c.is_object() && c.contains("params")) {
+          for (auto& item : items_of(c.value("verb", std::string()), c["params"])) {
+            out.push_back(std::move(item));
+          }
+        }
+      }
+    }
+    return out;
+  }
+  const auto text = [&params](const char* key) {
+    const auto it = params.find(key);
+    if (it == params.end()) {
+      return std::string();
+    }
+    return it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  if (verb == "upsert_user" || verb == "delete_user") {
+    out.push_back(user_item(text("pin")));
+  } else if (verb == "authorize_user" || verb == "deauthorize_user") {
+    out.push_back("authorize/" + text("pin"));
+  } else if (verb == "upsert_template") {
+    out.push_back("template/" + text("pin") + "/" + text("bio_type") + "/" + text("no") + "/" +
+                  text("index"));
+  } else if (verb == "upsert_biophoto") {
+    out.push_back("photo/" + text("pin") + "/biophoto/" + text("bio_type"));
+  } else if (verb == "upsert_photo") {
+    out.push_back("photo/" + text("pin") + "/userpic/0");
+  } else if (verb == "upsert_timezone" || verb == "delete_timezone") {
+    out.push_back("timezone/" + text("id"));
+  } else if (verb == "upsert_holiday" || verb == "delete_holiday") {
+    out.push_back("holiday/" + text("day"));
+  }
+  return out;
+}
+
 std::string validity_from_upload(std::string_view value, bool end) {
   const std::string v = trim(value);
   if (v.size() != 8 ||

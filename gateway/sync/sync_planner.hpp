@@ -47,6 +47,13 @@ struct Target {
  */
 std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals);
 
+/**
+ * The items (as planned: "user/PIN", "template/PIN/type/no/index", ...) a
+ * sync command carries, a batch's every record: what a failed or expired
+ * command leaves a terminal without. Empty for a verb the sync never plans.
+ */
+std::vector<std::string> items_of(const std::string& verb, const nlohmann::json& params);
+
 /** `0:1:0:...` → entry i true when "1" (spaces allowed). */
 std::vector<bool> parse_support_list(std::string_view list);
 

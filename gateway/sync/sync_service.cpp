@@ -30,9 +30,77 @@ struct SyncService::Shared {
   std::mutex mutex;
   std::condition_variable idle;
   SyncService* service = nullptr;
-  std::atomic<std::size_t> busy{0};   ///< posted or reading work not finished
-  std::atomic<std::int64_t> open{0};  ///< sync commands queued or sent
+  std::atomic<std::size_t> busy{0};      ///< posted or reading work not finished
+  std::atomic<std::int64_t> open{0};     ///< sync commands queued or sent
+  std::atomic<std::int64_t> pending{0};  ///< keys the lanes have not planned yet
+  std::atomic<std::int64_t> behind{0};   ///< terminals with keys or commands outstanding
 };
+
+namespace {
+
+// Records a sync command carries: a batch its commands, any other one.
+#define SYNC_RECORDS \
+  "CASE WHEN verb='batch' THEN json_array_length(params, '$.commands') ELSE 1 END"
+
+std::int64_t record_count(const std::string& verb, const nlohmann::json& params) {
+  if (verb != "batch") {
+    return 1;
+  }
+  const auto it = params.find("commands");
+  return it != params.end() && it->is_array() ? static_cast<std::int64_t>(it->size()) : 1;
+}
+
+std::optional<date::year_month_day> parse_day(const std::string& text) {
+  std::istringstream in(text);
+  date::year_month_day day{};
+  in >> date::parse("%Y-%m-%d", day);
+  if (in.fail()) {
+    return std::nullopt;
+  }
+  return day;
+}
+
+/** Whether an enrolment item ("template/PIN/type/no/index", ...) goes to `t`. */
+bool item_applies(const Target& t, const std::string& item) {
+  const auto segment_from_end = [&item](int n) -> std::string {
+    std::size_t end = item.size();
+    for (int i = 0; i < n; ++i) {
+      const std::size_t slash = item.rfind('/', end - 1);
+      if (slash == std::string::npos || slash == 0) {
+        return {};
+      }
+      if (i == n - 1) {
+        return item.substr(slash + 1, end - slash - 1);
+      }
+      end = slash;
+    }
+    return {};
+  };
+  if (item.rfind("template/", 0) == 0) {
+    return t.supports_data(std::atoi(segment_from_end(3).c_str()));
+  }
+  if (item.rfind("photo/", 0) == 0) {
+    return segment_from_end(2) == "userpic" ||
+           t.supports_photo(std::atoi(segment_from_end(1).c_str()));
+  }
+  return true;  // the user row
+}
+
+std::size_t enrolment_bytes(const Enrolment& e) {
+  std::size_t n = 256;
+  for (const auto& t : e.templates) {
+    n += t.data.size() + 64;
+  }
+  for (const auto& p : e.photos) {
+    n += p.data.size() + 64;
+  }
+  return n;
+}
+
+/** Enrolments kept in memory for the lanes that plan them one after another. */
+constexpr std::size_t kEnrolCacheBytes = 16 * 1024 * 1024;
+
+}  // namespace
 
 Options options_from_config(const config::Config& config) {
   Options o;
@@ -53,6 +121,7 @@ Options options_from_config(const config::Config& config) {
                                "' is not one of users, timezones, templates, photos");
     }
   }
+  o.window = config.get_int("sync.window");
   return o;
 }
 
@@ -84,10 +153,31 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
                                        {{"outcome", "failed"}})),
       enrolments_(
           metrics.counter("pushgate_sync_enrolments_total",
-                          "Enrolment uploads (user, template, photo) planned for the site")) {
+                          "Enrolment uploads (user, template, photo) planned for the site")),
+      deleted_done_(metrics.counter("pushgate_sync_commands_removed_total",
+                                    "Done sync commands removed from the commands table "
+                                    "(counted in sync_progress)")),
+      replanned_(metrics.counter("pushgate_sync_records_lost_total",
+                                 "Records of sync commands that failed, expired or were "
+                                 "cancelled (not on the terminal), by what the sync did",
+                                 {{"action", "replanned"}})),
+      held_back_(metrics.counter("pushgate_sync_records_lost_total",
+                                 "Records of sync commands that failed, expired or were "
+                                 "cancelled (not on the terminal), by what the sync did",
+                                 {{"action", "next_full_sync"}})) {
+  options_.window = std::max<std::int64_t>(1, options_.window);
   metrics.callback_gauge("pushgate_sync_commands_open",
-                         "Sync commands queued or sent, not finished (a large sync's backlog)",
+                         "Sync commands queued or sent, not finished (at most sync.window per "
+                         "terminal)",
                          [s = shared_] { return static_cast<double>(s->open.load()); });
+  metrics.callback_gauge(
+      "pushgate_sync_pending",
+      "Users, enrolments, time zones and holidays not yet planned for a terminal, summed over "
+      "the terminals (what a large sync still has to go through)",
+      [s = shared_] { return static_cast<double>(s->pending.load()); });
+  metrics.callback_gauge("pushgate_sync_terminals_behind",
+                         "Access terminals the sync has not finished bringing in step",
+                         [s = shared_] { return static_cast<double>(s->behind.load()); });
 }
 
 SyncService::~SyncService() {
@@ -103,6 +193,7 @@ std::string SyncService::start() {
     boost::system::error_code ec;
     std::vector<std::tuple<std::string, std::string, std::string>> rows;
     std::int64_t open = 0;
+    std::map<std::string, std::int64_t> by_terminal;
   };
   Loaded loaded = store_.read([](store::Connection& db) {
     Loaded l;
@@ -111,10 +202,13 @@ std::string SyncService::start() {
       l.rows.emplace_back(st.column_text(0), st.column_text(1), st.column_text(2));
     }
     if (!l.ec) {
-      auto open = db.prepare(
-          "SELECT count(*) FROM commands WHERE origin='sync' AND state IN ('queued','sent')", l.ec);
-      if (!l.ec && open.step(l.ec)) {
-        l.open = open.column_int(0);
+      auto open = db.prepare("SELECT terminal_sn, count(*), sum(" SYNC_RECORDS
+                             ") FROM commands WHERE origin='sync' AND "
+                             "state IN ('queued','sent') GROUP BY terminal_sn",
+                             l.ec);
+      while (!l.ec && open.step(l.ec)) {
+        l.open += open.column_int(1);                             // commands, for the gauge
+        l.by_terminal[open.column_text(0)] = open.column_int(2);  // records, for the window
       }
     }
     return l;
@@ -126,6 +220,7 @@ std::string SyncService::start() {
     ledger_.record(sn, item, digest);
   }
   shared_->open = loaded.open;
+  open_at_start_ = std::move(loaded.by_terminal);
   {
     std::lock_guard lock(shared_->mutex);
     shared_->service = this;
@@ -151,7 +246,22 @@ std::string SyncService::start() {
       return;
     }
     --s->open;
-    (c.state == CommandState::Done ? finished_done_ : finished_failed_).inc();
+    const bool done = c.state == CommandState::Done;
+    (done ? finished_done_ : finished_failed_).inc();
+    ++s->busy;
+    const std::int64_t records = record_count(c.verb, c.params);
+    // Not done: the records it carried are not on the terminal.
+    auto lost = done ? std::vector<std::string>{} : items_of(c.verb, c.params);
+    boost::asio::post(strand_, [this, s, sn = c.terminal_sn, id = c.id, done, records,
+                                lost = std::move(lost), state = c.state]() mutable {
+      finished(sn, id, done, records);
+      if (!done) {
+        replan(sn, std::move(lost), state);
+      }
+      std::lock_guard l(s->mutex);
+      --s->busy;
+      s->idle.notify_all();
+    });
   });
   // Terminals that have items are in step; one without any gets everything.
   for (const auto& [sn, item, digest] : loaded.rows) {
@@ -169,54 +279,10 @@ void SyncService::scan_terminals() {
       return;
     }
   }
-  bool joined = false;
-  // Every 2 s over every terminal: only the serials not served yet are
-  // copied, and only their records read (targets_of parses each record's
-  // info JSON; doing that for 2,000 idle terminals every scan cost more
-  // than their polls).
-  const auto fresh = terminals_.serials_if([this](const TerminalRecord& t) {
-    return t.state == "accepted" && t.capabilities.user_sync && known_targets_.count(t.sn) == 0;
-  });
-  for (const auto& sn : fresh) {
-    if (!known_targets_.insert(sn).second) {
-      continue;
-    }
-    joined = true;
-    if (access_ != nullptr) {
-      log_->info("[sn={}] sync: new access terminal, queueing the master data it needs", sn);
-      full_sync(sn);
-    }
-  }
-  if (joined && options_.enrolment) {
-    // And every enrolment the other terminals hold (the ledger keeps the
-    // terminals that have them from getting them again).
-    struct Pairs {
-      boost::system::error_code ec;
-      std::vector<std::pair<std::string, std::string>> rows;
-    };
-    ++shared_->busy;
-    store_.async_read(
-        [](store::Connection& db) {
-          Pairs p;
-          p.rows = store::read_device_user_keys(db, p.ec);
-          return p;
-        },
-        boost::asio::bind_executor(strand_, [this, s = shared_](Pairs p) {
-          if (p.ec) {
-            log_->error("sync: cannot list the enrolments for a new terminal: {}", p.ec.message());
-          }
-          for (auto& [sn, pin] : p.rows) {
-            // Only what the terminals the sync serves hold (accepted, user_sync).
-            const auto t = terminals_.find(sn);
-            if (t && t->state == "accepted" && t->capabilities.user_sync) {
-              sync_enrolment(std::move(sn), std::move(pin));
-            }
-          }
-          std::lock_guard lock(s->mutex);
-          --s->busy;
-          s->idle.notify_all();
-        }));
-  }
+  // Every 2 s: only the terminals that joined or left (targets_of parses
+  // each record's info JSON; doing that for 2,000 idle terminals every scan
+  // cost more than their polls).
+  refresh_targets(false);
   scan_timer_.expires_after(std::chrono::seconds(2));
   scan_timer_.async_wait([this, s = shared_](boost::system::error_code ec) {
     if (!ec) {
@@ -225,101 +291,286 @@ void SyncService::scan_terminals() {
   });
 }
 
-void SyncService::stop() {
-  commit_sub_.reset();  // first, and without the lock the observer takes
-  {
-    std::lock_guard lock(shared_->mutex);
-    shared_->service = nullptr;
+void SyncService::refresh_targets(bool all) {
+  // Terminals whose biometrics changed since their keys were planned: a
+  // Security PUSH terminal is an access terminal from its handshake on, and
+  // says which templates and photos it takes only when it registers. What
+  // was planned before (user rows without templates or photos) is not all
+  // it needs; a walk brings the rest (what it was sent is skipped).
+  std::set<std::string> changed;
+  const auto put = [this, &changed](const TerminalRecord& record) {
+    info_hash_[record.sn] = std::hash<std::string_view>{}(record.info_json);
+    for (auto& t : targets_of({record})) {
+      auto it = targets_.find(t.sn);
+      if (it == targets_.end()) {
+        targets_.emplace(t.sn, std::move(t));
+      } else if (it->second.bio_data != t.bio_data || it->second.bio_photo != t.bio_photo) {
+        changed.insert(t.sn);
+        it->second = std::move(t);
+      }
+    }
+  };
+  std::set<std::string> served;
+  std::vector<std::string> fresh;
+  if (all) {
+    for (const auto& record : terminals_.all()) {
+      if (record.state == "accepted" && record.capabilities.user_sync) {
+        served.insert(record.sn);
+        put(record);
+      }
+    }
+  } else {
+    // Without copying a record or parsing its info JSON: only the serials
+    // served, and those that are new or whose info changed.
+    fresh = terminals_.serials_if([this, &served](const TerminalRecord& t) {
+      if (t.state != "accepted" || !t.capabilities.user_sync) {
+        return false;
+      }
+      served.insert(t.sn);
+      const auto h = info_hash_.find(t.sn);
+      return h == info_hash_.end() || h->second != std::hash<std::string_view>{}(t.info_json);
+    });
   }
-  boost::asio::post(strand_, [this] { scan_timer_.cancel(); });
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    if (served.count(it->first) == 0) {
+      info_hash_.erase(it->first);
+      it = targets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& sn : fresh) {
+    if (const auto record = terminals_.find(sn)) {
+      put(*record);
+    }
+  }
+  // A terminal seen for the first time (or after a restart: every one) walks
+  // every key; one that is in step finds it holds everything (no command).
+  std::vector<std::string> walkers;
+  for (const auto& [sn, t] : targets_) {
+    auto [it, inserted] = lanes_.try_emplace(sn);
+    Lane& lane = it->second;
+    if (inserted) {
+      if (auto open = open_at_start_.find(sn); open != open_at_start_.end()) {
+        lane.open = open->second;
+      }
+      lane.next = journal_base_ + journal_.size();
+      if (known_targets_.insert(sn).second) {
+        log_->info(
+            "[sn={}] sync: new access terminal, planning the master data and enrolments "
+            "it needs",
+            sn);
+      }
+      walkers.push_back(sn);
+    } else if (lane.next < journal_base_) {
+      // Away while the journal moved on: what it missed is found by a walk.
+      lane.next = journal_base_ + journal_.size();
+      walkers.push_back(sn);
+    } else if (changed.count(sn) != 0) {
+      log_->info("[sn={}] sync: its biometrics changed; planning the templates and photos it lacks",
+                 sn);
+      walkers.push_back(sn);
+    }
+  }
+  if (!walkers.empty()) {
+    start_walk(std::move(walkers), options_.enrolment);
+  }
+  update_gauges();
 }
 
-// Writer thread: pick the enrolment uploads and hand them to the strand.
-void SyncService::on_commit(const std::vector<Event>& committed) {
-  if (!options_.enrolment) {
+std::vector<SyncService::Key> SyncService::master_keys() {
+  std::vector<Key> keys;
+  if (access_ == nullptr) {
+    return keys;
+  }
+  access_->with_data([&](const ra::MasterData& data) {
+    for (const auto& [id, tz] : data.timezones) {
+      keys.push_back({Key::Kind::TimeZone, std::to_string(id), {}, {}});
+    }
+    for (const auto& [day, h] : data.holidays) {
+      keys.push_back({Key::Kind::Holiday, date::format("%Y-%m-%d", day), {}, {}});
+    }
+    for (const auto& [pin, u] : data.users) {
+      keys.push_back({Key::Kind::User, pin, {}, {}});
+    }
+  });
+  return keys;
+}
+
+void SyncService::start_walk(std::vector<std::string> serials, bool with_enrolments) {
+  auto keys = std::make_shared<std::vector<Key>>(master_keys());
+  for (const auto& sn : serials) {
+    lanes_[sn].waiting = true;
+  }
+  const auto begin = [this, serials](std::shared_ptr<const std::vector<Key>> walk) {
+    for (const auto& sn : serials) {
+      Lane& lane = lanes_[sn];
+      lane.walk = walk;
+      lane.walk_pos = 0;
+      lane.waiting = false;
+      pump(sn);
+    }
+    update_gauges();
+  };
+  if (!with_enrolments) {
+    begin(std::move(keys));
     return;
   }
-  std::set<std::pair<std::string, std::string>> touched;
-  for (const auto& e : committed) {
-    if (e.kind != EventKind::Enrollment || e.pin.empty() || e.command_id != 0) {
-      continue;
-    }
-    const auto extra = json::parse(e.extra_json, nullptr, false);
-    const std::string record = extra.is_object() ? extra.value("record", std::string()) : "";
-    if (record == "user" || record == "template" || record == "biophoto" || record == "userpic") {
-      touched.emplace(e.terminal_sn, e.pin);
-    }
-  }
-  for (const auto& [sn, pin] : touched) {
-    ++shared_->busy;
-    boost::asio::post(strand_, [this, s = shared_, sn = sn, pin = pin] {
-      sync_enrolment(sn, pin);
-      std::lock_guard lock(s->mutex);
-      --s->busy;
-      s->idle.notify_all();
-    });
-  }
-}
-
-// Writer thread (or the committing thread): plan on the strand.
-void SyncService::on_change(const access::MasterDataChange& change) {
+  // And every enrolment the terminals the sync serves hold (the ledger
+  // keeps the terminals that have them from getting them again).
+  struct Pairs {
+    boost::system::error_code ec;
+    Enrolments rows;
+  };
   ++shared_->busy;
-  boost::asio::post(strand_, [this, s = shared_, change] {
-    const auto targets = targets_of(terminals_.all());
-    std::vector<Planned> plan;
-    access_->with_data([&](const ra::MasterData& data) {
-      using E = access::MasterDataChange::Entity;
-      switch (change.entity) {
-        case E::User: {
-          std::string skip;
-          if (change.source.rfind("terminal:", 0) == 0) {
-            skip = change.source.substr(9);  // it holds the row it uploaded
-          }
-          plan = plan_user(data, change.key, targets, options_.kinds, skip);
-          break;
-        }
-        case E::TimeZone:
-          try {
-            plan = plan_timezone(data, std::stoi(change.key), targets, options_.kinds);
-          } catch (const std::exception&) {
-            log_->warn("sync: time zone change with a bad key '{}'", change.key);
-          }
-          break;
-        case E::Holiday: {
-          std::istringstream in(change.key);
-          date::year_month_day day{};
-          in >> date::parse("%Y-%m-%d", day);
-          if (in.fail()) {
-            log_->warn("sync: holiday change with a bad key '{}'", change.key);
-          } else {
-            plan = plan_holiday(data, day, targets, options_.kinds);
-          }
-          break;
-        }
-        case E::Level:
-          // A level's doors or time zone changed: every user holding it.
-          for (const auto& [pin, u] : data.users) {
-            if (std::find(u.levels.begin(), u.levels.end(), std::atoi(change.key.c_str())) !=
-                u.levels.end()) {
-              auto p = plan_user(data, pin, targets, options_.kinds);
-              plan.insert(plan.end(), p.begin(), p.end());
+  store_.async_read(
+      [](store::Connection& db) {
+        Pairs p;
+        p.rows = store::read_device_user_keys(db, p.ec);
+        return p;
+      },
+      boost::asio::bind_executor(
+          strand_, [this, s = shared_, keys, begin = std::move(begin)](Pairs p) mutable {
+            if (p.ec) {
+              log_->error("sync: cannot list the enrolments for a full sync: {}", p.ec.message());
             }
-          }
-          break;
-        case E::Door:
-        case E::Area:
-          break;  // decided by pushgate (remote identification), not sent to terminals
-      }
-    });
-    apply(std::move(plan), {});
-    std::lock_guard lock(s->mutex);
-    --s->busy;
-    s->idle.notify_all();
-  });
+            for (auto& [sn, pin] : p.rows) {
+              // Only what the terminals the sync serves hold (accepted, user_sync).
+              const auto t = terminals_.find(sn);
+              if (t && t->state == "accepted" && t->capabilities.user_sync) {
+                keys->push_back({Key::Kind::Enrolment, std::move(sn), std::move(pin), {}});
+              }
+            }
+            begin(std::move(keys));
+            std::lock_guard lock(s->mutex);
+            --s->busy;
+            s->idle.notify_all();
+          }));
 }
 
-// Strand: read what `sn` uploaded for `pin`, plan for the others.
-void SyncService::sync_enrolment(std::string sn, std::string pin) {
+void SyncService::push_key(Key key) {
+  journal_.push_back(std::move(key));
+}
+
+void SyncService::pump(const std::string& sn) {
+  auto lit = lanes_.find(sn);
+  auto tit = targets_.find(sn);
+  if (lit == lanes_.end() || tit == targets_.end()) {
+    return;
+  }
+  Lane& lane = lit->second;
+  // Refilled once half the window is acknowledged, so what is planned
+  // together goes out batched (not one record per acknowledgement).
+  if (lane.open > options_.window / 2) {
+    return;
+  }
+  while (!lane.waiting && lane.open < options_.window) {
+    Key key;
+    if (lane.walk) {
+      if (lane.walk_pos >= lane.walk->size()) {
+        lane.walk.reset();
+        lane.walk_pos = 0;
+        continue;
+      }
+      key = (*lane.walk)[lane.walk_pos++];
+    } else if (lane.next < journal_base_ + journal_.size()) {
+      lane.next = std::max(lane.next, journal_base_);
+      key = journal_[static_cast<std::size_t>(lane.next - journal_base_)];
+      ++lane.next;
+    } else {
+      break;
+    }
+    if (!plan_key(sn, tit->second, key)) {
+      break;
+    }
+  }
+  flush_staged();
+}
+
+bool SyncService::plan_key(const std::string& sn, const Target& target, const Key& key) {
+  using K = Key::Kind;
+  const std::vector<Target> one{target};
+  std::vector<Planned> plan;
+  switch (key.kind) {
+    case K::TimeZone:
+    case K::Holiday:
+    case K::User:
+      if (access_ == nullptr) {
+        return true;
+      }
+      access_->with_data([&](const ra::MasterData& data) {
+        if (key.kind == K::User) {
+          plan = plan_user(data, key.a, one, options_.kinds, key.skip);
+        } else if (key.kind == K::TimeZone) {
+          plan = plan_timezone(data, std::atoi(key.a.c_str()), one, options_.kinds);
+        } else if (auto day = parse_day(key.a)) {
+          plan = plan_holiday(data, *day, one, options_.kinds);
+        }
+      });
+      apply(std::move(plan), {});
+      return true;
+    case K::Enrolment:
+      break;
+  }
+  if (!options_.enrolment) {
+    return true;
+  }
+  const auto id = std::make_pair(key.a, key.b);
+  if (auto s = summaries_.find(id); s != summaries_.end()) {
+    // Everything of it this terminal should hold, it holds: no read.
+    const bool source = sn == key.a;
+    bool all = true;
+    for (const auto& [item, digest] : s->second) {
+      if ((source || item_applies(target, item)) && ledger_.get(sn, item) != digest) {
+        all = false;
+        break;
+      }
+    }
+    if (all) {
+      return true;
+    }
+  }
+  if (auto c = enrol_cache_.find(id); c != enrol_cache_.end()) {
+    plan_enrolment_for(sn, target, *c->second);
+    return true;
+  }
+  lanes_[sn].waiting = true;
+  read_enrolment(key.a, key.b, [this, sn](std::shared_ptr<const Enrolment> e) {
+    Lane& lane = lanes_[sn];
+    lane.waiting = false;
+    auto t = targets_.find(sn);
+    if (e && t != targets_.end()) {
+      plan_enrolment_for(sn, t->second, *e);
+    }
+    pump(sn);
+    update_gauges();
+  });
+  return false;
+}
+
+void SyncService::plan_enrolment_for(const std::string& sn, const Target& target,
+                                     const Enrolment& e) {
+  if (sn == e.source_sn) {
+    std::vector<Planned> source_items;
+    plan_enrolment(e, {}, options_.kinds, &source_items);
+    apply({}, source_items);
+  } else {
+    apply(plan_enrolment(e, {target}, options_.kinds, nullptr), {});
+  }
+}
+
+// Strand: read what `sn` uploaded for `pin` (one read for every lane waiting).
+void SyncService::read_enrolment(std::string sn, std::string pin,
+                                 std::function<void(std::shared_ptr<const Enrolment>)> done) {
+  // Keyed by generation: a read begun before the enrolment changed serves
+  // only the lanes that asked before (the change's key plans them again).
+  const std::uint64_t gen = enrol_gen_[{sn, pin}];
+  const std::pair<std::string, std::string> read_key{sn, pin + '\x1f' + std::to_string(gen)};
+  auto& waiting = read_callbacks_[read_key];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) {
+    return;  // already being read
+  }
   struct Read {
     boost::system::error_code ec;
     Enrolment e;
@@ -373,26 +624,335 @@ void SyncService::sync_enrolment(std::string sn, std::string pin) {
         }
         return r;
       },
-      boost::asio::bind_executor(strand_, [this, s = shared_](Read r) {
+      boost::asio::bind_executor(strand_, [this, s = shared_, sn, pin, gen, read_key](Read r) {
+        const bool current = enrol_gen_[{sn, pin}] == gen;
+        std::shared_ptr<const Enrolment> e;
         if (r.ec) {
-          log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", r.e.source_sn,
-                      text::log_escape(r.e.pin), r.ec.message());
+          log_->error("[sn={}] sync: cannot read the enrolment of PIN {}: {}", sn,
+                      text::log_escape(pin), r.ec.message());
         } else if (!r.e.user) {
           // Templates before the user row: the other terminals would refuse
           // them (no such user). The user's upload brings them along.
-          log_->debug("[sn={}] sync: PIN {} has no user row yet; waiting for it", r.e.source_sn,
-                      text::log_escape(r.e.pin));
+          log_->debug("[sn={}] sync: PIN {} has no user row yet; waiting for it", sn,
+                      text::log_escape(pin));
         } else {
-          enrolments_.inc();
-          std::vector<Planned> source_items;
-          auto plan =
-              plan_enrolment(r.e, targets_of(terminals_.all()), options_.kinds, &source_items);
-          apply(std::move(plan), source_items);
+          auto shared = std::make_shared<const Enrolment>(std::move(r.e));
+          e = shared;
+        }
+        if (e && current) {
+          const auto& shared = e;
+          // What it puts on a terminal that supports everything: the digests
+          // a lane compares with what it was sent, without reading again.
+          Target all;
+          all.sn = std::string(1, '\0');
+          all.bio_data.assign(32, true);
+          all.bio_photo.assign(32, true);
+          auto& summary = summaries_[{sn, pin}];
+          summary.clear();
+          for (const auto& p : plan_enrolment(*shared, {all}, options_.kinds, nullptr)) {
+            summary.emplace_back(p.item, p.digest);
+          }
+          enrol_cache_bytes_ += enrolment_bytes(*shared);
+          enrol_cache_[{sn, pin}] = shared;
+          enrol_order_.emplace_back(sn, pin);
+          while (enrol_cache_bytes_ > kEnrolCacheBytes && !enrol_order_.empty()) {
+            auto it = enrol_cache_.find(enrol_order_.front());
+            if (it != enrol_cache_.end()) {
+              enrol_cache_bytes_ -= std::min(enrol_cache_bytes_, enrolment_bytes(*it->second));
+              enrol_cache_.erase(it);
+            }
+            enrol_order_.pop_front();
+          }
+        }
+        auto callbacks = std::move(read_callbacks_[read_key]);
+        read_callbacks_.erase(read_key);
+        for (auto& cb : callbacks) {
+          cb(e);
         }
         std::lock_guard lock(s->mutex);
         --s->busy;
         s->idle.notify_all();
       }));
+}
+
+void SyncService::finished(const std::string& sn, std::int64_t id, bool done,
+                           std::int64_t records) {
+  auto it = lanes_.find(sn);
+  if (it != lanes_.end()) {
+    Lane& lane = it->second;
+    lane.open = std::max<std::int64_t>(0, lane.open - records);
+    (done ? lane.done : lane.failed) += records;
+  }
+  if (done) {
+    done_ids_.push_back({sn, id, records});
+    flush_done();
+  }
+  pump(sn);
+  update_gauges();
+}
+
+// Strand: the records of a sync command that failed, expired or was
+// cancelled are not on the terminal. They are forgotten (in sync_items too)
+// and planned again by a walk of the terminal's keys (what it holds is
+// skipped); a record refused kMaxReplans times, or cancelled by an operator,
+// waits for the terminal's next walk (a restart, a change of its
+// biometrics, POST /api/v1/sync/terminals/{sn}) instead of going round.
+void SyncService::replan(const std::string& sn, std::vector<std::string> items,
+                         CommandState state) {
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  if (items.empty()) {
+    return;
+  }
+  constexpr int kMaxReplans = 3;
+  WriteBatch batch;
+  std::size_t again = 0;
+  for (const auto& item : items) {
+    ledger_.forget(sn, item);
+    batch.ops.push_back([sn, item](store::WriteContext& ctx) {
+      boost::system::error_code ec;
+      auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", ec);
+      if (ec) {
+        return ec;
+      }
+      st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+      return st.run();
+    });
+    if (state != CommandState::Cancelled && ++replans_[{sn, item}] <= kMaxReplans) {
+      ++again;
+    }
+  }
+  ++shared_->busy;
+  store_.append(std::move(batch), [this, s = shared_, sn](CommitResult r) {
+    if (r.ec) {
+      // Forgotten in memory: planned again all the same; after a restart
+      // the row says sent (the next POST /api/v1/sync/terminals/{sn} finds it).
+      log_->error("[sn={}] sync: cannot forget the records of a failed command: {}", sn,
+                  r.ec.message());
+    }
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
+  replanned_.inc(static_cast<double>(again));
+  held_back_.inc(static_cast<double>(items.size() - again));
+  const std::string first = text::log_escape(items.front());
+  if (again > 0) {
+    log_->warn(
+        "[sn={}] sync: a sync command {} with {} records ({}{}) not on the terminal; "
+        "planning them again",
+        sn, to_string(state), items.size(), first, items.size() > 1 ? ", ..." : "");
+    start_walk({sn}, options_.enrolment);
+  }
+  if (again < items.size()) {
+    log_->error(
+        "[sn={}] sync: a sync command {} with {} records ({}{}); {} of them refused "
+        "{} times or cancelled: sent again at the terminal's next full sync (POST "
+        "/api/v1/sync/terminals/{})",
+        sn, to_string(state), items.size(), first, items.size() > 1 ? ", ..." : "",
+        items.size() - again, kMaxReplans, sn);
+  }
+  update_gauges();
+}
+
+// Strand: a done sync command leaves the commands table (its photo or
+// template with it) and is counted in sync_progress, in one transaction.
+void SyncService::flush_done() {
+  if (flushing_ || done_ids_.empty()) {
+    return;
+  }
+  flushing_ = true;
+  auto ids = std::move(done_ids_);
+  done_ids_.clear();
+  std::map<std::string, std::int64_t> per_terminal;
+  for (const auto& d : ids) {
+    per_terminal[d.sn] += d.records;
+  }
+  const std::int64_t now = clock_.now_ms();
+  WriteBatch batch;
+  batch.ops.push_back([ids, per_terminal, now](store::WriteContext& ctx) {
+    boost::system::error_code ec;
+    for (const auto& d : ids) {
+      auto& del = ctx.statement("DELETE FROM commands WHERE id=?1 AND state='done'", ec);
+      if (ec) {
+        return ec;
+      }
+      del.bind(1, d.id);
+      if (auto e = del.run()) {
+        return e;
+      }
+    }
+    for (const auto& [sn, n] : per_terminal) {
+      auto& up = ctx.statement(
+          "INSERT INTO sync_progress(terminal_sn, done, updated_ms) VALUES(?1,?2,?3) "
+          "ON CONFLICT(terminal_sn) DO UPDATE SET done=done+excluded.done, "
+          "updated_ms=excluded.updated_ms",
+          ec);
+      if (ec) {
+        return ec;
+      }
+      up.bind(1, std::string_view(sn)).bind(2, n).bind(3, now);
+      if (auto e = up.run()) {
+        return e;
+      }
+    }
+    return boost::system::error_code{};
+  });
+  ++shared_->busy;
+  const auto count = ids.size();
+  store_.append(std::move(batch), [this, s = shared_, count](CommitResult r) {
+    boost::asio::post(strand_, [this, s, count, ec = r.ec] {
+      flushing_ = false;
+      if (ec) {
+        // They stay in the table as done (and are counted there): no harm.
+        log_->error("sync: cannot remove {} done sync commands: {}", count, ec.message());
+      } else {
+        deleted_done_.inc(static_cast<double>(count));
+      }
+      flush_done();
+      std::lock_guard lock(s->mutex);
+      --s->busy;
+      s->idle.notify_all();
+    });
+  });
+}
+
+std::int64_t SyncService::pending_of(const Lane& lane) const {
+  std::int64_t n = 0;
+  if (lane.walk) {
+    n += static_cast<std::int64_t>(lane.walk->size() - lane.walk_pos);
+  }
+  const std::uint64_t end = journal_base_ + journal_.size();
+  n += static_cast<std::int64_t>(end - std::min(end, std::max(lane.next, journal_base_)));
+  return n;
+}
+
+// Strand: gauges, and the journal entries every lane has planned are dropped.
+void SyncService::update_gauges() {
+  std::int64_t pending = 0;
+  std::int64_t behind = 0;
+  std::uint64_t oldest = journal_base_ + journal_.size();
+  for (const auto& [sn, lane] : lanes_) {
+    if (targets_.count(sn) == 0) {
+      continue;  // not served now; a walk catches it up when it is again
+    }
+    const std::int64_t p = pending_of(lane);
+    pending += p;
+    behind += (p > 0 || lane.open > 0 || lane.waiting) ? 1 : 0;
+    oldest = std::min(oldest, lane.next);
+  }
+  while (journal_base_ < oldest && !journal_.empty()) {
+    journal_.pop_front();
+    ++journal_base_;
+  }
+  shared_->pending = pending;
+  shared_->behind = behind;
+}
+
+void SyncService::stop() {
+  commit_sub_.reset();  // first, and without the lock the observer takes
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->service = nullptr;
+  }
+  boost::asio::post(strand_, [this] { scan_timer_.cancel(); });
+}
+
+// Writer thread: pick the enrolment uploads and hand them to the strand.
+void SyncService::on_commit(const std::vector<Event>& committed) {
+  if (!options_.enrolment) {
+    return;
+  }
+  std::set<std::pair<std::string, std::string>> touched;
+  for (const auto& e : committed) {
+    if (e.kind != EventKind::Enrollment || e.pin.empty() || e.command_id != 0) {
+      continue;
+    }
+    const auto extra = json::parse(e.extra_json, nullptr, false);
+    const std::string record = extra.is_object() ? extra.value("record", std::string()) : "";
+    if (record == "user" || record == "template" || record == "biophoto" || record == "userpic") {
+      touched.emplace(e.terminal_sn, e.pin);
+    }
+  }
+  if (touched.empty()) {
+    return;
+  }
+  ++shared_->busy;
+  boost::asio::post(strand_, [this, s = shared_, touched = std::move(touched)] {
+    refresh_targets(true);
+    for (const auto& [sn, pin] : touched) {
+      // Changed: read again when planned.
+      summaries_.erase({sn, pin});
+      ++enrol_gen_[{sn, pin}];
+      if (auto it = enrol_cache_.find({sn, pin}); it != enrol_cache_.end()) {
+        enrol_cache_bytes_ -= std::min(enrol_cache_bytes_, enrolment_bytes(*it->second));
+        enrol_cache_.erase(it);
+      }
+      enrolments_.inc();
+      push_key({Key::Kind::Enrolment, sn, pin, {}});
+    }
+    for (const auto& [sn, lane] : lanes_) {
+      pump(sn);
+    }
+    update_gauges();
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
+}
+
+// Writer thread (or the committing thread): plan on the strand.
+void SyncService::on_change(const access::MasterDataChange& change) {
+  ++shared_->busy;
+  boost::asio::post(strand_, [this, s = shared_, change] {
+    refresh_targets(true);
+    using E = access::MasterDataChange::Entity;
+    switch (change.entity) {
+      case E::User: {
+        std::string skip;
+        if (change.source.rfind("terminal:", 0) == 0) {
+          skip = change.source.substr(9);  // it holds the row it uploaded
+        }
+        push_key({Key::Kind::User, change.key, {}, skip});
+        break;
+      }
+      case E::TimeZone:
+        if (change.key.empty() || std::atoi(change.key.c_str()) <= 0) {
+          log_->warn("sync: time zone change with a bad key '{}'", change.key);
+        } else {
+          push_key({Key::Kind::TimeZone, change.key, {}, {}});
+        }
+        break;
+      case E::Holiday:
+        if (!parse_day(change.key)) {
+          log_->warn("sync: holiday change with a bad key '{}'", change.key);
+        } else {
+          push_key({Key::Kind::Holiday, change.key, {}, {}});
+        }
+        break;
+      case E::Level:
+        // A level's doors or time zone changed: every user holding it.
+        access_->with_data([&](const ra::MasterData& data) {
+          for (const auto& [pin, u] : data.users) {
+            if (std::find(u.levels.begin(), u.levels.end(), std::atoi(change.key.c_str())) !=
+                u.levels.end()) {
+              push_key({Key::Kind::User, pin, {}, {}});
+            }
+          }
+        });
+        break;
+      case E::Door:
+      case E::Area:
+        break;  // decided by pushgate (remote identification), not sent to terminals
+    }
+    for (const auto& [sn, lane] : lanes_) {
+      pump(sn);
+    }
+    update_gauges();
+    std::lock_guard lock(s->mutex);
+    --s->busy;
+    s->idle.notify_all();
+  });
 }
 
 // Strand: drop what terminals have, queue the rest in order, remember it.
@@ -425,38 +985,23 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
   const std::size_t planned_count = plan.size();
   auto todo = ledger_.filter(std::move(plan));
   skipped_.inc(planned_count - todo.size());
+  // A PIN already staged (changed twice, deleted and added): what is staged
+  // goes first, so the canonical order of a flush never swaps them.
+  for (const auto& p : todo) {
+    for (const auto& req : p.requests) {
+      if (staged_pins_.count(req.params.value("pin", std::string())) != 0) {
+        flush_staged();
+        break;
+      }
+    }
+  }
   for (auto& p : todo) {
     for (auto& req : p.requests) {
       req.origin = "sync";
-      ++shared_->open;
-      queued_.inc();
+      ++lanes_[p.terminal_sn].open;
+      staged_pins_.insert(req.params.value("pin", std::string()));
       log_->debug("[sn={}] sync: {} {}", p.terminal_sn, req.verb, p.item);
-      commands_.enqueue(std::move(req), [this, s = shared_, sn = p.terminal_sn, item = p.item](
-                                            boost::system::error_code ec, std::string error,
-                                            CommandRecord, bool) {
-        if (!ec && error.empty()) {
-          return;
-        }
-        --s->open;
-        enqueue_failures_.inc();
-        log_->error("[sn={}] sync: {} could not be queued: {}", sn, item,
-                    error.empty() ? ec.message() : error);
-        // Not sent: plan it again on the next change.
-        boost::asio::post(strand_, [this, sn, item] {
-          ledger_.forget(sn, item);
-          WriteBatch batch;
-          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
-            boost::system::error_code e;
-            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
-            if (e) {
-              return e;
-            }
-            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
-            return st.run();
-          });
-          store_.append(std::move(batch), [](CommitResult) {});
-        });
-      });
+      staged_.push_back({p.terminal_sn, p.item, std::move(req)});
     }
     remember(p.terminal_sn, p.item, p.digest);
     if (p.digest.empty() && p.item.rfind("user/", 0) == 0) {
@@ -473,32 +1018,177 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
       }
     }
   }
-  if (!ledger_rows.ops.empty()) {
-    store_.append(std::move(ledger_rows), [this](CommitResult r) {
+  // Stored after the commands they stand for (flush_staged): a crash in
+  // between sends an item again, never skips it.
+  for (auto& op : ledger_rows.ops) {
+    staged_ledger_.ops.push_back(std::move(op));
+  }
+}
+
+namespace {
+
+/** The order a flush queues verbs in: what a record needs goes before it. */
+int verb_rank(const std::string& verb) {
+  static const char* const kOrder[] = {"upsert_timezone", "upsert_holiday",  "delete_holiday",
+                                       "delete_user",     "upsert_user",     "deauthorize_user",
+                                       "authorize_user",  "upsert_template", "upsert_biophoto",
+                                       "upsert_photo",    "delete_timezone"};
+  for (int i = 0; i < static_cast<int>(std::size(kOrder)); ++i) {
+    if (verb == kOrder[i]) {
+      return i;
+    }
+  }
+  return static_cast<int>(std::size(kOrder));
+}
+
+bool batchable(const std::string& verb) {
+  return verb == "upsert_user" || verb == "authorize_user" || verb == "upsert_template" ||
+         verb == "upsert_biophoto" || verb == "upsert_photo";
+}
+
+/** Records in one batch at most, and bytes of their params. */
+constexpr std::size_t kBatchRecords = 50;
+constexpr std::size_t kBatchBytes = 48 * 1024;
+
+}  // namespace
+
+// Strand: what apply() staged goes into the queue, records of one DATA
+// UPDATE table batched into one command (one record per PIN per command),
+// then what was sent is stored.
+void SyncService::flush_staged() {
+  if (staged_.empty()) {
+    if (!staged_ledger_.ops.empty()) {
+      store_.append(std::move(staged_ledger_), [this](CommitResult r) {
+        if (r.ec) {
+          log_->error("sync: cannot store what was sent: {}", r.ec.message());
+        }
+      });
+      staged_ledger_ = WriteBatch{};
+    }
+    return;
+  }
+  auto staged = std::move(staged_);
+  staged_.clear();
+  staged_pins_.clear();
+  std::stable_sort(staged.begin(), staged.end(), [](const Staged& x, const Staged& y) {
+    if (x.sn != y.sn) {
+      return x.sn < y.sn;
+    }
+    return verb_rank(x.request.verb) < verb_rank(y.request.verb);
+  });
+  struct Out {
+    std::string sn;
+    std::vector<std::string> items;
+    CommandRequest request;
+  };
+  std::vector<Out> out;
+  std::set<std::string> pins_in_batch;
+  std::size_t batch_bytes = 0;
+  for (auto& st : staged) {
+    const std::string pin = st.request.params.value("pin", std::string());
+    const std::size_t bytes = dump_json(st.request.params).size();
+    Out* last = out.empty() ? nullptr : &out.back();
+    const bool joins = last != nullptr && batchable(st.request.verb) && last->sn == st.sn &&
+                       (last->request.verb == st.request.verb ||
+                        (last->request.verb == "batch" &&
+                         last->request.params["commands"][0]["verb"] == st.request.verb)) &&
+                       last->items.size() < kBatchRecords && batch_bytes + bytes <= kBatchBytes &&
+                       pins_in_batch.count(pin) == 0;
+    if (!joins) {
+      pins_in_batch.clear();
+      batch_bytes = 0;
+      out.push_back({st.sn, {st.item}, std::move(st.request)});
+    } else {
+      if (last->request.verb != "batch") {
+        nlohmann::json first = {{"verb", last->request.verb},
+                                {"params", std::move(last->request.params)}};
+        last->request.verb = "batch";
+        last->request.params = {{"commands", nlohmann::json::array({std::move(first)})}};
+      }
+      last->request.params["commands"].push_back(
+          {{"verb", st.request.verb}, {"params", std::move(st.request.params)}});
+      last->items.push_back(st.item);
+    }
+    pins_in_batch.insert(pin);
+    batch_bytes += bytes;
+  }
+  for (auto& o : out) {
+    ++shared_->open;
+    queued_.inc();
+    const std::int64_t records = static_cast<std::int64_t>(o.items.size());
+    commands_.enqueue(std::move(o.request), [this, s = shared_, sn = o.sn, items = o.items,
+                                             records](boost::system::error_code ec,
+                                                      std::string error, CommandRecord, bool) {
+      if (!ec && error.empty()) {
+        return;
+      }
+      --s->open;
+      enqueue_failures_.inc();
+      log_->error("[sn={}] sync: {} (and {} more) could not be queued: {}", sn, items.front(),
+                  items.size() - 1, error.empty() ? ec.message() : error);
+      // Not sent: plan it again on the next change (or walk).
+      boost::asio::post(strand_, [this, sn, items, records] {
+        if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
+          lane->second.open = std::max<std::int64_t>(0, lane->second.open - records);
+        }
+        WriteBatch batch;
+        for (const auto& item : items) {
+          ledger_.forget(sn, item);
+          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
+            boost::system::error_code e;
+            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
+            if (e) {
+              return e;
+            }
+            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
+            return st.run();
+          });
+        }
+        store_.append(std::move(batch), [](CommitResult) {});
+        pump(sn);
+        update_gauges();
+      });
+    });
+  }
+  if (!staged_ledger_.ops.empty()) {
+    store_.append(std::move(staged_ledger_), [this](CommitResult r) {
       if (r.ec) {
         // The commands are queued; after a restart they may be queued once more.
         log_->error("sync: cannot store what was sent: {}", r.ec.message());
       }
     });
+    staged_ledger_ = WriteBatch{};
   }
 }
 
-void SyncService::full_sync(const std::string& sn) {
-  // This terminal's record only: a scan that finds hundreds of new
-  // terminals must not read every record for each of them.
-  const auto record = terminals_.find(sn);
-  if (!record || record->first_seen_ms == 0 || !terminals_.is_terminal(sn)) {
-    return;
+std::size_t SyncService::full_sync(const std::string& sn) {
+  if (targets_.count(sn) == 0) {
+    // This terminal's record only, not every terminal's.
+    const auto record = terminals_.find(sn);
+    if (!record || record->first_seen_ms == 0 || !terminals_.is_terminal(sn)) {
+      return 0;
+    }
+    for (auto& t : targets_of({*record})) {
+      targets_.insert_or_assign(t.sn, std::move(t));
+    }
   }
-  const auto targets = targets_of({*record});
-  auto it =
-      std::find_if(targets.begin(), targets.end(), [&sn](const Target& t) { return t.sn == sn; });
-  if (it == targets.end() || access_ == nullptr) {
-    return;
+  auto it = targets_.find(sn);
+  if (it == targets_.end() || access_ == nullptr) {
+    return 0;
   }
+  // What it lacks now (the commands are queued as its window allows).
   auto plan = access_->with_data(
-      [&](const ra::MasterData& data) { return plan_terminal(data, *it, options_.kinds); });
-  apply(std::move(plan), {});
+      [&](const ra::MasterData& data) { return plan_terminal(data, it->second, options_.kinds); });
+  std::size_t lacking = 0;
+  for (const auto& p : ledger_.filter(std::move(plan))) {
+    lacking += p.requests.size();
+  }
+  auto [lane, inserted] = lanes_.try_emplace(sn);
+  if (inserted) {
+    lane->second.next = journal_base_ + journal_.size();
+  }
+  start_walk({sn}, false);
+  return lacking;
 }
 
 void SyncService::add_routes(api::Router& router) {
@@ -513,12 +1203,20 @@ void SyncService::add_routes(api::Router& router) {
         store_.async_read(
             [](store::Connection& db) {
               Counts c;
-              auto st = db.prepare(
-                  "SELECT terminal_sn, state, count(*) FROM commands WHERE origin='sync' "
-                  "GROUP BY terminal_sn, state ORDER BY terminal_sn",
-                  c.ec);
+              auto st =
+                  db.prepare("SELECT terminal_sn, state, sum(" SYNC_RECORDS
+                             ") FROM commands "
+                             "WHERE origin='sync' GROUP BY terminal_sn, state ORDER BY terminal_sn",
+                             c.ec);
               while (!c.ec && st.step(c.ec)) {
                 c.by_terminal[st.column_text(0)][st.column_text(1)] = st.column_int(2);
+              }
+              if (!c.ec) {
+                // Done sync commands leave the table; their count stays here.
+                auto done = db.prepare("SELECT terminal_sn, done FROM sync_progress", c.ec);
+                while (!c.ec && done.step(c.ec)) {
+                  c.by_terminal[done.column_text(0)]["done"] += done.column_int(1);
+                }
               }
               return c;
             },
@@ -529,7 +1227,13 @@ void SyncService::add_routes(api::Router& router) {
                                            "store unavailable", c.ec.message()));
                 return;
               }
+              for (const auto& [sn, lane] : lanes_) {
+                if (targets_.count(sn) != 0) {
+                  c.by_terminal[sn];  // a terminal with nothing sent yet is listed too
+                }
+              }
               json terminals = json::array();
+              std::int64_t pending_total = 0;
               for (const auto& [sn, states] : c.by_terminal) {
                 json t = {{"terminal", sn}};
                 std::int64_t total = 0;
@@ -544,6 +1248,21 @@ void SyncService::add_routes(api::Router& router) {
                     total == 0 ? 100.0
                                : 100.0 * static_cast<double>(t["done"].get<std::int64_t>()) /
                                      static_cast<double>(total);
+                // Outstanding: commands queued or sent (at most sync.window);
+                // pending: users, enrolments, time zones and holidays not yet
+                // planned for it. Complete when both are 0.
+                const std::int64_t outstanding =
+                    t["queued"].get<std::int64_t>() + t["sent"].get<std::int64_t>();
+                std::int64_t pending = 0;
+                bool waiting = false;
+                if (auto lane = lanes_.find(sn); lane != lanes_.end() && targets_.count(sn) != 0) {
+                  pending = pending_of(lane->second);
+                  waiting = lane->second.waiting;
+                }
+                pending_total += pending;
+                t["outstanding"] = outstanding;
+                t["pending"] = pending;
+                t["complete"] = outstanding == 0 && pending == 0 && !waiting;
                 terminals.push_back(std::move(t));
               }
               json body = {{"enabled", options_.enabled},
@@ -553,7 +1272,9 @@ void SyncService::add_routes(api::Router& router) {
                              {"timezones", options_.kinds.timezones},
                              {"templates", options_.kinds.templates},
                              {"photos", options_.kinds.photos}}},
+                           {"window", options_.window},
                            {"open", shared_->open.load()},
+                           {"pending", pending_total},
                            {"items_tracked", ledger_.size()},
                            {"terminals", std::move(terminals)}};
               reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
@@ -576,10 +1297,16 @@ void SyncService::add_routes(api::Router& router) {
           return;
         }
         boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
-          const std::int64_t before = static_cast<std::int64_t>(queued_.value());
-          full_sync(sn);
+          const std::size_t lacking = full_sync(sn);
+          std::int64_t pending = 0;
+          if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
+            pending = pending_of(lane->second);
+          }
+          // queued: the commands it lacks (sent as its window allows);
+          // pending: what its walk still goes through.
           json body = {{"terminal", sn},
-                       {"queued", static_cast<std::int64_t>(queued_.value()) - before}};
+                       {"queued", static_cast<std::int64_t>(lacking)},
+                       {"pending", pending}};
           reply.send(api::json_response(req, bhttp::status::accepted, dump_json(body) + "\n"));
         });
       });

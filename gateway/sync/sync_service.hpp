@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -41,6 +44,11 @@ struct Options {
   bool enabled = true;    ///< sync.enabled
   bool enrolment = true;  ///< sync.enrolment: push uploads of one terminal to the others
   Kinds kinds;            ///< sync.kinds
+  /**
+   * sync.window: records (user rows, rights, templates, photos...) in sync
+   * commands queued or sent per terminal at most; the rest is planned later.
+   */
+  std::int64_t window = 32;
 };
 
 /** Reads the sync.* keys; throws std::runtime_error naming a bad value. */
@@ -53,6 +61,17 @@ Options options_from_config(const config::Config& config);
  * CommandQueue (origin "sync"; rendered in each terminal's dialect when it
  * polls). What each terminal was sent is remembered per item (sync_items),
  * so nothing is sent twice and nothing goes back where it came from.
+ *
+ * At the size of a site (issue 19 item 6: 10,000 users to 200 terminals)
+ * the commands are planned lazily, per terminal ("lane"): a change or an
+ * enrolment is one key in a journal shared by the lanes, a terminal that
+ * joins (or every terminal after a restart) walks a snapshot of every key,
+ * and a lane turns keys into commands only while it has fewer than
+ * `sync.window` sync commands queued or sent. So the queue holds what is
+ * outstanding, not users x terminals x items; what is not planned yet is
+ * derived again from the master data, the enrolments and sync_items after a
+ * restart. A sync command that is done is deleted from `commands` (its
+ * blobs with it) and counted in sync_progress.
  *
  * Threads: observers (writer thread) only post to the service's strand;
  * planning and queueing run there, reads go to the store's read pool.
@@ -80,14 +99,55 @@ class SyncService {
 
  private:
   struct Shared;
+  /** One thing to bring to the terminals: planned per terminal when its window has room. */
+  struct Key {
+    enum class Kind : std::uint8_t { TimeZone, Holiday, User, Enrolment };
+    Kind kind = Kind::User;
+    std::string a;     ///< time zone id, holiday YYYY-MM-DD, PIN, or the enrolment's source
+    std::string b;     ///< the enrolment's PIN
+    std::string skip;  ///< User: the terminal that holds the row (it uploaded it)
+  };
+  /** One terminal's progress through the keys. Strand only. */
+  struct Lane {
+    std::int64_t open = 0;                         ///< its sync commands queued or sent
+    std::shared_ptr<const std::vector<Key>> walk;  ///< a full sync in progress
+    std::size_t walk_pos = 0;
+    std::uint64_t next = 0;   ///< the next journal entry to plan
+    bool waiting = false;     ///< a read (enrolment, walk snapshot) in flight
+    std::int64_t done = 0;    ///< sync commands done since start
+    std::int64_t failed = 0;  ///< ... failed, expired or cancelled since start
+  };
+  using Enrolments = std::vector<std::pair<std::string, std::string>>;
 
   void on_commit(const std::vector<Event>& committed);                              // writer thread
   void on_change(const access::MasterDataChange& change);                           // writer thread
-  void sync_enrolment(std::string sn, std::string pin);                             // strand
   void apply(std::vector<Planned> plan, const std::vector<Planned>& source_items);  // strand
-  void full_sync(const std::string& sn);                                            // strand
   /** Every few seconds: a new accepted access terminal gets the master data. */
   void scan_terminals();  // strand
+  /** The terminals served now; a new one (or one the journal left behind) starts a walk. */
+  void refresh_targets(bool all);  // strand; all: every record read again
+  /** POST /api/v1/sync/terminals/{sn}: walks the master data again; the commands it lacks. */
+  std::size_t full_sync(const std::string& sn);  // strand
+  // Strand: the lanes.
+  void push_key(Key key);
+  /** Keys of everything the master data holds (time zones, holidays, users). */
+  std::vector<Key> master_keys();
+  /** Starts a full walk for `serials`: master data and (with_enrolments) every enrolment. */
+  void start_walk(std::vector<std::string> serials, bool with_enrolments);
+  void pump(const std::string& sn);
+  /** Plans one key for one terminal; false when it waits for a read (pump resumes). */
+  bool plan_key(const std::string& sn, const Target& target, const Key& key);
+  void plan_enrolment_for(const std::string& sn, const Target& target, const Enrolment& e);
+  void read_enrolment(std::string sn, std::string pin,
+                      std::function<void(std::shared_ptr<const Enrolment>)> done);
+  void finished(const std::string& sn, std::int64_t id, bool done, std::int64_t records);
+  /** A command not done: its records are forgotten and planned again. */
+  void replan(const std::string& sn, std::vector<std::string> items, CommandState state);
+  /** Queues what apply() staged, batching records of one table. */
+  void flush_staged();
+  void flush_done();
+  void update_gauges();
+  std::int64_t pending_of(const Lane& lane) const;
 
   boost::asio::io_context& ioc_;
   store::Store& store_;
@@ -102,6 +162,46 @@ class SyncService {
   SentLedger ledger_;                    // strand only
   std::set<std::string> known_targets_;  // strand only
   boost::asio::steady_timer scan_timer_;
+  // Strand only: the lanes and the journal of keys they plan from.
+  std::map<std::string, Target> targets_;
+  /** Per terminal and item, how often a command carrying it was not done. */
+  std::map<std::pair<std::string, std::string>, int> replans_;
+  /** Per target, a hash of the info its capabilities were read from. */
+  std::map<std::string, std::size_t> info_hash_;
+  std::map<std::string, Lane> lanes_;
+  std::deque<Key> journal_;
+  std::uint64_t journal_base_ = 0;  ///< position of journal_.front()
+  std::map<std::string, std::int64_t> open_at_start_;
+  /** Enrolments read recently (several lanes plan the same one), oldest first. */
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const Enrolment>> enrol_cache_;
+  std::deque<std::pair<std::string, std::string>> enrol_order_;
+  std::size_t enrol_cache_bytes_ = 0;
+  /** Per enrolment, item -> digest: a lane that has them all skips it without a read. */
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+      summaries_;
+  /** Bumped when an enrolment changes: a read begun before is not cached. */
+  std::map<std::pair<std::string, std::string>, std::uint64_t> enrol_gen_;
+  /** Reads in flight (by enrolment and generation): what runs when each is read. */
+  std::map<std::pair<std::string, std::string>,
+           std::vector<std::function<void(std::shared_ptr<const Enrolment>)>>>
+      read_callbacks_;
+  /** Done sync commands to delete, by terminal; one flush at a time. */
+  struct DoneCommand {
+    std::string sn;
+    std::int64_t id = 0;
+    std::int64_t records = 1;
+  };
+  std::vector<DoneCommand> done_ids_;
+  /** Planned by apply(), queued by flush_staged() (at the end of a lane's turn). */
+  struct Staged {
+    std::string sn;
+    std::string item;
+    CommandRequest request;
+  };
+  std::vector<Staged> staged_;
+  std::set<std::string> staged_pins_;
+  WriteBatch staged_ledger_;
+  bool flushing_ = false;
 
   metrics::Counter& queued_;
   metrics::Counter& skipped_;
@@ -109,6 +209,9 @@ class SyncService {
   metrics::Counter& finished_done_;
   metrics::Counter& finished_failed_;
   metrics::Counter& enrolments_;
+  metrics::Counter& deleted_done_;
+  metrics::Counter& replanned_;
+  metrics::Counter& held_back_;
   /** Last member: destroyed first, so no commit reaches a half-destroyed service. */
   CommitSubscription commit_sub_;
 };

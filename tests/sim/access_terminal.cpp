@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <future>
 
 namespace pushgate::sim {
@@ -99,11 +100,17 @@ void AccessTerminal::enroll(AccessUser user, std::vector<AccessTemplate> templat
         bio.push_back(format_biodata_record(t));
       }
       templates_[{t.pin, t.type, t.no, t.index}] = t;
+      if (config_.keep_digests) {
+        templates_[{t.pin, t.type, t.no, t.index}].tmp = content_digest(t.tmp);
+      }
     }
     for (auto& p : photos) {
       p.pin = user.pin;
       pics[p.table].push_back(format_photo_record(p));
       photos_[{p.pin, p.table, p.type}] = p;
+      if (config_.keep_digests) {
+        photos_[{p.pin, p.table, p.type}].content = content_digest(p.content);
+      }
     }
     users_[user.pin] = user;
   }
@@ -218,6 +225,23 @@ std::vector<AccessTemplate> AccessTerminal::templates() const {
     out.push_back(t);
   }
   return out;
+}
+
+AccessHeldCounts AccessTerminal::held_counts() const {
+  std::lock_guard lock(mutex_);
+  return {users_.size(), authorizations_.size(), templates_.size(), photos_.size()};
+}
+
+std::string content_digest(std::string_view data) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "fnv:%016llx/%zu", static_cast<unsigned long long>(h),
+                data.size());
+  return buf;
 }
 
 std::vector<AccessPhoto> AccessTerminal::photos() const {

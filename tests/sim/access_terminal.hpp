@@ -68,6 +68,14 @@ struct AccessTerminalConfig {
   /// Options this firmware answers SET OPTIONS for with Return=0 and then
   /// ignores (the old value stays), as some firmware does.
   std::vector<std::string> ignored_options;
+  /// Keep content_digest() of template and photo data instead of the data
+  /// (large syncs: 10,000 photos on each of 200 terminals do not fit in RAM).
+  bool keep_digests = false;
+  /// When set and true for a DATA UPDATE (table, the records' lines), the
+  /// terminal answers it Return=-11 without applying any record of it (a
+  /// full table, a record the firmware rejects): the server must send them
+  /// again. Runs on the terminal's strand.
+  std::function<bool(const std::string& table, const std::string& records)> refuse_update;
   /// Optional in-flight limit shared by many terminals (not used by
   /// remote identification, which must not queue behind uploads).
   RequestGate* gate = nullptr;
@@ -104,6 +112,17 @@ struct AccessAuthorization {
   std::string door_bits;  // AuthorizeDoorId: bit i = door i+1
   std::string dev_id;
 };
+
+/// How much the terminal holds (cheap to read while a large sync runs).
+struct AccessHeldCounts {
+  std::size_t users = 0;
+  std::size_t authorizations = 0;
+  std::size_t templates = 0;
+  std::size_t photos = 0;
+};
+
+/// What AccessTerminalConfig::keep_digests keeps of a template or photo.
+std::string content_digest(std::string_view data);
 
 /// One CONTROL DEVICE the terminal carried out.
 struct DoorAction {
@@ -161,6 +180,7 @@ class AccessTerminal final : public SimulatedTerminal,
   std::map<std::string, Fields> holidays() const;   // by Holiday date
   std::vector<AccessTemplate> templates() const;
   std::vector<AccessPhoto> photos() const;
+  AccessHeldCounts held_counts() const;
   std::vector<ExecutedCommand> executed_commands() const;
   std::vector<DoorAction> door_actions() const;
   std::vector<std::string> problems() const;
@@ -218,6 +238,7 @@ class AccessTerminal final : public SimulatedTerminal,
 
   int execute(const std::string& id, const AccessCommand& command, std::string& reply_cmd);
   int update_data(const AccessCommand& command);
+  int update_record(const AccessCommand& command);
   int delete_data(const AccessCommand& command);
   int control_device(const std::string& id, const AccessCommand& command);
 

@@ -102,6 +102,33 @@ int AccessTerminal::execute(const std::string& id, const AccessCommand& command,
 }
 
 int AccessTerminal::update_data(const AccessCommand& command) {
+  if (config_.refuse_update && config_.refuse_update(command.table, command.argument)) {
+    return access_return::kIncorrectParameter;
+  }
+  // Several records, one per line after the first (§9.1.1 "${LF} is used to
+  // connect multiple records"); one result for all: the first failure.
+  if (command.argument.find('\n') == std::string::npos) {
+    return update_record(command);
+  }
+  int rc = access_return::kOk;
+  std::size_t start = 0;
+  while (start <= command.argument.size()) {
+    const std::size_t end = command.argument.find('\n', start);
+    AccessCommand one = command;
+    one.argument = command.argument.substr(start, end == std::string::npos ? end : end - start);
+    if (!one.argument.empty()) {
+      const int r = update_record(one);
+      rc = rc == access_return::kOk ? r : rc;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return rc;
+}
+
+int AccessTerminal::update_record(const AccessCommand& command) {
   const Fields f = parse_tab_fields(command.argument);
   const std::string& table = command.table;
   const std::string pin = field_or(f, "Pin");
@@ -191,6 +218,9 @@ int AccessTerminal::update_data(const AccessCommand& command) {
     if (users_.find(pin) == users_.end()) {
       return bad("template for unknown user " + pin, access_return::kNoSuchUser);
     }
+    if (config_.keep_digests) {
+      t.tmp = content_digest(t.tmp);
+    }
     templates_[{t.pin, t.type, t.no, t.index}] = t;
     return access_return::kOk;
   }
@@ -211,6 +241,9 @@ int AccessTerminal::update_data(const AccessCommand& command) {
     if (table == "biophoto" && !bio_supported(photo_support_, p.type)) {
       return bad("photo type " + std::to_string(p.type) +
                  " is not in this terminal's MultiBioPhotoSupport");
+    }
+    if (config_.keep_digests) {
+      p.content = content_digest(p.content);
     }
     photos_[{p.pin, p.table, p.type}] = p;
     return access_return::kOk;

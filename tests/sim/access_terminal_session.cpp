@@ -421,7 +421,9 @@ void AccessTerminal::on_poll(HttpResult result) {
       lines.push_back(format_command_result(c.id, rc, reply_cmd));
       std::lock_guard lock(mutex_);
       results.command_slots.push_back(commands_.size());
-      commands_.push_back({c.id, c.text, reply_cmd, rc, false});
+      // keep_digests (a large sync): not every photo again in the log.
+      commands_.push_back(
+          {c.id, config_.keep_digests ? c.text.substr(0, 256) : c.text, reply_cmd, rc, false});
       ++stats_.commands_executed;
       if (rc < 0) {
         ++stats_.commands_failed;

@@ -200,6 +200,12 @@ CommandListParse parse_command_list(std::string_view body) {
       continue;
     }
     if (line.size() < 2 || line[0] != 'C' || line[1] != ':') {
+      if (!out.commands.empty() && out.commands.back().text.rfind("DATA UPDATE ", 0) == 0) {
+        // A further record of the DATA UPDATE above (${LF} joins records).
+        out.commands.back().text += '\n';
+        out.commands.back().text += std::string(line);
+        continue;
+      }
       out.problems.push_back({i + 1, "not a C:<id>:<command> line", std::string(raw)});
       continue;
     }

@@ -123,6 +123,15 @@ TEST_F(CommandQueueTest, PrefixGoesBeforeTheCommandId) {
   EXPECT_EQ(stored(q.record.id).wire, "DOOR");
 }
 
+TEST_F(CommandQueueTest, ALongLineIsStoredOnlyByItsStart) {
+  // A photo in a command is in params already: the line as sent keeps its start.
+  auto q = enqueue(commands::raw("T1", std::string(3000, 'p')));
+  auto lines = poll("T1");
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0], "C:" + std::to_string(q.record.id) + ":" + std::string(3000, 'p'));
+  EXPECT_EQ(stored(q.record.id).wire, std::string(512, 'p') + "... (3000 bytes)");
+}
+
 TEST_F(CommandQueueTest, WhatTheDialectCannotSayFailsWithTheReason) {
   auto q = enqueue(commands::set_time("T1", "2026-01-01 00:00:00"));
   EXPECT_TRUE(poll().empty());

@@ -68,6 +68,29 @@ TEST(CommandSpecTest, RefusesUnknownAndMissingParameters) {
   EXPECT_EQ(problem("open_door", nlohmann::json::array()), "params: must be a JSON object");
 }
 
+TEST(CommandSpecTest, ABatchIsRecordsOfOneTableEachChecked) {
+  const auto user = [](const char* pin) {
+    return nlohmann::json{{"verb", "upsert_user"}, {"params", {{"pin", pin}, {"card", "1"}}}};
+  };
+  EXPECT_EQ(problem("batch", {{"commands", {user("1"), user("2")}}}), "");
+  EXPECT_EQ(problem("batch", {{"commands", nlohmann::json::array()}}),
+            "params.commands: must be an array of 1..100 {\"verb\", \"params\"} records");
+  EXPECT_EQ(
+      problem("batch",
+              {{"commands",
+                {user("1"),
+                 {{"verb", "upsert_template"}, {"params", {{"pin", "1"}, {"data", "QQ=="}}}}}}}),
+      "params.commands[1].verb: must be upsert_user (one table per batch)");
+  EXPECT_EQ(problem("batch", {{"commands", {{{"verb", "open_door"}, {"params", {{"door", 1}}}}}}}),
+            "params.commands[0].verb: must be one of upsert_user, authorize_user, "
+            "upsert_template, upsert_biophoto, upsert_photo");
+  EXPECT_EQ(
+      problem("batch", {{"commands", {{{"verb", "upsert_user"}, {"params", {{"pin", ""}}}}}}}),
+      "params.commands[0].params.pin: must not be empty");
+  EXPECT_EQ(problem("batch", {{"commands", {user("1")}}, {"extra", 1}}),
+            "params.extra: is not a parameter of batch");
+}
+
 TEST(CommandSpecTest, DoorActionsAreTheDoorVerbs) {
   std::set<std::string> doors;
   for (const auto& v : verb_specs()) {

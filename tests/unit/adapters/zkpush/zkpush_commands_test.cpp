@@ -207,6 +207,27 @@ TEST(RenderForTerminal, CmdFormat1PrefixesAccessCommands) {
   EXPECT_TRUE(att.prefix.empty());
 }
 
+// §9.1.1: "${LF} is used to connect multiple records" — one DATA UPDATE,
+// the table named once, one result for all.
+TEST(RenderCommand, ABatchIsOneDataUpdateWithARecordPerLine) {
+  CommandRequest req;
+  req.terminal_sn = "SN";
+  req.verb = "batch";
+  req.params = {{"commands",
+                 {{{"verb", "upsert_biophoto"},
+                   {"params", {{"pin", "1"}, {"bio_type", 9}, {"data", "QUJD"}}}},
+                  {{"verb", "upsert_biophoto"},
+                   {"params", {{"pin", "2"}, {"bio_type", 9}, {"data", "REVG"}}}}}}};
+  EXPECT_EQ(render(req, Dialect::Access).line,
+            "DATA UPDATE biophoto PIN=1\tType=9\tSize=4\tContent=QUJD\tFormat=0\n"
+            "PIN=2\tType=9\tSize=4\tContent=REVG\tFormat=0");
+  EXPECT_EQ(render(req, Dialect::Attendance).error,
+            "batch: only access-control terminals take several records per command");
+  req.params["commands"][1]["params"]["bio_type"] = 0;
+  EXPECT_EQ(render(req, Dialect::Access).error,
+            "batch: upsert_biophoto needs pin, data and bio_type 1..31");
+}
+
 // The command spec is the one list of verbs: each verb it allows is one this
 // renderer knows in at least one dialect (a verb added to the spec without a
 // rendering fails here), and a verb outside it is never rendered.

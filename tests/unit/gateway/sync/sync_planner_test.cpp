@@ -278,5 +278,38 @@ TEST(SyncLedger, NothingTwiceAndChangesAgain) {
   EXPECT_EQ(digest_of({}), "cbf29ce484222325");
 }
 
+TEST(SyncItems, EveryPlannedRequestNamesItsItem) {
+  // What a failed command leaves a terminal without is read back from the
+  // command itself: each request names the item it was planned for.
+  const auto targets = targets_of({terminal("B", "access", "accepted")});
+  std::vector<Planned> plan = plan_enrolment(enrolment(), targets, Kinds{}, nullptr);
+  const auto data = site();
+  for (auto& p : plan_user(data, "500", targets, Kinds{})) {
+    plan.push_back(std::move(p));
+  }
+  for (auto& p : plan_timezone(data, 2, targets, Kinds{})) {
+    plan.push_back(std::move(p));
+  }
+  for (auto& p : plan_holiday(data, date::year{2026} / 12 / 25, targets, Kinds{})) {
+    plan.push_back(std::move(p));
+  }
+  for (auto& p : plan_user(ra::MasterData{}, "500", targets, Kinds{})) {
+    plan.push_back(std::move(p));  // deleted: delete_user
+  }
+  ASSERT_GE(plan.size(), 10u);
+  nlohmann::json batch = {{"commands", nlohmann::json::array()}};
+  std::vector<std::string> all;
+  for (const auto& p : plan) {
+    for (const auto& r : p.requests) {
+      EXPECT_EQ(items_of(r.verb, r.params), std::vector<std::string>{p.item}) << r.verb;
+      batch["commands"].push_back({{"verb", r.verb}, {"params", r.params}});
+      all.push_back(p.item);
+    }
+  }
+  EXPECT_EQ(items_of("batch", batch), all);
+  EXPECT_TRUE(items_of("reboot", nlohmann::json::object()).empty());
+  EXPECT_TRUE(items_of("batch", nlohmann::json::array()).empty());
+}
+
 }  // namespace
 }  // namespace pushgate::sync
