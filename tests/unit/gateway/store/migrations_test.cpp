@@ -14,11 +14,6 @@
 namespace pushgate::store {
 namespace {
 
-/** Every migration file (versions need not be contiguous while branches land). */
-std::int64_t migration_count() {
-  return static_cast<std::int64_t>(generated::kMigrations.size());
-}
-
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 
