@@ -201,6 +201,16 @@ AuthService::~AuthService() {
 }
 
 std::string AuthService::ensure_first_admin(const std::filesystem::path& data_dir) {
+  // Housekeeping: sessions that ended over a day ago are of no use to anyone.
+  WriteBatch purge;
+  purge.ops.push_back([before = clock_.now_ms() - 86'400'000](store::WriteContext& ctx) {
+    return store::purge_auth_sessions(ctx.db(), before);
+  });
+  store_.append(std::move(purge), [](CommitResult r) {
+    if (r.ec) {
+      logger("auth")->warn("old sessions not purged: {}", r.ec.message());
+    }
+  });
   if (!options_.required) {
     return {};  // nothing asks for a password yet; created at the first start that does
   }

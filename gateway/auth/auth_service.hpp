@@ -61,8 +61,8 @@ class AuthService {
   AuthService& operator=(const AuthService&) = delete;
 
   /**
-   * At start, with the store running and api.auth = "required": when there
-   * is no user at all, creates
+   * At start, with the store running: forgets sessions that ended over a
+   * day ago; with api.auth = "required" and no user at all, creates
    * `admin` with a random password, logs it once and writes it to
    * data_dir/initial-admin-password (mode 0600). Returns an error message.
    */
