@@ -6,7 +6,7 @@
 namespace pushgate {
 
 namespace {
-constexpr std::array<std::pair<EventKind, std::string_view>, 11> kKindNames{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 12> kKindNames{{
     {EventKind::Attendance, "attendance"},
     {EventKind::Access, "access"},
     {EventKind::Alarm, "alarm"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 11> kKindNames{{
     {EventKind::Decision, "decision"},
     {EventKind::Photo, "photo"},
     {EventKind::Alert, "alert"},
+    {EventKind::Audit, "audit"},
 }};
 }  // namespace
 

@@ -475,6 +475,12 @@ std::string Gateway::start() {
   rest_ = std::make_unique<api::RestApi>(router_, *store_, *terminals_, metrics_, health_, clock_,
                                          api_opts);
   if (config_.get_bool("api.enabled")) {
+    // Before the listener: no request is served without the guard.
+    auth_ = std::make_unique<auth::AuthService>(router_, *store_, clock_, metrics_,
+                                                auth::auth_options_from_config(config_));
+    if (auto err = auth_->ensure_first_admin(data_dir_); !err.empty()) {
+      return err;
+    }
     http::ServerOptions ho;
     ho.name = "api";
     ho.address = config_.get_string("api.listen");

@@ -16,6 +16,7 @@
 #include "gateway/api/commands_api.hpp"
 #include "gateway/api/rest_api.hpp"
 #include "gateway/api/router.hpp"
+#include "gateway/auth/auth_service.hpp"
 #include "gateway/clock.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/config/config.hpp"
@@ -103,6 +104,8 @@ class Gateway {
   metrics::Registry& metrics() noexcept { return metrics_; }
   Health& health() noexcept { return health_; }
   api::Router& router() noexcept { return router_; }
+  /** Accounts and API credentials; nullptr when api.enabled is false. */
+  auth::AuthService* auth() noexcept { return auth_.get(); }
   Outputs& outputs() noexcept { return *outputs_; }
   DoorService& doors() noexcept { return *doors_; }
   /** Access master data and decisions; nullptr when access.enabled is false. */
@@ -138,6 +141,7 @@ class Gateway {
   api::Router router_;
   std::unique_ptr<api::RestApi> rest_;
   std::unique_ptr<api::CommandsApi> commands_api_;
+  std::unique_ptr<auth::AuthService> auth_;  // the API's guard (issue 18)
   std::unique_ptr<attendance::AttendanceService> attendance_;
   std::unique_ptr<attendance::AttendanceApi> attendance_api_;
   std::unique_ptr<access::AccessService> access_;

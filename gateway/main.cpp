@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway/adapter.hpp"
+#include "gateway/auth/accounts_cli.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/logging.hpp"
@@ -51,7 +52,12 @@ constexpr const char* kUsage =
     "  --backup FILE          copy the database of that configuration to FILE, online\n"
     "                         (a running pushgated keeps serving), verified; exit 0 if\n"
     "                         written, 2 bad arguments or config, 3 no database, 4 FILE\n"
-    "                         exists (--force replaces it), 5 disk full, 1 other failure"
+    "                         exists (--force replaces it), 5 disk full, 1 other failure\n"
+    "  --add-user NAME --role viewer|operator|admin [--password-file F]\n"
+    "                         create a local account; the password is read from the\n"
+    "                         terminal without echo, or from the first line of F\n"
+    "  --list-users           list the local accounts and their roles\n"
+    "  --remove-user NAME     remove an account and end its sessions\n"
     "  --print-default-config print the commented default configuration\n"
     "  --version              print the version\n";
 
@@ -60,6 +66,11 @@ struct Args {
   std::optional<std::string> check;
   std::vector<std::string> sets;
   std::optional<std::string> backup;
+  std::optional<std::string> add_user;
+  std::optional<std::string> role;
+  std::optional<std::string> password_file;
+  std::optional<std::string> remove_user;
+  bool list_users = false;
   bool force = false;
   bool print_default = false;
   bool version = false;
@@ -103,6 +114,28 @@ Args parse_args(int argc, char** argv) {
       if (!a.backup || a.backup->empty()) {
         a.error = "--backup needs a file";
       }
+    } else if (arg.rfind("--add-user", 0) == 0 && (arg == "--add-user" || arg[10] == '=')) {
+      a.add_user = value("--add-user");
+      if (!a.add_user) {
+        a.error = "--add-user needs a name";
+      }
+    } else if (arg.rfind("--role", 0) == 0 && (arg == "--role" || arg[6] == '=')) {
+      a.role = value("--role");
+      if (!a.role) {
+        a.error = "--role needs viewer, operator or admin";
+      }
+    } else if (arg.rfind("--password-file", 0) == 0) {
+      a.password_file = value("--password-file");
+      if (!a.password_file) {
+        a.error = "--password-file needs a file";
+      }
+    } else if (arg.rfind("--remove-user", 0) == 0) {
+      a.remove_user = value("--remove-user");
+      if (!a.remove_user) {
+        a.error = "--remove-user needs a name";
+      }
+    } else if (arg == "--list-users") {
+      a.list_users = true;
     } else if (arg == "--force") {
       a.force = true;
     } else if (arg.rfind("--set", 0) == 0) {
@@ -302,6 +335,37 @@ int backup(const config::Config& cfg, const Args& args) {
   }
 }
 
+// --add-user, --list-users, --remove-user: on the database the daemon uses
+// (found like --backup's); run them as the service's user.
+int accounts(const config::Config& cfg, const Args& args) {
+  configure_logging("warn", "", false);  // the answer only, not the store's opening lines
+  auth::AccountCommand cmd;
+  cmd.gateway_id = cfg.get_string("gateway.id");
+  if (args.add_user) {
+    if (!args.role) {
+      std::cerr << "pushgated: --add-user needs --role viewer|operator|admin\n";
+      return 2;
+    }
+    cmd.kind = auth::AccountCommand::Kind::Add;
+    cmd.name = *args.add_user;
+    cmd.role = *args.role;
+    cmd.password_file = args.password_file.value_or("");
+  } else if (args.remove_user) {
+    cmd.kind = auth::AccountCommand::Kind::Remove;
+    cmd.name = *args.remove_user;
+  }
+  auto file = cfg.get_string("store.file");
+  auto path = Gateway::resolve_data_dir(cfg) / file;
+  std::error_code ec;
+  if (cfg.get_string("gateway.data_dir").empty() && std::getenv("STATE_DIRECTORY") == nullptr &&
+      !std::filesystem::is_regular_file(path, ec) &&
+      std::filesystem::is_regular_file(std::filesystem::path("/var/lib/pushgate") / file, ec)) {
+    path = std::filesystem::path("/var/lib/pushgate") / file;
+  }
+  std::filesystem::create_directories(path.parent_path(), ec);
+  return auth::run_account_command(cmd, path, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,6 +417,13 @@ int main(int argc, char** argv) {
   }
   if (args.backup) {
     return backup(*loaded.config, args);
+  }
+  if (args.add_user || args.remove_user || args.list_users) {
+    return accounts(*loaded.config, args);
+  }
+  if (args.role || args.password_file) {
+    std::cerr << "pushgated: --role and --password-file go with --add-user\n\n" << kUsage;
+    return 2;
   }
   if (args.force) {
     std::cerr << "pushgated: --force goes with --backup\n\n" << kUsage;

@@ -222,7 +222,9 @@ void MqttAdapter::handle_api_request(const std::string& payload, Reply reply) {
       },
       strand);
   net::post(strand, [this, req = std::move(req), answer = std::move(answer)]() mutable {
-    ctx_.router.handle(std::move(req), http::RequestInfo{}, std::move(answer));
+    http::RequestInfo info;
+    info.trusted = true;  // the broker authenticated and authorised the caller
+    ctx_.router.handle(std::move(req), info, std::move(answer));
   });
 }
 

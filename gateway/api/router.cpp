@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/api/route_roles.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/http/query.hpp"
 #include "gateway/logging.hpp"
@@ -32,7 +33,16 @@ std::vector<std::string> split(std::string_view path) {
 }  // namespace
 
 void Router::add(bhttp::verb method, std::string pattern, RouteHandler handler) {
-  routes_.push_back(Route{method, split(pattern), std::move(handler)});
+  bool declared = false;
+  auto role = route_role(method, pattern, &declared);
+  if (!declared) {
+    logger("api")->warn(
+        "route {} {} has no declared role (gateway/api/route_roles.cpp): admin only",
+        std::string(bhttp::to_string(method)), pattern);
+  }
+  auto segments = split(pattern);
+  routes_.push_back(
+      Route{method, std::move(pattern), std::move(segments), role, std::move(handler)});
 }
 
 void Router::handle(http::Request&& request, const http::RequestInfo& info,
@@ -60,7 +70,17 @@ void Router::handle(http::Request&& request, const http::RequestInfo& info,
       allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(r.method));
       continue;
     }
-    r.handler(std::move(request), info, params, std::move(reply));
+    if (!guard_) {
+      r.handler(std::move(request), info, params, std::move(reply));
+      return;
+    }
+    guard_(
+        std::move(request), info, r.role, r.pattern,
+        [handler = r.handler, info, params = std::move(params)](http::Request&& req,
+                                                                http::Reply rep) {
+          handler(std::move(req), info, params, std::move(rep));
+        },
+        std::move(reply));
     return;
   }
   if (!allow.empty()) {

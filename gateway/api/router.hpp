@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <nlohmann/json.hpp>
 
+#include "gateway/auth/role.hpp"
 #include "gateway/http/server.hpp"
 #include "gateway/json/bounded_json.hpp"
 
@@ -21,6 +22,19 @@ using PathParams = std::map<std::string, std::string, std::less<>>;
 using RouteHandler = std::function<void(http::Request&& request, const http::RequestInfo& info,
                                         const PathParams& params, http::Reply reply)>;
 
+/** Runs the matched route's handler: what a Guard calls once the caller may. */
+using Proceed = std::function<void(http::Request&& request, http::Reply reply)>;
+
+/**
+ * Decides whether the caller may call a matched route (gateway/auth): either
+ * answers through `reply` (401, 403, 429…) or calls `proceed` (possibly
+ * later, from another handler). `role` is the route's minimum role
+ * (route_roles.hpp), `pattern` the route as registered.
+ */
+using Guard =
+    std::function<void(http::Request&& request, const http::RequestInfo& info, auth::Role role,
+                       std::string_view pattern, Proceed proceed, http::Reply reply)>;
+
 /**
  * Maps method + path pattern ("/api/v1/terminals/{sn}/approve") to a handler.
  * Unknown paths get 404, known paths with another method 405 with `Allow`.
@@ -28,17 +42,23 @@ using RouteHandler = std::function<void(http::Request&& request, const http::Req
  */
 class Router {
  public:
+  /** The route's minimum role is looked up in route_roles.hpp (admin when missing). */
   void add(boost::beast::http::verb method, std::string pattern, RouteHandler handler);
+  /** Every matched route goes through `guard` first (set before serving). */
+  void set_guard(Guard guard) { guard_ = std::move(guard); }
   /** The http::Handler to give the server. */
   void handle(http::Request&& request, const http::RequestInfo& info, http::Reply reply) const;
 
  private:
   struct Route {
     boost::beast::http::verb method;
+    std::string pattern;
     std::vector<std::string> segments;
+    auth::Role role;
     RouteHandler handler;
   };
   std::vector<Route> routes_;
+  Guard guard_;
 };
 
 /** A JSON response. */

@@ -213,7 +213,7 @@ void declare_core_config(Schema& s) {
   s.add({"api.listen",
          ValueType::String,
          std::string("127.0.0.1"),
-         "Address to listen on. Loopback by default: the API has no authentication yet.",
+         "Address to listen on. Loopback by default; see api.auth before opening it.",
          {},
          {},
          {},
@@ -242,6 +242,68 @@ void declare_core_config(Schema& s) {
          "row longer than this is still sent alone.",
          std::int64_t{4096},
          std::int64_t{1024} * 1024 * 1024,
+         {},
+         false});
+  s.add({"api.auth",
+         ValueType::String,
+         std::string("off"),
+         "Credentials on /api/v1 (README, \"Accounts and API credentials\"): \"required\"\n"
+         "refuses a call without a session or an API token (401) or with too small a\n"
+         "role (403); \"off\" lets every local process call everything (warned at start).",
+         {},
+         {},
+         {"required", "off"},
+         false});
+  s.add({"api.session_idle_s",
+         ValueType::Int,
+         std::int64_t{1800},
+         "A console session unused this long is over (idle expiry).",
+         std::int64_t{60},
+         std::int64_t{7 * 86400},
+         {},
+         false});
+  s.add({"api.session_max_s",
+         ValueType::Int,
+         std::int64_t{43200},
+         "A console session is over this long after its login, used or not.",
+         std::int64_t{60},
+         std::int64_t{30 * 86400},
+         {},
+         false});
+  s.add({"api.login_max_failures",
+         ValueType::Int,
+         std::int64_t{5},
+         "Failed logins for one user name within api.login_lockout_s that lock it\n"
+         "for api.login_lockout_s (answered 429).",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"api.login_max_failures_per_address",
+         ValueType::Int,
+         std::int64_t{20},
+         "Failed logins from one source address within api.login_lockout_s that\n"
+         "lock that address for api.login_lockout_s, whatever the names tried.",
+         std::int64_t{1},
+         std::int64_t{100000},
+         {},
+         false});
+  s.add({"api.login_lockout_s",
+         ValueType::Int,
+         std::int64_t{300},
+         "Window that counts failed logins, and how long a lockout lasts.",
+         std::int64_t{1},
+         std::int64_t{86400},
+         {},
+         false});
+  s.add({"api.metrics_token",
+         ValueType::String,
+         std::string(""),
+         "With api.auth = \"required\": empty serves /metrics to loopback clients only;\n"
+         "set, /metrics needs \"Authorization: Bearer <this>\" (or any API credential)\n"
+         "from any address.",
+         {},
+         {},
          {},
          false});
 

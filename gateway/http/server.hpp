@@ -31,6 +31,8 @@ struct RequestInfo {
   tcp::endpoint remote;
   bool tls = false;
   std::uint64_t connection_id = 0;
+  /** From inside pushgate (the MQTT API tunnel), not a socket: no credential asked. */
+  bool trusted = false;
 };
 
 /**

@@ -359,6 +359,29 @@ TEST_F(MqttBridgeTest, RestRequestOverMqttIsAnsweredByTheSameRouter) {
   EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r3")["status"], 400);
 }
 
+// With api.auth = "required" the tunnel needs no credential (the broker
+// authenticated its client) and what it changes is audited as "mqtt".
+TEST_F(MqttBridgeTest, RestRequestOverMqttPassesTheGuardAndIsAudited) {
+  auto h = gateway({"mqtt.api_requests=true", "api.auth=required", "terminals.SNAPI.name=Api"});
+  Subscriber client(broker_->uri(), "bms");
+  client.connect();
+  client.subscribe("pushgate/gw/api/response/#");
+  ASSERT_TRUE(wait_for([&] { return connected(*h); }, 10s));
+  client.publish("pushgate/gw/api/request",
+                 R"({"id":"a1","method":"POST","path":"/api/v1/terminals/SNAPI/commands",)"
+                 R"("body":{"verb":"reboot","client_ref":"via-guard"}})");
+  ASSERT_TRUE(wait_for([&] { return !client.on("pushgate/gw/api/response/a1").empty(); }, 10s));
+  EXPECT_EQ(last_json(client, "pushgate/gw/api/response/a1")["status"], 202);
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM events WHERE kind = 12"
+                   " AND json_extract(extra, '$.actor') = 'mqtt'"
+                   " AND json_extract(extra, '$.from') = 'internal'") == 1;
+      },
+      10s));
+}
+
 // With a drain cap the backlog replays no faster than the cap, and a live
 // event of a terminal without backlog goes out ahead of it, flagged live.
 TEST(MqttDrainTest, CappedDrainLetsLiveEventOvertakeTheBacklog) {
