@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "gateway/adapter_state.hpp"
+#include "gateway/command_queue.hpp"
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::dahua {
@@ -10,6 +11,9 @@ namespace pushgate::adapters::dahua {
 namespace {
 
 constexpr const char* kStates[] = {"offline", "backfilling", "online", "auth_failed"};
+constexpr const char* kCommandsMetric = "pushgate_dahua_commands_total";
+constexpr const char* kCommandsHelp =
+    "Gateway commands run on Dahua devices, by result (retry_later: left sent, offered again)";
 
 }  // namespace
 
@@ -81,7 +85,11 @@ boost::system::error_code DahuaAdapter::start() {
       m.counter("pushgate_dahua_backfill_skip_warnings_total",
                 "recordFinder pages full of one second: records may have been skipped"),
       m.counter("pushgate_dahua_commit_failures_total",
-                "Dahua batches the store could not commit (read again from the device)")});
+                "Dahua batches the store could not commit (read again from the device)"),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "done"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "failed"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "unsupported"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "retry_later"}})});
   if (ctx_.adapter_state != nullptr) {
     boost::system::error_code ec;
     for (auto& [k, v] : ctx_.adapter_state->load("dahua", ec)) {
@@ -113,11 +121,32 @@ boost::system::error_code DahuaAdapter::start() {
   for (auto& l : links_) {
     l->start();
   }
+  // Commands for the pull-mode devices go to them over their link as soon as
+  // they are queued (or when the device is back); push-only devices are not
+  // reached by the gateway.
+  CommandQueue::Pusher pusher;
+  pusher.owns = [links = links_](std::string_view sn) {
+    for (const auto& l : links) {
+      if (!sn.empty() && l->serial() == sn) {
+        return true;
+      }
+    }
+    return false;
+  };
+  pusher.ready = [links = links_](const std::string& sn) {
+    for (const auto& l : links) {
+      if (l->serial() == sn) {
+        l->commands_ready();
+      }
+    }
+  };
+  pusher_ = ctx_.commands.add_pusher(std::move(pusher));
   shared_->log->info("{} Dahua device(s) in pull mode", links_.size());
   return {};
 }
 
 void DahuaAdapter::stop(std::chrono::milliseconds deadline) {
+  pusher_.reset();
   for (auto& l : links_) {
     l->stop();
   }

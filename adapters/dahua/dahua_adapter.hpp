@@ -12,6 +12,7 @@
 #include "adapters/dahua/dahua_config.hpp"
 #include "adapters/dahua/dahua_link.hpp"
 #include "gateway/adapter.hpp"
+#include "gateway/subscription.hpp"
 
 namespace pushgate::adapters::dahua {
 
@@ -37,6 +38,7 @@ class DahuaAdapter final : public Adapter {
   DahuaConfig config_;
   std::unique_ptr<LinkShared> shared_;
   std::vector<std::shared_ptr<DeviceLink>> links_;
+  Subscription pusher_;  // the command queue's cue, until stop()
   std::string start_error_;
 };
 
