@@ -101,14 +101,11 @@ boost::system::error_code DahuaAdapter::start() {
     }
   }
   for (std::size_t i = 0; i < config_.devices.size(); ++i) {
-    if (!config_.devices[i].pulls()) {
-      continue;  // push-only: the device uploads to the push listener
-    }
     links_.push_back(std::make_shared<DeviceLink>(*shared_, config_.devices[i], tls[i]));
   }
   for (std::size_t s = 0; s < std::size(kStates); ++s) {
     const auto state = static_cast<LinkState>(s);
-    m.callback_gauge("pushgate_dahua_devices", "Dahua devices in pull mode by link state",
+    m.callback_gauge("pushgate_dahua_devices", "Dahua devices by link state",
                      [links = links_, state] {
                        double n = 0;
                        for (const auto& l : links) {
@@ -117,6 +114,47 @@ boost::system::error_code DahuaAdapter::start() {
                        return n;
                      },
                      {{"state", kStates[s]}});
+  }
+  std::vector<PushCredential> pushers;
+  for (const auto& dev : config_.devices) {
+    if (dev.pushes()) {
+      pushers.push_back({dev.name, dev.user, dev.password});
+    }
+  }
+  if (!pushers.empty()) {
+    PushServerOptions o;
+    o.address = config_.push_address;
+    o.port = config_.push_port;
+    o.hand_undecodable = true;  // quarantined and answered 200 (store_push)
+    o.credentials = [pushers](std::string_view user) {
+      std::vector<PushCredential> out;
+      for (const auto& p : pushers) {
+        if (p.user == user) {
+          out.push_back(p);
+        }
+      }
+      return out;
+    };
+    push_ = std::make_unique<PushServer>(
+        ctx_.ioc, std::move(o),
+        [links = links_](PushUpload upload, PushDone done) {
+          for (const auto& l : links) {
+            if (l->device().name == upload.peer.device) {
+              l->on_push(std::move(upload), done);
+              return;
+            }
+          }
+          done(false);
+        },
+        m);
+    if (auto ec = push_->start()) {
+      start_error_ = "dahua.push_port: cannot listen on " + config_.push_address + ":" +
+                     std::to_string(config_.push_port) + ": " + ec.message();
+      push_.reset();
+      return ec;
+    }
+    shared_->log->info("Dahua push listener on {}:{} for {} device(s)", config_.push_address,
+                       push_->port(), pushers.size());
   }
   for (auto& l : links_) {
     l->start();
@@ -141,12 +179,15 @@ boost::system::error_code DahuaAdapter::start() {
     }
   };
   pusher_ = ctx_.commands.add_pusher(std::move(pusher));
-  shared_->log->info("{} Dahua device(s) in pull mode", links_.size());
+  shared_->log->info("{} Dahua device(s)", links_.size());
   return {};
 }
 
 void DahuaAdapter::stop(std::chrono::milliseconds deadline) {
   pusher_.reset();
+  if (push_) {
+    push_->stop(deadline / 2);  // uploads being committed get half; the rest are 503 (re-sent)
+  }
   for (auto& l : links_) {
     l->stop();
   }

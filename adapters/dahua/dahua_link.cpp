@@ -317,6 +317,17 @@ net::awaitable<DeviceLink::Outcome> DeviceLink::session() {
     co_return Outcome::Failed;
   }
   co_await measure_drift();
+  if (!device_.pulls()) {
+    // Push only: the device uploads its events to the push listener; the
+    // login gave the serial the uploads are stored under, and commands go.
+    set_state(LinkState::Online, "push mode");
+    error_code wait_ec;
+    while (!stopping_) {
+      wake_.expires_at(net::steady_timer::time_point::max());
+      co_await wake_.async_wait(net::redirect_error(net::use_awaitable, wait_ec));
+    }
+    co_return Outcome::Stopped;
+  }
   load_cursors();
 
   stream_open_ = false;
@@ -640,7 +651,8 @@ net::awaitable<void> DeviceLink::on_stream_bytes(std::string_view content_type,
   }
 }
 
-net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
+net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items,
+                                            std::string_view endpoint, bool move_cursors) {
   const auto now = shared_.ctx.clock.now_ms();
   const auto& zone = shared_.ctx.terminals.zone_for(serial_);
   MappingContext mc{serial_, &device_, &zone, now, drift_s_};
@@ -649,7 +661,7 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
   std::set<std::string> dirty;
   for (const auto& item : items) {
     if (item.type == StreamItem::Type::Error || !item.event) {
-      batch.quarantine.push_back({serial_, "eventManager", "", 0,
+      batch.quarantine.push_back({serial_, std::string(endpoint), "", 0,
                                   item.error.empty() ? "not an event" : item.error, item.raw, now});
       continue;
     }
@@ -678,6 +690,10 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
   }
   if (batch.empty()) {
     co_return true;
+  }
+  if (!move_cursors) {
+    dirty.clear();
+    next = cursors_;
   }
   for (const auto& table : dirty) {
     const auto& c = next[table];
@@ -876,4 +892,79 @@ net::awaitable<void> DeviceLink::run_command(const CommandRecord& c) {
   queue.committed(changed);
 }
 
+namespace {
+
+/** The body as text for the quarantine: as received when printable, else hex. */
+std::string quarantine_text(const std::string& raw) {
+  const bool printable = std::all_of(raw.begin(), raw.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+  });
+  if (printable && std::none_of(raw.begin(), raw.end(),
+                                [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
+    return raw;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "hex:";
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+void DeviceLink::on_push(PushUpload upload, PushDone done) {
+  auto self = shared_from_this();
+  auto u = std::make_shared<PushUpload>(std::move(upload));
+  net::post(strand_, [self, u, done]() mutable {
+    net::co_spawn(
+        self->strand_, [self, u, done]() { return self->store_push(u, done); },
+        [self, done](std::exception_ptr e) {
+          if (e) {
+            self->shared_.log->error("[device={}] push upload not stored", self->device_.name);
+            done(false);
+          }
+        });
+  });
+}
+
+net::awaitable<void> DeviceLink::store_push(std::shared_ptr<PushUpload> u, PushDone done) {
+  if (serial_.empty()) {
+    shared_.log->warn(
+        "[device={}] push upload before the device's serial is known (no login yet): "
+        "answered 503, the device sends it again",
+        device_.name);
+    done(false);
+    co_return;
+  }
+  std::vector<StreamItem> items;
+  for (auto& e : u->body.events) {
+    StreamItem it;
+    if (e.event) {
+      it.type = StreamItem::Type::Event;
+      it.event = std::move(e.event);
+    } else {
+      it.error = e.error.empty() ? "event not decodable" : e.error;
+    }
+    it.raw = std::move(e.raw);
+    items.push_back(std::move(it));
+  }
+  if (items.empty()) {
+    // Nothing decodes (and never will): kept raw in the quarantine and taken,
+    // or the device would send it again forever.
+    StreamItem it;
+    std::string why;
+    for (const auto& p : u->body.problems) {
+      why += (why.empty() ? "" : "; ") + p;
+    }
+    it.error = "event upload not decodable" + (why.empty() ? std::string() : ": " + why);
+    it.raw = quarantine_text(u->raw);
+    items.push_back(std::move(it));
+  }
+  const bool ok = co_await store_live(items, "EventHttpUpload", false);
+  done(ok);
+}
 }  // namespace pushgate::adapters::dahua

@@ -25,6 +25,7 @@
 #include "adapters/dahua/dahua_config.hpp"
 #include "adapters/dahua/dahua_event.hpp"
 #include "adapters/dahua/dahua_multipart.hpp"
+#include "adapters/dahua/dahua_push_server.hpp"
 #include "adapters/dahua/dahua_record_finder.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command.hpp"
@@ -88,6 +89,12 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
    * taken and run now when the device is connected, else when it comes back.
    */
   void commands_ready();
+  /**
+   * A push upload of this device (any thread): its events are committed in
+   * one batch on the link's strand, then done(true); done(false) when the
+   * commit fails or the serial is not known yet (the device re-sends).
+   */
+  void on_push(PushUpload upload, PushDone done);
 
  private:
   enum class Outcome { Failed, AuthFailed, Stopped };
@@ -99,7 +106,15 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   boost::asio::awaitable<void> run_stream();
   boost::asio::awaitable<void> on_stream_bytes(std::string_view content_type,
                                                std::string_view bytes);
-  boost::asio::awaitable<bool> store_live(std::vector<StreamItem>& items);
+  /**
+   * Maps and commits `items` in one batch (unreadable ones quarantined under
+   * `endpoint`); `move_cursors`: the stream's records also move the backfill
+   * cursors (push uploads do not: they may run ahead of a backfill).
+   */
+  boost::asio::awaitable<bool> store_live(std::vector<StreamItem>& items,
+                                          std::string_view endpoint = "eventManager",
+                                          bool move_cursors = true);
+  boost::asio::awaitable<void> store_push(std::shared_ptr<PushUpload> upload, PushDone done);
   /** Appends `batch` (moved from) and waits for its commit. */
   boost::asio::awaitable<CommitResult> commit(WriteBatch& batch);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);

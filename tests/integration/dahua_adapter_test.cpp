@@ -13,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/dahua/dahua_adapter.hpp"
+#include "adapters/dahua/dahua_digest.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/sim/dahua_device.hpp"
 #include "tests/support/gateway_harness.hpp"
@@ -521,6 +525,135 @@ TEST(DahuaAdapter, CommandQueuedWhileTheDeviceIsOfflineGoesWhenItIsBack) {
   EXPECT_EQ(c.value("state", ""), "done") << c.dump();
   EXPECT_EQ(device.door_status(0), "Open");
   EXPECT_EQ(device.requests_seen("/cgi-bin/accessControl.cgi?action=openDoor"), 1U);
+}
+
+sim::DahuaDeviceConfig push_device_config(std::uint16_t push_port) {
+  sim::DahuaDeviceConfig c = device_config();
+  sim::PushConfig push;
+  push.port = push_port;
+  push.path = "/EventHttpUpload";
+  push.user = "admin";  // the upload table's Digest account: the device's configured one
+  push.password = "admin123";
+  push.encoding = sim::PushConfig::Encoding::Deflate;
+  push.retry_interval = std::chrono::milliseconds(50);
+  push.keepalive_interval = std::chrono::milliseconds(0);
+  c.push = push;
+  return c;
+}
+
+std::vector<std::string> push_keys(std::uint16_t device_port, std::uint16_t push_port,
+                                   const std::string& mode) {
+  return dahua_keys(device_port, "admin123",
+                    {"dahua.devices.door1.mode=" + mode, "dahua.push_address=127.0.0.1",
+                     "dahua.push_port=" + std::to_string(push_port)});
+}
+
+TEST(DahuaAdapter, PushModeUploadsAreStoredBeforeTheDeviceHearsOk) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  GatewayHarness h(push_keys(device.port(), push_port, "push"));
+  // The login gives the serial the uploads are stored under.
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  for (int i = 0; i < 20; ++i) {
+    device.generate_access(access_at(device.device_now(), i % 4 != 0));
+  }
+  ASSERT_TRUE(
+      wait_for([&] { return device.push_stats().delivered == 20; }, std::chrono::seconds(20)))
+      << device.push_stats().delivered;
+  // Every event the device heard 200 for is in the log already.
+  EXPECT_EQ(count_events(h, device.serial()), 20);
+  expect_exactly_once_in_order(h, device);
+  EXPECT_EQ(device.requests_seen("/cgi-bin/eventManager.cgi?action=attach"), 0U)
+      << "push only: no event stream";
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 2 AND event_code = 1021"), 5);
+}
+
+TEST(DahuaAdapter, BothModesStoreEachRecordOnce) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  const auto now = device.device_now();
+  for (int i = 0; i < 30; ++i) {
+    device.generate_access(access_at(now - 30 + i));  // backfilled and pushed
+  }
+  GatewayHarness h(push_keys(device.port(), push_port, "both"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  for (int i = 0; i < 10; ++i) {
+    device.generate_access(access_at(device.device_now()));  // streamed and pushed
+  }
+  ASSERT_TRUE(
+      wait_for([&] { return device.push_stats().delivered == 40; }, std::chrono::seconds(20)))
+      << device.push_stats().delivered;
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 40; }, std::chrono::seconds(10)));
+  expect_exactly_once_in_order(h, device);
+  EXPECT_GT(metric_value(h.api_port(), "pushgate_dahua_duplicates_total").value_or(0), 0.0);
+}
+
+/** One POST to the push listener answering its Digest challenge as `user`; the status. */
+unsigned post_upload(std::uint16_t port, const std::string& body, const std::string& user,
+                     const std::string& password) {
+  namespace net = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  auto once = [&](const std::string& authorization, std::string* challenge) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/EventHttpUpload", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, "text/plain");
+    if (!authorization.empty()) {
+      req.set(bhttp::field::authorization, authorization);
+    }
+    req.keep_alive(false);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    if (challenge != nullptr) {
+      *challenge = std::string(res[bhttp::field::www_authenticate]);
+    }
+    return res.result_int();
+  };
+  std::string challenge;
+  if (once("", &challenge) != 401) {
+    return 0;
+  }
+  auto parsed = adapters::dahua::parse_digest_challenge(challenge);
+  if (!parsed.challenge) {
+    return 0;
+  }
+  adapters::dahua::DigestClient client(user, password);
+  client.on_challenge(std::move(*parsed.challenge));
+  return once(client.authorize("POST", "/EventHttpUpload", "0a4f113b"), nullptr);
+}
+
+TEST(DahuaAdapter, PushUploadThatNeverDecodesIsQuarantinedAndTaken) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  GatewayHarness h(push_keys(device.port(), push_port, "push"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  // 200, or the device would send it again forever; the body is kept for the operator.
+  EXPECT_EQ(post_upload(push_port, "this is not an event", "admin", "admin123"), 200U);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine WHERE terminal_sn = ? AND endpoint = "
+                        "'EventHttpUpload' AND CAST(raw AS TEXT) = 'this is not an event'",
+                        {device.serial()}),
+            1);
+  EXPECT_EQ(count_events(h, device.serial()), 0);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_quarantined_total"), 1.0);
+  // A wrong password is still refused: nothing taken.
+  EXPECT_EQ(post_upload(push_port, "this is not an event", "admin", "wrong"), 401U);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine"), 1);
+  // Real events still go through afterwards.
+  device.generate_access(access_at(device.device_now()));
+  EXPECT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 1; }, std::chrono::seconds(10)));
 }
 
 }  // namespace
