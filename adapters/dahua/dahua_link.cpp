@@ -709,7 +709,9 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items,
     shared_.log->warn("[device={}] live events not stored: {}", device_.name, res.ec.message());
     co_return false;
   }
-  cursors_ = std::move(next);
+  if (move_cursors) {
+    cursors_ = std::move(next);  // (a push batch must not restore a copy older than its commit)
+  }
   shared_.stored_events.inc(res.inserted);
   shared_.duplicates.inc(res.duplicates);
   shared_.quarantined.inc(res.quarantined);
@@ -919,10 +921,12 @@ std::string quarantine_text(const std::string& raw) {
 void DeviceLink::on_push(PushUpload upload, PushDone done) {
   auto self = shared_from_this();
   auto u = std::make_shared<PushUpload>(std::move(upload));
+  ++pushes_active_;  // stop() waits for it: the batch is committed or answered first
   net::post(strand_, [self, u, done]() mutable {
     net::co_spawn(
         self->strand_, [self, u, done]() { return self->store_push(u, done); },
         [self, done](std::exception_ptr e) {
+          --self->pushes_active_;
           if (e) {
             self->shared_.log->error("[device={}] push upload not stored", self->device_.name);
             done(false);

@@ -78,7 +78,9 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   void start();
   /** Ends the link: closes its connections, its coroutine ends soon after. */
   void stop();
-  bool finished() const noexcept { return finished_.load() && !commands_active_.load(); }
+  bool finished() const noexcept {
+    return finished_.load() && !commands_active_.load() && pushes_active_.load() == 0;
+  }
 
   LinkState state() const;
   const DeviceConfig& device() const noexcept { return device_; }
@@ -160,7 +162,8 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   LinkState state_ = LinkState::Offline;
   std::atomic<bool> finished_{false};
   std::atomic<bool> commands_active_{false};
-  std::string known_serial_;  // serial_ for readers on other threads (mutex_)
+  std::atomic<int> pushes_active_{0};  // uploads being committed on the strand
+  std::string known_serial_;           // serial_ for readers on other threads (mutex_)
 };
 
 }  // namespace pushgate::adapters::dahua
