@@ -22,6 +22,8 @@ constexpr std::array kRaw{ParamSpec{"line", T::Text, true, 1, 4096}};
 constexpr std::array kKeys{ParamSpec{"keys", T::TextList, false, 0, 128}};
 constexpr std::array kOpenDoor{ParamSpec{"door", T::Integer, false, 1, 255},
                                ParamSpec{"seconds", T::Integer, false, 1, 254}};
+// close_door, door_status: Dahua (adapters/dahua/dahua_commands.hpp); ZKTeco renderers refuse them.
+constexpr std::array kDoor{ParamSpec{"door", T::Integer, false, 1, 255}};
 constexpr std::array kCancelAlarm{ParamSpec{"door", T::Integer, false, 0, 255}};
 constexpr std::array kNormalOpen{ParamSpec{"door", T::Integer, false, 1, 255},
                                  ParamSpec{"on", T::Boolean}};
@@ -93,6 +95,8 @@ constexpr std::array kVerbs{
     VerbSpec{"cancel_alarm", true, kCancelAlarm},
     VerbSpec{"normal_open", true, kNormalOpen},
     VerbSpec{"lock_door", true, kLockDoor},
+    VerbSpec{"close_door", true, kDoor},
+    VerbSpec{"door_status", false, kDoor},
     VerbSpec{"set_option", false, kSetOption},
     VerbSpec{"set_time", false, kSetTime},
     VerbSpec{"upsert_user", false, kUpsertUser},

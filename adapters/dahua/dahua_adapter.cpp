@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "gateway/adapter_state.hpp"
+#include "gateway/command_queue.hpp"
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::dahua {
@@ -10,6 +11,9 @@ namespace pushgate::adapters::dahua {
 namespace {
 
 constexpr const char* kStates[] = {"offline", "backfilling", "online", "auth_failed"};
+constexpr const char* kCommandsMetric = "pushgate_dahua_commands_total";
+constexpr const char* kCommandsHelp =
+    "Gateway commands run on Dahua devices, by result (retry_later: left sent, offered again)";
 
 }  // namespace
 
@@ -81,7 +85,11 @@ boost::system::error_code DahuaAdapter::start() {
       m.counter("pushgate_dahua_backfill_skip_warnings_total",
                 "recordFinder pages full of one second: records may have been skipped"),
       m.counter("pushgate_dahua_commit_failures_total",
-                "Dahua batches the store could not commit (read again from the device)")});
+                "Dahua batches the store could not commit (read again from the device)"),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "done"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "failed"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "unsupported"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "retry_later"}})});
   if (ctx_.adapter_state != nullptr) {
     boost::system::error_code ec;
     for (auto& [k, v] : ctx_.adapter_state->load("dahua", ec)) {
@@ -93,14 +101,11 @@ boost::system::error_code DahuaAdapter::start() {
     }
   }
   for (std::size_t i = 0; i < config_.devices.size(); ++i) {
-    if (!config_.devices[i].pulls()) {
-      continue;  // push-only: the device uploads to the push listener
-    }
     links_.push_back(std::make_shared<DeviceLink>(*shared_, config_.devices[i], tls[i]));
   }
   for (std::size_t s = 0; s < std::size(kStates); ++s) {
     const auto state = static_cast<LinkState>(s);
-    m.callback_gauge("pushgate_dahua_devices", "Dahua devices in pull mode by link state",
+    m.callback_gauge("pushgate_dahua_devices", "Dahua devices by link state",
                      [links = links_, state] {
                        double n = 0;
                        for (const auto& l : links) {
@@ -110,14 +115,79 @@ boost::system::error_code DahuaAdapter::start() {
                      },
                      {{"state", kStates[s]}});
   }
+  std::vector<PushCredential> pushers;
+  for (const auto& dev : config_.devices) {
+    if (dev.pushes()) {
+      pushers.push_back({dev.name, dev.user, dev.password});
+    }
+  }
+  if (!pushers.empty()) {
+    PushServerOptions o;
+    o.address = config_.push_address;
+    o.port = config_.push_port;
+    o.hand_undecodable = true;  // quarantined and answered 200 (store_push)
+    o.credentials = [pushers](std::string_view user) {
+      std::vector<PushCredential> out;
+      for (const auto& p : pushers) {
+        if (p.user == user) {
+          out.push_back(p);
+        }
+      }
+      return out;
+    };
+    push_ = std::make_unique<PushServer>(
+        ctx_.ioc, std::move(o),
+        [links = links_](PushUpload upload, PushDone done) {
+          for (const auto& l : links) {
+            if (l->device().name == upload.peer.device) {
+              l->on_push(std::move(upload), done);
+              return;
+            }
+          }
+          done(false);
+        },
+        m);
+    if (auto ec = push_->start()) {
+      start_error_ = "dahua.push_port: cannot listen on " + config_.push_address + ":" +
+                     std::to_string(config_.push_port) + ": " + ec.message();
+      push_.reset();
+      return ec;
+    }
+    shared_->log->info("Dahua push listener on {}:{} for {} device(s)", config_.push_address,
+                       push_->port(), pushers.size());
+  }
   for (auto& l : links_) {
     l->start();
   }
-  shared_->log->info("{} Dahua device(s) in pull mode", links_.size());
+  // Commands for the pull-mode devices go to them over their link as soon as
+  // they are queued (or when the device is back); push-only devices are not
+  // reached by the gateway.
+  CommandQueue::Pusher pusher;
+  pusher.owns = [links = links_](std::string_view sn) {
+    for (const auto& l : links) {
+      if (!sn.empty() && l->serial() == sn) {
+        return true;
+      }
+    }
+    return false;
+  };
+  pusher.ready = [links = links_](const std::string& sn) {
+    for (const auto& l : links) {
+      if (l->serial() == sn) {
+        l->commands_ready();
+      }
+    }
+  };
+  pusher_ = ctx_.commands.add_pusher(std::move(pusher));
+  shared_->log->info("{} Dahua device(s)", links_.size());
   return {};
 }
 
 void DahuaAdapter::stop(std::chrono::milliseconds deadline) {
+  pusher_.reset();
+  if (push_) {
+    push_->stop(deadline / 2);  // uploads being committed get half; the rest are 503 (re-sent)
+  }
   for (auto& l : links_) {
     l->stop();
   }

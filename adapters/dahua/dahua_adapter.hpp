@@ -11,7 +11,9 @@
 
 #include "adapters/dahua/dahua_config.hpp"
 #include "adapters/dahua/dahua_link.hpp"
+#include "adapters/dahua/dahua_push_server.hpp"
 #include "gateway/adapter.hpp"
+#include "gateway/subscription.hpp"
 
 namespace pushgate::adapters::dahua {
 
@@ -37,6 +39,8 @@ class DahuaAdapter final : public Adapter {
   DahuaConfig config_;
   std::unique_ptr<LinkShared> shared_;
   std::vector<std::shared_ptr<DeviceLink>> links_;
+  std::unique_ptr<PushServer> push_;  // devices with mode push / both
+  Subscription pusher_;               // the command queue's cue, until stop()
   std::string start_error_;
 };
 

@@ -39,7 +39,7 @@ bool is_ip_literal(const std::string& host) {
 /** Sends `req` on `s` and reads the answer: whole (get) or as a stream. */
 template <class Stream>
 net::awaitable<void> transact(Stream& s, beast::tcp_stream& low,
-                              const bhttp::request<bhttp::empty_body>& req,
+                              const bhttp::request<bhttp::string_body>& req,
                               std::chrono::seconds timeout, std::size_t body_limit,
                               std::optional<std::chrono::milliseconds> idle,
                               const DeviceClient::OnOpen* on_open,
@@ -133,7 +133,17 @@ void DeviceClient::reset_auth() {
 
 net::awaitable<HttpResult> DeviceClient::get(const std::string& target, std::size_t body_limit) {
   const std::optional<std::chrono::milliseconds> whole;
-  HttpResult r = co_await run(target, body_limit, whole, nullptr, nullptr);
+  const Body none;
+  HttpResult r = co_await run(target, none, body_limit, whole, nullptr, nullptr);
+  co_return r;
+}
+
+net::awaitable<HttpResult> DeviceClient::send(const std::string& method, const std::string& target,
+                                              const std::string& content_type,
+                                              const std::string& body, std::size_t body_limit) {
+  const std::optional<std::chrono::milliseconds> whole;
+  const Body what{method, content_type, body};
+  HttpResult r = co_await run(target, what, body_limit, whole, nullptr, nullptr);
   co_return r;
 }
 
@@ -141,11 +151,13 @@ net::awaitable<HttpResult> DeviceClient::stream(const std::string& target,
                                                 std::chrono::milliseconds idle,
                                                 const OnOpen& on_open, const OnBytes& on_bytes) {
   const std::optional<std::chrono::milliseconds> limit = idle;
-  HttpResult r = co_await run(target, 0, limit, &on_open, &on_bytes);
+  const Body none;
+  HttpResult r = co_await run(target, none, 0, limit, &on_open, &on_bytes);
   co_return r;
 }
 
-net::awaitable<HttpResult> DeviceClient::run(const std::string& target, std::size_t body_limit,
+net::awaitable<HttpResult> DeviceClient::run(const std::string& target, const Body& what,
+                                             std::size_t body_limit,
                                              std::optional<std::chrono::milliseconds> idle,
                                              const OnOpen* on_open, const OnBytes* on_bytes) {
   HttpResult r;
@@ -168,14 +180,22 @@ net::awaitable<HttpResult> DeviceClient::run(const std::string& target, std::siz
       r.ec = a.ec;
       co_return r;
     }
-    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    const bool post = what.method == "POST";
+    bhttp::request<bhttp::string_body> req{post ? bhttp::verb::post : bhttp::verb::get, target, 11};
     req.set(bhttp::field::host, device_.host);
     req.set(bhttp::field::user_agent, "pushgate");
     req.keep_alive(false);
+    if (post) {
+      if (!what.content_type.empty()) {
+        req.set(bhttp::field::content_type, what.content_type);
+      }
+      req.body() = what.body;
+      req.prepare_payload();
+    }
     const bool sent_credentials = digest_.has_challenge();
     if (sent_credentials) {
       const std::string nonce = cnonce();
-      req.set(bhttp::field::authorization, digest_.authorize("GET", target, nonce));
+      req.set(bhttp::field::authorization, digest_.authorize(post ? "POST" : "GET", target, nonce));
     }
     if (tls_) {
       beast::ssl_stream<beast::tcp_stream> s(std::move(tcp_stream), *tls_);

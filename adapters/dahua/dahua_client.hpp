@@ -54,6 +54,14 @@ class DeviceClient {
   boost::asio::awaitable<HttpResult> get(const std::string& target,
                                          std::size_t body_limit = 8u << 20);
 
+  /**
+   * One request of a command: GET, or POST with `body` (Digest over the
+   * method), the whole answer up to `body_limit` bytes.
+   */
+  boost::asio::awaitable<HttpResult> send(const std::string& method, const std::string& target,
+                                          const std::string& content_type, const std::string& body,
+                                          std::size_t body_limit);
+
   using OnBytes = std::function<boost::asio::awaitable<void>(std::string_view content_type,
                                                              std::string_view bytes)>;
   /** Called once when a stream's 200 header arrived, before any bytes. */
@@ -73,7 +81,13 @@ class DeviceClient {
   void reset_auth();
 
  private:
-  boost::asio::awaitable<HttpResult> run(const std::string& target, std::size_t body_limit,
+  struct Body {
+    std::string method = "GET";
+    std::string content_type;
+    std::string body;
+  };
+  boost::asio::awaitable<HttpResult> run(const std::string& target, const Body& what,
+                                         std::size_t body_limit,
                                          std::optional<std::chrono::milliseconds> idle,
                                          const OnOpen* on_open, const OnBytes* on_bytes);
   std::string cnonce();

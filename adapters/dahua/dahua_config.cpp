@@ -117,6 +117,25 @@ void DahuaConfig::declare(config::Schema& s) {
          std::int64_t{3600},
          {},
          false});
+  s.add({"dahua.push_address",
+         ValueType::String,
+         std::string("0.0.0.0"),
+         "Address the push listener binds (devices with mode push or both upload their\n"
+         "events to it: EventHttpUpload / PictureHttpUpload, paths /EventHttpUpload and\n"
+         "/PictureHttpUpload, Digest with the device's user and password). The listener\n"
+         "runs only when a device uses push.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"dahua.push_port",
+         ValueType::Int,
+         std::int64_t{8091},
+         "Port of the push listener (the device's UploadServerList[0].Port).",
+         std::int64_t{1},
+         std::int64_t{65535},
+         {},
+         false});
   s.add({"dahua.request_timeout_s",
          ValueType::Int,
          std::int64_t{10},
@@ -219,7 +238,8 @@ void DahuaConfig::declare(config::Schema& s) {
          ValueType::String,
          std::string("pull"),
          "pull: the gateway connects (backfill and event stream). push: the device uploads\n"
-         "to the gateway's listener. both: pull, and accept its uploads.",
+         "to the gateway's listener (dahua.push_port); the gateway logs in only to read its\n"
+         "serial and to send commands. both: pull, and accept its uploads (stored once).",
          {},
          {},
          {"pull", "push", "both"},
@@ -238,6 +258,8 @@ DahuaConfig DahuaConfig::from(const config::Config& c) {
     d.reconnect_max = d.reconnect_min;
   }
   d.request_timeout = std::chrono::seconds(c.get_int("dahua.request_timeout_s"));
+  d.push_address = c.get_string("dahua.push_address");
+  d.push_port = static_cast<std::uint16_t>(c.get_int("dahua.push_port"));
   d.backfill_max_age_h = c.get_int("dahua.backfill_max_age_h");
   for (const auto& name : c.table_names(kDevices)) {
     DeviceConfig dev;

@@ -39,6 +39,7 @@ struct DeviceConfig {
   /** The gateway door of an event's 0-based `Door`. */
   int gateway_door(int event_door) const;
   bool pulls() const noexcept { return mode != Mode::Push; }
+  bool pushes() const noexcept { return mode != Mode::Pull; }
 };
 
 struct DahuaConfig {
@@ -50,6 +51,8 @@ struct DahuaConfig {
   std::chrono::milliseconds reconnect_max{60000};
   std::chrono::seconds request_timeout{10};
   std::int64_t backfill_max_age_h = 0;
+  std::string push_address = "0.0.0.0";  ///< the push listener (devices with mode push / both)
+  std::uint16_t push_port = 8091;
   std::vector<DeviceConfig> devices;
 
   static void declare(config::Schema& schema);

@@ -14,6 +14,7 @@
 #include "adapters/dahua/dahua_mapping.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/adapter_state.hpp"
+#include "gateway/command_queue.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/terminals.hpp"
@@ -31,6 +32,8 @@ constexpr std::string_view kAdapter = "dahua";
 constexpr std::string_view kEndOfTime = "4102444800";  // 2100-01-01
 /** Live items held while a backfill runs; more and the backfill runs again instead. */
 constexpr std::size_t kMaxPending = 10000;
+/** Answers to command requests are read this far (read_answer looks at kMaxAnswerBytes). */
+constexpr std::size_t kCommandBodyLimit = 1u << 20;
 constexpr std::string_view kAttach =
     "/cgi-bin/eventManager.cgi?action=attach&codes=[AccessControl,DoorStatus,BreakIn,Duress,"
     "AlarmLocal,DoorNotClosed,ChassisIntruded]&heartbeat=";
@@ -108,7 +111,7 @@ DeviceLink::DeviceLink(LinkShared& shared, DeviceConfig device,
       timer_(strand_),
       wake_(strand_) {
   if (auto it = shared_.stored.find("serial/" + device_.name); it != shared_.stored.end()) {
-    serial_ = it->second;  // known from an earlier run: status shows even before a login
+    set_serial(it->second);  // known from an earlier run: status shows even before a login
   }
 }
 
@@ -193,6 +196,9 @@ void DeviceLink::set_state(LinkState state, const std::string& reason) {
   } else {
     shared_.log->info("[device={}] {}{}{}", device_.name, to_string(state),
                       reason.empty() ? "" : ": ", reason);
+  }
+  if (state == LinkState::Backfilling || state == LinkState::Online) {
+    kick_commands();  // connected (again): what was queued meanwhile goes now
   }
   shared_.ctx.health.set(Health::Kind::Ready, "dahua." + device_.name,
                          state != LinkState::AuthFailed,
@@ -286,6 +292,7 @@ net::awaitable<void> DeviceLink::run() {
 
 net::awaitable<DeviceLink::Outcome> DeviceLink::session() {
   live_mode_ = false;
+  firmware_ = FirmwareApi::Unknown;  // the device may have been upgraded meanwhile
   const std::string info_target = "/cgi-bin/magicBox.cgi?action=getSystemInfo";
   HttpResult info = co_await client_.get(info_target, 64 * 1024);
   if (stopping_) {
@@ -294,8 +301,7 @@ net::awaitable<DeviceLink::Outcome> DeviceLink::session() {
   if (info.auth_failed) {
     shared_.auth_failures.inc();
     if (serial_.empty() && info.realm.rfind("Login to ", 0) == 0) {
-      serial_ =
-          std::string(trim(std::string_view(info.realm).substr(9)));  // realm names the serial
+      set_serial(std::string(trim(std::string_view(info.realm).substr(9))));  // realm names it
     }
     set_state(LinkState::AuthFailed,
               "the device refused user \"" + device_.user + "\"; next login attempt in " +
@@ -311,6 +317,17 @@ net::awaitable<DeviceLink::Outcome> DeviceLink::session() {
     co_return Outcome::Failed;
   }
   co_await measure_drift();
+  if (!device_.pulls()) {
+    // Push only: the device uploads its events to the push listener; the
+    // login gave the serial the uploads are stored under, and commands go.
+    set_state(LinkState::Online, "push mode");
+    error_code wait_ec;
+    while (!stopping_) {
+      wake_.expires_at(net::steady_timer::time_point::max());
+      co_await wake_.async_wait(net::redirect_error(net::use_awaitable, wait_ec));
+    }
+    co_return Outcome::Stopped;
+  }
   load_cursors();
 
   stream_open_ = false;
@@ -395,7 +412,7 @@ net::awaitable<bool> DeviceLink::identify(const HttpResult& info) {
     cursors_.clear();
     cursors_loaded_ = false;
   }
-  serial_ = serial;
+  set_serial(serial);
   model_ = model;
   const auto now = shared_.ctx.clock.now_ms();
   int doors = 1;
@@ -634,7 +651,8 @@ net::awaitable<void> DeviceLink::on_stream_bytes(std::string_view content_type,
   }
 }
 
-net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
+net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items,
+                                            std::string_view endpoint, bool move_cursors) {
   const auto now = shared_.ctx.clock.now_ms();
   const auto& zone = shared_.ctx.terminals.zone_for(serial_);
   MappingContext mc{serial_, &device_, &zone, now, drift_s_};
@@ -643,7 +661,7 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
   std::set<std::string> dirty;
   for (const auto& item : items) {
     if (item.type == StreamItem::Type::Error || !item.event) {
-      batch.quarantine.push_back({serial_, "eventManager", "", 0,
+      batch.quarantine.push_back({serial_, std::string(endpoint), "", 0,
                                   item.error.empty() ? "not an event" : item.error, item.raw, now});
       continue;
     }
@@ -673,6 +691,10 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
   if (batch.empty()) {
     co_return true;
   }
+  if (!move_cursors) {
+    dirty.clear();
+    next = cursors_;
+  }
   for (const auto& table : dirty) {
     const auto& c = next[table];
     if (c.known() && shared_.ctx.adapter_state != nullptr) {
@@ -687,7 +709,9 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
     shared_.log->warn("[device={}] live events not stored: {}", device_.name, res.ec.message());
     co_return false;
   }
-  cursors_ = std::move(next);
+  if (move_cursors) {
+    cursors_ = std::move(next);  // (a push batch must not restore a copy older than its commit)
+  }
   shared_.stored_events.inc(res.inserted);
   shared_.duplicates.inc(res.duplicates);
   shared_.quarantined.inc(res.quarantined);
@@ -695,4 +719,256 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items) {
   co_return true;
 }
 
+std::string DeviceLink::serial() const {
+  std::lock_guard lock(mutex_);
+  return known_serial_;
+}
+
+void DeviceLink::set_serial(std::string serial) {
+  serial_ = std::move(serial);
+  std::lock_guard lock(mutex_);
+  known_serial_ = serial_;
+}
+
+void DeviceLink::commands_ready() {
+  auto self = shared_from_this();
+  net::post(strand_, [self] { self->kick_commands(); });
+}
+
+void DeviceLink::kick_commands() {
+  const auto s = state();
+  if (stopping_ || serial_.empty() || (s != LinkState::Backfilling && s != LinkState::Online)) {
+    return;  // not connected: taken when the link is up again (set_state)
+  }
+  if (commands_running_) {
+    commands_again_ = true;
+    return;
+  }
+  commands_running_ = true;
+  commands_active_ = true;
+  auto self = shared_from_this();
+  net::co_spawn(
+      strand_, [self]() { return self->run_commands(); },
+      [self](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            self->shared_.log->error("[device={}] commands: {}", self->device_.name, ex.what());
+          } catch (...) {
+            self->shared_.log->error("[device={}] commands ended", self->device_.name);
+          }
+        }
+        self->commands_running_ = false;
+        self->commands_active_ = false;
+      });
+}
+
+DahuaDeviceProfile DeviceLink::profile() const {
+  DahuaDeviceProfile p;
+  p.api = firmware_;
+  for (const auto& [device_door, door] : device_.door_map) {
+    p.doors.channel_of_door[door] = device_door + 1;  // Door is 0-based, the URL channel 1-based
+  }
+  return p;
+}
+
+net::awaitable<void> DeviceLink::run_commands() {
+  CommandQueue& queue = shared_.ctx.commands;
+  do {
+    commands_again_ = false;
+    while (!stopping_) {
+      const auto s = state();
+      if (s != LinkState::Backfilling && s != LinkState::Online) {
+        break;
+      }
+      WriteBatch batch;
+      std::vector<CommandRecord> changed;
+      const auto taken = queue.take(serial_, batch, changed);
+      if (taken.empty()) {
+        break;
+      }
+      // Marked sent durably before the device sees them: a crash in between
+      // re-delivers rather than losing the command.
+      CommitResult r = co_await commit(batch);
+      if (r.ec) {
+        shared_.commit_failures.inc();
+        shared_.log->warn("[device={}] commands not taken, the store failed: {} (offered again)",
+                          device_.name, r.ec.message());
+        co_return;
+      }
+      queue.committed(changed);
+      for (const auto& c : taken) {
+        co_await run_command(c);
+      }
+    }
+  } while (commands_again_ && !stopping_);
+}
+
+net::awaitable<void> DeviceLink::probe_firmware() {
+  const DahuaRequest probe = firmware_probe_request();
+  HttpResult h = co_await client_.send(probe.method, probe.target, probe.content_type, probe.body,
+                                       kCommandBodyLimit);
+  if (h.ec || h.auth_failed) {
+    co_return;  // said nothing: door commands go, user writes wait (retry later)
+  }
+  const DahuaAnswer answer{h.status, std::move(h.body)};
+  const FirmwareProbe f = decide_firmware(answer);
+  firmware_ = f.api;
+  shared_.log->info("[device={}] user API: {} ({})", device_.name, to_string(f.api), f.reason);
+  if (f.token) {
+    const DahuaRequest close = stop_find_request(*f.token);
+    HttpResult ignored = co_await client_.send(close.method, close.target, close.content_type,
+                                               close.body, kCommandBodyLimit);
+    (void)ignored;  // a find left open expires on the device
+  }
+}
+
+net::awaitable<void> DeviceLink::run_command(const CommandRecord& c) {
+  if (firmware_ == FirmwareApi::Unknown) {
+    co_await probe_firmware();
+  }
+  DahuaCommandRun run(plan_command(c.verb, c.params, profile()));
+  while (const DahuaRequest* next = run.next()) {
+    if (stopping_) {
+      run.transport_failed("the gateway is stopping");
+      break;
+    }
+    const DahuaRequest req = *next;
+    HttpResult h = co_await client_.send(req.method, req.target, req.content_type, req.body,
+                                         kCommandBodyLimit);
+    if (h.auth_failed) {
+      run.transport_failed("the device refused the credentials");
+    } else if (h.ec) {
+      run.transport_failed(h.ec.message());
+    } else {
+      const DahuaAnswer answer{h.status, std::move(h.body)};
+      run.accept(answer);
+    }
+  }
+  if (!run.finished()) {
+    run.transport_failed("not finished");
+  }
+  const CommandOutcome& o = run.outcome();
+  CommandQueue& queue = shared_.ctx.commands;
+  WriteBatch batch;
+  std::vector<CommandRecord> changed;
+  switch (o.outcome) {
+    case dahua::Outcome::Done: {
+      std::vector<CommandQueue::Result> results(1);
+      results[0].id = c.id;
+      results[0].return_code = 0;
+      results[0].return_name = "OK";
+      results[0].raw = o.result;
+      queue.complete(serial_, results, batch, changed);
+      shared_.commands_done.inc();
+      shared_.log->info("[device={}] command {} {}: done{}{}", device_.name, c.id, c.verb,
+                        o.result.empty() ? "" : ": ", o.result);
+      break;
+    }
+    case dahua::Outcome::Failed:
+    case dahua::Outcome::Unsupported:
+      queue.fail(serial_, c.id, o.reason, batch, changed);
+      (o.outcome == dahua::Outcome::Failed ? shared_.commands_failed : shared_.commands_unsupported)
+          .inc();
+      shared_.log->warn("[device={}] command {} {} {}: {}", device_.name, c.id, c.verb,
+                        o.outcome == dahua::Outcome::Failed ? "refused" : "unsupported", o.reason);
+      break;
+    case dahua::Outcome::RetryLater:
+      // Left sent: the queue offers it again after its ack timeout, up to its attempts.
+      shared_.commands_retry.inc();
+      shared_.log->info("[device={}] command {} {} not delivered now: {}", device_.name, c.id,
+                        c.verb, o.reason);
+      co_return;
+  }
+  if (batch.empty()) {
+    co_return;
+  }
+  CommitResult r = co_await commit(batch);
+  if (r.ec) {
+    shared_.commit_failures.inc();
+    shared_.log->warn("[device={}] command {} result not stored: {}", device_.name, c.id,
+                      r.ec.message());
+    co_return;
+  }
+  queue.committed(changed);
+}
+
+namespace {
+
+/** The body as text for the quarantine: as received when printable, else hex. */
+std::string quarantine_text(const std::string& raw) {
+  const bool printable = std::all_of(raw.begin(), raw.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+  });
+  if (printable && std::none_of(raw.begin(), raw.end(),
+                                [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
+    return raw;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "hex:";
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+void DeviceLink::on_push(PushUpload upload, PushDone done) {
+  auto self = shared_from_this();
+  auto u = std::make_shared<PushUpload>(std::move(upload));
+  ++pushes_active_;  // stop() waits for it: the batch is committed or answered first
+  net::post(strand_, [self, u, done]() mutable {
+    net::co_spawn(
+        self->strand_, [self, u, done]() { return self->store_push(u, done); },
+        [self, done](std::exception_ptr e) {
+          --self->pushes_active_;
+          if (e) {
+            self->shared_.log->error("[device={}] push upload not stored", self->device_.name);
+            done(false);
+          }
+        });
+  });
+}
+
+net::awaitable<void> DeviceLink::store_push(std::shared_ptr<PushUpload> u, PushDone done) {
+  if (serial_.empty()) {
+    shared_.log->warn(
+        "[device={}] push upload before the device's serial is known (no login yet): "
+        "answered 503, the device sends it again",
+        device_.name);
+    done(false);
+    co_return;
+  }
+  std::vector<StreamItem> items;
+  for (auto& e : u->body.events) {
+    StreamItem it;
+    if (e.event) {
+      it.type = StreamItem::Type::Event;
+      it.event = std::move(e.event);
+    } else {
+      it.error = e.error.empty() ? "event not decodable" : e.error;
+    }
+    it.raw = std::move(e.raw);
+    items.push_back(std::move(it));
+  }
+  if (items.empty()) {
+    // Nothing decodes (and never will): kept raw in the quarantine and taken,
+    // or the device would send it again forever.
+    StreamItem it;
+    std::string why;
+    for (const auto& p : u->body.problems) {
+      why += (why.empty() ? "" : "; ") + p;
+    }
+    it.error = "event upload not decodable" + (why.empty() ? std::string() : ": " + why);
+    it.raw = quarantine_text(u->raw);
+    items.push_back(std::move(it));
+  }
+  const bool ok = co_await store_live(items, "EventHttpUpload", false);
+  done(ok);
+}
 }  // namespace pushgate::adapters::dahua

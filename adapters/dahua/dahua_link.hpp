@@ -21,11 +21,14 @@
 #include <boost/asio/strand.hpp>
 
 #include "adapters/dahua/dahua_client.hpp"
+#include "adapters/dahua/dahua_commands.hpp"
 #include "adapters/dahua/dahua_config.hpp"
 #include "adapters/dahua/dahua_event.hpp"
 #include "adapters/dahua/dahua_multipart.hpp"
+#include "adapters/dahua/dahua_push_server.hpp"
 #include "adapters/dahua/dahua_record_finder.hpp"
 #include "gateway/adapter.hpp"
+#include "gateway/command.hpp"
 #include "gateway/event_log.hpp"
 
 namespace spdlog {
@@ -60,6 +63,11 @@ struct LinkShared {
   metrics::Counter& quarantined;       // stream records / reply lines not understood
   metrics::Counter& skipped_warnings;  // recordFinder pages that may have skipped rows
   metrics::Counter& commit_failures;   // batches the store refused
+  // Commands by how they ended on the device (pushgate_dahua_commands_total{result}).
+  metrics::Counter& commands_done;
+  metrics::Counter& commands_failed;       // the device refused
+  metrics::Counter& commands_unsupported;  // Dahua has no equivalent: nothing sent
+  metrics::Counter& commands_retry;        // not now: left sent, the queue offers it again
 };
 
 class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
@@ -70,10 +78,25 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   void start();
   /** Ends the link: closes its connections, its coroutine ends soon after. */
   void stop();
-  bool finished() const noexcept { return finished_.load(); }
+  bool finished() const noexcept {
+    return finished_.load() && !commands_active_.load() && pushes_active_.load() == 0;
+  }
 
   LinkState state() const;
   const DeviceConfig& device() const noexcept { return device_; }
+  /** The device's serial ("" before the first login). Any thread. */
+  std::string serial() const;
+  /**
+   * The command queue has commands for this device (any thread): they are
+   * taken and run now when the device is connected, else when it comes back.
+   */
+  void commands_ready();
+  /**
+   * A push upload of this device (any thread): its events are committed in
+   * one batch on the link's strand, then done(true); done(false) when the
+   * commit fails or the serial is not known yet (the device re-sends).
+   */
+  void on_push(PushUpload upload, PushDone done);
 
  private:
   enum class Outcome { Failed, AuthFailed, Stopped };
@@ -85,12 +108,27 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   boost::asio::awaitable<void> run_stream();
   boost::asio::awaitable<void> on_stream_bytes(std::string_view content_type,
                                                std::string_view bytes);
-  boost::asio::awaitable<bool> store_live(std::vector<StreamItem>& items);
+  /**
+   * Maps and commits `items` in one batch (unreadable ones quarantined under
+   * `endpoint`); `move_cursors`: the stream's records also move the backfill
+   * cursors (push uploads do not: they may run ahead of a backfill).
+   */
+  boost::asio::awaitable<bool> store_live(std::vector<StreamItem>& items,
+                                          std::string_view endpoint = "eventManager",
+                                          bool move_cursors = true);
+  boost::asio::awaitable<void> store_push(std::shared_ptr<PushUpload> upload, PushDone done);
   /** Appends `batch` (moved from) and waits for its commit. */
   boost::asio::awaitable<CommitResult> commit(WriteBatch& batch);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
 
   void set_state(LinkState state, const std::string& reason);
+  void set_serial(std::string serial);
+  /** On the strand: starts run_commands() unless it runs (then it loops once more). */
+  void kick_commands();
+  boost::asio::awaitable<void> run_commands();
+  boost::asio::awaitable<void> run_command(const CommandRecord& command);
+  boost::asio::awaitable<void> probe_firmware();
+  DahuaDeviceProfile profile() const;
   void advance_cursor(std::string_view table, const AccessFields& fields, WriteBatch& batch);
   std::string cursor_key(std::string_view table) const;
   void load_cursors();
@@ -116,10 +154,16 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   std::vector<StreamItem> pending_;  // live items while the backfill runs
   std::optional<EventStreamParser> parser_;
   std::uint64_t heartbeats_ = 0;
+  FirmwareApi firmware_ = FirmwareApi::Unknown;  // probed once per session
+  bool commands_running_ = false;
+  bool commands_again_ = false;
 
   mutable std::mutex mutex_;  // state_ for readers on other threads
   LinkState state_ = LinkState::Offline;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> commands_active_{false};
+  std::atomic<int> pushes_active_{0};  // uploads being committed on the strand
+  std::string known_serial_;           // serial_ for readers on other threads (mutex_)
 };
 
 }  // namespace pushgate::adapters::dahua

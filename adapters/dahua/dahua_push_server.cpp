@@ -450,15 +450,18 @@ void handle(const std::shared_ptr<Shared>& sp, http::Request&& req, const http::
     s.log_limited(
         "bad_body",
         fmt::format("[device={}] upload of {} bytes (Content-Type \"{}\", Content-Encoding \"{}\") "
-                    "not decodable: {}: answered 400",
+                    "not decodable: {}: {}",
                     upload.peer.device, upload.raw.size(), sanitize(upload.content_type, 64),
-                    sanitize(upload.content_encoding, 32), why));
-    reply.send(
-        text_response(req, bhttp::status::bad_request, "event upload not decodable: " + why));
-    return;
+                    sanitize(upload.content_encoding, 32), why,
+                    s.options.hand_undecodable ? "handed to be quarantined" : "answered 400"));
+    if (!s.options.hand_undecodable) {
+      reply.send(
+          text_response(req, bhttp::status::bad_request, "event upload not decodable: " + why));
+      return;
+    }
   }
   s.events_handed->inc(good);
-  if (bad > 0) {
+  if (bad > 0 && upload.body.usable()) {  // an undecodable body counted them above
     s.events_undecodable->inc(bad);
     s.log_limited(
         "bad_event",

@@ -113,6 +113,13 @@ struct PushServerOptions {
   std::chrono::milliseconds nonce_lifetime{std::chrono::minutes(5)};
   /** Nonces remembered at most (oldest forgotten first: their users get stale=true). */
   std::size_t max_nonces = 4096;
+  /**
+   * An upload where nothing decodes is 400 by default. Set: it is handed to
+   * on_events all the same (no events, `body.problems` say why) so the owner
+   * can quarantine the raw body and answer 200 -- a device re-sends anything
+   * but a 200, and a body that never decodes would come back forever.
+   */
+  bool hand_undecodable = false;
   /** When set, the listener speaks TLS only. */
   std::shared_ptr<boost::asio::ssl::context> tls;
   /** When set, bodies are admitted through this budget (shared with the other listeners). */

@@ -187,6 +187,10 @@ Rendered render_attendance(const CommandRecord& c, bool legacy, std::string_view
         "attendance terminals set their clock from the Date header of every answer; "
         "there is no set_time command in this dialect");
   }
+  if (v == "close_door" || v == "door_status") {
+    // Verbs of the Dahua adapter: refused here with a reason, never rendered as something else.
+    return fail(v + " is not a ZKTeco PUSH command (Dahua terminals only)");
+  }
   return fail("unknown verb \"" + v + "\"");
 }
 
@@ -467,6 +471,10 @@ Rendered render_access(const CommandRecord& c, const TerminalFormat& format) {
     }
     return line("DATA UPDATE holiday Holiday=" + day + "\tHolidayType=" + std::to_string(type) +
                 "\tLoop=" + (p.value("yearly", false) ? "1" : "2"));
+  }
+  if (v == "close_door" || v == "door_status") {
+    // Verbs of the Dahua adapter: refused here with a reason, never rendered as something else.
+    return fail(v + " is not a ZKTeco PUSH command (Dahua terminals only)");
   }
   return fail("unknown verb \"" + v + "\"");
 }

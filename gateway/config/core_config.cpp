@@ -320,10 +320,10 @@ void declare_core_config(Schema& s) {
   s.add({"commands.door_ttl_s",
          ValueType::Int,
          std::int64_t{60},
-         "How long a door action (open_door, normal_open, lock_door, cancel_alarm) may\n"
-         "wait for its terminal when the caller gives no expiry, from every source\n"
-         "(REST, MQTT and Home Assistant, linkage rules). A terminal that comes back\n"
-         "later does not open the door then; the command is reported expired.",
+         "How long a door action (open_door, normal_open, lock_door, cancel_alarm,\n"
+         "close_door) may wait for its terminal when the caller gives no expiry, from\n"
+         "every source (REST, MQTT and Home Assistant, linkage rules). A terminal that\n"
+         "comes back later does not open the door then; the command is reported expired.",
          std::int64_t{1},
          std::int64_t{86400},
          {},

@@ -13,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/dahua/dahua_adapter.hpp"
+#include "adapters/dahua/dahua_digest.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/sim/dahua_device.hpp"
 #include "tests/support/gateway_harness.hpp"
@@ -424,6 +428,232 @@ TEST(DahuaAdapter, RefusesAPasswordFileOthersCanRead) {
   EXPECT_EQ(errors[0].key, "dahua.devices.d.password_file");
   std::filesystem::permissions(file, std::filesystem::perms(0600));
   EXPECT_TRUE(adapters::dahua::DahuaAdapter::validate_config(*loaded.config).empty());
+}
+
+/** Queues a command through the REST API; its id (0 when refused). */
+std::int64_t post_command(GatewayHarness& h, const std::string& sn, const json& command) {
+  auto answer =
+      http_request(h.api_port(), "POST", "/api/v1/terminals/" + sn + "/commands", command.dump());
+  auto body = json::parse(answer.body, nullptr, false);
+  EXPECT_EQ(answer.status, 202) << answer.body;
+  return body.is_object() ? body.value("id", std::int64_t{0}) : 0;
+}
+
+json command_of(GatewayHarness& h, std::int64_t id) {
+  auto answer = http_request(h.api_port(), "GET", "/api/v1/commands/" + std::to_string(id));
+  auto body = json::parse(answer.body, nullptr, false);
+  return body.is_object() ? body : json::object();
+}
+
+/** Waits until command `id` is no longer queued or sent; its JSON. */
+json finished_command(GatewayHarness& h, std::int64_t id) {
+  json c;
+  wait_for(
+      [&] {
+        c = command_of(h, id);
+        const auto state = c.value("state", "");
+        return !state.empty() && state != "queued" && state != "sent";
+      },
+      std::chrono::seconds(15));
+  return c;
+}
+
+TEST(DahuaAdapter, CommandsQueuedThroughRestReachTheDeviceAndReportTheResult) {
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  ASSERT_EQ(device.door_status(1), "Close");
+
+  const auto open =
+      post_command(h, device.serial(), {{"verb", "open_door"}, {"params", {{"door", 2}}}});
+  auto c = finished_command(h, open);
+  EXPECT_EQ(c.value("state", ""), "done") << c.dump();
+  EXPECT_EQ(device.door_status(1), "Open");
+  EXPECT_EQ(device.door_status(0), "Close");
+  EXPECT_EQ(device.requests_seen("/cgi-bin/accessControl.cgi?action=openDoor"), 1U);
+
+  // The verbs only Dahua has: a read whose answer is the result, and a close.
+  c = finished_command(
+      h, post_command(h, device.serial(), {{"verb", "door_status"}, {"params", {{"door", 2}}}}));
+  EXPECT_EQ(c.value("state", ""), "done") << c.dump();
+  EXPECT_EQ(c.value("result", ""), "Open");
+  c = finished_command(
+      h, post_command(h, device.serial(), {{"verb", "close_door"}, {"params", {{"door", 2}}}}));
+  EXPECT_EQ(c.value("state", ""), "done") << c.dump();
+  EXPECT_EQ(device.door_status(1), "Close");
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_commands_total{result=\"done\"}"), 3.0);
+}
+
+TEST(DahuaAdapter, CommandsTheDeviceRefusesOrCannotDoFailWithTheReason) {
+  sim::DahuaDevice device(device_config());  // two doors
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  auto c = finished_command(
+      h, post_command(h, device.serial(), {{"verb", "open_door"}, {"params", {{"door", 5}}}}));
+  EXPECT_EQ(c.value("state", ""), "failed") << c.dump();
+  EXPECT_NE(c.value("error", "").find("Bad Request"), std::string::npos) << c.dump();
+  EXPECT_EQ(device.door_status(0), "Close");
+
+  // No Dahua equivalent: nothing sent, failed saying so.
+  const auto before = device.requests_seen("/cgi-bin/accessControl.cgi?action=openDoor");
+  c = finished_command(
+      h, post_command(h, device.serial(),
+                      {{"verb", "lock_door"}, {"params", {{"door", 1}, {"locked", true}}}}));
+  EXPECT_EQ(c.value("state", ""), "failed") << c.dump();
+  EXPECT_FALSE(c.value("error", "").empty()) << c.dump();
+  EXPECT_EQ(device.requests_seen("/cgi-bin/accessControl.cgi?action=openDoor"), before);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_commands_total{result=\"failed\"}"), 1.0);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_commands_total{result=\"unsupported\"}"),
+            1.0);
+}
+
+TEST(DahuaAdapter, CommandQueuedWhileTheDeviceIsOfflineGoesWhenItIsBack) {
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  device.reboot();  // down until power_on()
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "offline"; },
+                       std::chrono::seconds(10)));
+  const auto id =
+      post_command(h, device.serial(), {{"verb", "open_door"}, {"params", {{"door", 1}}}});
+  EXPECT_EQ(command_of(h, id).value("state", ""), "queued");
+  device.power_on();
+  auto c = finished_command(h, id);
+  EXPECT_EQ(c.value("state", ""), "done") << c.dump();
+  EXPECT_EQ(device.door_status(0), "Open");
+  EXPECT_EQ(device.requests_seen("/cgi-bin/accessControl.cgi?action=openDoor"), 1U);
+}
+
+sim::DahuaDeviceConfig push_device_config(std::uint16_t push_port) {
+  sim::DahuaDeviceConfig c = device_config();
+  sim::PushConfig push;
+  push.port = push_port;
+  push.path = "/EventHttpUpload";
+  push.user = "admin";  // the upload table's Digest account: the device's configured one
+  push.password = "admin123";
+  push.encoding = sim::PushConfig::Encoding::Deflate;
+  push.retry_interval = std::chrono::milliseconds(50);
+  push.keepalive_interval = std::chrono::milliseconds(0);
+  c.push = push;
+  return c;
+}
+
+std::vector<std::string> push_keys(std::uint16_t device_port, std::uint16_t push_port,
+                                   const std::string& mode) {
+  return dahua_keys(device_port, "admin123",
+                    {"dahua.devices.door1.mode=" + mode, "dahua.push_address=127.0.0.1",
+                     "dahua.push_port=" + std::to_string(push_port)});
+}
+
+TEST(DahuaAdapter, PushModeUploadsAreStoredBeforeTheDeviceHearsOk) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  GatewayHarness h(push_keys(device.port(), push_port, "push"));
+  // The login gives the serial the uploads are stored under.
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  for (int i = 0; i < 20; ++i) {
+    device.generate_access(access_at(device.device_now(), i % 4 != 0));
+  }
+  ASSERT_TRUE(
+      wait_for([&] { return device.push_stats().delivered == 20; }, std::chrono::seconds(20)))
+      << device.push_stats().delivered;
+  // Every event the device heard 200 for is in the log already.
+  EXPECT_EQ(count_events(h, device.serial()), 20);
+  expect_exactly_once_in_order(h, device);
+  EXPECT_EQ(device.requests_seen("/cgi-bin/eventManager.cgi?action=attach"), 0U)
+      << "push only: no event stream";
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 2 AND event_code = 1021"), 5);
+}
+
+TEST(DahuaAdapter, BothModesStoreEachRecordOnce) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  const auto now = device.device_now();
+  for (int i = 0; i < 30; ++i) {
+    device.generate_access(access_at(now - 30 + i));  // backfilled and pushed
+  }
+  GatewayHarness h(push_keys(device.port(), push_port, "both"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  for (int i = 0; i < 10; ++i) {
+    device.generate_access(access_at(device.device_now()));  // streamed and pushed
+  }
+  ASSERT_TRUE(
+      wait_for([&] { return device.push_stats().delivered == 40; }, std::chrono::seconds(20)))
+      << device.push_stats().delivered;
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 40; }, std::chrono::seconds(10)));
+  expect_exactly_once_in_order(h, device);
+  EXPECT_GT(metric_value(h.api_port(), "pushgate_dahua_duplicates_total").value_or(0), 0.0);
+}
+
+/** One POST to the push listener answering its Digest challenge as `user`; the status. */
+unsigned post_upload(std::uint16_t port, const std::string& body, const std::string& user,
+                     const std::string& password) {
+  namespace net = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  auto once = [&](const std::string& authorization, std::string* challenge) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/EventHttpUpload", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, "text/plain");
+    if (!authorization.empty()) {
+      req.set(bhttp::field::authorization, authorization);
+    }
+    req.keep_alive(false);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    if (challenge != nullptr) {
+      *challenge = std::string(res[bhttp::field::www_authenticate]);
+    }
+    return res.result_int();
+  };
+  std::string challenge;
+  if (once("", &challenge) != 401) {
+    return 0;
+  }
+  auto parsed = adapters::dahua::parse_digest_challenge(challenge);
+  if (!parsed.challenge) {
+    return 0;
+  }
+  adapters::dahua::DigestClient client(user, password);
+  client.on_challenge(std::move(*parsed.challenge));
+  return once(client.authorize("POST", "/EventHttpUpload", "0a4f113b"), nullptr);
+}
+
+TEST(DahuaAdapter, PushUploadThatNeverDecodesIsQuarantinedAndTaken) {
+  const auto push_port = free_port();
+  sim::DahuaDevice device(push_device_config(push_port));
+  GatewayHarness h(push_keys(device.port(), push_port, "push"));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  // 200, or the device would send it again forever; the body is kept for the operator.
+  EXPECT_EQ(post_upload(push_port, "this is not an event", "admin", "admin123"), 200U);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine WHERE terminal_sn = ? AND endpoint = "
+                        "'EventHttpUpload' AND CAST(raw AS TEXT) = 'this is not an event'",
+                        {device.serial()}),
+            1);
+  EXPECT_EQ(count_events(h, device.serial()), 0);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_dahua_quarantined_total"), 1.0);
+  // A wrong password is still refused: nothing taken.
+  EXPECT_EQ(post_upload(push_port, "this is not an event", "admin", "wrong"), 401U);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM quarantine"), 1);
+  // Real events still go through afterwards.
+  device.generate_access(access_at(device.device_now()));
+  EXPECT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 1; }, std::chrono::seconds(10)));
 }
 
 }  // namespace

@@ -98,8 +98,8 @@ TEST(CommandSpecTest, DoorActionsAreTheDoorVerbs) {
       doors.insert(std::string(v.verb));
     }
   }
-  EXPECT_EQ(doors,
-            (std::set<std::string>{"open_door", "normal_open", "lock_door", "cancel_alarm"}));
+  EXPECT_EQ(doors, (std::set<std::string>{"open_door", "normal_open", "lock_door", "cancel_alarm",
+                                          "close_door"}));
 }
 
 }  // namespace

@@ -499,6 +499,25 @@ TEST(DahuaPushServer, UndecodableBodyIs400CountedAndTheNextUploadWorks) {
   EXPECT_EQ(listener.upload_count(), 1u);
 }
 
+// The adapter's setting: a body that never decodes is handed over (to be
+// quarantined) and answered 200 after the commit, so the device stops re-sending it.
+TEST(DahuaPushServer, UndecodableBodyIsHandedOverWhenTheOwnerQuarantinesIt) {
+  Listener listener(Listener::Mode::Commit,
+                    [](PushServerOptions& o) { o.hand_undecodable = true; });
+  const Answer a = post_with_digest(listener.port(), kPath, "this is not an event", "text/plain");
+  EXPECT_EQ(a.status, 200u);
+  const auto uploads = listener.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  EXPECT_FALSE(uploads[0].body.usable());
+  for (const auto& e : uploads[0].body.events) {
+    EXPECT_FALSE(e.event);  // errors only, each saying why
+    EXPECT_FALSE(e.error.empty());
+  }
+  EXPECT_EQ(uploads[0].raw, "this is not an event");
+  EXPECT_EQ(listener.server().stats().bad_bodies, 1u);
+  EXPECT_EQ(listener.server().stats().uploads_ok, 1u);
+}
+
 TEST(DahuaPushServer, PictureUploadMultipartHandsEventsAndImage) {
   Listener listener;
   const Answer a =
