@@ -103,13 +103,18 @@ boost::system::error_code DahuaAdapter::start() {
   for (std::size_t i = 0; i < config_.devices.size(); ++i) {
     links_.push_back(std::make_shared<DeviceLink>(*shared_, config_.devices[i], tls[i]));
   }
+  // The registry outlives the adapter and the io_context its links' timers
+  // belong to: it must not own a link.
+  const std::vector<std::weak_ptr<DeviceLink>> weak_links(links_.begin(), links_.end());
   for (std::size_t s = 0; s < std::size(kStates); ++s) {
     const auto state = static_cast<LinkState>(s);
     m.callback_gauge("pushgate_dahua_devices", "Dahua devices by link state",
-                     [links = links_, state] {
+                     [links = weak_links, state] {
                        double n = 0;
-                       for (const auto& l : links) {
-                         n += l->state() == state ? 1 : 0;
+                       for (const auto& w : links) {
+                         if (auto l = w.lock()) {
+                           n += l->state() == state ? 1 : 0;
+                         }
                        }
                        return n;
                      },
