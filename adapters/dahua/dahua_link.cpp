@@ -86,6 +86,21 @@ void advance(std::map<std::string, TableCursor, std::less<>>& cursors, std::stri
   }
 }
 
+/** What ended a coroutine of the link by throwing, logged (no exception leaves the strand). */
+void log_if_thrown(spdlog::logger& log, const std::string& device, std::string_view what,
+                   const std::exception_ptr& e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log.error("[device={}] {}: {}", device, what, ex.what());
+  } catch (...) {
+    log.error("[device={}] {}", device, what);
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(LinkState state) noexcept {
@@ -120,15 +135,7 @@ void DeviceLink::start() {
   net::co_spawn(
       strand_, [self]() { return self->run(); },
       [self](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            self->shared_.log->error("[device={}] link ended: {}", self->device_.name, ex.what());
-          } catch (...) {
-            self->shared_.log->error("[device={}] link ended", self->device_.name);
-          }
-        }
+        log_if_thrown(*self->shared_.log, self->device_.name, "link ended", e);
         self->finished_ = true;
       });
 }
@@ -750,15 +757,7 @@ void DeviceLink::kick_commands() {
   net::co_spawn(
       strand_, [self]() { return self->run_commands(); },
       [self](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            self->shared_.log->error("[device={}] commands: {}", self->device_.name, ex.what());
-          } catch (...) {
-            self->shared_.log->error("[device={}] commands ended", self->device_.name);
-          }
-        }
+        log_if_thrown(*self->shared_.log, self->device_.name, "commands ended", e);
         self->commands_running_ = false;
         self->commands_active_ = false;
       });
