@@ -1,0 +1,344 @@
+// The suprema_sdk adapter (adapters/suprema/sdk_*) inside an in-process
+// Gateway and inside pushgated, loading the fake device SDK of
+// tests/sim/fake_bs_sdk (written from Suprema's function reference, not from
+// the adapter) through the same dlopen path as Suprema's libBS_SDK_V2.so.
+// Every event a device logged must be stored exactly once, whatever happens
+// to the link or to pushgated.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/store/sqlite.hpp"
+#include "tests/sim/fake_bs_sdk/fake_bs_sdk.h"
+#include "tests/support/gateway_harness.hpp"
+#include "tests/support/processes.hpp"
+
+namespace pushgate::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint16_t kDevicePort = 41211;  // only a key in the fake's state directory
+constexpr std::uint32_t kDeviceId = 540001234;
+constexpr std::uint16_t kVerifySuccessCard = 0x1006;  // BS2_EVENT_VERIFY_SUCCESS | card
+constexpr std::uint32_t kLocalTime = 1764547200;      // 2025-12-01 00:00:00 on the device's clock
+
+/** A fake SDK state directory, set as FAKE_BS_SDK_DIR for the SDK loaded in this process. */
+struct FakeSdk {
+  TempDir dir;
+  FakeSdk() { ::setenv("FAKE_BS_SDK_DIR", dir.path().c_str(), 1); }
+  ~FakeSdk() { ::unsetenv("FAKE_BS_SDK_DIR"); }
+  const char* path() const { return dir.path().c_str(); }
+  std::uint32_t append(std::uint32_t device, std::uint32_t n, std::uint8_t tna_key = 0) {
+    return fakesdk_append_events(path(), device, n, kVerifySuccessCard, kLocalTime, "1001",
+                                 tna_key);
+  }
+  std::string doors(std::uint32_t device) const {
+    char buf[4096];
+    fakesdk_door_commands(path(), device, buf, sizeof buf);
+    return buf;
+  }
+};
+
+std::vector<std::string> sdk_keys(const std::string& library, std::vector<std::string> more = {}) {
+  std::vector<std::string> keys = {
+      "suprema_sdk.enabled=true",
+      "suprema_sdk.library=" + library,
+      "suprema_sdk.reconnect_min_ms=100",
+      "suprema_sdk.reconnect_max_s=1",
+  };
+  keys.insert(keys.end(), more.begin(), more.end());
+  return keys;
+}
+
+std::vector<std::string> direct_device() {
+  return {"suprema_sdk.devices.door1.host=127.0.0.1",
+          "suprema_sdk.devices.door1.port=" + std::to_string(kDevicePort),
+          "suprema_sdk.devices.door1.device_id=" + std::to_string(kDeviceId)};
+}
+
+std::int64_t stored(GatewayHarness& h, std::uint32_t device) {
+  return h.query_int(
+      "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE t.sn = ?",
+      {std::to_string(device)});
+}
+
+/** Distinct log ids stored and their range: exactly once means count == distinct == max. */
+struct Stored {
+  std::int64_t rows = 0, distinct = 0, min_id = 0, max_id = 0;
+};
+Stored stored_ids(GatewayHarness& h, std::uint32_t device) {
+  const std::vector<std::string> sn{std::to_string(device)};
+  const std::string from =
+      " FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE t.sn = ? AND "
+      "e.record_key LIKE 'log:%'";
+  Stored s;
+  s.rows = h.query_int("SELECT COUNT(*)" + from, sn);
+  s.distinct = h.query_int("SELECT COUNT(DISTINCT e.record_key)" + from, sn);
+  s.min_id =
+      h.query_int("SELECT COALESCE(MIN(CAST(substr(e.record_key, 5) AS INTEGER)), 0)" + from, sn);
+  s.max_id =
+      h.query_int("SELECT COALESCE(MAX(CAST(substr(e.record_key, 5) AS INTEGER)), 0)" + from, sn);
+  return s;
+}
+
+void expect_exactly_once(GatewayHarness& h, std::uint32_t device, std::int64_t n) {
+  const auto s = stored_ids(h, device);
+  EXPECT_EQ(s.rows, n);
+  EXPECT_EQ(s.distinct, n);
+  EXPECT_EQ(s.min_id, 1);
+  EXPECT_EQ(s.max_id, n);
+}
+
+json terminal(GatewayHarness& h, std::uint32_t device) {
+  auto answer = http_request(h.api_port(), "GET", "/api/v1/terminals");
+  auto body = json::parse(answer.body, nullptr, false);
+  if (!body.is_object()) {
+    return json();
+  }
+  for (const auto& t : body["terminals"]) {
+    if (t.value("sn", "") == std::to_string(device)) {
+      return t;
+    }
+  }
+  return json();
+}
+
+std::string status_of(GatewayHarness& h, std::uint32_t device) {
+  auto t = terminal(h, device);
+  if (!t.is_object() || !t["info"].is_object()) {
+    return "";
+  }
+  return t["info"].value("status", "");
+}
+
+TEST(SupremaSdk, ThousandEventsDuringALinkCutAreStoredExactlyOnce) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  ASSERT_EQ(sdk.append(kDeviceId, 20, 1), 20u);  // logged before the gateway ever connected
+  auto keys = sdk_keys(FAKE_BS_SDK_PATH, direct_device());
+  keys.push_back("terminals." + std::to_string(kDeviceId) + ".timezone=+02:00");
+  GatewayHarness h(keys);
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 20; }, std::chrono::seconds(20)))
+      << stored(h, kDeviceId);
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(10)));
+  // The device's wall clock read in its configured zone; the T&A key became the punch state.
+  EXPECT_EQ(h.query_int("SELECT utc_ms FROM events WHERE record_key = 'log:0000000001'"),
+            (std::int64_t{kLocalTime} - 2 * 3600) * 1000);
+  EXPECT_EQ(h.query_int("SELECT kind FROM events WHERE record_key = 'log:0000000001'"),
+            2);  // access
+
+  ASSERT_EQ(sdk.append(kDeviceId, 5), 25u);  // live, through the monitoring callback
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 25; }, std::chrono::seconds(10)));
+
+  ASSERT_EQ(fakesdk_set_link(sdk.path(), kDeviceId, 0), 1);
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "offline"; }, std::chrono::seconds(10)));
+  for (int i = 0; i < 10; ++i) {  // 1,000 events while the link is down
+    sdk.append(kDeviceId, 100);
+  }
+  EXPECT_EQ(stored(h, kDeviceId), 25);
+  ASSERT_EQ(fakesdk_set_link(sdk.path(), kDeviceId, 1), 1);
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 1025; }, std::chrono::seconds(30)))
+      << stored(h, kDeviceId);
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(10)));
+  sdk.append(kDeviceId, 10);  // live again after the reconnect
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 1035; }, std::chrono::seconds(10)));
+  expect_exactly_once(h, kDeviceId, 1035);
+  EXPECT_GE(metric_value(h.api_port(), "pushgate_suprema_sdk_backfilled_total").value_or(0), 1000);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_devices{state=\"online\"}"), 1.0);
+}
+
+TEST(SupremaSdk, RestartResumesFromTheStoredCursor) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  sdk.append(kDeviceId, 300);
+  TempDir data;
+  {
+    GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()), data.path());
+    ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 300; }, std::chrono::seconds(20)));
+    h.stop();
+  }
+  sdk.append(kDeviceId, 50);  // while the gateway is down
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()), data.path());
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 350; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(10)));
+  expect_exactly_once(h, kDeviceId, 350);
+  // Resumed after id 300: the second run read only the 50 new rows.
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_backfilled_total"), 50.0);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_duplicates_total"), 0.0);
+}
+
+/** (rows, distinct record keys, max log id) of the SDK events in a pushgated database file. */
+std::vector<std::int64_t> ids_in_file(const std::filesystem::path& db_path) {
+  boost::system::error_code ec;
+  store::Connection::Options o;
+  auto db = store::Connection::open(db_path.string(), o, ec);
+  if (ec) {
+    return {0, 0, 0};
+  }
+  auto q = db.prepare(
+      "SELECT COUNT(*), COUNT(DISTINCT record_key), "
+      "COALESCE(MAX(CAST(substr(record_key, 5) AS INTEGER)), 0) FROM events WHERE record_key "
+      "LIKE 'log:%'",
+      ec);
+  if (ec || !q.step(ec)) {
+    return {0, 0, 0};
+  }
+  return {q.column_int(0), q.column_int(1), q.column_int(2)};
+}
+
+TEST(SupremaSdk, PushgatedKilledMidBackfillStoresEveryEventOnce) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  constexpr std::int64_t kEvents = 3000;
+  sdk.append(kDeviceId, kEvents);
+  ::setenv("FAKE_BS_SDK_GETLOG_DELAY_MS", "40", 1);  // a slow device: pages of 50, 40 ms each
+  TempDir tmp;
+  const auto api_port = free_port();
+  const auto argv =
+      pushgated_argv(PUSHGATED_PATH, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml",
+                     tmp.path().string(), free_port(), api_port, sdk_keys(FAKE_BS_SDK_PATH, [] {
+                       auto k = direct_device();
+                       k.push_back("suprema_sdk.page_size=50");
+                       return k;
+                     }()));
+  const auto log = (tmp.path() / "run.log").string();
+  const auto db_path = tmp.path() / "pushgate.db";
+  pid_t gw = spawn_process(argv, log);
+  ASSERT_GT(gw, 0);
+  int kills = 0;
+  std::int64_t floor = 0;
+  for (; kills < 3; ++kills) {
+    ASSERT_TRUE(wait_http_ready(api_port, std::chrono::seconds(20)));
+    // Killed while the backfill is under way: some pages stored, most not.
+    const auto target = floor + 300;
+    if (!wait_for([&] { return ids_in_file(db_path)[0] >= target; }, std::chrono::seconds(30))) {
+      break;
+    }
+    ASSERT_LT(ids_in_file(db_path)[0], kEvents) << "the backfill ended before the kill";
+    ASSERT_EQ(::kill(gw, SIGKILL), 0);
+    int st = 0;
+    ::waitpid(gw, &st, 0);
+    floor = ids_in_file(db_path)[0];
+    gw = spawn_process(argv, log);
+    ASSERT_GT(gw, 0);
+  }
+  EXPECT_EQ(kills, 3) << "see " << log;
+  EXPECT_TRUE(
+      wait_for([&] { return ids_in_file(db_path)[0] >= kEvents; }, std::chrono::seconds(60)));
+  ::kill(gw, SIGTERM);
+  int st = 0;
+  ::waitpid(gw, &st, 0);
+  ::unsetenv("FAKE_BS_SDK_GETLOG_DELAY_MS");
+  const auto ids = ids_in_file(db_path);
+  EXPECT_EQ(ids[0], kEvents);
+  EXPECT_EQ(ids[1], kEvents);
+  EXPECT_EQ(ids[2], kEvents);
+}
+
+TEST(SupremaSdk, ServerModeDeviceDialsInAndUnknownOnesWait) {
+  FakeSdk sdk;
+  constexpr std::uint32_t kGate = 540009001;
+  constexpr std::uint32_t kStranger = 540009002;
+  sdk.append(kGate, 30);
+  sdk.append(kStranger, 7);
+  GatewayHarness h(
+      sdk_keys(FAKE_BS_SDK_PATH, {"suprema_sdk.server_port=51212",
+                                  "suprema_sdk.devices.gate.device_id=" + std::to_string(kGate),
+                                  "gateway.unknown_terminals=pending"}));
+  ASSERT_EQ(fakesdk_set_dial(sdk.path(), kGate, 1), 1);
+  ASSERT_EQ(fakesdk_set_dial(sdk.path(), kStranger, 1), 1);
+  ASSERT_TRUE(wait_for([&] { return stored(h, kGate) == 30; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, kGate) == "online"; }, std::chrono::seconds(10)));
+  sdk.append(kGate, 3);
+  ASSERT_TRUE(wait_for([&] { return stored(h, kGate) == 33; }, std::chrono::seconds(10)));
+  expect_exactly_once(h, kGate, 33);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return metric_value(h.api_port(), "pushgate_suprema_sdk_unknown_devices_total")
+                   .value_or(0) >= 1;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(terminal(h, kStranger).value("state", ""), "pending");
+  EXPECT_EQ(stored(h, kStranger), 0);
+}
+
+/** Queues a command through the REST API; its id (0 when refused). */
+std::int64_t post_command(GatewayHarness& h, std::uint32_t device, const json& command) {
+  auto answer =
+      http_request(h.api_port(), "POST",
+                   "/api/v1/terminals/" + std::to_string(device) + "/commands", command.dump());
+  auto body = json::parse(answer.body, nullptr, false);
+  EXPECT_EQ(answer.status, 202) << answer.body;
+  return body.is_object() ? body.value("id", std::int64_t{0}) : 0;
+}
+
+std::string command_state(GatewayHarness& h, std::int64_t id) {
+  auto answer = http_request(h.api_port(), "GET", "/api/v1/commands/" + std::to_string(id));
+  auto body = json::parse(answer.body, nullptr, false);
+  return body.is_object() ? body.value("state", "") : "";
+}
+
+TEST(SupremaSdk, DoorCommandsReachTheDevice) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()));
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(20)));
+  const auto open = post_command(
+      h, kDeviceId, {{"verb", "open_door"}, {"params", {{"door", 2}, {"seconds", 1}}}});
+  ASSERT_GT(open, 0);
+  ASSERT_TRUE(wait_for([&] { return command_state(h, open) == "done"; }, std::chrono::seconds(10)))
+      << command_state(h, open);
+  // Unlocked as the operator (flag 4), released (relocked) after its seconds.
+  ASSERT_TRUE(wait_for(
+      [&] { return sdk.doors(kDeviceId) == "unlock flag=4 door=2\nrelease flag=4 door=2\n"; },
+      std::chrono::seconds(10)))
+      << sdk.doors(kDeviceId);
+  const auto lock = post_command(
+      h, kDeviceId, {{"verb", "lock_door"}, {"params", {{"door", 1}, {"locked", true}}}});
+  ASSERT_TRUE(wait_for([&] { return command_state(h, lock) == "done"; }, std::chrono::seconds(10)));
+  EXPECT_NE(sdk.doors(kDeviceId).find("lock flag=4 door=1\n"), std::string::npos);
+  const auto reboot = post_command(h, kDeviceId, {{"verb", "reboot"}});
+  ASSERT_TRUE(
+      wait_for([&] { return command_state(h, reboot) == "failed"; }, std::chrono::seconds(10)));
+  EXPECT_EQ(
+      metric_value(h.api_port(), "pushgate_suprema_sdk_commands_total{result=\"unsupported\"}"),
+      1.0);
+}
+
+TEST(SupremaSdk, MissingLibraryDisablesThePathAndTheRestRuns) {
+  FakeSdk sdk;
+  const std::string missing = "/nonexistent/suprema/libBS_SDK_V2.so";
+  GatewayHarness h(sdk_keys(missing, direct_device()));
+  auto ready = http_request(h.api_port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find(missing), std::string::npos) << ready.body;
+  EXPECT_EQ(http_request(h.api_port(), "GET", "/api/v1/terminals").status, 200);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_library_loaded"), 0.0);
+}
+
+TEST(SupremaSdk, MissingSymbolIsNamed) {
+  FakeSdk sdk;
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_NOGETLOG_PATH, direct_device()));
+  auto ready = http_request(h.api_port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("BS2_GetLog"), std::string::npos) << ready.body;
+  EXPECT_NE(ready.body.find(FAKE_BS_SDK_NOGETLOG_PATH), std::string::npos) << ready.body;
+  EXPECT_EQ(http_request(h.api_port(), "GET", "/api/v1/terminals").status, 200);
+}
+
+}  // namespace
+}  // namespace pushgate::test

@@ -1,0 +1,438 @@
+// The fake BioStar 2 Device SDK (see fake_bs_sdk.h). Declarations here are
+// this file's own, written from Suprema's function reference: BS2Event is 48
+// bytes (id, dateTime, deviceID, a 32-byte union led by userID, code, param,
+// one byte of flags); every function returns BS_SDK_SUCCESS (1) or a
+// negative BS_SDK_ERROR_*; callbacks run on the SDK's own threads.
+#include "tests/sim/fake_bs_sdk/fake_bs_sdk.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#define FAKESDK_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+constexpr int kSuccess = 1;                 // BS_SDK_SUCCESS
+constexpr int kCannotConnectSocket = -102;  // BS_SDK_ERROR_CANNOT_CONNECT_SOCKET
+constexpr int kSocketNotConnected = -107;   // BS_SDK_ERROR_SOCKET_IS_NOT_CONNECTED
+constexpr int kInvalidParam = -200;         // BS_SDK_ERROR_INVALID_PARAM
+constexpr int kUninitialized = -10001;      // BS_SDK_ERROR_UNINITIALIZED
+
+#pragma pack(push, 1)
+struct BS2Event {
+  uint32_t id;
+  uint32_t dateTime;
+  uint32_t deviceID;
+  char userID[32];
+  uint16_t code;
+  uint8_t param;
+  uint8_t bits;
+};
+#pragma pack(pop)
+static_assert(sizeof(BS2Event) == 48, "the reference's BS2Event size");
+
+using OnDevice = void (*)(uint32_t);
+using OnLogReceived = void (*)(uint32_t, const BS2Event*);
+
+std::string path(const std::string& dir, const char* what, uint32_t n) {
+  return dir + "/" + what + "-" + std::to_string(n);
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+/** Rows [from, end) of a log file (whole rows only). */
+std::vector<BS2Event> read_rows(const std::string& file, uint64_t from) {
+  std::vector<BS2Event> rows;
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return rows;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    const uint64_t total = static_cast<uint64_t>(st.st_size) / sizeof(BS2Event);
+    if (total > from) {
+      rows.resize(total - from);
+      const auto bytes = static_cast<ssize_t>(rows.size() * sizeof(BS2Event));
+      if (::pread(fd, rows.data(), static_cast<size_t>(bytes),
+                  static_cast<off_t>(from * sizeof(BS2Event))) != bytes) {
+        rows.clear();
+      }
+    }
+  }
+  ::close(fd);
+  return rows;
+}
+
+uint64_t row_count(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return 0;
+  }
+  return static_cast<uint64_t>(st.st_size) / sizeof(BS2Event);
+}
+
+struct Link {
+  bool connected = false;
+  OnLogReceived monitor = nullptr;
+  uint64_t delivered = 0;  // rows handed to the monitor
+};
+
+struct Context {
+  std::string dir;
+  std::mutex mu;
+  bool initialized = false;
+  std::atomic<bool> stop{false};
+  std::thread poller;
+  OnDevice accepted = nullptr;
+  OnDevice connected = nullptr;
+  OnDevice disconnected = nullptr;
+  uint16_t server_port = 0;
+  std::map<uint32_t, Link> links;
+
+  /** The SDK's own thread: link cuts, dial-ins and monitored rows become callbacks. */
+  void poll() {
+    while (!stop.load()) {
+      std::vector<std::function<void()>> fire;
+      {
+        std::lock_guard lock(mu);
+        for (auto& [id, link] : links) {
+          if (!link.connected) {
+            continue;
+          }
+          if (exists(path(dir, "down", id))) {
+            link.connected = false;
+            link.monitor = nullptr;
+            if (disconnected != nullptr) {
+              fire.push_back([cb = disconnected, id = id] { cb(id); });
+            }
+            continue;
+          }
+          if (link.monitor != nullptr) {
+            auto rows = read_rows(path(dir, "log", id), link.delivered);
+            link.delivered += rows.size();
+            for (const auto& r : rows) {
+              fire.push_back([cb = link.monitor, id = id, r] { cb(id, &r); });
+            }
+          }
+        }
+        if (server_port != 0) {
+          if (DIR* d = ::opendir(dir.c_str())) {
+            while (dirent* e = ::readdir(d)) {
+              if (std::strncmp(e->d_name, "dial-", 5) != 0) {
+                continue;
+              }
+              const auto id = static_cast<uint32_t>(std::strtoul(e->d_name + 5, nullptr, 10));
+              auto& link = links[id];
+              if (id == 0 || link.connected || exists(path(dir, "down", id))) {
+                continue;
+              }
+              link = Link{};
+              link.connected = true;
+              if (accepted != nullptr) {
+                fire.push_back([cb = accepted, id] { cb(id); });
+              }
+            }
+            ::closedir(d);
+          }
+        }
+      }
+      for (auto& f : fire) {
+        f();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  bool is_connected(uint32_t id) {
+    auto it = links.find(id);
+    return it != links.end() && it->second.connected && !exists(path(dir, "down", id));
+  }
+};
+
+int door_action(void* context, uint32_t device, uint8_t flag, uint32_t* doors, uint32_t count,
+                const char* op) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || doors == nullptr || count == 0) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  if (!c->is_connected(device)) {
+    return kSocketNotConnected;
+  }
+  std::ofstream out(path(c->dir, "doors", device), std::ios::app);
+  for (uint32_t i = 0; i < count; ++i) {
+    out << op << " flag=" << static_cast<int>(flag) << " door=" << doors[i] << "\n";
+  }
+  return kSuccess;
+}
+
+}  // namespace
+
+FAKESDK_EXPORT const char* BS2_Version() {
+  return "fake-2.6.3";
+}
+
+FAKESDK_EXPORT void* BS2_AllocateContext() {
+  auto* c = new Context;
+  if (const char* d = std::getenv("FAKE_BS_SDK_DIR")) {
+    c->dir = d;
+  }
+  return c;
+}
+
+FAKESDK_EXPORT int BS2_Initialize(void* context) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || c->dir.empty()) {
+    return kUninitialized;
+  }
+  c->initialized = true;
+  c->poller = std::thread([c] { c->poll(); });
+  return kSuccess;
+}
+
+FAKESDK_EXPORT void BS2_ReleaseContext(void* context) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return;
+  }
+  c->stop = true;
+  if (c->poller.joinable()) {
+    c->poller.join();
+  }
+  delete c;
+}
+
+FAKESDK_EXPORT void BS2_ReleaseObject(void* object) {
+  std::free(object);
+}
+
+FAKESDK_EXPORT int BS2_SetDeviceEventListener(void* context, OnDevice found, OnDevice accepted,
+                                              OnDevice connected, OnDevice disconnected) {
+  (void)found;
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  c->accepted = accepted;
+  c->connected = connected;
+  c->disconnected = disconnected;
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_SetServerPort(void* context, uint16_t port) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  c->server_port = port;
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_ConnectDeviceViaIP(void* context, const char* address, uint16_t port,
+                                          uint32_t* device) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || !c->initialized || address == nullptr || device == nullptr) {
+    return kInvalidParam;
+  }
+  std::ifstream in(path(c->dir, "addr", port));
+  uint32_t id = 0;
+  if (!(in >> id) || id == 0 || exists(path(c->dir, "down", id))) {
+    return kCannotConnectSocket;
+  }
+  OnDevice cb = nullptr;
+  {
+    std::lock_guard lock(c->mu);
+    auto& link = c->links[id];
+    link = Link{};
+    link.connected = true;
+    cb = c->connected;
+  }
+  *device = id;
+  if (cb != nullptr) {
+    cb(id);
+  }
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_DisconnectDevice(void* context, uint32_t device) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  auto it = c->links.find(device);
+  if (it == c->links.end() || !it->second.connected) {
+    return kSocketNotConnected;
+  }
+  it->second = Link{};
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_StartMonitoringLog(void* context, uint32_t device, OnLogReceived received) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  if (!c->is_connected(device)) {
+    return kSocketNotConnected;
+  }
+  auto& link = c->links[device];
+  link.monitor = received;
+  link.delivered = row_count(path(c->dir, "log", device));  // real time: new rows only
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_StopMonitoringLog(void* context, uint32_t device) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  auto it = c->links.find(device);
+  if (it != c->links.end()) {
+    it->second.monitor = nullptr;
+  }
+  return kSuccess;
+}
+
+#ifndef FAKESDK_WITHOUT_GETLOG
+FAKESDK_EXPORT int BS2_GetLog(void* context, uint32_t device, uint32_t eventId, uint32_t amount,
+                              BS2Event** logsObj, uint32_t* numLog) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || logsObj == nullptr || numLog == nullptr) {
+    return kInvalidParam;
+  }
+  if (const char* d = std::getenv("FAKE_BS_SDK_GETLOG_DELAY_MS")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
+  }
+  std::string file;
+  {
+    std::lock_guard lock(c->mu);
+    if (!c->is_connected(device)) {
+      return kSocketNotConnected;
+    }
+    file = path(c->dir, "log", device);
+  }
+  // Ids are 1, 2, ... in file order: id N is row N - 1. eventId 0: from the oldest.
+  const uint64_t from = eventId == 0 ? 0 : eventId - 1;
+  auto rows = read_rows(file, from);
+  if (amount != 0 && rows.size() > amount) {
+    rows.resize(amount);
+  }
+  *numLog = static_cast<uint32_t>(rows.size());
+  *logsObj = nullptr;
+  if (!rows.empty()) {
+    *logsObj = static_cast<BS2Event*>(std::malloc(rows.size() * sizeof(BS2Event)));
+    std::memcpy(*logsObj, rows.data(), rows.size() * sizeof(BS2Event));
+  }
+  return kSuccess;
+}
+#endif
+
+FAKESDK_EXPORT int BS2_UnlockDoor(void* context, uint32_t device, uint8_t flag, uint32_t* doors,
+                                  uint32_t count) {
+  return door_action(context, device, flag, doors, count, "unlock");
+}
+
+FAKESDK_EXPORT int BS2_LockDoor(void* context, uint32_t device, uint8_t flag, uint32_t* doors,
+                                uint32_t count) {
+  return door_action(context, device, flag, doors, count, "lock");
+}
+
+FAKESDK_EXPORT int BS2_ReleaseDoor(void* context, uint32_t device, uint8_t flag, uint32_t* doors,
+                                   uint32_t count) {
+  return door_action(context, device, flag, doors, count, "release");
+}
+
+// --- the tests' control API -------------------------------------------------
+
+FAKESDK_EXPORT int fakesdk_add_device(const char* dir, uint16_t port, uint32_t device_id) {
+  std::ofstream out(path(dir, "addr", port), std::ios::trunc);
+  out << device_id << "\n";
+  return out ? 1 : 0;
+}
+
+FAKESDK_EXPORT uint32_t fakesdk_append_events(const char* dir, uint32_t device_id, uint32_t count,
+                                              uint16_t code, uint32_t local_time,
+                                              const char* user_id, uint8_t tna_key) {
+  const auto file = path(dir, "log", device_id);
+  const auto first = static_cast<uint32_t>(row_count(file)) + 1;
+  std::vector<BS2Event> rows(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    BS2Event& e = rows[i];
+    std::memset(&e, 0, sizeof e);
+    e.id = first + i;
+    e.dateTime = local_time;
+    e.deviceID = device_id;
+    if (user_id != nullptr) {
+      std::strncpy(e.userID, user_id, sizeof e.userID);
+    }
+    e.code = code;
+    e.param = tna_key;
+  }
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return 0;
+  }
+  const auto bytes = static_cast<ssize_t>(rows.size() * sizeof(BS2Event));
+  const bool ok = ::write(fd, rows.data(), static_cast<size_t>(bytes)) == bytes;
+  ::close(fd);
+  return ok ? first + count - 1 : 0;
+}
+
+FAKESDK_EXPORT uint32_t fakesdk_event_count(const char* dir, uint32_t device_id) {
+  return static_cast<uint32_t>(row_count(path(dir, "log", device_id)));
+}
+
+FAKESDK_EXPORT int fakesdk_set_link(const char* dir, uint32_t device_id, int up) {
+  const auto p = path(dir, "down", device_id);
+  if (up != 0) {
+    return ::unlink(p.c_str()) == 0 || !exists(p) ? 1 : 0;
+  }
+  std::ofstream out(p);
+  return out ? 1 : 0;
+}
+
+FAKESDK_EXPORT int fakesdk_set_dial(const char* dir, uint32_t device_id, int on) {
+  const auto p = path(dir, "dial", device_id);
+  if (on == 0) {
+    return ::unlink(p.c_str()) == 0 || !exists(p) ? 1 : 0;
+  }
+  std::ofstream out(p);
+  return out ? 1 : 0;
+}
+
+FAKESDK_EXPORT size_t fakesdk_door_commands(const char* dir, uint32_t device_id, char* buf,
+                                            size_t cap) {
+  std::ifstream in(path(dir, "doors", device_id));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (buf != nullptr && cap > 0) {
+    const size_t n = std::min(cap - 1, text.size());
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+  }
+  return text.size();
+}
