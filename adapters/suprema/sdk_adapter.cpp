@@ -879,11 +879,13 @@ boost::system::error_code SdkAdapter::start() {
   for (const auto& dc : im.config.devices) {
     auto d = std::make_unique<Device>();
     d->cfg = dc;
-    if (dc.server_mode()) {
+    if (dc.device_id != 0) {  // known before the first connect: status and commands wait for it
       d->id = dc.device_id;
       d->sn = std::to_string(dc.device_id);
     }
+    Device& dev = *d;
     im.devices.push_back(std::move(d));
+    im.set_state(dev, State::Offline, "not connected yet");
   }
   CommandQueue::Pusher pusher;
   pusher.owns = [weak](std::string_view sn) {

@@ -159,6 +159,33 @@ TEST(SupremaSdk, ThousandEventsDuringALinkCutAreStoredExactlyOnce) {
   EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_devices{state=\"online\"}"), 1.0);
 }
 
+TEST(SupremaSdk, AFullHandOffIsCountedAndRecoveredByABackfill) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  auto keys = sdk_keys(FAKE_BS_SDK_PATH, direct_device());
+  keys.push_back("suprema_sdk.handoff_queue=16");
+  GatewayHarness h(keys);
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(20)));
+  sdk.append(kDeviceId, 2000);  // one burst of live rows: far more than the hand-off holds
+  ASSERT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 2000; }, std::chrono::seconds(30)))
+      << stored(h, kDeviceId);
+  expect_exactly_once(h, kDeviceId, 2000);
+  EXPECT_GT(metric_value(h.api_port(), "pushgate_suprema_sdk_handoff_overflow_total").value_or(0),
+            0);
+  EXPECT_GT(metric_value(h.api_port(), "pushgate_suprema_sdk_backfilled_total").value_or(0), 0);
+}
+
+TEST(SupremaSdk, AConfiguredDeviceShowsOfflineBeforeItsFirstConnect) {
+  FakeSdk sdk;  // no device answers on the port
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()));
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "offline"; }, std::chrono::seconds(10)));
+  EXPECT_NE(
+      terminal(h, kDeviceId)["info"].value("status_reason", "").find("BS2_ConnectDeviceViaIP"),
+      std::string::npos);
+}
+
 TEST(SupremaSdk, RestartResumesFromTheStoredCursor) {
   FakeSdk sdk;
   ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
