@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <future>
 #include <map>
 #include <mutex>
@@ -632,80 +633,129 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
     }
   }
 
-  void run_command(Device& d, const CommandRecord& c) {
-    DoorId door = 1;
-    if (auto it = c.params.find("door"); it != c.params.end() && it->is_number_integer()) {
-      door = static_cast<DoorId>(it->get<std::int64_t>());
-    }
-    std::vector<std::pair<FnDoorAction, const char*>> calls;
+  /** What one command did on the device. */
+  struct CallResult {
+    bool supported = true;
+    int rc = kSuccess;
+    std::string called;   ///< the SDK function(s) called, for the result and the log
+    std::string refusal;  ///< refused before any call (bad parameter)
     std::optional<int> release_after_s;
+    DoorId door = 0;
+  };
+
+  CallResult door_command(Device& d, const CommandRecord& c) {
+    CallResult out;
+    out.door = 1;
+    if (auto it = c.params.find("door"); it != c.params.end() && it->is_number_integer()) {
+      out.door = static_cast<DoorId>(it->get<std::int64_t>());
+    }
+    std::pair<FnDoorAction, const char*> call{nullptr, ""};
     if (c.verb == "open_door") {
-      calls.push_back({api->unlock_door, "BS2_UnlockDoor"});
-      release_after_s = 3;
+      call = {api->unlock_door, "BS2_UnlockDoor"};
+      out.release_after_s = 3;
       if (auto it = c.params.find("seconds"); it != c.params.end() && it->is_number_integer()) {
-        release_after_s = static_cast<int>(it->get<std::int64_t>());
+        out.release_after_s = static_cast<int>(it->get<std::int64_t>());
       }
     } else if (c.verb == "close_door") {
-      calls.push_back({api->release_door, "BS2_ReleaseDoor"});
+      call = {api->release_door, "BS2_ReleaseDoor"};
     } else if (c.verb == "lock_door") {
-      const bool locked = c.params.value("locked", true);
-      calls.push_back(locked ? std::make_pair(api->lock_door, "BS2_LockDoor")
-                             : std::make_pair(api->release_door, "BS2_ReleaseDoor"));
+      call = c.params.value("locked", true) ? std::make_pair(api->lock_door, "BS2_LockDoor")
+                                            : std::make_pair(api->release_door, "BS2_ReleaseDoor");
     } else if (c.verb == "normal_open") {
-      const bool on = c.params.value("on", true);
-      calls.push_back(on ? std::make_pair(api->unlock_door, "BS2_UnlockDoor")
-                         : std::make_pair(api->release_door, "BS2_ReleaseDoor"));
+      call = c.params.value("on", true) ? std::make_pair(api->unlock_door, "BS2_UnlockDoor")
+                                        : std::make_pair(api->release_door, "BS2_ReleaseDoor");
+    } else {
+      out.supported = false;
+      return out;
     }
+    DoorId ids[1] = {out.door};
+    out.rc = call.first(context, d.id, kDoorFlagOperator, ids, 1);
+    out.called = std::string(call.second) + " door " + std::to_string(out.door);
+    return out;
+  }
+
+  CallResult user_command(Device& d, const CommandRecord& c) {
+    CallResult out;
+    const std::string pin = c.params.value("pin", "");
+    if (pin.empty() || pin.size() >= kUserIdSize) {
+      out.refusal = "pin \"" + pin.substr(0, 64) + "\": a Suprema user id is 1..31 bytes";
+      return out;
+    }
+    if (c.verb == "delete_user") {
+      char ids[kUserIdSize] = {};
+      std::memcpy(ids, pin.data(), pin.size());
+      out.rc = api->remove_user(context, d.id, ids, 1);
+      out.called = "BS2_RemoveUser " + pin;
+      return out;
+    }
+    auto blob = std::make_unique<UserBlob>();  // 16 KiB: not on the stack
+    std::memset(blob.get(), 0, sizeof(UserBlob));
+    std::memcpy(blob->user.user_id, pin.data(), pin.size());
+    std::string name = c.params.value("name", "");
+    std::size_t n = std::min(name.size(), kUserNameSize - 1);
+    while (n > 0 && n < name.size() && (static_cast<unsigned char>(name[n]) & 0xC0) == 0x80) {
+      --n;  // never cut a UTF-8 sequence
+    }
+    std::memcpy(blob->user_name, name.data(), n);
+    blob->setting.start_time = 978307200;  // 2001-01-01: valid from always
+    blob->setting.end_time = 1924991999;   // 2030-12-31 23:59:59, the SDK's latest
+    blob->setting.finger_auth_mode = kAuthModeNone;
+    blob->setting.card_auth_mode = kAuthModeNone;
+    blob->setting.id_auth_mode = kAuthModeNone;
+    out.rc = api->enrol_user(context, d.id, blob.get(), 1, 1);
+    out.called = "BS2_EnrolUser " + pin;
+    for (const char* k : {"password", "card"}) {
+      if (!c.params.value(k, std::string()).empty()) {
+        out.called += std::string(" (") + k + " not sent: not supported by this path)";
+      }
+    }
+    return out;
+  }
+
+  void run_command(Device& d, const CommandRecord& c) {
+    CallResult r = c.verb == "upsert_user" || c.verb == "delete_user" ? user_command(d, c)
+                                                                      : door_command(d, c);
     WriteBatch batch;
     std::vector<CommandRecord> changed;
-    if (calls.empty()) {
+    if (!r.supported) {
       ctx.commands.fail(d.sn, c.id, "the Suprema device-SDK path has no " + c.verb, batch, changed);
       commands_unsupported.inc();
       log->warn("[device={}] command {} {}: unsupported", d.cfg.name, c.id, c.verb);
+    } else if (!r.refusal.empty()) {
+      ctx.commands.fail(d.sn, c.id, r.refusal, batch, changed);
+      commands_failed.inc();
+      log->warn("[device={}] command {} {} refused: {}", d.cfg.name, c.id, c.verb, r.refusal);
+    } else if (r.rc == kSuccess) {
+      std::vector<CommandQueue::Result> results(1);
+      results[0].id = c.id;
+      results[0].return_code = 0;
+      results[0].return_name = "OK";
+      results[0].raw = r.called;
+      ctx.commands.complete(d.sn, results, batch, changed);
+      commands_done.inc();
+      log->info("[device={}] command {} {}: done ({})", d.cfg.name, c.id, c.verb, r.called);
+      if (r.release_after_s) {
+        std::lock_guard g(mu);
+        releases.push_back(
+            {d.id, r.door,
+             std::chrono::steady_clock::now() + std::chrono::seconds(*r.release_after_s)});
+      }
+    } else if (transport_error(r.rc)) {
+      commands_retry.inc();  // left sent: offered again after its ack timeout
+      log->info("[device={}] command {} {} not delivered now: {} returned {}", d.cfg.name, c.id,
+                c.verb, r.called, r.rc);
+      return;
     } else {
-      int rc = kSuccess;
-      std::string called;
-      for (auto& [fn, name] : calls) {
-        DoorId ids[1] = {door};
-        rc = fn(context, d.id, kDoorFlagOperator, ids, 1);
-        called = name;
-        if (rc != kSuccess) {
-          break;
-        }
-      }
-      if (rc == kSuccess) {
-        std::vector<CommandQueue::Result> results(1);
-        results[0].id = c.id;
-        results[0].return_code = 0;
-        results[0].return_name = "OK";
-        results[0].raw = called + " door " + std::to_string(door);
-        ctx.commands.complete(d.sn, results, batch, changed);
-        commands_done.inc();
-        log->info("[device={}] command {} {}: done ({} door {})", d.cfg.name, c.id, c.verb, called,
-                  door);
-        if (release_after_s) {
-          std::lock_guard g(mu);
-          releases.push_back(
-              {d.id, door,
-               std::chrono::steady_clock::now() + std::chrono::seconds(*release_after_s)});
-        }
-      } else if (transport_error(rc)) {
-        commands_retry.inc();  // left sent: offered again after its ack timeout
-        log->info("[device={}] command {} {} not delivered now: {} returned {}", d.cfg.name, c.id,
-                  c.verb, called, rc);
-        return;
-      } else {
-        ctx.commands.fail(d.sn, c.id, called + " returned " + std::to_string(rc), batch, changed);
-        commands_failed.inc();
-        log->warn("[device={}] command {} {} refused: {} returned {}", d.cfg.name, c.id, c.verb,
-                  called, rc);
-      }
+      ctx.commands.fail(d.sn, c.id, r.called + " returned " + std::to_string(r.rc), batch, changed);
+      commands_failed.inc();
+      log->warn("[device={}] command {} {} refused: {} returned {}", d.cfg.name, c.id, c.verb,
+                r.called, r.rc);
     }
     if (batch.empty()) {
       return;
     }
-    auto r = commit(batch);
-    if (r.ec) {
+    auto res = commit(batch);
+    if (res.ec) {
       commit_failures.inc();
       return;
     }

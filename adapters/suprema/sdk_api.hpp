@@ -66,7 +66,68 @@ struct Event {
   std::uint8_t param;
   std::uint8_t flags;
 };
+
+/** BS2User ("User Management API" → BS2User), 48 bytes. */
+struct User {
+  char user_id[kUserIdSize];
+  std::uint8_t format_version;
+  std::uint8_t flag;
+  std::uint16_t version;
+  std::uint8_t num_cards;
+  std::uint8_t num_fingers;
+  std::uint8_t num_faces;
+  std::uint8_t reserved2;
+  std::uint32_t auth_group_id;
+  std::uint32_t face_checksum;
+};
+
+/** BS2UserSetting: validity (BS2_DATETIME, seconds) and per-credential auth modes, 12 bytes. */
+struct UserSetting {
+  std::uint32_t start_time;
+  std::uint32_t end_time;
+  std::uint8_t finger_auth_mode;
+  std::uint8_t card_auth_mode;
+  std::uint8_t id_auth_mode;
+  std::uint8_t security_level;
+};
+
+inline constexpr std::size_t kUserNameSize = 48 * 4;      ///< BS2_USER_NAME_SIZE (UTF-8)
+inline constexpr std::size_t kUserPhotoSize = 16 * 1024;  ///< BS2_USER_PHOTO_SIZE
+inline constexpr std::size_t kUserPinSize = 32;           ///< BS2_USER_PIN_SIZE (a SHA-256 hash)
+inline constexpr std::size_t kMaxAccessGroupsPerUser =
+    16;  ///< BS2_MAX_NUM_OF_ACCESS_GROUP_PER_USER
+/** BS2_AUTH_MODE_NONE: the user has no mode of its own (the device's default applies). */
+inline constexpr std::uint8_t kAuthModeNone = 255;
+
+/**
+ * BS2UserBlob (BS_API.h, packed to 1; BS2_EnrolUser's argument, SDK 2.6):
+ * user, setting, name, photo {size, data}, pin, the card / finger / face
+ * arrays as pointers, access group ids.
+ */
+struct UserBlob {
+  User user;
+  UserSetting setting;
+  std::uint8_t user_name[kUserNameSize];
+  std::uint32_t photo_size;
+  std::uint8_t photo_data[kUserPhotoSize];
+  std::uint8_t pin[kUserPinSize];
+  void* card_objs;
+  void* finger_objs;
+  void* face_objs;
+  std::uint32_t access_group_id[kMaxAccessGroupsPerUser];
+};
 #pragma pack(pop)
+
+static_assert(sizeof(User) == 48, "BS2User is 48 bytes");
+static_assert(offsetof(User, num_cards) == 36);
+static_assert(offsetof(User, auth_group_id) == 40);
+static_assert(sizeof(UserSetting) == 12, "BS2UserSetting is 12 bytes");
+static_assert(offsetof(UserBlob, setting) == 48);
+static_assert(offsetof(UserBlob, user_name) == 60);
+static_assert(offsetof(UserBlob, photo_size) == 252);
+static_assert(offsetof(UserBlob, pin) == 16640);
+static_assert(offsetof(UserBlob, card_objs) == 16672);
+static_assert(offsetof(UserBlob, access_group_id) == 16672 + 3 * sizeof(void*));
 
 static_assert(sizeof(Event) == 48, "BS2Event is 48 bytes");
 static_assert(offsetof(Event, id) == 0);
@@ -121,6 +182,11 @@ using FnGetLog = int (*)(void* context, DeviceId device, EventId event_id, std::
 /** BS2_UnlockDoor / BS2_LockDoor / BS2_ReleaseDoor ("Door Control API"). */
 using FnDoorAction = int (*)(void* context, DeviceId device, DoorFlag flag, DoorId* doors,
                              std::uint32_t count);
+/** BS2_EnrolUser: adds or (overwrite = 1) replaces users ("User Management API"). */
+using FnEnrolUser = int (*)(void* context, DeviceId device, UserBlob* users, std::uint32_t count,
+                            std::uint8_t overwrite);
+/** BS2_RemoveUser: removes users by id, `count` BS2_USER_IDs of 32 bytes each. */
+using FnRemoveUser = int (*)(void* context, DeviceId device, char* user_ids, std::uint32_t count);
 }
 
 }  // namespace pushgate::adapters::suprema::sdk

@@ -29,6 +29,8 @@ struct SdkApi {
   FnDoorAction unlock_door = nullptr;
   FnDoorAction lock_door = nullptr;
   FnDoorAction release_door = nullptr;
+  FnEnrolUser enrol_user = nullptr;
+  FnRemoveUser remove_user = nullptr;
 };
 
 /** What load_sdk() gave. */

@@ -346,6 +346,38 @@ TEST(SupremaSdk, DoorCommandsReachTheDevice) {
       1.0);
 }
 
+TEST(SupremaSdk, UsersAreEnrolledAndRemoved) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()));
+  ASSERT_TRUE(
+      wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(20)));
+  auto users = [&] {
+    char buf[4096];
+    fakesdk_users(sdk.path(), kDeviceId, buf, sizeof buf);
+    return std::string(buf);
+  };
+  const auto add = post_command(
+      h, kDeviceId, {{"verb", "upsert_user"}, {"params", {{"pin", "1001"}, {"name", "Ana Lima"}}}});
+  ASSERT_TRUE(wait_for([&] { return command_state(h, add) == "done"; }, std::chrono::seconds(10)));
+  EXPECT_EQ(users(), "1001\tAna Lima\n");
+  const auto del =
+      post_command(h, kDeviceId, {{"verb", "delete_user"}, {"params", {{"pin", "1001"}}}});
+  ASSERT_TRUE(wait_for([&] { return command_state(h, del) == "done"; }, std::chrono::seconds(10)));
+  EXPECT_EQ(users(), "");
+  // A user the device does not have: the SDK's refusal fails the command with its code.
+  const auto again =
+      post_command(h, kDeviceId, {{"verb", "delete_user"}, {"params", {{"pin", "1001"}}}});
+  ASSERT_TRUE(
+      wait_for([&] { return command_state(h, again) == "failed"; }, std::chrono::seconds(10)));
+  // Longer than a Suprema user id: refused without a call.
+  const auto long_pin = post_command(
+      h, kDeviceId, {{"verb", "upsert_user"}, {"params", {{"pin", std::string(40, '7')}}}});
+  ASSERT_TRUE(
+      wait_for([&] { return command_state(h, long_pin) == "failed"; }, std::chrono::seconds(10)));
+  EXPECT_EQ(users(), "");
+}
+
 TEST(SupremaSdk, MissingLibraryDisablesThePathAndTheRestRuns) {
   FakeSdk sdk;
   const std::string missing = "/nonexistent/suprema/libBS_SDK_V2.so";

@@ -48,6 +48,47 @@ struct BS2Event {
 #pragma pack(pop)
 static_assert(sizeof(BS2Event) == 48, "the reference's BS2Event size");
 
+// BS2UserBlob as BS_API.h declares it (packed to 1): BS2User (48 bytes),
+// BS2UserSetting (12), BS2_USER_NAME (48 * 4), BS2UserPhoto {size, 16 KiB},
+// BS2_USER_PIN (32), three credential array pointers, 16 access group ids.
+#pragma pack(push, 1)
+struct BS2User {
+  char userID[32];
+  uint8_t formatVersion;
+  uint8_t flag;
+  uint16_t version;
+  uint8_t numCards;
+  uint8_t numFingers;
+  uint8_t numFaces;
+  uint8_t reserved2[1];
+  uint32_t authGroupID;
+  uint32_t faceChecksum;
+};
+struct BS2UserSetting {
+  uint32_t startTime;
+  uint32_t endTime;
+  uint8_t fingerAuthMode;
+  uint8_t cardAuthMode;
+  uint8_t idAuthMode;
+  uint8_t securityLevel;
+};
+struct BS2UserBlob {
+  BS2User user;
+  BS2UserSetting setting;
+  uint8_t user_name[48 * 4];
+  struct {
+    uint32_t size;
+    uint8_t data[16 * 1024];
+  } user_photo;
+  uint8_t pin[32];
+  void* cardObjs;
+  void* fingerObjs;
+  void* faceObjs;
+  uint32_t accessGroupId[16];
+};
+#pragma pack(pop)
+static_assert(sizeof(BS2User) == 48 && sizeof(BS2UserSetting) == 12, "the reference's sizes");
+
 using OnDevice = void (*)(uint32_t);
 using OnLogReceived = void (*)(uint32_t, const BS2Event*);
 
@@ -367,6 +408,80 @@ FAKESDK_EXPORT int BS2_ReleaseDoor(void* context, uint32_t device, uint8_t flag,
   return door_action(context, device, flag, doors, count, "release");
 }
 
+namespace {
+
+/** The device's users, "<id>\t<name>" per line, sorted by id. */
+std::map<std::string, std::string> read_users(const std::string& file) {
+  std::map<std::string, std::string> users;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto tab = line.find('\t');
+    users[line.substr(0, tab)] = tab == std::string::npos ? "" : line.substr(tab + 1);
+  }
+  return users;
+}
+
+void write_users(const std::string& file, const std::map<std::string, std::string>& users) {
+  std::ofstream out(file, std::ios::trunc);
+  for (const auto& [id, name] : users) {
+    out << id << "\t" << name << "\n";
+  }
+}
+
+std::string text_of(const void* p, size_t cap) {
+  const auto* c = static_cast<const char*>(p);
+  return std::string(c, strnlen(c, cap));
+}
+
+}  // namespace
+
+FAKESDK_EXPORT int BS2_EnrolUser(void* context, uint32_t device, BS2UserBlob* userBlob,
+                                 uint32_t userCount, uint8_t overwrite) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || userBlob == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  if (!c->is_connected(device)) {
+    return kSocketNotConnected;
+  }
+  const auto file = path(c->dir, "users", device);
+  auto users = read_users(file);
+  for (uint32_t i = 0; i < userCount; ++i) {
+    const auto id = text_of(userBlob[i].user.userID, sizeof userBlob[i].user.userID);
+    if (id.empty()) {
+      return kInvalidParam;
+    }
+    if (users.count(id) != 0 && overwrite == 0) {
+      return -705;  // BS_SDK_ERROR_DUPLICATE_ID
+    }
+    users[id] = text_of(userBlob[i].user_name, sizeof userBlob[i].user_name);
+  }
+  write_users(file, users);
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_RemoveUser(void* context, uint32_t device, char* uids, uint32_t uidCount) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || uids == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  if (!c->is_connected(device)) {
+    return kSocketNotConnected;
+  }
+  const auto file = path(c->dir, "users", device);
+  auto users = read_users(file);
+  for (uint32_t i = 0; i < uidCount; ++i) {
+    if (users.erase(text_of(uids + 32 * i, 32)) == 0) {
+      return -714;  // BS_SDK_ERROR_CANNOT_FIND_USER
+    }
+  }
+  write_users(file, users);
+  return kSuccess;
+}
+
 // --- the tests' control API -------------------------------------------------
 
 FAKESDK_EXPORT int fakesdk_add_device(const char* dir, uint16_t port, uint32_t device_id) {
@@ -428,6 +543,17 @@ FAKESDK_EXPORT int fakesdk_set_dial(const char* dir, uint32_t device_id, int on)
 FAKESDK_EXPORT size_t fakesdk_door_commands(const char* dir, uint32_t device_id, char* buf,
                                             size_t cap) {
   std::ifstream in(path(dir, "doors", device_id));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (buf != nullptr && cap > 0) {
+    const size_t n = std::min(cap - 1, text.size());
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+  }
+  return text.size();
+}
+
+FAKESDK_EXPORT size_t fakesdk_users(const char* dir, uint32_t device_id, char* buf, size_t cap) {
+  std::ifstream in(path(dir, "users", device_id));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (buf != nullptr && cap > 0) {
     const size_t n = std::min(cap - 1, text.size());

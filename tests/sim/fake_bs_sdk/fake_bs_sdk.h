@@ -13,6 +13,7 @@
  *   dial-<id>     present: the device dials the SDK's server port (server mode)
  *   doors-<id>    door commands the device received, one line each:
  *                 "<unlock|lock|release> flag=<n> door=<id>"
+ *   users-<id>    the users enrolled on the device: "<user id>\t<name>" lines
  *
  * FAKE_BS_SDK_GETLOG_DELAY_MS slows every BS2_GetLog call (a slow device).
  * The fakesdk_* functions below are the tests' control API.
@@ -43,6 +44,8 @@ int fakesdk_set_link(const char* dir, uint32_t device_id, int up);
 int fakesdk_set_dial(const char* dir, uint32_t device_id, int on);
 /** The door commands the device received, as text (see doors-<id>); returns the length. */
 size_t fakesdk_door_commands(const char* dir, uint32_t device_id, char* buf, size_t cap);
+/** The users enrolled on the device, "<user id>\t<name>" per line by id; returns the length. */
+size_t fakesdk_users(const char* dir, uint32_t device_id, char* buf, size_t cap);
 
 #ifdef __cplusplus
 }
