@@ -11,11 +11,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/suprema/sdk_adapter.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/sim/fake_bs_sdk/fake_bs_sdk.h"
 #include "tests/support/gateway_harness.hpp"
@@ -387,6 +389,35 @@ TEST(SupremaSdk, MissingLibraryDisablesThePathAndTheRestRuns) {
   EXPECT_NE(ready.body.find(missing), std::string::npos) << ready.body;
   EXPECT_EQ(http_request(h.api_port(), "GET", "/api/v1/terminals").status, 200);
   EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_sdk_library_loaded"), 0.0);
+  // The configured device is offline and says why.
+  ASSERT_EQ(status_of(h, kDeviceId), "offline");
+  EXPECT_NE(terminal(h, kDeviceId)["info"].value("status_reason", "").find(missing),
+            std::string::npos);
+}
+
+TEST(SupremaSdk, ConfigChecksNameTheKey) {
+  config::Schema schema = build_schema();
+  auto loaded = config::Config::load_string(
+      schema, "",
+      {"suprema_sdk.enabled=true", "suprema_sdk.library=/opt/suprema/libBS_SDK_V2.so",
+       "suprema_sdk.devices.gate.port=51211", "suprema_sdk.devices.a.host=10.0.0.5",
+       "suprema_sdk.devices.a.device_id=7", "suprema_sdk.devices.b.host=10.0.0.6",
+       "suprema_sdk.devices.b.device_id=7"});
+  ASSERT_TRUE(loaded.config);
+  auto errors = adapters::suprema::sdk::SdkAdapter::validate_config(*loaded.config);
+  std::set<std::string> keys;
+  for (const auto& e : errors) {
+    keys.insert(e.key);
+  }
+  // gate: server mode without a device id and without a server port; b: a second id 7.
+  EXPECT_EQ(keys, (std::set<std::string>{"suprema_sdk.devices.gate.device_id",
+                                         "suprema_sdk.devices.gate.host",
+                                         "suprema_sdk.devices.b.device_id"}));
+  auto fine = config::Config::load_string(schema, "",
+                                          {"suprema_sdk.enabled=true", "suprema_sdk.library=/x.so",
+                                           "suprema_sdk.devices.a.host=10.0.0.5"});
+  ASSERT_TRUE(fine.config);
+  EXPECT_TRUE(adapters::suprema::sdk::SdkAdapter::validate_config(*fine.config).empty());
 }
 
 TEST(SupremaSdk, MissingSymbolIsNamed) {
