@@ -19,6 +19,7 @@
 #include "adapters/suprema/sdk_loader.hpp"
 #include "gateway/adapter_state.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/terminals.hpp"
@@ -651,7 +652,55 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
     std::string refusal;  ///< refused before any call (bad parameter)
     std::optional<int> release_after_s;
     DoorId door = 0;
+    std::string raw;                    ///< the command's result ("" : `called`)
+    std::optional<DoorState> reported;  ///< door_status: the door's state for the DoorService
   };
+
+  CallResult door_status(Device& d, DoorId door) {
+    CallResult out;
+    out.door = door;
+    DoorId ids[1] = {door};
+    DoorStatus* statuses = nullptr;
+    std::uint32_t n = 0;
+    out.rc = api->get_door_status(context, d.id, ids, 1, &statuses, &n);
+    out.called = "BS2_GetDoorStatus door " + std::to_string(door);
+    if (out.rc == kSuccess) {
+      const DoorStatus* st = nullptr;
+      for (std::uint32_t i = 0; statuses != nullptr && i < n && i < 256; ++i) {
+        if (statuses[i].id == door) {
+          st = &statuses[i];
+        }
+      }
+      if (st == nullptr) {
+        out.rc = -1000;  // BS_SDK_ERROR_CANNOT_FIND_DOOR: the answer did not hold the door
+      } else {
+        nlohmann::json j = {{"door", door},
+                            {"opened", st->opened != 0},
+                            {"unlocked", st->unlocked != 0},
+                            {"held_open", st->held_opened != 0},
+                            {"unlock_flags", st->unlock_flags},
+                            {"lock_flags", st->lock_flags},
+                            {"alarm_flags", st->alarm_flags},
+                            {"last_open_time", st->last_open_time}};
+        out.raw = dump_json(j);
+        DoorState state;
+        state.sensor = st->opened != 0 ? DoorSensor::Open : DoorSensor::Closed;
+        std::uint8_t alarms = 0;
+        if ((st->alarm_flags & 0x01) != 0) {
+          alarms |= static_cast<std::uint8_t>(DoorAlarm::AccidentalOpen);
+        }
+        if ((st->alarm_flags & 0x02) != 0 || st->held_opened != 0) {
+          alarms |= static_cast<std::uint8_t>(DoorAlarm::SensorTimeout);
+        }
+        state.alarms = alarms;
+        out.reported = state;
+      }
+    }
+    if (statuses != nullptr) {
+      api->release_object(statuses);
+    }
+    return out;
+  }
 
   CallResult door_command(Device& d, const CommandRecord& c) {
     CallResult out;
@@ -660,6 +709,9 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
       out.door = static_cast<DoorId>(it->get<std::int64_t>());
     }
     std::pair<FnDoorAction, const char*> call{nullptr, ""};
+    if (c.verb == "door_status") {
+      return door_status(d, out.door);
+    }
     if (c.verb == "open_door") {
       call = {api->unlock_door, "BS2_UnlockDoor"};
       out.release_after_s = 3;
@@ -740,8 +792,11 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
       results[0].id = c.id;
       results[0].return_code = 0;
       results[0].return_name = "OK";
-      results[0].raw = r.called;
+      results[0].raw = r.raw.empty() ? r.called : r.raw;
       ctx.commands.complete(d.sn, results, batch, changed);
+      if (r.reported) {
+        ctx.doors.report(d.sn, static_cast<int>(r.door), *r.reported, ctx.clock.now_ms(), batch);
+      }
       commands_done.inc();
       log->info("[device={}] command {} {}: done ({})", d.cfg.name, c.id, c.verb, r.called);
       if (r.release_after_s) {

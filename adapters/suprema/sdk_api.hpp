@@ -116,8 +116,24 @@ struct UserBlob {
   void* face_objs;
   std::uint32_t access_group_id[kMaxAccessGroupsPerUser];
 };
+
+/** BS2DoorStatus ("Door Control API" → BS2_GetDoorStatus), 16 bytes. */
+struct DoorStatus {
+  DoorId id;
+  std::uint8_t opened;
+  std::uint8_t unlocked;
+  std::uint8_t held_opened;
+  DoorFlag unlock_flags;
+  DoorFlag lock_flags;
+  std::uint8_t alarm_flags;  ///< BS2_DOOR_ALARM_FLAG: 0x01 forced open, 0x02 held open, 0x04 APB
+  std::uint8_t reserved[2];
+  Timestamp last_open_time;
+};
 #pragma pack(pop)
 
+static_assert(sizeof(DoorStatus) == 16, "BS2DoorStatus is 16 bytes");
+static_assert(offsetof(DoorStatus, alarm_flags) == 9);
+static_assert(offsetof(DoorStatus, last_open_time) == 12);
 static_assert(sizeof(User) == 48, "BS2User is 48 bytes");
 static_assert(offsetof(User, num_cards) == 36);
 static_assert(offsetof(User, auth_group_id) == 40);
@@ -182,6 +198,9 @@ using FnGetLog = int (*)(void* context, DeviceId device, EventId event_id, std::
 /** BS2_UnlockDoor / BS2_LockDoor / BS2_ReleaseDoor ("Door Control API"). */
 using FnDoorAction = int (*)(void* context, DeviceId device, DoorFlag flag, DoorId* doors,
                              std::uint32_t count);
+/** BS2_GetDoorStatus: `*statuses` is freed with BS2_ReleaseObject ("Door Control API"). */
+using FnGetDoorStatus = int (*)(void* context, DeviceId device, DoorId* doors, std::uint32_t count,
+                                DoorStatus** statuses, std::uint32_t* got);
 /** BS2_EnrolUser: adds or (overwrite = 1) replaces users ("User Management API"). */
 using FnEnrolUser = int (*)(void* context, DeviceId device, UserBlob* users, std::uint32_t count,
                             std::uint8_t overwrite);

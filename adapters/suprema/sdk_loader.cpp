@@ -53,6 +53,7 @@ SdkLoad load_sdk(const std::string& path) {
       resolve(handle, "BS2_UnlockDoor", api->unlock_door, load, path) &&
       resolve(handle, "BS2_LockDoor", api->lock_door, load, path) &&
       resolve(handle, "BS2_ReleaseDoor", api->release_door, load, path) &&
+      resolve(handle, "BS2_GetDoorStatus", api->get_door_status, load, path) &&
       resolve(handle, "BS2_EnrolUser", api->enrol_user, load, path) &&
       resolve(handle, "BS2_RemoveUser", api->remove_user, load, path);
   if (!ok) {

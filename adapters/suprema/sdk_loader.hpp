@@ -29,6 +29,7 @@ struct SdkApi {
   FnDoorAction unlock_door = nullptr;
   FnDoorAction lock_door = nullptr;
   FnDoorAction release_door = nullptr;
+  FnGetDoorStatus get_door_status = nullptr;
   FnEnrolUser enrol_user = nullptr;
   FnRemoveUser remove_user = nullptr;
 };

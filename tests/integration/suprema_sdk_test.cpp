@@ -340,6 +340,33 @@ TEST(SupremaSdk, DoorCommandsReachTheDevice) {
       h, kDeviceId, {{"verb", "lock_door"}, {"params", {{"door", 1}, {"locked", true}}}});
   ASSERT_TRUE(wait_for([&] { return command_state(h, lock) == "done"; }, std::chrono::seconds(10)));
   EXPECT_NE(sdk.doors(kDeviceId).find("lock flag=4 door=1\n"), std::string::npos);
+  // door_status: read from the device, answered and reported to the gateway's doors.
+  const auto hold = post_command(
+      h, kDeviceId, {{"verb", "normal_open"}, {"params", {{"door", 3}, {"on", true}}}});
+  ASSERT_TRUE(wait_for([&] { return command_state(h, hold) == "done"; }, std::chrono::seconds(10)));
+  const auto status =
+      post_command(h, kDeviceId, {{"verb", "door_status"}, {"params", {{"door", 3}}}});
+  ASSERT_TRUE(
+      wait_for([&] { return command_state(h, status) == "done"; }, std::chrono::seconds(10)));
+  auto answer = json::parse(
+      http_request(h.api_port(), "GET", "/api/v1/commands/" + std::to_string(status)).body, nullptr,
+      false);
+  const auto text = answer.is_object() && answer["result"].is_string()
+                        ? answer["result"].get<std::string>()
+                        : std::string();
+  auto result = json::parse(text, nullptr, false);
+  ASSERT_TRUE(result.is_object()) << answer.dump();
+  EXPECT_EQ(result.value("unlocked", false), true);
+  auto doors = json::parse(http_request(h.api_port(), "GET", "/api/v1/doors").body, nullptr, false);
+  bool found = false;
+  for (const auto& d : doors.value("doors", json::array())) {
+    if (d.value("terminal", d.value("sn", "")) == std::to_string(kDeviceId) &&
+        d.value("door", 0) == 3) {
+      found = true;
+      EXPECT_EQ(d.value("sensor", ""), "open") << d.dump();
+    }
+  }
+  EXPECT_TRUE(found) << doors.dump();
   const auto reboot = post_command(h, kDeviceId, {{"verb", "reboot"}});
   ASSERT_TRUE(
       wait_for([&] { return command_state(h, reboot) == "failed"; }, std::chrono::seconds(10)));

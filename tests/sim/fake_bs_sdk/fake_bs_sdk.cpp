@@ -210,6 +210,36 @@ struct Context {
   }
 };
 
+#pragma pack(push, 1)
+struct BS2DoorStatus {  // the reference's 16 bytes
+  uint32_t id;
+  uint8_t opened;
+  uint8_t unlocked;
+  uint8_t heldOpened;
+  uint8_t unlockFlags;
+  uint8_t lockFlags;
+  uint8_t alarmFlags;
+  uint8_t reserved[2];
+  uint32_t lastOpenTime;
+};
+#pragma pack(pop)
+static_assert(sizeof(BS2DoorStatus) == 16, "the reference's BS2DoorStatus size");
+
+/** Whether the last door command for `door` left it unlocked (the doors-<id> file). */
+bool door_unlocked(const std::string& file, uint32_t door) {
+  std::ifstream in(file);
+  std::string line;
+  bool unlocked = false;
+  const std::string suffix = " door=" + std::to_string(door);
+  while (std::getline(in, line)) {
+    if (line.size() >= suffix.size() &&
+        line.compare(line.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      unlocked = line.rfind("unlock ", 0) == 0;
+    }
+  }
+  return unlocked;
+}
+
 int door_action(void* context, uint32_t device, uint8_t flag, uint32_t* doors, uint32_t count,
                 const char* op) {
   auto* c = static_cast<Context*>(context);
@@ -392,6 +422,28 @@ FAKESDK_EXPORT int BS2_GetLog(void* context, uint32_t device, uint32_t eventId, 
   return kSuccess;
 }
 #endif
+
+FAKESDK_EXPORT int BS2_GetDoorStatus(void* context, uint32_t device, uint32_t* doorIds,
+                                     uint32_t doorIdCount, BS2DoorStatus** doorStatusObj,
+                                     uint32_t* numDoorStatus) {
+  auto* c = static_cast<Context*>(context);
+  if (c == nullptr || doorIds == nullptr || doorStatusObj == nullptr || numDoorStatus == nullptr) {
+    return kInvalidParam;
+  }
+  std::lock_guard lock(c->mu);
+  if (!c->is_connected(device)) {
+    return kSocketNotConnected;
+  }
+  auto* out = static_cast<BS2DoorStatus*>(std::calloc(doorIdCount, sizeof(BS2DoorStatus)));
+  for (uint32_t i = 0; i < doorIdCount; ++i) {
+    out[i].id = doorIds[i];
+    out[i].unlocked = door_unlocked(path(c->dir, "doors", device), doorIds[i]) ? 1 : 0;
+    out[i].opened = out[i].unlocked;  // the simulated door swings open while unlocked
+  }
+  *doorStatusObj = out;
+  *numDoorStatus = doorIdCount;
+  return kSuccess;
+}
 
 FAKESDK_EXPORT int BS2_UnlockDoor(void* context, uint32_t device, uint8_t flag, uint32_t* doors,
                                   uint32_t count) {
