@@ -271,6 +271,7 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
     batch.events.reserve(rows.size());
     for (const auto& r : rows) {
       batch.events.push_back(map_event(r, mc));
+      report_door(d.sn, r, now, batch);
     }
     const EventId first = rows.front().id;
     if (cursor > d.cursor || done_promise != nullptr) {
@@ -299,6 +300,58 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
         done_promise->set_value(std::move(r));
       }
     });
+  }
+
+  /**
+   * Door events move the gateway's door board in the same batch: opened /
+   * closed → sensor; forced open and held open (and their alarms) set, their
+   * "alarm clear" codes clear, the matching alarm bit. BS2_EVENT_DOOR_* codes.
+   */
+  void report_door(const std::string& sn, const Event& r, std::int64_t now, WriteBatch& batch) {
+    const unsigned main = r.code >> 8;
+    if (main < 0x52 || main > 0x59) {
+      return;
+    }
+    std::uint32_t door = 0;
+    std::memcpy(&door, r.payload, sizeof door);
+    if (door < 1 || door > 255) {
+      return;
+    }
+    constexpr auto kForced = static_cast<std::uint8_t>(DoorAlarm::AccidentalOpen);
+    constexpr auto kHeld = static_cast<std::uint8_t>(DoorAlarm::SensorTimeout);
+    std::uint8_t alarms = 0;
+    if (auto known = ctx.doors.get(sn, static_cast<int>(door)); known && known->state.alarms) {
+      alarms = *known->state.alarms;
+    }
+    DoorState update;
+    switch (main) {
+      case 0x52:  // DOOR_OPENED
+        update.sensor = DoorSensor::Open;
+        break;
+      case 0x53:  // DOOR_CLOSED
+        update.sensor = DoorSensor::Closed;
+        update.alarms = static_cast<std::uint8_t>(alarms & ~kHeld);
+        break;
+      case 0x54:  // DOOR_FORCED_OPEN
+      case 0x56:  // DOOR_FORCED_OPEN_ALARM
+        update.sensor = DoorSensor::Open;
+        update.alarms = static_cast<std::uint8_t>(alarms | kForced);
+        break;
+      case 0x57:  // DOOR_FORCED_OPEN_ALARM_CLEAR
+        update.alarms = static_cast<std::uint8_t>(alarms & ~kForced);
+        break;
+      case 0x55:  // DOOR_HELD_OPEN
+      case 0x58:  // DOOR_HELD_OPEN_ALARM
+        update.sensor = DoorSensor::Open;
+        update.alarms = static_cast<std::uint8_t>(alarms | kHeld);
+        break;
+      case 0x59:  // DOOR_HELD_OPEN_ALARM_CLEAR
+        update.alarms = static_cast<std::uint8_t>(alarms & ~kHeld);
+        break;
+      default:
+        return;
+    }
+    ctx.doors.report(sn, static_cast<int>(door), update, now, batch);
   }
 
   // --- state ----------------------------------------------------------------

@@ -375,6 +375,40 @@ TEST(SupremaSdk, DoorCommandsReachTheDevice) {
       1.0);
 }
 
+/** The row of door `door` of `device` in GET /api/v1/doors (null when absent). */
+json door_row(GatewayHarness& h, std::uint32_t device, int door) {
+  auto doors = json::parse(http_request(h.api_port(), "GET", "/api/v1/doors").body, nullptr, false);
+  if (!doors.is_object()) {
+    return json::object();
+  }
+  for (const auto& d : doors.value("doors", json::array())) {
+    if (d.value("terminal", "") == std::to_string(device) && d.value("door", 0) == door) {
+      return d;
+    }
+  }
+  return json::object();
+}
+
+TEST(SupremaSdk, DoorEventsMoveTheDoorBoard) {
+  FakeSdk sdk;
+  ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
+  const char door2[] = "\x02";  // the row's union holds doorID = 2 (little-endian)
+  // Logged while nobody listened: read by the backfill, and the board follows.
+  fakesdk_append_events(sdk.path(), kDeviceId, 1, 0x5400, kLocalTime, door2, 0);  // forced open
+  GatewayHarness h(sdk_keys(FAKE_BS_SDK_PATH, direct_device()));
+  ASSERT_TRUE(wait_for([&] { return door_row(h, kDeviceId, 2)["sensor"] == "open"; },
+                       std::chrono::seconds(20)))
+      << door_row(h, kDeviceId, 2).dump();
+  EXPECT_EQ(door_row(h, kDeviceId, 2)["alarm"], 0x01);  // accidental open (forced)
+  fakesdk_append_events(sdk.path(), kDeviceId, 1, 0x5700, kLocalTime, door2, 0);  // alarm clear
+  fakesdk_append_events(sdk.path(), kDeviceId, 1, 0x5300, kLocalTime, door2, 0);  // closed
+  ASSERT_TRUE(wait_for([&] { return door_row(h, kDeviceId, 2)["sensor"] == "closed"; },
+                       std::chrono::seconds(10)));
+  EXPECT_EQ(door_row(h, kDeviceId, 2)["alarm"], 0);
+  // The door events are events too.
+  EXPECT_TRUE(wait_for([&] { return stored(h, kDeviceId) == 3; }, std::chrono::seconds(10)));
+}
+
 TEST(SupremaSdk, UsersAreEnrolledAndRemoved) {
   FakeSdk sdk;
   ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
