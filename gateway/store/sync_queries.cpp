@@ -67,14 +67,6 @@ std::vector<std::string> read_sync_terminals(Connection& db, boost::system::erro
   return out;
 }
 
-std::int64_t count_sync_items(Connection& db, boost::system::error_code& ec) {
-  auto st = db.prepare("SELECT count(*) FROM sync_items", ec);
-  if (!ec && st.step(ec)) {
-    return st.column_int(0);
-  }
-  return 0;
-}
-
 WriteOp upsert_sync_item(std::string sn, std::string item, std::string digest,
                          std::int64_t updated_ms) {
   return [sn = std::move(sn), item = std::move(item), digest = std::move(digest),

@@ -27,9 +27,6 @@ std::vector<std::pair<std::string, std::string>> read_sync_items(
 /** The terminals that have at least one row (what the sync served before). */
 std::vector<std::string> read_sync_terminals(Connection& db, boost::system::error_code& ec);
 
-/** Rows in sync_items (for the log at start). */
-std::int64_t count_sync_items(Connection& db, boost::system::error_code& ec);
-
 /** `sn` holds `item` as `digest` ("" means deleted). */
 WriteOp upsert_sync_item(std::string sn, std::string item, std::string digest,
                          std::int64_t updated_ms);
