@@ -136,7 +136,9 @@ class SyncService {
   void scan_terminals();  // strand
   /** The terminals served now; a new one (or one the journal left behind) starts a walk. */
   void refresh_targets(bool all);  // strand; all: every record read again
-  /** POST /api/v1/sync/terminals/{sn}: walks the master data again; `done`: the commands it lacks.
+  /**
+   * POST /api/v1/sync/terminals/{sn}: walks the master data again; `done`
+   * gets the commands it lacks (counted against its sync_items rows).
    */
   void full_sync(const std::string& sn, std::function<void(std::size_t)> done);  // strand
   // Strand: the lanes.
