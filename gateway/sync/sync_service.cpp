@@ -18,6 +18,7 @@
 #include "gateway/store/device_record_queries.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
+#include "gateway/store/sync_queries.hpp"
 #include "gateway/store/write_context.hpp"
 
 namespace pushgate::sync {
@@ -34,6 +35,7 @@ struct SyncService::Shared {
   std::atomic<std::int64_t> open{0};     ///< sync commands queued or sent
   std::atomic<std::int64_t> pending{0};  ///< keys the lanes have not planned yet
   std::atomic<std::int64_t> behind{0};   ///< terminals with keys or commands outstanding
+  std::atomic<std::int64_t> tracked{0};  ///< sync_items rows held in memory
 };
 
 namespace {
@@ -178,6 +180,12 @@ SyncService::SyncService(boost::asio::io_context& ioc, store::Store& store, cons
   metrics.callback_gauge("pushgate_sync_terminals_behind",
                          "Access terminals the sync has not finished bringing in step",
                          [s = shared_] { return static_cast<double>(s->behind.load()); });
+  metrics.callback_gauge(
+      "pushgate_sync_tracked_items",
+      "Records (user rows, rights, templates, photos...) the sync holds in memory of what "
+      "terminals hold: those of the keys each terminal plans next (a few times sync.window "
+      "at most per terminal), not users x terminals",
+      [s = shared_] { return static_cast<double>(s->tracked.load()); });
 }
 
 SyncService::~SyncService() {
@@ -188,19 +196,17 @@ std::string SyncService::start() {
   if (!options_.enabled) {
     return {};
   }
-  // What was sent before a restart, and the backlog still open.
+  // The terminals served before a restart (what each holds is read as it
+  // is planned), and the backlog still open.
   struct Loaded {
     boost::system::error_code ec;
-    std::vector<std::tuple<std::string, std::string, std::string>> rows;
+    std::vector<std::string> served;
     std::int64_t open = 0;
     std::map<std::string, std::int64_t> by_terminal;
   };
   Loaded loaded = store_.read([](store::Connection& db) {
     Loaded l;
-    auto st = db.prepare("SELECT terminal_sn, item, digest FROM sync_items", l.ec);
-    while (!l.ec && st.step(l.ec)) {
-      l.rows.emplace_back(st.column_text(0), st.column_text(1), st.column_text(2));
-    }
+    l.served = store::read_sync_terminals(db, l.ec);
     if (!l.ec) {
       auto open = db.prepare("SELECT terminal_sn, count(*), sum(" SYNC_RECORDS
                              ") FROM commands WHERE origin='sync' AND "
@@ -215,9 +221,6 @@ std::string SyncService::start() {
   });
   if (loaded.ec) {
     return "sync: cannot read sync_items: " + loaded.ec.message();
-  }
-  for (const auto& [sn, item, digest] : loaded.rows) {
-    ledger_.record(sn, item, digest);
   }
   shared_->open = loaded.open;
   open_at_start_ = std::move(loaded.by_terminal);
@@ -264,11 +267,12 @@ std::string SyncService::start() {
     });
   });
   // Terminals that have items are in step; one without any gets everything.
-  for (const auto& [sn, item, digest] : loaded.rows) {
-    known_targets_.insert(sn);
-  }
+  known_targets_.insert(loaded.served.begin(), loaded.served.end());
   boost::asio::post(strand_, [this] { scan_terminals(); });
-  log_->info("sync: {} items known as sent, {} commands open", ledger_.size(), loaded.open);
+  // (Not a count of sync_items: at 10,000 users x 200 terminals that is a
+  // scan of millions of rows at every start.)
+  log_->info("sync: {} terminals served before, {} commands open", loaded.served.size(),
+             loaded.open);
   return {};
 }
 
@@ -464,27 +468,206 @@ void SyncService::pump(const std::string& sn) {
   if (lane.open > options_.window / 2) {
     return;
   }
-  while (!lane.waiting && lane.open < options_.window) {
-    Key key;
+  while (!lane.waiting && !lane.loading && lane.open < options_.window) {
+    if (lane.ready.empty()) {
+      if (!load_next(sn, lane)) {
+        break;
+      }
+      continue;  // planned when the rows are read
+    }
+    const Key key = std::move(lane.ready.front());
+    lane.ready.pop_front();
+    if (!plan_key(sn, tit->second, key)) {
+      break;
+    }
+  }
+  if (lane.ready.empty() && !lane.waiting && !lane.loading) {
+    lane.held = SentLedger{};  // nothing planned next: nothing kept
+  }
+  flush_staged();
+}
+
+bool SyncService::load_next(const std::string& sn, Lane& lane) {
+  // Keys for about half a window of records (a user is 2 to 4 records):
+  // what the next refills plan, in one read of the terminal's rows.
+  const std::size_t chunk =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, options_.window / 2));
+  std::vector<Key> keys;
+  while (keys.size() < chunk) {
     if (lane.walk) {
       if (lane.walk_pos >= lane.walk->size()) {
         lane.walk.reset();
         lane.walk_pos = 0;
         continue;
       }
-      key = (*lane.walk)[lane.walk_pos++];
+      keys.push_back((*lane.walk)[lane.walk_pos++]);
     } else if (lane.next < journal_base_ + journal_.size()) {
       lane.next = std::max(lane.next, journal_base_);
-      key = journal_[static_cast<std::size_t>(lane.next - journal_base_)];
+      keys.push_back(journal_[static_cast<std::size_t>(lane.next - journal_base_)]);
       ++lane.next;
     } else {
       break;
     }
-    if (!plan_key(sn, tit->second, key)) {
-      break;
+  }
+  if (keys.empty()) {
+    return false;
+  }
+  // What the keys may touch: a user's row, rights, templates and photos;
+  // every time zone or holiday (a few).
+  std::set<std::string> exact;
+  std::set<std::string> prefixes;
+  using K = Key::Kind;
+  for (const auto& k : keys) {
+    switch (k.kind) {
+      case K::TimeZone:
+        prefixes.insert("timezone/");
+        break;
+      case K::Holiday:
+        prefixes.insert("holiday/");
+        break;
+      case K::User:
+      case K::Enrolment: {
+        const std::string& pin = k.kind == K::User ? k.a : k.b;
+        exact.insert("user/" + pin);
+        exact.insert("authorize/" + pin);
+        prefixes.insert("template/" + pin + "/");
+        prefixes.insert("photo/" + pin + "/");
+        break;
+      }
     }
   }
-  flush_staged();
+  lane.loading = true;
+  struct Rows {
+    boost::system::error_code ec;
+    std::vector<std::pair<std::string, std::string>> rows;
+  };
+  ++shared_->busy;
+  store_.async_read(
+      [sn, exact = std::vector<std::string>(exact.begin(), exact.end()),
+       prefixes =
+           std::vector<std::string>(prefixes.begin(), prefixes.end())](store::Connection& db) {
+        Rows r;
+        r.rows = store::read_sync_items(db, sn, exact, prefixes, r.ec);
+        return r;
+      },
+      boost::asio::bind_executor(
+          strand_, [this, s = shared_, sn, keys = std::move(keys)](Rows r) mutable {
+            Lane& loaded = lanes_[sn];
+            loaded.loading = false;
+            if (r.ec) {
+              // Planned as if it held none of them: sent again, never skipped.
+              log_->error("[sn={}] sync: cannot read what it holds: {}", sn, r.ec.message());
+            }
+            loaded.held = SentLedger{};
+            for (const auto& [item, digest] : r.rows) {
+              loaded.held.record(sn, item, digest);
+            }
+            // What was noted since, committed or not yet.
+            if (auto u = unsaved_.find(sn); u != unsaved_.end()) {
+              for (const auto& [item, row] : u->second) {
+                if (row.digest) {
+                  loaded.held.record(sn, item, *row.digest);
+                } else {
+                  loaded.held.forget(sn, item);
+                }
+              }
+            }
+            drop_saved(sn);
+            for (auto& k : keys) {
+              loaded.ready.push_back(std::move(k));
+            }
+            pump(sn);
+            update_gauges();
+            std::lock_guard lock(s->mutex);
+            --s->busy;
+            s->idle.notify_all();
+          }));
+  return true;
+}
+
+SentLedger& SyncService::held_of(const std::string& sn) {
+  return lanes_[sn].held;
+}
+
+void SyncService::note(const std::string& sn, const std::string& item,
+                       std::optional<std::string> digest, WriteBatch& batch,
+                       std::vector<Token>& tokens) {
+  if (digest) {
+    held_of(sn).record(sn, item, *digest);
+    batch.ops.push_back(store::upsert_sync_item(sn, item, *digest, clock_.now_ms()));
+  } else {
+    held_of(sn).forget(sn, item);
+    batch.ops.push_back(store::delete_sync_item(sn, item));
+  }
+  const std::uint64_t seq = ++note_seq_;
+  unsaved_[sn][item] = Unsaved{std::move(digest), seq, false};
+  tokens.push_back({sn, item, seq});
+}
+
+void SyncService::append_notes(WriteBatch batch, std::vector<Token> tokens, std::string what) {
+  if (batch.ops.empty()) {
+    return;
+  }
+  ++shared_->busy;
+  store_.append(std::move(batch), [this, s = shared_, tokens = std::move(tokens),
+                                   what = std::move(what)](CommitResult r) mutable {
+    if (r.ec) {
+      log_->error("sync: cannot store {}: {}", what, r.ec.message());
+    }
+    boost::asio::post(strand_, [this, s, tokens = std::move(tokens)] {
+      // Stored, or not (then what the table says is read again: a record
+      // may be sent once more, or wait for the next full sync).
+      saved(tokens);
+      update_gauges();
+      std::lock_guard lock(s->mutex);
+      --s->busy;
+      s->idle.notify_all();
+    });
+  });
+}
+
+void SyncService::saved(const std::vector<Token>& tokens) {
+  std::set<std::string> serials;
+  for (const auto& t : tokens) {
+    auto u = unsaved_.find(t.sn);
+    if (u == unsaved_.end()) {
+      continue;
+    }
+    if (auto row = u->second.find(t.item); row != u->second.end() && row->second.seq == t.seq) {
+      row->second.saved = true;
+    }
+    serials.insert(t.sn);
+  }
+  for (const auto& sn : serials) {
+    drop_saved(sn);
+  }
+}
+
+void SyncService::drop_saved(const std::string& sn) {
+  if (auto lane = lanes_.find(sn); lane != lanes_.end() && lane->second.loading) {
+    return;  // a read begun before the commit may not see the rows: kept until it is back
+  }
+  auto u = unsaved_.find(sn);
+  if (u == unsaved_.end()) {
+    return;
+  }
+  for (auto it = u->second.begin(); it != u->second.end();) {
+    it = it->second.saved ? u->second.erase(it) : std::next(it);
+  }
+  if (u->second.empty()) {
+    unsaved_.erase(u);
+  }
+}
+
+std::size_t SyncService::tracked_items() const {
+  std::size_t n = 0;
+  for (const auto& [sn, lane] : lanes_) {
+    n += lane.held.size();
+  }
+  for (const auto& [sn, rows] : unsaved_) {
+    n += rows.size();
+  }
+  return n;
 }
 
 bool SyncService::plan_key(const std::string& sn, const Target& target, const Key& key) {
@@ -521,7 +704,7 @@ bool SyncService::plan_key(const std::string& sn, const Target& target, const Ke
     const bool source = sn == key.a;
     bool all = true;
     for (const auto& [item, digest] : s->second) {
-      if ((source || item_applies(target, item)) && ledger_.get(sn, item) != digest) {
+      if ((source || item_applies(target, item)) && held_of(sn).get(sn, item) != digest) {
         all = false;
         break;
       }
@@ -706,34 +889,18 @@ void SyncService::replan(const std::string& sn, std::vector<std::string> items,
   }
   constexpr int kMaxReplans = 3;
   WriteBatch batch;
+  std::vector<Token> tokens;
   std::size_t again = 0;
   for (const auto& item : items) {
-    ledger_.forget(sn, item);
-    batch.ops.push_back([sn, item](store::WriteContext& ctx) {
-      boost::system::error_code ec;
-      auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", ec);
-      if (ec) {
-        return ec;
-      }
-      st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
-      return st.run();
-    });
+    note(sn, item, std::nullopt, batch, tokens);
     if (state != CommandState::Cancelled && ++replans_[{sn, item}] <= kMaxReplans) {
       ++again;
     }
   }
-  ++shared_->busy;
-  store_.append(std::move(batch), [this, s = shared_, sn](CommitResult r) {
-    if (r.ec) {
-      // Forgotten in memory: planned again all the same; after a restart
-      // the row says sent (the next POST /api/v1/sync/terminals/{sn} finds it).
-      log_->error("[sn={}] sync: cannot forget the records of a failed command: {}", sn,
-                  r.ec.message());
-    }
-    std::lock_guard lock(s->mutex);
-    --s->busy;
-    s->idle.notify_all();
-  });
+  // Not stored: the row says sent (the next POST /api/v1/sync/terminals/{sn}
+  // finds it).
+  append_notes(std::move(batch), std::move(tokens),
+               "[sn=" + sn + "] the records of a failed command as not sent");
   replanned_.inc(static_cast<double>(again));
   held_back_.inc(static_cast<double>(items.size() - again));
   const std::string first = text::log_escape(items.front());
@@ -818,7 +985,7 @@ void SyncService::flush_done() {
 }
 
 std::int64_t SyncService::pending_of(const Lane& lane) const {
-  std::int64_t n = 0;
+  auto n = static_cast<std::int64_t>(lane.ready.size());
   if (lane.walk) {
     n += static_cast<std::int64_t>(lane.walk->size() - lane.walk_pos);
   }
@@ -838,7 +1005,7 @@ void SyncService::update_gauges() {
     }
     const std::int64_t p = pending_of(lane);
     pending += p;
-    behind += (p > 0 || lane.open > 0 || lane.waiting) ? 1 : 0;
+    behind += (p > 0 || lane.open > 0 || lane.waiting || lane.loading) ? 1 : 0;
     oldest = std::min(oldest, lane.next);
   }
   while (journal_base_ < oldest && !journal_.empty()) {
@@ -847,6 +1014,7 @@ void SyncService::update_gauges() {
   }
   shared_->pending = pending;
   shared_->behind = behind;
+  shared_->tracked = static_cast<std::int64_t>(tracked_items());
 }
 
 void SyncService::stop() {
@@ -957,33 +1125,26 @@ void SyncService::on_change(const access::MasterDataChange& change) {
 
 // Strand: drop what terminals have, queue the rest in order, remember it.
 void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& source_items) {
+  // Plans are for one terminal (its lane holds what it has of these keys).
   WriteBatch ledger_rows;
-  const std::int64_t now = clock_.now_ms();
+  std::vector<Token> ledger_tokens;
   const auto remember = [&](const std::string& sn, const std::string& item,
                             const std::string& digest) {
-    ledger_.record(sn, item, digest);
-    ledger_rows.ops.push_back([sn, item, digest, now](store::WriteContext& ctx) {
-      boost::system::error_code ec;
-      auto& st = ctx.statement(
-          "INSERT INTO sync_items(terminal_sn, item, digest, updated_ms) VALUES(?1,?2,?3,?4) "
-          "ON CONFLICT(terminal_sn, item) DO UPDATE SET digest=excluded.digest, "
-          "updated_ms=excluded.updated_ms",
-          ec);
-      if (ec) {
-        return ec;
-      }
-      st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
-      st.bind(3, std::string_view(digest)).bind(4, now);
-      return st.run();
-    });
+    note(sn, item, digest, ledger_rows, ledger_tokens);
   };
   for (const auto& s : source_items) {
-    if (ledger_.get(s.terminal_sn, s.item) != s.digest) {
+    if (held_of(s.terminal_sn).get(s.terminal_sn, s.item) != s.digest) {
       remember(s.terminal_sn, s.item, s.digest);
     }
   }
   const std::size_t planned_count = plan.size();
-  auto todo = ledger_.filter(std::move(plan));
+  std::vector<Planned> todo;
+  for (auto& p : plan) {
+    auto kept = held_of(p.terminal_sn).filter({std::move(p)});
+    for (auto& k : kept) {
+      todo.push_back(std::move(k));
+    }
+  }
   skipped_.inc(planned_count - todo.size());
   // A PIN already staged (changed twice, deleted and added): what is staged
   // goes first, so the canonical order of a flush never swaps them.
@@ -1007,10 +1168,11 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
     if (p.digest.empty() && p.item.rfind("user/", 0) == 0) {
       // delete_user takes the user's rights, templates and photos with it.
       const std::string pin = p.item.substr(5);
-      auto gone = ledger_.items_with_prefix(p.terminal_sn, "template/" + pin + "/");
-      const auto photos = ledger_.items_with_prefix(p.terminal_sn, "photo/" + pin + "/");
+      const SentLedger& held = held_of(p.terminal_sn);
+      auto gone = held.items_with_prefix(p.terminal_sn, "template/" + pin + "/");
+      const auto photos = held.items_with_prefix(p.terminal_sn, "photo/" + pin + "/");
       gone.insert(gone.end(), photos.begin(), photos.end());
-      if (!ledger_.get(p.terminal_sn, "authorize/" + pin).value_or("").empty()) {
+      if (!held.get(p.terminal_sn, "authorize/" + pin).value_or("").empty()) {
         gone.push_back("authorize/" + pin);
       }
       for (const auto& item : gone) {
@@ -1022,6 +1184,9 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
   // between sends an item again, never skips it.
   for (auto& op : ledger_rows.ops) {
     staged_ledger_.ops.push_back(std::move(op));
+  }
+  for (auto& t : ledger_tokens) {
+    staged_tokens_.push_back(std::move(t));
   }
 }
 
@@ -1057,14 +1222,8 @@ constexpr std::size_t kBatchBytes = 48 * 1024;
 // then what was sent is stored.
 void SyncService::flush_staged() {
   if (staged_.empty()) {
-    if (!staged_ledger_.ops.empty()) {
-      store_.append(std::move(staged_ledger_), [this](CommitResult r) {
-        if (r.ec) {
-          log_->error("sync: cannot store what was sent: {}", r.ec.message());
-        }
-      });
-      staged_ledger_ = WriteBatch{};
-    }
+    append_notes(std::exchange(staged_ledger_, WriteBatch{}), std::exchange(staged_tokens_, {}),
+                 "what was sent");
     return;
   }
   auto staged = std::move(staged_);
@@ -1132,41 +1291,29 @@ void SyncService::flush_staged() {
           lane->second.open = std::max<std::int64_t>(0, lane->second.open - records);
         }
         WriteBatch batch;
+        std::vector<Token> tokens;
         for (const auto& item : items) {
-          ledger_.forget(sn, item);
-          batch.ops.push_back([sn, item](store::WriteContext& ctx) {
-            boost::system::error_code e;
-            auto& st = ctx.statement("DELETE FROM sync_items WHERE terminal_sn=?1 AND item=?2", e);
-            if (e) {
-              return e;
-            }
-            st.bind(1, std::string_view(sn)).bind(2, std::string_view(item));
-            return st.run();
-          });
+          note(sn, item, std::nullopt, batch, tokens);
         }
-        store_.append(std::move(batch), [](CommitResult) {});
+        append_notes(std::move(batch), std::move(tokens),
+                     "[sn=" + sn + "] records that could not be queued as not sent");
         pump(sn);
         update_gauges();
       });
     });
   }
-  if (!staged_ledger_.ops.empty()) {
-    store_.append(std::move(staged_ledger_), [this](CommitResult r) {
-      if (r.ec) {
-        // The commands are queued; after a restart they may be queued once more.
-        log_->error("sync: cannot store what was sent: {}", r.ec.message());
-      }
-    });
-    staged_ledger_ = WriteBatch{};
-  }
+  // Not stored: the commands are queued; after a restart they may be queued once more.
+  append_notes(std::exchange(staged_ledger_, WriteBatch{}), std::exchange(staged_tokens_, {}),
+               "what was sent");
 }
 
-std::size_t SyncService::full_sync(const std::string& sn) {
+void SyncService::full_sync(const std::string& sn, std::function<void(std::size_t)> done) {
   if (targets_.count(sn) == 0) {
     // This terminal's record only, not every terminal's.
     const auto record = terminals_.find(sn);
     if (!record || record->first_seen_ms == 0 || !terminals_.is_terminal(sn)) {
-      return 0;
+      done(0);
+      return;
     }
     for (auto& t : targets_of({*record})) {
       targets_.insert_or_assign(t.sn, std::move(t));
@@ -1174,21 +1321,61 @@ std::size_t SyncService::full_sync(const std::string& sn) {
   }
   auto it = targets_.find(sn);
   if (it == targets_.end() || access_ == nullptr) {
-    return 0;
+    done(0);
+    return;
   }
-  // What it lacks now (the commands are queued as its window allows).
-  auto plan = access_->with_data(
-      [&](const ra::MasterData& data) { return plan_terminal(data, it->second, options_.kinds); });
-  std::size_t lacking = 0;
-  for (const auto& p : ledger_.filter(std::move(plan))) {
-    lacking += p.requests.size();
+  // What it lacks now (the commands are queued as its window allows),
+  // against its rows in sync_items; then the walk.
+  auto plan = std::make_shared<std::vector<Planned>>(access_->with_data(
+      [&](const ra::MasterData& data) { return plan_terminal(data, it->second, options_.kinds); }));
+  std::vector<std::string> items;
+  items.reserve(plan->size());
+  for (const auto& p : *plan) {
+    items.push_back(p.item);
   }
-  auto [lane, inserted] = lanes_.try_emplace(sn);
-  if (inserted) {
-    lane->second.next = journal_base_ + journal_.size();
-  }
-  start_walk({sn}, false);
-  return lacking;
+  struct Rows {
+    boost::system::error_code ec;
+    std::vector<std::pair<std::string, std::string>> rows;
+  };
+  ++shared_->busy;
+  store_.async_read(
+      [sn, items = std::move(items)](store::Connection& db) {
+        Rows r;
+        r.rows = store::read_sync_items(db, sn, items, {}, r.ec);
+        return r;
+      },
+      boost::asio::bind_executor(
+          strand_, [this, s = shared_, sn, plan, done = std::move(done)](Rows r) {
+            if (r.ec) {
+              log_->error("[sn={}] sync: cannot read what it holds: {}", sn, r.ec.message());
+            }
+            SentLedger held;
+            for (const auto& [item, digest] : r.rows) {
+              held.record(sn, item, digest);
+            }
+            if (auto u = unsaved_.find(sn); u != unsaved_.end()) {
+              for (const auto& [item, row] : u->second) {
+                if (row.digest) {
+                  held.record(sn, item, *row.digest);
+                } else {
+                  held.forget(sn, item);
+                }
+              }
+            }
+            std::size_t lacking = 0;
+            for (const auto& p : held.filter(std::move(*plan))) {
+              lacking += p.requests.size();
+            }
+            auto [lane, inserted] = lanes_.try_emplace(sn);
+            if (inserted) {
+              lane->second.next = journal_base_ + journal_.size();
+            }
+            start_walk({sn}, false);
+            done(lacking);
+            std::lock_guard lock(s->mutex);
+            --s->busy;
+            s->idle.notify_all();
+          }));
 }
 
 void SyncService::add_routes(api::Router& router) {
@@ -1257,7 +1444,7 @@ void SyncService::add_routes(api::Router& router) {
                 bool waiting = false;
                 if (auto lane = lanes_.find(sn); lane != lanes_.end() && targets_.count(sn) != 0) {
                   pending = pending_of(lane->second);
-                  waiting = lane->second.waiting;
+                  waiting = lane->second.waiting || lane->second.loading;
                 }
                 pending_total += pending;
                 t["outstanding"] = outstanding;
@@ -1275,7 +1462,7 @@ void SyncService::add_routes(api::Router& router) {
                            {"window", options_.window},
                            {"open", shared_->open.load()},
                            {"pending", pending_total},
-                           {"items_tracked", ledger_.size()},
+                           {"items_tracked", tracked_items()},
                            {"terminals", std::move(terminals)}};
               reply.send(api::json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
             }));
@@ -1297,17 +1484,18 @@ void SyncService::add_routes(api::Router& router) {
           return;
         }
         boost::asio::post(strand_, [this, sn, req = std::move(req), reply]() mutable {
-          const std::size_t lacking = full_sync(sn);
-          std::int64_t pending = 0;
-          if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
-            pending = pending_of(lane->second);
-          }
-          // queued: the commands it lacks (sent as its window allows);
-          // pending: what its walk still goes through.
-          json body = {{"terminal", sn},
-                       {"queued", static_cast<std::int64_t>(lacking)},
-                       {"pending", pending}};
-          reply.send(api::json_response(req, bhttp::status::accepted, dump_json(body) + "\n"));
+          full_sync(sn, [this, sn, req = std::move(req), reply](std::size_t lacking) mutable {
+            std::int64_t pending = 0;
+            if (auto lane = lanes_.find(sn); lane != lanes_.end()) {
+              pending = pending_of(lane->second);
+            }
+            // queued: the commands it lacks (sent as its window allows);
+            // pending: what its walk still goes through.
+            json body = {{"terminal", sn},
+                         {"queued", static_cast<std::int64_t>(lacking)},
+                         {"pending", pending}};
+            reply.send(api::json_response(req, bhttp::status::accepted, dump_json(body) + "\n"));
+          });
         });
       });
 }

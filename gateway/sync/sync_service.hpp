@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -112,8 +113,17 @@ class SyncService {
     std::int64_t open = 0;                         ///< its sync commands queued or sent
     std::shared_ptr<const std::vector<Key>> walk;  ///< a full sync in progress
     std::size_t walk_pos = 0;
-    std::uint64_t next = 0;   ///< the next journal entry to plan
-    bool waiting = false;     ///< a read (enrolment, walk snapshot) in flight
+    std::uint64_t next = 0;  ///< the next journal entry to plan
+    bool waiting = false;    ///< a read (enrolment, walk snapshot) in flight
+    /**
+     * The next keys (taken from the walk or the journal), planned before
+     * any other, and what the terminal holds of them (its sync_items rows
+     * for their PINs, read when they were taken, with what was noted
+     * since): all the sync keeps in memory of what a terminal holds.
+     */
+    std::deque<Key> ready;
+    SentLedger held;
+    bool loading = false;     ///< the rows of the next keys being read
     std::int64_t done = 0;    ///< sync commands done since start
     std::int64_t failed = 0;  ///< ... failed, expired or cancelled since start
   };
@@ -126,8 +136,11 @@ class SyncService {
   void scan_terminals();  // strand
   /** The terminals served now; a new one (or one the journal left behind) starts a walk. */
   void refresh_targets(bool all);  // strand; all: every record read again
-  /** POST /api/v1/sync/terminals/{sn}: walks the master data again; the commands it lacks. */
-  std::size_t full_sync(const std::string& sn);  // strand
+  /**
+   * POST /api/v1/sync/terminals/{sn}: walks the master data again; `done`
+   * gets the commands it lacks (counted against its sync_items rows).
+   */
+  void full_sync(const std::string& sn, std::function<void(std::size_t)> done);  // strand
   // Strand: the lanes.
   void push_key(Key key);
   /** Keys of everything the master data holds (time zones, holidays, users). */
@@ -148,6 +161,28 @@ class SyncService {
   void flush_done();
   void update_gauges();
   std::int64_t pending_of(const Lane& lane) const;
+  /** Takes the next keys of `sn` and reads what it holds of them; false when none. */
+  bool load_next(const std::string& sn, Lane& lane);
+  /** A row of sync_items noted on the strand, until its commit is seen. */
+  struct Unsaved {
+    std::optional<std::string> digest;  ///< nullopt: the row is deleted
+    std::uint64_t seq = 0;
+    bool saved = false;
+  };
+  struct Token {
+    std::string sn;
+    std::string item;
+    std::uint64_t seq = 0;
+  };
+  /** `sn` holds `item` as `digest` (nullopt: not): in its lane now, in sync_items via `batch`. */
+  void note(const std::string& sn, const std::string& item, std::optional<std::string> digest,
+            WriteBatch& batch, std::vector<Token>& tokens);
+  /** Appends noted rows; once committed, they are read from the store again. */
+  void append_notes(WriteBatch batch, std::vector<Token> tokens, std::string what);
+  void saved(const std::vector<Token>& tokens);  // strand
+  void drop_saved(const std::string& sn);        // strand
+  SentLedger& held_of(const std::string& sn);    // strand
+  std::size_t tracked_items() const;             // strand
 
   boost::asio::io_context& ioc_;
   store::Store& store_;
@@ -159,8 +194,14 @@ class SyncService {
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Shared> shared_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  SentLedger ledger_;                    // strand only
   std::set<std::string> known_targets_;  // strand only
+  /**
+   * Rows of sync_items noted but not yet seen committed, per terminal: laid
+   * over what a read returns (a read begun before the commit may not see
+   * them). Dropped once committed and no read of that terminal is running.
+   */
+  std::map<std::string, std::map<std::string, Unsaved>> unsaved_;
+  std::uint64_t note_seq_ = 0;
   boost::asio::steady_timer scan_timer_;
   // Strand only: the lanes and the journal of keys they plan from.
   std::map<std::string, Target> targets_;
@@ -201,6 +242,7 @@ class SyncService {
   std::vector<Staged> staged_;
   std::set<std::string> staged_pins_;
   WriteBatch staged_ledger_;
+  std::vector<Token> staged_tokens_;
   bool flushing_ = false;
 
   metrics::Counter& queued_;

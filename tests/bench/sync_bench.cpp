@@ -236,6 +236,11 @@ int main(int argc, char** argv) {
   std::int64_t peak_rows = 0;
   std::int64_t peak_bytes = 0;
   double peak_open = 0;
+  // Resident size while the sync runs (the gateway and the simulators share
+  // this process: the simulators' part is the same before and after a change).
+  const long rss_before = rss_now_mb();
+  long peak_rss_sync = rss_before;
+  double peak_tracked = 0;
   std::uintmax_t peak_db = db_before;
   bool complete = false;
   auto next_report = t0 + 10s;
@@ -246,6 +251,8 @@ int main(int argc, char** argv) {
                                                    "sum(coalesce(length(wire), 0)), 0) "
                                                    "FROM commands"));
     peak_open = std::max(peak_open, metrics.value("pushgate_sync_commands_open"));
+    peak_rss_sync = std::max(peak_rss_sync, rss_now_mb());
+    peak_tracked = std::max(peak_tracked, metrics.value("pushgate_sync_tracked_items"));
     peak_db = std::max(peak_db, dir_bytes(gw.data_dir()));
     std::size_t min_users = want;
     std::size_t min_templates = want;
@@ -379,5 +386,9 @@ int main(int argc, char** argv) {
       "  RSS of the bench process (gateway and simulators): peak %ld MB, %ld MB after the sync; "
       "sent items the gateway holds in memory: %lld\n",
       peak_rss_mb(), rss_end, items_tracked);
+  std::printf(
+      "  RSS during the sync: %ld MB before, peak %ld MB (+%ld MB); sent items held in memory: "
+      "peak %.0f (pushgate_sync_tracked_items)\n",
+      rss_before, peak_rss_sync, peak_rss_sync - rss_before, peak_tracked);
   return complete && wrong == 0 && store_failures == 0 && enqueue_failures == 0 ? 0 : 1;
 }
