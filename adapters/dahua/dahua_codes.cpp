@@ -120,6 +120,19 @@ constexpr std::array kErrorCodes{
     ErrorCodeInfo{103, "health_code_failed", "health code could not be read", E::Obs},
 };
 
+// AttendanceState [obs]: the NetSDK's NET_ATTENDANCESTATE enum (published SDK
+// headers); the HTTP API documents the field on AccessControlCardRec rows but
+// not its values. Mapped onto the attendance rules' punch states.
+constexpr std::array kAttendanceStates{
+    AttendanceStateInfo{0, "none", -1, "no state key pressed: the rules judge by time", E::Obs},
+    AttendanceStateInfo{1, "check_in", 0, "sign in (start of work)", E::Obs},
+    AttendanceStateInfo{2, "break_out", 2, "going out", E::Obs},
+    AttendanceStateInfo{3, "break_in", 3, "back from going out", E::Obs},
+    AttendanceStateInfo{4, "check_out", 1, "sign out (end of work)", E::Obs},
+    AttendanceStateInfo{5, "overtime_in", 4, "overtime sign in", E::Obs},
+    AttendanceStateInfo{6, "overtime_out", 5, "overtime sign out", E::Obs},
+};
+
 std::string row(std::initializer_list<std::string_view> cells) {
   std::string out = "|";
   for (std::string_view cell : cells) {
@@ -150,6 +163,19 @@ std::span<const MethodInfo> verify_methods() noexcept {
 }
 std::span<const ErrorCodeInfo> error_codes() noexcept {
   return kErrorCodes;
+}
+
+std::span<const AttendanceStateInfo> attendance_states() noexcept {
+  return kAttendanceStates;
+}
+
+int punch_state_of(int attendance_state) noexcept {
+  for (const AttendanceStateInfo& info : kAttendanceStates) {
+    if (info.code == attendance_state) {
+      return info.punch_state;
+    }
+  }
+  return -1;
 }
 
 const EventCodeInfo* find_event_code(std::string_view code) noexcept {
@@ -209,6 +235,15 @@ std::string render_code_tables_markdown() {
   for (const ErrorCodeInfo& info : kErrorCodes) {
     out += row({std::to_string(info.code), "`" + std::string(info.reason) + "`", info.meaning,
                 to_string(info.evidence)});
+  }
+  out += "\n### `AttendanceState` → punch state\n\n";
+  out += "Only for devices with `attendance = true`. Values not listed: no state.\n\n";
+  out += row({"AttendanceState", "name", "punch state", "meaning", "source"});
+  out += "|---|---|---|---|---|\n";
+  for (const AttendanceStateInfo& info : kAttendanceStates) {
+    out += row({std::to_string(info.code), "`" + std::string(info.name) + "`",
+                info.punch_state < 0 ? std::string("none") : std::to_string(info.punch_state),
+                info.meaning, to_string(info.evidence)});
   }
   return out;
 }

@@ -68,7 +68,26 @@ std::span<const ErrorCodeInfo> error_codes() noexcept;
 /** "unknown" for values not in the table; "none" for 0. */
 std::string_view refusal_reason(int error_code) noexcept;
 
-/** The three tables as Markdown, exactly as they stand in adapters/dahua/README.md. */
+struct AttendanceStateInfo {
+  int code;               ///< AttendanceState as sent
+  std::string_view name;  ///< neutral slug ("check_in", "break_out"…)
+  int punch_state;        ///< the gateway's punch state (ZKTeco 0-5), -1: none
+  std::string_view meaning;
+  Evidence evidence;
+};
+
+/** The `AttendanceState` values of a punch on a T&A terminal. */
+std::span<const AttendanceStateInfo> attendance_states() noexcept;
+
+/**
+ * The punch state (0 check-in, 1 check-out, 2 break-out, 3 break-in, 4
+ * overtime-in, 5 overtime-out: the attendance rules' numbering) of
+ * `AttendanceState`; -1 for 0 and unknown values (the rules then give the
+ * punch its role by its time).
+ */
+int punch_state_of(int attendance_state) noexcept;
+
+/** The four tables as Markdown, exactly as they stand in adapters/dahua/README.md. */
 std::string render_code_tables_markdown();
 
 }  // namespace pushgate::adapters::dahua

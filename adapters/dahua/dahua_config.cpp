@@ -244,6 +244,16 @@ void DahuaConfig::declare(config::Schema& s) {
          {},
          {"pull", "push", "both"},
          false});
+  s.add({"dahua.devices.*.attendance",
+         ValueType::Bool,
+         false,
+         "A time-and-attendance terminal: each granted passage (AccessControl) is also an\n"
+         "attendance punch for the attendance rules, with its AttendanceState as the\n"
+         "punch state. Off: passages are access events only.",
+         {},
+         {},
+         {},
+         false});
 }
 
 DahuaConfig DahuaConfig::from(const config::Config& c) {
@@ -283,6 +293,7 @@ DahuaConfig DahuaConfig::from(const config::Config& c) {
         c.get_string(key(name, "time_policy")) == "local" ? TimePolicy::Local : TimePolicy::Utc;
     const auto& mode = c.get_string(key(name, "mode"));
     dev.mode = mode == "push" ? Mode::Push : mode == "both" ? Mode::Both : Mode::Pull;
+    dev.attendance = c.get_bool(key(name, "attendance"));
     d.devices.push_back(std::move(dev));
   }
   return d;

@@ -35,6 +35,8 @@ struct DeviceConfig {
   std::map<int, int> door_map;
   TimePolicy time_policy = TimePolicy::Utc;
   Mode mode = Mode::Pull;
+  /** A T&A terminal: its granted passages are also attendance punches. */
+  bool attendance = false;
 
   /** The gateway door of an event's 0-based `Door`. */
   int gateway_door(int event_door) const;

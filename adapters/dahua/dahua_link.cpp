@@ -193,10 +193,11 @@ net::awaitable<CommitResult> DeviceLink::commit(WriteBatch& batch) {
 void DeviceLink::set_state(LinkState state, const std::string& reason) {
   {
     std::lock_guard lock(mutex_);
-    if (state_ == state) {
+    if (state_ == state && reason_ == reason) {
       return;
     }
     state_ = state;
+    reason_ = reason;  // offline for another reason (a TLS error after "stopped"): shown too
   }
   if (state == LinkState::AuthFailed || state == LinkState::Offline) {
     shared_.log->warn("[device={}] {}: {}", device_.name, to_string(state), reason);
@@ -214,11 +215,16 @@ void DeviceLink::set_state(LinkState state, const std::string& reason) {
     return;
   }
   const auto now = shared_.ctx.clock.now_ms();
-  json info = {{"device", device_.name},
-               {"host", device_.host},
-               {"status", std::string(to_string(state))},
-               {"status_since", format_utc_iso8601(now)},
-               {"status_reason", reason}};
+  json info = {
+      {"device", device_.name},
+      {"host", device_.host},
+      {"status", std::string(to_string(state))},
+      {"status_since", format_utc_iso8601(now)},
+      {"status_reason", reason},
+      // The vendor-neutral link state (gateway/terminal_link.hpp): MQTT status, Modbus.
+      {"link", std::string(to_string(state))},
+      {"link_reason",
+       state == LinkState::Online || state == LinkState::Backfilling ? std::string() : reason}};
   if (drift_s_) {
     info["drift_s"] = *drift_s_;
   }
@@ -526,6 +532,7 @@ net::awaitable<bool> DeviceLink::backfill(std::string_view table) {
       MappingContext mc{serial_, &device_, &zone, now, drift_s_};
       WriteBatch batch;
       auto next = cursors_;
+      std::size_t rows = 0;  // records (a T&A passage is stored with its punch: two events)
       for (const auto& row : page.fresh) {
         Event e = card ? map_card_record(row, mc) : map_alarm_record(row, mc);
         if (!seen.insert(e.record_key).second) {
@@ -535,7 +542,12 @@ net::awaitable<bool> DeviceLink::backfill(std::string_view table) {
         if (card && shared_.ctx.access != nullptr) {
           shared_.ctx.access->note_pass(e, batch);  // passages count for anti-passback
         }
+        auto punch = card ? attendance_punch(e, row.access, device_) : std::nullopt;
+        ++rows;
         batch.events.push_back(std::move(e));
+        if (punch) {
+          batch.events.push_back(std::move(*punch));  // a T&A terminal: also a punch
+        }
       }
       for (const auto& p : reply.problems) {
         batch.quarantine.push_back({serial_, "recordFinder", std::string(table),
@@ -544,7 +556,6 @@ net::awaitable<bool> DeviceLink::backfill(std::string_view table) {
       if (batch.empty()) {
         continue;
       }
-      const auto rows = batch.events.size();
       const auto& c = next[std::string(table)];
       if (c.known() && shared_.ctx.adapter_state != nullptr) {
         // The cursor moves in the same transaction as the rows it covers.
@@ -693,7 +704,11 @@ net::awaitable<bool> DeviceLink::store_live(std::vector<StreamItem>& items,
         shared_.ctx.doors.report(serial_, e.door, *st, now, batch);
       }
     }
+    auto punch = attendance_punch(e, ev.data, device_);
     batch.events.push_back(std::move(e));
+    if (punch) {
+      batch.events.push_back(std::move(*punch));  // a T&A terminal: also a punch
+    }
   }
   if (batch.empty()) {
     co_return true;

@@ -160,6 +160,7 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
 
   mutable std::mutex mutex_;  // state_ for readers on other threads
   LinkState state_ = LinkState::Offline;
+  std::string reason_;  ///< why state_ (strand only): a new reason is shown even in the same state
   std::atomic<bool> finished_{false};
   std::atomic<bool> commands_active_{false};
   std::atomic<int> pushes_active_{0};  // uploads being committed on the strand

@@ -103,6 +103,9 @@ Event base_event(std::string_view code, std::string_view action, std::optional<i
   if (f.rec_no) {
     extra["rec_no"] = *f.rec_no;
   }
+  if (!f.url.empty()) {
+    extra["snapshot_url"] = f.url;  // the picture stays on the device (README "Pictures")
+  }
   if (!f.status_text.empty()) {
     extra["status_text"] = f.status_text;
   }
@@ -223,6 +226,37 @@ Event map_alarm_record(const FoundRecord& row, const MappingContext& ctx) {
   extra["source"] = "backfill";
   e.extra_json = dump_json(extra);
   return e;
+}
+
+std::optional<Event> attendance_punch(const Event& passage, const AccessFields& fields,
+                                      const DeviceConfig& device) {
+  if (!device.attendance || passage.kind != EventKind::Access || passage.event_code != kGranted ||
+      passage.pin.empty() || passage.record_key.empty()) {
+    return std::nullopt;
+  }
+  Event p = passage;
+  p.kind = EventKind::Attendance;
+  p.record_key = "att:" + passage.record_key;
+  p.event_code = kUnset;
+  p.status = kUnset;
+  auto extra = json::parse(passage.extra_json, nullptr, false);
+  if (!extra.is_object()) {
+    extra = json::object();
+  }
+  if (fields.attendance_state) {
+    const int state = punch_state_of(*fields.attendance_state);
+    if (state >= 0) {
+      p.status = state;
+    }
+    for (const auto& info : attendance_states()) {
+      if (info.code == *fields.attendance_state) {
+        extra["punch"] = std::string(info.name);
+      }
+    }
+  }
+  extra["passage"] = passage.record_key;
+  p.extra_json = dump_json(extra);
+  return p;
 }
 
 std::optional<DoorState> door_report(const DahuaEvent& ev, const DoorState& known) {

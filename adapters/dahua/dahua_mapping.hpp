@@ -53,6 +53,16 @@ Event map_card_record(const FoundRecord& row, const MappingContext& ctx);
 /** The Event of one AccessControlAlarmRecord row (code from Event / AlarmType). */
 Event map_alarm_record(const FoundRecord& row, const MappingContext& ctx);
 
+/**
+ * The attendance punch a granted passage on a T&A terminal also is
+ * (device.attendance, a granted access event with a user): kind attendance,
+ * same time, user and raw record, record key "att:" + the passage's (stored
+ * once however often the record comes), status the punch state of
+ * `AttendanceState` (dahua_codes.hpp; unset when none). nullopt otherwise.
+ */
+std::optional<Event> attendance_punch(const Event& passage, const AccessFields& fields,
+                                      const DeviceConfig& device);
+
 /** What a stream event says about a door (DoorStatus, BreakIn, DoorNotClosed…); nullopt: nothing.
  */
 std::optional<DoorState> door_report(const DahuaEvent& event, const DoorState& known);

@@ -13,6 +13,7 @@
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
 #include "gateway/status.hpp"
+#include "gateway/terminal_link.hpp"
 #include "gateway/terminals.hpp"
 
 namespace pushgate::adapters::modbus {
@@ -455,7 +456,8 @@ void ModbusAdapter::refresh() {
   std::map<std::string, const TerminalRecord*, std::less<>> by_sn;
   for (const auto& t : terminals) {
     by_sn[t.sn] = &t;
-    if (t.last_seen_ms != 0 && now - t.last_seen_ms <= window) {
+    const auto link = terminal_link(t);
+    if (link ? link->online() : t.last_seen_ms != 0 && now - t.last_seen_ms <= window) {
       ++g.terminals_online;
     }
   }
@@ -525,6 +527,12 @@ void ModbusAdapter::refresh() {
       if (t != by_sn.end() && t->second->last_seen_ms != 0) {
         v.seconds_since_seen = std::max<std::int64_t>(0, now - t->second->last_seen_ms) / 1000;
         v.online = now - t->second->last_seen_ms <= window;
+      }
+      if (t != by_sn.end()) {
+        // An adapter holding a link to the device knows at once; others by silence.
+        if (auto link = terminal_link(*t->second)) {
+          v.online = link->online();
+        }
       }
       auto ts = terminals_.find(sn);
       if (ts != terminals_.end()) {

@@ -148,7 +148,8 @@ void ModbusConfig::declare(config::Schema& s) {
          ValueType::Int,
          std::int64_t{60},
          "A terminal not heard from for this long reads as offline, and its doors as\n"
-         "unknown. Keep it above twice the terminals' poll delay (zkpush.delay_s).",
+         "unknown. Keep it above twice the terminals' poll delay (zkpush.delay_s).\n"
+         "Devices the gateway holds a link to (Dahua) follow their link state at once.",
          std::int64_t{5},
          std::int64_t{86400},
          {},

@@ -82,7 +82,8 @@ void MqttConfig::declare(config::Schema& s) {
   add_int(s, "mqtt.health_interval_s", 10, 1, 3600,
           "How often the health topic (backlog depth and age, disk free) is published.");
   add_int(s, "mqtt.terminal_offline_after_s", 90, 10, 86400,
-          "A terminal not heard from for this long is published as offline.");
+          "A terminal not heard from for this long is published as offline. Devices\n"
+          "the gateway holds a link to (Dahua) follow their link state at once.");
   add_bool(s, "mqtt.commands", true,
            "Accept commands on <root>/command and the Home Assistant lock topics.");
   add_bool(s, "mqtt.api_requests", false,

@@ -180,6 +180,10 @@ std::string terminal_status_payload(const TerminalStatus& t, const Zone& zone) {
   j["device_type"] = opt_str(t.device_type);
   j["ip"] = opt_str(t.ip);
   add_times(j, "last_seen", "last_seen_utc", t.last_seen_ms, zone);
+  if (!t.link.empty()) {
+    j["link"] = t.link;
+    j["link_reason"] = opt_str(t.link_reason);
+  }
   return dump_json(j);
 }
 

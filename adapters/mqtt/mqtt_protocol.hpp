@@ -73,6 +73,8 @@ struct TerminalStatus {
   std::string ip;
   bool online = false;
   std::int64_t last_seen_ms = 0;
+  std::string link;         ///< TerminalLink::state ("" none: omitted)
+  std::string link_reason;  ///< TerminalLink::reason
   friend bool operator==(const TerminalStatus&, const TerminalStatus&) = default;
 };
 std::string terminal_status_payload(const TerminalStatus& t, const Zone& zone);

@@ -7,6 +7,7 @@
 #include "gateway/logging.hpp"
 #include "gateway/outputs.hpp"
 #include "gateway/status.hpp"
+#include "gateway/terminal_link.hpp"
 #include "gateway/terminals.hpp"
 #include "gateway/version.hpp"
 
@@ -90,6 +91,12 @@ void MqttAdapter::publish_terminals(bool force) {
     t.last_seen_ms = r.last_seen_ms;
     t.online =
         r.last_seen_ms > 0 && now_ms - r.last_seen_ms < cfg_.terminal_offline_after_s * 1000LL;
+    if (auto link = terminal_link(r)) {
+      // An adapter holding a link to the device knows at once; others by silence.
+      t.link = link->state;
+      t.link_reason = link->reason;
+      t.online = link->online();
+    }
     auto it = terminals_sent_.find(t.sn);
     bool changed = it == terminals_sent_.end();
     if (!changed) {

@@ -9,8 +9,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -20,9 +24,13 @@
 
 #include "adapters/dahua/dahua_adapter.hpp"
 #include "adapters/dahua/dahua_digest.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/linkage/linkage_service.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tests/sim/access_terminal.hpp"
 #include "tests/sim/dahua_device.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/io_thread.hpp"
 #include "tests/support/ledger_check.hpp"
 #include "tests/support/processes.hpp"
 
@@ -317,6 +325,131 @@ TEST(DahuaAdapter, APassageCountsForSiteWideAntiPassback) {
   EXPECT_EQ(metric_value(api, "pushgate_access_apb_moves_from_terminals_total"), 1.0);
 }
 
+// Issue 16: "a linkage rule on a Dahua alarm opens a ZKTeco door". The rule
+// matches alarms at the Dahua device's door 1 (its event Door 0); a ZKTeco
+// Security PUSH terminal (tests/sim) polls for its commands over HTTP.
+TEST(DahuaAdapter, ALinkageRuleOnADahuaAlarmOpensAZktecoDoor) {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  const std::string rules = (dir.path() / "linkage.json").string();
+  std::ofstream(rules) << R"({"rules": [{
+    "id": "dahua-forced",
+    "match": {"terminals": ["DHTEST0001"], "kinds": ["alarm"], "doors": [1]},
+    "actions": [{"type": "command", "terminal": "ZKB0001", "verb": "open_door",
+                 "params": {"door": 2, "seconds": 7}}],
+    "debounce_s": 0}]})";
+  sim::DahuaDevice device(device_config());
+  GatewayHarness h(dahua_keys(device.port(), "admin123", {"linkage.rules_file=" + rules}));
+  IoThread io;
+  pushgate::sim::AccessTerminalConfig zc;
+  zc.serial_number = "ZKB0001";
+  zc.http.port = h.zkpush_port();
+  zc.http.timeout = 5s;
+  zc.poll_interval = 30ms;
+  zc.error_delay = 50ms;
+  auto zk = pushgate::sim::AccessTerminal::create(io.ioc(), zc);
+  zk->start();
+  ASSERT_TRUE(zk->wait_until(
+      [](const pushgate::sim::AccessTerminalStats& s) { return s.polls >= 1; }, 10s));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+
+  sim::AlarmSpec elsewhere;  // door 2 of the Dahua device: no match
+  elsewhere.code = "BreakIn";
+  elsewhere.door = 1;
+  device.generate_alarm(elsewhere);
+  sim::AlarmSpec forced;
+  forced.code = "BreakIn";
+  forced.door = 0;
+  device.generate_alarm(forced);
+
+  ASSERT_TRUE(zk->wait_until(
+      [](const pushgate::sim::AccessTerminalStats& s) { return s.door_actions >= 1; }, 10s));
+  const auto doors = zk->door_actions();
+  ASSERT_EQ(doors.size(), 1u);
+  EXPECT_EQ(doors[0].origin, "command");
+  EXPECT_EQ(doors[0].control.action, 1);   // output
+  EXPECT_EQ(doors[0].control.address, 2);  // door 2
+  EXPECT_EQ(doors[0].control.target, 1);   // the lock
+  EXPECT_EQ(doors[0].control.value, 7);    // seconds
+  ASSERT_TRUE(
+      wait_for([&] { return count_events(h, device.serial()) == 2; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(h.gateway().linkage()->wait_idle_for_test(5s));
+  EXPECT_EQ(h.query_int("SELECT count(*) FROM commands WHERE origin='rule' AND "
+                        "terminal_sn='ZKB0001' AND verb='open_door'"),
+            1);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_linkage_fired_total"), 1.0);
+}
+
+// Issue 16: "attendance punches from Dahua terminals feed the attendance
+// rules". The manual's §2.15 example of tests/integration/attendance_test.cpp
+// (9:00-12:00 and 14:00-17:30, punches at 9:05, 11:54 and 17:00), punched on a
+// Dahua T&A terminal: two before the gateway starts (backfilled), one live.
+TEST(DahuaAdapter, PunchesOfATimeAndAttendanceTerminalMakeTheTimecard) {
+  TempDir dir;
+  const std::string rules = (dir.path() / "attendance.json").string();
+  std::ofstream(rules) << R"({
+    "late_allowance_min": 5, "early_allowance_min": 5,
+    "periods": [{"id": "p1", "start": "09:00", "end": "12:00"},
+                {"id": "p2", "start": "14:00", "end": "17:30"}],
+    "shifts": [{"id": 1, "name": "Table 2-13", "periods": ["p1", "p2"]}],
+    "cycles": [{"id": "daily", "start_date": "2024-01-01", "mode": "day", "length": 1,
+                "days": [1]}],
+    "users": [{"pin": "1001", "name": "Jakc", "schedule_mode": "personal"}],
+    "schedules": [{"user": "1001", "cycle": "daily"}]})";
+  constexpr std::int64_t k0905 = 1709543100;  // 2024-03-04 09:05:00 UTC
+  auto punch = [](std::int64_t t, int attendance_state, bool granted = true) {
+    auto s = access_at(t, granted);
+    s.user_id = "1001";
+    s.attendance_state = attendance_state;
+    return s;
+  };
+  sim::DahuaDevice device(device_config());
+  device.generate_access(punch(k0905, 1));                    // check in
+  device.generate_access(punch(k0905 + 169 * 60, 4));         // 11:54 check out
+  device.generate_access(punch(k0905 + 200 * 60, 0, false));  // 12:25 refused: no punch
+  GatewayHarness h(dahua_keys(
+      device.port(), "admin123",
+      {"dahua.devices.door1.attendance=true", "attendance.rules_file=" + rules,
+       "attendance.terminal_states=false", "attendance.retain_days=3660", "gateway.timezone=UTC"}));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                       std::chrono::seconds(10)));
+  device.generate_access(punch(k0905 + 475 * 60, 1));  // 17:00, live
+  json card;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto a = http_request(h.api_port(), "GET", "/api/v1/attendance/timecards/1001/2024-03-04");
+        card = json::parse(a.body, nullptr, false);
+        return a.status == 200 && card.is_object() && card["punches"].size() == 3;
+      },
+      std::chrono::seconds(20)))
+      << card.dump();
+  // "an early leave by 1 minute in the first period, and 0.5 day absence".
+  EXPECT_EQ(card["status"], "early/absent");
+  EXPECT_EQ(card["periods"][0]["early_min"], 1);
+  EXPECT_EQ(card["periods"][1]["check_in"], "2024-03-04T17:00:00");
+  // Each granted passage is stored twice: an access event and its punch, with
+  // the Dahua AttendanceState as the punch state (1 check-in: 0, 4 check-out: 1).
+  auto punches = [&](const std::string& where) {
+    return h.query_int(
+        "SELECT COUNT(*) FROM events e JOIN terminals t ON t.id = e.terminal_id WHERE t.sn = ? "
+        "AND e.kind = 1 AND e.pin = '1001' " +
+            where,
+        {device.serial()});
+  };
+  EXPECT_EQ(punches(""), 3);
+  EXPECT_EQ(punches("AND e.status = 0"), 2);
+  EXPECT_EQ(punches("AND e.status = 1 AND e.local_time = '2024-03-04 11:54:00'"), 1);
+  EXPECT_EQ(punches("AND e.record_key LIKE 'att:recno:%'"), 3);
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 2"), 4);
+  // A reconnect backfills the same records again: nothing is stored twice.
+  device.drop_streams();
+  ASSERT_TRUE(wait_for([&] { return device.stream_count() > 0; }, std::chrono::seconds(10)));
+  device.generate_access(punch(k0905 + 480 * 60, 0));  // 17:05, to know the stream is back
+  ASSERT_TRUE(wait_for([&] { return punches("") == 4; }, std::chrono::seconds(10)));
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 2"), 5);
+}
+
 TEST(DahuaAdapter, WrongPasswordStopsAtTheConfiguredAttemptsAndShowsAuthFailed) {
   sim::DahuaDevice device(device_config());
   GatewayHarness h(dahua_keys(device.port(), "wrong", {"dahua.auth_attempts_per_hour=1"}));
@@ -332,6 +465,73 @@ TEST(DahuaAdapter, WrongPasswordStopsAtTheConfiguredAttemptsAndShowsAuthFailed) 
   auto ready = http_request(h.api_port(), "GET", "/readyz");
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("dahua.door1"), std::string::npos);
+}
+
+/** A self-signed certificate for 127.0.0.1 (its own CA) in `dir`: {cert, key}. */
+std::pair<std::string, std::string> self_signed(const std::filesystem::path& dir,
+                                                const std::string& name) {
+  const auto cert = (dir / (name + ".crt")).string();
+  const auto key = (dir / (name + ".key")).string();
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=" + name +
+                          " -addext subjectAltName=IP:127.0.0.1 -days 2 -keyout " + key + " -out " +
+                          cert + " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return {cert, key};
+}
+
+// Issue 16 item 1: https = true with the device's CA in ca_file. The
+// simulated device serves HTTPS with a self-signed certificate.
+TEST(DahuaAdapter, HttpsWithTheDevicesCertificateStoresEventsAndAWrongCaSaysWhy) {
+  TempDir certs;
+  const auto [cert, key] = self_signed(certs.path(), "dahua-sim");
+  const auto other = self_signed(certs.path(), "someone-else").first;
+  auto config = device_config();
+  config.tls_cert_file = cert;
+  config.tls_key_file = key;
+  sim::DahuaDevice device(config);
+  TempDir data;
+  {
+    GatewayHarness h(
+        dahua_keys(device.port(), "admin123",
+                   {"dahua.devices.door1.https=true", "dahua.devices.door1.ca_file=" + cert}),
+        data.path());
+    ASSERT_TRUE(wait_for([&] { return status_of(h, device.serial()) == "online"; },
+                         std::chrono::seconds(10)));
+    for (int i = 0; i < 5; ++i) {
+      device.generate_access(access_at(device.device_now()));
+    }
+    ASSERT_TRUE(
+        wait_for([&] { return count_events(h, device.serial()) == 5; }, std::chrono::seconds(10)))
+        << count_events(h, device.serial());
+    expect_exactly_once_in_order(h, device);
+    EXPECT_GT(device.tls_handshakes(), 0u);
+    EXPECT_EQ(device.tls_failures(), 0u);
+  }
+  // The device's certificate changed (or ca_file is the wrong one): offline,
+  // saying why, and nothing sent to a device the gateway cannot verify.
+  const auto requests = device.requests_seen("/cgi-bin/magicBox.cgi?action=getSystemInfo");
+  const auto handshakes = device.tls_handshakes();
+  GatewayHarness h(
+      dahua_keys(device.port(), "admin123",
+                 {"dahua.devices.door1.https=true", "dahua.devices.door1.ca_file=" + other}),
+      data.path());
+  json t;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        t = terminal(h, device.serial());
+        return t.is_object() && t["info"].value("status", "") == "offline" &&
+               device.tls_failures() > 0;
+      },
+      std::chrono::seconds(10)))
+      << t.dump();
+  EXPECT_NE(t["info"].value("status_reason", "").find("certificate verify failed"),
+            std::string::npos)
+      << t.dump();
+  // Retried with the reconnect backoff (100 ms doubling to 1 s here), not in a loop.
+  wait_for([] { return false; }, std::chrono::seconds(2));
+  EXPECT_LE(device.tls_handshakes() - handshakes, 8u);
+  EXPECT_EQ(device.tls_failures(), device.tls_handshakes() - handshakes);
+  EXPECT_EQ(device.requests_seen("/cgi-bin/magicBox.cgi?action=getSystemInfo"), requests);
 }
 
 /** Access RecNos stored in the database file of a pushgated process, in id order. */

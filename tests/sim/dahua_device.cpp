@@ -35,6 +35,7 @@ DahuaDevice::Impl::Impl(DahuaDevice& o, const DahuaDeviceConfig& c)
     : owner(o),
       config(c),
       acceptor(ioc),
+      tls_acceptor(ioc),
       digest(DigestPolicy{c.realm.empty() ? "Login to " + c.serial : c.realm, c.user, c.password,
                           c.nonce_lifetime, c.nonce_max_uses, c.lock_after_failures,
                           c.lock_duration}),
@@ -55,9 +56,15 @@ DahuaDevice::DahuaDevice(DahuaDeviceConfig config) : config_(std::move(config)) 
       throw std::runtime_error(error);
     }
   }
-  impl_->port = config_.port;
+  const bool https = !config_.tls_cert_file.empty() && !config_.tls_key_file.empty();
+  impl_->port = https ? 0 : config_.port;
   impl_->start_accepting();  // throws on bind failure (startup only)
   port_ = impl_->port;
+  if (https) {
+    impl_->tls_port = config_.port;
+    impl_->start_tls();
+    port_ = impl_->tls_port;
+  }
   up_ = true;
   boots_ = 1;
   if (config_.push) {
@@ -75,6 +82,7 @@ DahuaDevice::~DahuaDevice() {
     i.stopping = true;
     error_code ec;
     i.acceptor.close(ec);
+    i.tls_acceptor.close(ec);
     for (auto& weak : i.connections) {
       if (auto s = weak.lock()) {
         s->shutdown(tcp::socket::shutdown_both, ec);
@@ -134,6 +142,7 @@ net::awaitable<void> DahuaDevice::Impl::accept_loop() {
 void DahuaDevice::Impl::do_reboot(std::optional<std::chrono::milliseconds> down_for) {
   error_code ec;
   acceptor.close(ec);
+  tls_acceptor.close(ec);
   for (auto& weak : connections) {
     if (auto s = weak.lock()) {
       s->shutdown(tcp::socket::shutdown_both, ec);
@@ -172,6 +181,9 @@ void DahuaDevice::Impl::do_power_on() {
   reboot_timer.cancel();
   try {
     start_accepting();
+    if (tls) {
+      start_tls_accepting();
+    }
   } catch (const std::exception&) {
     // The port was taken while the device was down: it stays down (a test
     // would see connection refused and fail on its own terms).

@@ -144,6 +144,10 @@ struct DahuaDeviceConfig {
   std::uint32_t lock_after_failures = 5;
   std::chrono::milliseconds lock_duration{std::chrono::minutes(5)};
   std::uint16_t port = 0;  // 0: any free loopback port
+  /// Both set: HTTPS on `port` with this certificate chain and key (PEM
+  /// files), as devices with HTTPS enabled; plain HTTP otherwise.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   int doors = 2;
   /// Device clock = real clock + this.
   std::chrono::seconds clock_offset{0};
@@ -242,6 +246,12 @@ class DahuaDevice {
   // Push mode ---------------------------------------------------------------------
   PushStats push_stats() const;
 
+  // HTTPS (tls_cert_file) ---------------------------------------------------------
+  /// TLS handshakes begun, and those that failed (a client refusing the
+  /// certificate, or not speaking TLS).
+  std::uint64_t tls_handshakes() const { return tls_handshakes_.load(); }
+  std::uint64_t tls_failures() const { return tls_failures_.load(); }
+
   struct Impl;
 
  private:
@@ -252,6 +262,8 @@ class DahuaDevice {
   std::atomic<std::uint64_t> stream_writes_{0};
   std::atomic<bool> up_{false};
   std::atomic<std::uint64_t> boots_{0};
+  std::atomic<std::uint64_t> tls_handshakes_{0};
+  std::atomic<std::uint64_t> tls_failures_{0};
   std::unique_ptr<Impl> impl_;
 };
 

@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -49,7 +50,12 @@ struct DahuaDevice::Impl {
   DahuaDevice& owner;
   DahuaDeviceConfig config;
   tcp::acceptor acceptor;
-  std::uint16_t port = 0;
+  std::uint16_t port = 0;  // the HTTP server (behind the TLS front with HTTPS)
+  // HTTPS: a TLS front on the public port handing each connection, once its
+  // handshake is done, to the HTTP server above (dahua_tls.cpp).
+  std::unique_ptr<net::ssl::context> tls;
+  tcp::acceptor tls_acceptor;
+  std::uint16_t tls_port = 0;
 
   // Shared state, guarded by `mu`.
   mutable std::mutex mu;
@@ -105,6 +111,12 @@ struct DahuaDevice::Impl {
   net::awaitable<void> session(std::shared_ptr<tcp::socket> socket);
   net::awaitable<void> run_stream(std::shared_ptr<Stream> stream);
   net::awaitable<void> run_generator(std::uint64_t epoch);
+
+  // dahua_tls.cpp
+  void start_tls();  // throws on unreadable certificate / key or bind failure (startup only)
+  void start_tls_accepting();
+  net::awaitable<void> tls_accept_loop();
+  net::awaitable<void> tls_session(tcp::socket socket);
   void deliver(const Record& record, const StreamQuirks& quirks);  // device thread
 
   // dahua_push.cpp

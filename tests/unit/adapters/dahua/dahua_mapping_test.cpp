@@ -65,6 +65,45 @@ TEST_F(DahuaMapping, StreamEventAndRecordOfOneRecNoShareTheKeyAndTheFields) {
   EXPECT_EQ(json::parse(live.extra_json)["drift_s"], -10);
 }
 
+TEST_F(DahuaMapping, AGrantedPassageOnATimeAndAttendanceTerminalIsAlsoAPunch) {
+  auto rows = parse_record_finder_reply(
+      "found=2\nrecords[0].RecNo=7\nrecords[0].UserID=1001\nrecords[0].Door=0\n"
+      "records[0].Status=1\nrecords[0].AttendanceState=4\nrecords[0].CreateTime=1700000000\n"
+      "records[0].URL=/SnapShotFilePath/2023-11-14/1001_20231114221320.jpg\n"
+      "records[1].RecNo=8\nrecords[1].UserID=1001\nrecords[1].Door=0\n"
+      "records[1].Status=0\nrecords[1].ErrorCode=16\nrecords[1].AttendanceState=1\n"
+      "records[1].CreateTime=1700000001\n");
+  ASSERT_EQ(rows.records.size(), 2u);
+  const auto granted = map_card_record(rows.records[0], ctx());
+  const auto refused = map_card_record(rows.records[1], ctx());
+  // The snapshot's path on the device is kept with the event.
+  EXPECT_EQ(json::parse(granted.extra_json)["snapshot_url"],
+            "/SnapShotFilePath/2023-11-14/1001_20231114221320.jpg");
+  // A door controller (attendance off): passages only.
+  EXPECT_FALSE(attendance_punch(granted, rows.records[0].access, device));
+  device.attendance = true;
+  auto punch = attendance_punch(granted, rows.records[0].access, device);
+  ASSERT_TRUE(punch);
+  EXPECT_EQ(punch->kind, EventKind::Attendance);
+  EXPECT_EQ(punch->record_key, "att:recno:7");
+  EXPECT_EQ(punch->pin, "1001");
+  EXPECT_EQ(punch->status, 1);  // AttendanceState 4, sign out: the rules' check-out
+  EXPECT_EQ(punch->utc_ms, granted.utc_ms);
+  EXPECT_EQ(punch->local_time, granted.local_time);
+  EXPECT_EQ(punch->raw, granted.raw);
+  auto extra = json::parse(punch->extra_json);
+  EXPECT_EQ(extra["punch"], "check_out");
+  EXPECT_EQ(extra["passage"], "recno:7");
+  // Never for a refusal.
+  EXPECT_FALSE(attendance_punch(refused, rows.records[1].access, device));
+  // State 0 (no key pressed) and unknown states: no state, the rules decide.
+  auto none = rows.records[0].access;
+  none.attendance_state = 0;
+  EXPECT_EQ(attendance_punch(granted, none, device)->status, kUnset);
+  none.attendance_state = 99;
+  EXPECT_EQ(attendance_punch(granted, none, device)->status, kUnset);
+}
+
 TEST_F(DahuaMapping, GrantedWithoutADoorMapIsThePassageOfDoorPlusOne) {
   auto e = map_stream_event(
       event_of("Code=AccessControl;action=Pulse;index=1;data={\"RecNo\":1,\"UserID\":\"5\","
