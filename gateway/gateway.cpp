@@ -19,6 +19,7 @@
 
 #include "gateway/access/access_api.hpp"
 #include "gateway/access/access_service.hpp"
+#include "gateway/api/console_api.hpp"
 #include "gateway/attendance/attendance_api.hpp"
 #include "gateway/attendance/attendance_service.hpp"
 #include "gateway/json/bounded_json.hpp"
@@ -481,6 +482,17 @@ std::string Gateway::start() {
     if (auto err = auth_->ensure_first_admin(data_dir_); !err.empty()) {
       return err;
     }
+    api::EventStreams::Options stream_opts;
+    stream_opts.max_streams = static_cast<std::size_t>(config_.get_int("api.max_event_streams"));
+    stream_opts.heartbeat = std::chrono::seconds(config_.get_int("api.event_stream_heartbeat_s"));
+    stream_opts.session_idle_ms = config_.get_int("api.session_idle_s") * 1000;
+    stream_opts.auth_required = config_.get_string("api.auth") == "required";
+    event_streams_ =
+        std::make_unique<api::EventStreams>(router_, *store_, clock_, metrics_, stream_opts);
+    api::add_console_routes(router_, config_, *status_, clock_);
+    console_ = std::make_unique<api::ConsoleFiles>(
+        api::resolve_console_dir(config_.get_string("api.console_dir"), PUSHGATE_SOURCE_TREE),
+        metrics_);
     http::ServerOptions ho;
     ho.name = "api";
     ho.address = config_.get_string("api.listen");
@@ -488,6 +500,10 @@ std::string Gateway::start() {
     api_server_ = std::make_unique<http::Server>(
         ioc_, ho,
         [this](http::Request&& req, const http::RequestInfo& info, http::Reply reply) {
+          if (api::ConsoleFiles::handles(req.target())) {
+            console_->serve(req, std::move(reply));
+            return;
+          }
           router_.handle(std::move(req), info, std::move(reply));
         },
         metrics_);
@@ -580,6 +596,9 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   if (api_server_) {
     api_server_->stop();
+  }
+  if (event_streams_) {
+    event_streams_->stop();  // before the store: it reads and subscribes there
   }
   // 2. Commit everything queued; each waiting request gets its answer posted
   //    to the io_context, which is still running.

@@ -14,6 +14,8 @@
 
 #include "gateway/adapter.hpp"
 #include "gateway/api/commands_api.hpp"
+#include "gateway/api/console_files.hpp"
+#include "gateway/api/event_stream.hpp"
 #include "gateway/api/rest_api.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/auth/auth_service.hpp"
@@ -142,6 +144,9 @@ class Gateway {
   std::unique_ptr<api::RestApi> rest_;
   std::unique_ptr<api::CommandsApi> commands_api_;
   std::unique_ptr<auth::AuthService> auth_;  // the API's guard (issue 18)
+  // GET /api/v1/events/stream, and the web console's files under /console/.
+  std::unique_ptr<api::EventStreams> event_streams_;
+  std::unique_ptr<api::ConsoleFiles> console_;
   std::unique_ptr<attendance::AttendanceService> attendance_;
   std::unique_ptr<attendance::AttendanceApi> attendance_api_;
   std::unique_ptr<access::AccessService> access_;

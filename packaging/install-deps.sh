@@ -27,6 +27,8 @@ PACKAGES=(
   # system tests: the reference Prometheus text-format parser (for Debian's
   # /usr/bin/python3, tests/integration/system/metrics_test.py)
   python3-prometheus-client
+  # the web console's browser test (tests/browser): a real headless Chromium
+  chromium chromium-driver python3-selenium
   # misc test helpers
   curl openssl util-linux procps psmisc
   # zlib: the simulated Dahua device deflates and gzips its event pushes

@@ -193,6 +193,9 @@ else
   daemon_pid=$(pgrep -P "$runuser_pid" -x pushgated) || fail "no pushgated under runuser"
   check "pushgated runs as pushgate" test "$(ps -o user= -p "$daemon_pid")" = "pushgate"
   curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null && ok "/readyz answers"
+  check "the package installs the web console" test -f /usr/share/pushgate/console/index.html
+  check "the web console is served at /console/" \
+    sh -c "curl -fsS http://127.0.0.1:$api_port/console/ | grep -q 'pushgate console'"
   # One record from a terminal, so there is data for remove/purge to keep or delete.
   answer=$(curl -fsS "http://127.0.0.1:$zk_port/iclock/cdata?SN=INSTALL01&table=ATTLOG&Stamp=1" \
     --data-binary $'1\t2026-11-21 08:00:00\t0\t1\t0\t0\t0\t0\t0\t0\n')

@@ -307,6 +307,35 @@ void declare_core_config(Schema& s) {
          {},
          false});
 
+  s.add({"api.console_dir",
+         ValueType::String,
+         std::string(""),
+         "Folder of the web console's files, served under /console/ (README, \"Web\n"
+         "console\"). Empty: /usr/share/pushgate/console where the package installs\n"
+         "it, else the source tree's gateway/console (a build tree). Read at start.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"api.max_event_streams",
+         ValueType::Int,
+         std::int64_t{16},
+         "Most live event streams (GET /api/v1/events/stream, the console's live\n"
+         "tail) open at once; one more is answered 503.",
+         std::int64_t{1},
+         std::int64_t{1000},
+         {},
+         false});
+  s.add({"api.event_stream_heartbeat_s",
+         ValueType::Int,
+         std::int64_t{15},
+         "Seconds between an event stream's heartbeats; each also checks that the\n"
+         "stream's session or token still holds.",
+         std::int64_t{1},
+         std::int64_t{300},
+         {},
+         false});
+
   s.describe_section("commands", "[commands] — the durable command queue (one per terminal).");
   s.add({"commands.default_ttl_s",
          ValueType::Int,

@@ -1,8 +1,11 @@
 #include "gateway/http/server.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <deque>
 #include <future>
 #include <optional>
+#include <sstream>
 #include <unordered_map>
 #include <utility>
 
@@ -11,6 +14,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -108,6 +112,49 @@ namespace {
 constexpr std::string_view kBusyBody = "ERROR: server busy, retry later\n";
 constexpr std::chrono::seconds kWarningInterval{10};
 
+// What a stream (Reply::stream) and its connection share.
+struct StreamShared {
+  std::atomic<bool> open{true};
+  std::atomic<std::size_t> queued{0};  // bytes queued, not yet written
+};
+
+// The application's side of a stream: writes are posted to the connection's
+// strand. Holds the connection, which holds only the shared counters.
+template <class S>
+class SessionStream final : public Stream {
+ public:
+  SessionStream(std::shared_ptr<S> session, std::shared_ptr<StreamShared> shared, std::size_t limit)
+      : session_(std::move(session)), shared_(std::move(shared)), limit_(limit) {}
+
+  bool write(std::string data) override {
+    if (!shared_->open.load()) {
+      return false;
+    }
+    const auto n = data.size();
+    if (shared_->queued.fetch_add(n) + n > limit_) {
+      shared_->queued.fetch_sub(n);
+      logger("http")->warn("a stream's client does not read ({} bytes waiting): stream closed",
+                           shared_->queued.load());
+      net::post(session_->stream().get_executor(), [s = session_] { s->end_stream(); });
+      shared_->open = false;
+      return false;
+    }
+    net::post(session_->stream().get_executor(), [s = session_, data = std::move(data)]() mutable {
+      s->stream_push(std::move(data));
+    });
+    return true;
+  }
+  void close() override {
+    net::post(session_->stream().get_executor(), [s = session_] { s->stream_close(); });
+  }
+  bool open() const override { return shared_->open.load(); }
+
+ private:
+  std::shared_ptr<S> session_;
+  std::shared_ptr<StreamShared> shared_;
+  std::size_t limit_;
+};
+
 // One connection, for a plain or a TLS stream (Beast's flex-server shape).
 // Every completion handler holds shared_from_this(): pending handlers own
 // the session; the Reply handed to the application holds it too.
@@ -135,7 +182,9 @@ class Session : public Server::SessionBase {
   void shutdown() override {
     net::dispatch(derived().stream().get_executor(), [self = derived().shared_from_this()] {
       self->closing_ = true;
-      if (!self->busy_) {
+      if (self->streaming_) {
+        self->end_stream();
+      } else if (!self->busy_) {
         self->derived().do_eof();
       }
     });
@@ -419,8 +468,119 @@ class Session : public Server::SessionBase {
           net::dispatch(self->stream().get_executor(),
                         [self, res = std::move(res)]() mutable { self->do_write(std::move(res)); });
         },
-        derived().stream().get_executor());
+        derived().stream().get_executor(),
+        [self](Response&& header, std::function<void()> on_closed) -> std::shared_ptr<Stream> {
+          return self->start_stream(std::move(header), std::move(on_closed));
+        });
     (*handler_)(std::move(req), info_, std::move(reply));
+  }
+
+ public:
+  // Streams (Reply::stream): the header, then the queued pieces, one write
+  // at a time; a read stays pending to notice the client leaving.
+  std::shared_ptr<Stream> start_stream(Response&& header, std::function<void()> on_closed) {
+    auto counters = std::make_shared<StreamShared>();
+    header.keep_alive(false);
+    header.erase(bhttp::field::content_length);
+    std::ostringstream head;
+    head << header.base();
+    auto self = derived().shared_from_this();
+    auto stream =
+        std::make_shared<SessionStream<Derived>>(self, counters, options_.stream_queue_limit);
+    net::dispatch(derived().stream().get_executor(),
+                  [self, counters, head = head.str(), on_closed = std::move(on_closed)]() mutable {
+                    self->streaming_ = true;
+                    self->stream_shared_ = counters;
+                    self->on_stream_closed_ = std::move(on_closed);
+                    if (self->closing_) {
+                      self->end_stream();
+                      return;
+                    }
+                    self->buffer_.consume(self->buffer_.size());
+                    self->tcp().expires_never();
+                    self->stream_read();
+                    counters->queued += head.size();
+                    self->stream_push(std::move(head));
+                  });
+    return stream;
+  }
+
+  void stream_push(std::string data) {
+    if (stream_ended_) {
+      return;
+    }
+    out_.push_back(std::move(data));
+    if (!stream_writing_) {
+      stream_write_next();
+    }
+  }
+
+  void stream_close() {
+    stream_close_when_flushed_ = true;
+    if (!stream_writing_ && out_.empty()) {
+      end_stream();
+    }
+  }
+
+  void end_stream() {
+    if (stream_ended_) {
+      return;
+    }
+    stream_ended_ = true;
+    if (stream_shared_) {
+      stream_shared_->open = false;
+    }
+    close_now();
+    if (auto f = std::exchange(on_stream_closed_, nullptr)) {
+      f();
+    }
+  }
+
+ private:
+  void stream_write_next() {
+    if (stream_ended_) {
+      return;
+    }
+    if (out_.empty()) {
+      if (stream_close_when_flushed_) {
+        end_stream();
+      }
+      return;
+    }
+    stream_writing_ = true;
+    // A client that stops reading is dropped after request_timeout.
+    tcp().expires_after(options_.request_timeout);
+    net::async_write(derived().stream(), net::buffer(out_.front()),
+                     [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->stream_writing_ = false;
+                       if (!self->out_.empty()) {
+                         if (self->stream_shared_) {
+                           self->stream_shared_->queued -= self->out_.front().size();
+                         }
+                         self->out_.pop_front();
+                       }
+                       if (ec) {
+                         self->end_stream();
+                         return;
+                       }
+                       self->tcp().expires_never();
+                       self->stream_write_next();
+                     });
+  }
+
+  void stream_read() {
+    derived().stream().async_read_some(
+        buffer_.prepare(512),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) {
+            self->end_stream();
+            return;
+          }
+          // A stream's client has nothing more to say: what it sends is dropped.
+          self->buffer_.commit(n);
+          self->buffer_.consume(self->buffer_.size());
+          self->stream_read();
+        });
   }
 
   void reply_error(bhttp::status status, std::string body) {
@@ -494,6 +654,14 @@ class Session : public Server::SessionBase {
   unsigned version_ = 11;
   bool busy_ = false;
   bool closing_ = false;
+  // Streams.
+  bool streaming_ = false;
+  bool stream_writing_ = false;
+  bool stream_ended_ = false;
+  bool stream_close_when_flushed_ = false;
+  std::deque<std::string> out_;
+  std::shared_ptr<StreamShared> stream_shared_;
+  std::function<void()> on_stream_closed_;
 };
 
 class PlainSession final : public Session<PlainSession>,

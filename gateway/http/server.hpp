@@ -36,6 +36,36 @@ struct RequestInfo {
 };
 
 /**
+ * A long answer written piece by piece after its header (server-sent
+ * events): the body is the bytes written, delimited by the connection's
+ * close (the header says `Connection: close`). Thread-safe.
+ */
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  /**
+   * Queues `data` after what was queued before. False when the stream is
+   * over, or when more than the stream's bound waits for a client that does
+   * not read (the connection is then closed: a slow reader loses its
+   * stream, not the gateway its memory).
+   */
+  virtual bool write(std::string data) = 0;
+  /** Ends the stream once what is queued is written. */
+  virtual void close() = 0;
+  /** False once the client left, close() was called or the server stops. */
+  virtual bool open() const = 0;
+};
+
+/**
+ * Starts a stream: writes `header`, then what the returned Stream is given.
+ * `on_closed` runs once, on the connection's strand, when the stream ends
+ * for any reason (the client left, close(), a write failed, the server
+ * stops).
+ */
+using StreamStart =
+    std::function<std::shared_ptr<Stream>(Response&& header, std::function<void()> on_closed)>;
+
+/**
  * The way to answer one request, later and from any thread: `send` posts the
  * response onto the connection's strand. Call it exactly once. Holding a
  * Reply keeps the connection alive (a pending handler owns its session).
@@ -43,22 +73,40 @@ struct RequestInfo {
 class Reply {
  public:
   Reply() = default;
-  explicit Reply(std::function<void(Response&&)> send, net::any_io_executor ex)
-      : send_(std::move(send)), executor_(std::move(ex)) {}
+  explicit Reply(std::function<void(Response&&)> send, net::any_io_executor ex,
+                 StreamStart stream = nullptr)
+      : send_(std::move(send)), executor_(std::move(ex)), stream_(std::move(stream)) {}
   void send(Response&& response) {
     if (send_) {
       auto f = std::move(send_);
       send_ = nullptr;
+      stream_ = nullptr;
       f(std::move(response));
     }
   }
   bool pending() const noexcept { return static_cast<bool>(send_); }
+  /** Whether stream() can answer (a socket's reply can; a tunnelled one cannot). */
+  bool can_stream() const noexcept { return send_ && stream_; }
+  /**
+   * Answers with a stream instead of send(): see StreamStart. nullptr (and
+   * the reply still pending) when this reply cannot stream.
+   */
+  std::shared_ptr<Stream> stream(Response&& header, std::function<void()> on_closed) {
+    if (!can_stream()) {
+      return nullptr;
+    }
+    auto start = std::move(stream_);
+    stream_ = nullptr;
+    send_ = nullptr;
+    return start(std::move(header), std::move(on_closed));
+  }
   /** The connection's strand: post follow-up work here. */
   const net::any_io_executor& executor() const noexcept { return executor_; }
 
  private:
   std::function<void(Response&&)> send_;
   net::any_io_executor executor_;
+  StreamStart stream_;
 };
 
 /** Called on the connection's strand for each complete request. Must not block. */
@@ -120,6 +168,8 @@ struct ServerOptions {
   std::shared_ptr<BodyBudget> body_budget;
   /** How long a body waits for room in the budget before being answered 503. */
   std::chrono::milliseconds body_budget_wait{std::chrono::seconds(2)};
+  /** Most bytes a stream (Reply::stream) may have queued for a client that does not read. */
+  std::size_t stream_queue_limit = 1024 * 1024;
   /** When set, the listener speaks TLS only (HTTPS). */
   std::shared_ptr<net::ssl::context> tls;
 };
