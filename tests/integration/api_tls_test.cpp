@@ -214,6 +214,13 @@ TEST(ApiTlsTest, LoginAndARouteWorkOverHttpsAndTheCookieIsSecure) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("pushgate_http_plain_on_tls_total{server=\"api\"} 1"),
             std::string::npos);
+  // The cookie that ends the session is Secure too (a browser would not let
+  // a plain one replace it).
+  auto out = call_tls(port, files.cert_pem, bhttp::verb::post, "/api/v1/logout", {},
+                      {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(out.headers["set-cookie"].find("Max-Age=0; Secure"), std::string::npos)
+      << out.headers["set-cookie"];
 }
 
 TEST(ApiTlsTest, AClientThatDoesNotTrustTheCertificateIsRefusedAndCounted) {
