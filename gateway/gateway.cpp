@@ -22,6 +22,7 @@
 #include "gateway/api/console_api.hpp"
 #include "gateway/attendance/attendance_api.hpp"
 #include "gateway/attendance/attendance_service.hpp"
+#include "gateway/http/tls.hpp"
 #include "gateway/json/bounded_json.hpp"
 #include "gateway/linkage/linkage_service.hpp"
 #include "gateway/logging.hpp"
@@ -191,6 +192,27 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
       add(e.what());
     }
   }
+  if (config.get_bool("api.enabled")) {
+    const auto& cert = config.get_string("api.tls_cert_file");
+    const auto& key = config.get_string("api.tls_key_file");
+    if (cert.empty() != key.empty()) {
+      errors.push_back({cert.empty() ? "api.tls_cert_file" : "api.tls_key_file",
+                        "HTTPS needs both api.tls_cert_file and api.tls_key_file (or neither, "
+                        "for plain HTTP)"});
+    } else if (!cert.empty()) {
+      for (const auto& [k, f] :
+           {std::pair{"api.tls_cert_file", cert}, std::pair{"api.tls_key_file", key}}) {
+        if (auto why = http::unreadable_file(k, f); !why.empty()) {
+          add(why);
+        }
+      }
+    }
+    for (const auto& origin : config.get_list("api.cors_origins")) {
+      if (auto why = api::check_cors_origin(origin); !why.empty()) {
+        errors.push_back({"api.cors_origins", why});
+      }
+    }
+  }
   for (auto& e : store::validate_backup_config(config)) {
     errors.push_back(std::move(e));
   }
@@ -223,6 +245,33 @@ std::vector<config::ConfigError> validate_config(const config::Config& config) {
     }
   }
   return errors;
+}
+
+std::vector<ExposureWarning> api_exposure_warnings(const config::Config& config) {
+  std::vector<ExposureWarning> out;
+  if (!config.get_bool("api.enabled")) {
+    return out;
+  }
+  const auto& listen = config.get_string("api.listen");
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(listen, ec);
+  if (ec || ip.is_loopback() ||
+      (ip.is_v6() && ip.to_v6().is_v4_mapped() &&
+       boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6()).is_loopback())) {
+    return out;
+  }
+  const std::string where = "api.listen = " + listen;
+  if (config.get_string("api.auth") != "required") {
+    out.push_back({true, where + " is not loopback and api.auth = \"off\": anyone who reaches it "
+                                 "can open every door and read every event; set api.auth = "
+                                 "\"required\""});
+  }
+  if (config.get_string("api.tls_cert_file").empty()) {
+    out.push_back({false, where + " is not loopback and the API speaks plain HTTP: passwords, "
+                                  "tokens and session cookies cross the network in clear; set "
+                                  "api.tls_cert_file and api.tls_key_file"});
+  }
+  return out;
 }
 
 std::vector<config::ConfigError> check_listeners(const config::Config& config,
@@ -497,6 +546,22 @@ std::string Gateway::start() {
     ho.name = "api";
     ho.address = config_.get_string("api.listen");
     ho.port = static_cast<std::uint16_t>(config_.get_int("api.port"));
+    if (const auto& cert = config_.get_string("api.tls_cert_file"); !cert.empty()) {
+      std::string tls_error;
+      ho.tls = http::make_server_tls("api.tls_cert_file", cert, "api.tls_key_file",
+                                     config_.get_string("api.tls_key_file"), tls_error);
+      if (!ho.tls) {
+        return tls_error;
+      }
+    }
+    for (const auto& w : api_exposure_warnings(config_)) {
+      if (w.error) {
+        log->error("{}", w.text);
+      } else {
+        log->warn("{}", w.text);
+      }
+    }
+    cors_ = std::make_unique<api::Cors>(config_.get_list("api.cors_origins"), metrics_);
     api_server_ = std::make_unique<http::Server>(
         ioc_, ho,
         [this](http::Request&& req, const http::RequestInfo& info, http::Reply reply) {
@@ -504,14 +569,18 @@ std::string Gateway::start() {
             console_->serve(req, std::move(reply));
             return;
           }
-          router_.handle(std::move(req), info, std::move(reply));
+          cors_->handle(std::move(req), info, std::move(reply),
+                        [this](http::Request&& r, const http::RequestInfo& i, http::Reply rep) {
+                          router_.handle(std::move(r), i, std::move(rep));
+                        });
         },
         metrics_);
     if (auto ec = api_server_->start()) {
       return "api.port: cannot listen on " + ho.address + ":" + std::to_string(ho.port) + ": " +
              ec.message();
     }
-    log->info("REST API on http://{}:{}/api/v1/", ho.address, api_server_->port());
+    log->info("REST API on {}://{}:{}/api/v1/", ho.tls ? "https" : "http", ho.address,
+              api_server_->port());
   }
 
   for (const auto& reg : registered_adapters()) {

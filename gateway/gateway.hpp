@@ -15,6 +15,7 @@
 #include "gateway/adapter.hpp"
 #include "gateway/api/commands_api.hpp"
 #include "gateway/api/console_files.hpp"
+#include "gateway/api/cors.hpp"
 #include "gateway/api/event_stream.hpp"
 #include "gateway/api/rest_api.hpp"
 #include "gateway/api/router.hpp"
@@ -72,6 +73,20 @@ std::vector<config::ConfigError> validate_config(const config::Config& config);
  * pushgated (this gateway, running: the config is checked before a reload)
  * or by a process /proc does not show this user is a note, not an error.
  */
+/** A line the start logs about how exposed the API listener is. */
+struct ExposureWarning {
+  bool error = false;  ///< logged at error level (else warn)
+  std::string text;
+};
+
+/**
+ * What the start says of the API's listener: one on a non-loopback address
+ * without TLS (passwords and session cookies in clear on the LAN) is a
+ * warning; one on a non-loopback address with api.auth = "off" (anyone on
+ * the LAN can open every door) is an error-level line. Empty on loopback.
+ */
+std::vector<ExposureWarning> api_exposure_warnings(const config::Config& config);
+
 std::vector<config::ConfigError> check_listeners(const config::Config& config,
                                                  std::vector<std::string>& notes);
 
@@ -158,6 +173,7 @@ class Gateway {
   std::unique_ptr<store::Retention> retention_;  // store.retain_days, store.max_db_size
   void schedule_sweep();
   void run_io();
+  std::unique_ptr<api::Cors> cors_;  // before api_server_, which calls it
   std::unique_ptr<http::Server> api_server_;
   std::unique_ptr<AdapterContext> adapter_ctx_;
   std::vector<std::unique_ptr<Adapter>> adapters_;

@@ -77,6 +77,10 @@ constexpr RouteRole kRoutes[] = {
     {bhttp::verb::post, "/api/v1/tokens", auth::Role::Admin},
     {bhttp::verb::delete_, "/api/v1/tokens/{id}", auth::Role::Admin},
     {bhttp::verb::get, "/api/v1/users", auth::Role::Admin},
+    {bhttp::verb::post, "/api/v1/users", auth::Role::Admin},
+    {bhttp::verb::post, "/api/v1/users/me/password", auth::Role::Viewer},
+    {bhttp::verb::patch, "/api/v1/users/{name}", auth::Role::Admin},
+    {bhttp::verb::delete_, "/api/v1/users/{name}", auth::Role::Admin},
 };
 // clang-format on
 }  // namespace

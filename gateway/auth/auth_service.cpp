@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gateway/auth/audit.hpp"
+#include "gateway/auth/auth_detail.hpp"
 #include "gateway/auth/crypto.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/http/query.hpp"
@@ -27,40 +28,16 @@ using json = nlohmann::json;
 
 namespace {
 
+using detail::address_of;
+using detail::cookie_value;
+using detail::write;
+
 constexpr std::size_t kMaxName = 64;
 constexpr std::size_t kMaxPassword = 1024;
 constexpr std::string_view kTokenPrefix = "pgt_";
 
-std::string address_of(const http::RequestInfo& info) {
-  if (info.trusted) {
-    return "internal";
-  }
-  return info.remote.address().to_string();
-}
-
 bool is_state_change(bhttp::verb v) {
   return v != bhttp::verb::get && v != bhttp::verb::head && v != bhttp::verb::options;
-}
-
-/** The value of cookie `name` in the request's Cookie headers, or "". */
-std::string cookie_value(const http::Request& req, std::string_view name) {
-  auto [first, last] = req.equal_range(bhttp::field::cookie);
-  for (auto field = first; field != last; ++field) {
-    std::string_view v = field->value();
-    while (!v.empty()) {
-      auto semi = v.find(';');
-      auto pair = v.substr(0, semi);
-      v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
-      while (!pair.empty() && pair.front() == ' ') {
-        pair.remove_prefix(1);
-      }
-      auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-        return std::string(pair.substr(eq + 1));
-      }
-    }
-  }
-  return {};
 }
 
 std::string bearer_token(const http::Request& req) {
@@ -100,17 +77,6 @@ json token_json(const store::AuthTokenRow& t) {
           {"created_by", t.created_by},
           {"last_used", at(t.last_used_ms)},
           {"revoked", at(t.revoked_ms)}};
-}
-
-/** Runs `op` on the store's writer; `done(ec)` on `ex`. */
-template <class Done>
-void write(store::Store& store, std::function<boost::system::error_code(store::Connection&)> op,
-           net::any_io_executor ex, Done done) {
-  WriteBatch batch;
-  batch.ops.push_back([op = std::move(op)](store::WriteContext& ctx) { return op(ctx.db()); });
-  store.append(std::move(batch), [ex, done = std::move(done)](CommitResult r) mutable {
-    net::post(ex, [done = std::move(done), ec = r.ec]() mutable { done(ec); });
-  });
 }
 
 }  // namespace
@@ -187,9 +153,7 @@ AuthService::AuthService(api::Router& router, store::Store& store, const Clock& 
                     http::Reply reply) {
                revoke_token(std::move(req), info, p.at("id"), std::move(reply));
              });
-  router.add(bhttp::verb::get, "/api/v1/users",
-             [this](http::Request&& req, const http::RequestInfo&, const api::PathParams&,
-                    http::Reply reply) { list_users(std::move(req), std::move(reply)); });
+  add_user_routes(router);
   if (!options_.required) {
     logger("auth")->warn(
         "api.auth = off: every local process can open every door (set api.auth = \"required\")");
@@ -338,55 +302,87 @@ void AuthService::guard(http::Request&& req, const http::RequestInfo& info, Role
   authenticate(std::move(req), info, role, std::move(proceed), std::move(reply));
 }
 
+// The one shape of every credential check: look the credential up (503
+// when the store cannot say), 401 when it is unknown, then `judge` it
+// (revoked, expired, disabled: a refusal; else who it is), 403 when its
+// role is too small, then `finish` (the last checks and the touch that
+// keeps last-use times), and admit.
+template <class Row, class Find, class Judge, class Finish>
+void AuthService::admit_credential(http::Request&& req, const http::RequestInfo& info, Role role,
+                                   api::Proceed proceed, http::Reply reply, Find find,
+                                   std::string_view unknown, Judge judge, Finish finish) {
+  auto ex = reply.executor();
+  store_.async_read(
+      [find = std::move(find)](store::Connection& db) {
+        boost::system::error_code ec;
+        auto row = find(db, ec);
+        return std::make_pair(ec, std::move(row));
+      },
+      net::bind_executor(
+          ex, [this, req = std::move(req), info, role, proceed = std::move(proceed),
+               reply = std::move(reply), unknown = std::string(unknown), judge = std::move(judge),
+               finish = std::move(finish)](
+                  std::pair<boost::system::error_code, std::optional<Row>> r) mutable {
+            if (r.first) {
+              reply.send(api::json_error(req, bhttp::status::service_unavailable,
+                                         "store unavailable", r.first.message()));
+              return;
+            }
+            if (!r.second) {
+              refuse(req, info, reply, bhttp::status::unauthorized, "invalid", unknown);
+              return;
+            }
+            const Row& row = *r.second;
+            Judged judged = judge(row);
+            if (judged.refusal) {
+              refuse(req, info, reply, bhttp::status::unauthorized, judged.refusal->first,
+                     judged.refusal->second);
+              return;
+            }
+            if (judged.who.role < role) {
+              refuse(req, info, reply, bhttp::status::forbidden, "role",
+                     "this needs the role " + std::string(to_string(role)) + "; " + judged.label +
+                         " is " + std::string(to_string(judged.who.role)));
+              return;
+            }
+            if (!finish(row, req, info, reply)) {
+              return;
+            }
+            admit(std::move(req), info, judged.who, std::move(proceed), std::move(reply));
+          }));
+}
+
 void AuthService::authenticate(http::Request&& req, const http::RequestInfo& info, Role role,
                                api::Proceed proceed, http::Reply reply) {
-  auto ex = reply.executor();
   if (auto token = bearer_token(req); !token.empty()) {
-    auto hash = sha256_hex(token);
-    store_.async_read(
-        [hash](store::Connection& db) {
-          boost::system::error_code ec;
-          auto t = store::find_auth_token(db, hash, ec);
-          return std::make_pair(ec, std::move(t));
+    admit_credential<store::AuthTokenRow>(
+        std::move(req), info, role, std::move(proceed), std::move(reply),
+        [hash = sha256_hex(token)](store::Connection& db, boost::system::error_code& ec) {
+          return store::find_auth_token(db, hash, ec);
         },
-        net::bind_executor(
-            ex, [this, req = std::move(req), info, role, proceed = std::move(proceed),
-                 reply = std::move(reply)](
-                    std::pair<boost::system::error_code, std::optional<store::AuthTokenRow>>
-                        r) mutable {
-              if (r.first) {
-                reply.send(api::json_error(req, bhttp::status::service_unavailable,
-                                           "store unavailable", r.first.message()));
-                return;
-              }
-              if (!r.second) {
-                refuse(req, info, reply, bhttp::status::unauthorized, "invalid", "unknown token");
-                return;
-              }
-              const auto& t = *r.second;
-              if (t.revoked_ms) {
-                refuse(req, info, reply, bhttp::status::unauthorized, "revoked", "token revoked");
-                return;
-              }
-              auto have = role_from_string(t.role).value_or(Role::Open);
-              if (have < role) {
-                refuse(req, info, reply, bhttp::status::forbidden, "role",
-                       "this needs the role " + std::string(to_string(role)) + "; token \"" +
-                           t.name + "\" is " + t.role);
-                return;
-              }
-              auto now = clock_.now_ms();
-              if (!t.last_used_ms || now - *t.last_used_ms >= 60'000) {
-                write(
-                    store_,
-                    [id = t.id, now](store::Connection& db) {
-                      return store::touch_auth_token(db, id, now);
-                    },
-                    reply.executor(), [](boost::system::error_code) {});
-              }
-              admit(std::move(req), info, Principal{"token", t.name, have}, std::move(proceed),
-                    std::move(reply));
-            }));
+        "unknown token",
+        [](const store::AuthTokenRow& t) {
+          Judged j;
+          if (t.revoked_ms) {
+            j.refusal = {"revoked", "token revoked"};
+          }
+          j.who = Principal{"token", t.name, role_from_string(t.role).value_or(Role::Open)};
+          j.label = "token \"" + t.name + "\"";
+          return j;
+        },
+        [this](const store::AuthTokenRow& t, http::Request&, const http::RequestInfo&,
+               http::Reply& rep) {
+          auto now = clock_.now_ms();
+          if (!t.last_used_ms || now - *t.last_used_ms >= 60'000) {
+            write(
+                store_,
+                [id = t.id, now](store::Connection& db) {
+                  return store::touch_auth_token(db, id, now);
+                },
+                rep.executor(), [](boost::system::error_code) {});
+          }
+          return true;
+        });
     return;
   }
   auto sid = cookie_value(req, kSessionCookie);
@@ -395,76 +391,53 @@ void AuthService::authenticate(http::Request&& req, const http::RequestInfo& inf
            "log in (POST /api/v1/login) or send Authorization: Bearer <API token>");
     return;
   }
-  auto hash = sha256_hex(sid);
-  store_.async_read(
-      [hash](store::Connection& db) {
-        boost::system::error_code ec;
-        auto s = store::find_auth_session(db, hash, ec);
-        return std::make_pair(ec, std::move(s));
+  admit_credential<store::AuthSessionRow>(
+      std::move(req), info, role, std::move(proceed), std::move(reply),
+      [hash = sha256_hex(sid)](store::Connection& db, boost::system::error_code& ec) {
+        return store::find_auth_session(db, hash, ec);
       },
-      net::bind_executor(
-          ex, [this, req = std::move(req), info, role, proceed = std::move(proceed),
-               reply = std::move(reply)](
-                  std::pair<boost::system::error_code, std::optional<store::AuthSessionRow>>
-                      r) mutable {
-            if (r.first) {
-              reply.send(api::json_error(req, bhttp::status::service_unavailable,
-                                         "store unavailable", r.first.message()));
-              return;
-            }
-            if (!r.second) {
-              refuse(req, info, reply, bhttp::status::unauthorized, "invalid", "unknown session");
-              return;
-            }
-            const auto& s = *r.second;
-            auto now = clock_.now_ms();
-            auto state = session_state({s.last_seen_ms, s.expires_ms, s.revoked_ms.has_value()},
-                                       now, options_.session_idle_ms);
-            if (state == SessionState::Revoked) {
-              refuse(req, info, reply, bhttp::status::unauthorized, "revoked",
-                     "session ended; log in again");
-              return;
-            }
-            if (state != SessionState::Valid) {
-              refuse(req, info, reply, bhttp::status::unauthorized, "expired",
-                     state == SessionState::IdleExpired ? "session expired (idle); log in again"
-                                                        : "session expired; log in again");
-              return;
-            }
-            if (s.user_disabled) {
-              refuse(req, info, reply, bhttp::status::unauthorized, "disabled", "user disabled");
-              return;
-            }
-            auto have = role_from_string(s.role).value_or(Role::Open);
-            if (have < role) {
-              refuse(req, info, reply, bhttp::status::forbidden, "role",
-                     "this needs the role " + std::string(to_string(role)) + "; " + s.user_name +
-                         " is " + s.role);
-              return;
-            }
-            if (is_state_change(req.method())) {
-              auto it = req.find(kCsrfHeader);
-              if (it == req.end() || !constant_time_equal(it->value(), s.csrf_token)) {
-                refuse(req, info, reply, bhttp::status::forbidden, "csrf",
-                       "a change made with a session needs the X-CSRF-Token header the login "
-                       "answered");
-                return;
-              }
-            }
-            // Idle expiry needs last_seen; written at most every tenth of it.
-            if (now - s.last_seen_ms >=
-                std::min<std::int64_t>(60'000, options_.session_idle_ms / 10)) {
-              write(
-                  store_,
-                  [id = s.id_hash, now](store::Connection& db) {
-                    return store::touch_auth_session(db, id, now);
-                  },
-                  reply.executor(), [](boost::system::error_code) {});
-            }
-            req.set(std::string("X-Pushgate-Session-Csrf"), s.csrf_token);
-            admit(std::move(req), info, Principal{"session", s.user_name, have}, std::move(proceed),
-                  std::move(reply));
-          }));
+      "unknown session",
+      [this](const store::AuthSessionRow& s) {
+        Judged j;
+        auto state = session_state({s.last_seen_ms, s.expires_ms, s.revoked_ms.has_value()},
+                                   clock_.now_ms(), options_.session_idle_ms);
+        if (state == SessionState::Revoked) {
+          j.refusal = {"revoked", "session ended; log in again"};
+        } else if (state != SessionState::Valid) {
+          j.refusal = {"expired", state == SessionState::IdleExpired
+                                      ? "session expired (idle); log in again"
+                                      : "session expired; log in again"};
+        } else if (s.user_disabled) {
+          j.refusal = {"disabled", "user disabled"};
+        }
+        j.who = Principal{"session", s.user_name, role_from_string(s.role).value_or(Role::Open)};
+        j.label = s.user_name;
+        return j;
+      },
+      [this](const store::AuthSessionRow& s, http::Request& rq, const http::RequestInfo& in,
+             http::Reply& rep) {
+        if (is_state_change(rq.method())) {
+          auto it = rq.find(kCsrfHeader);
+          if (it == rq.end() || !constant_time_equal(it->value(), s.csrf_token)) {
+            refuse(rq, in, rep, bhttp::status::forbidden, "csrf",
+                   "a change made with a session needs the X-CSRF-Token header the login "
+                   "answered");
+            return false;
+          }
+        }
+        // Idle expiry needs last_seen; written at most every tenth of it.
+        auto now = clock_.now_ms();
+        if (now - s.last_seen_ms >= std::min<std::int64_t>(60'000, options_.session_idle_ms / 10)) {
+          write(
+              store_,
+              [id = s.id_hash, now](store::Connection& db) {
+                return store::touch_auth_session(db, id, now);
+              },
+              rep.executor(), [](boost::system::error_code) {});
+        }
+        rq.set(std::string("X-Pushgate-Session-Csrf"), s.csrf_token);
+        return true;
+      });
 }
 
 void AuthService::admit(http::Request&& req, const http::RequestInfo& info, const Principal& who,
@@ -473,9 +446,10 @@ void AuthService::admit(http::Request&& req, const http::RequestInfo& info, cons
   req.set(kActorRoleHeader, std::string(to_string(who.role)));
   req.set(kActorKindHeader, who.kind);
   auto path = std::string(http::target_path(req.target()));
-  // Logins and token changes write their own audit events.
+  // Logins, token and user changes write their own audit events (a user's
+  // body holds a password: never in the event log).
   if (!is_state_change(req.method()) || path == "/api/v1/login" || path == "/api/v1/logout" ||
-      path.rfind("/api/v1/tokens", 0) == 0) {
+      path.rfind("/api/v1/tokens", 0) == 0 || path.rfind("/api/v1/users", 0) == 0) {
     proceed(std::move(req), std::move(reply));
     return;
   }
@@ -647,8 +621,8 @@ void AuthService::logout(http::Request&& req, const http::RequestInfo& info, htt
         return store::revoke_auth_session(db, hash, now);
       },
       ex,
-      [this, req = std::move(req), reply = std::move(reply), actor,
-       from = address_of(info)](boost::system::error_code ec) mutable {
+      [this, req = std::move(req), reply = std::move(reply), actor, from = address_of(info),
+       tls = info.tls](boost::system::error_code ec) mutable {
         if (ec) {
           reply.send(api::json_error(req, bhttp::status::service_unavailable, "store unavailable",
                                      ec.message()));
@@ -656,8 +630,9 @@ void AuthService::logout(http::Request&& req, const http::RequestInfo& info, htt
         }
         audit(actor, from, "logout");
         auto res = api::json_response(req, bhttp::status::ok, "{\"logged_out\":true}\n");
-        res.set(bhttp::field::set_cookie,
-                std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        res.set(bhttp::field::set_cookie, std::string(kSessionCookie) +
+                                              "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
+                                              (tls ? "; Secure" : ""));
         reply.send(std::move(res));
       });
 }
@@ -798,34 +773,6 @@ void AuthService::revoke_token(http::Request&& req, const http::RequestInfo& inf
         reply.send(api::json_response(req, bhttp::status::ok,
                                       dump_json(json{{"id", id}, {"revoked", true}}) + "\n"));
       });
-}
-
-void AuthService::list_users(http::Request&& req, http::Reply reply) {
-  auto ex = reply.executor();
-  store_.async_read(
-      [](store::Connection& db) {
-        boost::system::error_code ec;
-        auto rows = store::list_auth_users(db, ec);
-        return std::make_pair(ec, std::move(rows));
-      },
-      net::bind_executor(
-          ex, [req = std::move(req), reply = std::move(reply)](
-                  std::pair<boost::system::error_code, std::vector<store::AuthUserRow>> r) mutable {
-            if (r.first) {
-              reply.send(api::json_error(req, bhttp::status::service_unavailable,
-                                         "store unavailable", r.first.message()));
-              return;
-            }
-            json list = json::array();
-            for (const auto& u : r.second) {
-              list.push_back({{"name", u.name},
-                              {"role", u.role},
-                              {"created", format_utc_iso8601(u.created_ms)},
-                              {"disabled", u.disabled}});
-            }
-            reply.send(api::json_response(req, bhttp::status::ok,
-                                          dump_json(json{{"users", list}}) + "\n"));
-          }));
 }
 
 }  // namespace pushgate::auth

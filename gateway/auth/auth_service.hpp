@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
@@ -51,6 +53,13 @@ struct AuthOptions {
 
 AuthOptions auth_options_from_config(const config::Config& config);
 
+/**
+ * Why `password` cannot be the password of user `name` (at least 10
+ * characters, at most 1024 bytes, not the name in any case); empty when it
+ * can.
+ */
+std::string password_problem(const std::string& name, const std::string& password);
+
 class AuthService {
  public:
   /** Registers the auth routes and sets the router's guard. */
@@ -84,8 +93,20 @@ class AuthService {
 
   void guard(http::Request&& req, const http::RequestInfo& info, Role role,
              std::string_view pattern, api::Proceed proceed, http::Reply reply);
+  /** What a credential found in the store amounts to, before its role is checked. */
+  struct Judged {
+    Principal who;
+    std::string label;  ///< how a refusal names it: `token "x"`, or the user name
+    /** (reason, detail) of a 401: revoked, expired, disabled. */
+    std::optional<std::pair<std::string, std::string>> refusal;
+  };
+
   void authenticate(http::Request&& req, const http::RequestInfo& info, Role role,
                     api::Proceed proceed, http::Reply reply);
+  template <class Row, class Find, class Judge, class Finish>
+  void admit_credential(http::Request&& req, const http::RequestInfo& info, Role role,
+                        api::Proceed proceed, http::Reply reply, Find find,
+                        std::string_view unknown, Judge judge, Finish finish);
   void admit(http::Request&& req, const http::RequestInfo& info, const Principal& who,
              api::Proceed proceed, http::Reply reply);
   void refuse(const http::Request& req, const http::RequestInfo& info, http::Reply& reply,
@@ -98,7 +119,15 @@ class AuthService {
   void list_tokens(http::Request&& req, http::Reply reply);
   void revoke_token(http::Request&& req, const http::RequestInfo& info, const std::string& id,
                     http::Reply reply);
+  // User management (user_routes.cpp).
+  void add_user_routes(api::Router& router);
   void list_users(http::Request&& req, http::Reply reply);
+  void create_user(http::Request&& req, const http::RequestInfo& info, http::Reply reply);
+  void update_user(http::Request&& req, const http::RequestInfo& info, const std::string& name,
+                   http::Reply reply);
+  void remove_user(http::Request&& req, const http::RequestInfo& info, const std::string& name,
+                   http::Reply reply);
+  void change_password(http::Request&& req, const http::RequestInfo& info, http::Reply reply);
 
   store::Store& store_;
   const Clock& clock_;

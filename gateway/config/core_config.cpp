@@ -306,6 +306,34 @@ void declare_core_config(Schema& s) {
          {},
          {},
          false});
+  s.add({"api.tls_cert_file",
+         ValueType::String,
+         std::string(""),
+         "PEM certificate (chain) to serve the API over HTTPS (TLS 1.2 or newer) on\n"
+         "api.port instead of plain HTTP; with api.tls_key_file, both or neither. See\n"
+         "README, \"HTTPS for the API\", for how to make one.",
+         {},
+         {},
+         {},
+         false});
+  s.add({"api.tls_key_file",
+         ValueType::String,
+         std::string(""),
+         "PEM private key of api.tls_cert_file (readable by the service's user only).",
+         {},
+         {},
+         {},
+         false});
+  s.add({"api.cors_origins",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Browser origins besides the API's own that may call it (CORS), matched\n"
+         "exactly, e.g. [\"https://dashboard.example:8443\"]. Empty: a preflight or a\n"
+         "change from any other origin is refused 403.",
+         {},
+         {},
+         {},
+         false});
 
   s.add({"api.console_dir",
          ValueType::String,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <deque>
 #include <future>
 #include <optional>
@@ -51,6 +52,9 @@ struct Server::Shared {
   metrics::Counter* too_large = nullptr;
   metrics::Counter* requests = nullptr;
   metrics::Counter* bad_requests = nullptr;
+  metrics::Counter* handshake_timeouts = nullptr;
+  metrics::Counter* handshake_errors = nullptr;
+  metrics::Counter* plain_on_tls = nullptr;
   metrics::Gauge* open = nullptr;
 };
 
@@ -692,31 +696,77 @@ class SslSession final : public Session<SslSession>,
   SslSession(tcp::socket&& socket, net::ssl::context& ctx, std::shared_ptr<const Handler> handler,
              std::shared_ptr<Server::Shared> shared, RequestInfo info)
       : Session(std::move(handler), std::move(shared), std::move(info)),
-        stream_(std::move(socket), ctx),
-        handshake_timeout_(options_.request_timeout) {}
+        stream_(std::move(socket), ctx) {}
 
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      beast::get_lowest_layer(self->stream_).expires_after(self->handshake_timeout_);
-      self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
-        if (ec) {
-          logger("http")->debug("TLS handshake failed: {}", ec.message());
-          self->close_now();
-          return;
-        }
-        self->do_read();
-      });
+      // One deadline from the connect to the end of the handshake: a client
+      // that connects and never finishes it does not keep its slot.
+      self->tcp().expires_after(self->options_.handshake_timeout);
+      // The first bytes tell a TLS ClientHello (a handshake record, 0x16)
+      // from plain HTTP sent to the HTTPS port by mistake, which gets a
+      // plain-text answer saying so instead of a silent close.
+      self->tcp().async_read_some(
+          self->buffer_.prepare(kPeek),
+          [self](beast::error_code ec, std::size_t n) { self->on_peek(ec, n); });
     });
   }
   void do_eof() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    tcp().expires_after(std::chrono::seconds(5));
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
   }
 
  private:
+  static constexpr std::size_t kPeek = 512;
+  static constexpr unsigned char kHandshakeRecord = 0x16;
+
+  void on_peek(beast::error_code ec, std::size_t n) {
+    if (ec) {
+      handshake_failed(ec);
+      return;
+    }
+    buffer_.commit(n);
+    auto first = static_cast<const unsigned char*>(buffer_.data().data())[0];
+    if (first != kHandshakeRecord && std::isupper(first) != 0) {
+      shared_->plain_on_tls->inc();
+      logger("http")->debug("[{}] plain HTTP from {} on the HTTPS port", options_.name,
+                            info_.remote.address().to_string());
+      plain_.emplace(bhttp::status::bad_request, 11);
+      plain_->set(bhttp::field::content_type, "text/plain");
+      plain_->body() = "ERROR: this port speaks HTTPS only; use https://\n";
+      plain_->keep_alive(false);
+      plain_->prepare_payload();
+      bhttp::async_write(
+          tcp(), *plain_,
+          [self = shared_from_this()](beast::error_code, std::size_t) { self->close_now(); });
+      return;
+    }
+    stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                            [self = shared_from_this()](beast::error_code hec, std::size_t) {
+                              if (hec) {
+                                self->handshake_failed(hec);
+                                return;
+                              }
+                              // The engine took every peeked byte as input.
+                              self->buffer_.consume(self->buffer_.size());
+                              self->do_read();
+                            });
+  }
+
+  void handshake_failed(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      shared_->handshake_timeouts->inc();
+    } else if (ec != net::error::operation_aborted && ec != net::error::eof) {
+      shared_->handshake_errors->inc();
+    }
+    logger("http")->debug("[{}] TLS handshake with {} failed: {}", options_.name,
+                          info_.remote.address().to_string(), ec.message());
+    close_now();
+  }
+
   beast::ssl_stream<beast::tcp_stream> stream_;
-  std::chrono::milliseconds handshake_timeout_;
+  std::optional<bhttp::response<bhttp::string_body>> plain_;
 };
 
 }  // namespace
@@ -740,6 +790,21 @@ Server::Server(net::io_context& ioc, ServerOptions options, Handler handler,
   shared_->bad_requests = &metrics.counter("pushgate_http_bad_requests_total",
                                            "Connections closed on malformed HTTP", l);
   shared_->open = &metrics.gauge("pushgate_http_connections", "Open connections", l);
+  if (options_.tls) {
+    auto failures = [&](const char* reason) {
+      auto labels = l;
+      labels.emplace_back("reason", reason);
+      return &metrics.counter("pushgate_http_tls_handshake_failures_total",
+                              "TLS handshakes that failed, by reason (timeout: not finished "
+                              "within the handshake timeout; error: refused by TLS)",
+                              labels);
+    };
+    shared_->handshake_timeouts = failures("timeout");
+    shared_->handshake_errors = failures("error");
+    shared_->plain_on_tls = &metrics.counter(
+        "pushgate_http_plain_on_tls_total",
+        "Plain HTTP requests sent to an HTTPS listener (answered 400 and closed)", l);
+  }
   shared_->refused_per_address =
       &metrics.counter("pushgate_http_connections_refused_per_address_total",
                        "Connections refused because their address had too many open", l);

@@ -172,6 +172,11 @@ struct ServerOptions {
   std::size_t stream_queue_limit = 1024 * 1024;
   /** When set, the listener speaks TLS only (HTTPS). */
   std::shared_ptr<net::ssl::context> tls;
+  /**
+   * How long a TLS client has from connecting to the end of its handshake:
+   * one that never finishes it does not keep its slot.
+   */
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
 };
 
 /**
@@ -182,7 +187,10 @@ struct ServerOptions {
  * the first byte of a new connection, an idle timeout between requests, a
  * timeout for reading/writing each request (its header included), a limit of
  * connections per client address and an optional shared budget of body bytes
- * in flight (503 once it stays full for body_budget_wait).
+ * in flight (503 once it stays full for body_budget_wait). With `tls` set
+ * every connection must finish a TLS handshake within handshake_timeout
+ * (failures counted by reason); plain HTTP sent to it is answered 400 in
+ * plain text and closed.
  */
 class Server {
  public:

@@ -98,6 +98,60 @@ std::int64_t count_auth_users(Connection& db, boost::system::error_code& ec) {
   return 0;
 }
 
+std::int64_t count_active_admins(Connection& db, boost::system::error_code& ec) {
+  auto st = db.prepare("SELECT count(*) FROM auth_users WHERE role = 'admin' AND disabled = 0", ec);
+  if (!ec && st.step(ec)) {
+    return st.column_int(0);
+  }
+  return 0;
+}
+
+bool update_auth_user(Connection& db, const std::string& name,
+                      const std::optional<std::string>& role, std::optional<bool> disabled,
+                      boost::system::error_code& ec) {
+  auto st = db.prepare(
+      "UPDATE auth_users SET role = coalesce(?2, role), disabled = coalesce(?3, disabled)"
+      " WHERE name = ?1",
+      ec);
+  if (ec) {
+    return false;
+  }
+  st.bind(1, std::string_view(name));
+  if (role) {
+    st.bind(2, std::string_view(*role));
+  }
+  if (disabled) {
+    st.bind(3, static_cast<std::int64_t>(*disabled ? 1 : 0));
+  }
+  ec = st.run();
+  return !ec && db.changes() > 0;
+}
+
+bool set_auth_user_password(Connection& db, const std::string& name,
+                            const std::string& password_hash, boost::system::error_code& ec) {
+  auto st = db.prepare("UPDATE auth_users SET password_hash = ?2 WHERE name = ?1", ec);
+  if (ec) {
+    return false;
+  }
+  st.bind(1, std::string_view(name)).bind(2, std::string_view(password_hash));
+  ec = st.run();
+  return !ec && db.changes() > 0;
+}
+
+boost::system::error_code revoke_user_sessions(Connection& db, std::int64_t user_id,
+                                               const std::string& keep_hash, std::int64_t now_ms) {
+  boost::system::error_code ec;
+  auto st = db.prepare(
+      "UPDATE auth_sessions SET revoked_ms = ?3"
+      " WHERE user_id = ?1 AND id_hash <> ?2 AND revoked_ms IS NULL",
+      ec);
+  if (ec) {
+    return ec;
+  }
+  st.bind(1, user_id).bind(2, std::string_view(keep_hash)).bind(3, now_ms);
+  return st.run();
+}
+
 boost::system::error_code insert_auth_token(Connection& db, const AuthTokenRow& token,
                                             const std::string& token_hash) {
   boost::system::error_code ec;

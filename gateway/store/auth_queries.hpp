@@ -56,6 +56,21 @@ std::vector<AuthUserRow> list_auth_users(Connection& db, boost::system::error_co
 /** Deletes the user and its sessions; false when there was none. */
 bool delete_auth_user(Connection& db, const std::string& name, boost::system::error_code& ec);
 std::int64_t count_auth_users(Connection& db, boost::system::error_code& ec);
+/** Users with the role admin that are not disabled (the last one is kept). */
+std::int64_t count_active_admins(Connection& db, boost::system::error_code& ec);
+/** Sets the role and/or the disabled flag; false when there is no such user. */
+bool update_auth_user(Connection& db, const std::string& name,
+                      const std::optional<std::string>& role, std::optional<bool> disabled,
+                      boost::system::error_code& ec);
+/** Replaces the password hash; false when there is no such user. */
+bool set_auth_user_password(Connection& db, const std::string& name,
+                            const std::string& password_hash, boost::system::error_code& ec);
+/**
+ * Revokes the unrevoked sessions of the user, except the one whose id hash
+ * is `keep_hash` ("" keeps none).
+ */
+boost::system::error_code revoke_user_sessions(Connection& db, std::int64_t user_id,
+                                               const std::string& keep_hash, std::int64_t now_ms);
 
 // Tokens.
 boost::system::error_code insert_auth_token(Connection& db, const AuthTokenRow& token,

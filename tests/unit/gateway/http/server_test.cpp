@@ -462,17 +462,61 @@ TEST_F(HttpServerTest, ServesHttpsWithTheConfiguredContext) {
   EXPECT_EQ(res["X-Tls"], "yes");
 }
 
-TEST_F(HttpServerTest, PlainHttpToTlsListenerIsClosed) {
+ServerOptions tls_options() {
   auto pair = make_self_signed();
   ServerOptions options;
   options.tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
   options.tls->use_certificate_chain(net::buffer(pair.cert_pem));
   options.tls->use_private_key(net::buffer(pair.key_pem), net::ssl::context::pem);
-  start(options);
+  return options;
+}
+
+// Old code: the handshake failed on the request line and the connection was
+// closed without a word; curl said "empty reply", a browser "connection reset".
+TEST_F(HttpServerTest, PlainHttpToTlsListenerGets400SayingHttpsAndIsClosed) {
+  start(tls_options());
   HttpTestClient client;
   ASSERT_FALSE(client.connect(server_->port()));
   ASSERT_FALSE(client.write_raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpTestClient::Response res;
+  ASSERT_FALSE(client.read(res));
+  EXPECT_EQ(res.result(), bhttp::status::bad_request);
+  EXPECT_THAT(res.body(), HasSubstr("HTTPS only"));
+  EXPECT_FALSE(res.keep_alive());
   EXPECT_TRUE(client.wait_closed_by_peer());
+  EXPECT_EQ(requests_seen_.load(), 0);
+  EXPECT_EQ(counter("pushgate_http_plain_on_tls_total"), 1.0);
+}
+
+// Old code: the handshake had request_timeout (30 s) and no failure was
+// counted; a client that connects and stays silent is now closed after the
+// handshake timeout and counted.
+TEST_F(HttpServerTest, TlsClientThatNeverHandshakesIsClosedAndCounted) {
+  auto options = tls_options();
+  options.handshake_timeout = std::chrono::milliseconds(200);
+  options.first_request_timeout = std::chrono::seconds(30);
+  options.request_timeout = std::chrono::seconds(30);
+  start(options);
+  HttpTestClient client;
+  ASSERT_FALSE(client.connect(server_->port()));
+  EXPECT_TRUE(client.wait_closed_by_peer());
+  EXPECT_TRUE(test::wait_until([&] {
+    return metrics_.value("pushgate_http_tls_handshake_failures_total",
+                          {{"server", "test"}, {"reason", "timeout"}}) == 1.0;
+  }));
+  EXPECT_TRUE(test::wait_until([&] { return server_->connections() == 0; }));
+}
+
+TEST_F(HttpServerTest, GarbageInsteadOfAHandshakeIsCountedAsAnError) {
+  start(tls_options());
+  HttpTestClient client;
+  ASSERT_FALSE(client.connect(server_->port()));
+  ASSERT_FALSE(client.write_raw(std::string("\x16\x03\x01\x00\x05hello", 10)));
+  EXPECT_TRUE(client.wait_closed_by_peer());
+  EXPECT_TRUE(test::wait_until([&] {
+    return metrics_.value("pushgate_http_tls_handshake_failures_total",
+                          {{"server", "test"}, {"reason", "error"}}) == 1.0;
+  }));
   EXPECT_EQ(requests_seen_.load(), 0);
 }
 
