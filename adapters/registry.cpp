@@ -17,6 +17,9 @@
 #ifdef PUSHGATE_ADAPTER_DAHUA
 #include "adapters/dahua/dahua_adapter.hpp"
 #endif
+#ifdef PUSHGATE_ADAPTER_SUPREMA
+#include "adapters/suprema/suprema_adapter.hpp"
+#endif
 
 namespace pushgate {
 
@@ -37,6 +40,11 @@ const AdapterRegistration kAdapters[] = {
 #ifdef PUSHGATE_ADAPTER_DAHUA
     {"dahua", &adapters::dahua::DahuaAdapter::declare_config,
      &adapters::dahua::DahuaAdapter::create, &adapters::dahua::DahuaAdapter::validate_config},
+#endif
+#ifdef PUSHGATE_ADAPTER_SUPREMA
+    {"suprema", &adapters::suprema::SupremaAdapter::declare_config,
+     &adapters::suprema::SupremaAdapter::create,
+     &adapters::suprema::SupremaAdapter::validate_config},
 #endif
 };
 }  // namespace
