@@ -74,7 +74,7 @@ void configure(Ws& ws, std::chrono::seconds timeout, std::size_t max_frame) {
   t.idle_timeout = std::chrono::seconds(30);
   t.keep_alive_pings = true;  // a dead link ends the feed within a minute
   ws.set_option(t);
-  ws.read_message_max(max_frame);
+  ws.read_message_max(max_frame + 64 * 1024);  // feed_read() stops at max_frame itself
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::request_type& req) { req.set(bhttp::field::user_agent, "pushgate"); }));
 }
@@ -241,14 +241,25 @@ net::awaitable<FeedEnd> ServerClient::feed_read(std::string& text, error_code& e
   }
   auto use = net::redirect_error(net::use_awaitable, ec);
   feed_->buffer.clear();
-  if (feed_->wss) {
-    co_await feed_->wss->async_read(feed_->buffer, use);
-  } else {
-    co_await feed_->ws->async_read(feed_->buffer, use);
-  }
-  if (ec == websocket::error::message_too_big) {
-    feed_close();
-    co_return FeedEnd::Oversize;
+  // Read piece by piece and bound the message here: Beast's own limit ends
+  // in a close handshake whose error hides the cause.
+  constexpr std::size_t kPiece = 16 * 1024;
+  bool done = false;
+  while (!done) {
+    if (feed_->wss) {
+      co_await feed_->wss->async_read_some(feed_->buffer, kPiece, use);
+      done = feed_->wss->is_message_done();
+    } else {
+      co_await feed_->ws->async_read_some(feed_->buffer, kPiece, use);
+      done = feed_->ws->is_message_done();
+    }
+    if (!ec && feed_->buffer.size() > max_frame_bytes_) {
+      feed_close();
+      co_return FeedEnd::Oversize;
+    }
+    if (ec) {
+      break;
+    }
   }
   if (ec == websocket::error::closed) {
     co_return FeedEnd::Closed;

@@ -424,7 +424,7 @@ net::awaitable<void> ServerLink::run() {
       continue;
     }
     shared_.reconnects.inc();
-    if (live_mode_) {
+    if (reached_live_) {
       backoff = shared_.config.reconnect_min;  // it was up: come back fast
     }
     std::uniform_real_distribution<double> jitter(0.75, 1.25);
@@ -521,6 +521,7 @@ net::awaitable<void> ServerLink::load_devices() {
 
 net::awaitable<ServerLink::Outcome> ServerLink::session() {
   live_mode_ = false;
+  reached_live_ = false;
   auth_failed_ = false;
   if (!co_await login()) {
     co_return stopping_ ? Outcome::Stopped : (auth_failed_ ? Outcome::AuthFailed : Outcome::Failed);
@@ -583,6 +584,7 @@ net::awaitable<ServerLink::Outcome> ServerLink::session() {
       break;
     }
     live_mode_ = true;
+    reached_live_ = true;
     set_state(LinkState::Online, "");
     const auto resync = shared_.config.resync;
     while (!feed_ended_ && !stopping_ && !resync_) {
@@ -876,6 +878,130 @@ std::optional<DoorAction> door_action(const CommandRecord& c) {
 
 }  // namespace
 
+namespace {
+
+/** "YYYY-MM-DD[ HH:MM:SS]" in `zone` → UTC ms; nullopt when it is no such time. */
+std::optional<std::int64_t> master_time(const std::string& text, const Zone& zone) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  auto full = text.size() == 10 ? text + " 00:00:00" : text;
+  if (auto local = parse_local_date_time(full)) {
+    return zone.to_utc_ms(*local);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+net::awaitable<ServerLink::UserOutcome> ServerLink::upsert_user(const std::string& sn,
+                                                                const json& params) {
+  UserOutcome out;
+  const Zone& zone = shared_.ctx.terminals.zone_for(sn);
+  NeutralUser user;
+  user.user_id = params.value("pin", "");
+  user.name = params.value("name", "");
+  const std::string from = params.value("valid_from", "");
+  const std::string until = params.value("valid_until", "");
+  user.valid_from_ms = master_time(from, zone);
+  user.valid_until_ms = master_time(until, zone);
+  if ((!from.empty() && !user.valid_from_ms) || (!until.empty() && !user.valid_until_ms)) {
+    out.error = "valid_from / valid_until are not YYYY-MM-DD[ HH:MM:SS]";
+    co_return out;
+  }
+  const std::string card = params.value("card", "");
+  if (!card.empty()) {
+    // The card record first: a user names cards by their record id.
+    const std::vector<std::string> numbers{card};
+    const ApiRequest create = build_card_create(numbers);
+    if (create.target.empty()) {
+      out.error = "card \"" + card + "\" is not 1..32 decimal digits";
+      co_return out;
+    }
+    HttpReply h = co_await api(create, kSmallBodyLimit);
+    if (h.ec) {
+      out.transport = true;
+      out.error = h.ec.message();
+      co_return out;
+    }
+    CardCreateReply cr = read_card_create(static_cast<int>(h.status), h.body);
+    if (cr.result.ok && !cr.card_ids.empty()) {
+      user.card_ids = cr.card_ids;
+    } else {
+      // Known already (a change of the user, or a re-delivery): find its record.
+      const ApiRequest list{"GET", "/api/cards", ""};
+      HttpReply l = co_await api(list, kSearchBodyLimit);
+      auto j = l.ec ? json() : json::parse(l.body, nullptr, false);
+      if (j.is_object() && j.contains("CardCollection") && j["CardCollection"].is_object() &&
+          j["CardCollection"].contains("rows") && j["CardCollection"]["rows"].is_array()) {
+        for (const auto& row : j["CardCollection"]["rows"]) {
+          if (row.is_object() && row.contains("card_id") && row.contains("id") &&
+              json_text(row["card_id"]).value_or("") == card) {
+            if (auto id = json_integer(row["id"])) {
+              user.card_ids.push_back(*id);
+            }
+          }
+        }
+      }
+      if (user.card_ids.empty()) {
+        out.error = "card " + card + " not created: " + cr.result.error;
+        co_return out;
+      }
+    }
+  }
+  if (auto problem = validate_user(user); !problem.empty()) {
+    out.error = problem;
+    co_return out;
+  }
+  // Changed when it exists, created when the server does not know it.
+  const ApiRequest update = build_user_update(user);
+  HttpReply h = co_await api(update, kSmallBodyLimit);
+  if (h.ec) {
+    out.transport = true;
+    out.error = h.ec.message();
+    co_return out;
+  }
+  ApiResult res = read_api_result(static_cast<int>(h.status), h.body);
+  std::string done = "updated";
+  if (!res.ok && h.status == 404) {
+    const ApiRequest create = build_user_create(user);
+    h = co_await api(create, kSmallBodyLimit);
+    if (h.ec) {
+      out.transport = true;
+      out.error = h.ec.message();
+      co_return out;
+    }
+    res = read_api_result(static_cast<int>(h.status), h.body);
+    done = "created";
+  }
+  out.ok = res.ok;
+  out.error = res.error;
+  out.answer = json{{"user_id", user.user_id}, {"action", done}, {"cards", user.card_ids}}.dump();
+  co_return out;
+}
+
+net::awaitable<ServerLink::UserOutcome> ServerLink::delete_user(const json& params) {
+  UserOutcome out;
+  const std::vector<std::string> ids{params.value("pin", "")};
+  const ApiRequest req = build_user_delete(ids);
+  if (req.target.empty()) {
+    out.error = "pin is not a BioStar user id";
+    co_return out;
+  }
+  HttpReply h = co_await api(req, kSmallBodyLimit);
+  if (h.ec) {
+    out.transport = true;
+    out.error = h.ec.message();
+    co_return out;
+  }
+  const ApiResult res = read_api_result(static_cast<int>(h.status), h.body);
+  // Already gone is what a delete wants.
+  out.ok = res.ok || h.status == 404;
+  out.error = res.error;
+  out.answer = json{{"user_id", ids.front()}, {"action", res.ok ? "deleted" : "absent"}}.dump();
+  co_return out;
+}
+
 net::awaitable<void> ServerLink::run_commands() {
   CommandQueue& queue = shared_.ctx.commands;
   do {
@@ -923,7 +1049,18 @@ net::awaitable<void> ServerLink::run_command(const std::string& sn, const Comman
   std::string answer;
   const int door = c.params.is_object() ? c.params.value("door", 1) : 1;
   const auto action = door_action(c);
-  if (action || c.verb == "door_status") {
+  if (c.verb == "upsert_user" || c.verb == "delete_user") {
+    // (no co_await inside a conditional expression: GCC 12 miscompiles it)
+    UserOutcome u;
+    if (c.verb == "upsert_user") {
+      u = co_await upsert_user(sn, c.params);
+    } else {
+      u = co_await delete_user(c.params);
+    }
+    result = u.transport ? Result::Retry : (u.ok ? Result::Done : Result::Failed);
+    reason = u.error;
+    answer = u.answer;
+  } else if (action || c.verb == "door_status") {
     const auto biostar = server_.biostar_door(door);
     if (!biostar) {
       result = Result::Failed;

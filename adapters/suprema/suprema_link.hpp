@@ -22,6 +22,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
 
 #include "adapters/suprema/suprema_client.hpp"
 #include "adapters/suprema/suprema_config.hpp"
@@ -121,6 +122,16 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   void kick_commands();
   boost::asio::awaitable<void> run_commands();
   boost::asio::awaitable<void> run_command(const std::string& sn, const CommandRecord& command);
+  struct UserOutcome {
+    bool ok = false;
+    bool transport = false;  ///< not reached: try again later
+    std::string error;
+    std::string answer;
+  };
+  /** upsert_user: the card record (when a card is given), then PUT, or POST when unknown. */
+  boost::asio::awaitable<UserOutcome> upsert_user(const std::string& sn,
+                                                  const nlohmann::json& params);
+  boost::asio::awaitable<UserOutcome> delete_user(const nlohmann::json& params);
 
   LinkShared& shared_;
   ServerConfig server_;
@@ -138,6 +149,7 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   bool feed_open_ = false;
   bool feed_ended_ = false;
   bool live_mode_ = false;
+  bool reached_live_ = false;  // this session was online (reconnect fast)
   bool resync_ = false;
   bool pending_overflow_ = false;
   std::vector<SupremaEvent> pending_;  // live events while a search runs

@@ -203,6 +203,21 @@ TEST(SupremaAdapter, SessionExpiryMidFeedLogsInAgainAndLosesNothing) {
   EXPECT_TRUE(wait_for([&] { return status_of(h, first_device()) == "online"; }, 10s));
 }
 
+TEST(SupremaAdapter, AnOversizeFeedMessageClosesTheFeedAndTheSearchStoresItsEvent) {
+  Server s;
+  GatewayHarness h(suprema_keys(s, sim::BioStar2Config{}.password, {"suprema.max_frame_kb=4"}));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, first_device()) == "online"; }, 10s));
+  s.server.inject({});
+  sim::EventSpec big;
+  big.user_id = std::string(8000, '7');  // the feed message is over 4 KiB
+  s.server.inject(big);
+  s.server.inject({});
+  ASSERT_TRUE(wait_for([&] { return count_events(h) == 3; }, 15s)) << count_events(h);
+  expect_exactly_once_in_order(h.data_dir() / "pushgate.db", s.server);
+  EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_oversize_frames_total"), 1.0);
+  EXPECT_GE(metric_value(h.api_port(), "pushgate_suprema_reconnects_total").value_or(0), 1.0);
+}
+
 TEST(SupremaAdapter, WrongPasswordShowsAuthFailedAndDoesNotHammer) {
   Server s;
   GatewayHarness h(suprema_keys(s, "wrong", {"suprema.auth_retry_s=3600"}));
@@ -336,6 +351,44 @@ TEST(SupremaAdapter, DoorCommandsReachTheServerAndReportTheResult) {
   EXPECT_NE(status.dump().find("unlocked"), std::string::npos) << status.dump();
   auto reboot = finished_command(h, post_command(h, sn, {{"verb", "reboot"}}));
   EXPECT_EQ(reboot.value("state", ""), "failed") << reboot.dump();
+}
+
+TEST(SupremaAdapter, UsersAndCardsFromPushgateAreCreatedChangedAndRemovedOnTheServer) {
+  Server s;
+  GatewayHarness h(suprema_keys(s, sim::BioStar2Config{}.password));
+  const auto sn = first_device();
+  ASSERT_TRUE(wait_for([&] { return status_of(h, sn) == "online"; }, 10s));
+  auto created = finished_command(h, post_command(h, sn,
+                                                  {{"verb", "upsert_user"},
+                                                   {"params",
+                                                    {{"pin", "77"},
+                                                     {"name", "Grace"},
+                                                     {"card", "12345678"},
+                                                     {"valid_until", "2030-12-31 23:59:00"}}}}));
+  EXPECT_EQ(created.value("state", ""), "done") << created.dump();
+  auto users = s.server.users();
+  ASSERT_EQ(users.count("77"), 1u);
+  auto user = json::parse(users["77"]);
+  EXPECT_EQ(user.value("name", ""), "Grace");
+  ASSERT_EQ(s.server.cards().size(), 1u);
+  EXPECT_NE(s.server.cards().begin()->second.find("12345678"), std::string::npos);
+  EXPECT_EQ(user["cards"].size(), 1u) << user.dump();
+  // Changed: the same card is found again, not created twice.
+  auto changed = finished_command(
+      h, post_command(h, sn,
+                      {{"verb", "upsert_user"},
+                       {"params", {{"pin", "77"}, {"name", "Grace H."}, {"card", "12345678"}}}}));
+  EXPECT_EQ(changed.value("state", ""), "done") << changed.dump();
+  EXPECT_EQ(json::parse(s.server.users()["77"]).value("name", ""), "Grace H.");
+  EXPECT_EQ(s.server.cards().size(), 1u);
+  auto removed = finished_command(
+      h, post_command(h, sn, {{"verb", "delete_user"}, {"params", {{"pin", "77"}}}}));
+  EXPECT_EQ(removed.value("state", ""), "done") << removed.dump();
+  EXPECT_EQ(s.server.users().count("77"), 0u);
+  auto bad = finished_command(
+      h, post_command(h, sn,
+                      {{"verb", "upsert_user"}, {"params", {{"pin", "78"}, {"card", "12ab"}}}}));
+  EXPECT_EQ(bad.value("state", ""), "failed") << bad.dump();
 }
 
 TEST(SupremaAdapter, SigkillMidBackfillLosesNothingAndStoresNothingTwice) {
