@@ -15,6 +15,7 @@
 #include "gateway/access_decider.hpp"
 #include "gateway/adapter_state.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/terminals.hpp"
 
@@ -66,6 +67,42 @@ std::optional<std::int64_t> id_number(const SupremaEvent& e) {
 }
 
 }  // namespace
+
+std::optional<DoorState> door_report(const SupremaEvent& ev, const DoorState& known) {
+  if (!ev.code) {
+    return std::nullopt;
+  }
+  constexpr auto kForced = static_cast<std::uint8_t>(DoorAlarm::AccidentalOpen);
+  constexpr auto kHeld = static_cast<std::uint8_t>(DoorAlarm::SensorTimeout);
+  const std::uint8_t alarms = known.alarms.value_or(0);
+  DoorState s;
+  switch (*ev.code) {
+    case 0x5200:  // DOOR_OPENED
+      s.sensor = DoorSensor::Open;
+      return s;
+    case 0x5300:  // DOOR_CLOSED
+      s.sensor = DoorSensor::Closed;
+      return s;
+    case 0x5400:  // DOOR_FORCED_OPEN
+    case 0x5600:  // DOOR_FORCED_OPEN_ALARM
+      s.sensor = DoorSensor::Open;
+      s.alarms = static_cast<std::uint8_t>(alarms | kForced);
+      return s;
+    case 0x5700:  // DOOR_FORCED_OPEN_ALARM_CLEAR
+      s.alarms = static_cast<std::uint8_t>(alarms & ~kForced);
+      return s;
+    case 0x5500:  // DOOR_HELD_OPEN
+    case 0x5800:  // DOOR_HELD_OPEN_ALARM
+      s.sensor = DoorSensor::Open;
+      s.alarms = static_cast<std::uint8_t>(alarms | kHeld);
+      return s;
+    case 0x5900:  // DOOR_HELD_OPEN_ALARM_CLEAR
+      s.alarms = static_cast<std::uint8_t>(alarms & ~kHeld);
+      return s;
+    default:
+      return std::nullopt;
+  }
+}
 
 std::string_view to_string(LinkState state) noexcept {
   switch (state) {
@@ -355,6 +392,20 @@ void ServerLink::ensure_terminal(const std::string& sn, const std::string& name,
   }
   std::lock_guard lock(mutex_);
   devices_.insert(sn);
+}
+
+void ServerLink::report_door(const SupremaEvent& ev, const Event& e, std::int64_t now,
+                             WriteBatch& batch) {
+  if (e.door <= 0) {
+    return;
+  }
+  DoorState known;
+  if (auto d = shared_.ctx.doors.get(e.terminal_sn, e.door)) {
+    known = d->state;
+  }
+  if (auto st = door_report(ev, known)) {
+    shared_.ctx.doors.report(e.terminal_sn, e.door, *st, now, batch);
+  }
 }
 
 void ServerLink::load_cursor() {
@@ -651,6 +702,7 @@ net::awaitable<bool> ServerLink::backfill() {
       if (shared_.ctx.access != nullptr) {
         shared_.ctx.access->note_pass(e, batch);  // passages count for anti-passback
       }
+      report_door(ev, e, received, batch);
       batch.events.push_back(std::move(e));
       next.mark_stored(ev);
     }
@@ -797,6 +849,7 @@ net::awaitable<bool> ServerLink::store(const std::vector<SupremaEvent>& events,
     if (shared_.ctx.access != nullptr) {
       shared_.ctx.access->note_pass(e, batch);
     }
+    report_door(ev, e, now, batch);
     batch.events.push_back(std::move(e));
     if (move_cursor) {
       marks.mark_stored(ev);

@@ -30,6 +30,7 @@
 #include "adapters/suprema/suprema_pager.hpp"
 #include "gateway/adapter.hpp"
 #include "gateway/command.hpp"
+#include "gateway/doors.hpp"
 #include "gateway/event.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/timezone.hpp"
@@ -70,6 +71,10 @@ struct LinkShared {
 /** The gateway Event of one BioStar event (pure; `sn` the device's terminal serial). */
 Event map_event(const SupremaEvent& event, const std::string& sn, const ServerConfig& server,
                 const Zone& zone, std::int64_t received_ms, std::string_view source);
+
+/** What a door event says about its door (opened, closed, forced, held, cleared); nullopt: nothing.
+ */
+std::optional<DoorState> door_report(const SupremaEvent& event, const DoorState& known);
 
 /** The terminal serial of an event's device ("biostar2-<server>" when it names none). */
 std::string serial_of(const SupremaEvent& event, const ServerConfig& server);
@@ -114,6 +119,8 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   void ensure_terminal(const std::string& sn, const std::string& name, WriteBatch& batch);
   void add_cursor(const EventCursor& cursor, WriteBatch& batch) const;
   void load_cursor();
+  /** Adds what `ev` says about its door to the DoorService and `batch`. */
+  void report_door(const SupremaEvent& ev, const Event& e, std::int64_t now, WriteBatch& batch);
   void note_ids(const std::vector<SupremaEvent>& events);
   /** Whether `event` follows the last stored id without a gap. */
   bool follows(const SupremaEvent& event) const;

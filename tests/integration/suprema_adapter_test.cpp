@@ -152,6 +152,35 @@ TEST(SupremaAdapter, BackfillsTheServerLogThenStoresLiveEvents) {
   EXPECT_EQ(metric_value(h.api_port(), "pushgate_suprema_backfilled_total"), 250.0);
 }
 
+TEST(SupremaAdapter, ADoorForcedOpenShowsOnTheDoorBoard) {
+  Server s;
+  GatewayHarness h(suprema_keys(s, sim::BioStar2Config{}.password));
+  ASSERT_TRUE(wait_for([&] { return status_of(h, first_device()) == "online"; }, 10s));
+  sim::EventSpec forced;
+  forced.code = sim::code::kDoorForcedOpen;
+  s.server.inject(forced);
+  json door;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto body =
+            json::parse(http_request(h.api_port(), "GET", "/api/v1/doors").body, nullptr, false);
+        if (!body.is_object() || !body["doors"].is_array()) {
+          return false;
+        }
+        for (const auto& d : body["doors"]) {
+          if (d.value("terminal", "") == first_device() && d.value("door", 0) == 1) {
+            door = d;
+            return d["alarm"].is_number();
+          }
+        }
+        return false;
+      },
+      10s));
+  EXPECT_EQ(door["alarm"].get<int>(), 0x01) << door.dump();  // forced (accidental open)
+  EXPECT_EQ(door.value("sensor", ""), "open");
+  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 3 AND door = 1"), 1);
+}
+
 TEST(SupremaAdapter, FeedCutWhileAThousandEventsHappenStoresEachOnceInOrder) {
   sim::BioStar2Config config;
   config.page_cap = 1000;
