@@ -159,6 +159,9 @@ TEST(SupremaAdapter, ADoorForcedOpenShowsOnTheDoorBoard) {
   sim::EventSpec forced;
   forced.code = sim::code::kDoorForcedOpen;
   s.server.inject(forced);
+  ASSERT_TRUE(wait_for(
+      [&] { return h.query_int("SELECT COUNT(*) FROM events WHERE kind = 3 AND door = 1") == 1; },
+      10s));
   json door;
   ASSERT_TRUE(wait_for(
       [&] {
@@ -178,7 +181,6 @@ TEST(SupremaAdapter, ADoorForcedOpenShowsOnTheDoorBoard) {
       10s));
   EXPECT_EQ(door["alarm"].get<int>(), 0x01) << door.dump();  // forced (accidental open)
   EXPECT_EQ(door.value("sensor", ""), "open");
-  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM events WHERE kind = 3 AND door = 1"), 1);
 }
 
 TEST(SupremaAdapter, FeedCutWhileAThousandEventsHappenStoresEachOnceInOrder) {
