@@ -20,6 +20,9 @@
 #ifdef PUSHGATE_ADAPTER_SUPREMA_SDK
 #include "adapters/suprema/sdk_adapter.hpp"
 #endif
+#ifdef PUSHGATE_ADAPTER_SUPREMA
+#include "adapters/suprema/suprema_adapter.hpp"
+#endif
 
 namespace pushgate {
 
@@ -45,6 +48,11 @@ const AdapterRegistration kAdapters[] = {
     {"suprema_sdk", &adapters::suprema::sdk::SdkAdapter::declare_config,
      &adapters::suprema::sdk::SdkAdapter::create,
      &adapters::suprema::sdk::SdkAdapter::validate_config},
+#endif
+#ifdef PUSHGATE_ADAPTER_SUPREMA
+    {"suprema", &adapters::suprema::SupremaAdapter::declare_config,
+     &adapters::suprema::SupremaAdapter::create,
+     &adapters::suprema::SupremaAdapter::validate_config},
 #endif
 };
 }  // namespace

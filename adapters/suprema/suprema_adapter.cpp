@@ -1,0 +1,189 @@
+#include "adapters/suprema/suprema_adapter.hpp"
+
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/ssl/context.hpp>
+
+#include "gateway/adapter_state.hpp"
+#include "gateway/command_queue.hpp"
+#include "gateway/logging.hpp"
+
+namespace pushgate::adapters::suprema {
+
+namespace {
+
+constexpr const char* kStates[] = {"offline", "backfilling", "online", "auth_failed"};
+constexpr const char* kCommandsMetric = "pushgate_suprema_commands_total";
+constexpr const char* kCommandsHelp =
+    "Gateway commands run through BioStar 2 servers, by result (retry_later: left sent)";
+
+}  // namespace
+
+SupremaAdapter::SupremaAdapter(AdapterContext& ctx, SupremaConfig config)
+    : ctx_(ctx), config_(std::move(config)) {}
+
+SupremaAdapter::~SupremaAdapter() = default;
+
+std::vector<config::ConfigError> SupremaAdapter::validate_config(const config::Config& config) {
+  return SupremaConfig::validate(config);
+}
+
+std::unique_ptr<Adapter> SupremaAdapter::create(AdapterContext& ctx) {
+  auto config = SupremaConfig::from(ctx.config);
+  if (!config.enabled) {
+    return nullptr;
+  }
+  return std::make_unique<SupremaAdapter>(ctx, std::move(config));
+}
+
+boost::system::error_code SupremaAdapter::start() {
+  const auto invalid = boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  if (auto errors = SupremaConfig::validate(ctx_.config); !errors.empty()) {
+    start_error_ = errors.front().key + ": " + errors.front().reason;
+    return invalid;
+  }
+  auto log = logger("suprema");
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> tls;
+  for (auto& s : config_.servers) {
+    if (auto problem = load_password(s); !problem.empty()) {
+      start_error_ = problem;
+      return invalid;
+    }
+    std::shared_ptr<boost::asio::ssl::context> ctx;
+    if (s.https) {
+      namespace ssl = boost::asio::ssl;
+      ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+      boost::system::error_code ec;
+      if (s.insecure_skip_verify) {
+        ctx->set_verify_mode(ssl::verify_none);
+        log->warn(
+            "[server={}] suprema.servers.{}.insecure_skip_verify is set: the server's "
+            "certificate is NOT verified (anyone on the path can read the password and the "
+            "events); pin it with ca_file",
+            s.name, s.name);
+      } else {
+        ctx->set_verify_mode(ssl::verify_peer);
+        if (!s.ca_file.empty()) {
+          ctx->load_verify_file(s.ca_file, ec);
+        } else {
+          ctx->set_default_verify_paths(ec);
+        }
+      }
+      if (ec) {
+        start_error_ = "suprema.servers." + s.name + ".ca_file: cannot load \"" + s.ca_file +
+                       "\": " + ec.message();
+        return invalid;
+      }
+    }
+    tls.push_back(std::move(ctx));
+  }
+  auto& m = ctx_.metrics;
+  shared_ = std::unique_ptr<LinkShared>(new LinkShared{
+      ctx_,
+      config_,
+      log,
+      {},
+      m.counter("pushgate_suprema_events_stored_total",
+                "BioStar 2 events new to the event log (feed and search)"),
+      m.counter("pushgate_suprema_duplicates_total",
+                "BioStar 2 events the event log already had (page overlap, feed and search)"),
+      m.counter("pushgate_suprema_backfilled_total",
+                "BioStar 2 events read by /api/events/search and new to the event log"),
+      m.counter("pushgate_suprema_logins_total", "Successful logins to BioStar 2 servers"),
+      m.counter("pushgate_suprema_auth_failures_total",
+                "Logins a BioStar 2 server refused (the server then shows auth_failed)"),
+      m.counter("pushgate_suprema_session_expiries_total",
+                "API calls answered 'login required' (the gateway logs in again)"),
+      m.counter("pushgate_suprema_reconnects_total",
+                "BioStar 2 server sessions that ended and restart"),
+      m.counter("pushgate_suprema_invalid_total",
+                "/wsapi messages and search rows not understood, kept raw in the quarantine"),
+      m.counter("pushgate_suprema_oversize_frames_total",
+                "/wsapi messages over suprema.max_frame_kb (the feed is closed and reopened)"),
+      m.counter("pushgate_suprema_feed_gaps_total",
+                "Event id gaps in the /wsapi feed that started a search"),
+      m.counter("pushgate_suprema_commit_failures_total",
+                "BioStar 2 batches the store could not commit (read again from the server)"),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "done"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "failed"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "unsupported"}}),
+      m.counter(kCommandsMetric, kCommandsHelp, {{"result", "retry_later"}})});
+  if (ctx_.adapter_state != nullptr) {
+    boost::system::error_code ec;
+    for (auto& [k, v] : ctx_.adapter_state->load("suprema", ec)) {
+      shared_->stored.emplace(std::move(k), std::move(v));
+    }
+    if (ec) {
+      start_error_ = "suprema: cannot read the stored cursors: " + ec.message();
+      return ec;
+    }
+  }
+  for (std::size_t i = 0; i < config_.servers.size(); ++i) {
+    links_.push_back(std::make_shared<ServerLink>(*shared_, config_.servers[i], tls[i]));
+  }
+  // The registry outlives the adapter: it must not own a link.
+  const std::vector<std::weak_ptr<ServerLink>> weak_links(links_.begin(), links_.end());
+  for (std::size_t s = 0; s < std::size(kStates); ++s) {
+    const auto state = static_cast<LinkState>(s);
+    m.callback_gauge("pushgate_suprema_servers", "BioStar 2 servers by link state",
+                     [links = weak_links, state] {
+                       double n = 0;
+                       for (const auto& w : links) {
+                         if (auto l = w.lock()) {
+                           n += l->state() == state ? 1 : 0;
+                         }
+                       }
+                       return n;
+                     },
+                     {{"state", kStates[s]}});
+  }
+  for (auto& l : links_) {
+    l->start();
+  }
+  // Commands for a BioStar device go through its server as soon as they are
+  // queued (or when the server is back).
+  CommandQueue::Pusher pusher;
+  pusher.owns = [links = weak_links](std::string_view sn) {
+    for (const auto& w : links) {
+      if (auto l = w.lock(); l && l->owns(sn)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  pusher.ready = [links = weak_links](const std::string& sn) {
+    for (const auto& w : links) {
+      if (auto l = w.lock(); l && l->owns(sn)) {
+        l->commands_ready(sn);
+      }
+    }
+  };
+  pusher_ = ctx_.commands.add_pusher(std::move(pusher));
+  shared_->log->info("{} BioStar 2 server(s)", links_.size());
+  return {};
+}
+
+void SupremaAdapter::stop(std::chrono::milliseconds deadline) {
+  pusher_.reset();
+  for (auto& l : links_) {
+    l->stop();
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (auto& l : links_) {
+    while (!l->finished() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+LinkState SupremaAdapter::state_of(const std::string& server) const {
+  for (const auto& l : links_) {
+    if (l->server().name == server) {
+      return l->state();
+    }
+  }
+  return LinkState::Offline;
+}
+
+}  // namespace pushgate::adapters::suprema
