@@ -18,6 +18,9 @@
 #
 # Steps: install; the binary, config, user, data dir, conffile, unit
 # (systemd-analyze verify, security < 3.0); run the daemon and ask /healthz;
+# log in as the first admin (its password file in the data dir, POST
+# /api/v1/login) and call the API (and the console, when served) with that
+# session; an API call without a credential is refused (401);
 # reinstall the same .deb and upgrade to a bumped version with a modified
 # config (kept); upgrade with a changed shipped config (--force-confold: kept,
 # the new one as .dpkg-dist); remove (data, config, user kept); purge (all
@@ -110,6 +113,42 @@ healthz() {
   curl -fsS "http://127.0.0.1:$1/healthz"
 }
 
+# The first admin (api.auth = "required", the default): its password is in
+# $DATA/initial-admin-password (pushgate's, 0600) and named in the log
+# (the command "$2..." prints it); log in with it and call the API with the
+# session.
+first_login() {
+  local port=$1 file=$DATA/initial-admin-password name password csrf code i
+  shift
+  check "the first admin's password file is pushgate's, 0600" \
+    test "$(stat -c '%U %a' "$file" 2>/dev/null)" = "pushgate 600"
+  for i in $(seq 10); do   # the journal may take a moment
+    "$@" | grep "no account yet: created user \"admin\" with password .*$file" >/dev/null && break
+    sleep 1
+  done
+  check "the log shows the first admin's password and names its file" \
+    sh -c '"$@" | grep -q "no account yet: created user \"admin\" with password .*'"$file"'"' sh "$@"
+  read -r name password <"$file"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/terminals")
+  check "an API call without a credential is refused ($code)" test "$code" = 401
+  csrf=$(curl -fsS -c "$work/cookies" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$name\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/login" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])') ||
+    fail "POST /api/v1/login as $name"
+  check "logged in as $name (a CSRF token came back)" test -n "$csrf"
+  code=$(curl -s -o "$work/terminals.json" -w '%{http_code}' -b "$work/cookies" \
+    "http://127.0.0.1:$port/api/v1/terminals")
+  check "GET /api/v1/terminals with the session answers 200 ($code)" test "$code" = 200
+  check "and is the terminal list" python3 -c \
+    'import json,sys; assert "terminals" in json.load(open(sys.argv[1]))' "$work/terminals.json"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/cookies" "http://127.0.0.1:$port/console/")
+  if [ "$code" = 404 ]; then
+    echo "   note: this build serves no /console/ page"
+  else
+    check "the console's overview page answers 200 with the session ($code)" test "$code" = 200
+  fi
+}
+
 # Free loopback ports for the hand-started daemon, defaults first.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -170,6 +209,7 @@ if [ "$systemd_running" = 1 ]; then
   healthz $api_port || fail "/healthz does not answer"
   echo
   ok "/healthz answers on 127.0.0.1:$api_port"
+  first_login $api_port journalctl -u pushgate --no-pager -o cat
   systemctl reload pushgate
   check "still active after reload" systemctl is-active --quiet pushgate
   check "the database is pushgate's, 0600" test "$(stat -c '%U %a' "$DATA/pushgate.db")" = "pushgate 600"
@@ -196,6 +236,7 @@ else
   check "the package installs the web console" test -f /usr/share/pushgate/console/index.html
   check "the web console is served at /console/" \
     sh -c "curl -fsS http://127.0.0.1:$api_port/console/ | grep -q 'pushgate console'"
+  first_login $api_port cat "$work/daemon.log"
   # One record from a terminal, so there is data for remove/purge to keep or delete.
   answer=$(curl -fsS "http://127.0.0.1:$zk_port/iclock/cdata?SN=INSTALL01&table=ATTLOG&Stamp=1" \
     --data-binary $'1\t2026-11-21 08:00:00\t0\t1\t0\t0\t0\t0\t0\t0\n')

@@ -203,6 +203,9 @@ void MqttAdapter::handle_api_request(const std::string& payload, Reply reply) {
   req.target(r.path);
   req.version(11);
   req.set(bhttp::field::host, "mqtt");
+  // Who calls, for the audit (auth::kActorNameHeader; read by the API's guard
+  // only on this trusted path): the broker's ACL on this topic let them.
+  req.set("X-Pushgate-Actor", "mqtt:" + topics_.api_request());
   if (!r.body.empty()) {
     req.set(bhttp::field::content_type, "application/json");
     req.body() = r.body;

@@ -262,6 +262,9 @@ void AuthService::refuse(const http::Request& req, const http::RequestInfo& info
 
 void AuthService::guard(http::Request&& req, const http::RequestInfo& info, Role role,
                         std::string_view pattern, api::Proceed proceed, http::Reply reply) {
+  // The MQTT tunnel (trusted: built in-process, no header from its client)
+  // names its caller for the audit ("mqtt:<request topic>").
+  std::string tunnel_actor = info.trusted ? std::string(req[kActorNameHeader]) : std::string();
   // Who calls is said by the guard only.
   for (auto h : {kActorNameHeader, kActorRoleHeader, kActorKindHeader}) {
     req.erase(h);
@@ -288,9 +291,12 @@ void AuthService::guard(http::Request&& req, const http::RequestInfo& info, Role
     return;
   }
   if (info.trusted) {
-    // The MQTT API tunnel: the broker authenticated and authorised its client.
-    admit(std::move(req), info, Principal{"internal", "mqtt", Role::Admin}, std::move(proceed),
-          std::move(reply));
+    // The MQTT API tunnel: the broker authenticated and authorised its client
+    // (its ACL on the request topic is the credential); audited by topic.
+    admit(std::move(req), info,
+          Principal{"internal", tunnel_actor.empty() ? std::string("internal") : tunnel_actor,
+                    Role::Admin},
+          std::move(proceed), std::move(reply));
     return;
   }
   bool has_credential = !bearer_token(req).empty() || !cookie_value(req, kSessionCookie).empty();

@@ -246,10 +246,12 @@ void declare_core_config(Schema& s) {
          false});
   s.add({"api.auth",
          ValueType::String,
-         std::string("off"),
+         std::string("required"),
          "Credentials on /api/v1 (README, \"Accounts and API credentials\"): \"required\"\n"
          "refuses a call without a session or an API token (401) or with too small a\n"
-         "role (403); \"off\" lets every local process call everything (warned at start).",
+         "role (403); the first start with no account creates \"admin\" and writes its\n"
+         "password to <data_dir>/initial-admin-password. \"off\" (development only)\n"
+         "lets every local process call everything (warned at start).",
          {},
          {},
          {"required", "off"},

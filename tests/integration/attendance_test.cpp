@@ -59,6 +59,10 @@ bhttp::response<bhttp::string_body> get(std::uint16_t port, const std::string& t
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   req.set(bhttp::field::connection, "close");
+  // The harness's admin token (api.auth = "required" is the default).
+  if (auto token = registered_api_token(port); !token.empty()) {
+    req.set(bhttp::field::authorization, "Bearer " + token);
+  }
   bhttp::write(socket, req);
   boost::beast::flat_buffer buffer;
   bhttp::response<bhttp::string_body> res;

@@ -105,7 +105,9 @@ class AuthTest : public ::testing::Test {
     std::vector<std::string> sets = {"api.auth=required", "api.login_max_failures=3",
                                      "api.login_max_failures_per_address=1000"};
     sets.insert(sets.end(), extra.begin(), extra.end());
-    gw_ = std::make_unique<GatewayHarness>(sets);
+    // The first start as in production: it creates `admin` (and its audit event).
+    gw_ = std::make_unique<GatewayHarness>(sets, std::filesystem::path(),
+                                           GatewayHarness::Accounts::FirstStart);
     port_ = gw_->api_port();
     // The first admin's password, written once at the first start.
     std::istringstream line(slurp(gw_->data_dir() / "initial-admin-password"));
@@ -309,11 +311,20 @@ TEST_F(AuthTest, ARevokedTokenIsRefusedAndTokensAreShownOnce) {
   auto list = call(port_, bhttp::verb::get, "/api/v1/tokens", {}, s.read());
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.body.find(token), std::string::npos) << "a token is shown once";
-  EXPECT_EQ(list.js()["tokens"][0]["name"], "erp");
+  // The list also has the harness's own admin token; "erp" is found by name.
+  auto erp = [](const nlohmann::json& tokens) {
+    for (const auto& t : tokens) {
+      if (t["name"] == "erp") {
+        return t;
+      }
+    }
+    return nlohmann::json();
+  };
+  EXPECT_EQ(erp(list.js()["tokens"])["role"], "viewer");
   // Its use is recorded (written after the answer, so waited for).
   EXPECT_TRUE(wait_until([&] {
     auto l = call(port_, bhttp::verb::get, "/api/v1/tokens", {}, s.read());
-    return l.status == 200 && !l.js()["tokens"][0]["last_used"].is_null();
+    return l.status == 200 && !erp(l.js()["tokens"])["last_used"].is_null();
   }));
 
   auto id = std::to_string(made["id"].get<int>());
@@ -402,6 +413,48 @@ TEST_F(AuthTest, ChangesAndCredentialsLeaveAuditEvents) {
   events = call(port_, bhttp::verb::get, "/api/v1/events?kind=audit", {}, bearer(viewer));
   ASSERT_EQ(events.status, 200) << events.body;
   EXPECT_NE(events.body.find("\"kind\":\"audit\""), std::string::npos) << events.body;
+}
+
+// The shipped default (no api.auth override): a credential on every
+// /api/v1 call, the first admin written down, the harness's helpers carrying
+// their token.
+TEST(AuthDefaultTest, ByDefaultEveryApiCallNeedsACredential) {
+  GatewayHarness gw({}, {}, GatewayHarness::Accounts::FirstStart);
+  auto port = gw.api_port();
+  auto none = http_request_as("", port, "GET", "/api/v1/terminals");
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(http_request_as("", port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(http_request(port, "GET", "/api/v1/terminals").status, 200)
+      << "http_request sends the harness's admin token";
+  auto viewer = gw.api_token(auth::Role::Viewer);
+  EXPECT_EQ(http_request_as(viewer, port, "GET", "/api/v1/terminals").status, 200);
+  EXPECT_EQ(http_request_as(viewer, port, "POST", "/api/v1/terminals/NOPE/approve").status, 403);
+  // The first admin, whose password is in the data directory, owner-only.
+  auto file = gw.data_dir() / "initial-admin-password";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::istringstream line(slurp(file));
+  std::string name;
+  std::string password;
+  line >> name >> password;
+  EXPECT_EQ(name, "admin");
+  auto login = http_request_as("", port, "POST", "/api/v1/login",
+                               json{{"name", name}, {"password", password}}.dump());
+  EXPECT_EQ(login.status, 200) << login.body;
+  gw.stop();
+  EXPECT_EQ(registered_api_token(port), "") << "a stopped harness's port has no token";
+}
+
+// The harness's own account keeps the first start quiet: no `admin`, no
+// password file, no audit event among a test's events.
+TEST(AuthDefaultTest, TheHarnessAccountLeavesNoAuditEventOrPasswordFile) {
+  GatewayHarness gw;
+  EXPECT_EQ(http_request(gw.api_port(), "GET", "/api/v1/terminals").status, 200);
+  EXPECT_EQ(http_request_as("", gw.api_port(), "GET", "/api/v1/terminals").status, 401);
+  EXPECT_FALSE(std::filesystem::exists(gw.data_dir() / "initial-admin-password"));
+  EXPECT_EQ(gw.query_int("SELECT COUNT(*) FROM events"), 0);
+  EXPECT_EQ(gw.query_int("SELECT COUNT(*) FROM auth_users WHERE name = 'harness'"), 1);
 }
 
 class AuthOffTest : public ::testing::Test {};

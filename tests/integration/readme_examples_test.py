@@ -12,7 +12,8 @@ on the line right before its fenced block (invisible when rendered):
                                        status after the path (`PUT /x 409`)
   <!-- readme-test: sh -->             shell: run with bash against that daemon
                                        (the default ports 8090, 8081 and 1502 in
-                                       the text are replaced by the test's)
+                                       the text are replaced by the test's;
+                                       $PUSHGATE_TOKEN is an admin API token)
 
 Untagged ```json blocks must still parse (one document, or one per line):
 a reader copies them. The main README's SIGHUP table must list exactly the
@@ -158,8 +159,11 @@ def free_port():
 
 def api_request(port, method, target, body):
     data = body.encode("utf-8") if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    # api.auth = "required" (the default): the admin token Daemon.start() made.
+    headers.update(systest.api_headers(port))
     req = urllib.request.Request(f"http://127.0.0.1:{port}{target}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
             return r.status, r.read().decode("utf-8", errors="replace")
@@ -205,6 +209,8 @@ def run_readme(args, workdir, path, blocks):
     env = dict(os.environ)
     # Debian's python3 (with python3-pymodbus) before a pyenv or venv one.
     env["PATH"] = "/usr/bin:" + env.get("PATH", "")
+    # A shell example that calls the API sends "Authorization: Bearer $PUSHGATE_TOKEN".
+    env["PUSHGATE_TOKEN"] = getattr(daemon, "api_token", None) or ""
     try:
         for b in live:
             m = REQUEST_RE.match(b.tag)

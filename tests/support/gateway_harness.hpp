@@ -3,6 +3,16 @@
 // Runs a whole pushgate Gateway in-process for integration tests: a fresh
 // data directory, every port on 0 (free loopback ports), extra config
 // overrides per test. Plus a minimal blocking HTTP client for loopback.
+//
+// Credentials (issue 18, api.auth = "required" by default): the harness
+// creates an admin API token at start and registers it for its API port;
+// http_request then sends "Authorization: Bearer <token>" to that port by
+// default. http_request_as sends exactly the credential given (or none), for
+// tests of roles and refusals; api_token(role) makes tokens of other roles.
+// On a new database the harness makes its own account ("harness") before
+// the gateway starts, so the first start creates no `admin`, no password
+// file and no audit event: a test's events are its terminals' only. Tests of
+// the first start ask for Accounts::FirstStart.
 
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/auth/role.hpp"
 #include "gateway/clock.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/gateway.hpp"
@@ -32,9 +43,15 @@ class TempDir {
 
 class GatewayHarness {
  public:
+  enum class Accounts {
+    Harness,     ///< a new database gets the harness's account before the start
+    FirstStart,  ///< none: the gateway's first start creates `admin` as in production
+  };
+
   /** Starts a gateway; `overrides` are `section.key=value` like --set. Throws on failure. */
   explicit GatewayHarness(std::vector<std::string> overrides = {},
-                          std::filesystem::path data_dir = {});
+                          std::filesystem::path data_dir = {},
+                          Accounts accounts = Accounts::Harness);
   ~GatewayHarness();
 
   Gateway& gateway() noexcept { return *gateway_; }
@@ -47,6 +64,12 @@ class GatewayHarness {
   /** Runs a SELECT returning one integer, on a read connection. */
   std::int64_t query_int(const std::string& sql, const std::vector<std::string>& params = {});
 
+  /**
+   * An API token of `role` (created in the store on first use, then the
+   * same one). The admin token is the one http_request sends by default.
+   */
+  std::string api_token(auth::Role role = auth::Role::Admin);
+
  private:
   std::unique_ptr<TempDir> temp_;
   std::filesystem::path data_dir_;
@@ -54,6 +77,8 @@ class GatewayHarness {
   std::unique_ptr<config::Config> config_;
   SystemClock clock_;
   std::unique_ptr<Gateway> gateway_;
+  std::vector<std::pair<auth::Role, std::string>> tokens_;
+  std::uint16_t registered_port_ = 0;
 };
 
 /** The answer to one HTTP request. */
@@ -61,6 +86,7 @@ struct HttpAnswer {
   int status = 0;
   std::string body;
   std::string date_header;
+  std::string set_cookie;  ///< the Set-Cookie header, if any
 };
 
 /**
@@ -69,9 +95,27 @@ struct HttpAnswer {
  */
 HttpAnswer send_raw(std::uint16_t port, const std::string& request_bytes);
 
-/** A GET or POST (body) with Connection: close. */
+/**
+ * A GET or POST (body) with Connection: close; with the bearer token
+ * registered for `port` (register_api_token) when there is one.
+ */
 HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = {});
+
+/**
+ * Like http_request, with "Authorization: Bearer <token>" when `token` is
+ * not empty and no credential at all when it is; `headers` are extra
+ * "Name: value" lines (a Cookie, an X-CSRF-Token).
+ */
+HttpAnswer http_request_as(const std::string& token, std::uint16_t port, const std::string& method,
+                           const std::string& target, const std::string& body = {},
+                           const std::vector<std::string>& headers = {});
+
+/** From now on http_request sends this token to 127.0.0.1:port ("" forgets it). */
+void register_api_token(std::uint16_t port, const std::string& token);
+
+/** The token registered for `port`, or "". */
+std::string registered_api_token(std::uint16_t port);
 
 /**
  * The value of one series ("name{labels}", exactly as exposed) on the

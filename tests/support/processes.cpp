@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 #include <exception>
+#include <fstream>
+#include <stdexcept>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/support/gateway_harness.hpp"
 
@@ -53,6 +57,33 @@ bool wait_http_ready(std::uint16_t port, std::chrono::seconds limit) {
         }
       },
       limit);
+}
+
+std::string admin_api_token(std::uint16_t api_port, const std::string& data_dir) {
+  const std::string file = data_dir + "/initial-admin-password";
+  std::ifstream in(file);
+  std::string name;
+  std::string password;
+  if (!(in >> name >> password)) {
+    throw std::runtime_error("cannot read the first admin's password from " + file);
+  }
+  nlohmann::json login = {{"name", name}, {"password", password}};
+  auto session = http_request_as("", api_port, "POST", "/api/v1/login", login.dump());
+  if (session.status != 200) {
+    throw std::runtime_error("login as " + name + ": " + std::to_string(session.status) + " " +
+                             session.body);
+  }
+  const std::string cookie = session.set_cookie.substr(0, session.set_cookie.find(';'));
+  const auto csrf = nlohmann::json::parse(session.body).at("csrf_token").get<std::string>();
+  auto created = http_request_as("", api_port, "POST", "/api/v1/tokens",
+                                 R"({"name": "test-admin", "role": "admin"})",
+                                 {"Cookie: " + cookie, "X-CSRF-Token: " + csrf});
+  if (created.status != 201) {
+    throw std::runtime_error("token: " + std::to_string(created.status) + " " + created.body);
+  }
+  auto token = nlohmann::json::parse(created.body).at("token").get<std::string>();
+  register_api_token(api_port, token);
+  return token;
 }
 
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit) {

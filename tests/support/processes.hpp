@@ -31,6 +31,15 @@ std::vector<std::string> pushgated_argv(const std::string& daemon, const std::st
 /** Polls GET /readyz on the loopback `port` until it answers 200 or the limit passes. */
 bool wait_http_ready(std::uint16_t port, std::chrono::seconds limit);
 
+/**
+ * For a pushgated process with api.auth = "required" whose API on the
+ * loopback `api_port` answers: logs in as the first admin (the password in
+ * data_dir/initial-admin-password), creates an admin API token with that
+ * session and registers it for `api_port` (http_request sends it from then
+ * on). Returns the token; throws std::runtime_error naming what failed.
+ */
+std::string admin_api_token(std::uint16_t api_port, const std::string& data_dir);
+
 /** Polls `pred` every 10 ms until it holds or the limit passes; returns its last value. */
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit);
 

@@ -359,8 +359,9 @@ TEST_F(MqttBridgeTest, RestRequestOverMqttIsAnsweredByTheSameRouter) {
   EXPECT_EQ(last_json(client, "pushgate/gw/api/response/r3")["status"], 400);
 }
 
-// With api.auth = "required" the tunnel needs no credential (the broker
-// authenticated its client) and what it changes is audited as "mqtt".
+// With api.auth = "required" (the default) the tunnel needs no credential
+// (the broker authenticated its client; its ACL on the request topic is the
+// credential) and what it changes is audited as "mqtt:<request topic>".
 TEST_F(MqttBridgeTest, RestRequestOverMqttPassesTheGuardAndIsAudited) {
   auto h = gateway({"mqtt.api_requests=true", "api.auth=required", "terminals.SNAPI.name=Api"});
   Subscriber client(broker_->uri(), "bms");
@@ -376,8 +377,10 @@ TEST_F(MqttBridgeTest, RestRequestOverMqttPassesTheGuardAndIsAudited) {
       [&] {
         return h->query_int(
                    "SELECT COUNT(*) FROM events WHERE kind = 12"
-                   " AND json_extract(extra, '$.actor') = 'mqtt'"
-                   " AND json_extract(extra, '$.from') = 'internal'") == 1;
+                   " AND json_extract(extra, '$.actor') = 'mqtt:pushgate/gw/api/request'"
+                   " AND json_extract(extra, '$.from') = 'internal'"
+                   " AND json_extract(extra, '$.target') = '/api/v1/terminals/SNAPI/commands'"
+                   " AND json_extract(extra, '$.status') = 202") == 1;
       },
       10s));
 }

@@ -101,7 +101,9 @@ def run(workdir, args):
     db.text_factory = bytes
     try:
         names = [r[0] for r in db.execute("SELECT name FROM terminal_users")]
-        sns = [r[0] for r in db.execute("SELECT sn FROM terminals")]
+        # Audit events (the first admin's creation, API logins) belong to the
+        # gateway itself, under gateway.id ("pushgate"): not a terminal.
+        sns = [r[0] for r in db.execute("SELECT sn FROM terminals WHERE sn != 'pushgate'")]
         raws = [r[0] for r in db.execute("SELECT CAST(raw AS BLOB) FROM events")]
     finally:
         db.close()

@@ -8,6 +8,7 @@ deadline, so a hung daemon fails the test instead of hanging CI.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -30,6 +31,10 @@ SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_
 
 # Every process a test started; run_main kills what is left.
 _spawned = []
+
+# The API token http_get sends to each API port (api.auth = "required" is
+# the default): Daemon.start() makes one with the first admin's password.
+_api_tokens = {}
 
 
 def spawn(argv, log_path, **kwargs):
@@ -109,7 +114,30 @@ class Daemon:
 
         wait_until(ready, timeout, "pushgated to log 'ready'")
         self.read_ports()
+        self.authenticate()
         return self
+
+    def data_dir(self):
+        """gateway.data_dir of the config file (relative: from the workdir)."""
+        with open(self.config_path, encoding="utf-8") as f:
+            m = re.search(r'^data_dir\s*=\s*"([^"]*)"', f.read(), re.M)
+        return os.path.join(self.workdir, m.group(1)) if m else None
+
+    def authenticate(self):
+        """With a first admin's password file in the data directory: logs in,
+        creates an admin API token once (it outlives restarts, in the
+        database) and has http_get send it to this run's API port."""
+        if self.api_port is None:
+            return
+        if getattr(self, "api_token", None) is None:
+            data_dir = self.data_dir()
+            path = os.path.join(data_dir, "initial-admin-password") if data_dir else None
+            if path is None or not os.path.exists(path):
+                return  # api.auth = "off": no account was made
+            with open(path, encoding="utf-8") as f:
+                name, password = f.read().split()
+            self.api_token = login_api_token(self.api_port, name, password)
+        _api_tokens[self.api_port] = self.api_token
 
     def read_ports(self):
         """The ports this run logged that it bound (0 in the config: the kernel chose)."""
@@ -174,9 +202,34 @@ port = 0
 """
 
 
+def api_headers(port):
+    """{"Authorization": "Bearer ..."} for an API port Daemon.authenticate() knows, else {}."""
+    return {"Authorization": "Bearer " + _api_tokens[port]} if port in _api_tokens else {}
+
+
 def http_get(port, path, timeout=10):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+    """GET with the API token registered for `port` (Daemon.authenticate), if any."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=api_headers(port))
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, dict(r.headers), r.read().decode("utf-8", errors="replace")
+
+
+def login_api_token(port, name, password, timeout=30):
+    """POST /api/v1/login, then POST /api/v1/tokens with that session: a new
+    admin API token (shown once)."""
+    base = f"http://127.0.0.1:{port}/api/v1"
+    login = urllib.request.Request(
+        base + "/login", data=json.dumps({"name": name, "password": password}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(login, timeout=timeout) as r:
+        cookie = r.headers["Set-Cookie"].split(";")[0]
+        csrf = json.loads(r.read())["csrf_token"]
+    made = urllib.request.Request(
+        base + "/tokens", data=json.dumps({"name": "system-test", "role": "admin"}).encode(),
+        headers={"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": csrf},
+        method="POST")
+    with urllib.request.urlopen(made, timeout=timeout) as r:
+        return json.loads(r.read())["token"]
 
 
 def open_db(path):
