@@ -132,6 +132,11 @@ if(TARGET GTest::gtest)
     endif()
     _pushgate_pch_donor(pushgate_pch_${kind}_test LIBS ${libs}
                         HEADERS ${_pushgate_${kind}_headers} ${_pushgate_pch_gtest})
+    # The test programs' optimisation (tests/CMakeLists.txt): a PCH is only
+    # valid for the -O level it was built with.
+    if(PUSHGATE_TEST_OPTIMIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+      target_compile_options(pushgate_pch_${kind}_test PRIVATE ${PUSHGATE_TEST_OPTIMIZE})
+    endif()
   endforeach()
 endif()
 
@@ -173,7 +178,14 @@ foreach(t ${_pushgate_all_targets} pushgate_pch_core pushgate_pch_sim pushgate_p
   else()
     set(kind plain)
   endif()
-  if(TARGET GTest::gtest AND _pushgate_real_GTest IN_LIST closure)
+  # The *_test donors are built like the test programs (PUSHGATE_TEST_OPTIMIZE);
+  # another target linking GoogleTest gets the donor without it.
+  get_target_property(test_optimized ${t} PUSHGATE_TEST_OPTIMIZED)
+  set(test_donor_matches TRUE)
+  if(PUSHGATE_TEST_OPTIMIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug" AND NOT test_optimized)
+    set(test_donor_matches FALSE)
+  endif()
+  if(TARGET GTest::gtest AND _pushgate_real_GTest IN_LIST closure AND test_donor_matches)
     string(APPEND kind _test)
   endif()
   set_target_properties(${t} PROPERTIES PRECOMPILE_HEADERS_REUSE_FROM pushgate_pch_${kind})
