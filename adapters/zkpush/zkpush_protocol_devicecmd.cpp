@@ -14,7 +14,6 @@ using text::Line;
 using text::LineCursor;
 using text::make_problem;
 using text::parse_integer;
-using text::quoted;
 using text::split;
 
 /** The key of the first '&'-separated pair on a line. */
@@ -64,11 +63,11 @@ void finish_confirmation(PendingConfirmation&& pending, std::string_view body,
   if (!pending.id || pending.id->empty()) {
     reason = "confirmation without ID";
   } else if (!pending.return_text) {
-    reason = "confirmation of ID " + quoted(*pending.id) + " without Return";
+    reason = "confirmation of ID " + text::quoted(*pending.id) + " without Return";
   } else {
     code = parse_integer<std::int64_t>(*pending.return_text);
     if (!code) {
-      reason = "Return is not a number: " + quoted(*pending.return_text);
+      reason = "Return is not a number: " + text::quoted(*pending.return_text);
     }
   }
   if (!reason.empty() || !code) {

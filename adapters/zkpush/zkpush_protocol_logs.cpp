@@ -18,7 +18,6 @@ using text::Line;
 using text::LineCursor;
 using text::make_problem;
 using text::parse_integer;
-using text::quoted;
 using text::split;
 using text::split_tab_pairs;
 
@@ -71,11 +70,11 @@ LineOutcome parse_oplog_fields(std::string_view rest) {
   }
   std::optional<int> op_type = parse_integer<int>(fields[0]);
   if (!op_type) {
-    return {std::nullopt, "OPLOG type is not a number: " + quoted(fields[0])};
+    return {std::nullopt, "OPLOG type is not a number: " + text::quoted(fields[0])};
   }
   std::optional<DeviceTime> time = parse_device_time(fields[2]);
   if (!time) {
-    return {std::nullopt, "OPLOG time is not YYYY-MM-DD HH:MM:SS: " + quoted(fields[2])};
+    return {std::nullopt, "OPLOG time is not YYYY-MM-DD HH:MM:SS: " + text::quoted(fields[2])};
   }
   OplogRecord record;
   record.op_type = *op_type;
@@ -102,7 +101,7 @@ LineOutcome parse_keyed_fields(OperlogKind kind, std::string_view rest) {
   KeyValues pairs;
   std::string_view bad_field;
   if (!split_tab_pairs(rest, pairs, bad_field)) {
-    return {std::nullopt, "field without key=value: " + quoted(bad_field)};
+    return {std::nullopt, "field without key=value: " + text::quoted(bad_field)};
   }
   FieldTaker taker(std::move(pairs));
   std::string error;
@@ -216,14 +215,14 @@ void typed_lines(std::string_view body, std::optional<OperlogKind> only, std::st
         sep == std::string_view::npos ? std::string_view() : line.text.substr(sep + 1);
     std::optional<OperlogKind> kind = kind_from_word(word);
     if (!kind) {
-      on_problem(make_problem(line.number, "unknown record type " + quoted(word), line.text));
+      on_problem(make_problem(line.number, "unknown record type " + text::quoted(word), line.text));
       continue;
     }
     const bool allowed = only ? *kind == *only : *kind != OperlogKind::ErrorLog;
     if (!allowed) {
       on_problem(make_problem(
           line.number,
-          "record type " + quoted(word) + " not expected in table=" + std::string(table),
+          "record type " + text::quoted(word) + " not expected in table=" + std::string(table),
           line.text));
       continue;
     }
@@ -343,17 +342,17 @@ void for_each_attlog(std::string_view body, AttlogLayout layout,
     }
     std::optional<DeviceTime> time = parse_device_time(fields[1]);
     if (!time) {
-      problem("ATTLOG time is not YYYY-MM-DD HH:MM:SS: " + quoted(fields[1]));
+      problem("ATTLOG time is not YYYY-MM-DD HH:MM:SS: " + text::quoted(fields[1]));
       continue;
     }
     std::optional<int> status = parse_integer<int>(fields[2]);
     if (!status) {
-      problem("ATTLOG status is not a number: " + quoted(fields[2]));
+      problem("ATTLOG status is not a number: " + text::quoted(fields[2]));
       continue;
     }
     std::optional<int> verify = parse_integer<int>(fields[3]);
     if (!verify) {
-      problem("ATTLOG verify mode is not a number: " + quoted(fields[3]));
+      problem("ATTLOG verify mode is not a number: " + text::quoted(fields[3]));
       continue;
     }
     AttlogRecord record;

@@ -17,7 +17,6 @@ using text::LineCursor;
 using text::LineEnd;
 using text::make_problem;
 using text::parse_integer;
-using text::quoted;
 using text::split_tab_pairs;
 
 /** A field's value as decode_door_states wants it: empty counts as absent. */
@@ -61,7 +60,7 @@ DoorStatesResult decode_door_states(std::optional<std::string_view> sensor,
       return true;
     }
     if (!decode_hex_bytes(*text, out)) {
-      result.error = std::string(name) + " is not hex byte pairs: " + quoted(*text);
+      result.error = std::string(name) + " is not hex byte pairs: " + text::quoted(*text);
       return false;
     }
     return true;
@@ -179,7 +178,7 @@ RtStateResult parse_rtstate(std::string_view body, std::size_t door_count) {
     KeyValues pairs;
     std::string_view bad_field;
     if (!split_tab_pairs(line.text, pairs, bad_field, KeySpaces::Skip)) {
-      problem("field without key=value: " + quoted(bad_field));
+      problem("field without key=value: " + text::quoted(bad_field));
       continue;
     }
     FieldTaker taker(std::move(pairs));
@@ -225,7 +224,7 @@ EventOutcome parse_event_line(std::string_view text, bool remote_auth) {
   KeyValues pairs;
   std::string_view bad_field;
   if (!split_tab_pairs(text, pairs, bad_field, KeySpaces::Skip)) {
-    return {std::nullopt, std::nullopt, "field without key=value: " + quoted(bad_field)};
+    return {std::nullopt, std::nullopt, "field without key=value: " + text::quoted(bad_field)};
   }
   FieldTaker taker(std::move(pairs));
   std::optional<std::string> time = taker.take({"time"});
@@ -256,7 +255,7 @@ EventOutcome parse_event_line(std::string_view text, bool remote_auth) {
       r.verify_mode = parse_integer<int>(r.verify_type_text);
       if (!r.verify_mode) {
         taker.fail("verifytype is neither a mode number nor a 16-bit style string: " +
-                   quoted(r.verify_type_text));
+                   text::quoted(r.verify_type_text));
       }
     }
   }

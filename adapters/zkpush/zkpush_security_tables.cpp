@@ -21,7 +21,6 @@ using text::LineCursor;
 using text::LineEnd;
 using text::make_problem;
 using text::parse_integer;
-using text::quoted;
 using text::sanitized;
 using text::split_tab_pairs;
 using text::trim_spaces;
@@ -203,7 +202,7 @@ TypedRecord typed_record(TableKind kind, FieldTaker& t) {
         // times: time_second is still the terminal's own stamp.
         x.time = decode_old_time(*value);
       } else {
-        t.fail("time_second is not a number: " + quoted(*seconds));
+        t.fail("time_second is not a number: " + text::quoted(*seconds));
       }
       return x;
     }
@@ -216,7 +215,7 @@ TypedRecord typed_record(TableKind kind, FieldTaker& t) {
 
 /** Joins one table name and its problem reason: "record type 'x' not expected in tablename=y". */
 std::string unexpected_type(std::string_view word, std::string_view table_name) {
-  return "record type " + quoted(word) +
+  return "record type " + text::quoted(word) +
          " not expected in tablename=" + sanitized(table_name.substr(0, 40));
 }
 
@@ -266,7 +265,7 @@ TableDataResult parse_tabledata(std::string_view table_name, std::string_view bo
     TableEntry entry;
     std::string_view bad_field;
     if (!split_tab_pairs(rest, entry.fields, bad_field, KeySpaces::Skip)) {
-      problem("field without key=value: " + quoted(bad_field));
+      problem("field without key=value: " + text::quoted(bad_field));
       continue;
     }
     if (entry.fields.empty()) {
@@ -455,7 +454,7 @@ QueryDataResult parse_querydata(const QueryResult& query, std::string_view body)
       if (!result.params.table_name.empty() && !iequals(key, result.params.table_name)) {
         result.problems.push_back(
             make_problem(line.number,
-                         "count answer for " + quoted(key) + " in tablename=" +
+                         "count answer for " + text::quoted(key) + " in tablename=" +
                              sanitized(std::string_view(result.params.table_name).substr(0, 40)),
                          line.text));
         continue;
@@ -465,7 +464,7 @@ QueryDataResult parse_querydata(const QueryResult& query, std::string_view body)
     return result;
   }
   result.problems.push_back(
-      make_problem(1, "querydata type " + quoted(type) + " is not parsed", body));
+      make_problem(1, "querydata type " + text::quoted(type) + " is not parsed", body));
   return result;
 }
 

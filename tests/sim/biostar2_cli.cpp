@@ -10,59 +10,22 @@
 #include <limits>
 #include <map>
 
+#include "tests/sim/cli_flags.hpp"
+
 namespace pushgate::sim::biostar2 {
-namespace {
-
-bool number(const std::string& flag, const std::string& v, std::uint64_t lo, std::uint64_t hi,
-            std::uint64_t& out, std::string& error) {
-  std::uint64_t n = 0;
-  bool ok = !v.empty() && v.size() <= 19;
-  for (const char c : v) {
-    ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-  }
-  if (!ok || n < lo || n > hi) {
-    error = flag + ": expected a number in " + std::to_string(lo) + ".." + std::to_string(hi) +
-            ", got '" + v + "'";
-    return false;
-  }
-  out = n;
-  return true;
-}
-
-}  // namespace
 
 BioStar2CliParse parse_biostar2_command_line(const std::vector<std::string>& args) {
   BioStar2CliParse out;
   auto& c = out.cli;
   auto& s = c.server;
-  using Setter = std::function<bool(const std::string&, const std::string&, std::string&)>;
-  const auto text = [](std::string& field) -> Setter {
-    return [&field](const std::string& f, const std::string& v, std::string& e) {
-      if (v.empty()) {
-        e = f + ": empty value";
-        return false;
-      }
-      field = v;
-      return true;
-    };
-  };
-  const auto num = [](auto& field, std::uint64_t lo, std::uint64_t hi) -> Setter {
-    return [&field, lo, hi](const std::string& f, const std::string& v, std::string& e) {
-      std::uint64_t n = 0;
-      if (!number(f, v, lo, hi, n, e)) {
-        return false;
-      }
-      field = static_cast<std::remove_reference_t<decltype(field)>>(n);
-      return true;
-    };
+  const auto text = [](std::string& field) { return cli::text(field); };
+  const auto num = [](auto& field, std::uint64_t lo, std::uint64_t hi) {
+    return cli::number(field, lo, hi);
   };
   std::uint64_t port = 0;
   std::uint64_t timeout_ms = static_cast<std::uint64_t>(s.session_idle_timeout.count());
   std::string rate_text;
-  const std::map<std::string, Setter, std::less<>> with_value = {
+  const cli::Setters with_value = {
       {"--port", num(port, 0, 65535)},
       {"--user", text(s.login_id)},
       {"--password", text(s.password)},
@@ -76,39 +39,16 @@ BioStar2CliParse parse_biostar2_command_line(const std::vector<std::string>& arg
       {"--seed", num(c.seed, 0, std::numeric_limits<std::int64_t>::max())},
       {"--cert-out", text(c.cert_out)},
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+  switch (cli::parse_flags(args, with_value, {{"--plain", [&s] { s.tls = false; }}}, "biostar2",
+                           out.error)) {
+    case cli::Parsed::Help:
       out.help = true;
       out.ok = true;
       return out;
-    }
-    if (arg == "--plain") {
-      s.tls = false;
-      continue;
-    }
-    std::string value;
-    bool inline_value = false;
-    if (const auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      inline_value = true;
-    }
-    const auto setter = with_value.find(arg);
-    if (setter == with_value.end()) {
-      out.error = "unknown argument '" + args[i] + "' (see biostar2 --help)";
+    case cli::Parsed::Error:
       return out;
-    }
-    if (!inline_value) {
-      if (i + 1 >= args.size()) {
-        out.error = arg + ": missing value";
-        return out;
-      }
-      value = args[++i];
-    }
-    if (!setter->second(arg, value, out.error)) {
-      return out;
-    }
+    case cli::Parsed::Ok:
+      break;
   }
   s.port = static_cast<std::uint16_t>(port);
   s.session_idle_timeout = std::chrono::milliseconds(timeout_ms);

@@ -8,27 +8,10 @@
 #include <limits>
 #include <map>
 
+#include "tests/sim/cli_flags.hpp"
+
 namespace pushgate::sim::dahua {
 namespace {
-
-bool number(std::string_view flag, const std::string& v, std::uint64_t lo, std::uint64_t hi,
-            std::uint64_t& out, std::string& error) {
-  std::uint64_t n = 0;
-  bool ok = !v.empty() && v.size() <= 19;
-  for (const char c : v) {
-    ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-  }
-  if (!ok || n < lo || n > hi) {
-    error = std::string(flag) + ": expected a number in " + std::to_string(lo) + ".." +
-            std::to_string(hi) + ", got '" + v + "'";
-    return false;
-  }
-  out = n;
-  return true;
-}
 
 /// "host:port/path" -> PushConfig fields.
 bool push_url(const std::string& v, PushConfig& p, std::string& error) {
@@ -42,7 +25,7 @@ bool push_url(const std::string& v, PushConfig& p, std::string& error) {
   const auto colon = hostport.rfind(':');
   std::uint64_t port = 0;
   if (colon == std::string::npos ||
-      !number("--push-url", hostport.substr(colon + 1), 1, 65535, port, error)) {
+      !cli::parse_number("--push-url", hostport.substr(colon + 1), 1, 65535, port, error)) {
     error = "--push-url: expected http://HOST:PORT/PATH, got '" + v + "'";
     return false;
   }
@@ -64,31 +47,15 @@ DahuaCliParse parse_dahua_command_line(const std::vector<std::string>& args) {
   auto& d = c.device;
   PushConfig push;
   bool push_set = false;
-  using Setter = std::function<bool(const std::string&, const std::string&, std::string&)>;
-  const auto text = [](std::string& field) -> Setter {
-    return [&field](const std::string& f, const std::string& v, std::string& e) {
-      if (v.empty()) {
-        e = f + ": empty value";
-        return false;
-      }
-      field = v;
-      return true;
-    };
-  };
-  const auto num = [](auto& field, std::uint64_t lo, std::uint64_t hi) -> Setter {
-    return [&field, lo, hi](const std::string& f, const std::string& v, std::string& e) {
-      std::uint64_t n = 0;
-      if (!number(f, v, lo, hi, n, e)) {
-        return false;
-      }
-      field = static_cast<std::remove_reference_t<decltype(field)>>(n);
-      return true;
-    };
+  using cli::Setter;
+  const auto text = [](std::string& field) { return cli::text(field); };
+  const auto num = [](auto& field, std::uint64_t lo, std::uint64_t hi) {
+    return cli::number(field, lo, hi);
   };
   const auto millis = [](std::chrono::milliseconds& field, std::uint64_t lo) -> Setter {
     return [&field, lo](const std::string& f, const std::string& v, std::string& e) {
       std::uint64_t n = 0;
-      if (!number(f, v, lo, 7ULL * 24 * 3600 * 1000, n, e)) {
+      if (!cli::parse_number(f, v, lo, 7ULL * 24 * 3600 * 1000, n, e)) {
         return false;
       }
       field = std::chrono::milliseconds(n);
@@ -100,7 +67,7 @@ DahuaCliParse parse_dahua_command_line(const std::vector<std::string>& args) {
   std::string rate_text;
   std::string format = "json";
   std::string encoding = "none";
-  const std::map<std::string, Setter, std::less<>> with_value = {
+  const cli::Setters with_value = {
       {"--port", num(port, 0, 65535)},
       {"--user", text(d.user)},
       {"--password", text(d.password)},
@@ -131,39 +98,16 @@ DahuaCliParse parse_dahua_command_line(const std::vector<std::string>& args) {
       {"--push-retry-ms", millis(push.retry_interval, 1)},
       {"--push-keepalive-ms", millis(push.keepalive_interval, 0)},
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+  switch (cli::parse_flags(args, with_value, {{"--old-firmware", [&d] { d.old_firmware = true; }}},
+                           "dahua", out.error)) {
+    case cli::Parsed::Help:
       out.help = true;
       out.ok = true;
       return out;
-    }
-    if (arg == "--old-firmware") {
-      d.old_firmware = true;
-      continue;
-    }
-    std::string value;
-    bool inline_value = false;
-    if (const auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      inline_value = true;
-    }
-    const auto setter = with_value.find(arg);
-    if (setter == with_value.end()) {
-      out.error = "unknown argument '" + args[i] + "' (see dahua --help)";
+    case cli::Parsed::Error:
       return out;
-    }
-    if (!inline_value) {
-      if (i + 1 >= args.size()) {
-        out.error = arg + ": missing value";
-        return out;
-      }
-      value = args[++i];
-    }
-    if (!setter->second(arg, value, out.error)) {
-      return out;
-    }
+    case cli::Parsed::Ok:
+      break;
   }
   d.port = static_cast<std::uint16_t>(port);
   if (!offset_text.empty()) {

@@ -3,17 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
+
+#include "tests/support/generated_section.hpp"
 
 namespace pushgate::adapters::dahua {
 namespace {
-
-constexpr std::string_view kBegin = "<!-- BEGIN GENERATED: dahua code tables";
-constexpr std::string_view kEnd = "<!-- END GENERATED: dahua code tables -->";
 
 TEST(DahuaCodes, KindsAreEventKindNamesAndUnknownCodesAreKept) {
   const std::set<std::string_view> kinds{"access", "alarm", "door_state", "operation",
@@ -63,28 +58,10 @@ TEST(DahuaCodes, TablesHaveNoDuplicateKeys) {
  * with PUSHGATE_UPDATE_DAHUA_README=1 to rewrite them, and commit the README.
  */
 TEST(DahuaCodes, ReadmeTablesMatchTheCode) {
-  const std::filesystem::path path =
-      std::filesystem::path(PUSHGATE_SOURCE_DIR) / "adapters" / "dahua" / "README.md";
-  std::ifstream in(path, std::ios::binary);
-  ASSERT_TRUE(in) << path;
-  std::string readme{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  in.close();
-  const std::size_t begin = readme.find(kBegin);
-  ASSERT_NE(begin, std::string::npos) << "README lacks the BEGIN marker";
-  const std::size_t body = readme.find('\n', begin) + 1;
-  const std::size_t end = readme.find(kEnd, body);
-  ASSERT_NE(end, std::string::npos) << "README lacks the END marker";
-  const std::string expected = render_code_tables_markdown();
-  if (readme.compare(body, end - body, expected) != 0 &&
-      std::getenv("PUSHGATE_UPDATE_DAHUA_README") != nullptr) {
-    readme.replace(body, end - body, expected);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << readme;
-    GTEST_SKIP() << "rewrote " << path;
-  }
-  EXPECT_EQ(readme.substr(body, end - body), expected)
-      << "adapters/dahua/README.md drifted from adapters/dahua/dahua_codes.cpp; rerun this test "
-         "with PUSHGATE_UPDATE_DAHUA_README=1 and commit the README";
+  pushgate::test::expect_generated_section(
+      {"adapters/dahua/README.md", "dahua code tables", "adapters/dahua/dahua_codes.cpp",
+       "PUSHGATE_UPDATE_DAHUA_README"},
+      render_code_tables_markdown());
 }
 
 }  // namespace

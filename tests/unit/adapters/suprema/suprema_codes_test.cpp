@@ -3,18 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <utility>
 
+#include "tests/support/generated_section.hpp"
+
 namespace pushgate::adapters::suprema {
 namespace {
-
-constexpr std::string_view kBegin = "<!-- BEGIN GENERATED: suprema code tables";
-constexpr std::string_view kEnd = "<!-- END GENERATED: suprema code tables -->";
 
 TEST(SupremaCodes, KindsAreEventKindNames) {
   const std::set<std::string_view> kinds{"access",    "alarm",      "door_state",
@@ -108,28 +103,10 @@ TEST(SupremaCodes, TablesHaveNoDuplicateKeys) {
  * with PUSHGATE_UPDATE_SUPREMA_README=1 to rewrite them, and commit the README.
  */
 TEST(SupremaCodes, ReadmeTablesMatchTheCode) {
-  const std::filesystem::path path =
-      std::filesystem::path(PUSHGATE_SOURCE_DIR) / "adapters" / "suprema" / "README.md";
-  std::ifstream in(path, std::ios::binary);
-  ASSERT_TRUE(in) << path;
-  std::string readme{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  in.close();
-  const std::size_t begin = readme.find(kBegin);
-  ASSERT_NE(begin, std::string::npos) << "README lacks the BEGIN marker";
-  const std::size_t body = readme.find('\n', begin) + 1;
-  const std::size_t end = readme.find(kEnd, body);
-  ASSERT_NE(end, std::string::npos) << "README lacks the END marker";
-  const std::string expected = render_code_tables_markdown();
-  if (readme.compare(body, end - body, expected) != 0 &&
-      std::getenv("PUSHGATE_UPDATE_SUPREMA_README") != nullptr) {
-    readme.replace(body, end - body, expected);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << readme;
-    GTEST_SKIP() << "rewrote " << path;
-  }
-  EXPECT_EQ(readme.substr(body, end - body), expected)
-      << "adapters/suprema/README.md drifted from adapters/suprema/suprema_codes.cpp; rerun this "
-         "test with PUSHGATE_UPDATE_SUPREMA_README=1 and commit the README";
+  pushgate::test::expect_generated_section(
+      {"adapters/suprema/README.md", "suprema code tables", "adapters/suprema/suprema_codes.cpp",
+       "PUSHGATE_UPDATE_SUPREMA_README"},
+      render_code_tables_markdown());
 }
 
 }  // namespace
