@@ -182,7 +182,8 @@ TEST(ApiTlsTest, LoginAndARouteWorkOverHttpsAndTheCookieIsSecure) {
   TempDir certs;
   auto files = make_cert(certs.path());
   GatewayHarness gw(
-      {"api.auth=required", "api.tls_cert_file=" + files.cert, "api.tls_key_file=" + files.key});
+      {"api.auth=required", "api.tls_cert_file=" + files.cert, "api.tls_key_file=" + files.key}, {},
+      GatewayHarness::Accounts::FirstStart);
   auto port = gw.api_port();
   auto login = call_tls(port, files.cert_pem, bhttp::verb::post, "/api/v1/login",
                         json{{"name", "admin"}, {"password", admin_password(gw)}}.dump(), kJson);
@@ -348,7 +349,8 @@ TEST(ApiExposureTest, TlsAndCredentialsOnANonLoopbackAddressOrLoopbackSayNothing
 class CorsTest : public ::testing::Test {
  protected:
   CorsTest()
-      : gw_({"api.auth=required", "api.cors_origins=[\"https://ops.example:8443\"]"}),
+      : gw_({"api.auth=required", "api.cors_origins=[\"https://ops.example:8443\"]"}, {},
+            GatewayHarness::Accounts::FirstStart),
         port_(gw_.api_port()),
         own_("http://127.0.0.1:" + std::to_string(port_)) {
     auto login = call(port_, bhttp::verb::post, "/api/v1/login",

@@ -77,7 +77,9 @@ struct Session {
 
 class AuthUsersTest : public ::testing::Test {
  protected:
-  AuthUsersTest() : gw_({"api.auth=required"}), port_(gw_.api_port()) {
+  AuthUsersTest()
+      : gw_({"api.auth=required"}, {}, GatewayHarness::Accounts::FirstStart),
+        port_(gw_.api_port()) {
     std::ifstream f(gw_.data_dir() / "initial-admin-password");
     std::string name;
     f >> name >> admin_password_;

@@ -244,7 +244,8 @@ class EventStreamTest : public ::testing::Test {
   explicit EventStreamTest(std::vector<std::string> extra = {}) {
     std::vector<std::string> sets = {"api.auth=required", "api.max_event_streams=2"};
     sets.insert(sets.end(), extra.begin(), extra.end());
-    gw_ = std::make_unique<GatewayHarness>(sets);
+    gw_ = std::make_unique<GatewayHarness>(sets, std::filesystem::path{},
+                                           GatewayHarness::Accounts::FirstStart);
     port_ = gw_->api_port();
     std::istringstream line(slurp(gw_->data_dir() / "initial-admin-password"));
     std::string name;
