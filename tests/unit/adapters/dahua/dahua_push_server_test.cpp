@@ -673,8 +673,10 @@ TEST(DahuaPushServer, DigestUploadOverTls) {
   const auto uploads = listener.uploads();
   ASSERT_EQ(uploads.size(), 1u);
   EXPECT_EQ(uploads[0].peer.device, "door-1");
-  // Plain HTTP on the TLS listener gets no answer.
-  EXPECT_EQ(request(listener.port(), bhttp::verb::post, kPath, kEventJson).status, 0u);
+  // Plain HTTP on the TLS listener is told 400 (this port speaks HTTPS
+  // only) and closed; nothing is taken.
+  EXPECT_EQ(request(listener.port(), bhttp::verb::post, kPath, kEventJson).status, 400u);
+  EXPECT_EQ(listener.uploads().size(), 1u);
 }
 
 TEST(DahuaPushServer, StopAnswersUncommittedUploads503AfterTheGrace) {
