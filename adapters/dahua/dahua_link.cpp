@@ -14,6 +14,7 @@
 #include "adapters/dahua/dahua_mapping.hpp"
 #include "gateway/access_decider.hpp"
 #include "gateway/adapter_state.hpp"
+#include "gateway/await_commit.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
@@ -162,32 +163,7 @@ net::awaitable<void> DeviceLink::sleep(std::chrono::milliseconds delay) {
 }
 
 net::awaitable<CommitResult> DeviceLink::commit(WriteBatch& batch) {
-  struct Wait {
-    explicit Wait(net::strand<net::io_context::executor_type> ex) : timer(ex) {}
-    net::steady_timer timer;
-    std::optional<CommitResult> result;
-  };
-  auto wait = std::make_shared<Wait>(strand_);
-  EventLog* log = shared_.ctx.events;
-  if (log == nullptr) {
-    CommitResult r;
-    r.ec = boost::system::errc::make_error_code(boost::system::errc::not_supported);
-    co_return r;
-  }
-  wait->timer.expires_at(net::steady_timer::time_point::max());
-  // `done` runs on the writer thread: the result goes back to the strand.
-  log->append(std::move(batch), [wait, ex = strand_](CommitResult r) {
-    net::post(ex, [wait, r = std::move(r)]() mutable {
-      wait->result = std::move(r);
-      wait->timer.cancel();
-    });
-  });
-  error_code ec;
-  while (!wait->result) {
-    co_await wait->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-  }
-  CommitResult r = std::move(*wait->result);
-  co_return r;
+  return await_commit(shared_.ctx.events, std::move(batch), strand_);
 }
 
 void DeviceLink::set_state(LinkState state, const std::string& reason) {
