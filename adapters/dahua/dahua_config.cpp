@@ -1,11 +1,10 @@
 #include "adapters/dahua/dahua_config.hpp"
 
-#include <sys/stat.h>
-
 #include <charconv>
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "gateway/config/device_credentials.hpp"
 
 namespace pushgate::adapters::dahua {
 
@@ -303,32 +302,8 @@ std::string load_password(DeviceConfig& device) {
   if (device.password_file.empty()) {
     return {};
   }
-  const auto k = key(device.name, "password_file");
-  struct stat st {};
-  if (::stat(device.password_file.c_str(), &st) != 0) {
-    return k + ": cannot read " + device.password_file;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return k + ": " + device.password_file + " is not a regular file";
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    // A device's admin password: only the service may read it.
-    return k + ": " + device.password_file +
-           " may be read or written by group or others (chmod 600 it)";
-  }
-  std::ifstream in(device.password_file, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return k + ": cannot read " + device.password_file;
-  }
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  if (line.empty()) {
-    return k + ": " + device.password_file + " is empty";
-  }
-  device.password = std::move(line);
-  return {};
+  auto problem = config::read_secret_file(device.password_file, device.password);
+  return problem.empty() ? problem : key(device.name, "password_file") + ": " + problem;
 }
 
 std::vector<config::ConfigError> DahuaConfig::validate(const config::Config& c) {
@@ -348,23 +323,8 @@ std::vector<config::ConfigError> DahuaConfig::validate(const config::Config& c) 
     if (dev.user.empty()) {
       errors.push_back({key(dev.name, "user"), "is required"});
     }
-    if (!dev.password.empty() && !dev.password_file.empty()) {
-      errors.push_back(
-          {key(dev.name, "password"), "set either password or password_file, not both"});
-    } else if (dev.password.empty() && dev.password_file.empty()) {
-      errors.push_back(
-          {key(dev.name, "password"), "one of password and password_file is required"});
-    } else if (auto problem = load_password(dev); !problem.empty()) {
-      errors.push_back({key(dev.name, "password_file"), problem.substr(problem.find(": ") + 2)});
-    }
-    if (!dev.ca_file.empty()) {
-      std::ifstream in(dev.ca_file);
-      if (!dev.https) {
-        errors.push_back({key(dev.name, "ca_file"), "is set but https is off"});
-      } else if (!in) {
-        errors.push_back({key(dev.name, "ca_file"), "cannot read " + dev.ca_file});
-      }
-    }
+    config::DeviceAccess access{dev.password, dev.password_file, dev.https, dev.ca_file};
+    config::check_device_access(std::string(kDevices) + "." + dev.name, access, errors);
     std::set<int> doors;
     for (const auto& entry : c.get_list(key(dev.name, "door_map"))) {
       int event_door = 0;

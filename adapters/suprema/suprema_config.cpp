@@ -1,10 +1,9 @@
 #include "adapters/suprema/suprema_config.hpp"
 
-#include <sys/stat.h>
-
 #include <charconv>
-#include <fstream>
 #include <set>
+
+#include "gateway/config/device_credentials.hpp"
 
 namespace pushgate::adapters::suprema {
 
@@ -294,31 +293,8 @@ std::string load_password(ServerConfig& server) {
   if (server.password_file.empty()) {
     return {};
   }
-  const auto k = key(server.name, "password_file");
-  struct stat st {};
-  if (::stat(server.password_file.c_str(), &st) != 0) {
-    return k + ": cannot read " + server.password_file;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return k + ": " + server.password_file + " is not a regular file";
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return k + ": " + server.password_file +
-           " may be read or written by group or others (chmod 600 it)";
-  }
-  std::ifstream in(server.password_file, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return k + ": cannot read " + server.password_file;
-  }
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  if (line.empty()) {
-    return k + ": " + server.password_file + " is empty";
-  }
-  server.password = std::move(line);
-  return {};
+  auto problem = config::read_secret_file(server.password_file, server.password);
+  return problem.empty() ? problem : key(server.name, "password_file") + ": " + problem;
 }
 
 std::vector<config::ConfigError> SupremaConfig::validate(const config::Config& c) {
@@ -339,23 +315,11 @@ std::vector<config::ConfigError> SupremaConfig::validate(const config::Config& c
     if (s.user.empty()) {
       errors.push_back({key(s.name, "user"), "is required"});
     }
-    if (!s.password.empty() && !s.password_file.empty()) {
-      errors.push_back({key(s.name, "password"), "set either password or password_file, not both"});
-    } else if (s.password.empty() && s.password_file.empty()) {
-      errors.push_back({key(s.name, "password"), "one of password and password_file is required"});
-    } else if (auto problem = load_password(s); !problem.empty()) {
-      errors.push_back({key(s.name, "password_file"), problem.substr(problem.find(": ") + 2)});
-    }
-    if (!s.ca_file.empty()) {
-      std::ifstream in(s.ca_file);
-      if (!s.https) {
-        errors.push_back({key(s.name, "ca_file"), "is set but https is off"});
-      } else if (s.insecure_skip_verify) {
-        errors.push_back(
-            {key(s.name, "insecure_skip_verify"), "is set together with ca_file: choose one"});
-      } else if (!in) {
-        errors.push_back({key(s.name, "ca_file"), "cannot read " + s.ca_file});
-      }
+    config::DeviceAccess access{s.password, s.password_file, s.https, s.ca_file};
+    config::check_device_access(std::string(kServers) + "." + s.name, access, errors);
+    if (!s.ca_file.empty() && s.https && s.insecure_skip_verify) {
+      errors.push_back(
+          {key(s.name, "insecure_skip_verify"), "is set together with ca_file: choose one"});
     }
     std::set<int> doors;
     for (const auto& entry : c.get_list(key(s.name, "door_map"))) {
