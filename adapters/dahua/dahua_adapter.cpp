@@ -4,6 +4,7 @@
 
 #include "gateway/adapter_state.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/link_support.hpp"
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::dahua {
@@ -48,15 +49,8 @@ boost::system::error_code DahuaAdapter::start() {
     }
     std::shared_ptr<boost::asio::ssl::context> ctx;
     if (dev.https) {
-      namespace ssl = boost::asio::ssl;
-      ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
       boost::system::error_code ec;
-      ctx->set_verify_mode(ssl::verify_peer);
-      if (!dev.ca_file.empty()) {
-        ctx->load_verify_file(dev.ca_file, ec);
-      } else {
-        ctx->set_default_verify_paths(ec);
-      }
+      ctx = tls_client_context(dev.ca_file, true, ec);
       if (ec) {
         start_error_ = "dahua.devices." + dev.name + ".ca_file: cannot load \"" + dev.ca_file +
                        "\": " + ec.message();
@@ -103,23 +97,7 @@ boost::system::error_code DahuaAdapter::start() {
   for (std::size_t i = 0; i < config_.devices.size(); ++i) {
     links_.push_back(std::make_shared<DeviceLink>(*shared_, config_.devices[i], tls[i]));
   }
-  // The registry outlives the adapter and the io_context its links' timers
-  // belong to: it must not own a link.
-  const std::vector<std::weak_ptr<DeviceLink>> weak_links(links_.begin(), links_.end());
-  for (std::size_t s = 0; s < std::size(kStates); ++s) {
-    const auto state = static_cast<LinkState>(s);
-    m.callback_gauge("pushgate_dahua_devices", "Dahua devices by link state",
-                     [links = weak_links, state] {
-                       double n = 0;
-                       for (const auto& w : links) {
-                         if (auto l = w.lock()) {
-                           n += l->state() == state ? 1 : 0;
-                         }
-                       }
-                       return n;
-                     },
-                     {{"state", kStates[s]}});
-  }
+  register_link_states(m, "pushgate_dahua_devices", "Dahua devices by link state", links_, kStates);
   std::vector<PushCredential> pushers;
   for (const auto& dev : config_.devices) {
     if (dev.pushes()) {
@@ -167,23 +145,7 @@ boost::system::error_code DahuaAdapter::start() {
   // Commands for the pull-mode devices go to them over their link as soon as
   // they are queued (or when the device is back); push-only devices are not
   // reached by the gateway.
-  CommandQueue::Pusher pusher;
-  pusher.owns = [links = links_](std::string_view sn) {
-    for (const auto& l : links) {
-      if (!sn.empty() && l->serial() == sn) {
-        return true;
-      }
-    }
-    return false;
-  };
-  pusher.ready = [links = links_](const std::string& sn) {
-    for (const auto& l : links) {
-      if (l->serial() == sn) {
-        l->commands_ready();
-      }
-    }
-  };
-  pusher_ = ctx_.commands.add_pusher(std::move(pusher));
+  pusher_ = ctx_.commands.add_pusher(link_pusher(links_));
   shared_->log->info("{} Dahua device(s)", links_.size());
   return {};
 }

@@ -86,11 +86,14 @@ class DeviceLink : public std::enable_shared_from_this<DeviceLink> {
   const DeviceConfig& device() const noexcept { return device_; }
   /** The device's serial ("" before the first login). Any thread. */
   std::string serial() const;
+  /** Whether `sn` is this device (its commands go through this link). Any thread. */
+  bool owns(std::string_view sn) const { return !sn.empty() && serial() == sn; }
   /**
    * The command queue has commands for this device (any thread): they are
    * taken and run now when the device is connected, else when it comes back.
    */
   void commands_ready();
+  void commands_ready(const std::string& /*sn: this device's*/) { commands_ready(); }
   /**
    * A push upload of this device (any thread): its events are committed in
    * one batch on the link's strand, then done(true); done(false) when the

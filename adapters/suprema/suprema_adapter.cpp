@@ -7,6 +7,7 @@
 
 #include "gateway/adapter_state.hpp"
 #include "gateway/command_queue.hpp"
+#include "gateway/link_support.hpp"
 #include "gateway/logging.hpp"
 
 namespace pushgate::adapters::suprema {
@@ -52,24 +53,15 @@ boost::system::error_code SupremaAdapter::start() {
     }
     std::shared_ptr<boost::asio::ssl::context> ctx;
     if (s.https) {
-      namespace ssl = boost::asio::ssl;
-      ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-      boost::system::error_code ec;
       if (s.insecure_skip_verify) {
-        ctx->set_verify_mode(ssl::verify_none);
         log->warn(
             "[server={}] suprema.servers.{}.insecure_skip_verify is set: the server's "
             "certificate is NOT verified (anyone on the path can read the password and the "
             "events); pin it with ca_file",
             s.name, s.name);
-      } else {
-        ctx->set_verify_mode(ssl::verify_peer);
-        if (!s.ca_file.empty()) {
-          ctx->load_verify_file(s.ca_file, ec);
-        } else {
-          ctx->set_default_verify_paths(ec);
-        }
       }
+      boost::system::error_code ec;
+      ctx = tls_client_context(s.ca_file, !s.insecure_skip_verify, ec);
       if (ec) {
         start_error_ = "suprema.servers." + s.name + ".ca_file: cannot load \"" + s.ca_file +
                        "\": " + ec.message();
@@ -122,44 +114,14 @@ boost::system::error_code SupremaAdapter::start() {
   for (std::size_t i = 0; i < config_.servers.size(); ++i) {
     links_.push_back(std::make_shared<ServerLink>(*shared_, config_.servers[i], tls[i]));
   }
-  // The registry outlives the adapter: it must not own a link.
-  const std::vector<std::weak_ptr<ServerLink>> weak_links(links_.begin(), links_.end());
-  for (std::size_t s = 0; s < std::size(kStates); ++s) {
-    const auto state = static_cast<LinkState>(s);
-    m.callback_gauge("pushgate_suprema_servers", "BioStar 2 servers by link state",
-                     [links = weak_links, state] {
-                       double n = 0;
-                       for (const auto& w : links) {
-                         if (auto l = w.lock()) {
-                           n += l->state() == state ? 1 : 0;
-                         }
-                       }
-                       return n;
-                     },
-                     {{"state", kStates[s]}});
-  }
+  register_link_states(m, "pushgate_suprema_servers", "BioStar 2 servers by link state", links_,
+                       kStates);
   for (auto& l : links_) {
     l->start();
   }
   // Commands for a BioStar device go through its server as soon as they are
   // queued (or when the server is back).
-  CommandQueue::Pusher pusher;
-  pusher.owns = [links = weak_links](std::string_view sn) {
-    for (const auto& w : links) {
-      if (auto l = w.lock(); l && l->owns(sn)) {
-        return true;
-      }
-    }
-    return false;
-  };
-  pusher.ready = [links = weak_links](const std::string& sn) {
-    for (const auto& w : links) {
-      if (auto l = w.lock(); l && l->owns(sn)) {
-        l->commands_ready(sn);
-      }
-    }
-  };
-  pusher_ = ctx_.commands.add_pusher(std::move(pusher));
+  pusher_ = ctx_.commands.add_pusher(link_pusher(links_));
   shared_->log->info("{} BioStar 2 server(s)", links_.size());
   return {};
 }
