@@ -81,6 +81,7 @@ constexpr RouteRole kRoutes[] = {
     {bhttp::verb::get, "/api/v1/users", auth::Role::Admin},
     {bhttp::verb::post, "/api/v1/users", auth::Role::Admin},
     {bhttp::verb::post, "/api/v1/users/me/password", auth::Role::Viewer},
+    {bhttp::verb::post, "/api/v1/users/{name}/password", auth::Role::Admin},
     {bhttp::verb::patch, "/api/v1/users/{name}", auth::Role::Admin},
     {bhttp::verb::delete_, "/api/v1/users/{name}", auth::Role::Admin},
 };
