@@ -517,13 +517,25 @@ std::string Gateway::start() {
   adapter_ctx_->events = store_.get();
   adapter_state_ = std::make_unique<store::StoreAdapterState>(*store_);
   adapter_ctx_->adapter_state = adapter_state_.get();
+  {
+    // Names and time zones set over the API (PATCH /api/v1/terminals/{sn}),
+    // before any adapter places a terminal's local time.
+    boost::system::error_code ec;
+    auto entries = adapter_state_->load(std::string(TerminalRegistry::kSettingsStateName), ec);
+    if (ec) {
+      return "reading the terminals' settings: " + ec.message();
+    }
+    for (const auto& sn : terminals_->load_settings(entries)) {
+      log->warn("[sn={}] stored terminal settings unreadable, ignored", sn);
+    }
+  }
   commands_api_ = std::make_unique<api::CommandsApi>(router_, *store_, *commands_);
 
   api::RestApi::Options api_opts;
   api_opts.max_page = static_cast<std::size_t>(config_.get_int("api.max_page"));
   api_opts.max_answer_bytes = static_cast<std::size_t>(config_.get_int("api.max_answer_bytes"));
-  rest_ = std::make_unique<api::RestApi>(router_, *store_, *terminals_, metrics_, health_, clock_,
-                                         api_opts);
+  rest_ = std::make_unique<api::RestApi>(router_, *store_, *terminals_, *adapter_state_, metrics_,
+                                         health_, clock_, api_opts);
   if (config_.get_bool("api.enabled")) {
     // Before the listener: no request is served without the guard.
     auth_ = std::make_unique<auth::AuthService>(router_, *store_, clock_, metrics_,

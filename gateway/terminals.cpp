@@ -355,6 +355,9 @@ TerminalRecord TerminalRegistry::update(std::string_view sn,
 
 const Zone& TerminalRegistry::zone_for(std::string_view sn) const {
   std::lock_guard lock(mutex_);
+  if (auto it = zone_overrides_.find(sn); it != zone_overrides_.end()) {
+    return *it->second;
+  }
   if (auto it = zones_.find(sn); it != zones_.end()) {
     return it->second;
   }
@@ -388,10 +391,95 @@ bool TerminalRegistry::source_allowed(std::string_view sn, const std::string& ad
 
 std::string TerminalRegistry::name_for(std::string_view sn) const {
   std::lock_guard lock(mutex_);
+  if (auto it = name_overrides_.find(sn); it != name_overrides_.end()) {
+    return it->second;
+  }
   if (auto it = names_.find(sn); it != names_.end()) {
     return it->second;
   }
   return {};
+}
+
+TerminalRegistry::Settings TerminalRegistry::settings_for(std::string_view sn) const {
+  std::lock_guard lock(mutex_);
+  Settings s;
+  if (auto it = name_overrides_.find(sn); it != name_overrides_.end()) {
+    s.name = it->second;
+  }
+  if (auto it = zone_overrides_.find(sn); it != zone_overrides_.end()) {
+    s.timezone = it->second->name();
+  }
+  return s;
+}
+
+std::string TerminalRegistry::set_settings(std::string_view sn, const Settings& settings) {
+  std::optional<Zone> zone;
+  if (settings.timezone) {
+    std::string error;
+    zone = Zone::parse(*settings.timezone, error);
+    if (!zone) {
+      return error;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  const std::string key(sn);
+  if (settings.name) {
+    name_overrides_[key] = *settings.name;
+  } else {
+    name_overrides_.erase(key);
+  }
+  if (zone) {
+    auto it = interned_zones_.find(zone->name());
+    if (it == interned_zones_.end()) {
+      it = interned_zones_.emplace(zone->name(), std::make_unique<Zone>(*zone)).first;
+    }
+    zone_overrides_[key] = it->second.get();
+  } else {
+    zone_overrides_.erase(key);
+  }
+  return {};
+}
+
+std::string TerminalRegistry::settings_json(const Settings& settings) {
+  nlohmann::json j = nlohmann::json::object();
+  if (settings.name) {
+    j["name"] = *settings.name;
+  }
+  if (settings.timezone) {
+    j["timezone"] = *settings.timezone;
+  }
+  return j.dump();
+}
+
+std::optional<TerminalRegistry::Settings> TerminalRegistry::parse_settings_json(
+    std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) {
+    return std::nullopt;
+  }
+  Settings s;
+  for (const char* key : {"name", "timezone"}) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      continue;
+    }
+    if (!it->is_string()) {
+      return std::nullopt;
+    }
+    (std::string_view(key) == "name" ? s.name : s.timezone) = it->get<std::string>();
+  }
+  return s;
+}
+
+std::vector<std::string> TerminalRegistry::load_settings(const AdapterState::Entries& entries) {
+  std::vector<std::string> bad;
+  for (const auto& [sn, text] : entries) {
+    auto s = parse_settings_json(text);
+    if (!s || !set_settings(sn, *s).empty()) {
+      bad.push_back(sn);
+    }
+  }
+  return bad;
 }
 
 std::string TerminalRegistry::encoding_for(std::string_view sn) const {

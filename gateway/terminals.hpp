@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "gateway/adapter_state.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/timezone.hpp"
 
@@ -183,8 +185,33 @@ class TerminalRegistry {
   /** The configured text encoding, canonical ("" when none: the adapter's default). */
   std::string encoding_for(std::string_view sn) const;
 
-  /** The configured display name ("" when none). */
+  /** The display name: the one set over the API, else the configured one ("" when none). */
   std::string name_for(std::string_view sn) const;
+
+  /**
+   * What an operator set for a terminal over the API (PATCH
+   * /api/v1/terminals/{sn}): a display name and a time zone that win over
+   * the config file's terminals.<sn>.name / .timezone. Absent: not set.
+   */
+  struct Settings {
+    std::optional<std::string> name;
+    std::optional<std::string> timezone;  ///< a spec Zone::parse accepted
+  };
+  /** The settings set over the API for `sn` (both absent when none). */
+  Settings settings_for(std::string_view sn) const;
+  /**
+   * Replaces the settings of `sn`; "" when applied, else why not (a time
+   * zone Zone::parse refuses). Times of that terminal read from then on are
+   * placed in the new zone.
+   */
+  std::string set_settings(std::string_view sn, const Settings& settings);
+  /** The durable form of settings (JSON text) and back; nullopt for unreadable text. */
+  static std::string settings_json(const Settings& settings);
+  static std::optional<Settings> parse_settings_json(std::string_view text);
+  /** The adapter_state name the settings are stored under, key = serial. */
+  static constexpr std::string_view kSettingsStateName = "core.terminal_settings";
+  /** Start-up: applies the stored settings; returns the serials whose settings were unreadable. */
+  std::vector<std::string> load_settings(const AdapterState::Entries& entries);
 
   /** A write that stores the record's current state (upsert by serial). */
   static WriteOp persist_op(const TerminalRecord& record);
@@ -212,6 +239,11 @@ class TerminalRegistry {
   std::map<std::string, Entry, std::less<>> terminals_;
   std::map<std::string, std::string, std::less<>> names_;
   std::map<std::string, Zone, std::less<>> zones_;
+  // Set over the API. Zones are interned by name and never freed, so the
+  // references zone_for hands out stay valid when a terminal's zone changes.
+  std::map<std::string, std::string, std::less<>> name_overrides_;
+  std::map<std::string, const Zone*, std::less<>> zone_overrides_;
+  std::map<std::string, std::unique_ptr<Zone>, std::less<>> interned_zones_;
   std::map<std::string, std::string, std::less<>> encodings_;
   struct Network {
     std::array<unsigned char, 16> bytes{};

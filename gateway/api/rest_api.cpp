@@ -1,5 +1,6 @@
 #include "gateway/api/rest_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <tuple>
 
@@ -58,9 +59,11 @@ json parse_or_null(const std::string& text) {
 }  // namespace
 
 RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminals,
-                 metrics::Registry& metrics, Health& health, const Clock& clock, Options options)
+                 AdapterState& settings_state, metrics::Registry& metrics, Health& health,
+                 const Clock& clock, Options options)
     : store_(store),
       terminals_(terminals),
+      settings_state_(settings_state),
       metrics_(metrics),
       health_(health),
       clock_(clock),
@@ -78,6 +81,10 @@ RestApi::RestApi(Router& router, store::Store& store, TerminalRegistry& terminal
                     http::Reply reply) {
                set_terminal_state(std::move(req), p.at("sn"), "refused", std::move(reply));
              });
+  router.add(
+      bhttp::verb::patch, "/api/v1/terminals/{sn}",
+      [this](http::Request&& req, const http::RequestInfo&, const PathParams& p,
+             http::Reply reply) { patch_terminal(std::move(req), p.at("sn"), std::move(reply)); });
   router.add(bhttp::verb::get, "/api/v1/events",
              [this](http::Request&& req, const http::RequestInfo&, const PathParams&,
                     http::Reply reply) { list_events(std::move(req), std::move(reply)); });
@@ -232,17 +239,129 @@ void RestApi::set_terminal_state(http::Request&& req, const std::string& sn,
   });
 }
 
+void RestApi::patch_terminal(http::Request&& req, const std::string& sn, http::Reply reply) {
+  if (!terminals_.find(sn)) {
+    reply.send(json_error(req, bhttp::status::not_found, "unknown terminal",
+                          "no terminal \"" + sn + "\" has been seen or configured"));
+    return;
+  }
+  auto body = parse_json_body(req, reply);
+  if (!body) {
+    return;
+  }
+  json errors = json::array();
+  auto settings = terminals_.settings_for(sn);
+  if (!body->is_object()) {
+    errors.push_back({{"field", ""}, {"message", "the body must be a JSON object"}});
+  } else {
+    for (const auto& item : body->items()) {
+      if (item.key() != "name" && item.key() != "timezone") {
+        errors.push_back({{"field", item.key()}, {"message", "unknown key (name or timezone)"}});
+      }
+    }
+    if (!body->contains("name") && !body->contains("timezone")) {
+      errors.push_back({{"field", "name"}, {"message", "give name or timezone (or both)"}});
+    }
+    // null takes back what the API set: the config file's value applies again.
+    if (auto it = body->find("name"); it != body->end()) {
+      if (it->is_null()) {
+        settings.name.reset();
+      } else if (!it->is_string()) {
+        errors.push_back({{"field", "name"}, {"message", "must be a string or null"}});
+      } else {
+        const auto& name = it->get_ref<const std::string&>();
+        const bool control = std::any_of(name.begin(), name.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        });
+        if (name.empty() || name.size() > 64 || control) {
+          errors.push_back(
+              {{"field", "name"}, {"message", "1 to 64 bytes of text without control characters"}});
+        } else {
+          settings.name = name;
+        }
+      }
+    }
+    if (auto it = body->find("timezone"); it != body->end()) {
+      std::string error;
+      if (it->is_null()) {
+        settings.timezone.reset();
+      } else if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+        errors.push_back({{"field", "timezone"},
+                          {"message",
+                           "must be an IANA zone name (\"Europe/Berlin\"), \"UTC\", "
+                           "an offset (\"+05:30\") or null"}});
+      } else if (auto zone = Zone::parse(it->get_ref<const std::string&>(), error); !zone) {
+        errors.push_back({{"field", "timezone"}, {"message", error}});
+      } else {
+        settings.timezone = zone->name();
+      }
+    }
+  }
+  if (!errors.empty()) {
+    logger("api")->info("[sn={}] terminal settings refused: {}", sn, errors.dump());
+    metrics_
+        .counter("pushgate_api_invalid_requests_total", "API requests refused as invalid, by route",
+                 {{"route", "terminal_settings"}})
+        .inc();
+    reply.send(field_errors_response(req, bhttp::status::bad_request, "invalid terminal settings",
+                                     std::move(errors)));
+    return;
+  }
+  WriteBatch batch;
+  const std::string state_name(TerminalRegistry::kSettingsStateName);
+  if (!settings.name && !settings.timezone) {
+    batch.ops.push_back(settings_state_.erase(state_name, sn));
+  } else {
+    batch.ops.push_back(
+        settings_state_.put(state_name, sn, TerminalRegistry::settings_json(settings)));
+  }
+  auto ex = reply.executor();
+  // Applied once stored: what the gateway uses is what a restart finds.
+  store_.append(std::move(batch), [this, ex, req = std::move(req), reply = std::move(reply), sn,
+                                   settings](CommitResult r) mutable {
+    net::post(ex, [this, req = std::move(req), reply = std::move(reply), sn, settings,
+                   ec = r.ec]() mutable {
+      if (ec) {
+        reply.send(
+            json_error(req, bhttp::status::service_unavailable, "store unavailable", ec.message()));
+        return;
+      }
+      if (auto why = terminals_.set_settings(sn, settings); !why.empty()) {
+        // Parsed above with the same code: cannot happen, but never silently.
+        reply.send(
+            json_error(req, bhttp::status::internal_server_error, "settings not applied", why));
+        return;
+      }
+      logger("api")->info("[sn={}] terminal settings over REST: name {}, time zone {}", sn,
+                          settings.name.value_or("(config)"),
+                          settings.timezone.value_or("(config)"));
+      json j = {{"sn", sn},
+                {"name", terminals_.name_for(sn)},
+                {"timezone", terminals_.zone_for(sn).name()},
+                {"set",
+                 {{"name", settings.name ? json(*settings.name) : json(nullptr)},
+                  {"timezone", settings.timezone ? json(*settings.timezone) : json(nullptr)}}}};
+      reply.send(json_response(req, bhttp::status::ok, dump_json(j) + "\n"));
+    });
+  });
+}
+
 void RestApi::list_events(http::Request&& req, http::Reply reply) {
   auto q = http::Query::parse_target(req.target());
   store::EventQuery query;
   std::int64_t after = 0;
+  std::int64_t before = 0;
   std::int64_t limit = static_cast<std::int64_t>(options_.default_page);
-  if (!parse_param(q, "after", after) || !parse_param(q, "limit", limit) || limit == 0) {
+  if (!parse_param(q, "after", after) || !parse_param(q, "before", before) ||
+      !parse_param(q, "limit", limit) || limit == 0) {
     reply.send(json_error(req, bhttp::status::bad_request, "bad parameter",
-                          "after and limit are non-negative integers, limit at least 1"));
+                          "after, before and limit are non-negative integers, limit at least 1"));
     return;
   }
   query.after = after;
+  // before=<id>: paging back in history, newest first (before=0: from the newest).
+  query.newest_first = q.get("before").has_value();
+  query.before = before;
   query.limit = std::min<std::size_t>(static_cast<std::size_t>(limit), options_.max_page);
   query.terminal = q.get_or("terminal", "");
   // Rows are bounded by bytes as well as by count: a page of long records
@@ -281,13 +400,19 @@ void RestApi::list_events(http::Request&& req, http::Reply reply) {
             }
             json list = json::array();
             std::int64_t next = query.after;
+            std::int64_t oldest = query.before;
             for (const auto& e : result.second) {
               list.push_back(event_to_json(e));
-              next = e.id;
+              next = std::max(next, e.id);
+              oldest = e.id;
             }
             json body;
             body["events"] = std::move(list);
             body["next_after"] = next;
+            if (query.newest_first) {
+              // The value of `before` for the next (older) page.
+              body["next_before"] = oldest;
+            }
             body["more"] = more || std::get<2>(page);
             reply.send(json_response(req, bhttp::status::ok, dump_json(body) + "\n"));
           }));

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 
+#include "gateway/adapter_state.hpp"
 #include "gateway/api/router.hpp"
 #include "gateway/clock.hpp"
 #include "gateway/health.hpp"
@@ -17,7 +18,8 @@ namespace pushgate::api {
  *   GET  /api/v1/terminals                    every terminal with counts
  *   POST /api/v1/terminals/{sn}/approve       admit a pending terminal
  *   POST /api/v1/terminals/{sn}/refuse        refuse a terminal
- *   GET  /api/v1/events?after=&limit=&terminal=&kind=
+ *   PATCH /api/v1/terminals/{sn}              {"name", "timezone"}: rename, set its zone
+ *   GET  /api/v1/events?after=&limit=&terminal=&kind=   (before=: newest first)
  *   GET  /api/v1/quarantine?after=&limit=&terminal=
  *   GET  /metrics   /healthz   /readyz
  *
@@ -34,17 +36,20 @@ class RestApi {
   };
 
   RestApi(Router& router, store::Store& store, TerminalRegistry& terminals,
-          metrics::Registry& metrics, Health& health, const Clock& clock, Options options);
+          AdapterState& settings_state, metrics::Registry& metrics, Health& health,
+          const Clock& clock, Options options);
 
  private:
   void list_terminals(http::Request&& req, http::Reply reply);
   void set_terminal_state(http::Request&& req, const std::string& sn, const std::string& state,
                           http::Reply reply);
+  void patch_terminal(http::Request&& req, const std::string& sn, http::Reply reply);
   void list_events(http::Request&& req, http::Reply reply);
   void list_quarantine(http::Request&& req, http::Reply reply);
 
   store::Store& store_;
   TerminalRegistry& terminals_;
+  AdapterState& settings_state_;
   metrics::Registry& metrics_;
   Health& health_;
   const Clock& clock_;

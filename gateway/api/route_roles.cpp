@@ -14,6 +14,8 @@ constexpr RouteRole kRoutes[] = {
     {bhttp::verb::get, "/api/v1/terminals", auth::Role::Viewer},
     {bhttp::verb::post, "/api/v1/terminals/{sn}/approve", auth::Role::Operator},
     {bhttp::verb::post, "/api/v1/terminals/{sn}/refuse", auth::Role::Operator},
+    // A terminal's name and time zone: settings (its times, hence timecards).
+    {bhttp::verb::patch, "/api/v1/terminals/{sn}", auth::Role::Admin},
     {bhttp::verb::get, "/api/v1/events", auth::Role::Viewer},
     {bhttp::verb::get, "/api/v1/events/stream", auth::Role::Viewer},
     {bhttp::verb::get, "/api/v1/status", auth::Role::Viewer},
@@ -79,6 +81,7 @@ constexpr RouteRole kRoutes[] = {
     {bhttp::verb::get, "/api/v1/users", auth::Role::Admin},
     {bhttp::verb::post, "/api/v1/users", auth::Role::Admin},
     {bhttp::verb::post, "/api/v1/users/me/password", auth::Role::Viewer},
+    {bhttp::verb::post, "/api/v1/users/{name}/password", auth::Role::Admin},
     {bhttp::verb::patch, "/api/v1/users/{name}", auth::Role::Admin},
     {bhttp::verb::delete_, "/api/v1/users/{name}", auth::Role::Admin},
 };

@@ -128,6 +128,9 @@ class AuthService {
   void remove_user(http::Request&& req, const http::RequestInfo& info, const std::string& name,
                    http::Reply reply);
   void change_password(http::Request&& req, const http::RequestInfo& info, http::Reply reply);
+  /** An admin sets another user's password (forgotten): their sessions end. */
+  void reset_password(http::Request&& req, const http::RequestInfo& info, const std::string& name,
+                      http::Reply reply);
 
   store::Store& store_;
   const Clock& clock_;

@@ -99,6 +99,12 @@ void AuthService::add_user_routes(api::Router& router) {
       bhttp::verb::post, "/api/v1/users/me/password",
       [this](http::Request&& req, const http::RequestInfo& info, const api::PathParams&,
              http::Reply reply) { change_password(std::move(req), info, std::move(reply)); });
+  // After me/password: the first route that matches serves ("me" is no user name).
+  router.add(bhttp::verb::post, "/api/v1/users/{name}/password",
+             [this](http::Request&& req, const http::RequestInfo& info, const api::PathParams& p,
+                    http::Reply reply) {
+               reset_password(std::move(req), info, p.at("name"), std::move(reply));
+             });
   router.add(bhttp::verb::patch, "/api/v1/users/{name}",
              [this](http::Request&& req, const http::RequestInfo& info, const api::PathParams& p,
                     http::Reply reply) {
@@ -348,6 +354,74 @@ void AuthService::remove_user(http::Request&& req, const http::RequestInfo& info
         reply.send(api::json_response(req, bhttp::status::ok,
                                       dump_json(json{{"name", name}, {"removed", true}}) + "\n"));
       });
+}
+
+void AuthService::reset_password(http::Request&& req, const http::RequestInfo& info,
+                                 const std::string& name, http::Reply reply) {
+  auto body = api::parse_json_body(req, reply);
+  if (!body) {
+    return;
+  }
+  std::string password;
+  if (body->is_object() && body->contains("password") && (*body)["password"].is_string()) {
+    password = (*body)["password"].get<std::string>();
+  }
+  if (body->is_object()) {
+    for (const auto& item : body->items()) {
+      if (item.key() != "password") {
+        reply.send(invalid(req, "invalid password reset", item.key().c_str(),
+                           "unknown field (the body is {\"password\": ...})"));
+        return;
+      }
+    }
+  }
+  if (auto why = password_problem(name, password); !why.empty()) {
+    reply.send(invalid(req, "invalid password reset", "password", why));
+    return;
+  }
+  auto actor = std::string(req[kActorNameHeader]);
+  auto ex = reply.executor();
+  // scrypt takes a while: off the I/O threads.
+  net::post(kdf_pool_, [this, req = std::move(req), reply = std::move(reply), name,
+                        password = std::move(password), actor, ex,
+                        from = detail::address_of(info)]() mutable {
+    auto hash = hash_password(password);
+    auto found = std::make_shared<bool>(false);
+    auto now = clock_.now_ms();
+    detail::write(
+        store_,
+        [name, hash, found, now](store::Connection& db) {
+          boost::system::error_code ec;
+          auto user = store::find_auth_user(db, name, ec);
+          if (ec || !user) {
+            return ec;
+          }
+          *found = true;
+          store::set_auth_user_password(db, name, hash, ec);
+          if (!ec) {
+            // Whoever used the old password is logged out everywhere.
+            ec = store::revoke_user_sessions(db, user->id, "", now);
+          }
+          return ec;
+        },
+        ex,
+        [this, req = std::move(req), reply = std::move(reply), name, found, actor,
+         from](boost::system::error_code ec) mutable {
+          if (ec) {
+            reply.send(store_unavailable(req, ec));
+            return;
+          }
+          if (!*found) {
+            reply.send(api::json_error(req, bhttp::status::not_found, "no such user", name));
+            return;
+          }
+          logger("auth")->info("password of {} reset by {} from {}", name, actor, from);
+          audit(actor, from, "password_reset", {{"user", name}});
+          reply.send(api::json_response(
+              req, bhttp::status::ok,
+              dump_json(json{{"name", name}, {"reset", true}, {"sessions_revoked", true}}) + "\n"));
+        });
+  });
 }
 
 void AuthService::change_password(http::Request&& req, const http::RequestInfo& info,

@@ -48,8 +48,8 @@ async function overview(root) {
   root.append(el('h2', {}, 'Doors'));
   root.append(doors._error ? errorBox(doors._error) : pagedTable([
     ['Terminal', (d) => d.terminal], ['Door', (d) => d.door], ['Sensor', (d) => d.sensor],
-    ['Relay', (d) => d.relay], ['Terminal', (d) => pill(d.terminal_state)],
-  ], doors.doors, { pageSize: 10, empty: 'No door has reported its state.' }));
+    ['Relay', (d) => d.relay], ['Terminal status', (d) => pill(d.terminal_state)],
+  ], doors.doors, { pageSize: 10, empty: 'No door has reported its state.', id: 'overview-doors' }));
   root.append(el('h2', {}, 'Sink backlogs'));
   const sinks = readyData && readyData.sinks ? Object.entries(readyData.sinks) : [];
   root.append(pagedTable([
@@ -163,8 +163,38 @@ async function terminals(root) {
       model: t.model, protocol: t.protocol, push_version: t.push_version, firmware: t.firmware, ip: t.ip,
       timezone: t.timezone, first_seen: t.first_seen, last_seen: t.last_seen, counts: t.counts, info: t.info };
     detail.replaceChildren(el('div', { class: 'panel' }, el('h2', {}, `Terminal ${sn}`), kv(info),
+      el('h2', {}, 'Name and time zone'), can('admin') ? settingsForm(t) : el('p', { class: 'muted' }, 'Renaming needs the admin role.'),
       el('h2', {}, 'Queue a command'), can('operator') ? form : el('p', { class: 'muted' }, 'Commands need the operator role.'), out,
       el('h2', {}, 'Recent commands'), recent));
+  }
+  /** PATCH /api/v1/terminals/{sn}: the server's field errors next to each field. */
+  function settingsForm(t) {
+    const name = el('input', { id: 'term-name', value: t.name || '', maxlength: 64, 'aria-describedby': 'term-name-error' });
+    const tz = el('input', { id: 'term-timezone', value: t.timezone || '', size: 20, placeholder: 'Europe/Berlin', 'aria-describedby': 'term-timezone-error' });
+    const errs = { name: el('span', { id: 'term-name-error', class: 'field-error', role: 'alert' }),
+      timezone: el('span', { id: 'term-timezone-error', class: 'field-error', role: 'alert' }) };
+    const out = el('div', { id: 'term-settings-status', 'aria-live': 'polite' });
+    const f = el('form', { class: 'inline', id: 'term-settings' },
+      el('label', {}, 'Name', name, errs.name), el('label', {}, 'Time zone', tz, errs.timezone),
+      el('button', { type: 'submit', class: 'primary' }, 'Save'));
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      Object.values(errs).forEach((e) => { e.textContent = ''; });
+      out.replaceChildren();
+      // Empty: take back what the console set (the config file's value applies).
+      const body = { name: name.value.trim() || null, timezone: tz.value.trim() || null };
+      try {
+        const r = await api('PATCH', `/api/v1/terminals/${encodeURIComponent(t.sn)}`, body);
+        toast(`${t.sn}: saved`);
+        out.replaceChildren(el('p', { class: 'muted' }, `Saved: ${r.name || '(no name)'}, ${r.timezone || 'site zone'}`));
+        table.update((await get('/api/v1/terminals')).terminals);
+      } catch (e) {
+        const list = e.data && Array.isArray(e.data.errors) ? e.data.errors : [];
+        for (const x of list) if (errs[x.field]) errs[x.field].textContent = x.message;
+        if (!list.some((x) => errs[x.field])) out.replaceChildren(errorBox(e));
+      }
+    });
+    return el('div', {}, f, out);
   }
   const want = new URLSearchParams(location.hash.split('?')[1] || '').get('sn');
   if (want) await show(want);
@@ -225,36 +255,41 @@ async function events(root) {
       source.close();
     });
   }
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); connect(); loadHistory(0); });
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); connect(); stack.length = 0; loadHistory(0); });
 
-  // History: pages of GET /api/v1/events, oldest first from an id.
-  const hist = el('div', { id: 'history' });
-  const fromId = el('input', { id: 'h-from', size: 8, inputmode: 'numeric', value: '0' });
-  const stack = [];
-  let nextAfter = 0;
-  const prev = el('button', { type: 'button', onclick: () => { stack.pop(); loadHistory(stack.pop() || 0); } }, 'Previous');
-  const next = el('button', { type: 'button', onclick: () => loadHistory(nextAfter) }, 'Next');
-  async function loadHistory(after) {
+  // History: pages of GET /api/v1/events?before=, newest first; "Older"
+  // pages back, "Newer" returns to the page before.
+  const hist = el('div', { id: 'history', 'aria-live': 'polite' });
+  const stack = [];  // the `before` of each page shown, newest page first
+  let nextBefore = 0;
+  const newer = el('button', { type: 'button', id: 'history-newer', onclick: () => { stack.pop(); loadHistory(stack.pop() || 0); } }, 'Newer');
+  const older = el('button', { type: 'button', id: 'history-older', onclick: () => loadHistory(nextBefore) }, 'Older');
+  const where = el('span', { class: 'muted', id: 'history-page' });
+  const size = el('select', { id: 'history-size' }, [10, 25, 100].map((n) => el('option', { value: n, selected: n === 25 }, n)));
+  size.addEventListener('change', () => { stack.length = 0; loadHistory(0); });
+  let seq = 0;  // only the latest request draws: a slow answer never overwrites a newer one
+  async function loadHistory(before) {
     const fl = filters();
+    const mine = ++seq;
     try {
-      const r = await get(`/api/v1/events${query({ after, limit: 25, terminal: fl.terminal, kind: fl.kind })}`);
-      stack.push(after);
-      nextAfter = r.next_after;
+      const r = await get(`/api/v1/events${query({ before, limit: size.value, terminal: fl.terminal, kind: fl.kind })}`);
+      if (mine !== seq) return;
+      stack.push(before);
+      nextBefore = r.next_before;
       let rows = r.events;
       if (fl.user) rows = rows.filter((e) => e.pin === fl.user);
       if (fl.door) rows = rows.filter((e) => String(e.door) === fl.door);
       hist.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {},
         el('thead', {}, el('tr', {}, eventColumns.map(([h]) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, rows.length ? rows.map((e) => el('tr', {}, eventColumns.map(([, g]) => el('td', {}, String(g(e) ?? ''))))) :
+        el('tbody', {}, rows.length ? rows.map((e) => el('tr', { 'data-id': e.id }, eventColumns.map(([, g]) => el('td', {}, String(g(e) ?? ''))))) :
           el('tr', {}, el('td', { colspan: eventColumns.length, class: 'muted' }, 'No events.'))))));
-      prev.disabled = stack.length <= 1;
-      next.disabled = !r.more;
-    } catch (e) { hist.replaceChildren(errorBox(e)); }
+      where.textContent = `Page ${stack.length}, newest first`;
+      newer.disabled = stack.length <= 1;
+      older.disabled = !r.more;
+    } catch (e) { if (mine === seq) hist.replaceChildren(errorBox(e)); }
   }
-  const histForm = el('form', { class: 'inline' }, el('label', {}, 'From event id', fromId),
-    el('button', { type: 'submit' }, 'Show'));
-  histForm.addEventListener('submit', (ev) => { ev.preventDefault(); stack.length = 0; loadHistory(Number(fromId.value) || 0); });
-  root.append(form, live, el('h2', {}, 'History'), histForm, hist, el('div', { class: 'pager' }, prev, next));
+  root.append(form, live, el('h2', {}, 'History'), hist, el('div', { class: 'pager' }, newer, where, older,
+    el('label', { class: 'inline-label' }, 'Per page', size)));
   connect();
   await loadHistory(0);
   return () => { if (source) source.close(); };
@@ -347,6 +382,79 @@ async function attendance(root) {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
   person.addEventListener('change', load);
   await load();
+  root.append(el('h2', {}, 'Rules'), await rulesEditor(load));
+}
+
+// The rules document (PUT /api/v1/attendance/rules): numbers as inputs, each
+// list as JSON; the server's errors go next to the part they name.
+const RULE_NUMBERS = ['recheck_interval_min', 'late_allowance_min', 'early_allowance_min'];
+const RULE_LISTS = ['state_switch', 'periods', 'shifts', 'cycles', 'departments', 'users', 'schedules', 'holidays'];
+
+async function rulesEditor(reloadReport) {
+  const box = el('div', { id: 'rules-editor' });
+  const admin = can('admin');
+  const out = el('div', { id: 'rules-status', 'aria-live': 'polite' });
+  const inputs = {};
+  const errs = {};
+  const rows = [];
+  for (const k of [...RULE_NUMBERS, ...RULE_LISTS]) {
+    const list = RULE_LISTS.includes(k);
+    errs[k] = fieldError(`rule-${k}-error`);
+    inputs[k] = list
+      ? el('textarea', { id: `rule-${k}`, rows: 4, spellcheck: 'false', readonly: !admin, 'aria-describedby': `rule-${k}-error` })
+      : el('input', { id: `rule-${k}`, type: 'number', step: 1, readonly: !admin, 'aria-describedby': `rule-${k}-error` });
+    rows.push(el('label', { class: list ? 'wide' : undefined }, list ? `${k} (JSON)` : k, inputs[k], errs[k]));
+  }
+  const source = el('p', { class: 'muted', id: 'rules-source' });
+  async function fill() {
+    try {
+      const r = await get('/api/v1/attendance/rules');
+      const doc = r.rules || {};
+      source.textContent = r.source === 'none' || !r.rules ? 'No rules yet.'
+        : `From ${r.source}${r.file ? ` (${r.file})` : ''}${r.updated ? `, updated ${r.updated}` : ''}.`;
+      for (const k of RULE_NUMBERS) inputs[k].value = doc[k] ?? '';
+      for (const k of RULE_LISTS) inputs[k].value = doc[k] === undefined ? '' : JSON.stringify(doc[k], null, 1);
+    } catch (e) { out.replaceChildren(errorBox(e)); }
+  }
+  const form = el('form', { id: 'rules-form', class: 'rules' }, rows,
+    admin ? el('div', { class: 'toolbar' }, el('button', { type: 'submit', class: 'primary', id: 'rules-save' }, 'Save rules'),
+      el('button', { type: 'button', onclick: () => { clear(out, ...Object.values(errs)); fill(); } }, 'Revert'))
+      : el('p', { class: 'muted' }, 'Editing the rules needs the admin role.'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out, ...Object.values(errs));
+    const doc = {};
+    let bad = false;
+    for (const k of RULE_NUMBERS) {
+      const v = inputs[k].value.trim();
+      if (v !== '') doc[k] = Number(v);
+    }
+    for (const k of RULE_LISTS) {
+      const v = inputs[k].value.trim();
+      if (v === '') continue;
+      try { doc[k] = JSON.parse(v); } catch (e) { errs[k].textContent = `not JSON: ${e.message}`; bad = true; }
+    }
+    if (bad) return;
+    try {
+      const r = await api('PUT', '/api/v1/attendance/rules', doc);
+      out.replaceChildren(el('p', { class: 'muted', id: 'rules-saved' }, r.changed ? 'Rules saved; timecards are recomputed.' : 'Rules saved (no change).'));
+      await fill();
+      await reloadReport();
+    } catch (e) {
+      // "periods[0].end" goes next to periods; what names no part goes below.
+      const list = e.data && Array.isArray(e.data.errors) ? e.data.errors : [];
+      const rest = [];
+      for (const x of list) {
+        const top = String(x.field || '').split(/[.[]/)[0];
+        if (errs[top]) errs[top].append(el('span', { class: 'field-error', 'data-field': x.field }, `${x.field}: ${x.message}`));
+        else rest.push(x);
+      }
+      if (!list.length || rest.length) out.replaceChildren(errorBox(list.length ? rest.map((x) => `${x.field || '(document)'}: ${x.message}`).join('; ') : e));
+    }
+  });
+  await fill();
+  box.append(source, form, out);
+  return box;
 }
 
 // ------------------------------------------------------------------ access
@@ -386,12 +494,100 @@ async function access(root) {
 }
 
 // ---------------------------------------------------------------- settings
+/** Shows a failed call: field errors next to their fields, the rest in `out`. */
+function showErrors(e, fields, out) {
+  const list = e && e.data && Array.isArray(e.data.errors) ? e.data.errors : [];
+  let placed = false;
+  for (const x of list) {
+    const at = fields[x.field];
+    if (at) { at.textContent = x.message; placed = true; }
+  }
+  if (!placed) out.replaceChildren(errorBox(e));
+}
+const fieldError = (id) => el('span', { id, class: 'field-error', role: 'alert' });
+const clear = (...xs) => xs.forEach((x) => { if (x.replaceChildren) x.replaceChildren(); else x.textContent = ''; });
+
+/** Accounts: list, create, role, disable/enable, reset password, delete. */
+async function accountsSection() {
+  const box = el('div', { id: 'accounts' });
+  const out = el('div', { id: 'accounts-status', 'aria-live': 'polite' });
+  const roles = ['viewer', 'operator', 'admin'];
+  async function change(method, path, body, done) {
+    clear(out);
+    try {
+      await api(method, path, body);
+      toast(done);
+      await reload();
+    } catch (e) { out.replaceChildren(errorBox(e)); }
+  }
+  const table = pagedTable([
+    ['Name', (u) => u.name],
+    ['Role', (u) => {
+      const sel = el('select', { 'aria-label': `role of ${u.name}`, 'data-user-role': u.name },
+        roles.map((r) => el('option', { value: r, selected: r === u.role }, r)));
+      sel.addEventListener('change', () => change('PATCH', `/api/v1/users/${encodeURIComponent(u.name)}`,
+        { role: sel.value }, `${u.name}: ${sel.value}`));
+      return sel;
+    }],
+    ['Status', (u) => pill(u.disabled ? 'disabled' : 'enabled')],
+    ['Created', (u) => u.created],
+    ['Actions', (u) => el('span', { class: 'toolbar' },
+      el('button', { type: 'button', 'data-user-toggle': u.name, onclick: () => change('PATCH', `/api/v1/users/${encodeURIComponent(u.name)}`,
+        { disabled: !u.disabled }, `${u.name}: ${u.disabled ? 'enabled' : 'disabled'}`) }, u.disabled ? 'Enable' : 'Disable'),
+      el('button', { type: 'button', 'data-user-reset': u.name, onclick: () => { resetUser.value = u.name; resetPw.focus(); } }, 'Reset password'),
+      el('button', { type: 'button', class: 'danger', 'data-user-delete': u.name, onclick: async () => {
+        if (!(await confirmDialog(`Delete the account "${u.name}"?`, 'Delete'))) return;
+        await change('DELETE', `/api/v1/users/${encodeURIComponent(u.name)}`, undefined, `${u.name}: deleted`);
+      } }, 'Delete'))],
+  ], [], { pageSize: 20, empty: 'No account.', id: 'users-table' });
+  async function reload() {
+    try { table.update(firstArray(await get('/api/v1/users'), 'users')); } catch (e) { out.replaceChildren(errorBox(e)); }
+  }
+  // Create
+  const nName = el('input', { id: 'user-name', required: true, autocomplete: 'off', 'aria-describedby': 'user-name-error' });
+  const nRole = el('select', { id: 'user-role' }, roles.map((r) => el('option', { value: r }, r)));
+  const nPw = el('input', { id: 'user-password', type: 'password', required: true, autocomplete: 'new-password', 'aria-describedby': 'user-password-error' });
+  const cErr = { name: fieldError('user-name-error'), role: fieldError('user-role-error'), password: fieldError('user-password-error') };
+  const cOut = el('div', { id: 'user-create-status', 'aria-live': 'polite' });
+  const cForm = el('form', { class: 'inline', id: 'user-create' },
+    el('label', {}, 'Name', nName, cErr.name), el('label', {}, 'Role', nRole, cErr.role),
+    el('label', {}, 'Password', nPw, cErr.password), el('button', { type: 'submit', class: 'primary' }, 'Create account'));
+  cForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(cOut, ...Object.values(cErr));
+    try {
+      const r = await api('POST', '/api/v1/users', { name: nName.value.trim(), role: nRole.value, password: nPw.value });
+      toast(`${r.name}: created (${r.role})`);
+      nName.value = ''; nPw.value = '';
+      await reload();
+    } catch (e) { showErrors(e, cErr, cOut); }
+  });
+  // Reset another user's password
+  const resetUser = el('input', { id: 'reset-user', required: true, autocomplete: 'off' });
+  const resetPw = el('input', { id: 'reset-password', type: 'password', required: true, autocomplete: 'new-password', 'aria-describedby': 'reset-password-error' });
+  const rErr = { password: fieldError('reset-password-error') };
+  const rOut = el('div', { id: 'reset-status', 'aria-live': 'polite' });
+  const rForm = el('form', { class: 'inline', id: 'user-reset' }, el('label', {}, 'Account', resetUser),
+    el('label', {}, 'New password', resetPw, rErr.password), el('button', { type: 'submit' }, 'Reset password'));
+  rForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(rOut, rErr.password);
+    try {
+      await api('POST', `/api/v1/users/${encodeURIComponent(resetUser.value.trim())}/password`, { password: resetPw.value });
+      resetPw.value = '';
+      rOut.replaceChildren(el('p', { class: 'muted' }, `Password of ${resetUser.value} reset; its sessions ended.`));
+    } catch (e) { showErrors(e, rErr, rOut); }
+  });
+  await reload();
+  box.append(table, out, el('h3', {}, 'New account'), cForm, cOut, el('h3', {}, 'Reset a password'), rForm, rOut);
+  return box;
+}
+
 async function settings(root) {
   root.append(title('Settings'));
   if (!can('admin')) { root.append(errorBox('Settings are for administrators.')); return; }
-  const [cfg, tokens, users] = await Promise.all([get('/api/v1/config'), get('/api/v1/tokens'), optional('/api/v1/users')]);
-  root.append(el('h2', {}, 'Accounts'), users._error ? errorBox(users._error)
-    : autoTable(firstArray(users, 'users'), { pageSize: 20, empty: 'No account.' }));
+  const cfg = await get('/api/v1/config');
+  root.append(el('h2', {}, 'Accounts'), await accountsSection());
   const tokenList = el('div', { id: 'tokens' });
   async function reloadTokens() {
     const t = await get('/api/v1/tokens');
@@ -404,20 +600,21 @@ async function settings(root) {
       } }, 'Revoke'))],
     ], firstArray(t, 'tokens'), { pageSize: 20, empty: 'No API token.' }));
   }
-  const tname = el('input', { id: 'token-name', required: true });
+  const tname = el('input', { id: 'token-name', required: true, 'aria-describedby': 'token-name-error' });
   const trole = el('select', { id: 'token-role' }, ['viewer', 'operator', 'admin'].map((r) => el('option', { value: r }, r)));
+  const tErr = { name: fieldError('token-name-error'), role: fieldError('token-role-error') };
   const shown = el('div', { id: 'token-created', 'aria-live': 'polite' });
-  const tform = el('form', { class: 'inline' }, el('label', {}, 'Name', tname), el('label', {}, 'Role', trole),
+  const tform = el('form', { class: 'inline' }, el('label', {}, 'Name', tname, tErr.name), el('label', {}, 'Role', trole, tErr.role),
     el('button', { type: 'submit', class: 'primary' }, 'Create token'));
   tform.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    clear(shown, ...Object.values(tErr));
     try {
       const r = await api('POST', '/api/v1/tokens', { name: tname.value, role: trole.value });
       shown.replaceChildren(el('p', { class: 'panel' }, 'Copy it now, it is shown once: ', el('code', { class: 'mono' }, r.token)));
       await reloadTokens();
-    } catch (e) { shown.replaceChildren(errorBox(e)); }
+    } catch (e) { showErrors(e, tErr, shown); }
   });
-  void tokens;
   await reloadTokens();
   root.append(el('h2', {}, 'API tokens'), tform, shown, tokenList);
   root.append(el('h2', {}, 'Configuration in effect'), el('p', { class: 'muted' }, 'Secrets are masked. Edit the configuration file and restart (or SIGHUP) to change it.'),
@@ -425,4 +622,28 @@ async function settings(root) {
       cfg.keys, { pageSize: 50, id: 'config-table' }));
 }
 
-export const pages = { overview, terminals, events, doors, attendance, access, settings };
+// ----------------------------------------------------------------- account
+/** My account: any role changes its own password (POST /api/v1/users/me/password). */
+async function account(root) {
+  root.append(title('My account'));
+  const s = await get('/api/v1/session');
+  root.append(kv({ name: s.name, role: s.role }));
+  const cur = el('input', { id: 'pw-current', type: 'password', required: true, autocomplete: 'current-password', 'aria-describedby': 'pw-current-error' });
+  const fresh = el('input', { id: 'pw-new', type: 'password', required: true, autocomplete: 'new-password', 'aria-describedby': 'pw-new-error' });
+  const errs = { current: fieldError('pw-current-error'), new: fieldError('pw-new-error') };
+  const out = el('div', { id: 'pw-status', 'aria-live': 'polite' });
+  const form = el('form', { class: 'inline', id: 'pw-form' }, el('label', {}, 'Current password', cur, errs.current),
+    el('label', {}, 'New password', fresh, errs.new), el('button', { type: 'submit', class: 'primary' }, 'Change password'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out, ...Object.values(errs));
+    try {
+      await api('POST', '/api/v1/users/me/password', { current: cur.value, new: fresh.value });
+      cur.value = fresh.value = '';
+      out.replaceChildren(el('p', { class: 'muted' }, 'Password changed; your other sessions ended.'));
+    } catch (e) { showErrors(e, errs, out); }
+  });
+  root.append(el('h2', {}, 'Change my password'), form, out);
+}
+
+export const pages = { overview, terminals, events, doors, attendance, access, settings, account };

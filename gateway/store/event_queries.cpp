@@ -81,7 +81,10 @@ std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::syste
   if (q.kind) {
     sql += " AND e.kind = ?4";
   }
-  sql += " ORDER BY e.id LIMIT ?2";
+  if (q.newest_first && q.before > 0) {
+    sql += " AND e.id < ?5";
+  }
+  sql += q.newest_first ? " ORDER BY e.id DESC LIMIT ?2" : " ORDER BY e.id LIMIT ?2";
   auto st = db.prepare(sql, ec);
   std::vector<Event> out;
   if (ec) {
@@ -93,6 +96,9 @@ std::vector<Event> read_events(Connection& db, const EventQuery& q, boost::syste
   }
   if (q.kind) {
     st.bind(4, static_cast<int>(*q.kind));
+  }
+  if (q.newest_first && q.before > 0) {
+    st.bind(5, q.before);
   }
   while (st.step(ec)) {
     Event e = row_to_event(st);

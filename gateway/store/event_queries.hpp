@@ -17,6 +17,12 @@ namespace pushgate::store {
 /** A page of the event log: ids strictly after `after`, ascending. */
 struct EventQuery {
   std::int64_t after = 0;
+  /**
+   * Newest first (paging back in history): rows with id < before (0: from
+   * the newest row), highest id first. `after` still bounds from below.
+   */
+  bool newest_first = false;
+  std::int64_t before = 0;
   std::size_t limit = 100;
   std::string terminal;           ///< serial; empty = all
   std::optional<EventKind> kind;  ///< empty = all

@@ -5,10 +5,14 @@ a terminal simulated by pushgate-sim, all on loopback (issue 18).
 
 It logs in (and sees a wrong password refused), sees the simulator's
 terminal waiting for approval and approves it, sees the simulator's punches
-appear in the live events within 1 s without a reload, opens a door as an
+appear in the live events within 1 s without a reload and pages back in the
+event history, makes a viewer account on the settings page, renames the
+terminal and sets its time zone, edits the attendance rules (a field error
+shown next to its field, then a good save), opens a door as an
 operator and sees the simulator run the command and the audit entry,
 downloads the month's timecards as CSV, and as a viewer finds the door
-buttons disabled while the API answers 403. A screenshot of each page goes
+buttons disabled while the API answers 403, and logs in as the viewer made
+on the settings page. A screenshot of each page goes
 to --screenshots.
 
 Exit 77 (skipped) only when chromium or chromedriver is not installed.
@@ -30,7 +34,9 @@ from systest import check, log, wait_until  # noqa: E402
 
 SN = "WEB00001"
 USERS = {"admin": "admin", "olga": "operator", "victor": "viewer"}
+PUNCHES = 12  # more than one page of 10 in the event history
 PASSWORD = "correct horse battery staple"
+VIEWER_PASSWORD = "viewer from the settings page"
 
 
 def find_browser():
@@ -173,11 +179,11 @@ terminal_states = false
     base = f"http://127.0.0.1:{daemon.api_port}"
     log(f"pushgated: API {daemon.api_port}, PUSH {daemon.zkpush_port}")
 
-    # A terminal that registers, keeps trying to upload 5 punches of this
+    # A terminal that registers, keeps trying to upload 12 punches of this
     # month (one per request) until the gateway takes them, and polls for
     # commands for the rest of the test (killed at its end).
     sim = systest.spawn([args.sim, "--host", "127.0.0.1", "--port", str(daemon.zkpush_port),
-                         "--terminals", "1", "--records-per-terminal", "5", "--batch", "1",
+                         "--terminals", "1", "--records-per-terminal", str(PUNCHES), "--batch", "1",
                          "--users", "3", "--sn-prefix", "WEB", "--poll-ms", "200",
                          "--error-delay-ms", "300", "--duration", "150",
                          "--start", f"{month_start} 07:00:00", "--report-ms", "0",
@@ -217,8 +223,8 @@ terminal_states = false
         rows = wait_until(lambda: (r := b.d.execute_script("""
             return [...document.querySelectorAll('#live-body tr[data-kind="attendance"]')]
               .map(tr => ({received: Date.parse(tr.dataset.received), shown: Number(tr.dataset.shown),
-                           text: tr.textContent}));""")) and len(r) >= 5 and r, 60,
-                          "5 punches in the live events")
+                           text: tr.textContent}));""")) and len(r) >= PUNCHES and r, 60,
+                          f"{PUNCHES} punches in the live events")
         check(b.d.execute_script("return window.__noReload;") == "same page",
               "the events page was reloaded")
         late = [r for r in rows if r["shown"] - r["received"] > 1000]
@@ -226,6 +232,25 @@ terminal_states = false
         check(all(SN in r["text"] for r in rows), f"rows without {SN}: {rows}")
         log("live events: " + ", ".join(f"{r['shown'] - r['received']} ms" for r in rows))
         b.shot("events")
+        # Paging back in the history: newest first, 10 a page, then older.
+        from selenium.webdriver.support.ui import Select
+        Select(b.by("#f-kind")[0]).select_by_value("attendance")
+        b.by("#page-events form button[type=submit]")[0].click()
+        Select(b.by("#history-size")[0]).select_by_value("10")
+        page_ids = """return [...document.querySelectorAll('#history tr[data-id]')]
+                        .map(tr => Number(tr.dataset.id));"""
+        first = wait_until(lambda: (i := b.d.execute_script(page_ids)) and len(i) == 10 and i, 20,
+                           "a first history page of 10 punches")
+        check(first == sorted(first, reverse=True), f"history not newest first: {first}")
+        b.wait("#history-older:enabled", "the Older button").click()
+        second = wait_until(lambda: (i := b.d.execute_script(page_ids)) and i[0] < first[-1] and i,
+                            20, "the older history page")
+        check(len(second) == PUNCHES - 10 and second == sorted(second, reverse=True),
+              f"the older page: {second} after {first}")
+        check(not b.by("#history-older")[0].is_enabled(), "Older enabled on the oldest page")
+        b.shot("events-older")
+        b.by("#history-newer")[0].click()
+        wait_until(lambda: b.d.execute_script(page_ids) == first, 20, "the newer page again")
         b.d.close()
         b.d.switch_to.window(main_tab)
         check(sim.poll() is None, f"pushgate-sim exited early with {sim.returncode}")
@@ -238,6 +263,63 @@ terminal_states = false
               in cfg["keys"], "api.auth not in the configuration in effect")
         check("correct horse" not in b.d.page_source, "a password on the settings page")
         b.shot("settings")
+        # A viewer account made on the settings page (logged in with at the end).
+        b.by("#user-name")[0].send_keys("vera")
+        Select(b.by("#user-role")[0]).select_by_value("viewer")
+        b.by("#user-password")[0].send_keys("vera")  # too short: the server's words
+        b.by("#user-create button[type=submit]")[0].click()
+        err = b.wait("#user-password-error", "the password refused", text="characters")
+        log(f"password refused: {err.text}")
+        b.by("#user-password")[0].clear()
+        b.by("#user-password")[0].send_keys(VIEWER_PASSWORD)
+        b.by("#user-create button[type=submit]")[0].click()
+        b.wait("#users-table td", "the new account listed", text="vera")
+        check(b.by('select[data-user-role="vera"]')[0].get_attribute("value") == "viewer",
+              "vera is not a viewer")
+        b.shot("settings-accounts")
+
+        # Rename the terminal and set its zone; a zone the server refuses first.
+        b.go("terminals")
+        b.wait(f'button[data-sn="{SN}"]', "the terminal's serial").click()
+        b.wait("#term-settings", "the terminal's settings form")
+        b.by("#term-name")[0].clear()
+        b.by("#term-name")[0].send_keys("Lobby")
+        b.by("#term-timezone")[0].clear()
+        b.by("#term-timezone")[0].send_keys("Mars/Olympus_Mons")
+        b.by("#term-settings button[type=submit]")[0].click()
+        b.wait("#term-timezone-error", "the time zone refused next to its field", text="Mars")
+        b.by("#term-timezone")[0].clear()
+        b.by("#term-timezone")[0].send_keys("Europe/Berlin")
+        b.by("#term-settings button[type=submit]")[0].click()
+        b.wait("#terminals-table td", "the new name in the list", text="Lobby")
+        t = [x for x in json.loads(b.api("GET", "/api/v1/terminals")["body"])["terminals"]
+             if x["sn"] == SN][0]
+        check(t["name"] == "Lobby" and t["timezone"] == "Europe/Berlin", f"terminal: {t}")
+        b.shot("terminals-renamed")
+        # Back to the site's zone: the month's timecards below stay in UTC.
+        r = b.api("PATCH", f"/api/v1/terminals/{SN}", {"timezone": None})
+        check(r["status"] == 200, f"zone taken back: {r}")
+
+        # The attendance rules: a bad period end shown next to the periods,
+        # then a good save.
+        b.go("attendance")
+        area = b.wait("#rule-periods", "the rules editor")
+        wait_until(lambda: "08:00" in area.get_attribute("value"), 20, "the rules loaded")
+        bad = [{"id": "day", "start": "08:00", "end": "26:00"}]
+        area.clear()
+        area.send_keys(json.dumps(bad))
+        b.by("#rules-save")[0].click()
+        err = b.wait("#rule-periods-error", "the field error next to the periods",
+                     text="periods[0].end")
+        log(f"rules refused: {err.text}")
+        b.shot("attendance-rules-error")
+        area.clear()
+        area.send_keys(json.dumps([{"id": "day", "start": "08:00", "end": "17:30"}]))
+        b.by("#rules-save")[0].click()
+        b.wait("#rules-saved", "the rules saved")
+        saved = json.loads(b.api("GET", "/api/v1/attendance/rules")["body"])
+        check(saved["source"] != "file" and saved["rules"]["periods"][0]["end"] == "17:30",
+              f"rules after the save: {saved}")
         b.go("access")
         b.wait("#access-panel .table-wrap, #access-panel .error", "the access lists")
         b.shot("access")
@@ -264,7 +346,6 @@ terminal_states = false
         check(opened, f"no audit entry for olga's door command: {audit}")
         # The audit entry in the console's event history.
         b.go("events")
-        from selenium.webdriver.support.ui import Select
         Select(b.by("#f-kind")[0]).select_by_value("audit")
         b.by("#page-events form button[type=submit]")[0].click()
         b.wait("#history td", "olga's audit entry", text="api_change by olga")
@@ -296,6 +377,15 @@ terminal_states = false
         check(r["status"] == 403, f"the viewer's door command: {r}")
         check(not [n for n in b.by('a[data-page="settings"]') if n.is_displayed()],
               "the viewer sees Settings")
+        b.logout()
+
+        # 8. The viewer the admin made on the settings page logs in.
+        b.login("vera", VIEWER_PASSWORD)
+        b.wait("#page-overview", "vera's overview")
+        check(b.by("#who")[0].text == "vera (viewer)", f"logged in as {b.by('#who')[0].text}")
+        b.go("account")
+        b.wait("#pw-form", "vera's account page")
+        b.shot("account")
     except Exception:
         # What the browser showed when it went wrong.
         b.shot("failure")

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gateway/config/config.hpp"
 #include "gateway/config/core_config.hpp"
@@ -167,6 +168,69 @@ name = "Gate 1"
       << "a configured serial is trusted";
   EXPECT_TRUE(persist);
   EXPECT_EQ(t.seen("SN9", "10.0.0.2", 1000, persist).state, "pending");
+}
+
+// Issue 18: a name and a zone set over the API win over the config file's,
+// null (absent) takes them back, and a zone handed out earlier stays valid
+// (adapters keep the reference while they place one upload's times).
+TEST(TerminalSettings, SetOverTheApiWinsOverTheConfigAndCanBeTakenBack) {
+  TerminalRegistry t(load(R"([gateway]
+timezone = "UTC"
+[terminals."SN1"]
+name = "Gate 1"
+timezone = "Asia/Tokyo"
+)"));
+  EXPECT_EQ(t.zone_for("SN1").name(), "Asia/Tokyo");
+  const Zone& before = t.zone_for("SN2");
+  EXPECT_EQ(before.name(), "UTC");
+
+  TerminalRegistry::Settings s;
+  s.name = "Lobby";
+  s.timezone = "Europe/Berlin";
+  ASSERT_EQ(t.set_settings("SN1", s), "");
+  ASSERT_EQ(t.set_settings("SN2", s), "");
+  EXPECT_EQ(t.name_for("SN1"), "Lobby");
+  EXPECT_EQ(t.zone_for("SN1").name(), "Europe/Berlin");
+  const Zone& berlin = t.zone_for("SN2");
+  EXPECT_EQ(&berlin, &t.zone_for("SN1")) << "one interned zone per name";
+  EXPECT_EQ(before.name(), "UTC") << "the site's zone is untouched";
+
+  s.timezone = "America/New_York";
+  ASSERT_EQ(t.set_settings("SN2", s), "");
+  EXPECT_EQ(berlin.name(), "Europe/Berlin") << "a zone handed out is never changed";
+  EXPECT_EQ(t.zone_for("SN2").name(), "America/New_York");
+
+  TerminalRegistry::Settings bad;
+  bad.timezone = "Mars/Olympus_Mons";
+  EXPECT_NE(t.set_settings("SN1", bad), "");
+  EXPECT_EQ(t.zone_for("SN1").name(), "Europe/Berlin") << "a refused zone changes nothing";
+
+  ASSERT_EQ(t.set_settings("SN1", {}), "");
+  EXPECT_EQ(t.name_for("SN1"), "Gate 1");
+  EXPECT_EQ(t.zone_for("SN1").name(), "Asia/Tokyo");
+  EXPECT_FALSE(t.settings_for("SN1").name);
+  EXPECT_EQ(t.settings_for("SN2").timezone, "America/New_York");
+}
+
+TEST(TerminalSettings, StoredSettingsRoundTripAndUnreadableOnesAreReported) {
+  TerminalRegistry::Settings s;
+  s.name = "Lobby";
+  s.timezone = "+05:30";
+  auto back = TerminalRegistry::parse_settings_json(TerminalRegistry::settings_json(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->name, "Lobby");
+  EXPECT_EQ(back->timezone, "+05:30");
+  EXPECT_FALSE(TerminalRegistry::parse_settings_json("not json"));
+  EXPECT_FALSE(TerminalRegistry::parse_settings_json(R"({"name": 5})"));
+
+  TerminalRegistry t(load("[gateway]\ntimezone = \"UTC\"\n"));
+  auto bad = t.load_settings({{"A1", TerminalRegistry::settings_json(s)},
+                              {"A2", "{"},
+                              {"A3", R"({"timezone": "Nowhere/Land"})"}});
+  EXPECT_EQ(bad, (std::vector<std::string>{"A2", "A3"}));
+  EXPECT_EQ(t.name_for("A1"), "Lobby");
+  EXPECT_EQ(t.zone_for("A1").name(), "+05:30");
+  EXPECT_EQ(t.zone_for("A3").name(), "UTC");
 }
 
 TEST(TerminalAdmission, RefusedUnknownSerialsAreNotStored) {
