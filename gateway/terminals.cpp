@@ -123,6 +123,37 @@ std::string_view to_string(CommandDelivery d) noexcept {
   return d == CommandDelivery::Push ? "push" : "poll";
 }
 
+std::string_view to_string(SyncWrite w) noexcept {
+  switch (w) {
+    case SyncWrite::Users:
+      return "users";
+    case SyncWrite::Cards:
+      return "cards";
+    case SyncWrite::Passwords:
+      return "passwords";
+    case SyncWrite::DoorRights:
+      return "door_rights";
+    case SyncWrite::TimeZones:
+      return "time_zones";
+    case SyncWrite::Templates:
+      return "templates";
+    case SyncWrite::Photos:
+      return "photos";
+    case SyncWrite::Batch:
+      return "batch";
+  }
+  return "users";
+}
+
+std::optional<SyncWrite> parse_sync_write(std::string_view name) noexcept {
+  for (auto w : kSyncWrites) {
+    if (to_string(w) == name) {
+      return w;
+    }
+  }
+  return std::nullopt;
+}
+
 void to_json(nlohmann::json& j, const DeviceCapabilities& c) {
   auto bio = nlohmann::json::array();
   for (auto b : kBiometrics) {
@@ -136,6 +167,13 @@ void to_json(nlohmann::json& j, const DeviceCapabilities& c) {
        {"decision", to_string(c.decision)},
        {"commands", to_string(c.commands)},
        {"user_sync", c.user_sync}};
+  auto writes = nlohmann::json::array();
+  for (auto w : kSyncWrites) {
+    if (c.takes(w)) {
+      writes.push_back(to_string(w));
+    }
+  }
+  j["sync_writes"] = std::move(writes);
 }
 
 void from_json(const nlohmann::json& j, DeviceCapabilities& c) {
@@ -166,6 +204,17 @@ void from_json(const nlohmann::json& j, DeviceCapabilities& c) {
   }
   if (const auto it = j.find("user_sync"); it != j.end() && it->is_boolean()) {
     c.user_sync = it->get<bool>();
+  }
+  if (const auto it = j.find("sync_writes"); it != j.end() && it->is_array()) {
+    for (const auto& name : *it) {
+      if (name.is_string()) {
+        if (auto w = parse_sync_write(name.get_ref<const std::string&>())) {
+          c.sync_writes |= sync_bit(*w);
+        }
+      }
+    }
+  } else if (c.user_sync) {
+    c.sync_writes = kAllSyncWrites;  // stored before sync_writes: a ZKTeco access terminal
   }
 }
 

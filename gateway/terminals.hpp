@@ -56,6 +56,34 @@ enum class CommandDelivery : std::uint8_t {
 std::string_view to_string(CommandDelivery d) noexcept;
 
 /**
+ * What the master-data sync may write to a device (vendor-neutral). An
+ * adapter declares the ones its command code executes for the device; the
+ * sync plans nothing else for it (so nothing it cannot store is sent, fails
+ * and is sent again).
+ */
+enum class SyncWrite : std::uint8_t {
+  Users,       ///< user rows: pin, name, privilege, validity (upsert_user, delete_user)
+  Cards,       ///< the user's card number, on its row
+  Passwords,   ///< the user's PIN / password, on its row
+  DoorRights,  ///< doors by time zone (authorize_user, deauthorize_user)
+  TimeZones,   ///< time zone and holiday tables (upsert_/delete_timezone, _holiday)
+  Templates,   ///< biometric templates of the types it reports (upsert_template)
+  Photos,      ///< user and comparison photos (upsert_photo, upsert_biophoto)
+  Batch,       ///< several records of one verb in one `batch` command
+};
+inline constexpr std::array<SyncWrite, 8> kSyncWrites = {
+    SyncWrite::Users,     SyncWrite::Cards,     SyncWrite::Passwords, SyncWrite::DoorRights,
+    SyncWrite::TimeZones, SyncWrite::Templates, SyncWrite::Photos,    SyncWrite::Batch};
+/** Every SyncWrite: what a ZKTeco access terminal (and a row stored before them) takes. */
+inline constexpr std::uint32_t kAllSyncWrites = (1u << kSyncWrites.size()) - 1;
+/** "users", "cards", "passwords", "door_rights", "time_zones", "templates", "photos", "batch". */
+std::string_view to_string(SyncWrite w) noexcept;
+std::optional<SyncWrite> parse_sync_write(std::string_view name) noexcept;
+constexpr std::uint32_t sync_bit(SyncWrite w) noexcept {
+  return 1u << static_cast<unsigned>(w);
+}
+
+/**
  * What a device can do, in vendor-neutral terms. Filled by the adapter that
  * speaks to it (from what the device announces); read by the core (sync,
  * access, linkage, REST) and by the northbound adapters instead of any
@@ -72,7 +100,10 @@ struct DeviceCapabilities {
    * the gateway may write to it (the sync serves it).
    */
   bool user_sync = false;
+  /** What the sync may write to it: bit sync_bit(w) per SyncWrite (read when user_sync). */
+  std::uint32_t sync_writes = 0;
 
+  bool takes(SyncWrite w) const noexcept { return (sync_writes & sync_bit(w)) != 0; }
   bool has(Biometric b) const noexcept {
     return (biometrics & (1u << static_cast<unsigned>(b))) != 0;
   }
@@ -82,8 +113,11 @@ struct DeviceCapabilities {
 
 /**
  * `{"doors": n, "readers": n, "biometrics": ["fingerprint", ...], "decision":
- * "local"|"gateway", "commands": "poll"|"push", "user_sync": bool}`. Reading
- * ignores unknown members and names; what is absent keeps its default.
+ * "local"|"gateway", "commands": "poll"|"push", "user_sync": bool,
+ * "sync_writes": ["users", ...]}`. Reading ignores unknown members and names;
+ * what is absent keeps its default, except a row with user_sync and no
+ * sync_writes (stored before they existed: a ZKTeco access terminal), which
+ * reads as taking every SyncWrite.
  */
 void to_json(nlohmann::json& j, const DeviceCapabilities& c);
 void from_json(const nlohmann::json& j, DeviceCapabilities& c);

@@ -416,6 +416,14 @@ net::awaitable<bool> DeviceLink::identify(const HttpResult& info) {
     r.capabilities.doors = std::max(r.capabilities.doors, doors);
     r.capabilities.decision = DecisionMode::Local;
     r.capabilities.commands = CommandDelivery::Push;
+    // What dahua_commands.cpp executes for the master-data sync: users with
+    // card and password (AccessUser.cgi / AccessCard.cgi) and their doors.
+    // No time zone or holiday tables (its AccessTimeSchedule is not
+    // written: authorize_user maps zones, see time_section_of_zone), no
+    // templates or photos, no `batch`. See README.md, "Master-data sync".
+    r.capabilities.user_sync = true;
+    r.capabilities.sync_writes = sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards) |
+                                 sync_bit(SyncWrite::Passwords) | sync_bit(SyncWrite::DoorRights);
     if (r.first_seen_ms == 0) {
       r.first_seen_ms = now;
     }

@@ -1,7 +1,9 @@
 #include "adapters/suprema/sdk_adapter.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <future>
 #include <map>
@@ -390,6 +392,13 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
       r.capabilities.doors = std::max(r.capabilities.doors, 1);
       r.capabilities.decision = DecisionMode::Local;
       r.capabilities.commands = CommandDelivery::Push;
+      // What user_command executes for the master-data sync: users with
+      // their CSN card and PIN (BS2_EnrolUser, BS2_RemoveUser). No door
+      // rights (access groups), time zones, templates, photos or `batch`.
+      // See README.md, "Master-data sync".
+      r.capabilities.user_sync = true;
+      r.capabilities.sync_writes =
+          sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards) | sync_bit(SyncWrite::Passwords);
       if (r.first_seen_ms == 0) {
         r.first_seen_ms = now;
       }
@@ -817,13 +826,45 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
     blob->setting.finger_auth_mode = kAuthModeNone;
     blob->setting.card_auth_mode = kAuthModeNone;
     blob->setting.id_auth_mode = kAuthModeNone;
-    out.rc = api->enrol_user(context, d.id, blob.get(), 1, 1);
-    out.called = "BS2_EnrolUser " + pin;
-    for (const char* k : {"password", "card"}) {
-      if (!c.params.value(k, std::string()).empty()) {
-        out.called += std::string(" (") + k + " not sent: not supported by this path)";
+    // The card: one CSN card, its number big-endian at the end of the data.
+    CsnCard card{};
+    const std::string number = c.params.value("card", "");
+    if (!number.empty()) {
+      std::uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+      if (ec != std::errc() || end != number.data() + number.size()) {
+        out.refusal = "card \"" + number.substr(0, 64) +
+                      "\": a Suprema CSN card number is decimal digits below 2^64";
+        return out;
+      }
+      card.type = kCardTypeCsn;
+      card.size = static_cast<std::uint8_t>(kCardDataSize);
+      for (std::size_t i = 0; i < 8; ++i) {
+        card.data[kCardDataSize - 1 - i] = static_cast<std::uint8_t>(value >> (8 * i));
+      }
+      blob->user.num_cards = 1;
+      blob->card_objs = &card;
+    }
+    // The PIN: in the form the device stores (BS2_MakePinCode).
+    const std::string password = c.params.value("password", "");
+    if (!password.empty()) {
+      if (password.size() > kMaxPinLength ||
+          !std::all_of(password.begin(), password.end(),
+                       [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        out.refusal = "password: a Suprema PIN is 1.." + std::to_string(kMaxPinLength) + " digits";
+        return out;
+      }
+      char plain[kMaxPinLength + 1] = {};
+      std::memcpy(plain, password.data(), password.size());
+      out.rc = api->make_pin_code(context, plain, blob->pin);
+      if (out.rc != kSuccess) {
+        out.called = "BS2_MakePinCode for " + pin;
+        return out;
       }
     }
+    out.rc = api->enrol_user(context, d.id, blob.get(), 1, 1);
+    out.called = "BS2_EnrolUser " + pin + (number.empty() ? "" : " card " + number) +
+                 (password.empty() ? "" : " with PIN");
     return out;
   }
 

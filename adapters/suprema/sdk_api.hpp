@@ -117,6 +117,23 @@ struct UserBlob {
   std::uint32_t access_group_id[kMaxAccessGroupsPerUser];
 };
 
+/** BS2_CARD_DATA_SIZE: the bytes of a card's data. */
+inline constexpr std::size_t kCardDataSize = 32;
+/** BS2_CARD_TYPE_CSN: a card known by its serial number ("Card" → BS2_CARD_TYPE). */
+inline constexpr std::uint8_t kCardTypeCsn = 0x01;
+/** The longest PIN the adapter hands BS2_MakePinCode (the devices' PINs are up to 16 digits). */
+inline constexpr std::size_t kMaxPinLength = 16;
+/**
+ * BS2CSNCard ("User Management API" → BS2CSNCard; BS2CSNCard.h), 34 bytes:
+ * type, size (the bytes of data used: BS2_CARD_DATA_SIZE), data. A card
+ * number is written big-endian at the end of data (the SDK examples).
+ */
+struct CsnCard {
+  std::uint8_t type;
+  std::uint8_t size;
+  std::uint8_t data[kCardDataSize];
+};
+
 /** BS2DoorStatus ("Door Control API" → BS2_GetDoorStatus), 16 bytes. */
 struct DoorStatus {
   DoorId id;
@@ -134,6 +151,8 @@ struct DoorStatus {
 static_assert(sizeof(DoorStatus) == 16, "BS2DoorStatus is 16 bytes");
 static_assert(offsetof(DoorStatus, alarm_flags) == 9);
 static_assert(offsetof(DoorStatus, last_open_time) == 12);
+static_assert(sizeof(CsnCard) == 34, "BS2CSNCard is 34 bytes");
+static_assert(offsetof(CsnCard, data) == 2);
 static_assert(sizeof(User) == 48, "BS2User is 48 bytes");
 static_assert(offsetof(User, num_cards) == 36);
 static_assert(offsetof(User, auth_group_id) == 40);
@@ -204,6 +223,11 @@ using FnGetDoorStatus = int (*)(void* context, DeviceId device, DoorId* doors, s
 /** BS2_EnrolUser: adds or (overwrite = 1) replaces users ("User Management API"). */
 using FnEnrolUser = int (*)(void* context, DeviceId device, UserBlob* users, std::uint32_t count,
                             std::uint8_t overwrite);
+/**
+ * BS2_MakePinCode: the 32-byte form of a PIN (`plaintext`, NUL-terminated
+ * digits) that BS2UserBlob.pin holds ("User Management API"; BS_API.h).
+ */
+using FnMakePinCode = int (*)(void* context, char* plaintext, unsigned char* ciphertext);
 /** BS2_RemoveUser: removes users by id, `count` BS2_USER_IDs of 32 bytes each. */
 using FnRemoveUser = int (*)(void* context, DeviceId device, char* user_ids, std::uint32_t count);
 }

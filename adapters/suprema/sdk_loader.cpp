@@ -55,7 +55,8 @@ SdkLoad load_sdk(const std::string& path) {
       resolve(handle, "BS2_ReleaseDoor", api->release_door, load, path) &&
       resolve(handle, "BS2_GetDoorStatus", api->get_door_status, load, path) &&
       resolve(handle, "BS2_EnrolUser", api->enrol_user, load, path) &&
-      resolve(handle, "BS2_RemoveUser", api->remove_user, load, path);
+      resolve(handle, "BS2_RemoveUser", api->remove_user, load, path) &&
+      resolve(handle, "BS2_MakePinCode", api->make_pin_code, load, path);
   if (!ok) {
     ::dlclose(handle);
     return load;

@@ -32,6 +32,7 @@ struct SdkApi {
   FnGetDoorStatus get_door_status = nullptr;
   FnEnrolUser enrol_user = nullptr;
   FnRemoveUser remove_user = nullptr;
+  FnMakePinCode make_pin_code = nullptr;
 };
 
 /** What load_sdk() gave. */

@@ -357,6 +357,13 @@ void ServerLink::ensure_terminal(const std::string& sn, const std::string& name,
     r.capabilities.doors = std::max(r.capabilities.doors, 1);
     r.capabilities.decision = DecisionMode::Local;
     r.capabilities.commands = CommandDelivery::Push;
+    // What run_command executes for the master-data sync: users with their
+    // card (POST/PUT /api/users, POST /api/cards; DELETE /api/users). Users
+    // are the BioStar server's, so every device of the server holds them.
+    // No password, door rights (BioStar access groups), time zones,
+    // templates, photos or `batch`. See README.md, "Master-data sync".
+    r.capabilities.user_sync = true;
+    r.capabilities.sync_writes = sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards);
     if (r.first_seen_ms == 0) {
       r.first_seen_ms = now;
     }

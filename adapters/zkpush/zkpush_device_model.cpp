@@ -136,6 +136,8 @@ void describe_terminal(TerminalRecord& t) {
   }
   c.commands = CommandDelivery::Poll;
   c.user_sync = access;
+  // The access flavour's DATA UPDATE tables hold every one of them (§9, §10).
+  c.sync_writes = access ? kAllSyncWrites : 0;
 }
 
 }  // namespace pushgate::adapters::zkpush

@@ -26,7 +26,8 @@ inline constexpr std::string_view kProtocolSecurity = "zkpush-security";
  * - decision: "gateway" when AutoServerFunOn = 1 (remote identification, §10)
  *   on an access terminal, "local" when reported 0, else unchanged.
  * - commands: poll (PUSH terminals fetch them on getrequest).
- * - user_sync: the access flavour (the sync writes users, templates, rights).
+ * - user_sync: the access flavour (the sync writes users, templates, rights);
+ *   sync_writes: every SyncWrite for it, none for attendance terminals.
  */
 void describe_terminal(TerminalRecord& t);
 

@@ -80,6 +80,17 @@ commands::User user_row(const ra::User& u) {
   return c;
 }
 
+/** The row as `t` takes it: without the card or password it cannot store. */
+commands::User row_for(const Target& t, commands::User row) {
+  if (!t.takes(SyncWrite::Cards)) {
+    row.card.clear();
+  }
+  if (!t.takes(SyncWrite::Passwords)) {
+    row.password.clear();
+  }
+  return row;
+}
+
 /** time zone id -> doors of `sn` the user may open. */
 std::map<int, std::set<int>> rights_on(const ra::MasterData& data, const ra::User& u,
                                        const std::string& sn) {
@@ -139,6 +150,7 @@ std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals) {
     }
     Target target;
     target.sn = t.sn;
+    target.writes = t.capabilities.sync_writes;
     const auto info = nlohmann::json::parse(t.info_json, nullptr, false);
     if (info.is_object()) {
       target.bio_data = parse_support_list(info.value("multi_bio_data_support", std::string()));
@@ -219,7 +231,7 @@ std::vector<Planned> plan_enrolment(const Enrolment& e, const std::vector<Target
       }
     }
     if (source_items != nullptr) {
-      Target source;
+      Target source;  // takes everything it uploaded
       source.sn = e.source_sn;
       source.bio_data.assign(32, true);
       source.bio_photo.assign(32, true);
@@ -228,7 +240,12 @@ std::vector<Planned> plan_enrolment(const Enrolment& e, const std::vector<Target
   };
   if (kinds.users && e.user) {
     for_each_target([&](const Target& t, std::vector<Planned>& into) {
-      into.push_back(planned(t.sn, user_item(e.pin), {commands::upsert_user(t.sn, *e.user)}));
+      // The row carries the templates and photos; a target that stores none
+      // gets its users from the master data only (plan_user).
+      if (t.takes(SyncWrite::Users) && t.takes(SyncWrite::Templates)) {
+        into.push_back(
+            planned(t.sn, user_item(e.pin), {commands::upsert_user(t.sn, row_for(t, *e.user))}));
+      }
     });
   }
   if (kinds.templates) {
@@ -236,7 +253,7 @@ std::vector<Planned> plan_enrolment(const Enrolment& e, const std::vector<Target
       const std::string item = "template/" + e.pin + "/" + std::to_string(tmpl.bio_type) + "/" +
                                std::to_string(tmpl.no) + "/" + std::to_string(tmpl.index);
       for_each_target([&](const Target& t, std::vector<Planned>& into) {
-        if (t.supports_data(tmpl.bio_type)) {
+        if (t.takes(SyncWrite::Templates) && t.supports_data(tmpl.bio_type)) {
           into.push_back(planned(t.sn, item, {commands::upsert_template(t.sn, tmpl)}));
         }
       });
@@ -248,6 +265,9 @@ std::vector<Planned> plan_enrolment(const Enrolment& e, const std::vector<Target
       const std::string item =
           "photo/" + e.pin + "/" + photo.kind + "/" + std::to_string(userpic ? 0 : photo.bio_type);
       for_each_target([&](const Target& t, std::vector<Planned>& into) {
+        if (!t.takes(SyncWrite::Photos)) {
+          return;
+        }
         if (userpic) {
           into.push_back(planned(t.sn, item, {commands::upsert_photo(t.sn, e.pin, photo.data)}));
         } else if (t.supports_photo(photo.bio_type)) {
@@ -276,16 +296,33 @@ std::vector<Planned> plan_user(const ra::MasterData& data, const std::string& pi
   }
   const ra::User* u = data.find_user(pin);
   for (const auto& t : targets) {
+    const bool rows = t.takes(SyncWrite::Users);
+    const bool keeps_rights = t.takes(SyncWrite::DoorRights);
     if (u == nullptr) {
-      out.push_back(deletion(t.sn, "authorize/" + pin, {}));
-      out.push_back(deletion(t.sn, user_item(pin), {request(t.sn, "delete_user", {{"pin", pin}})}));
+      if (keeps_rights) {
+        out.push_back(deletion(t.sn, "authorize/" + pin, {}));
+      }
+      if (rows) {
+        out.push_back(
+            deletion(t.sn, user_item(pin), {request(t.sn, "delete_user", {{"pin", pin}})}));
+      }
       continue;
     }
     const auto rights = rights_on(data, *u, t.sn);
-    if (!rights.empty() && t.sn != skip_user_row_sn) {
-      CommandRequest row = commands::upsert_user(t.sn, user_row(*u));
+    if (rows && !rights.empty() && t.sn != skip_user_row_sn) {
+      CommandRequest row = commands::upsert_user(t.sn, row_for(t, user_row(*u)));
       row.origin = "sync";
       out.push_back(planned(t.sn, user_item(pin), {std::move(row)}));
+    }
+    if (!keeps_rights) {
+      // It keeps no door rights the gateway may write (see the adapter's
+      // README): the row is the right. No door there any more (or disabled,
+      // blacklisted): the row goes, where it was sent.
+      if (rows && rights.empty() && t.sn != skip_user_row_sn) {
+        out.push_back(
+            deletion(t.sn, user_item(pin), {request(t.sn, "delete_user", {{"pin", pin}})}));
+      }
+      continue;
     }
     // The rights as a whole: clear, then one userauthorize per time zone.
     std::vector<CommandRequest> auth;
@@ -330,6 +367,9 @@ std::vector<Planned> plan_timezone(const ra::MasterData& data, int id,
   const auto it = data.timezones.find(id);
   const std::string item = "timezone/" + std::to_string(id);
   for (const auto& t : targets) {
+    if (!t.takes(SyncWrite::TimeZones)) {
+      continue;
+    }
     if (it == data.timezones.end()) {
       out.push_back(deletion(t.sn, item, {request(t.sn, "delete_timezone", {{"id", id}})}));
     } else {
@@ -351,6 +391,9 @@ std::vector<Planned> plan_holiday(const ra::MasterData& data, date::year_month_d
   const auto it = data.holidays.find(day);
   const std::string item = "holiday/" + day_text(day);
   for (const auto& t : targets) {
+    if (!t.takes(SyncWrite::TimeZones)) {
+      continue;
+    }
     if (it == data.holidays.end()) {
       out.push_back(
           deletion(t.sn, item, {request(t.sn, "delete_holiday", {{"day", day_text(day)}})}));

@@ -35,6 +35,9 @@ struct Target {
   /** MultiBioDataSupport / MultiBioPhotoSupport as reported at registration. */
   std::vector<bool> bio_data;
   std::vector<bool> bio_photo;
+  /** What the sync may write to it (capabilities.sync_writes): nothing else is planned. */
+  std::uint32_t writes = kAllSyncWrites;
+  bool takes(SyncWrite w) const noexcept { return (writes & sync_bit(w)) != 0; }
   bool supports_data(int type) const;
   bool supports_photo(int type) const;
 };
@@ -43,7 +46,8 @@ struct Target {
  * The terminals sync serves: accepted, and able to take users, templates
  * and rights from the gateway (`capabilities.user_sync`: today the Security
  * PUSH terminals), with what they reported at registration
- * (`info.multi_bio_*`). Attendance terminals are left out (see README).
+ * (`info.multi_bio_*`) and what it takes (`capabilities.sync_writes`).
+ * Attendance terminals are left out (see README).
  */
 std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals);
 
@@ -86,7 +90,9 @@ struct Enrolment {
 /**
  * An enrolment for every other target: the user row, each template to the
  * targets that support its type, each comparison photo to those that
- * support its photo type, the user photo to all. Never to the source.
+ * support its photo type, the user photo to all. Never to the source. Only
+ * to targets that take Templates (the row) and Photos (the photos): one
+ * that stores neither gets its users from the master data (plan_user).
  * `source_items` gets what the source itself holds (so it is never sent back).
  */
 std::vector<Planned> plan_enrolment(const Enrolment& enrolment, const std::vector<Target>& targets,
@@ -96,12 +102,18 @@ std::vector<Planned> plan_enrolment(const Enrolment& enrolment, const std::vecto
  * A master-data user on every target: the user row and one userauthorize per
  * time zone where a level gives the user doors of that terminal (none while
  * disabled or blacklisted). Deleted (absent from `data`): deletes only.
+ * Only what a target takes: no row without SyncWrite::Users, the row without
+ * its card or password when it takes no Cards / Passwords. Without
+ * DoorRights no rights: the row is the right, sent where a level gives the
+ * user a door of the target and deleted (where it was sent) when none does
+ * any more or the user is disabled or blacklisted.
  * `skip_user_row_sn`: the terminal the user was imported from (it has the row).
  */
 std::vector<Planned> plan_user(const ra::MasterData& data, const std::string& pin,
                                const std::vector<Target>& targets, const Kinds& kinds,
                                const std::string& skip_user_row_sn = {});
 
+/** Time zones and holidays go only to targets that take SyncWrite::TimeZones. */
 std::vector<Planned> plan_timezone(const ra::MasterData& data, int id,
                                    const std::vector<Target>& targets, const Kinds& kinds);
 std::vector<Planned> plan_holiday(const ra::MasterData& data, date::year_month_day day,

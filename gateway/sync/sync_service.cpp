@@ -295,6 +295,16 @@ void SyncService::scan_terminals() {
   });
 }
 
+namespace {
+
+/** What targets_of reads of a record, hashed: its info and what it takes. */
+std::size_t described_hash(const TerminalRecord& t) {
+  return std::hash<std::string_view>{}(t.info_json) ^
+         (static_cast<std::size_t>(t.capabilities.sync_writes) * 0x9E3779B97F4A7C15ULL);
+}
+
+}  // namespace
+
 void SyncService::refresh_targets(bool all) {
   // Terminals whose biometrics changed since their keys were planned: a
   // Security PUSH terminal is an access terminal from its handshake on, and
@@ -303,12 +313,13 @@ void SyncService::refresh_targets(bool all) {
   // it needs; a walk brings the rest (what it was sent is skipped).
   std::set<std::string> changed;
   const auto put = [this, &changed](const TerminalRecord& record) {
-    info_hash_[record.sn] = std::hash<std::string_view>{}(record.info_json);
+    info_hash_[record.sn] = described_hash(record);
     for (auto& t : targets_of({record})) {
       auto it = targets_.find(t.sn);
       if (it == targets_.end()) {
         targets_.emplace(t.sn, std::move(t));
-      } else if (it->second.bio_data != t.bio_data || it->second.bio_photo != t.bio_photo) {
+      } else if (it->second.bio_data != t.bio_data || it->second.bio_photo != t.bio_photo ||
+                 it->second.writes != t.writes) {
         changed.insert(t.sn);
         it->second = std::move(t);
       }
@@ -332,7 +343,7 @@ void SyncService::refresh_targets(bool all) {
       }
       served.insert(t.sn);
       const auto h = info_hash_.find(t.sn);
-      return h == info_hash_.end() || h->second != std::hash<std::string_view>{}(t.info_json);
+      return h == info_hash_.end() || h->second != described_hash(t);
     });
   }
   for (auto it = targets_.begin(); it != targets_.end();) {
@@ -371,7 +382,7 @@ void SyncService::refresh_targets(bool all) {
       lane.next = journal_base_ + journal_.size();
       walkers.push_back(sn);
     } else if (changed.count(sn) != 0) {
-      log_->info("[sn={}] sync: its biometrics changed; planning the templates and photos it lacks",
+      log_->info("[sn={}] sync: its biometrics or what it takes changed; planning what it lacks",
                  sn);
       walkers.push_back(sn);
     }
@@ -1218,8 +1229,9 @@ constexpr std::size_t kBatchBytes = 48 * 1024;
 }  // namespace
 
 // Strand: what apply() staged goes into the queue, records of one DATA
-// UPDATE table batched into one command (one record per PIN per command),
-// then what was sent is stored.
+// UPDATE table batched into one command (one record per PIN per command)
+// for a target that takes SyncWrite::Batch, one command per record for any
+// other, then what was sent is stored.
 void SyncService::flush_staged() {
   if (staged_.empty()) {
     append_notes(std::exchange(staged_ledger_, WriteBatch{}), std::exchange(staged_tokens_, {}),
@@ -1247,7 +1259,11 @@ void SyncService::flush_staged() {
     const std::string pin = st.request.params.value("pin", std::string());
     const std::size_t bytes = dump_json(st.request.params).size();
     Out* last = out.empty() ? nullptr : &out.back();
-    const bool joins = last != nullptr && batchable(st.request.verb) && last->sn == st.sn &&
+    // Only a target that takes `batch` gets one; any other gets one command per record.
+    const auto target = targets_.find(st.sn);
+    const bool takes_batch = target != targets_.end() && target->second.takes(SyncWrite::Batch);
+    const bool joins = last != nullptr && takes_batch && batchable(st.request.verb) &&
+                       last->sn == st.sn &&
                        (last->request.verb == st.request.verb ||
                         (last->request.verb == "batch" &&
                          last->request.params["commands"][0]["verb"] == st.request.verb)) &&

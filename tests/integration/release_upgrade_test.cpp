@@ -119,6 +119,8 @@ TEST_F(ReleaseUpgradeTest, TerminalsAreServedWithADerivedDeviceModel) {
   const auto r = h_->gateway().terminals().find("ACC0008");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->capabilities.user_sync);
+  // Stored before sync_writes: the sync writes to it everything it wrote before.
+  EXPECT_EQ(r->capabilities.sync_writes, kAllSyncWrites);
   EXPECT_TRUE(r->capabilities.has(Biometric::Fingerprint));
   EXPECT_EQ(r->capabilities.decision, DecisionMode::Gateway);
 }

@@ -34,6 +34,8 @@ constexpr int kCannotConnectSocket = -102;  // BS_SDK_ERROR_CANNOT_CONNECT_SOCKE
 constexpr int kSocketNotConnected = -107;   // BS_SDK_ERROR_SOCKET_IS_NOT_CONNECTED
 constexpr int kInvalidParam = -200;         // BS_SDK_ERROR_INVALID_PARAM
 constexpr int kUninitialized = -10001;      // BS_SDK_ERROR_UNINITIALIZED
+// The start of this fake's BS2_MakePinCode form (the real one is a hash).
+constexpr const char* kPinTag = "fakepin:";
 
 #pragma pack(push, 1)
 struct BS2Event {
@@ -72,6 +74,12 @@ struct BS2UserSetting {
   uint8_t idAuthMode;
   uint8_t securityLevel;
 };
+// BS2CSNCard (BS2CSNCard.h): type (BS2_CARD_TYPE_CSN = 0x01), size, data[32].
+struct BS2CSNCard {
+  uint8_t type;
+  uint8_t size;
+  uint8_t data[32];
+};
 struct BS2UserBlob {
   BS2User user;
   BS2UserSetting setting;
@@ -88,6 +96,7 @@ struct BS2UserBlob {
 };
 #pragma pack(pop)
 static_assert(sizeof(BS2User) == 48 && sizeof(BS2UserSetting) == 12, "the reference's sizes");
+static_assert(sizeof(BS2CSNCard) == 34, "the reference's BS2CSNCard size");
 
 using OnDevice = void (*)(uint32_t);
 using OnLogReceived = void (*)(uint32_t, const BS2Event*);
@@ -508,9 +517,55 @@ FAKESDK_EXPORT int BS2_EnrolUser(void* context, uint32_t device, BS2UserBlob* us
     if (users.count(id) != 0 && overwrite == 0) {
       return -705;  // BS_SDK_ERROR_DUPLICATE_ID
     }
-    users[id] = text_of(userBlob[i].user_name, sizeof userBlob[i].user_name);
+    std::string line = text_of(userBlob[i].user_name, sizeof userBlob[i].user_name);
+    // Its cards (numOfCard BS2CSNCard at cardObjs): a CSN card's number is
+    // its data read big-endian (the SDK examples write it at the end).
+    const auto* cards = static_cast<const BS2CSNCard*>(userBlob[i].cardObjs);
+    if (userBlob[i].user.numCards > 0 && cards == nullptr) {
+      return kInvalidParam;
+    }
+    for (uint8_t k = 0; k < userBlob[i].user.numCards; ++k) {
+      if (cards[k].type != 0x01 || cards[k].size == 0 || cards[k].size > 32) {
+        return kInvalidParam;
+      }
+      unsigned long long number = 0;
+      for (size_t b = 0; b < 32; ++b) {
+        if (b < 24 && cards[k].data[b] != 0) {
+          return kInvalidParam;  // wider than 64 bits: more than this fake reads
+        }
+        if (b >= 24) {
+          number = (number << 8) | cards[k].data[b];
+        }
+      }
+      line += "\tcard=" + std::to_string(number);
+    }
+    // Its PIN, as BS2_MakePinCode of this fake made it.
+    const std::string pin = text_of(userBlob[i].pin, sizeof userBlob[i].pin);
+    if (pin.rfind(kPinTag, 0) == 0) {
+      line += "\tpin=" + pin.substr(std::strlen(kPinTag));
+    } else if (!pin.empty()) {
+      return kInvalidParam;  // not made by BS2_MakePinCode
+    }
+    users[id] = line;
   }
   write_users(file, users);
+  return kSuccess;
+}
+
+FAKESDK_EXPORT int BS2_MakePinCode(void* context, char* plaintext, unsigned char* ciphertext) {
+  if (context == nullptr || plaintext == nullptr || ciphertext == nullptr) {
+    return kInvalidParam;
+  }
+  const std::string digits(plaintext, strnlen(plaintext, 33));
+  if (digits.empty() || digits.size() > 16 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return kInvalidParam;
+  }
+  // The SDK's form is a one-way hash of 32 bytes; this fake's is readable
+  // (kPinTag, the digits, NULs) so its device can show what it was given.
+  std::memset(ciphertext, 0, 32);
+  const std::string text = kPinTag + digits;
+  std::memcpy(ciphertext, text.data(), text.size());
   return kSuccess;
 }
 

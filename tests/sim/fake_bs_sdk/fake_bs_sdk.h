@@ -13,7 +13,10 @@
  *   dial-<id>     present: the device dials the SDK's server port (server mode)
  *   doors-<id>    door commands the device received, one line each:
  *                 "<unlock|lock|release> flag=<n> door=<id>"
- *   users-<id>    the users enrolled on the device: "<user id>\t<name>" lines
+ *   users-<id>    the users enrolled on the device: "<user id>\t<name>" lines,
+ *                 then "\tcard=<number>" per CSN card and "\tpin=<digits>"
+ *                 when the user has them (this fake's BS2_MakePinCode form
+ *                 is readable; the SDK's is a hash)
  *
  * FAKE_BS_SDK_GETLOG_DELAY_MS slows every BS2_GetLog call (a slow device).
  * The fakesdk_* functions below are the tests' control API.
@@ -44,7 +47,7 @@ int fakesdk_set_link(const char* dir, uint32_t device_id, int up);
 int fakesdk_set_dial(const char* dir, uint32_t device_id, int on);
 /** The door commands the device received, as text (see doors-<id>); returns the length. */
 size_t fakesdk_door_commands(const char* dir, uint32_t device_id, char* buf, size_t cap);
-/** The users enrolled on the device, "<user id>\t<name>" per line by id; returns the length. */
+/** The users enrolled on the device, as users-<id> above, by id; returns the length. */
 size_t fakesdk_users(const char* dir, uint32_t device_id, char* buf, size_t cap);
 
 #ifdef __cplusplus

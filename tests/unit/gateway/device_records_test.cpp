@@ -84,11 +84,26 @@ TEST(DeviceCapabilitiesTest, JsonNamesEveryFieldAndReadsBackTheSame) {
   c.decision = DecisionMode::Gateway;
   c.commands = CommandDelivery::Push;
   c.user_sync = true;
+  c.sync_writes = sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards);
   const nlohmann::json j = c;
   EXPECT_EQ(j, nlohmann::json::parse(R"({"doors": 4, "readers": 8,
       "biometrics": ["fingerprint", "finger_vein"], "decision": "gateway",
-      "commands": "push", "user_sync": true})"));
+      "commands": "push", "user_sync": true, "sync_writes": ["users", "cards"]})"));
   EXPECT_EQ(j.get<DeviceCapabilities>(), c);
+  // Every write has a name that reads back.
+  c.sync_writes = kAllSyncWrites;
+  EXPECT_EQ(nlohmann::json(c)["sync_writes"].size(), kSyncWrites.size());
+  EXPECT_EQ(nlohmann::json(c).get<DeviceCapabilities>(), c);
+  // A row stored before sync_writes (a ZKTeco access terminal) takes everything;
+  // one that names none takes none.
+  EXPECT_EQ(nlohmann::json::parse(R"({"user_sync": true})").get<DeviceCapabilities>().sync_writes,
+            kAllSyncWrites);
+  EXPECT_EQ(nlohmann::json::parse(R"({"user_sync": true, "sync_writes": []})")
+                .get<DeviceCapabilities>()
+                .sync_writes,
+            0u);
+  EXPECT_EQ(nlohmann::json::parse(R"({"user_sync": false})").get<DeviceCapabilities>().sync_writes,
+            0u);
   // Unknown names and members are ignored; what is absent keeps its default.
   const auto partial =
       nlohmann::json::parse(R"({"doors": -2, "biometrics": ["face", "smell", 3], "x": 1})")

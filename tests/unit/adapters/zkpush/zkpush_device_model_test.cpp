@@ -46,6 +46,7 @@ TEST(ZkpushDeviceModelTest, SecurityPushTerminalFromItsRegistration) {
   EXPECT_EQ(t.capabilities.decision, DecisionMode::Gateway);
   EXPECT_EQ(t.capabilities.commands, CommandDelivery::Poll);
   EXPECT_TRUE(t.capabilities.user_sync);
+  EXPECT_EQ(t.capabilities.sync_writes, kAllSyncWrites);
 
   // Options pushed later win over the registration; remote identification off.
   t.options_json = json{{"~DeviceName", "ProBio"},
@@ -86,6 +87,7 @@ TEST(ZkpushDeviceModelTest, AttendanceTerminalFromInfoAndOptions) {
   // Attendance PUSH has no remote identification, and the sync does not serve it.
   EXPECT_EQ(t.capabilities.decision, DecisionMode::Local);
   EXPECT_FALSE(t.capabilities.user_sync);
+  EXPECT_EQ(t.capabilities.sync_writes, 0u);
 }
 
 TEST(ZkpushDeviceModelTest, WhatWasKnownBeforeIsKeptAndGarbageIsIgnored) {

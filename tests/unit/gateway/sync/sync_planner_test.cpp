@@ -23,6 +23,7 @@ TerminalRecord terminal(std::string sn, std::string flavour, std::string state,
   t.sn = std::move(sn);
   t.flavour = std::move(flavour);
   t.capabilities.user_sync = t.flavour == "access";  // as zkpush describes the flavour
+  t.capabilities.sync_writes = t.capabilities.user_sync ? kAllSyncWrites : 0;
   t.state = std::move(state);
   t.info_json =
       nlohmann::json{{"multi_bio_data_support", data}, {"multi_bio_photo_support", photo}}.dump();
@@ -254,6 +255,107 @@ TEST(SyncMasterData, TimeZonesAndHolidaysInTheSpecEncoding) {
   Kinds no_tz;
   no_tz.timezones = false;
   EXPECT_TRUE(plan_timezone(data, 2, targets, no_tz).empty());
+}
+
+/** A terminal on door B/1 of site() that takes only `writes`. */
+TerminalRecord taking(std::uint32_t writes) {
+  auto t = terminal("B", "access", "accepted");
+  t.capabilities.sync_writes = writes;
+  return t;
+}
+
+std::vector<std::string> verbs_of(const std::vector<Planned>& plan) {
+  std::vector<std::string> out;
+  for (const auto& p : plan) {
+    for (const auto& r : p.requests) {
+      out.push_back(r.verb);
+    }
+  }
+  return out;
+}
+
+TEST(SyncCapabilities, OnlyWhatATargetTakesIsPlanned) {
+  const auto data = site();
+  const auto users = sync_bit(SyncWrite::Users);
+  const auto cards = sync_bit(SyncWrite::Cards);
+  const auto passwords = sync_bit(SyncWrite::Passwords);
+  const auto doors = sync_bit(SyncWrite::DoorRights);
+  auto with_password = data;
+  auto ada = *with_password.find_user("500");
+  ada.password = "77";
+  with_password.set_user(ada);
+
+  // As a Dahua device: user rows with card and password, door rights; no tables, no templates.
+  auto dahua = targets_of({taking(users | cards | passwords | doors)});
+  ASSERT_EQ(dahua.size(), 1u);
+  EXPECT_TRUE(dahua[0].takes(SyncWrite::DoorRights));
+  EXPECT_FALSE(dahua[0].takes(SyncWrite::TimeZones));
+  auto plan = plan_user(with_password, "500", dahua, Kinds{});
+  EXPECT_EQ(verbs_of(plan),
+            (std::vector<std::string>{"upsert_user", "deauthorize_user", "authorize_user"}));
+  EXPECT_EQ(plan[0].requests[0].params.at("card"), "222");
+  EXPECT_EQ(plan[0].requests[0].params.at("password"), "77");
+  EXPECT_TRUE(plan_timezone(data, 2, dahua, Kinds{}).empty());
+  EXPECT_TRUE(plan_holiday(data, date::year{2026} / 12 / 25, dahua, Kinds{}).empty());
+  EXPECT_EQ(verbs_of(plan_terminal(with_password, dahua[0], Kinds{})),
+            (std::vector<std::string>{"upsert_user", "deauthorize_user", "authorize_user"}));
+  // An enrolment uploaded elsewhere: nothing for a target without templates
+  // (its users come from the master data); the row and its templates where
+  // it takes them, without photos unless it takes those.
+  EXPECT_TRUE(
+      plan_enrolment(enrolment(), targets_of({taking(users | cards)}), Kinds{}, nullptr).empty());
+  const auto e = plan_enrolment(
+      enrolment(), targets_of({taking(users | sync_bit(SyncWrite::Templates))}), Kinds{}, nullptr);
+  EXPECT_EQ(verbs_of(e),
+            (std::vector<std::string>{"upsert_user", "upsert_template", "upsert_template"}));
+  EXPECT_EQ(e[0].requests[0].params.value("card", ""), "");
+
+  // As a Suprema device: user rows with cards, no password, no rights (where
+  // a level gives the user a door there), deleted with the master data.
+  const auto suprema = targets_of({taking(users | cards)});
+  plan = plan_user(with_password, "500", suprema, Kinds{});
+  ASSERT_EQ(verbs_of(plan), (std::vector<std::string>{"upsert_user"}));
+  EXPECT_EQ(plan[0].item, "user/500");
+  EXPECT_EQ(plan[0].requests[0].params.at("card"), "222");
+  EXPECT_EQ(plan[0].requests[0].params.value("password", ""), "");
+  // Without cards the row goes without its card (and so has another digest).
+  const auto bare = plan_user(with_password, "500", targets_of({taking(users)}), Kinds{});
+  ASSERT_EQ(bare.size(), 1u);
+  EXPECT_EQ(bare[0].requests[0].params.value("card", ""), "");
+  EXPECT_NE(bare[0].digest, plan[0].digest);
+  // No door of its levels there (any more), or blacklisted: the row is the
+  // right, so it is deleted where it was sent.
+  auto elsewhere = with_password;
+  ada.levels = {3};
+  elsewhere.set_user(ada);
+  auto moved = plan_user(elsewhere, "500", suprema, Kinds{});
+  ASSERT_EQ(verbs_of(moved), (std::vector<std::string>{"delete_user"}));
+  EXPECT_TRUE(moved[0].digest.empty());
+  SentLedger ledger;
+  EXPECT_TRUE(ledger.filter(moved).empty());  // never sent: nothing to delete
+  ledger.record("B", "user/500", plan[0].digest);
+  EXPECT_EQ(ledger.filter(moved).size(), 1u);
+  auto black = with_password;
+  auto blacklisted = *black.find_user("500");
+  blacklisted.blacklisted = true;
+  black.set_user(blacklisted);
+  EXPECT_EQ(verbs_of(plan_user(black, "500", suprema, Kinds{})),
+            (std::vector<std::string>{"delete_user"}));
+  // Deleted: delete_user only (no rights item it could never have had).
+  auto gone = data;
+  gone.erase_user("500");
+  const auto del = plan_user(gone, "500", suprema, Kinds{});
+  ASSERT_EQ(del.size(), 1u);
+  EXPECT_EQ(del[0].item, "user/500");
+  EXPECT_EQ(verbs_of(del), (std::vector<std::string>{"delete_user"}));
+
+  // A terminal that takes nothing is served nothing.
+  const auto none = targets_of({taking(0)});
+  EXPECT_TRUE(plan_user(data, "500", none, Kinds{}).empty());
+  EXPECT_TRUE(plan_terminal(data, none[0], Kinds{}).empty());
+  EXPECT_TRUE(plan_enrolment(enrolment(), none, Kinds{}, nullptr).empty());
+  // One that takes everything (a ZKTeco access terminal) gets what it got before.
+  EXPECT_EQ(plan_user(data, "500", targets_of({taking(kAllSyncWrites)}), Kinds{}).size(), 2u);
 }
 
 TEST(SyncLedger, NothingTwiceAndChangesAgain) {
