@@ -23,7 +23,7 @@ enum class EventKind : std::uint8_t {
   Decision = 9,    ///< an access decision taken by pushgate
   Photo = 10,      ///< an attendance / comparison photo upload
   Alert = 11,      ///< an alert raised by a linkage rule (gateway/linkage)
-  Audit = 12,      ///< who did what through the API: logins, tokens, changes (gateway/auth)
+  Audit = 12,      ///< who did what: API changes, logins, MQTT/Modbus commands (audit.hpp)
 };
 
 std::string_view to_string(EventKind kind) noexcept;

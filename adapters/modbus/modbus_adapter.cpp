@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "gateway/adapter_state.hpp"
+#include "gateway/audit.hpp"
 #include "gateway/command_queue.hpp"
 #include "gateway/device_text.hpp"
 #include "gateway/doors.hpp"
@@ -654,6 +656,7 @@ Exception ModbusAdapter::on_holding(std::uint16_t view, std::uint16_t address,
       break;
   }
   target.verb = req.verb;
+  target.client = client;
   req.client_ref = "mailbox/" + std::to_string(view) + "/" + std::to_string(m.seq) + "/" +
                    std::to_string(m.generation) + "/" + std::to_string(ctx_.clock.now_ms());
   log->info("[client={}] [sn={}] mailbox seq {}: {} door {} argument {}", client, sn, m.seq,
@@ -701,6 +704,7 @@ Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
       req = commands::cancel_alarm(sn);
     }
     target.verb = req.verb;
+    target.client = client;
     req.client_ref = "coil/" + std::to_string(slot) + "/" + std::to_string(offset) + "/" +
                      std::to_string(ctx_.clock.now_ms()) + "/" + std::to_string(i);
     logger("modbus")->info("[client={}] [sn={}] coil {} of slot {}: {}", client, sn, offset, slot,
@@ -709,6 +713,28 @@ Exception ModbusAdapter::on_coils(std::uint16_t view, std::uint16_t address,
     submit(std::move(req), target);
   }
   return Exception::None;
+}
+
+void ModbusAdapter::audit_command(const Target& target, const CommandRecord& record) {
+  nlohmann::json details = {{"command_id", record.id},
+                            {"terminal", record.terminal_sn},
+                            {"verb", record.verb},
+                            {"params", record.params},
+                            {"client_ref", record.client_ref}};
+  WriteBatch batch;
+  batch.events.push_back(
+      make_audit_event(ctx_.config.get_string("gateway.id"), "modbus:" + target.client,
+                       target.client, "command_queued", std::move(details), ctx_.clock.now_ms()));
+  // Called on the store's writer thread: the append goes through the
+  // io_context, not from inside the writer's own completion.
+  boost::asio::post(
+      ctx_.ioc, [events = ctx_.events, batch = std::move(batch), id = record.id]() mutable {
+        events->append(std::move(batch), [id](CommitResult r) {
+          if (r.ec) {
+            logger("modbus")->error("[cmd={}] audit event not stored: {}", id, r.ec.message());
+          }
+        });
+      });
 }
 
 void ModbusAdapter::submit(CommandRequest request, Target target) {
@@ -723,7 +749,6 @@ void ModbusAdapter::submit(CommandRequest request, Target target) {
   ctx_.commands.enqueue(
       std::move(request), [weak, target](boost::system::error_code ec, std::string error,
                                          CommandRecord rec, bool duplicate) {
-        (void)duplicate;
         auto link = weak.lock();
         if (!link) {
           return;
@@ -747,6 +772,9 @@ void ModbusAdapter::submit(CommandRequest request, Target target) {
           log->info("[sn={}] [cmd={}] Modbus command {} queued", target.sn, rec.id, target.verb);
           std::lock_guard plock(self->mutex_);
           self->pending_[rec.id] = target;
+        }
+        if (!ec && error.empty() && !duplicate) {
+          self->audit_command(target, rec);
         }
         if (target.view >= 0) {
           self->image_.with_mailbox(static_cast<std::uint16_t>(target.view), [&](MailboxView& m) {

@@ -69,6 +69,7 @@ class ModbusAdapter final : public Adapter {
     int door = 0;
     bool on = false;  ///< normal_open: the state it sets
     std::string sn;
+    std::string client;  ///< the Modbus client's address (the audit's actor)
   };
 
   bool load_slots(std::string& error);
@@ -82,6 +83,8 @@ class ModbusAdapter final : public Adapter {
   Exception on_coils(std::uint16_t view, std::uint16_t address, std::span<const std::uint8_t> bits,
                      const std::string& client);
   void submit(CommandRequest request, Target target);
+  /** An `audit` event for a command a Modbus client queued (any thread). */
+  void audit_command(const Target& target, const CommandRecord& record);
   void on_command(const CommandRecord& record);
 
   AdapterContext& ctx_;

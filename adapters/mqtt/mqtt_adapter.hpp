@@ -110,6 +110,11 @@ class MqttAdapter final : public Adapter, private Sink {
   void handle_command(const std::string& payload, Reply reply);
   void send_command_result(const std::string& id, const std::string& payload, bool final);
   void on_command_changed(const CommandRecord& c, bool duplicate);
+  /**
+   * An `audit` event for a command queued from `topic`: the broker's ACL on
+   * that topic is the credential, so the topic is the actor.
+   */
+  void audit_command(const std::string& topic, const CommandRecord& c);
   void handle_api_request(const std::string& payload, Reply reply);
   void send_reply(const std::string& topic, const std::string& payload, const Reply& reply);
 

@@ -4,6 +4,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "gateway/api/router.hpp"
+#include "gateway/audit.hpp"
 #include "gateway/doors.hpp"
 #include "gateway/event_json.hpp"
 #include "gateway/logging.hpp"
@@ -64,27 +65,29 @@ void MqttAdapter::on_message(std::shared_ptr<const ::mqtt::message> msg) {
                       "-" + std::to_string(ctx_.clock.now_ms()) + "-" +
                       std::to_string(++door_commands_);
     auto id = req->client_ref;
-    ctx_.commands.enqueue(
-        std::move(*req), [this, alive = alive_, id](boost::system::error_code ec, std::string error,
-                                                    CommandRecord rec, bool duplicate) {
-          std::lock_guard lock(alive->mutex);
-          if (alive->adapter == nullptr) {
-            return;
-          }
-          net::post(ioc_, [this, ec, error, rec, duplicate, id] {
-            if (ec || !error.empty()) {
-              commands_rejected_.inc();
-              send_command_result(id,
-                                  command_rejected_payload(id, ec ? ec.message() : error, zone_,
-                                                           ctx_.clock.now_ms()),
-                                  true);
-              return;
-            }
-            if (duplicate) {
-              on_command_changed(rec, true);  // a new one is reported by the queue's observer
-            }
-          });
-        });
+    ctx_.commands.enqueue(std::move(*req), [this, alive = alive_, id, topic](
+                                               boost::system::error_code ec, std::string error,
+                                               CommandRecord rec, bool duplicate) {
+      std::lock_guard lock(alive->mutex);
+      if (alive->adapter == nullptr) {
+        return;
+      }
+      net::post(ioc_, [this, ec, error, rec, duplicate, id, topic] {
+        if (ec || !error.empty()) {
+          commands_rejected_.inc();
+          send_command_result(
+              id,
+              command_rejected_payload(id, ec ? ec.message() : error, zone_, ctx_.clock.now_ms()),
+              true);
+          return;
+        }
+        if (duplicate) {
+          on_command_changed(rec, true);  // a new one is reported by the queue's observer
+        } else {
+          audit_command(topic, rec);
+        }
+      });
+    });
   }
 }
 
@@ -133,8 +136,27 @@ void MqttAdapter::handle_command(const std::string& payload, Reply reply) {
       // (add_observer in start()); only the answer to a repeat is ours.
       if (duplicate) {
         on_command_changed(rec, true);
+      } else {
+        audit_command(topics_.command(), rec);
       }
     });
+  });
+}
+
+void MqttAdapter::audit_command(const std::string& topic, const CommandRecord& c) {
+  if (ctx_.events == nullptr) {
+    return;
+  }
+  nlohmann::json details = {{"command_id", c.id}, {"terminal", c.terminal_sn},  {"verb", c.verb},
+                            {"params", c.params}, {"client_ref", c.client_ref}, {"topic", topic}};
+  WriteBatch batch;
+  batch.events.push_back(make_audit_event(gateway_id_, "mqtt:" + topic, "mqtt " + cfg_.server_uri,
+                                          "command_queued", std::move(details),
+                                          ctx_.clock.now_ms()));
+  ctx_.events->append(std::move(batch), [id = c.id](CommitResult r) {
+    if (r.ec) {
+      logger("mqtt")->error("[cmd={}] audit event not stored: {}", id, r.ec.message());
+    }
   });
 }
 

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <optional>
 
-#include "gateway/auth/audit.hpp"
+#include "gateway/audit.hpp"
 #include "gateway/auth/crypto.hpp"
 #include "gateway/auth/role.hpp"
 #include "gateway/clock.hpp"

@@ -12,7 +12,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
-#include "gateway/auth/audit.hpp"
+#include "gateway/audit.hpp"
 #include "gateway/auth/auth_detail.hpp"
 #include "gateway/auth/crypto.hpp"
 #include "gateway/event_json.hpp"
@@ -80,26 +80,6 @@ json token_json(const store::AuthTokenRow& t) {
 }
 
 }  // namespace
-
-Event make_audit_event(const std::string& gateway_id, const std::string& actor,
-                       const std::string& from, const std::string& action, json details,
-                       std::int64_t now_ms) {
-  Event e;
-  e.terminal_sn = gateway_id;
-  e.kind = EventKind::Audit;
-  e.record_key = "audit:" + sha256_hex(random_secret()).substr(0, 24);
-  e.local_time = format_utc_iso8601(now_ms);
-  e.utc_ms = now_ms;
-  e.received_ms = now_ms;
-  e.pin = actor;
-  json extra = details.is_object() ? std::move(details) : json::object();
-  extra["actor"] = actor;
-  extra["from"] = from;
-  extra["action"] = action;
-  e.extra_json = dump_json(extra);
-  e.raw = action + " by " + actor + " from " + from;
-  return e;
-}
 
 AuthOptions auth_options_from_config(const config::Config& c) {
   AuthOptions o;

@@ -224,6 +224,15 @@ TEST(ModbusAdapterTest, WritesAreOffByDefaultAndSighupTurnsThemOn) {
   EXPECT_TRUE(eventually(
       [&] { return modbus_read_input_registers(c.get(), 21, 1, &reg) == 1 && reg == 1; }));
   EXPECT_TRUE(eventually([&] { return h.gateway().commands().open_count() == 1; }));
+  // Who opened it: the Modbus client's address, in the audit.
+  EXPECT_TRUE(eventually([&] {
+    return h.query_int(
+               "SELECT COUNT(*) FROM events WHERE kind = 12"
+               " AND json_extract(extra, '$.action') = 'command_queued'"
+               " AND json_extract(extra, '$.actor') LIKE 'modbus:127.0.0.1%'"
+               " AND json_extract(extra, '$.verb') = 'open_door'"
+               " AND json_extract(extra, '$.terminal') = 'T1'") == 1;
+  }));
 }
 
 // Issue 14 item 4: doors are the core's. A door reported through the core's

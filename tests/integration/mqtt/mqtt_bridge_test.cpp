@@ -110,6 +110,22 @@ TEST_F(MqttBridgeTest, CommandReachesOfflineTerminalWhenItReturnsAndResultComesB
       },
       10s));
   EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM commands WHERE client_ref = 'cmd-1'"), 1);
+  // Queued from the command topic: audited once (not for the duplicate), the
+  // topic as the actor (the broker's ACL on it is the credential).
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM events WHERE kind = 12"
+                   " AND json_extract(extra, '$.action') = 'command_queued'"
+                   " AND json_extract(extra, '$.actor') = 'mqtt:pushgate/gw/command'"
+                   " AND json_extract(extra, '$.verb') = 'info'"
+                   " AND json_extract(extra, '$.terminal') = 'SIMCMD01'"
+                   " AND json_extract(extra, '$.client_ref') = 'cmd-1'") == 1;
+      },
+      10s));
+  EXPECT_EQ(h->query_int("SELECT COUNT(*) FROM events WHERE kind = 12"
+                         " AND json_extract(extra, '$.action') = 'command_queued'"),
+            1);
 
   // The terminal was offline; it comes back, polls, runs it, reports.
   IoThread io;
@@ -235,6 +251,18 @@ TEST_F(MqttBridgeTest, DoorUnlockExpiresAfterTheDoorTtlAndIsReportedExpired) {
         return h->query_int(
                    "SELECT COUNT(*) FROM commands WHERE verb = 'open_door' AND"
                    " terminal_sn = 'OFFLINE1' AND expires_ms - created_ms = 1000") == 1;
+      },
+      10s));
+  // Who opened the door: the door's set topic, in the audit.
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return h->query_int(
+                   "SELECT COUNT(*) FROM events WHERE kind = 12"
+                   " AND json_extract(extra, '$.action') = 'command_queued'"
+                   " AND json_extract(extra, '$.actor') ="
+                   " 'mqtt:pushgate/gw/terminal/OFFLINE1/door/1/set'"
+                   " AND json_extract(extra, '$.verb') = 'open_door'"
+                   " AND json_extract(extra, '$.terminal') = 'OFFLINE1'") == 1;
       },
       10s));
   ASSERT_TRUE(wait_for(
