@@ -174,6 +174,7 @@ void to_json(nlohmann::json& j, const DeviceCapabilities& c) {
     }
   }
   j["sync_writes"] = std::move(writes);
+  j["shared_users"] = c.shared_users;
 }
 
 void from_json(const nlohmann::json& j, DeviceCapabilities& c) {
@@ -215,6 +216,9 @@ void from_json(const nlohmann::json& j, DeviceCapabilities& c) {
     }
   } else if (c.user_sync) {
     c.sync_writes = kAllSyncWrites;  // stored before sync_writes: a ZKTeco access terminal
+  }
+  if (const auto it = j.find("shared_users"); it != j.end() && it->is_boolean()) {
+    c.shared_users = it->get<bool>();
   }
 }
 

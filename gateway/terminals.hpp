@@ -102,6 +102,14 @@ struct DeviceCapabilities {
   bool user_sync = false;
   /** What the sync may write to it: bit sync_bit(w) per SyncWrite (read when user_sync). */
   std::uint32_t sync_writes = 0;
+  /**
+   * Its user rows are one store shared with other devices (a BioStar 2
+   * server's users serve all its readers). Without DoorRights the sync then
+   * keeps a row there while the user is enabled, and removes it only when the
+   * user is deleted, disabled or blacklisted: never because this device lost
+   * its doors, which would take the user off every other device too.
+   */
+  bool shared_users = false;
 
   bool takes(SyncWrite w) const noexcept { return (sync_writes & sync_bit(w)) != 0; }
   bool has(Biometric b) const noexcept {
@@ -114,7 +122,7 @@ struct DeviceCapabilities {
 /**
  * `{"doors": n, "readers": n, "biometrics": ["fingerprint", ...], "decision":
  * "local"|"gateway", "commands": "poll"|"push", "user_sync": bool,
- * "sync_writes": ["users", ...]}`. Reading ignores unknown members and names;
+ * "sync_writes": ["users", ...], "shared_users": bool}`. Reading ignores unknown members and names;
  * what is absent keeps its default, except a row with user_sync and no
  * sync_writes (stored before they existed: a ZKTeco access terminal), which
  * reads as taking every SyncWrite.

@@ -364,6 +364,7 @@ void ServerLink::ensure_terminal(const std::string& sn, const std::string& name,
     // templates, photos or `batch`. See README.md, "Master-data sync".
     r.capabilities.user_sync = true;
     r.capabilities.sync_writes = sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards);
+    r.capabilities.shared_users = true;  // the server's users serve all its readers
     if (r.first_seen_ms == 0) {
       r.first_seen_ms = now;
     }

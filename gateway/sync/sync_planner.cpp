@@ -151,6 +151,7 @@ std::vector<Target> targets_of(const std::vector<TerminalRecord>& terminals) {
     Target target;
     target.sn = t.sn;
     target.writes = t.capabilities.sync_writes;
+    target.shared_users = t.capabilities.shared_users;
     const auto info = nlohmann::json::parse(t.info_json, nullptr, false);
     if (info.is_object()) {
       target.bio_data = parse_support_list(info.value("multi_bio_data_support", std::string()));
@@ -309,16 +310,20 @@ std::vector<Planned> plan_user(const ra::MasterData& data, const std::string& pi
       continue;
     }
     const auto rights = rights_on(data, *u, t.sn);
-    if (rows && !rights.empty() && t.sn != skip_user_row_sn) {
+    // Where the user's row belongs: with the doors it opens; on a shared
+    // store without rights (BioStar), wherever the user is enabled.
+    const bool active = !u->disabled && !u->blacklisted;
+    const bool row_wanted = !keeps_rights && t.shared_users ? active : !rights.empty();
+    if (rows && row_wanted && t.sn != skip_user_row_sn) {
       CommandRequest row = commands::upsert_user(t.sn, row_for(t, user_row(*u)));
       row.origin = "sync";
       out.push_back(planned(t.sn, user_item(pin), {std::move(row)}));
     }
     if (!keeps_rights) {
       // It keeps no door rights the gateway may write (see the adapter's
-      // README): the row is the right. No door there any more (or disabled,
-      // blacklisted): the row goes, where it was sent.
-      if (rows && rights.empty() && t.sn != skip_user_row_sn) {
+      // README): the row is the right. Not wanted there any more: the row
+      // goes, where it was sent.
+      if (rows && !row_wanted && t.sn != skip_user_row_sn) {
         out.push_back(
             deletion(t.sn, user_item(pin), {request(t.sn, "delete_user", {{"pin", pin}})}));
       }

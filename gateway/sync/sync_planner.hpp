@@ -37,6 +37,8 @@ struct Target {
   std::vector<bool> bio_photo;
   /** What the sync may write to it (capabilities.sync_writes): nothing else is planned. */
   std::uint32_t writes = kAllSyncWrites;
+  /** Its user rows are shared with other devices (capabilities.shared_users). */
+  bool shared_users = false;
   bool takes(SyncWrite w) const noexcept { return (writes & sync_bit(w)) != 0; }
   bool supports_data(int type) const;
   bool supports_photo(int type) const;
@@ -106,7 +108,10 @@ std::vector<Planned> plan_enrolment(const Enrolment& enrolment, const std::vecto
  * its card or password when it takes no Cards / Passwords. Without
  * DoorRights no rights: the row is the right, sent where a level gives the
  * user a door of the target and deleted (where it was sent) when none does
- * any more or the user is disabled or blacklisted.
+ * any more or the user is disabled or blacklisted. On a target whose rows
+ * are shared (shared_users: a BioStar 2 server) the row is kept while the
+ * user is enabled and not blacklisted, whatever its doors: a delete there
+ * would take the user off every device of that store.
  * `skip_user_row_sn`: the terminal the user was imported from (it has the row).
  */
 std::vector<Planned> plan_user(const ra::MasterData& data, const std::string& pin,

@@ -358,6 +358,47 @@ TEST(SyncCapabilities, OnlyWhatATargetTakesIsPlanned) {
   EXPECT_EQ(plan_user(data, "500", targets_of({taking(kAllSyncWrites)}), Kinds{}).size(), 2u);
 }
 
+// A BioStar 2 server's users serve all its readers: a reader losing its doors
+// must not delete the user the server's other readers still need.
+TEST(SyncCapabilities, ASharedUserStoreKeepsTheRowWhileTheUserIsEnabled) {
+  auto data = site();
+  auto biostar = taking(sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards));
+  biostar.capabilities.shared_users = true;
+  const auto targets = targets_of({biostar});
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_TRUE(targets[0].shared_users);
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"upsert_user"}));
+  // No level gives the user a door of this reader any more: the row stays
+  // (still wanted by the server's other readers), nothing is deleted.
+  auto ada = *data.find_user("500");
+  ada.levels = {3};
+  data.set_user(ada);
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"upsert_user"}));
+  ada.levels = {};
+  data.set_user(ada);
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"upsert_user"}));
+  // Disabled, blacklisted or deleted: the row goes.
+  ada.disabled = true;
+  data.set_user(ada);
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"delete_user"}));
+  ada.disabled = false;
+  ada.blacklisted = true;
+  data.set_user(ada);
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"delete_user"}));
+  data.erase_user("500");
+  EXPECT_EQ(verbs_of(plan_user(data, "500", targets, Kinds{})),
+            (std::vector<std::string>{"delete_user"}));
+  // The flag is stored with the terminal.
+  nlohmann::json j = biostar.capabilities;
+  EXPECT_EQ(j.at("shared_users"), true);
+  EXPECT_TRUE(j.get<DeviceCapabilities>().shared_users);
+}
+
 TEST(SyncLedger, NothingTwiceAndChangesAgain) {
   const auto targets = targets_of({terminal("B", "access", "accepted")});
   const auto data = site();
