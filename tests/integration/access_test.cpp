@@ -22,6 +22,7 @@
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/io_thread.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/zk_access.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -35,23 +36,9 @@ std::string metrics(GatewayHarness& gw) {
   return http_request(gw.api_port(), "GET", "/metrics", "").body;
 }
 
-/** `log_passages`: the terminal logs and uploads its remote-identification passages (rtlog 222). */
 std::shared_ptr<AccessTerminal> start_terminal(IoThread& t, std::uint16_t port, std::string sn,
                                                bool log_passages = false) {
-  sim::AccessTerminalConfig c;
-  c.serial_number = std::move(sn);
-  c.log_remote_auth_passages = log_passages;
-  c.http.port = port;
-  c.http.timeout = 5s;
-  c.poll_interval = 50ms;
-  c.error_delay = 50ms;
-  auto term = AccessTerminal::create(t.ioc(), c);
-  term->start();
-  // Verdicts go to registered access terminals only: asking before the
-  // registration is done would get AUTH=FAILED without a decision.
-  EXPECT_TRUE(term->wait_until([](const auto& s) { return s.polls >= 1; }, 10s))
-      << c.serial_number << " never came online";
-  return term;
+  return start_zk_access_terminal(t, port, std::move(sn), log_passages);
 }
 
 void rest(std::uint16_t port, const std::string& method, const std::string& target,
@@ -78,16 +65,11 @@ void configure_site(std::uint16_t api) {
 }
 
 sim::RemoteAuthResult identify(AccessTerminal& t, const std::string& pin, int in_out) {
-  sim::RemoteAuthRequest req;
-  req.pin = pin;
-  req.inoutstatus = in_out;
-  req.verifytype = 1;
-  return t.identify_sync(req, 10s);
+  return remote_identify(t, pin, in_out);
 }
 
-/** The `event=` of the record the answer echoes: the reason code. */
 std::string event_of(const sim::RemoteAuthResult& r) {
-  return sim::find_field(r.answer.event, "event").value_or("<none>");
+  return remote_event_of(r);
 }
 
 /** The acceptance sequence: in at A, refused in at B (24), out at B, refused unknown (27). */

@@ -33,6 +33,7 @@
 #include "tests/support/io_thread.hpp"
 #include "tests/support/ledger_check.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/zk_access.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -308,10 +309,13 @@ TEST(DahuaAdapter, APassageCountsForSiteWideAntiPassback) {
            "hol3":["00:00-23:59"]})");
   rest(api, "PUT", "/api/v1/access/areas/1", R"({"name":"building","apb":"hard"})");
   rest(api, "POST", "/api/v1/access/doors",
-       R"([{"terminal":"DHTEST0001","door":1,"open_s":5,"area_in":1}])");
+       R"([{"terminal":"DHTEST0001","door":1,"open_s":5,"area_in":1},
+           {"terminal":"ZKAPB0001","door":1,"open_s":5,"area_in":1}])");
   rest(api, "PUT", "/api/v1/access/levels/1",
-       R"({"name":"staff","timezone":1,"doors":["DHTEST0001/1"]})");
+       R"({"name":"staff","timezone":1,"doors":["DHTEST0001/1","ZKAPB0001/1"]})");
   rest(api, "PUT", "/api/v1/access/users/42", R"({"name":"Ada","levels":[1]})");
+  IoThread io;
+  auto zk = start_zk_access_terminal(io, h.zkpush_port(), "ZKAPB0001");
   auto in = access_at(device.device_now());
   in.user_id = "42";
   in.door = 0;  // the device's door 0 is the gateway's door 1
@@ -323,6 +327,16 @@ TEST(DahuaAdapter, APassageCountsForSiteWideAntiPassback) {
                std::chrono::seconds(10)));
   EXPECT_EQ(h.query_int("SELECT area FROM access_apb WHERE pin='42'"), 1);
   EXPECT_EQ(metric_value(api, "pushgate_access_apb_moves_from_terminals_total"), 1.0);
+  // Ada is inside: entering again at the ZKTeco terminal's door B is refused
+  // (anti-passback, event 24) and nothing opens; leaving there is allowed.
+  auto again = remote_identify(*zk, "42", 0);
+  ASSERT_FALSE(again.ec) << again.ec.message();
+  EXPECT_EQ(again.answer.auth, "FAILED") << again.body;
+  EXPECT_EQ(remote_event_of(again), "24") << again.body;
+  EXPECT_TRUE(again.answer.control_device.empty()) << again.body;
+  EXPECT_EQ(remote_identify(*zk, "42", 1).answer.auth, "SUCCESS");
+  EXPECT_EQ(zk->door_actions().size(), 1u);
+  zk->stop();
 }
 
 // Issue 16: "a linkage rule on a Dahua alarm opens a ZKTeco door". The rule

@@ -23,6 +23,7 @@
 #include "tests/sim/biostar2_server.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/zk_access.hpp"
 
 namespace pushgate::test {
 namespace {
@@ -322,10 +323,13 @@ TEST(SupremaAdapter, APassageCountsForSiteWideAntiPassback) {
            "hol3":["00:00-23:59"]})");
   rest(api, "PUT", "/api/v1/access/areas/1", R"({"name":"building","apb":"hard"})");
   rest(api, "POST", "/api/v1/access/doors",
-       R"([{"terminal":")" + sn + R"(","door":1,"open_s":5,"area_in":1}])");
+       R"([{"terminal":")" + sn + R"(","door":1,"open_s":5,"area_in":1},
+           {"terminal":"ZKAPB0001","door":1,"open_s":5,"area_in":1}])");
   rest(api, "PUT", "/api/v1/access/levels/1",
-       R"({"name":"staff","timezone":1,"doors":[")" + sn + R"(/1"]})");
+       R"({"name":"staff","timezone":1,"doors":[")" + sn + R"(/1","ZKAPB0001/1"]})");
   rest(api, "PUT", "/api/v1/access/users/42", R"({"name":"Ada","levels":[1]})");
+  IoThread io;
+  auto zk = start_zk_access_terminal(io, h.zkpush_port(), "ZKAPB0001");
   sim::EventSpec in;
   in.user_id = "42";
   in.door_id = 1;  // BioStar door 1 is the gateway's door 1 of its device
@@ -335,6 +339,16 @@ TEST(SupremaAdapter, APassageCountsForSiteWideAntiPassback) {
       [&] { return h.query_int("SELECT count(*) FROM access_apb WHERE pin='42'") == 1; }, 10s));
   EXPECT_EQ(h.query_int("SELECT area FROM access_apb WHERE pin='42'"), 1);
   EXPECT_EQ(metric_value(api, "pushgate_access_apb_moves_from_terminals_total"), 1.0);
+  // Ada is inside: entering again at the ZKTeco terminal's door B is refused
+  // (anti-passback, event 24) and nothing opens; leaving there is allowed.
+  auto again = remote_identify(*zk, "42", 0);
+  ASSERT_FALSE(again.ec) << again.ec.message();
+  EXPECT_EQ(again.answer.auth, "FAILED") << again.body;
+  EXPECT_EQ(remote_event_of(again), "24") << again.body;
+  EXPECT_TRUE(again.answer.control_device.empty()) << again.body;
+  EXPECT_EQ(remote_identify(*zk, "42", 1).answer.auth, "SUCCESS");
+  EXPECT_EQ(zk->door_actions().size(), 1u);
+  zk->stop();
 }
 
 /** Queues a command through the REST API; its id (0 when refused). */
