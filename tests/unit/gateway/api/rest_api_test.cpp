@@ -15,6 +15,7 @@
 #include "gateway/adapter.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/http/server.hpp"
+#include "gateway/store/adapter_state_impl.hpp"
 #include "tests/unit/gateway/support/gateway_test_support.hpp"
 
 namespace pushgate::api {
@@ -53,8 +54,9 @@ class RestApiTest : public ::testing::Test {
     RestApi::Options options;
     options.max_page = 5;
     options.default_page = 3;
-    api_ = std::make_unique<RestApi>(router_, *store_, *terminals_, metrics_, health_, clock_,
-                                     options);
+    adapter_state_ = std::make_unique<store::StoreAdapterState>(*store_);
+    api_ = std::make_unique<RestApi>(router_, *store_, *terminals_, *adapter_state_, metrics_,
+                                     health_, clock_, options);
     http::ServerOptions ho;
     ho.name = "api";
     ho.address = "127.0.0.1";
@@ -144,6 +146,7 @@ class RestApiTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<TerminalRegistry> terminals_;
   Router router_;
+  std::unique_ptr<store::StoreAdapterState> adapter_state_;
   std::unique_ptr<RestApi> api_;
   std::unique_ptr<http::Server> server_;
 };
