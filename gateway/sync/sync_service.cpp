@@ -297,10 +297,11 @@ void SyncService::scan_terminals() {
 
 namespace {
 
-/** What targets_of reads of a record, hashed: its info and what it takes. */
+/** What targets_of reads of a record, hashed: its info, what it takes, a shared user store. */
 std::size_t described_hash(const TerminalRecord& t) {
-  return std::hash<std::string_view>{}(t.info_json) ^
-         (static_cast<std::size_t>(t.capabilities.sync_writes) * 0x9E3779B97F4A7C15ULL);
+  const std::size_t takes = (static_cast<std::size_t>(t.capabilities.sync_writes) << 1) |
+                            (t.capabilities.shared_users ? 1u : 0u);
+  return std::hash<std::string_view>{}(t.info_json) ^ (takes * 0x9E3779B97F4A7C15ULL);
 }
 
 }  // namespace
@@ -319,7 +320,7 @@ void SyncService::refresh_targets(bool all) {
       if (it == targets_.end()) {
         targets_.emplace(t.sn, std::move(t));
       } else if (it->second.bio_data != t.bio_data || it->second.bio_photo != t.bio_photo ||
-                 it->second.writes != t.writes) {
+                 it->second.writes != t.writes || it->second.shared_users != t.shared_users) {
         changed.insert(t.sn);
         it->second = std::move(t);
       }
