@@ -85,10 +85,12 @@ TEST(DeviceCapabilitiesTest, JsonNamesEveryFieldAndReadsBackTheSame) {
   c.commands = CommandDelivery::Push;
   c.user_sync = true;
   c.sync_writes = sync_bit(SyncWrite::Users) | sync_bit(SyncWrite::Cards);
+  c.shared_users = true;
   const nlohmann::json j = c;
   EXPECT_EQ(j, nlohmann::json::parse(R"({"doors": 4, "readers": 8,
       "biometrics": ["fingerprint", "finger_vein"], "decision": "gateway",
-      "commands": "push", "user_sync": true, "sync_writes": ["users", "cards"]})"));
+      "commands": "push", "user_sync": true, "sync_writes": ["users", "cards"],
+      "shared_users": true})"));
   EXPECT_EQ(j.get<DeviceCapabilities>(), c);
   // Every write has a name that reads back.
   c.sync_writes = kAllSyncWrites;

@@ -430,7 +430,11 @@ TEST_F(RestApiTest, UnknownPathIs404) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   auto j = get_json("/api/v2/events", bhttp::status::not_found);
   EXPECT_EQ(j["error"], "not found");
-  get_json("/api/v1/terminals/T1", bhttp::status::not_found);
+  get_json("/api/v1/terminals/T1/nothing", bhttp::status::not_found);
+  // A terminal's own path takes PATCH only (its name and zone): GET is 405, not 404.
+  auto get_terminal = call(bhttp::verb::get, "/api/v1/terminals/T1");
+  EXPECT_EQ(get_terminal.result(), bhttp::status::method_not_allowed);
+  EXPECT_EQ(get_terminal[bhttp::field::allow], "PATCH");
 }
 
 TEST_F(RestApiTest, WrongMethodIs405WithAllow) {
