@@ -9,6 +9,19 @@
 
 namespace pushgate::adapters::dahua {
 
+DahuaDeviceProfile make_profile(FirmwareApi api, const std::map<int, int>& door_map,
+                                const std::map<std::int64_t, int>& schedules) {
+  DahuaDeviceProfile p;
+  p.api = api;
+  for (const auto& [device_door, door] : door_map) {
+    p.doors.channel_of_door[door] = device_door + 1;  // Door is 0-based, the URL channel 1-based
+  }
+  for (const auto& [zone, schedule] : schedules) {
+    p.time_section_of_zone[zone] = schedule;
+  }
+  return p;
+}
+
 namespace {
 
 constexpr std::size_t kMaxReason = 200;

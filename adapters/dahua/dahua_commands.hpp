@@ -88,6 +88,15 @@ struct DahuaDeviceProfile {
   std::size_t max_entries_per_request = 10;
 };
 
+/**
+ * The profile of a device from its configuration: `door_map` (event Door,
+ * 0-based → gateway door) gives each mapped door its channel (Door + 1);
+ * `schedules` (gateway time zone → TimeSections value) adds to or replaces
+ * the default zone 1 → 255.
+ */
+DahuaDeviceProfile make_profile(FirmwareApi api, const std::map<int, int>& door_map,
+                                const std::map<std::int64_t, int>& schedules);
+
 /** Reads of the device answer bodies stop here (the rest is not looked at). */
 inline constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
 

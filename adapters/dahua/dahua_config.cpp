@@ -44,6 +44,22 @@ bool parse_door_entry(std::string_view entry, int& event_door, int& door) {
   return true;
 }
 
+/** "Z=S": gateway time zone Z (1..65535) is the device's schedule S (0..255, 255 = always). */
+bool parse_schedule_entry(std::string_view entry, std::int64_t& zone, int& schedule) {
+  auto eq = entry.find('=');
+  if (eq == std::string_view::npos) {
+    return false;
+  }
+  auto z = to_int(entry.substr(0, eq));
+  auto s = to_int(entry.substr(eq + 1));
+  if (!z || !s || *z < 1 || *z > 65535 || *s < 0 || *s > 255) {
+    return false;
+  }
+  zone = *z;
+  schedule = *s;
+  return true;
+}
+
 }  // namespace
 
 int DeviceConfig::gateway_door(int event_door) const {
@@ -222,6 +238,18 @@ void DahuaConfig::declare(config::Schema& s) {
          {},
          {},
          false});
+  s.add({"dahua.devices.*.schedules",
+         ValueType::StringList,
+         std::vector<std::string>{},
+         "Door-right schedules, as \"Z=S\" entries: the gateway's time zone Z (an access\n"
+         "level's zone) is the device's AccessTimeSchedule S (0..254, set up on the device;\n"
+         "255 = always). Zone 1 is 255 unless listed. A level whose zone is not listed\n"
+         "is not written to the device (its authorize_user fails as unsupported): a zone\n"
+         "is never widened to \"always\".",
+         {},
+         {},
+         {},
+         false});
   s.add({"dahua.devices.*.time_policy",
          ValueType::String,
          std::string("utc"),
@@ -288,6 +316,13 @@ DahuaConfig DahuaConfig::from(const config::Config& c) {
         dev.door_map[event_door] = door;
       }
     }
+    for (const auto& entry : c.get_list(key(name, "schedules"))) {
+      std::int64_t zone = 0;
+      int schedule = 0;
+      if (parse_schedule_entry(entry, zone, schedule)) {
+        dev.schedules[zone] = schedule;
+      }
+    }
     dev.time_policy =
         c.get_string(key(name, "time_policy")) == "local" ? TimePolicy::Local : TimePolicy::Utc;
     const auto& mode = c.get_string(key(name, "mode"));
@@ -335,6 +370,18 @@ std::vector<config::ConfigError> DahuaConfig::validate(const config::Config& c) 
       } else if (!doors.insert(door).second) {
         errors.push_back(
             {key(dev.name, "door_map"), "door " + std::to_string(door) + " is mapped twice"});
+      }
+    }
+    std::set<std::int64_t> zones;
+    for (const auto& entry : c.get_list(key(dev.name, "schedules"))) {
+      std::int64_t zone = 0;
+      int schedule = 0;
+      if (!parse_schedule_entry(entry, zone, schedule)) {
+        errors.push_back({key(dev.name, "schedules"),
+                          "\"" + entry + "\" is not Z=S (time zone 1..65535 = schedule 0..255)"});
+      } else if (!zones.insert(zone).second) {
+        errors.push_back(
+            {key(dev.name, "schedules"), "time zone " + std::to_string(zone) + " is listed twice"});
       }
     }
   }

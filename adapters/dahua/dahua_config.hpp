@@ -33,6 +33,12 @@ struct DeviceConfig {
   std::string password_file;  ///< "" when the password is inline
   /** Event `Door` (0-based) → gateway door (1-based, the URL channel); empty: Door + 1. */
   std::map<int, int> door_map;
+  /**
+   * The gateway's time zone id → the device's `TimeSections` value (an
+   * AccessTimeSchedule index, 255 = always), from `schedules` "Z=S" entries.
+   * Zone 1 is 255 unless listed; an unlisted zone has no schedule.
+   */
+  std::map<std::int64_t, int> schedules;
   TimePolicy time_policy = TimePolicy::Utc;
   Mode mode = Mode::Pull;
   /** A T&A terminal: its granted passages are also attendance punches. */

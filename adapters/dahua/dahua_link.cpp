@@ -763,12 +763,7 @@ void DeviceLink::kick_commands() {
 }
 
 DahuaDeviceProfile DeviceLink::profile() const {
-  DahuaDeviceProfile p;
-  p.api = firmware_;
-  for (const auto& [device_door, door] : device_.door_map) {
-    p.doors.channel_of_door[door] = device_door + 1;  // Door is 0-based, the URL channel 1-based
-  }
-  return p;
+  return make_profile(firmware_, device_.door_map, device_.schedules);
 }
 
 net::awaitable<void> DeviceLink::run_commands() {
