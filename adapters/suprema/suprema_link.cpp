@@ -223,7 +223,8 @@ ServerLink::ServerLink(LinkShared& shared, ServerConfig server,
       client_(strand_, server_, shared.config.request_timeout, shared.config.max_frame_bytes,
               std::move(tls)),
       timer_(strand_),
-      wake_(strand_) {
+      wake_(strand_),
+      live_idle_(strand_) {
   const std::string prefix = "device/";
   for (const auto& [k, v] : shared_.stored) {
     if (k.rfind(prefix, 0) == 0 && v == server_.name) {
@@ -414,16 +415,18 @@ void ServerLink::load_cursor() {
   }
   if (j.contains("id") && j["id"].is_number_integer()) {
     last_id_ = j["id"].get<std::int64_t>();
+    stored_id_ = last_id_;
   }
 }
 
-void ServerLink::add_cursor(const EventCursor& cursor, WriteBatch& batch) const {
+void ServerLink::add_cursor(const EventCursor& cursor, std::optional<std::int64_t> id,
+                            WriteBatch& batch) const {
   if (!cursor.epoch_ms || shared_.ctx.adapter_state == nullptr) {
     return;
   }
   json j = {{"t", *cursor.epoch_ms}, {"k", cursor.keys_at_time}};
-  if (last_id_) {
-    j["id"] = *last_id_;
+  if (id) {
+    j["id"] = *id;
   }
   batch.ops.push_back(shared_.ctx.adapter_state->put(std::string(kAdapter),
                                                      "cursor/" + server_.name, dump_json(j)));
@@ -603,6 +606,7 @@ net::awaitable<ServerLink::Outcome> ServerLink::session() {
     // gap, a resync or the end of the feed.
     pending_overflow_ = false;
     resync_ = false;
+    co_await live_written();  // the search starts where the committed live events end
     ok = co_await backfill();
     if (!ok) {
       why = "backfill failed";
@@ -642,6 +646,7 @@ net::awaitable<ServerLink::Outcome> ServerLink::session() {
     co_await wake_.async_wait(net::redirect_error(net::use_awaitable, ec));
     client_.cancel();
   }
+  co_await live_written();  // nothing of this session is committed after it ends
   if (stopping_) {
     co_return Outcome::Stopped;
   }
@@ -693,7 +698,7 @@ net::awaitable<bool> ServerLink::backfill() {
     }
     const auto saved_last = last_id_;
     note_ids(page.fresh);
-    add_cursor(next.cursor(), batch);
+    add_cursor(next.cursor(), last_id_, batch);
     if (!batch.empty()) {
       auto res = co_await commit(batch);
       if (res.ec) {
@@ -702,6 +707,7 @@ net::awaitable<bool> ServerLink::backfill() {
         shared_.log->warn("[server={}] backfill commit failed: {}", server_.name, res.ec.message());
         co_return false;
       }
+      stored_id_ = last_id_;
       shared_.backfilled.inc(res.inserted);
       shared_.stored_events.inc(res.inserted);
       shared_.duplicates.inc(res.duplicates + page.duplicates);
@@ -813,12 +819,54 @@ net::awaitable<void> ServerLink::on_message(const std::string& text) {
     wake_.cancel();
     co_return;
   }
-  std::vector<SupremaEvent> events{std::move(ev)};
-  const auto saved_last = last_id_;
-  note_ids(events);
-  if (!co_await store(events, "feed", true)) {
-    last_id_ = saved_last;
-    client_.feed_close();  // not stored: end the session, the search reads it again
+  if (live_queue_.size() >= kMaxPending) {
+    // Commits stalled (a hung disk) while the feed ran on: drop what waits
+    // and end the session; the next one searches it from the cursor.
+    shared_.log->warn("[server={}] {} live events wait for the store: feed closed, searching",
+                      server_.name, live_queue_.size());
+    live_queue_.clear();
+    last_id_ = stored_id_;
+    client_.feed_close();
+    co_return;
+  }
+  note_ids({ev});
+  live_queue_.push_back(std::move(ev));
+  if (!live_writing_) {
+    live_writing_ = true;
+    auto self = shared_from_this();
+    net::co_spawn(
+        strand_, [self]() { return self->write_live(); },
+        [self](std::exception_ptr e) {
+          log_if_thrown(*self->shared_.log, self->server_.name, "live writer ended", e);
+          self->live_writing_ = false;
+          self->live_idle_.cancel();
+        });
+  }
+}
+
+net::awaitable<void> ServerLink::write_live() {
+  while (!live_queue_.empty() && !stopping_) {
+    std::vector<SupremaEvent> events;
+    events.swap(live_queue_);
+    if (!co_await store(events, "feed", true)) {
+      // Not stored: end the session; the next one searches them (and what
+      // queued meanwhile) from the cursor.
+      live_queue_.clear();
+      last_id_ = stored_id_;
+      client_.feed_close();
+      break;
+    }
+  }
+  live_queue_.clear();
+  live_writing_ = false;
+  live_idle_.cancel();
+}
+
+net::awaitable<void> ServerLink::live_written() {
+  error_code ec;
+  while (live_writing_) {
+    live_idle_.expires_at(net::steady_timer::time_point::max());
+    co_await live_idle_.async_wait(net::redirect_error(net::use_awaitable, ec));
   }
 }
 
@@ -840,8 +888,14 @@ net::awaitable<bool> ServerLink::store(const std::vector<SupremaEvent>& events,
       marks.mark_stored(ev);
     }
   }
+  std::optional<std::int64_t> id = stored_id_;
+  for (const auto& ev : events) {
+    if (auto n = id_number(ev); n && (!id || *n > *id)) {
+      id = *n;
+    }
+  }
   if (move_cursor) {
-    add_cursor(marks.cursor(), batch);
+    add_cursor(marks.cursor(), id, batch);
   }
   auto res = co_await commit(batch);
   if (res.ec) {
@@ -849,6 +903,7 @@ net::awaitable<bool> ServerLink::store(const std::vector<SupremaEvent>& events,
     shared_.log->warn("[server={}] live events not stored: {}", server_.name, res.ec.message());
     co_return false;
   }
+  stored_id_ = id;
   if (move_cursor) {
     // Merged into the cursor as it is now (a search may have moved it meanwhile).
     EventPager merged(cursor_, 0, 0, 1);

@@ -110,6 +110,15 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   boost::asio::awaitable<bool> flush_pending(bool accept_gaps);
   boost::asio::awaitable<void> run_feed();
   boost::asio::awaitable<void> on_message(const std::string& text);
+  /**
+   * Commits the live events queued by on_message, everything that arrived
+   * during the previous commit in one batch, until the queue is empty. One
+   * feed carries every reader of the server: committing each event before
+   * reading the next would cap the feed at one event per commit.
+   */
+  boost::asio::awaitable<void> write_live();
+  /** Until write_live() has committed (or given up) everything queued. */
+  boost::asio::awaitable<void> live_written();
   /** Maps and commits `events`; moves the cursor over them when `move_cursor`. */
   boost::asio::awaitable<bool> store(const std::vector<SupremaEvent>& events,
                                      std::string_view source, bool move_cursor);
@@ -117,7 +126,9 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
   /** Adds the terminal record of device `sn` to `batch` when it is new. */
   void ensure_terminal(const std::string& sn, const std::string& name, WriteBatch& batch);
-  void add_cursor(const EventCursor& cursor, WriteBatch& batch) const;
+  /** The durable cursor, with `id` the highest event id the batch leaves stored. */
+  void add_cursor(const EventCursor& cursor, std::optional<std::int64_t> id,
+                  WriteBatch& batch) const;
   void load_cursor();
   /** Adds what `ev` says about its door to the DoorService and `batch`. */
   void report_door(const SupremaEvent& ev, const Event& e, std::int64_t now, WriteBatch& batch);
@@ -144,22 +155,26 @@ class ServerLink : public std::enable_shared_from_this<ServerLink> {
   ServerConfig server_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   ServerClient client_;
-  boost::asio::steady_timer timer_;  // backoff and waits
-  boost::asio::steady_timer wake_;   // feed opened / ended, gap, resync
+  boost::asio::steady_timer timer_;      // backoff and waits
+  boost::asio::steady_timer wake_;       // feed opened / ended, gap, resync
+  boost::asio::steady_timer live_idle_;  // write_live() finished
 
   // On the strand only.
   bool stopping_ = false;
   std::string session_;
   bool auth_failed_ = false;
   EventCursor cursor_;
-  std::optional<std::int64_t> last_id_;  // highest event id stored
+  std::optional<std::int64_t> last_id_;    // highest event id stored or queued to be
+  std::optional<std::int64_t> stored_id_;  // highest event id committed
   bool feed_open_ = false;
   bool feed_ended_ = false;
   bool live_mode_ = false;
   bool reached_live_ = false;  // this session was online (reconnect fast)
   bool resync_ = false;
   bool pending_overflow_ = false;
-  std::vector<SupremaEvent> pending_;  // live events while a search runs
+  std::vector<SupremaEvent> pending_;     // live events while a search runs
+  std::vector<SupremaEvent> live_queue_;  // live events in order, for write_live()
+  bool live_writing_ = false;
   std::map<std::string, std::string> device_names_;
   bool commands_running_ = false;
   bool commands_again_ = false;
