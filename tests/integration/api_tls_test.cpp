@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/logging.hpp"
+#include "tests/support/api_call.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -42,14 +43,8 @@ using nlohmann::json;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace bhttp = boost::beast::http;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  json js() const { return json::parse(body); }
-};
+using api_call::Answer;
+using api_call::Headers;
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -102,43 +97,14 @@ CertFiles make_cert(const std::filesystem::path& dir) {
   return out;
 }
 
-template <class Stream>
-Answer exchange(Stream& stream, bhttp::verb method, const std::string& target,
-                const std::string& body, const Headers& headers, const std::string& host) {
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, host);
-  req.set(bhttp::field::connection, "close");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  boost::system::error_code ec;
-  bhttp::read(stream, buffer, res, ec);
-  if (ec && ec != bhttp::error::end_of_stream) {
-    throw boost::system::system_error(ec);
-  }
-  Answer a;
-  a.status = res.result_int();
-  a.body = res.body();
-  for (const auto& f : res) {
-    std::string n(f.name_string());
-    std::transform(n.begin(), n.end(), n.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    a.headers[n] = std::string(f.value());
-  }
-  return a;
-}
-
+/** Over plain HTTP; Host carries the port, as a browser's does. */
 Answer call(std::uint16_t port, bhttp::verb method, const std::string& target,
             const std::string& body = {}, const Headers& headers = {}) {
   net::io_context ioc;
   net::ip::tcp::socket socket(ioc);
   socket.connect({net::ip::make_address("127.0.0.1"), port});
-  return exchange(socket, method, target, body, headers, "127.0.0.1:" + std::to_string(port));
+  return api_call::exchange(socket, method, target, body, headers,
+                            "127.0.0.1:" + std::to_string(port));
 }
 
 /** Over HTTPS, trusting exactly `ca_pem` (the handshake fails otherwise). */
@@ -152,18 +118,11 @@ Answer call_tls(std::uint16_t port, const std::string& ca_pem, bhttp::verb metho
   ssl::stream<net::ip::tcp::socket> stream(ioc, ctx);
   stream.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
   stream.handshake(ssl::stream_base::client);
-  auto a = exchange(stream, method, target, body, headers, "localhost:" + std::to_string(port));
+  auto a = api_call::exchange(stream, method, target, body, headers,
+                              "localhost:" + std::to_string(port));
   boost::system::error_code ignored;
   stream.shutdown(ignored);
   return a;
-}
-
-std::string admin_password(const GatewayHarness& gw) {
-  std::istringstream line(slurp(gw.data_dir() / "initial-admin-password"));
-  std::string name;
-  std::string password;
-  line >> name >> password;
-  return password;
 }
 
 const Headers kJson = {{"Content-Type", "application/json"}};
@@ -185,14 +144,15 @@ TEST(ApiTlsTest, LoginAndARouteWorkOverHttpsAndTheCookieIsSecure) {
       {"api.auth=required", "api.tls_cert_file=" + files.cert, "api.tls_key_file=" + files.key}, {},
       GatewayHarness::Accounts::FirstStart);
   auto port = gw.api_port();
-  auto login = call_tls(port, files.cert_pem, bhttp::verb::post, "/api/v1/login",
-                        json{{"name", "admin"}, {"password", admin_password(gw)}}.dump(), kJson);
+  auto login = call_tls(
+      port, files.cert_pem, bhttp::verb::post, "/api/v1/login",
+      json{{"name", "admin"}, {"password", api_call::initial_admin_password(gw.data_dir())}}.dump(),
+      kJson);
   ASSERT_EQ(login.status, 200) << login.body;
   const auto& set_cookie = login.headers["set-cookie"];
   EXPECT_NE(set_cookie.find("; Secure"), std::string::npos) << set_cookie;
   EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
-  auto cookie = set_cookie.substr(0, set_cookie.find(';'));
-  auto csrf = login.js().value("csrf_token", "");
+  const auto [cookie, csrf] = api_call::session_of(login);
 
   auto me =
       call_tls(port, files.cert_pem, bhttp::verb::get, "/api/v1/session", {}, {{"Cookie", cookie}});
@@ -353,12 +313,15 @@ class CorsTest : public ::testing::Test {
             GatewayHarness::Accounts::FirstStart),
         port_(gw_.api_port()),
         own_("http://127.0.0.1:" + std::to_string(port_)) {
-    auto login = call(port_, bhttp::verb::post, "/api/v1/login",
-                      json{{"name", "admin"}, {"password", admin_password(gw_)}}.dump(), kJson);
+    auto login =
+        call(port_, bhttp::verb::post, "/api/v1/login",
+             json{{"name", "admin"}, {"password", api_call::initial_admin_password(gw_.data_dir())}}
+                 .dump(),
+             kJson);
     EXPECT_EQ(login.status, 200) << login.body;
-    const auto& set_cookie = login.headers["set-cookie"];
-    cookie_ = set_cookie.substr(0, set_cookie.find(';'));
-    csrf_ = login.js().value("csrf_token", "");
+    const auto session = api_call::session_of(login);
+    cookie_ = session.cookie;
+    csrf_ = session.csrf;
   }
 
   Headers change(const std::string& origin) const {

@@ -25,6 +25,7 @@
 #include "gateway/api/route_roles.hpp"
 #include "gateway/auth/crypto.hpp"
 #include "gateway/store/auth_queries.hpp"
+#include "tests/support/api_call.hpp"
 #include "tests/support/gateway_harness.hpp"
 
 namespace pushgate::test {
@@ -34,44 +35,10 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  json js() const { return json::parse(body); }
-};
-
-Answer call(std::uint16_t port, bhttp::verb method, const std::string& target,
-            const std::string& body = {}, const Headers& headers = {}) {
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), port});
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::connection, "close");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  bhttp::read(socket, buffer, res);
-  Answer a;
-  a.status = res.result_int();
-  a.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    a.headers[name] = std::string(f.value());
-  }
-  return a;
-}
+using api_call::Answer;
+using api_call::bearer;
+using api_call::call;
+using api_call::Session;
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 20s) {
   auto until = std::chrono::steady_clock::now() + deadline;
@@ -91,14 +58,6 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-/** A session: the cookie to send and the CSRF token. */
-struct Session {
-  std::string cookie;
-  std::string csrf;
-  Headers read() const { return {{"Cookie", cookie}}; }
-  Headers change() const { return {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}; }
-};
-
 class AuthTest : public ::testing::Test {
  protected:
   explicit AuthTest(std::vector<std::string> extra = {}) {
@@ -110,22 +69,17 @@ class AuthTest : public ::testing::Test {
                                            GatewayHarness::Accounts::FirstStart);
     port_ = gw_->api_port();
     // The first admin's password, written once at the first start.
-    std::istringstream line(slurp(gw_->data_dir() / "initial-admin-password"));
-    std::string name;
-    line >> name >> admin_password_;
+    admin_password_ = api_call::initial_admin_password(gw_->data_dir());
   }
 
   Answer login(const std::string& name, const std::string& password) {
-    return call(port_, bhttp::verb::post, "/api/v1/login",
-                json{{"name", name}, {"password", password}}.dump(),
-                {{"Content-Type", "application/json"}});
+    return api_call::login(port_, name, password);
   }
 
   Session admin_session() {
     auto a = login("admin", admin_password_);
     EXPECT_EQ(a.status, 200) << a.body;
-    const auto& set_cookie = a.headers["set-cookie"];
-    return Session{set_cookie.substr(0, set_cookie.find(';')), a.js().value("csrf_token", "")};
+    return api_call::session_of(a);
   }
 
   /** A new API token of `role`, made by the admin. */
@@ -135,8 +89,6 @@ class AuthTest : public ::testing::Test {
     EXPECT_EQ(a.status, 201) << a.body;
     return a.js();
   }
-
-  static Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
   std::int64_t audits(const std::string& action) {
     return gw_->query_int(

@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/api_call.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -28,81 +29,36 @@ namespace {
 using nlohmann::json;
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  json js() const { return json::parse(body); }
-};
-
-Answer call(std::uint16_t port, bhttp::verb method, const std::string& target,
-            const std::string& body = {}, const Headers& headers = {}) {
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), port});
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::connection, "close");
-  req.set(bhttp::field::content_type, "application/json");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  bhttp::read(socket, buffer, res);
-  Answer a;
-  a.status = res.result_int();
-  a.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    a.headers[name] = std::string(f.value());
-  }
-  return a;
-}
-
-struct Session {
-  std::string cookie;
-  std::string csrf;
-  Headers read() const { return {{"Cookie", cookie}}; }
-  Headers change() const { return {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}; }
-};
+// call_json: every call says it sends JSON, as the console does.
+using api_call::Answer;
+using api_call::call_json;
+using api_call::Session;
 
 class AuthUsersTest : public ::testing::Test {
  protected:
   AuthUsersTest()
       : gw_({"api.auth=required"}, {}, GatewayHarness::Accounts::FirstStart),
         port_(gw_.api_port()) {
-    std::ifstream f(gw_.data_dir() / "initial-admin-password");
-    std::string name;
-    f >> name >> admin_password_;
+    admin_password_ = api_call::initial_admin_password(gw_.data_dir());
   }
 
   Answer login(const std::string& name, const std::string& password) {
-    return call(port_, bhttp::verb::post, "/api/v1/login",
-                json{{"name", name}, {"password", password}}.dump());
+    return api_call::login(port_, name, password);
   }
 
   Session session(const std::string& name, const std::string& password) {
     auto a = login(name, password);
     EXPECT_EQ(a.status, 200) << name << ": " << a.body;
-    const auto& set_cookie = a.headers["set-cookie"];
-    return Session{set_cookie.substr(0, set_cookie.find(';')), a.js().value("csrf_token", "")};
+    return api_call::session_of(a);
   }
 
   Session admin() { return session("admin", admin_password_); }
 
   Answer create(const Session& as, const std::string& name, const std::string& role,
                 const std::string& password) {
-    return call(port_, bhttp::verb::post, "/api/v1/users",
-                json{{"name", name}, {"role", role}, {"password", password}}.dump(), as.change());
+    return call_json(port_, bhttp::verb::post, "/api/v1/users",
+                     json{{"name", name}, {"role", role}, {"password", password}}.dump(),
+                     as.change());
   }
 
   std::int64_t audits(const std::string& action) {
@@ -137,12 +93,12 @@ TEST_F(AuthUsersTest, AnAdminCreatesAUserWhoCanLogInAndIsListedWithoutItsHash) {
   auto clerk = session("clerk", "timecards-2026");
   EXPECT_FALSE(clerk.cookie.empty());
 
-  auto list = call(port_, bhttp::verb::get, "/api/v1/users", {}, a.read());
+  auto list = call_json(port_, bhttp::verb::get, "/api/v1/users", {}, a.read());
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(list.js()["users"].size(), 2U);
   EXPECT_EQ(list.body.find("scrypt"), std::string::npos);
   // A viewer manages no one.
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/users", {}, clerk.read()).status, 403);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/users", {}, clerk.read()).status, 403);
   EXPECT_EQ(create(clerk, "x", "admin", "long-enough-1").status, 403);
 }
 
@@ -166,23 +122,23 @@ TEST_F(AuthUsersTest, ChangingRoleAndDisablingTakeEffectAtOnce) {
   auto a = admin();
   ASSERT_EQ(create(a, "guard", "viewer", "long-enough-1").status, 201);
   auto guard = session("guard", "long-enough-1");
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/tokens", {}, guard.read()).status, 403);
-  auto up = call(port_, bhttp::verb::patch, "/api/v1/users/guard", json{{"role", "admin"}}.dump(),
-                 a.change());
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/tokens", {}, guard.read()).status, 403);
+  auto up = call_json(port_, bhttp::verb::patch, "/api/v1/users/guard",
+                      json{{"role", "admin"}}.dump(), a.change());
   ASSERT_EQ(up.status, 200) << up.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/tokens", {}, guard.read()).status, 200);
-  auto off = call(port_, bhttp::verb::patch, "/api/v1/users/guard", json{{"disabled", true}}.dump(),
-                  a.change());
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/tokens", {}, guard.read()).status, 200);
+  auto off = call_json(port_, bhttp::verb::patch, "/api/v1/users/guard",
+                       json{{"disabled", true}}.dump(), a.change());
   ASSERT_EQ(off.status, 200) << off.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, guard.read()).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, guard.read()).status, 401);
   EXPECT_EQ(login("guard", "long-enough-1").status, 401);
   EXPECT_EQ(audits_once("user_changed", 2), 2);
-  EXPECT_EQ(call(port_, bhttp::verb::patch, "/api/v1/users/nobody", json{{"role", "viewer"}}.dump(),
-                 a.change())
+  EXPECT_EQ(call_json(port_, bhttp::verb::patch, "/api/v1/users/nobody",
+                      json{{"role", "viewer"}}.dump(), a.change())
                 .status,
             404);
-  EXPECT_EQ(call(port_, bhttp::verb::patch, "/api/v1/users/guard",
-                 json{{"password", "long-enough-9"}}.dump(), a.change())
+  EXPECT_EQ(call_json(port_, bhttp::verb::patch, "/api/v1/users/guard",
+                      json{{"password", "long-enough-9"}}.dump(), a.change())
                 .status,
             400);
 }
@@ -190,21 +146,22 @@ TEST_F(AuthUsersTest, ChangingRoleAndDisablingTakeEffectAtOnce) {
 TEST_F(AuthUsersTest, TheLastAdminCannotBeRemovedDemotedOrDisabled) {
   auto a = admin();
   for (const auto& change : {json{{"role", "operator"}}, json{{"disabled", true}}}) {
-    auto r = call(port_, bhttp::verb::patch, "/api/v1/users/admin", change.dump(), a.change());
+    auto r = call_json(port_, bhttp::verb::patch, "/api/v1/users/admin", change.dump(), a.change());
     EXPECT_EQ(r.status, 409) << r.body;
   }
-  auto del = call(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, a.change());
+  auto del = call_json(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, a.change());
   EXPECT_EQ(del.status, 409) << del.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, a.read()).status, 200);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, a.read()).status, 200);
   // With a second admin, the first can go; its session ends with it.
   ASSERT_EQ(create(a, "deputy", "admin", "long-enough-1").status, 201);
   auto deputy = session("deputy", "long-enough-1");
-  auto gone = call(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, deputy.change());
+  auto gone = call_json(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, deputy.change());
   EXPECT_EQ(gone.status, 200) << gone.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, a.read()).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, a.read()).status, 401);
   EXPECT_EQ(audits_once("user_removed", 1), 1);
-  EXPECT_EQ(call(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, deputy.change()).status,
-            404);
+  EXPECT_EQ(
+      call_json(port_, bhttp::verb::delete_, "/api/v1/users/admin", {}, deputy.change()).status,
+      404);
 }
 
 TEST_F(AuthUsersTest, AUserChangesTheirPasswordAndTheirOtherSessionsEnd) {
@@ -214,18 +171,19 @@ TEST_F(AuthUsersTest, AUserChangesTheirPasswordAndTheirOtherSessionsEnd) {
   auto desk = session("clerk", "timecards-2026");
   auto path = "/api/v1/users/me/password";
   auto wrong =
-      call(port_, bhttp::verb::post, path,
-           json{{"current", "not-the-one"}, {"new", "payroll-2027!"}}.dump(), desk.change());
+      call_json(port_, bhttp::verb::post, path,
+                json{{"current", "not-the-one"}, {"new", "payroll-2027!"}}.dump(), desk.change());
   EXPECT_EQ(wrong.status, 403) << wrong.body;
-  auto weak = call(port_, bhttp::verb::post, path,
-                   json{{"current", "timecards-2026"}, {"new", "clerk"}}.dump(), desk.change());
+  auto weak =
+      call_json(port_, bhttp::verb::post, path,
+                json{{"current", "timecards-2026"}, {"new", "clerk"}}.dump(), desk.change());
   EXPECT_EQ(weak.status, 400) << weak.body;
-  auto ok =
-      call(port_, bhttp::verb::post, path,
-           json{{"current", "timecards-2026"}, {"new", "payroll-2027!"}}.dump(), desk.change());
+  auto ok = call_json(port_, bhttp::verb::post, path,
+                      json{{"current", "timecards-2026"}, {"new", "payroll-2027!"}}.dump(),
+                      desk.change());
   ASSERT_EQ(ok.status, 200) << ok.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, desk.read()).status, 200);
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, phone.read()).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, desk.read()).status, 200);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, phone.read()).status, 401);
   EXPECT_EQ(login("clerk", "timecards-2026").status, 401);
   EXPECT_EQ(login("clerk", "payroll-2027!").status, 200);
   EXPECT_EQ(audits_once("password_changed", 1), 1);
@@ -234,10 +192,11 @@ TEST_F(AuthUsersTest, AUserChangesTheirPasswordAndTheirOtherSessionsEnd) {
                           {"%payroll-2027%"}),
             0);
   // Without the CSRF token, a session changes nothing.
-  EXPECT_EQ(call(port_, bhttp::verb::post, path,
-                 json{{"current", "payroll-2027!"}, {"new", "another-one-1"}}.dump(), desk.read())
-                .status,
-            403);
+  EXPECT_EQ(
+      call_json(port_, bhttp::verb::post, path,
+                json{{"current", "payroll-2027!"}, {"new", "another-one-1"}}.dump(), desk.read())
+          .status,
+      403);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/api_call.hpp"
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/processes.hpp"
 
@@ -35,56 +36,11 @@ namespace {
 using nlohmann::json;
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  json js() const { return json::parse(body); }
-};
-
-Answer call(std::uint16_t port, bhttp::verb method, const std::string& target,
-            const std::string& body = {}, const Headers& headers = {}) {
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), port});
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::connection, "close");
-  req.set(bhttp::field::content_type, "application/json");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  bhttp::read(socket, buffer, res);
-  Answer a;
-  a.status = res.result_int();
-  a.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    a.headers[name] = std::string(f.value());
-  }
-  return a;
-}
-
-struct Session {
-  std::string cookie;
-  std::string csrf;
-  Headers read() const { return {{"Cookie", cookie}}; }
-  Headers change() const { return {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}; }
-};
-
-Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
+// call_json: every call says it sends JSON, as the console does.
+using api_call::Answer;
+using api_call::bearer;
+using api_call::call_json;
+using api_call::Session;
 
 std::set<std::string> error_fields(const Answer& a) {
   std::set<std::string> out;
@@ -119,15 +75,13 @@ class ConsoleApiTest : public ::testing::Test {
   }
 
   Answer login(const std::string& name, const std::string& password) {
-    return call(port_, bhttp::verb::post, "/api/v1/login",
-                json{{"name", name}, {"password", password}}.dump());
+    return api_call::login(port_, name, password);
   }
 
   Session session(const std::string& name, const std::string& password) {
     auto a = login(name, password);
     EXPECT_EQ(a.status, 200) << name << ": " << a.body;
-    const auto& set_cookie = a.headers["set-cookie"];
-    return Session{set_cookie.substr(0, set_cookie.find(';')), a.js().value("csrf_token", "")};
+    return api_call::session_of(a);
   }
 
   Session admin() { return session("admin", admin_password_); }
@@ -156,7 +110,7 @@ class ConsoleApiTest : public ::testing::Test {
   }
 
   json terminal(const std::string& sn, const Session& as) {
-    auto a = call(port_, bhttp::verb::get, "/api/v1/terminals", {}, as.read());
+    auto a = call_json(port_, bhttp::verb::get, "/api/v1/terminals", {}, as.read());
     EXPECT_EQ(a.status, 200) << a.body;
     const auto body = a.js();  // held: a range-for over a temporary's member dangles
     for (const auto& t : body["terminals"]) {
@@ -188,50 +142,52 @@ TEST_F(ConsoleApiTest, EventsPageBackInHistoryNewestFirst) {
   }
   punch("ATT0002", "2000", "2024-03-04 10:00:00");  // another terminal, filtered out
   const auto viewer = gw_->api_token(auth::Role::Viewer);
-  auto all = call(port_, bhttp::verb::get, "/api/v1/events?terminal=ATT0001", {}, bearer(viewer));
+  auto all =
+      call_json(port_, bhttp::verb::get, "/api/v1/events?terminal=ATT0001", {}, bearer(viewer));
   ASSERT_EQ(all.status, 200) << all.body;
   auto oldest_first = ids(all);
   ASSERT_EQ(oldest_first.size(), 5U) << all.body;
   std::vector<std::int64_t> newest_first(oldest_first.rbegin(), oldest_first.rend());
 
-  auto page1 = call(port_, bhttp::verb::get, "/api/v1/events?before=0&limit=2&terminal=ATT0001", {},
-                    bearer(viewer));
+  auto page1 = call_json(port_, bhttp::verb::get,
+                         "/api/v1/events?before=0&limit=2&terminal=ATT0001", {}, bearer(viewer));
   ASSERT_EQ(page1.status, 200) << page1.body;
   EXPECT_EQ(ids(page1), (std::vector<std::int64_t>{newest_first[0], newest_first[1]}));
   EXPECT_TRUE(page1.js()["more"].get<bool>());
   EXPECT_EQ(page1.js()["next_before"], newest_first[1]);
   EXPECT_EQ(page1.js()["events"][0]["pin"], "1005");
 
-  auto page2 = call(port_, bhttp::verb::get,
-                    "/api/v1/events?limit=2&terminal=ATT0001&before=" +
-                        std::to_string(page1.js()["next_before"].get<std::int64_t>()),
-                    {}, bearer(viewer));
+  auto page2 = call_json(port_, bhttp::verb::get,
+                         "/api/v1/events?limit=2&terminal=ATT0001&before=" +
+                             std::to_string(page1.js()["next_before"].get<std::int64_t>()),
+                         {}, bearer(viewer));
   ASSERT_EQ(page2.status, 200) << page2.body;
   EXPECT_EQ(ids(page2), (std::vector<std::int64_t>{newest_first[2], newest_first[3]}));
   EXPECT_TRUE(page2.js()["more"].get<bool>());
 
-  auto page3 = call(port_, bhttp::verb::get,
-                    "/api/v1/events?limit=2&terminal=ATT0001&before=" +
-                        std::to_string(page2.js()["next_before"].get<std::int64_t>()),
-                    {}, bearer(viewer));
+  auto page3 = call_json(port_, bhttp::verb::get,
+                         "/api/v1/events?limit=2&terminal=ATT0001&before=" +
+                             std::to_string(page2.js()["next_before"].get<std::int64_t>()),
+                         {}, bearer(viewer));
   ASSERT_EQ(page3.status, 200) << page3.body;
   EXPECT_EQ(ids(page3), (std::vector<std::int64_t>{newest_first[4]}));
   EXPECT_FALSE(page3.js()["more"].get<bool>());
 
   // before and after together: the rows between them, newest first.
-  auto between = call(port_, bhttp::verb::get,
-                      "/api/v1/events?terminal=ATT0001&after=" + std::to_string(oldest_first[0]) +
-                          "&before=" + std::to_string(oldest_first[3]),
-                      {}, bearer(viewer));
+  auto between =
+      call_json(port_, bhttp::verb::get,
+                "/api/v1/events?terminal=ATT0001&after=" + std::to_string(oldest_first[0]) +
+                    "&before=" + std::to_string(oldest_first[3]),
+                {}, bearer(viewer));
   EXPECT_EQ(ids(between), (std::vector<std::int64_t>{oldest_first[2], oldest_first[1]}));
 
   for (const char* bad : {"before=-1", "before=x", "before=1.5"}) {
-    auto a =
-        call(port_, bhttp::verb::get, std::string("/api/v1/events?") + bad, {}, bearer(viewer));
+    auto a = call_json(port_, bhttp::verb::get, std::string("/api/v1/events?") + bad, {},
+                       bearer(viewer));
     EXPECT_EQ(a.status, 400) << bad << ": " << a.body;
     EXPECT_NE(a.body.find("before"), std::string::npos) << a.body;
   }
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/events?before=0").status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/events?before=0").status, 401);
 }
 
 TEST_F(ConsoleApiTest, AnAdminRenamesATerminalAndSetsItsTimeZone) {
@@ -241,31 +197,32 @@ TEST_F(ConsoleApiTest, AnAdminRenamesATerminalAndSetsItsTimeZone) {
   auto a = admin();
   EXPECT_EQ(terminal("ATT0001", a)["timezone"], "UTC");
 
-  EXPECT_EQ(call(port_, bhttp::verb::patch, target, good).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::patch, target, good).status, 401);
   for (auto role : {auth::Role::Viewer, auth::Role::Operator}) {
-    auto r = call(port_, bhttp::verb::patch, target, good, bearer(gw_->api_token(role)));
+    auto r = call_json(port_, bhttp::verb::patch, target, good, bearer(gw_->api_token(role)));
     EXPECT_EQ(r.status, 403) << r.body;
   }
-  auto no_csrf = call(port_, bhttp::verb::patch, target, good, a.read());
+  auto no_csrf = call_json(port_, bhttp::verb::patch, target, good, a.read());
   EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
   EXPECT_EQ(terminal("ATT0001", a)["name"], "");
 
-  auto unknown = call(port_, bhttp::verb::patch, "/api/v1/terminals/NOPE0001", good, a.change());
+  auto unknown =
+      call_json(port_, bhttp::verb::patch, "/api/v1/terminals/NOPE0001", good, a.change());
   EXPECT_EQ(unknown.status, 404) << unknown.body;
 
-  auto bad = call(port_, bhttp::verb::patch, target,
-                  json{{"name", 5}, {"timezone", "Mars/Olympus_Mons"}, {"colour", "red"}}.dump(),
-                  a.change());
+  auto bad = call_json(
+      port_, bhttp::verb::patch, target,
+      json{{"name", 5}, {"timezone", "Mars/Olympus_Mons"}, {"colour", "red"}}.dump(), a.change());
   ASSERT_EQ(bad.status, 400) << bad.body;
   EXPECT_EQ(error_fields(bad), (std::set<std::string>{"name", "timezone", "colour"})) << bad.body;
-  auto long_name = call(port_, bhttp::verb::patch, target,
-                        json{{"name", std::string(65, 'x')}}.dump(), a.change());
+  auto long_name = call_json(port_, bhttp::verb::patch, target,
+                             json{{"name", std::string(65, 'x')}}.dump(), a.change());
   EXPECT_EQ(error_fields(long_name), std::set<std::string>{"name"}) << long_name.body;
-  auto empty = call(port_, bhttp::verb::patch, target, "{}", a.change());
+  auto empty = call_json(port_, bhttp::verb::patch, target, "{}", a.change());
   EXPECT_EQ(empty.status, 400) << empty.body;
   EXPECT_EQ(terminal("ATT0001", a)["timezone"], "UTC");
 
-  auto ok = call(port_, bhttp::verb::patch, target, good, a.change());
+  auto ok = call_json(port_, bhttp::verb::patch, target, good, a.change());
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.js()["name"], "Front door");
   EXPECT_EQ(ok.js()["timezone"], "Europe/Berlin");
@@ -280,8 +237,8 @@ TEST_F(ConsoleApiTest, AnAdminRenamesATerminalAndSetsItsTimeZone) {
   // The terminal's next punch is placed in its new zone: 09:05 in Berlin
   // in March is 08:05 UTC.
   punch("ATT0001", "1002", "2024-03-04 09:05:00");
-  auto ev = call(port_, bhttp::verb::get, "/api/v1/events?before=0&limit=1&terminal=ATT0001", {},
-                 a.read());
+  auto ev = call_json(port_, bhttp::verb::get, "/api/v1/events?before=0&limit=1&terminal=ATT0001",
+                      {}, a.read());
   ASSERT_EQ(ev.status, 200) << ev.body;
   ASSERT_EQ(ev.js()["events"].size(), 1U) << ev.body;
   EXPECT_EQ(ev.js()["events"][0]["pin"], "1002");
@@ -295,51 +252,53 @@ TEST_F(ConsoleApiTest, AnAdminRenamesATerminalAndSetsItsTimeZone) {
   EXPECT_EQ(t["timezone"], "Europe/Berlin");
 
   // null takes it back: the site's zone again.
-  auto back = call(port_, bhttp::verb::patch, target, R"({"timezone": null})", a.change());
+  auto back = call_json(port_, bhttp::verb::patch, target, R"({"timezone": null})", a.change());
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(back.js()["timezone"], "UTC");
   EXPECT_EQ(back.js()["name"], "Front door");
   punch("ATT0001", "1003", "2024-03-04 09:05:00");
-  ev = call(port_, bhttp::verb::get, "/api/v1/events?before=0&limit=1&terminal=ATT0001", {},
-            a.read());
+  ev = call_json(port_, bhttp::verb::get, "/api/v1/events?before=0&limit=1&terminal=ATT0001", {},
+                 a.read());
   EXPECT_EQ(ev.js()["events"][0]["time"], "2024-03-04T09:05:00+00:00") << ev.body;
 }
 
 TEST_F(ConsoleApiTest, AnAdminResetsAForgottenPasswordAndTheOldSessionsEnd) {
   auto a = admin();
   auto made =
-      call(port_, bhttp::verb::post, "/api/v1/users",
-           json{{"name", "clerk"}, {"role", "viewer"}, {"password", "timecards-2026"}}.dump(),
-           a.change());
+      call_json(port_, bhttp::verb::post, "/api/v1/users",
+                json{{"name", "clerk"}, {"role", "viewer"}, {"password", "timecards-2026"}}.dump(),
+                a.change());
   ASSERT_EQ(made.status, 201) << made.body;
   auto clerk = session("clerk", "timecards-2026");
   const std::string target = "/api/v1/users/clerk/password";
   const std::string good = json{{"password", "new-timecards-2026"}}.dump();
 
-  EXPECT_EQ(call(port_, bhttp::verb::post, target, good).status, 401);
-  EXPECT_EQ(
-      call(port_, bhttp::verb::post, target, good, bearer(gw_->api_token(auth::Role::Operator)))
-          .status,
-      403);
+  EXPECT_EQ(call_json(port_, bhttp::verb::post, target, good).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::post, target, good,
+                      bearer(gw_->api_token(auth::Role::Operator)))
+                .status,
+            403);
   // The clerk cannot reset passwords, not even their own this way.
-  EXPECT_EQ(call(port_, bhttp::verb::post, target, good, clerk.change()).status, 403);
-  EXPECT_EQ(call(port_, bhttp::verb::post, target, good, a.read()).status, 403);
+  EXPECT_EQ(call_json(port_, bhttp::verb::post, target, good, clerk.change()).status, 403);
+  EXPECT_EQ(call_json(port_, bhttp::verb::post, target, good, a.read()).status, 403);
 
   auto short_one =
-      call(port_, bhttp::verb::post, target, json{{"password", "short"}}.dump(), a.change());
+      call_json(port_, bhttp::verb::post, target, json{{"password", "short"}}.dump(), a.change());
   ASSERT_EQ(short_one.status, 400) << short_one.body;
   EXPECT_EQ(error_fields(short_one), std::set<std::string>{"password"});
-  auto extra = call(port_, bhttp::verb::post, target,
-                    json{{"password", "new-timecards-2026"}, {"role", "admin"}}.dump(), a.change());
+  auto extra =
+      call_json(port_, bhttp::verb::post, target,
+                json{{"password", "new-timecards-2026"}, {"role", "admin"}}.dump(), a.change());
   EXPECT_EQ(error_fields(extra), std::set<std::string>{"role"}) << extra.body;
-  auto nobody = call(port_, bhttp::verb::post, "/api/v1/users/nobody/password", good, a.change());
+  auto nobody =
+      call_json(port_, bhttp::verb::post, "/api/v1/users/nobody/password", good, a.change());
   EXPECT_EQ(nobody.status, 404) << nobody.body;
   // Refused changes changed nothing.
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, clerk.read()).status, 200);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, clerk.read()).status, 200);
 
-  auto ok = call(port_, bhttp::verb::post, target, good, a.change());
+  auto ok = call_json(port_, bhttp::verb::post, target, good, a.change());
   ASSERT_EQ(ok.status, 200) << ok.body;
-  EXPECT_EQ(call(port_, bhttp::verb::get, "/api/v1/session", {}, clerk.read()).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::get, "/api/v1/session", {}, clerk.read()).status, 401);
   EXPECT_EQ(login("clerk", "timecards-2026").status, 401);
   EXPECT_EQ(login("clerk", "new-timecards-2026").status, 200);
   EXPECT_EQ(audits_once("password_reset", 1, "%\"user\":\"clerk\"%"), 1);
@@ -356,14 +315,15 @@ TEST_F(ConsoleApiTest, TheRulesEditorGetsEveryBadFieldByName) {
       {"periods", json::array({{{"id", "day"}, {"start", "25:00"}, {"end", "17:00"}}})},
       {"shifts", json::array({{{"id", 1}, {"periods", json::array({"day"})}}})},
   };
-  EXPECT_EQ(call(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump()).status, 401);
-  EXPECT_EQ(call(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(),
-                 bearer(gw_->api_token(auth::Role::Operator)))
+  EXPECT_EQ(call_json(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump()).status, 401);
+  EXPECT_EQ(call_json(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(),
+                      bearer(gw_->api_token(auth::Role::Operator)))
                 .status,
             403);
-  EXPECT_EQ(call(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(), a.read()).status,
-            403);
-  auto r = call(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(), a.change());
+  EXPECT_EQ(
+      call_json(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(), a.read()).status,
+      403);
+  auto r = call_json(port_, bhttp::verb::put, "/api/v1/attendance/rules", bad.dump(), a.change());
   ASSERT_EQ(r.status, 400) << r.body;
   auto fields = error_fields(r);
   EXPECT_TRUE(fields.count("late_allowance_min")) << r.body;
@@ -376,7 +336,8 @@ TEST_F(ConsoleApiTest, TheRulesEditorGetsEveryBadFieldByName) {
   json fixed = bad;
   fixed["late_allowance_min"] = 5;
   fixed["periods"][0]["start"] = "08:00";
-  auto saved = call(port_, bhttp::verb::put, "/api/v1/attendance/rules", fixed.dump(), a.change());
+  auto saved =
+      call_json(port_, bhttp::verb::put, "/api/v1/attendance/rules", fixed.dump(), a.change());
   ASSERT_EQ(saved.status, 200) << saved.body;
   EXPECT_EQ(saved.js()["rules"]["late_allowance_min"], 5);
   EXPECT_EQ(

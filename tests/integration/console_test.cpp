@@ -27,6 +27,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/api_call.hpp"
 #include "tests/support/gateway_harness.hpp"
 
 namespace pushgate::test {
@@ -36,50 +37,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Answer {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-};
-
-Answer call(std::uint16_t port, bhttp::verb method, const std::string& target,
-            const std::string& body = {}, const Headers& headers = {}) {
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), port});
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::connection, "close");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  bhttp::read(socket, buffer, res);
-  Answer a;
-  a.status = res.result_int();
-  a.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    a.headers[name] = std::string(f.value());
-  }
-  return a;
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using api_call::call;
+using api_call::Headers;
 
 /**
  * A raw connection reading a server-sent-event stream: what arrived so far
@@ -247,20 +206,15 @@ class EventStreamTest : public ::testing::Test {
     gw_ = std::make_unique<GatewayHarness>(sets, std::filesystem::path{},
                                            GatewayHarness::Accounts::FirstStart);
     port_ = gw_->api_port();
-    std::istringstream line(slurp(gw_->data_dir() / "initial-admin-password"));
-    std::string name;
-    line >> name >> password_;
+    password_ = api_call::initial_admin_password(gw_->data_dir());
   }
 
   /** Logs the admin in: the cookie and the CSRF token. */
   std::pair<std::string, std::string> login() {
-    auto a = call(port_, bhttp::verb::post, "/api/v1/login",
-                  json{{"name", "admin"}, {"password", password_}}.dump(),
-                  {{"Content-Type", "application/json"}});
+    auto a = api_call::login(port_, "admin", password_);
     EXPECT_EQ(a.status, 200) << a.body;
-    const auto& set_cookie = a.headers["set-cookie"];
-    return {set_cookie.substr(0, set_cookie.find(';')),
-            json::parse(a.body).value("csrf_token", "")};
+    auto session = api_call::session_of(a);
+    return {session.cookie, session.csrf};
   }
 
   void punch(const std::string& sn, const std::string& pin, const std::string& time) {

@@ -32,6 +32,7 @@
 #include "tests/support/gateway_harness.hpp"
 #include "tests/support/io_thread.hpp"
 #include "tests/support/ledger_check.hpp"
+#include "tests/support/master_data_check.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/zk_access.hpp"
 
@@ -876,28 +877,6 @@ TEST(DahuaAdapter, PushUploadThatNeverDecodesIsQuarantinedAndTaken) {
       wait_for([&] { return count_events(h, device.serial()) == 1; }, std::chrono::seconds(10)));
 }
 
-/** POST (or PUT, DELETE) on /api/v1/access/<path> as the harness's admin; the status. */
-int master_data(GatewayHarness& h, const std::string& method, const std::string& path,
-                const std::string& body = {}) {
-  const auto a = http_request(h.api_port(), method, "/api/v1/access/" + path, body);
-  EXPECT_TRUE(a.status >= 200 && a.status < 300) << method << " " << path << ": " << a.body;
-  return static_cast<int>(a.status);
-}
-
-/** The sync's count of `state` commands for `sn` (GET /api/v1/sync). */
-std::int64_t sync_count(GatewayHarness& h, const std::string& sn, const char* state) {
-  const auto body =
-      json::parse(http_request(h.api_port(), "GET", "/api/v1/sync").body, nullptr, false);
-  if (body.is_object() && body.contains("terminals")) {
-    for (const auto& t : body["terminals"]) {
-      if (t.value("terminal", "") == sn) {
-        return t.value(state, std::int64_t{0});
-      }
-    }
-  }
-  return -1;
-}
-
 TEST(DahuaAdapter, MasterDataUsersAndCardsReachTheDeviceChangeAndGo) {
   sim::DahuaDevice device(device_config());
   GatewayHarness h(dahua_keys(device.port(), "admin123"));
@@ -905,54 +884,42 @@ TEST(DahuaAdapter, MasterDataUsersAndCardsReachTheDeviceChangeAndGo) {
   ASSERT_TRUE(wait_for([&] { return status_of(h, sn) == "online"; }, std::chrono::seconds(10)));
   EXPECT_EQ(terminal(h, sn)["capabilities"]["sync_writes"],
             json::array({"users", "cards", "passwords", "door_rights"}));
-  // A time zone and a holiday the device has no table for, a level with its door 1.
-  master_data(h, "POST", "timezones", R"({"id": 1, "name": "always", "mon": ["00:00-23:59"]})");
-  master_data(h, "POST", "holidays", R"({"date": "2026-12-25", "type": 1, "yearly": true})");
-  master_data(h, "POST", "levels",
-              R"({"id": 1, "name": "front", "timezone": 1, "doors": [")" + sn + R"(/1"]})");
-  const std::string ada = R"({"pin": "500", "name": "Ada", "cards": [{"number": "123456"}],
-                               "password": "7788", "levels": [1]})";
-  master_data(h, "POST", "users", ada);
   const auto user = [&] {
     const auto users = device.users();
     return users.count("500") != 0 ? json::parse(users.at("500")) : json();
   };
-  ASSERT_TRUE(wait_for([&] { return user().is_object() && device.cards().count("123456") != 0; },
-                       std::chrono::seconds(10)))
-      << sync_count(h, sn, "failed") << " failed";
-  EXPECT_EQ(user().value("UserName", ""), "Ada");
-  EXPECT_EQ(user().value("Password", ""), "7788");
-  EXPECT_EQ(json::parse(device.cards().at("123456")).value("UserID", ""), "500");
-  // Its door right: door 1 (Doors index 0) at all times (zone 1 = TimeSections 255).
-  // (cleared first, then set)
-  ASSERT_TRUE(wait_for([&] { return user().value("Doors", json()) == json::array({0}); },
-                       std::chrono::seconds(10)))
-      << user().dump();
-  EXPECT_EQ(user()["TimeSections"], json::array({255}));
-
-  // Renamed: updated on the device.
-  std::string renamed = ada;
-  renamed.replace(renamed.find("\"Ada\""), 5, "\"Ada L.\"");
-  master_data(h, "PUT", "users/500", renamed);
-  ASSERT_TRUE(
-      wait_for([&] { return user().value("UserName", "") == "Ada L."; }, std::chrono::seconds(10)))
-      << user().dump();
-  EXPECT_EQ(device.cards().count("123456"), 1u);
-
-  // Deleted: the user and its card are gone from the device.
-  master_data(h, "DELETE", "users/500");
-  ASSERT_TRUE(wait_for([&] { return device.users().count("500") == 0; }, std::chrono::seconds(10)));
-  EXPECT_EQ(device.cards().count("123456"), 0u);
+  // The site: a time zone and a holiday the device has no table for, a level
+  // with its door 1 (its door right below).
+  UserRoundTrip trip;
+  trip.held = [&](const std::string& pin) {
+    const auto users = device.users();
+    return users.count(pin) != 0 ? users.at(pin) : std::string();
+  };
+  trip.shows_renamed = [](const std::string& held) {
+    const auto j = json::parse(held, nullptr, false);
+    return j.is_object() && j.value("UserName", "") == "Ada L.";
+  };
+  trip.after_create = [&] {
+    ASSERT_TRUE(
+        wait_for([&] { return device.cards().count("123456") != 0; }, std::chrono::seconds(10)))
+        << sync_count(h, sn, "failed") << " failed";
+    EXPECT_EQ(user().value("UserName", ""), "Ada");
+    EXPECT_EQ(user().value("Password", ""), "7788");
+    EXPECT_EQ(json::parse(device.cards().at("123456")).value("UserID", ""), "500");
+    // Its door right: door 1 (Doors index 0) at all times (zone 1 = TimeSections 255).
+    // (cleared first, then set)
+    ASSERT_TRUE(wait_for([&] { return user().value("Doors", json()) == json::array({0}); },
+                         std::chrono::seconds(10)))
+        << user().dump();
+    EXPECT_EQ(user()["TimeSections"], json::array({255}));
+  };
+  trip.after_rename = [&] { EXPECT_EQ(device.cards().count("123456"), 1u); };
+  // Deleted: its card is gone with it.
+  trip.after_delete = [&] { EXPECT_EQ(device.cards().count("123456"), 0u); };
   // Only what it takes was sent: nothing failed (a time zone, holiday or
   // batch command would, as unsupported), and none of them was queued.
-  ASSERT_TRUE(wait_for([&] { return sync_count(h, sn, "queued") + sync_count(h, sn, "sent") == 0; },
-                       std::chrono::seconds(10)));
-  EXPECT_EQ(sync_count(h, sn, "failed"), 0);
-  EXPECT_GE(sync_count(h, sn, "done"), 4);  // user, rights (clear + set), delete
-  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM commands WHERE terminal_sn = ? AND verb IN "
-                        "('batch', 'upsert_timezone', 'upsert_holiday')",
-                        {sn}),
-            0);
+  trip.min_done = 4;  // user, rights (clear + set), delete
+  expect_user_reaches_device_changes_and_goes(h, sn, trip);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "gateway/store/sqlite.hpp"
 #include "tests/sim/biostar2_server.hpp"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/master_data_check.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/zk_access.hpp"
 
@@ -486,83 +487,40 @@ TEST(SupremaAdapter, SigkillMidBackfillLosesNothingAndStoresNothingTwice) {
   expect_exactly_once_in_order(db_path, s.server);
 }
 
-/** POST (or PUT, DELETE) on /api/v1/access/<path> as the harness's admin; the status. */
-int master_data(GatewayHarness& h, const std::string& method, const std::string& path,
-                const std::string& body = {}) {
-  const auto a = http_request(h.api_port(), method, "/api/v1/access/" + path, body);
-  EXPECT_TRUE(a.status >= 200 && a.status < 300) << method << " " << path << ": " << a.body;
-  return static_cast<int>(a.status);
-}
-
-/** The sync's count of `state` commands for `sn` (GET /api/v1/sync). */
-std::int64_t sync_count(GatewayHarness& h, const std::string& sn, const char* state) {
-  const auto body =
-      json::parse(http_request(h.api_port(), "GET", "/api/v1/sync").body, nullptr, false);
-  if (body.is_object() && body.contains("terminals")) {
-    for (const auto& t : body["terminals"]) {
-      if (t.value("terminal", "") == sn) {
-        return t.value(state, std::int64_t{0});
-      }
-    }
-  }
-  return -1;
-}
-
-/** A level with door 1 of `sn`, a time zone and a holiday (tables no Suprema path writes). */
-void site_for(GatewayHarness& h, const std::string& sn) {
-  master_data(h, "POST", "timezones", R"({"id": 1, "name": "always", "mon": ["00:00-23:59"]})");
-  master_data(h, "POST", "holidays", R"({"date": "2026-12-25", "type": 1, "yearly": true})");
-  master_data(h, "POST", "levels",
-              R"({"id": 1, "name": "front", "timezone": 1, "doors": [")" + sn + R"(/1"]})");
-}
-
-constexpr const char* kAda = R"({"pin": "500", "name": "Ada", "cards": [{"number": "123456"}],
-                                 "password": "7788", "levels": [1]})";
-constexpr const char* kAdaRenamed = R"({"pin": "500", "name": "Ada L.",
-                                        "cards": [{"number": "123456"}], "password": "7788",
-                                        "levels": [1]})";
-
-/** Nothing open for `sn`, nothing failed, and no command of a kind it does not take queued. */
-void expect_only_what_it_takes(GatewayHarness& h, const std::string& sn) {
-  ASSERT_TRUE(wait_for([&] { return sync_count(h, sn, "queued") + sync_count(h, sn, "sent") == 0; },
-                       std::chrono::seconds(10)));
-  EXPECT_EQ(sync_count(h, sn, "failed"), 0);
-  EXPECT_GE(sync_count(h, sn, "done"), 3);  // created, renamed, deleted
-  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM commands WHERE terminal_sn = ? AND verb IN "
-                        "('batch', 'upsert_timezone', 'upsert_holiday', 'authorize_user', "
-                        "'deauthorize_user')",
-                        {sn}),
-            0);
-}
-
 TEST(SupremaAdapter, MasterDataUsersAndCardsReachTheServerChangeAndGo) {
   Server s;
   GatewayHarness h(suprema_keys(s, sim::BioStar2Config{}.password));
   const auto sn = first_device();
   ASSERT_TRUE(wait_for([&] { return status_of(h, sn) == "online"; }, 10s));
   EXPECT_EQ(terminal(h, sn)["capabilities"]["sync_writes"], json::array({"users", "cards"}));
-  site_for(h, sn);
-  master_data(h, "POST", "users", kAda);
   const auto user = [&] {
     const auto users = s.server.users();
     return users.count("500") != 0 ? json::parse(users.at("500")) : json();
   };
-  ASSERT_TRUE(wait_for([&] { return user().is_object(); }, 10s))
-      << sync_count(h, sn, "failed") << " failed";
-  EXPECT_EQ(user().value("name", ""), "Ada");
-  // Its card: created on the server and named by the user.
-  ASSERT_EQ(s.server.cards().size(), 1u);
-  const auto card = json::parse(s.server.cards().begin()->second);
-  EXPECT_NE(card.dump().find("123456"), std::string::npos) << card.dump();
-  ASSERT_EQ(user()["cards"].size(), 1u) << user().dump();
-
-  master_data(h, "PUT", "users/500", kAdaRenamed);
-  ASSERT_TRUE(wait_for([&] { return user().value("name", "") == "Ada L."; }, 10s)) << user().dump();
-  EXPECT_EQ(s.server.cards().size(), 1u);  // the same card, not a second one
-
-  master_data(h, "DELETE", "users/500");
-  ASSERT_TRUE(wait_for([&] { return s.server.users().count("500") == 0; }, 10s));
-  expect_only_what_it_takes(h, sn);
+  UserRoundTrip trip;
+  trip.held = [&](const std::string& pin) {
+    const auto users = s.server.users();
+    return users.count(pin) != 0 ? users.at(pin) : std::string();
+  };
+  trip.shows_renamed = [](const std::string& held) {
+    const auto j = json::parse(held, nullptr, false);
+    return j.is_object() && j.value("name", "") == "Ada L.";
+  };
+  trip.after_create = [&] {
+    EXPECT_EQ(user().value("name", ""), "Ada");
+    // Its card: created on the server and named by the user.
+    ASSERT_EQ(s.server.cards().size(), 1u);
+    const auto card = json::parse(s.server.cards().begin()->second);
+    EXPECT_NE(card.dump().find("123456"), std::string::npos) << card.dump();
+    ASSERT_EQ(user()["cards"].size(), 1u) << user().dump();
+  };
+  trip.after_rename = [&] {
+    EXPECT_EQ(s.server.cards().size(), 1u);  // the same card, not a second one
+  };
+  // The site's time zone, holiday and level: tables no Suprema path writes, and
+  // no door rights either.
+  trip.not_taken.insert(trip.not_taken.end(), {"authorize_user", "deauthorize_user"});
+  expect_user_reaches_device_changes_and_goes(h, sn, trip);
 }
 
 }  // namespace

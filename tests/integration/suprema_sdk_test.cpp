@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "gateway/store/sqlite.hpp"
 #include "tests/sim/fake_bs_sdk/fake_bs_sdk.h"
 #include "tests/support/gateway_harness.hpp"
+#include "tests/support/master_data_check.hpp"
 #include "tests/support/processes.hpp"
 
 namespace pushgate::test {
@@ -491,55 +493,6 @@ TEST(SupremaSdk, MissingSymbolIsNamed) {
   EXPECT_EQ(http_request(h.api_port(), "GET", "/api/v1/terminals").status, 200);
 }
 
-/** POST (or PUT, DELETE) on /api/v1/access/<path> as the harness's admin; the status. */
-int master_data(GatewayHarness& h, const std::string& method, const std::string& path,
-                const std::string& body = {}) {
-  const auto a = http_request(h.api_port(), method, "/api/v1/access/" + path, body);
-  EXPECT_TRUE(a.status >= 200 && a.status < 300) << method << " " << path << ": " << a.body;
-  return static_cast<int>(a.status);
-}
-
-/** The sync's count of `state` commands for `sn` (GET /api/v1/sync). */
-std::int64_t sync_count(GatewayHarness& h, const std::string& sn, const char* state) {
-  const auto body =
-      json::parse(http_request(h.api_port(), "GET", "/api/v1/sync").body, nullptr, false);
-  if (body.is_object() && body.contains("terminals")) {
-    for (const auto& t : body["terminals"]) {
-      if (t.value("terminal", "") == sn) {
-        return t.value(state, std::int64_t{0});
-      }
-    }
-  }
-  return -1;
-}
-
-/** A level with door 1 of `sn`, a time zone and a holiday (tables no Suprema path writes). */
-void site_for(GatewayHarness& h, const std::string& sn) {
-  master_data(h, "POST", "timezones", R"({"id": 1, "name": "always", "mon": ["00:00-23:59"]})");
-  master_data(h, "POST", "holidays", R"({"date": "2026-12-25", "type": 1, "yearly": true})");
-  master_data(h, "POST", "levels",
-              R"({"id": 1, "name": "front", "timezone": 1, "doors": [")" + sn + R"(/1"]})");
-}
-
-constexpr const char* kAda = R"({"pin": "500", "name": "Ada", "cards": [{"number": "123456"}],
-                                 "password": "7788", "levels": [1]})";
-constexpr const char* kAdaRenamed = R"({"pin": "500", "name": "Ada L.",
-                                        "cards": [{"number": "123456"}], "password": "7788",
-                                        "levels": [1]})";
-
-/** Nothing open for `sn`, nothing failed, and no command of a kind it does not take queued. */
-void expect_only_what_it_takes(GatewayHarness& h, const std::string& sn) {
-  ASSERT_TRUE(wait_for([&] { return sync_count(h, sn, "queued") + sync_count(h, sn, "sent") == 0; },
-                       std::chrono::seconds(10)));
-  EXPECT_EQ(sync_count(h, sn, "failed"), 0);
-  EXPECT_GE(sync_count(h, sn, "done"), 3);  // created, renamed, deleted
-  EXPECT_EQ(h.query_int("SELECT COUNT(*) FROM commands WHERE terminal_sn = ? AND verb IN "
-                        "('batch', 'upsert_timezone', 'upsert_holiday', 'authorize_user', "
-                        "'deauthorize_user')",
-                        {sn}),
-            0);
-}
-
 TEST(SupremaSdk, MasterDataUsersWithCardAndPinReachTheDeviceChangeAndGo) {
   FakeSdk sdk;
   ASSERT_EQ(fakesdk_add_device(sdk.path(), kDevicePort, kDeviceId), 1);
@@ -549,26 +502,35 @@ TEST(SupremaSdk, MasterDataUsersWithCardAndPinReachTheDeviceChangeAndGo) {
       wait_for([&] { return status_of(h, kDeviceId) == "online"; }, std::chrono::seconds(20)));
   EXPECT_EQ(terminal(h, kDeviceId)["capabilities"]["sync_writes"],
             json::array({"users", "cards", "passwords"}));
+  // Every user the device holds, a line each: "<pin>\t<name>\tcard=<csn>\tpin=<pin code>".
   auto users = [&] {
     char buf[4096];
     fakesdk_users(sdk.path(), kDeviceId, buf, sizeof buf);
     return std::string(buf);
   };
-  site_for(h, sn);
-  master_data(h, "POST", "users", kAda);
-  // The name, the CSN card and the PIN, as the device holds them.
-  ASSERT_TRUE(wait_for([&] { return !users().empty(); }, std::chrono::seconds(10)))
-      << sync_count(h, sn, "failed") << " failed";
-  EXPECT_EQ(users(), "500\tAda\tcard=123456\tpin=7788\n");
-
-  master_data(h, "PUT", "users/500", kAdaRenamed);
-  ASSERT_TRUE(wait_for([&] { return users() == "500\tAda L.\tcard=123456\tpin=7788\n"; },
-                       std::chrono::seconds(10)))
-      << users();
-
-  master_data(h, "DELETE", "users/500");
-  ASSERT_TRUE(wait_for([&] { return users().empty(); }, std::chrono::seconds(10))) << users();
-  expect_only_what_it_takes(h, sn);
+  UserRoundTrip trip;
+  trip.held = [&](const std::string& pin) {
+    std::istringstream lines(users());
+    std::string line;
+    std::string held;
+    while (std::getline(lines, line)) {
+      if (line.rfind(pin + "\t", 0) == 0) {
+        held += line + "\n";
+      }
+    }
+    return held;
+  };
+  trip.shows_renamed = [](const std::string& held) {
+    return held == "500\tAda L.\tcard=123456\tpin=7788\n";
+  };
+  // The name, the CSN card and the PIN, as the device holds them, and no one else.
+  trip.after_create = [&] { EXPECT_EQ(users(), "500\tAda\tcard=123456\tpin=7788\n"); };
+  trip.after_rename = [&] { EXPECT_EQ(users(), "500\tAda L.\tcard=123456\tpin=7788\n"); };
+  trip.after_delete = [&] { EXPECT_EQ(users(), ""); };
+  // The site's time zone, holiday and level: tables no Suprema path writes, and
+  // no door rights either.
+  trip.not_taken.insert(trip.not_taken.end(), {"authorize_user", "deauthorize_user"});
+  expect_user_reaches_device_changes_and_goes(h, sn, trip);
 }
 
 TEST(SupremaSdk, ACardOrPinTheDeviceCannotHoldFailsTheCommandAndSaysWhy) {
