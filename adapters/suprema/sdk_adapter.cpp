@@ -87,6 +87,9 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
             "Live Suprema SDK rows not queued (hand-off full); recovered by a backfill")),
         reconnects(c.metrics.counter("pushgate_suprema_sdk_disconnects_total",
                                      "Suprema SDK device links that ended")),
+        connect_failures(c.metrics.counter(
+            "pushgate_suprema_sdk_connect_failures_total",
+            "Direct connects (BS2_ConnectDeviceViaIP) that failed or reached another device")),
         commit_failures(c.metrics.counter(
             "pushgate_suprema_sdk_commit_failures_total",
             "Suprema SDK batches the store could not commit (read again from the device)")),
@@ -108,6 +111,7 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
   metrics::Counter& backfilled;
   metrics::Counter& overflow;
   metrics::Counter& reconnects;
+  metrics::Counter& connect_failures;
   metrics::Counter& commit_failures;
   metrics::Counter& unknown_devices;
   metrics::Counter& commands_done;
@@ -469,6 +473,7 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
     DeviceId id = 0;
     const int rc = api->connect_device_via_ip(context, d.cfg.host.c_str(), d.cfg.port, &id);
     if (rc != kSuccess) {
+      connect_failures.inc();
       {
         std::lock_guard g(mu);
         d.backoff = d.backoff.count() == 0 ? config.reconnect_min
@@ -481,6 +486,7 @@ struct SdkAdapter::Impl : std::enable_shared_from_this<SdkAdapter::Impl> {
       return;
     }
     if (d.cfg.device_id != 0 && id != d.cfg.device_id) {
+      connect_failures.inc();
       api->disconnect_device(context, id);
       {
         std::lock_guard g(mu);

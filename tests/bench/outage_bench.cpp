@@ -272,10 +272,10 @@ class SdkPath final : public Path {
   }
   const char* id_path() const override { return "$.event_id"; }
   const char* id_name() const override { return "log id"; }
-  const char* reconnect_metric() const override { return "pushgate_suprema_sdk_disconnects_total"; }
-  const char* reconnect_note() const override {
-    return " [links ended; no metric counts failed connects]";
+  const char* reconnect_metric() const override {
+    return "pushgate_suprema_sdk_connect_failures_total";
   }
+  const char* reconnect_note() const override { return " [connects that failed]"; }
 
  private:
   void link(int up) {
