@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/access/access_service.hpp"
+#include "tests/bench/latency.hpp"
 #include "tests/sim/access_terminal.hpp"
 #include "tests/support/gateway_harness.hpp"
 
@@ -51,6 +52,8 @@ using pushgate::access::EntityKind;
 using Steady = std::chrono::steady_clock;
 
 namespace {
+
+using pushgate::bench::percentile;
 
 struct Options {
   int terminals = 200;
@@ -134,15 +137,6 @@ const char* filesystem_of(const std::string& path) {
     default:
       return "other";
   }
-}
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
 }
 
 /** One terminal's open-loop schedule: a request every `period`, from `first`. */

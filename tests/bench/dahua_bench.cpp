@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/bench/latency.hpp"
 #include "tests/bench/proc_stats.hpp"
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
 #include "tests/sim/dahua_device.hpp"
@@ -64,15 +65,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  return v[i];
 }
 
 std::vector<std::string> device_keys(const std::string& name, std::uint16_t port) {
@@ -137,11 +129,7 @@ bool live_latency(const Options& o) {
   // One clock for all devices: events spread evenly over the devices, round
   // robin, at devices x rate a second in total.
   const auto total = static_cast<std::size_t>(n * o.rate * o.seconds);
-  const auto period = std::chrono::nanoseconds(static_cast<long long>(1e9 / (n * o.rate)));
-  auto next = Steady::now();
-  for (std::size_t i = 0; i < total; ++i) {
-    std::this_thread::sleep_until(next);
-    next += period;
+  bench::paced(total, n * o.rate, [&](std::size_t i) {
     auto& device = *devices[i % devices.size()];
     dsim::AccessSpec spec;
     spec.user_id = std::to_string(1 + i % 5000);
@@ -149,7 +137,7 @@ bool live_latency(const Options& o) {
     auto record = device.generate_access(spec);
     std::lock_guard lock(mutex);
     happened.emplace(Key{device.serial(), static_cast<std::int64_t>(record.rec_no)}, t);
-  }
+  });
   wait_for(
       [&] {
         std::lock_guard lock(mutex);
@@ -160,17 +148,9 @@ bool live_latency(const Options& o) {
   std::vector<double> latencies_ms;
   {
     std::lock_guard lock(mutex);
-    for (const auto& [key, t] : happened) {
-      auto it = arrived.find(key);
-      if (it != arrived.end()) {
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
-      }
-    }
+    latencies_ms = bench::latencies_ms(happened, arrived);
   }
-  const double p50 = percentile(latencies_ms, 0.50);
-  const double p99 = percentile(latencies_ms, 0.99);
-  const double max =
-      latencies_ms.empty() ? 0 : *std::max_element(latencies_ms.begin(), latencies_ms.end());
+  const auto [p50, p99, max] = bench::summarize(latencies_ms);
   std::printf(
       "(a) live latency, event on the device -> MQTT subscriber, %zu devices x %.0f events/s for "
       "%.0f s (%zu events): p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu received, %.0f "

@@ -53,6 +53,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "tests/bench/latency.hpp"
 #include "tests/bench/proc_stats.hpp"
 #include "tests/sim/access_protocol.hpp"
 #include "tests/sim/attendance_protocol.hpp"
@@ -61,6 +62,8 @@
 #include "tests/support/processes.hpp"
 
 namespace {
+
+using pushgate::bench::percentile;
 
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -327,15 +330,6 @@ struct Figures {
   double rss_mb = 0;
   bool ok = false;
 };
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
 
 Figures run_one(const Options& o, const Daemon& d) {
   Figures f;

@@ -33,12 +33,15 @@
 
 #include "adapters/modbus/modbus_adapter.hpp"
 #include "adapters/modbus/modbus_map.hpp"
+#include "tests/bench/latency.hpp"
 #include "tests/support/gateway_harness.hpp"
 
 namespace mb = pushgate::adapters::modbus;
 using Steady = std::chrono::steady_clock;
 
 namespace {
+
+using pushgate::bench::percentile;
 
 struct Options {
   int clients = 10;
@@ -76,15 +79,6 @@ struct Result {
   std::vector<double> request_us;
   std::vector<double> poll_us;
 };
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
 
 // N clients polling the whole map until the deadline.
 Result run_clients(std::uint16_t port, int unit, const Options& o) {

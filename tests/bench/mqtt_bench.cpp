@@ -27,6 +27,7 @@
 #include "adapters/mqtt/mqtt_protocol.hpp"
 #include "gateway/store/event_queries.hpp"
 #include "gateway/store/store.hpp"
+#include "tests/bench/latency.hpp"
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
 #include "tests/support/gateway_harness.hpp"
 
@@ -35,6 +36,8 @@ using namespace pushgate::test;
 using Steady = std::chrono::steady_clock;
 
 namespace {
+
+using pushgate::bench::percentile;
 
 struct Options {
   std::size_t live_events = 10000;
@@ -59,15 +62,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  return v[i];
 }
 
 std::string two(int n) {

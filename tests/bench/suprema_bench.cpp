@@ -40,6 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/bench/latency.hpp"
 #include "tests/bench/proc_stats.hpp"
 #include "tests/integration/mqtt/mqtt_fixture.hpp"
 #include "tests/sim/biostar2_server.hpp"
@@ -82,15 +83,6 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  return v[i];
 }
 
 using Key = std::pair<std::string, std::string>;  // terminal serial, event id
@@ -153,16 +145,12 @@ bool live_latency(const Options& o, const std::string& broker_uri, PathUnderTest
   const auto cpu0 = bench::cpu_seconds(::getpid());
   const auto n = static_cast<double>(o.devices);
   const auto total = static_cast<std::size_t>(n * o.rate * o.seconds);
-  const auto period = std::chrono::nanoseconds(static_cast<long long>(1e9 / (n * o.rate)));
-  auto next = Steady::now();
-  for (std::size_t i = 0; i < total; ++i) {
-    std::this_thread::sleep_until(next);
-    next += period;
+  bench::paced(total, n * o.rate, [&](std::size_t i) {
     const auto t = Steady::now();
     auto key = p.log_event(i % o.devices, i);
     std::lock_guard lock(mutex);
     happened.emplace(std::move(key), t);
-  }
+  });
   wait_for(
       [&] {
         std::lock_guard lock(mutex);
@@ -173,17 +161,9 @@ bool live_latency(const Options& o, const std::string& broker_uri, PathUnderTest
   std::vector<double> latencies_ms;
   {
     std::lock_guard lock(mutex);
-    for (const auto& [key, t] : happened) {
-      auto it = arrived.find(key);
-      if (it != arrived.end()) {
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
-      }
-    }
+    latencies_ms = bench::latencies_ms(happened, arrived);
   }
-  const double p50 = percentile(latencies_ms, 0.50);
-  const double p99 = percentile(latencies_ms, 0.99);
-  const double max =
-      latencies_ms.empty() ? 0 : *std::max_element(latencies_ms.begin(), latencies_ms.end());
+  const auto [p50, p99, max] = bench::summarize(latencies_ms);
   std::printf(
       "[%s] (a) live latency, event on the reader -> MQTT subscriber, %zu readers x %.0f "
       "events/s for %.0f s (%zu events): p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu received); "
