@@ -1,15 +1,16 @@
-// Measured on 2026-12-07 (02:16-02:28 UTC), RelWithDebInfo, on the 2-core
-// build machine shared with other builds: `outage_bench --minutes 10 --events
-// 1000`, exit 0. Its stdout verbatim below, one line each (stderr, the log's
-// warn lines, left out: 14 of them were failed BS2_ConnectDeviceViaIP during
-// the cut, which no metric counts). The restore -> stored times are mostly
-// the reconnect backoff in force at the restore (defaults: doubling up to
-// 60 s, +-25% jitter), not the backfill.
+// Measured on 2026-12-07 (02:31-02:43 UTC), RelWithDebInfo, on the 2-core
+// build machine shared with other work: `outage_bench --minutes 10 --events
+// 1000`, exit 0, at main with the BioStar live writer (write_live) and the
+// SDK's connect-failure counter. Its stdout verbatim below, one line each
+// (stderr, the log's warn lines, left out). An earlier run the same day,
+// before those two changes, gave the same counts. The restore -> stored
+// times are mostly the reconnect backoff in force at the restore (defaults:
+// doubling up to 60 s, +-25% jitter), not the backfill.
 // clang-format off
 //   outage: links cut for 600 s; 1000 access events per path during the cut, one every 0.60 s on each path (device clock = wall clock); reconnect settings at their defaults
-//   dahua       (device rebooting for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (RecNo): yes; offline after 0.3 s; reconnect attempts during the cut 16 (pushgate_dahua_reconnects_total); restore -> last event stored 23.3 s; CPU of this process during the cut 3.2 s (0.53% of one core)
-//   biostar2    (BioStar 2 server stopped for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (event id): yes; offline after 0.3 s; reconnect attempts during the cut 16 (pushgate_suprema_reconnects_total); restore -> last event stored 53.8 s; CPU of this process during the cut 3.2 s (0.53% of one core)
-//   suprema_sdk (fakesdk_set_link(0) for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (log id): yes; offline after 0.3 s; reconnect attempts during the cut 1 (pushgate_suprema_sdk_disconnects_total [links ended; no metric counts failed connects]); restore -> last event stored 3.5 s; CPU of this process during the cut 3.2 s (0.53% of one core)
+//   dahua       (device rebooting for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (RecNo): yes; offline after 0.3 s; reconnect attempts during the cut 15 (pushgate_dahua_reconnects_total); restore -> last event stored 35.0 s; CPU of this process during the cut 3.2 s (0.53% of one core)
+//   biostar2    (BioStar 2 server stopped for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (event id): yes; offline after 0.3 s; reconnect attempts during the cut 16 (pushgate_suprema_reconnects_total); restore -> last event stored 30.3 s; CPU of this process during the cut 3.2 s (0.53% of one core)
+//   suprema_sdk (fakesdk_set_link(0) for the whole cut): generated 1000 during the cut (+1 before it), stored 1001 of 1001, missing 0, duplicates 0, unidentified rows 0, in device order (log id): yes; offline after 0.3 s; reconnect attempts during the cut 14 (pushgate_suprema_sdk_connect_failures_total [connects that failed]); restore -> last event stored 3.4 s; CPU of this process during the cut 3.2 s (0.53% of one core)
 //   outage: every event stored exactly once, in device order
 // clang-format on
 //
