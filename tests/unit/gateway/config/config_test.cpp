@@ -368,6 +368,34 @@ TEST(SchemaTest, ShippedConfigIsTheRenderedDefault) {
   EXPECT_EQ(shipped, build_schema().render_default_file());
 }
 
+// Issue 17 item 4: pushgate may sit beside a BioStar 1 server, so no port it
+// listens on or dials by default is one of BioStar 1's (TCP 1470, 1471,
+// 1480; UDP 51110: shared/seeds/002).
+TEST(SchemaTest, NoDefaultPortIsABioStar1Port) {
+  const auto schema = build_schema();
+  auto loaded =
+      Config::load_file(schema, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml");
+  ASSERT_TRUE(loaded.config);
+  std::vector<std::string> ports;
+  for (const auto& k : schema.keys()) {
+    const auto name = k.path.substr(k.path.rfind('.') + 1);
+    if (k.type != ValueType::Int || (name != "port" && !name.ends_with("_port"))) {
+      continue;
+    }
+    ports.push_back(k.path);
+    // A device table's key (…devices.*.port): its default; any other: the shipped file's value.
+    const auto* d = std::get_if<std::int64_t>(&k.default_value);
+    ASSERT_NE(d, nullptr) << k.path;
+    const auto v = k.path.find('*') != std::string::npos ? *d : loaded.config->get_int(k.path);
+    for (std::int64_t biostar1 : {1470, 1471, 1480, 51110}) {
+      EXPECT_NE(v, biostar1) << k.path;
+    }
+  }
+  // The listeners and the ports a device or a broker is reached on by default.
+  EXPECT_THAT(ports, testing::IsSupersetOf({"zkpush.port", "api.port", "suprema_sdk.server_port",
+                                            "dahua.push_port", "suprema_sdk.devices.*.port"}));
+}
+
 // Issue 13 item 9: a type error shows the value given and how to fix it.
 TEST(ConfigErrorTest, TypeErrorShowsTheValueAndReadsWell) {
   auto schema = core_schema();
