@@ -64,10 +64,10 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+/** The last two digits of `n` (0..99 as "00".."99"). */
 std::string two(int n) {
-  char b[3];
-  std::snprintf(b, sizeof b, "%02d", n % 100);
-  return b;
+  const auto v = static_cast<unsigned>(n < 0 ? -n : n) % 100U;
+  return {static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10)};
 }
 
 // (a) Live latency.
