@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "gateway/config/device_credentials.hpp"
 
@@ -28,36 +29,32 @@ std::optional<int> to_int(std::string_view text) {
   return v;
 }
 
-/** "D=N": event Door D (0-based) is gateway door N (1..255). */
-bool parse_door_entry(std::string_view entry, int& event_door, int& door) {
+/** One "A=B" list entry, A within [a_min, a_max] and B within [b_min, b_max]. */
+struct Range {
+  int min;
+  int max;
+};
+std::optional<std::pair<int, int>> parse_pair(std::string_view entry, Range a, Range b) {
   auto eq = entry.find('=');
   if (eq == std::string_view::npos) {
-    return false;
+    return std::nullopt;
   }
-  auto d = to_int(entry.substr(0, eq));
-  auto n = to_int(entry.substr(eq + 1));
-  if (!d || !n || *d < 0 || *d > 254 || *n < 1 || *n > 255) {
-    return false;
+  auto x = to_int(entry.substr(0, eq));
+  auto y = to_int(entry.substr(eq + 1));
+  if (!x || !y || *x < a.min || *x > a.max || *y < b.min || *y > b.max) {
+    return std::nullopt;
   }
-  event_door = *d;
-  door = *n;
-  return true;
+  return std::pair{*x, *y};
+}
+
+/** "D=N": event Door D (0-based) is gateway door N (1..255). */
+std::optional<std::pair<int, int>> parse_door_entry(std::string_view entry) {
+  return parse_pair(entry, {0, 254}, {1, 255});
 }
 
 /** "Z=S": gateway time zone Z (1..65535) is the device's schedule S (0..255, 255 = always). */
-bool parse_schedule_entry(std::string_view entry, std::int64_t& zone, int& schedule) {
-  auto eq = entry.find('=');
-  if (eq == std::string_view::npos) {
-    return false;
-  }
-  auto z = to_int(entry.substr(0, eq));
-  auto s = to_int(entry.substr(eq + 1));
-  if (!z || !s || *z < 1 || *z > 65535 || *s < 0 || *s > 255) {
-    return false;
-  }
-  zone = *z;
-  schedule = *s;
-  return true;
+std::optional<std::pair<int, int>> parse_schedule_entry(std::string_view entry) {
+  return parse_pair(entry, {1, 65535}, {0, 255});
 }
 
 }  // namespace
@@ -310,17 +307,13 @@ DahuaConfig DahuaConfig::from(const config::Config& c) {
     dev.password = c.get_string(key(name, "password"));
     dev.password_file = c.get_string(key(name, "password_file"));
     for (const auto& entry : c.get_list(key(name, "door_map"))) {
-      int event_door = 0;
-      int door = 0;
-      if (parse_door_entry(entry, event_door, door)) {
-        dev.door_map[event_door] = door;
+      if (auto entry_door = parse_door_entry(entry)) {
+        dev.door_map[entry_door->first] = entry_door->second;
       }
     }
     for (const auto& entry : c.get_list(key(name, "schedules"))) {
-      std::int64_t zone = 0;
-      int schedule = 0;
-      if (parse_schedule_entry(entry, zone, schedule)) {
-        dev.schedules[zone] = schedule;
+      if (auto z = parse_schedule_entry(entry)) {
+        dev.schedules[z->first] = z->second;
       }
     }
     dev.time_policy =
@@ -362,26 +355,24 @@ std::vector<config::ConfigError> DahuaConfig::validate(const config::Config& c) 
     config::check_device_access(std::string(kDevices) + "." + dev.name, access, errors);
     std::set<int> doors;
     for (const auto& entry : c.get_list(key(dev.name, "door_map"))) {
-      int event_door = 0;
-      int door = 0;
-      if (!parse_door_entry(entry, event_door, door)) {
+      const auto mapped = parse_door_entry(entry);
+      if (!mapped) {
         errors.push_back({key(dev.name, "door_map"),
                           "\"" + entry + "\" is not D=N (event Door 0..254 = door 1..255)"});
-      } else if (!doors.insert(door).second) {
-        errors.push_back(
-            {key(dev.name, "door_map"), "door " + std::to_string(door) + " is mapped twice"});
+      } else if (!doors.insert(mapped->second).second) {
+        errors.push_back({key(dev.name, "door_map"),
+                          "door " + std::to_string(mapped->second) + " is mapped twice"});
       }
     }
-    std::set<std::int64_t> zones;
+    std::set<int> zones;
     for (const auto& entry : c.get_list(key(dev.name, "schedules"))) {
-      std::int64_t zone = 0;
-      int schedule = 0;
-      if (!parse_schedule_entry(entry, zone, schedule)) {
+      const auto z = parse_schedule_entry(entry);
+      if (!z) {
         errors.push_back({key(dev.name, "schedules"),
                           "\"" + entry + "\" is not Z=S (time zone 1..65535 = schedule 0..255)"});
-      } else if (!zones.insert(zone).second) {
-        errors.push_back(
-            {key(dev.name, "schedules"), "time zone " + std::to_string(zone) + " is listed twice"});
+      } else if (!zones.insert(z->first).second) {
+        errors.push_back({key(dev.name, "schedules"),
+                          "time zone " + std::to_string(z->first) + " is listed twice"});
       }
     }
   }
