@@ -432,12 +432,21 @@ void ServerLink::add_cursor(const EventCursor& cursor, std::optional<std::int64_
                                                      "cursor/" + server_.name, dump_json(j)));
 }
 
-void ServerLink::note_ids(const std::vector<SupremaEvent>& events) {
+namespace {
+/** The highest of `from` and the numeric ids of `events`. */
+std::optional<std::int64_t> highest_id(const std::vector<SupremaEvent>& events,
+                                       std::optional<std::int64_t> from) {
   for (const auto& e : events) {
-    if (auto id = id_number(e); id && (!last_id_ || *id > *last_id_)) {
-      last_id_ = *id;
+    if (auto id = id_number(e); id && (!from || *id > *from)) {
+      from = *id;
     }
   }
+  return from;
+}
+}  // namespace
+
+void ServerLink::note_ids(const std::vector<SupremaEvent>& events) {
+  last_id_ = highest_id(events, last_id_);
 }
 
 bool ServerLink::follows(const SupremaEvent& event) const {
@@ -888,12 +897,7 @@ net::awaitable<bool> ServerLink::store(const std::vector<SupremaEvent>& events,
       marks.mark_stored(ev);
     }
   }
-  std::optional<std::int64_t> id = stored_id_;
-  for (const auto& ev : events) {
-    if (auto n = id_number(ev); n && (!id || *n > *id)) {
-      id = *n;
-    }
-  }
+  const auto id = highest_id(events, stored_id_);
   if (move_cursor) {
     add_cursor(marks.cursor(), id, batch);
   }
