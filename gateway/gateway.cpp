@@ -615,7 +615,7 @@ std::string Gateway::start() {
   // deletes nothing one of them has not acknowledged.
   retention_ = std::make_unique<store::Retention>(
       *store_, clock_, metrics_, health_, store::retention_options_from_config(config_),
-      [ports = sink_ports_.get()] { return ports->loaded_cursors(); });
+      [ports = sink_ports_.get()] { return ports->loaded_cursors(); }, sink_ports_.get());
   retention_->start();
 
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);

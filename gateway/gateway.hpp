@@ -116,6 +116,8 @@ class Gateway {
 
   boost::asio::io_context& io_context() noexcept { return ioc_; }
   store::Store& store() noexcept { return *store_; }
+  /** What the running sinks hold of the event log, for a Retention of a test's own. */
+  SinkHolds& sink_holds() noexcept { return *sink_ports_; }
   TerminalRegistry& terminals() noexcept { return *terminals_; }
   CommandQueue& commands() noexcept { return *commands_; }
   metrics::Registry& metrics() noexcept { return metrics_; }

@@ -63,6 +63,10 @@ class DrainState {
    */
   void failed(std::int64_t id) { outstanding_[id] = 1; }
   std::size_t in_flight() const noexcept { return outstanding_.size(); }
+  /** Whether event `id` was published and is not yet acknowledged. */
+  bool outstanding(std::int64_t id) const { return outstanding_.count(id) != 0; }
+  /** Ids the live lane sent above backlog_pos(), ascending (answered or not). */
+  const std::deque<std::int64_t>& sent_ahead() const noexcept { return sent_ahead_; }
 
   /** Every event up to this id is acknowledged. */
   std::int64_t cursor() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <limits>
 
 #include <boost/asio/post.hpp>
 
@@ -139,6 +140,7 @@ boost::system::error_code SinkRunner::start() {
     }
     request_pump();
   });
+  ports_.cursors.attach(opt_.name, this);
   started_ = true;
   post_guarded(ioc_, alive_, [](SinkRunner& r) {
     if (r.connected_) {
@@ -162,6 +164,7 @@ void SinkRunner::stop(std::chrono::milliseconds deadline) {
   if (!started_) {
     return;
   }
+  ports_.cursors.attach(opt_.name, nullptr);  // retention asks this runner nothing more
   started_ = false;
   auto until = std::chrono::steady_clock::now() + deadline;
   auto flushed = std::make_shared<std::promise<void>>();
@@ -231,6 +234,85 @@ void SinkRunner::request_pump() {
   }
 }
 
+SinkHolder::Held SinkRunner::reserve_deletion(std::vector<std::int64_t> ids) {
+  // On the runner's io_context, where the lanes read: the doomed ids and
+  // what the runner holds are one step against its reads.
+  auto promise = std::make_shared<std::promise<Held>>();
+  auto future = promise->get_future();
+  post_guarded(ioc_, alive_, [ids = std::move(ids), promise](SinkRunner& r) mutable {
+    r.doomed_.insert(r.doomed_.end(), ids.begin(), ids.end());
+    std::sort(r.doomed_.begin(), r.doomed_.end());
+    r.doomed_.erase(std::unique(r.doomed_.begin(), r.doomed_.end()), r.doomed_.end());
+    promise->set_value(r.hold());
+  });
+  if (future.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
+    return future.get();
+  }
+  // Stopping, or its thread is busy: it may hold anything, so nothing is
+  // deleted this time (and what it skips meanwhile is read again).
+  Held all;
+  all.read_to = std::numeric_limits<std::int64_t>::max();
+  return all;
+}
+
+void SinkRunner::deletion_done(const std::vector<std::int64_t>& deleted) {
+  post_guarded(ioc_, alive_, [deleted](SinkRunner& r) {
+    r.doomed_.clear();
+    bool rewind = false;
+    for (auto id : r.skipped_) {
+      if (std::binary_search(deleted.begin(), deleted.end(), id)) {
+        r.drain_.acked(id);  // deleted: counted lost by retention, the cursor may pass it
+      } else {
+        rewind = true;
+      }
+    }
+    r.skipped_.clear();
+    if (rewind && r.connected_ && !r.stopping_) {
+      // A skipped event is still there (the deletion failed, or another
+      // sink held it): read again from the cursor, which the skipped events
+      // kept below them.
+      logger(r.opt_.name)
+          ->warn(
+              "sink {}: an event retention meant to delete is still there; reading again "
+              "from event {}",
+              r.opt_.name, r.current_cursor());
+      r.take_answers();
+      r.cursor_ = r.current_cursor();
+      ++r.epoch_;
+      r.begin_session();
+    }
+    r.pump();
+  });
+}
+
+bool SinkRunner::doomed(std::int64_t id) const {
+  return !doomed_.empty() && std::binary_search(doomed_.begin(), doomed_.end(), id);
+}
+
+void SinkRunner::skip(std::int64_t id) {
+  drain_.published(id);  // the cursor stops below it until the deletion is over
+  skipped_.push_back(id);
+}
+
+SinkHolder::Held SinkRunner::hold() const {
+  Held h;
+  h.delivered = current_cursor();
+  if (!connected_) {
+    return h;  // nothing in hand: the next session reads from the cursor
+  }
+  h.read_to = std::max(backlog_read_pos_, h.delivered);
+  for (auto it = pending_.upper_bound(h.read_to); it != pending_.end(); ++it) {
+    h.in_hand.push_back(it->first);
+  }
+  // Sent ahead by the live lane and answered: above the cursor, but not lost.
+  for (auto id : drain_.sent_ahead()) {
+    if (id > h.read_to && !drain_.outstanding(id) && pending_.count(id) == 0) {
+      h.answered.push_back(id);
+    }
+  }
+  return h;
+}
+
 std::int64_t SinkRunner::current_cursor() const {
   // After a disconnect drain_ keeps the old session, whose cursor is at most cursor_.
   return std::max(cursor_, drain_.cursor());
@@ -251,9 +333,11 @@ void SinkRunner::begin_session() {
     head = std::max(head, head_.load());
   }
   drain_.begin(cursor_, head, std::move(last));
+  skipped_.clear();  // this session reads from the cursor, below every one of them
   pending_.clear();
   waiting_ = 0;
   backlog_.clear();
+  backlog_doomed_.clear();
   backlog_read_pos_ = cursor_;
   tokens_ = 0;
   refill_ = std::chrono::steady_clock::now();
@@ -383,6 +467,10 @@ void SinkRunner::pump() {
     out.clear();
     for (auto& e : events) {
       if (drain_.admit_live(e.terminal_sn, e.id)) {
+        if (doomed(e.id)) {
+          skip(e.id);
+          continue;
+        }
         take(e);
         out.push_back(std::move(e));
       }
@@ -411,6 +499,9 @@ void SinkRunner::pump() {
           break;  // the live lane's part of the log
         }
         backlog_read_pos_ = e.id;
+        if (doomed(e.id)) {
+          backlog_doomed_.push_back(e.id);  // kept for its place in the order only
+        }
         backlog_.push_back(std::move(e));
       }
       if (backlog_.empty()) {
@@ -421,7 +512,15 @@ void SinkRunner::pump() {
     }
     Event e = std::move(backlog_.front());
     backlog_.pop_front();
+    const bool doomed = !backlog_doomed_.empty() && backlog_doomed_.front() == e.id;
+    if (doomed) {
+      backlog_doomed_.pop_front();
+    }
     if (drain_.admit_backlog(e.terminal_sn, e.id)) {
+      if (doomed) {
+        skip(e.id);
+        continue;
+      }
       take(e);
       out.push_back(std::move(e));
       if (opt_.backlog_max_per_s > 0) {
@@ -559,6 +658,7 @@ void SinkRunner::on_connected(bool connected, std::size_t window) {
   pending_.clear();
   waiting_ = 0;
   backlog_.clear();
+  backlog_doomed_.clear();
   ++epoch_;
   connected_ = false;
   retry_timer_.cancel();

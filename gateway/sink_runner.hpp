@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -119,7 +120,7 @@ struct SinkFigures {
  * observer and the answers only post onto it. start() and stop() are called
  * from another thread while that io_context runs (stop waits for it).
  */
-class SinkRunner {
+class SinkRunner final : public SinkHolder {
  public:
   struct Ports {
     boost::asio::io_context& ioc;
@@ -160,6 +161,10 @@ class SinkRunner {
 
   SinkFigures figures() const;
 
+  // SinkHolder (retention): registered under the sink's name while started.
+  Held reserve_deletion(std::vector<std::int64_t> ids) override;
+  void deletion_done(const std::vector<std::int64_t>& deleted) override;
+
  private:
   enum class State { InFlight, Waiting };
   // Not the event itself: a retry reads it again (rare), the common path copies nothing.
@@ -193,6 +198,12 @@ class SinkRunner {
   void on_tick();
   void arm_retry_timer();
   std::int64_t current_cursor() const;
+  /** Whether retention is deleting `id` now (the lanes skip it). */
+  bool doomed(std::int64_t id) const;
+  /** A doomed event the lanes passed: the cursor waits below it until the deletion is over. */
+  void skip(std::int64_t id);
+  /** What the runner holds now (reserve_deletion). */
+  Held hold() const;
   void persist_cursor(bool force);
   void update_figures();
 
@@ -214,10 +225,11 @@ class SinkRunner {
   std::size_t window_ = 1;
   std::uint64_t epoch_ = 1;  // answers of an older epoch are ignored
   DrainState drain_;
-  std::deque<Event> backlog_;          // read ahead by the backlog lane
-  std::int64_t backlog_read_pos_ = 0;  // backlog_ holds ids up to this
-  std::int64_t cursor_ = 0;            // answered prefix, kept across reconnects
-  double tokens_ = 0;                  // backlog_max_per_s
+  std::deque<Event> backlog_;                // read ahead by the backlog lane
+  std::int64_t backlog_read_pos_ = 0;        // backlog_ holds ids up to this
+  std::deque<std::int64_t> backlog_doomed_;  // ids in backlog_ that were doomed when read
+  std::int64_t cursor_ = 0;                  // answered prefix, kept across reconnects
+  double tokens_ = 0;                        // backlog_max_per_s
   std::chrono::steady_clock::time_point refill_{};
   bool pace_timer_armed_ = false;
   Sink::Answer answer_fn_;
@@ -232,6 +244,13 @@ class SinkRunner {
   bool retry_timer_armed_ = false;
   std::int64_t since_ms_ = 0;
   bool backlog_too_old_ = false;
+
+  // Retention's deletions (SinkHolder), on the io_context like the reads:
+  // an event read while it is doomed is skipped but stays outstanding in
+  // drain_ (the cursor waits below it) until the deletion is over; if it was
+  // not deleted after all, the runner reads again from its cursor.
+  std::vector<std::int64_t> doomed_;   // ascending: being deleted now
+  std::vector<std::int64_t> skipped_;  // doomed ids the lanes passed, not yet settled
 
   // Any thread.
   std::atomic<std::int64_t> head_{0};

@@ -150,7 +150,19 @@ DatabaseSize measure_database(Connection& db, const std::string& path,
 }
 
 struct Retention::Plan {
+  /** An event the plan would delete. */
+  struct Row {
+    std::int64_t id = 0;
+    std::int64_t terminal_id = 0;
+    std::int64_t horizon_ms = 0;  ///< the time its deletion adds to its terminal's horizon
+    bool own = false;             ///< the gateway's own event: no horizon
+  };
+  std::vector<Row> rows;
+  /** The durable cursor of each running sink. */
+  std::map<std::string, std::int64_t> cursors;
+  /** From rows by finalize(): what is deleted, and what that does. */
   std::vector<std::int64_t> ids;
+  std::int64_t held = 0;  ///< rows left alone: a sink holds them
   /** What one terminal's deleted events set: the range of their times, and how many. */
   struct Horizon {
     std::int64_t newest_ms = 0;
@@ -167,13 +179,14 @@ struct Retention::Plan {
 
 Retention::Retention(Store& store, const Clock& clock, metrics::Registry& metrics, Health& health,
                      RetentionOptions options,
-                     std::function<std::vector<std::string>()> enabled_sinks)
+                     std::function<std::vector<std::string>()> enabled_sinks, SinkHolds* holds)
     : store_(store),
       clock_(clock),
       metrics_(metrics),
       health_(health),
       options_(std::move(options)),
       enabled_sinks_(std::move(enabled_sinks)),
+      holds_(holds),
       deleted_aged_(metrics.counter("pushgate_events_deleted_total",
                                     "Events deleted by retention, by reason (age: older than "
                                     "store.retain_days and delivered; budget: store.max_db_size)",
@@ -318,10 +331,13 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
       return out;  // under the low-water mark: the episode is over
     }
     const std::size_t limit = budget ? batch : 4 * batch;
+    // The newest event always stays: ids are rowids, and SQLite gives a new
+    // row max(id) + 1, so deleting the newest would hand its id (at or below
+    // a sink's cursor) to the next event, which that sink would never send.
     auto st = db.prepare(
         "SELECT e.id, e.terminal_id, e.kind, e.utc_ms, e.received_ms, e.seq, t.last_seq, t.sn"
         " FROM events e JOIN terminals t ON t.id = e.terminal_id"
-        " WHERE e.id >= ?1 ORDER BY e.id LIMIT ?2",
+        " WHERE e.id >= ?1 AND e.id < (SELECT MAX(id) FROM events) ORDER BY e.id LIMIT ?2",
         ec);
     if (ec) {
       out.what = "planning a deletion";
@@ -358,20 +374,9 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
                  st.column_text(7) == gateway_id) {
         continue;  // an alert not yet delivered: it reports losses, it must not be one
       }
-      p.ids.push_back(id);
-      for (const auto& [name, pos] : cursors) {
-        if (id > pos) {
-          ++p.undelivered[name];
-        }
-      }
-      if (st.column_text(7) != gateway_id) {
-        auto h = has_utc ? std::min(utc, received) : received;
-        auto [it, fresh] = p.horizons.try_emplace(tid, Plan::Horizon{h, h, 0});
-        it->second.newest_ms = std::max(it->second.newest_ms, h);
-        it->second.oldest_ms = std::min(it->second.oldest_ms, h);
-        ++it->second.deleted;
-      }
-      if (p.ids.size() >= batch) {
+      p.rows.push_back(
+          {id, tid, has_utc ? std::min(utc, received) : received, st.column_text(7) == gateway_id});
+      if (p.rows.size() >= batch) {
         break;
       }
     }
@@ -380,7 +385,8 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
       return out;
     }
     p.next_from = last + 1;
-    p.more = !reached_end && (rows == limit || p.ids.size() >= batch);
+    p.more = !reached_end && (rows == limit || p.rows.size() >= batch);
+    p.cursors = std::move(cursors);
     return out;
   });
   if (r.ec) {
@@ -391,7 +397,52 @@ bool Retention::plan(Plan& p, bool budget, std::int64_t from) {
   used_bytes_.set(static_cast<double>(p.size.used_bytes()));
   wal_bytes_.set(static_cast<double>(p.size.wal_bytes));
   free_bytes_.set(static_cast<double>(p.size.free_pages * p.size.page_size));
+  finalize(p, {});
   return true;
+}
+
+void Retention::finalize(Plan& p, const std::map<std::string, SinkHolder::Held>& held) {
+  p.ids.clear();
+  p.horizons.clear();
+  p.undelivered.clear();
+  p.held = 0;
+  for (const auto& row : p.rows) {
+    if (std::any_of(held.begin(), held.end(),
+                    [&row](const auto& h) { return h.second.holds(row.id); })) {
+      ++p.held;  // in a sink's hands: it goes out, so it is not deleted under it
+      continue;
+    }
+    p.ids.push_back(row.id);
+    for (const auto& [name, pos] : p.cursors) {
+      // Answered but not yet stored under the cursor is delivered too, and
+      // so is what the sink sent ahead of its cursor and had answered.
+      auto h = held.find(name);
+      if (h == held.end() ? row.id > pos
+                          : row.id > std::max(pos, h->second.delivered) &&
+                                !std::binary_search(h->second.answered.begin(),
+                                                    h->second.answered.end(), row.id)) {
+        ++p.undelivered[name];
+      }
+    }
+    if (!row.own) {
+      auto [it, fresh] =
+          p.horizons.try_emplace(row.terminal_id, Plan::Horizon{row.horizon_ms, row.horizon_ms, 0});
+      it->second.newest_ms = std::max(it->second.newest_ms, row.horizon_ms);
+      it->second.oldest_ms = std::min(it->second.oldest_ms, row.horizon_ms);
+      ++it->second.deleted;
+    }
+  }
+}
+
+bool Retention::commit_budget(Plan& p) {
+  if (holds_ == nullptr) {
+    return commit(p, true);
+  }
+  // The sinks skip these from now on; retention leaves alone what one holds.
+  finalize(p, holds_->reserve_deletion(p.ids));
+  const bool ok = p.ids.empty() || commit(p, true);
+  holds_->deletion_done(ok ? p.ids : std::vector<std::int64_t>{});
+  return ok;
 }
 
 bool Retention::commit(const Plan& p, bool budget) {
@@ -596,6 +647,7 @@ RetentionPass Retention::run_pass() {
       pass.failed = true;
     } else if (first.size.used_bytes() >= options_.max_db_size) {
       std::int64_t episode = 0;
+      std::int64_t held = 0;
       std::int64_t from = 0;
       for (;;) {
         Plan p;
@@ -610,10 +662,12 @@ RetentionPass Retention::run_pass() {
           }
           break;
         }
-        if (!commit(p, true)) {
+        if (!commit_budget(p)) {
           pass.failed = true;
           break;
         }
+        held += p.held;
+        pass.held += p.held;
         episode += static_cast<std::int64_t>(p.ids.size());
         pass.deleted_budget += static_cast<std::int64_t>(p.ids.size());
         for (const auto& [sink, n] : p.undelivered) {
@@ -627,8 +681,9 @@ RetentionPass Retention::run_pass() {
       if (episode > 0) {
         logger("store")->warn(
             "retention: the database reached store.max_db_size ({} bytes, {} in use): deleted "
-            "the {} oldest event(s)",
-            options_.max_db_size, first.size.used_bytes(), episode);
+            "the {} oldest event(s){}",
+            options_.max_db_size, first.size.used_bytes(), episode,
+            held > 0 ? "; kept " + std::to_string(held) + " a sink was sending" : std::string());
         checkpoint();
       }
     }

@@ -16,6 +16,7 @@
 #include "gateway/config/config.hpp"
 #include "gateway/health.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/sink_ports.hpp"
 #include "gateway/store/sqlite.hpp"
 
 namespace pushgate::store {
@@ -87,7 +88,8 @@ struct RetentionPass {
   std::int64_t deleted_aged = 0;                    ///< old enough and delivered everywhere
   std::int64_t deleted_budget = 0;                  ///< removed to get under store.max_db_size
   std::map<std::string, std::int64_t> undelivered;  ///< per sink: of those, not yet delivered
-  std::int64_t alerts = 0;                          ///< alert events stored
+  std::int64_t held = 0;    ///< old enough for the budget, left alone: a sink had them in hand
+  std::int64_t alerts = 0;  ///< alert events stored
   std::int64_t batches = 0;
   DatabaseSize size_after;
   bool failed = false;  ///< a read or a commit failed (logged); the next pass tries again
@@ -118,9 +120,15 @@ struct RetentionPass {
  */
 class Retention {
  public:
-  /** `enabled_sinks`: the names of the sinks running now (their cursors gate deletion). */
+  /**
+   * `enabled_sinks`: the names of the sinks running now (their cursors gate
+   * deletion). `holds`: what those sinks have in hand (null: nothing is
+   * asked, and an event a sink has read but not yet had answered is counted
+   * lost if the budget deletes it, though the sink still sends it).
+   */
   Retention(Store& store, const Clock& clock, metrics::Registry& metrics, Health& health,
-            RetentionOptions options, std::function<std::vector<std::string>()> enabled_sinks);
+            RetentionOptions options, std::function<std::vector<std::string>()> enabled_sinks,
+            SinkHolds* holds = nullptr);
   ~Retention();
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
@@ -139,6 +147,9 @@ class Retention {
   struct Plan;
   bool plan(Plan& p, bool budget, std::int64_t from);
   bool commit(const Plan& p, bool budget);
+  /** The budget's commit, with the sinks told (SinkHolds) and what they hold left alone. */
+  bool commit_budget(Plan& p);
+  static void finalize(Plan& p, const std::map<std::string, SinkHolder::Held>& held);
   bool report_losses(RetentionPass& pass);
   bool set_wal_limit();
   void checkpoint();
@@ -150,6 +161,7 @@ class Retention {
   Health& health_;
   RetentionOptions options_;
   std::function<std::vector<std::string>()> enabled_sinks_;
+  SinkHolds* holds_ = nullptr;
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -85,6 +85,34 @@ std::vector<std::string> StoreSinkPorts::loaded_cursors() const {
   return {loaded_.begin(), loaded_.end()};
 }
 
+void StoreSinkPorts::attach(std::string_view name, SinkHolder* holder) {
+  std::lock_guard lock(holders_mutex_);
+  if (holder == nullptr) {
+    if (auto it = holders_.find(name); it != holders_.end()) {
+      holders_.erase(it);
+    }
+    return;
+  }
+  holders_.insert_or_assign(std::string(name), holder);
+}
+
+std::map<std::string, SinkHolder::Held> StoreSinkPorts::reserve_deletion(
+    const std::vector<std::int64_t>& ids) {
+  std::map<std::string, SinkHolder::Held> held;
+  std::lock_guard lock(holders_mutex_);
+  for (const auto& [name, holder] : holders_) {
+    held.emplace(name, holder->reserve_deletion(ids));
+  }
+  return held;
+}
+
+void StoreSinkPorts::deletion_done(const std::vector<std::int64_t>& deleted) {
+  std::lock_guard lock(holders_mutex_);
+  for (const auto& [name, holder] : holders_) {
+    holder->deletion_done(deleted);
+  }
+}
+
 std::int64_t StoreSinkPorts::load(std::string_view name, boost::system::error_code& ec) {
   {
     std::lock_guard lock(loaded_mutex_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -18,7 +19,7 @@ class Store;
  * The sinks' ports on the store: readers on read-only connections of their
  * own, and cursors written through the writer (table `cursors`).
  */
-class StoreSinkPorts final : public EventReaders, public SinkCursors {
+class StoreSinkPorts final : public EventReaders, public SinkCursors, public SinkHolds {
  public:
   explicit StoreSinkPorts(Store& store) : store_(store) {}
 
@@ -28,6 +29,12 @@ class StoreSinkPorts final : public EventReaders, public SinkCursors {
   // SinkCursors
   std::int64_t load(std::string_view name, boost::system::error_code& ec) override;
   void store(std::string name, std::int64_t position, Done done) override;
+  void attach(std::string_view name, SinkHolder* holder) override;
+
+  // SinkHolds
+  std::map<std::string, SinkHolder::Held> reserve_deletion(
+      const std::vector<std::int64_t>& ids) override;
+  void deletion_done(const std::vector<std::int64_t>& deleted) override;
 
   /**
    * The sinks running in this process: every sink loads its cursor when it
@@ -39,6 +46,10 @@ class StoreSinkPorts final : public EventReaders, public SinkCursors {
   Store& store_;
   mutable std::mutex loaded_mutex_;
   std::set<std::string, std::less<>> loaded_;
+  // Held while calling into a holder, so attach(name, nullptr) returns only
+  // once no call into the sink runs.
+  std::mutex holders_mutex_;
+  std::map<std::string, SinkHolder*, std::less<>> holders_;
 };
 
 }  // namespace pushgate::store

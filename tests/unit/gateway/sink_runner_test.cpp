@@ -16,6 +16,7 @@
 
 #include "gateway/health.hpp"
 #include "gateway/metrics/metrics.hpp"
+#include "gateway/store/retention.hpp"
 #include "gateway/store/sink_ports_impl.hpp"
 #include "gateway/store/store.hpp"
 #include "tests/unit/gateway/support/gateway_test_support.hpp"
@@ -435,6 +436,165 @@ TEST_F(SinkRunnerTest, LiveEventGoesAheadOfTheBacklogUnlessItsTerminalHasBacklog
   ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 5; }));
   EXPECT_EQ(sink.handed(), (Ids{1, 4, 2, 3, 5}));
   EXPECT_EQ(sink.replayed(), (std::vector<bool>{true, false, true, true, true}));
+  runner->stop(kDeadline);
+}
+
+// Retention (SinkHolder): an event it is deleting is skipped by the lanes,
+// and the cursor waits below it until the deletion is over.
+TEST_F(SinkRunnerTest, AnEventBeingDeletedIsSkippedAndTheCursorWaitsForTheDeletion) {
+  commit(10);  // 1..10
+  FakeSink sink;
+  auto o = options();
+  o.window = 2;
+  o.read_ahead = 3;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
+
+  // The runner holds 1..3 (handed over, or read ahead): retention leaves them alone.
+  auto held = ports_->reserve_deletion({1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_EQ(held.count(kSink), 1U);
+  EXPECT_EQ(held[kSink].delivered, 0);
+  EXPECT_EQ(held[kSink].read_to, 3);
+  EXPECT_TRUE(held[kSink].holds(3));
+  EXPECT_FALSE(held[kSink].holds(4));
+
+  // 4..8 are being deleted: the backlog lane passes them by.
+  sink.answer_all(SinkResult::Delivered);
+  ASSERT_TRUE(wait_until([&] { return sink.held() == 2; }));
+  sink.answer_all(SinkResult::Delivered);  // 3 and 9
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 3, 9, 10}; }));
+  sink.answer_all(SinkResult::Delivered);  // 10
+  ASSERT_TRUE(wait_until([&] { return runner->figures().delivered == 5; }));
+  // Until the deletion is over the cursor stays below the first skipped event.
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 3; }));
+  EXPECT_EQ(runner->figures().cursor, 3);
+
+  ports_->deletion_done({4, 5, 6, 7, 8});
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 10; }));
+  EXPECT_EQ(sink.handed(), (Ids{1, 2, 3, 9, 10}));
+  runner->stop(kDeadline);
+}
+
+TEST_F(SinkRunnerTest, AnEventRetentionMeantToDeleteButKeptIsHandedOverAfterAll) {
+  commit(6);
+  FakeSink sink;
+  auto o = options();
+  o.window = 1;
+  o.read_ahead = 2;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1}; }));
+  ports_->reserve_deletion({3, 4});
+  for (int i = 0; i < 2; ++i) {  // 1 and 2 delivered; 3 and 4 are skipped
+    ASSERT_TRUE(wait_until([&] { return sink.held() == 1; }));
+    sink.answer_all(SinkResult::Delivered);
+  }
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 5}; }));
+  EXPECT_EQ(runner->figures().cursor, 2);
+  // The commit failed (or another sink held them): nothing was deleted, so
+  // the runner reads again from its cursor, which the skipped events held at 2.
+  ports_->deletion_done({});
+  ASSERT_TRUE(wait_until([&] { return sink.handed().size() == 4; }));
+  sink.answer_all(SinkResult::Delivered);  // 5 of the old session (ignored) and 3
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(wait_until([&] { return sink.held() == 1; }));
+    sink.answer_all(SinkResult::Delivered);
+  }
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 6; }));
+  EXPECT_EQ(sink.handed(), (Ids{1, 2, 5, 3, 4, 5, 6}));
+  runner->stop(kDeadline);
+}
+
+// With retention itself: a budget that deletes everything it may, while the
+// sink has a window out and a read-ahead. Counted lost is then exactly what
+// the sink never hands over (before, what it was sending was counted too).
+TEST_F(SinkRunnerTest, ABudgetCountsLostExactlyWhatTheSinkNeverHandsOver) {
+  const auto ids = commit(2000);
+  FakeSink sink;
+  auto o = options();
+  o.window = 50;
+  o.read_ahead = 200;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  ASSERT_TRUE(wait_until([&] { return sink.held() == 50; }));
+  sink.answer_all(SinkResult::Delivered);  // 1..50 delivered
+  ASSERT_TRUE(wait_until([&] { return sink.held() == 50; }));
+
+  store::RetentionOptions ro;
+  ro.retain_days = 0;
+  ro.max_db_size = 1;  // under no circumstances: everything it may delete goes
+  ro.batch = 300;
+  ro.gateway_id = "site";
+  store::Retention retention(
+      *store_, clock_, metrics_, health_, ro, [] { return std::vector<std::string>{kSink}; },
+      ports_.get());
+  auto pass = retention.run_pass();
+  EXPECT_FALSE(pass.failed);
+  EXPECT_GT(pass.deleted_budget, 1000);
+  EXPECT_EQ(pass.held, 150);  // 51..200: the window out and the read-ahead
+  // The newest event stays, so a new event never gets a deleted one's id.
+  EXPECT_EQ(pass.deleted_budget, 2000 - 150 - 1);
+
+  // The sink goes on: it sends what it holds, then what is left.
+  std::set<std::int64_t> delivered;
+  ASSERT_TRUE(wait_until([&] {
+    for (auto id : sink.answer_all(SinkResult::Delivered)) {
+      delivered.insert(id);
+    }
+    return runner->figures().cursor >= ids.back();
+  }));
+  std::int64_t device_delivered = 0;
+  for (auto id : delivered) {
+    device_delivered += id <= ids.back() ? 1 : 0;
+  }
+  const auto lost = pass.undelivered[kSink];
+  EXPECT_EQ(50 + device_delivered + lost, 2000)
+      << "delivered " << device_delivered << ", counted lost " << lost;
+  EXPECT_EQ(lost, pass.deleted_budget - 50);  // 1..50 were delivered before they went
+  runner->stop(kDeadline);
+}
+
+// An event the live lane sent ahead of the backlog and had answered is
+// above the cursor but delivered: deleting it is no loss.
+TEST_F(SinkRunnerTest, AnEventSentAheadAndAnsweredIsNotCountedLost) {
+  commit(3, "T1");  // 1..3: the backlog
+  FakeSink sink;
+  auto o = options();
+  o.window = 2;
+  o.read_ahead = 1;
+  auto runner = make_runner(sink, o);
+  ASSERT_FALSE(runner->start());
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
+  commit(1, "T2");  // 4: its terminal has no backlog, it goes ahead
+  ASSERT_TRUE(wait_until([&] { return runner->figures().head == 4; }));  // seen, no room yet
+  ASSERT_TRUE(sink.answer(2, SinkResult::Delivered));
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 4}; }));
+  ASSERT_TRUE(sink.answer(4, SinkResult::Delivered));
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 4, 3}; }));
+  commit(1, "T1");  // 5: waits behind T1's backlog (and is the newest, which stays)
+  EXPECT_EQ(runner->figures().cursor, 0);  // 1 is not answered
+
+  store::RetentionOptions ro;
+  ro.retain_days = 0;
+  ro.max_db_size = 1;
+  ro.gateway_id = "site";
+  store::Retention retention(
+      *store_, clock_, metrics_, health_, ro, [] { return std::vector<std::string>{kSink}; },
+      ports_.get());
+  auto pass = retention.run_pass();
+  EXPECT_EQ(pass.held, 3);            // 1..3: handed over or read
+  EXPECT_EQ(pass.deleted_budget, 1);  // 4
+  EXPECT_EQ(pass.undelivered[kSink], 0) << "event 4 was delivered";
+
+  std::set<std::int64_t> delivered{2, 4};
+  ASSERT_TRUE(wait_until([&] {
+    for (auto id : sink.answer_all(SinkResult::Delivered)) {
+      delivered.insert(id);
+    }
+    return runner->figures().cursor >= 5;
+  }));
+  EXPECT_EQ(delivered, (std::set<std::int64_t>{1, 2, 3, 4, 5}));
   runner->stop(kDeadline);
 }
 
