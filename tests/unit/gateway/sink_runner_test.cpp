@@ -144,6 +144,30 @@ class SinkRunnerTest : public ::testing::Test {
         std::move(o));
   }
 
+  /** A runner of `sink` with this window and read-ahead, started. */
+  std::unique_ptr<SinkRunner> started_runner(Sink& sink, std::size_t window,
+                                             std::size_t read_ahead) {
+    auto o = options();
+    o.window = window;
+    o.read_ahead = read_ahead;
+    auto runner = make_runner(sink, std::move(o));
+    EXPECT_FALSE(runner->start());
+    return runner;
+  }
+
+  /** One pass of retention with a budget that deletes everything it may. */
+  store::RetentionPass budget_pass() {
+    store::RetentionOptions ro;
+    ro.retain_days = 0;
+    ro.max_db_size = 1;  // under no circumstances: everything it may delete goes
+    ro.batch = 300;
+    ro.gateway_id = "site";
+    store::Retention retention(
+        *store_, clock_, metrics_, health_, ro, [] { return std::vector<std::string>{kSink}; },
+        ports_.get());
+    return retention.run_pass();
+  }
+
   /** Commits `n` events of terminal `sn`; returns their ids. */
   std::vector<std::int64_t> commit(int n, const std::string& sn = "T1",
                                    std::int64_t received_ms = 0) {
@@ -444,11 +468,7 @@ TEST_F(SinkRunnerTest, LiveEventGoesAheadOfTheBacklogUnlessItsTerminalHasBacklog
 TEST_F(SinkRunnerTest, AnEventBeingDeletedIsSkippedAndTheCursorWaitsForTheDeletion) {
   commit(10);  // 1..10
   FakeSink sink;
-  auto o = options();
-  o.window = 2;
-  o.read_ahead = 3;
-  auto runner = make_runner(sink, o);
-  ASSERT_FALSE(runner->start());
+  auto runner = started_runner(sink, 2, 3);
   ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
 
   // The runner holds 1..3 (handed over, or read ahead): retention leaves them alone.
@@ -479,11 +499,7 @@ TEST_F(SinkRunnerTest, AnEventBeingDeletedIsSkippedAndTheCursorWaitsForTheDeleti
 TEST_F(SinkRunnerTest, AnEventRetentionMeantToDeleteButKeptIsHandedOverAfterAll) {
   commit(6);
   FakeSink sink;
-  auto o = options();
-  o.window = 1;
-  o.read_ahead = 2;
-  auto runner = make_runner(sink, o);
-  ASSERT_FALSE(runner->start());
+  auto runner = started_runner(sink, 1, 2);
   ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1}; }));
   ports_->reserve_deletion({3, 4});
   for (int i = 0; i < 2; ++i) {  // 1 and 2 delivered; 3 and 4 are skipped
@@ -512,24 +528,12 @@ TEST_F(SinkRunnerTest, AnEventRetentionMeantToDeleteButKeptIsHandedOverAfterAll)
 TEST_F(SinkRunnerTest, ABudgetCountsLostExactlyWhatTheSinkNeverHandsOver) {
   const auto ids = commit(2000);
   FakeSink sink;
-  auto o = options();
-  o.window = 50;
-  o.read_ahead = 200;
-  auto runner = make_runner(sink, o);
-  ASSERT_FALSE(runner->start());
+  auto runner = started_runner(sink, 50, 200);
   ASSERT_TRUE(wait_until([&] { return sink.held() == 50; }));
   sink.answer_all(SinkResult::Delivered);  // 1..50 delivered
   ASSERT_TRUE(wait_until([&] { return sink.held() == 50; }));
 
-  store::RetentionOptions ro;
-  ro.retain_days = 0;
-  ro.max_db_size = 1;  // under no circumstances: everything it may delete goes
-  ro.batch = 300;
-  ro.gateway_id = "site";
-  store::Retention retention(
-      *store_, clock_, metrics_, health_, ro, [] { return std::vector<std::string>{kSink}; },
-      ports_.get());
-  auto pass = retention.run_pass();
+  auto pass = budget_pass();
   EXPECT_FALSE(pass.failed);
   EXPECT_GT(pass.deleted_budget, 1000);
   EXPECT_EQ(pass.held, 150);  // 51..200: the window out and the read-ahead
@@ -560,11 +564,7 @@ TEST_F(SinkRunnerTest, ABudgetCountsLostExactlyWhatTheSinkNeverHandsOver) {
 TEST_F(SinkRunnerTest, AnEventSentAheadAndAnsweredIsNotCountedLost) {
   commit(3, "T1");  // 1..3: the backlog
   FakeSink sink;
-  auto o = options();
-  o.window = 2;
-  o.read_ahead = 1;
-  auto runner = make_runner(sink, o);
-  ASSERT_FALSE(runner->start());
+  auto runner = started_runner(sink, 2, 1);
   ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
   commit(1, "T2");  // 4: its terminal has no backlog, it goes ahead
   ASSERT_TRUE(wait_until([&] { return runner->figures().head == 4; }));  // seen, no room yet
@@ -575,14 +575,7 @@ TEST_F(SinkRunnerTest, AnEventSentAheadAndAnsweredIsNotCountedLost) {
   commit(1, "T1");  // 5: waits behind T1's backlog (and is the newest, which stays)
   EXPECT_EQ(runner->figures().cursor, 0);  // 1 is not answered
 
-  store::RetentionOptions ro;
-  ro.retain_days = 0;
-  ro.max_db_size = 1;
-  ro.gateway_id = "site";
-  store::Retention retention(
-      *store_, clock_, metrics_, health_, ro, [] { return std::vector<std::string>{kSink}; },
-      ports_.get());
-  auto pass = retention.run_pass();
+  auto pass = budget_pass();
   EXPECT_EQ(pass.held, 3);            // 1..3: handed over or read
   EXPECT_EQ(pass.deleted_budget, 1);  // 4
   EXPECT_EQ(pass.undelivered[kSink], 0) << "event 4 was delivered";
