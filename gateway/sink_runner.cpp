@@ -239,6 +239,11 @@ SinkHolder::Held SinkRunner::reserve_deletion(std::vector<std::int64_t> ids) {
   // what the runner holds are one step against its reads.
   auto promise = std::make_shared<std::promise<Held>>();
   auto future = promise->get_future();
+  Held all;  // the answer when the runner cannot say: it may hold anything
+  all.read_to = std::numeric_limits<std::int64_t>::max();
+  if (!running(alive_)) {
+    return all;  // stopping: stop() waits for this call to end, so end it now
+  }
   post_guarded(ioc_, alive_, [ids = std::move(ids), promise](SinkRunner& r) mutable {
     r.doomed_.insert(r.doomed_.end(), ids.begin(), ids.end());
     std::sort(r.doomed_.begin(), r.doomed_.end());
@@ -248,10 +253,8 @@ SinkHolder::Held SinkRunner::reserve_deletion(std::vector<std::int64_t> ids) {
   if (future.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
     return future.get();
   }
-  // Stopping, or its thread is busy: it may hold anything, so nothing is
-  // deleted this time (and what it skips meanwhile is read again).
-  Held all;
-  all.read_to = std::numeric_limits<std::int64_t>::max();
+  // Its thread is busy, or it stopped: nothing is deleted this time (and
+  // what it skips meanwhile is read again).
   return all;
 }
 
