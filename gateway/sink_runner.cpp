@@ -300,13 +300,25 @@ void SinkRunner::skip(std::int64_t id) {
 SinkHolder::Held SinkRunner::hold() const {
   Held h;
   h.delivered = current_cursor();
+  // Handed over in an earlier session and never answered: maybe delivered.
+  auto add_in_doubt = [&] {
+    for (auto it = std::upper_bound(in_doubt_.begin(), in_doubt_.end(), h.read_to);
+         it != in_doubt_.end(); ++it) {
+      h.in_hand.push_back(*it);
+    }
+  };
   if (!connected_) {
-    return h;  // nothing in hand: the next session reads from the cursor
+    h.read_to = h.delivered;  // nothing read: the next session reads from the cursor
+    add_in_doubt();
+    return h;
   }
   h.read_to = std::max(backlog_read_pos_, h.delivered);
   for (auto it = pending_.upper_bound(h.read_to); it != pending_.end(); ++it) {
     h.in_hand.push_back(it->first);
   }
+  add_in_doubt();
+  std::sort(h.in_hand.begin(), h.in_hand.end());
+  h.in_hand.erase(std::unique(h.in_hand.begin(), h.in_hand.end()), h.in_hand.end());
   // Sent ahead by the live lane and answered: above the cursor, but not lost.
   for (auto id : drain_.sent_ahead()) {
     if (id > h.read_to && !drain_.outstanding(id) && pending_.count(id) == 0) {
@@ -314,6 +326,18 @@ SinkHolder::Held SinkRunner::hold() const {
     }
   }
   return h;
+}
+
+void SinkRunner::note_in_doubt() {
+  // Only what is above the cursor matters; the cursor only grows.
+  std::erase_if(in_doubt_, [c = cursor_](std::int64_t id) { return id <= c; });
+  for (const auto& [id, p] : pending_) {
+    if (id > cursor_) {
+      in_doubt_.push_back(id);
+    }
+  }
+  std::sort(in_doubt_.begin(), in_doubt_.end());
+  in_doubt_.erase(std::unique(in_doubt_.begin(), in_doubt_.end()), in_doubt_.end());
 }
 
 std::int64_t SinkRunner::current_cursor() const {
@@ -337,6 +361,7 @@ void SinkRunner::begin_session() {
   }
   drain_.begin(cursor_, head, std::move(last));
   skipped_.clear();  // this session reads from the cursor, below every one of them
+  note_in_doubt();   // a rewind: what the old session handed over may be delivered
   pending_.clear();
   waiting_ = 0;
   backlog_.clear();
@@ -658,6 +683,7 @@ void SinkRunner::on_connected(bool connected, std::size_t window) {
   // the cursor once it is back. Late answers belong to the old epoch.
   take_answers();
   cursor_ = current_cursor();
+  note_in_doubt();
   pending_.clear();
   waiting_ = 0;
   backlog_.clear();

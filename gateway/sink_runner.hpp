@@ -204,6 +204,8 @@ class SinkRunner final : public SinkHolder {
   void skip(std::int64_t id);
   /** What the runner holds now (reserve_deletion). */
   Held hold() const;
+  /** Moves what is handed over and unanswered into in_doubt_ (a session ends). */
+  void note_in_doubt();
   void persist_cursor(bool force);
   void update_figures();
 
@@ -251,6 +253,11 @@ class SinkRunner final : public SinkHolder {
   // not deleted after all, the runner reads again from its cursor.
   std::vector<std::int64_t> doomed_;   // ascending: being deleted now
   std::vector<std::int64_t> skipped_;  // doomed ids the lanes passed, not yet settled
+  // Handed over in a session that ended before they were answered (ascending):
+  // the far side may have them (an MQTT broker that forwarded a PUBLISH whose
+  // PUBACK the link lost). Held until the cursor passes them, so retention
+  // never counts lost an event that may have been delivered.
+  std::vector<std::int64_t> in_doubt_;
 
   // Any thread.
   std::atomic<std::int64_t> head_{0};

@@ -591,5 +591,50 @@ TEST_F(SinkRunnerTest, AnEventSentAheadAndAnsweredIsNotCountedLost) {
   runner->stop(kDeadline);
 }
 
+// An event handed over in a session that ended unanswered may have reached
+// the far side (a broker that forwarded a PUBLISH whose PUBACK the link
+// lost): retention keeps it until the sink has it answered, and never counts
+// it lost. Before, a budget pass during the outage deleted it and counted it
+// lost although the subscriber had it.
+TEST_F(SinkRunnerTest, AnEventUnansweredWhenTheLinkWentDownIsNeitherDeletedNorCountedLost) {
+  commit(10);  // 1..10
+  FakeSink sink;
+  auto runner = started_runner(sink, 5, 0);
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 3, 4, 5}; }));
+  ASSERT_TRUE(sink.answer(1, SinkResult::Delivered));
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 3, 4, 5, 6}; }));
+  runner->set_connected(false);
+  ASSERT_TRUE(wait_until([&] { return !health_.sinks()[kSink].connected; }));
+
+  auto pass = budget_pass();
+  EXPECT_FALSE(pass.failed);
+  EXPECT_EQ(pass.held, 5);            // 2..6: maybe delivered
+  EXPECT_EQ(pass.deleted_budget, 4);  // 1 (delivered) and 7..9; 10 is the newest
+  EXPECT_EQ(pass.undelivered[kSink], 3) << "7..9 were never handed over";
+
+  // Back: 2..6 go again, then 10; each is delivered once, none of them lost.
+  sink.answer_all(SinkResult::Delivered);  // stale answers of the old session
+  runner->set_connected(true);
+  std::set<std::int64_t> delivered{1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(wait_until([&] {
+    for (auto id : sink.answer_all(SinkResult::Delivered)) {
+      delivered.insert(id);
+    }
+    return runner->figures().cursor >= 11;  // 11: retention's alert
+  }));
+  delivered.erase(11);
+  EXPECT_EQ(delivered.size() + pass.undelivered[kSink], 10U);
+  EXPECT_EQ(sink.handed(), (Ids{1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 10, 11}));
+
+  // Answered now: a later pass may delete them, and counts nothing lost.
+  runner->set_connected(false);
+  ASSERT_TRUE(wait_until([&] { return !health_.sinks()[kSink].connected; }));
+  commit(1);  // 12, the newest
+  auto after = budget_pass();
+  EXPECT_EQ(after.held, 0);
+  EXPECT_EQ(after.undelivered[kSink], 0);
+  runner->stop(kDeadline);
+}
+
 }  // namespace
 }  // namespace pushgate
