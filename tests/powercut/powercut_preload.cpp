@@ -11,8 +11,11 @@
 // files can run), the images are written to IMAGES/<variant>/ (A, B1..B3,
 // C when a directory change is pending, K), a line with the cut and the files
 // to IMAGES/cut.txt, and the process leaves with _exit(kExitAtCut): no OK
-// can leave after the cut. pushgated never calls sqlite3_config, so
-// initialising SQLite from a constructor is safe.
+// can leave after the cut. Initialising SQLite from a constructor is safe:
+// pushgated's one sqlite3_config call (gateway/store/sqlite.cpp) then fails
+// with SQLITE_MISUSE and SQLite keeps its defaults, which this shim models
+// anyway (statement journals spill to temporary files outside the data
+// directory).
 
 #include <stdlib.h>
 #include <unistd.h>
