@@ -245,10 +245,18 @@ SinkHolder::Held SinkRunner::reserve_deletion(std::vector<std::int64_t> ids) {
     return all;  // stopping: stop() waits for this call to end, so end it now
   }
   post_guarded(ioc_, alive_, [ids = std::move(ids), promise](SinkRunner& r) mutable {
-    r.doomed_.insert(r.doomed_.end(), ids.begin(), ids.end());
+    // What the runner holds stays (retention leaves it alone): only the
+    // rest is skipped, or a held event the lanes have not read yet (one in
+    // doubt from an earlier session) would be skipped and read again.
+    auto held = r.hold();
+    for (auto id : ids) {
+      if (!held.holds(id)) {
+        r.doomed_.push_back(id);
+      }
+    }
     std::sort(r.doomed_.begin(), r.doomed_.end());
     r.doomed_.erase(std::unique(r.doomed_.begin(), r.doomed_.end()), r.doomed_.end());
-    promise->set_value(r.hold());
+    promise->set_value(std::move(held));
   });
   if (future.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
     return future.get();

@@ -636,5 +636,40 @@ TEST_F(SinkRunnerTest, AnEventUnansweredWhenTheLinkWentDownIsNeitherDeletedNorCo
   runner->stop(kDeadline);
 }
 
+// An event in doubt from an earlier session, above what the new session has
+// read yet, is held: retention leaves it, and the lanes hand it over when
+// they reach it, once, instead of skipping it and reading everything again.
+TEST_F(SinkRunnerTest, AnEventInDoubtThatRetentionLeavesIsHandedOverOnceWithoutAReread) {
+  commit(5, "T1");  // 1..5: a backlog
+  FakeSink sink;
+  auto runner = started_runner(sink, 2, 0);
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
+  commit(1, "T2");  // 6: live, its terminal has no backlog: it goes ahead
+  ASSERT_TRUE(sink.answer(1, SinkResult::Delivered));
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 6}; }));
+  commit(1, "T1");               // 7: behind T1's backlog
+  runner->set_connected(false);  // 2 and 6 unanswered: in doubt
+  ASSERT_TRUE(wait_until([&] { return !health_.sinks()[kSink].connected; }));
+  runner->set_connected(true);
+  ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 6, 2, 3}; }));
+
+  auto held = ports_->reserve_deletion({4, 5, 6});
+  ASSERT_EQ(held.count(kSink), 1U);
+  EXPECT_EQ(held[kSink].read_to, 3);
+  EXPECT_TRUE(held[kSink].holds(6)) << "handed over before the link dropped: maybe delivered";
+  EXPECT_FALSE(held[kSink].holds(4));
+
+  // 4 and 5 are skipped; 6 is handed over, then 7.
+  ASSERT_TRUE(wait_until([&] {
+    sink.answer_all(SinkResult::Delivered);
+    return sink.handed() == Ids{1, 2, 6, 2, 3, 6, 7};
+  }));
+  sink.answer_all(SinkResult::Delivered);
+  ports_->deletion_done({4, 5});
+  ASSERT_TRUE(wait_until([&] { return runner->figures().persisted == 7; }));
+  EXPECT_EQ(sink.handed(), (Ids{1, 2, 6, 2, 3, 6, 7})) << "nothing read again";
+  runner->stop(kDeadline);
+}
+
 }  // namespace
 }  // namespace pushgate
