@@ -13,7 +13,11 @@
 // them) rather than over HTTP, so that days of load run in minutes; the
 // gateway (store, MQTT sink, retention) is the real one, in-process, on a
 // fake clock. Retention passes run when the bench says (one per simulated
-// hour), not on a timer. RSS is the bench process's (gateway + subscriber).
+// hour), not on a timer. RSS is the bench process's (gateway + subscriber),
+// with the allocator set up as pushgated sets it (tune_allocator and the heap
+// trimmer); the subscriber's tally of ids seen is sized once, up front, and
+// printed, so that a step in RSS is the gateway's. Each row also gives the
+// heap in use and free (mallinfo2) to tell growth from fragmentation.
 // Simulated time runs far faster than MQTT delivery, so in the middle of each
 // day the bench waits (real time) until the sink has delivered everything
 // committed, then stops the broker for the rest of the day: what is lost is
@@ -21,6 +25,7 @@
 //
 // Usage: retention_bench [--days 60] [--events-per-day 1000000] [--terminals 200]
 //                        [--batch 500] [--budget 2GB] [--retain-days 30]
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -39,6 +44,7 @@
 #include "gateway/adapter.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/logging.hpp"
+#include "gateway/memory.hpp"
 #include "gateway/store/retention.hpp"
 #include "gateway/store/store.hpp"
 #include "tests/bench/proc_stats.hpp"
@@ -101,7 +107,7 @@ class FakeClock final : public Clock {
 
 struct Tally {
   std::mutex mutex;
-  std::vector<bool> seen;  // by event id
+  std::vector<bool> seen;  // by event id; sized up front, grown only if the guess was short
   std::size_t distinct = 0;
   std::size_t duplicates = 0;
   std::int64_t alerted = 0;
@@ -144,6 +150,7 @@ std::int64_t query(store::Store& s, const std::string& sql) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();  // as pushgated does
   const auto opt = parse(argc, argv);
   std::string err;
   const auto budget = store::parse_size(opt.budget, err);
@@ -159,6 +166,8 @@ int main(int argc, char** argv) {
   Mosquitto broker(dir / "broker", {{sub_port, {}}, {gw_port, {}}}, /*persistence=*/true);
   broker.start();
   Tally tally;
+  // Every event, the alerts and the attendance timecards included, with room to spare.
+  tally.seen.resize(static_cast<std::size_t>(opt.days * opt.per_day / 50 * 51 + 100000));
   Subscriber sub(broker.uri(0), "retention-bench");
   sub.set_hook([&tally](const Received& r) { tally.add(r); });
   sub.set_recording(false);
@@ -182,6 +191,7 @@ int main(int argc, char** argv) {
   configure_logging("warn", "", false);
   FakeClock clock;
   const std::int64_t t0 = clock.ms();
+  HeapTrimmer heap_trimmer;  // as pushgated runs one
   Gateway gw(*loaded.config, clock);
   if (auto e = gw.start(); !e.empty()) {
     std::fprintf(stderr, "gateway: %s\n", e.c_str());
@@ -198,8 +208,11 @@ int main(int argc, char** argv) {
       "(%lld bytes), retain_days %d, broker down half of each day\n",
       opt.days, static_cast<long long>(opt.per_day), opt.terminals, opt.batch, opt.budget.c_str(),
       static_cast<long long>(*budget), opt.retain_days);
-  std::printf("%4s %10s %10s %10s %8s %8s %10s %10s %10s %8s %7s\n", "day", "events", "used_MB",
-              "file_MB", "wal_MB", "rss_MB", "del_age", "del_budget", "lost", "alerts", "cpu_s");
+  std::printf("the subscriber's tally of ids: %.1f MB of the RSS\n",
+              static_cast<double>(tally.seen.capacity()) / 8.0 / 1048576.0);
+  std::printf("%4s %10s %10s %10s %8s %8s %8s %8s %10s %10s %10s %8s %7s\n", "day", "events",
+              "used_MB", "file_MB", "wal_MB", "rss_MB", "heap_MB", "free_MB", "del_age",
+              "del_budget", "lost", "alerts", "cpu_s");
 
   std::int64_t committed = 0;
   std::int64_t total_age = 0, total_budget = 0, total_lost = 0, total_alerts = 0;
@@ -278,13 +291,17 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &ru);
     double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    std::printf("%4d %10lld %10.1f %10.1f %8.1f %8.1f %10lld %10lld %10lld %8lld %7.1f\n", day + 1,
-                static_cast<long long>(query(st, "SELECT COUNT(*) FROM events")),
-                static_cast<double>(size.used_bytes()) / 1048576.0,
-                static_cast<double>(size.file_bytes()) / 1048576.0,
-                static_cast<double>(size.wal_bytes) / 1048576.0, bench::rss_mb(::getpid()),
-                static_cast<long long>(day_age), static_cast<long long>(day_budget),
-                static_cast<long long>(day_lost), static_cast<long long>(day_alerts), cpu);
+    const struct mallinfo2 heap = mallinfo2();
+    std::printf(
+        "%4d %10lld %10.1f %10.1f %8.1f %8.1f %8.1f %8.1f %10lld %10lld %10lld %8lld %7.1f\n",
+        day + 1, static_cast<long long>(query(st, "SELECT COUNT(*) FROM events")),
+        static_cast<double>(size.used_bytes()) / 1048576.0,
+        static_cast<double>(size.file_bytes()) / 1048576.0,
+        static_cast<double>(size.wal_bytes) / 1048576.0, bench::rss_mb(::getpid()),
+        static_cast<double>(heap.uordblks + heap.hblkhd) / 1048576.0,
+        static_cast<double>(heap.fordblks) / 1048576.0, static_cast<long long>(day_age),
+        static_cast<long long>(day_budget), static_cast<long long>(day_lost),
+        static_cast<long long>(day_alerts), cpu);
     std::fflush(stdout);
     broker.start();  // up for the first half of the next day
     sub.connect(/*clean=*/false);
