@@ -13,11 +13,13 @@
 // them) rather than over HTTP, so that days of load run in minutes; the
 // gateway (store, MQTT sink, retention) is the real one, in-process, on a
 // fake clock. Retention passes run when the bench says (one per simulated
-// hour), not on a timer. RSS is the bench process's (gateway + subscriber),
-// with the allocator set up as pushgated sets it (tune_allocator and the heap
-// trimmer); the subscriber's tally of ids seen is sized once, up front, and
-// printed, so that a step in RSS is the gateway's. Each row also gives the
-// heap in use and free (mallinfo2) to tell growth from fragmentation.
+// hour), not on a timer. The consumer is a process of its own, as it would
+// be on a site: mosquitto_sub (QoS 1, a persistent session) writing to a
+// pipe the bench reads. RSS is the bench process's (the gateway and the
+// consumer's tally of ids seen, sized once up front and printed), with the
+// allocator set up as pushgated sets it (tune_allocator and the heap
+// trimmer). Each row also gives the heap in use and free (mallinfo2), to tell
+// growth from fragmentation.
 // Simulated time runs far faster than MQTT delivery, so in the middle of each
 // day the bench waits (real time) until the sink has delivered everything
 // committed, then stops the broker for the rest of the day: what is lost is
@@ -26,16 +28,22 @@
 // Usage: retention_bench [--days 60] [--events-per-day 1000000] [--terminals 200]
 //                        [--batch 500] [--budget 2GB] [--retain-days 30]
 #include <malloc.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -112,11 +120,11 @@ struct Tally {
   std::size_t duplicates = 0;
   std::int64_t alerted = 0;
   std::size_t alerts = 0;
-  void add(const Received& r) {
-    if (r.topic.find("/event/") == std::string::npos) {
+  void add(std::string_view topic, std::string_view payload) {
+    if (topic.find("/event/") == std::string::npos) {
       return;
     }
-    auto j = nlohmann::json::parse(r.payload, nullptr, false);
+    auto j = nlohmann::json::parse(payload, nullptr, false);
     if (j.is_discarded() || !j.contains("id")) {
       return;
     }
@@ -131,12 +139,97 @@ struct Tally {
     }
     seen[static_cast<std::size_t>(id)] = true;
     ++distinct;
-    if (r.topic.size() > 6 && r.topic.substr(r.topic.size() - 6) == "/alert" &&
-        j["extra"].value("reason", "") == "max_db_size") {
+    if (topic.ends_with("/alert") && j["extra"].value("reason", "") == "max_db_size") {
       ++alerts;
       alerted += j["extra"]["undelivered"].value("mqtt", std::int64_t{0});
     }
   }
+};
+
+/**
+ * The consumer: mosquitto_sub with a persistent QoS 1 session on `port`,
+ * reconnecting on its own while the broker is down; each message it prints
+ * ("topic payload") goes to the tally. Its own process, so that neither its
+ * memory nor its MQTT client's locks are the gateway's.
+ */
+class Consumer {
+ public:
+  Consumer(std::uint16_t port, Tally& tally) : tally_(tally) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      throw std::runtime_error("pipe failed");
+    }
+    const std::string p = std::to_string(port);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execlp("mosquitto_sub", "mosquitto_sub", "-h", "127.0.0.1", "-p", p.c_str(), "-q", "1",
+               "-c", "-i", "retention-bench", "-t", "pushgate/site/#", "-t", "bench/probe", "-v",
+               static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    if (pid_ < 0) {
+      ::close(fds[0]);
+      throw std::runtime_error("fork failed");
+    }
+    in_ = ::fdopen(fds[0], "r");
+    reader_ = std::thread([this] { read(); });
+  }
+  ~Consumer() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    reader_.join();
+    std::fclose(in_);
+  }
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /** Its subscription is in place: a probe published to the broker came back. */
+  bool subscribed(std::uint16_t port) {
+    return wait_for(
+        [&] {
+          if (!probed_) {  // QoS 1 from a clean client: a failure only means "try again"
+            [[maybe_unused]] const int rc =
+                std::system(("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port) +
+                             " -q 1 -t bench/probe -m probe >/dev/null 2>&1")
+                                .c_str());
+          }
+          return probed_.load();
+        },
+        std::chrono::seconds(20));
+  }
+
+ private:
+  void read() {
+    char* line = nullptr;
+    std::size_t cap = 0;
+    ssize_t n = 0;
+    while ((n = ::getline(&line, &cap, in_)) > 0) {
+      std::string_view l(line, static_cast<std::size_t>(n));
+      if (l.ends_with('\n')) {
+        l.remove_suffix(1);
+      }
+      const auto sp = l.find(' ');
+      if (sp == std::string_view::npos) {
+        continue;
+      }
+      if (l.substr(0, sp) == "bench/probe") {
+        probed_ = true;
+      } else {
+        tally_.add(l.substr(0, sp), l.substr(sp + 1));
+      }
+    }
+    std::free(line);
+  }
+
+  Tally& tally_;
+  pid_t pid_ = -1;
+  std::FILE* in_ = nullptr;
+  std::thread reader_;
+  std::atomic<bool> probed_{false};
 };
 
 std::int64_t query(store::Store& s, const std::string& sql) {
@@ -168,11 +261,11 @@ int main(int argc, char** argv) {
   Tally tally;
   // Every event, the alerts and the attendance timecards included, with room to spare.
   tally.seen.resize(static_cast<std::size_t>(opt.days * opt.per_day / 50 * 51 + 100000));
-  Subscriber sub(broker.uri(0), "retention-bench");
-  sub.set_hook([&tally](const Received& r) { tally.add(r); });
-  sub.set_recording(false);
-  sub.connect(/*clean=*/false);
-  sub.subscribe("pushgate/site/#", 1);
+  Consumer consumer(sub_port, tally);
+  if (!consumer.subscribed(sub_port)) {
+    std::fprintf(stderr, "mosquitto_sub did not subscribe\n");
+    return 1;
+  }
 
   auto schema = build_schema();
   auto loaded = config::Config::load_string(
@@ -303,8 +396,7 @@ int main(int argc, char** argv) {
         static_cast<long long>(day_budget), static_cast<long long>(day_lost),
         static_cast<long long>(day_alerts), cpu);
     std::fflush(stdout);
-    broker.start();  // up for the first half of the next day
-    sub.connect(/*clean=*/false);
+    broker.start();  // up for the first half of the next day; mosquitto_sub reconnects
   }
 
   // The broker stays up: everything still stored is delivered.
@@ -382,7 +474,6 @@ int main(int argc, char** argv) {
   // show as delivered + lost > committed, an uncounted loss as less).
   std::printf("%s\n", ok ? "OK: every event delivered or counted lost, exactly once; counts agree"
                          : "MISMATCH");
-  sub.disconnect();
   gw.stop(std::chrono::seconds(10));
   return ok ? 0 : 1;
 }
