@@ -154,7 +154,7 @@ struct Tally {
  */
 class Consumer {
  public:
-  Consumer(std::uint16_t port, Tally& tally) : tally_(tally) {
+  Consumer(std::uint16_t port, Tally& tally) : port_(port), tally_(tally) {
     int fds[2];
     if (::pipe(fds) != 0) {
       throw std::runtime_error("pipe failed");
@@ -188,14 +188,13 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   /** Its subscription is in place: a probe published to the broker came back. */
-  bool subscribed(std::uint16_t port) {
+  bool subscribed() {
+    Subscriber probe("tcp://127.0.0.1:" + std::to_string(port_), "retention-bench-probe");
+    probe.connect();
     return wait_for(
         [&] {
-          if (!probed_) {  // QoS 1 from a clean client: a failure only means "try again"
-            [[maybe_unused]] const int rc =
-                std::system(("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port) +
-                             " -q 1 -t bench/probe -m probe >/dev/null 2>&1")
-                                .c_str());
+          if (!probed_) {  // published until mosquitto_sub has subscribed and prints it
+            probe.publish("bench/probe", "probe");
           }
           return probed_.load();
         },
@@ -225,6 +224,7 @@ class Consumer {
     std::free(line);
   }
 
+  std::uint16_t port_;
   Tally& tally_;
   pid_t pid_ = -1;
   std::FILE* in_ = nullptr;
@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
   // Every event, the alerts and the attendance timecards included, with room to spare.
   tally.seen.resize(static_cast<std::size_t>(opt.days * opt.per_day / 50 * 51 + 100000));
   Consumer consumer(sub_port, tally);
-  if (!consumer.subscribed(sub_port)) {
+  if (!consumer.subscribed()) {
     std::fprintf(stderr, "mosquitto_sub did not subscribe\n");
     return 1;
   }
@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
       "(%lld bytes), retain_days %d, broker down half of each day\n",
       opt.days, static_cast<long long>(opt.per_day), opt.terminals, opt.batch, opt.budget.c_str(),
       static_cast<long long>(*budget), opt.retain_days);
-  std::printf("the subscriber's tally of ids: %.1f MB of the RSS\n",
+  std::printf("the consumer's tally of ids: %.1f MB of the RSS\n",
               static_cast<double>(tally.seen.capacity()) / 8.0 / 1048576.0);
   std::printf("%4s %10s %10s %10s %8s %8s %8s %8s %10s %10s %10s %8s %7s\n", "day", "events",
               "used_MB", "file_MB", "wal_MB", "rss_MB", "heap_MB", "free_MB", "del_age",
