@@ -52,6 +52,19 @@ inline double status_mb(pid_t pid, std::string_view field) {
   return 0;
 }
 
+/** A counter of /proc/<pid>/io ("wchar": bytes passed to write calls); 0 if unreadable. */
+inline double io_counter(pid_t pid, std::string_view field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::strtod(line.c_str() + field.size() + 1, nullptr);
+    }
+  }
+  return 0;
+}
+
 /** Resident size of `pid` in MB. */
 inline double rss_mb(pid_t pid) {
   return status_mb(pid, "VmRSS");
