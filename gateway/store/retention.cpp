@@ -109,6 +109,19 @@ std::optional<std::int64_t> parse_size(std::string_view text, std::string& error
   return static_cast<std::int64_t>(std::llround(bytes));
 }
 
+std::int64_t wal_limit(const RetentionOptions& o) {
+  std::int64_t limit = o.wal_limit_bytes;
+  if (o.max_db_size > 0) {
+    limit = std::min(limit, o.max_db_size / 16);
+  }
+  return limit;
+}
+
+std::int64_t wal_autocheckpoint_pages(std::int64_t wal_limit_bytes, std::int64_t page_size) {
+  constexpr std::int64_t kSqliteDefault = 1000;
+  return std::max(kSqliteDefault, wal_limit_bytes / 2 / std::max<std::int64_t>(page_size, 512));
+}
+
 RetentionOptions retention_options_from_config(const config::Config& config) {
   RetentionOptions o;
   o.retain_days = static_cast<int>(config.get_int("store.retain_days"));
@@ -235,6 +248,10 @@ void Retention::stop() {
 }
 
 void Retention::run() {
+  // The WAL settings hold from the start, not from the first pass.
+  if (!set_wal_limit()) {
+    failures_.inc();
+  }
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -250,15 +267,27 @@ bool Retention::set_wal_limit() {
   if (wal_limit_set_) {
     return true;
   }
-  std::int64_t limit = options_.wal_limit_bytes;
-  if (options_.max_db_size > 0) {
-    limit = std::min(limit, options_.max_db_size / 16);
-  }
+  const std::int64_t limit = wal_limit(options_);
   WriteBatch batch;
   batch.ops.push_back([limit](WriteContext& ctx) {
-    // A connection setting of the writer: after a checkpoint resets the WAL,
-    // SQLite truncates the file to this size instead of keeping its peak.
-    return ctx.db().exec("PRAGMA journal_size_limit=" + std::to_string(limit));
+    // Connection settings of the writer. After a checkpoint resets the WAL,
+    // SQLite truncates the file to journal_size_limit instead of keeping its
+    // peak. Its autocheckpoint copies the WAL back at half that: a checkpoint
+    // writes each page once however often the commits since the last one
+    // rewrote it, so the fewer checkpoints, the fewer writes of the pages
+    // every commit touches (index leaves, the table's last page).
+    boost::system::error_code ec;
+    auto st = ctx.db().prepare("PRAGMA page_size", ec);
+    std::int64_t page_size = 4096;  // SQLite's default
+    if (!ec && st.step(ec)) {
+      page_size = st.column_int(0);
+    }
+    if (ec) {
+      return ec;
+    }
+    const std::int64_t pages = wal_autocheckpoint_pages(limit, page_size);
+    return ctx.db().exec("PRAGMA journal_size_limit=" + std::to_string(limit) +
+                         "; PRAGMA wal_autocheckpoint=" + std::to_string(pages) + ";");
   });
   wal_limit_set_ = !append_and_wait(store_, std::move(batch), nullptr);
   return wal_limit_set_;

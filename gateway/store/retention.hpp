@@ -68,7 +68,9 @@ struct RetentionOptions {
   std::chrono::milliseconds degraded_for{std::chrono::hours(24)};
   /**
    * journal_size_limit set on the writer: after a checkpoint resets the WAL
-   * it is cut back to this. Used: the smaller of this and max_db_size / 16.
+   * it is cut back to this. Used: the smaller of this and max_db_size / 16
+   * (wal_limit()); the writer's autocheckpoint runs at half of that
+   * (wal_autocheckpoint_pages()).
    */
   std::int64_t wal_limit_bytes = 64LL << 20;
   /** Each pass ends with a TRUNCATE checkpoint waiting at most this for readers. */
@@ -82,6 +84,14 @@ struct RetentionOptions {
  * for a size it cannot read.
  */
 RetentionOptions retention_options_from_config(const config::Config& config);
+
+/** The WAL's size limit in bytes: the smaller of wal_limit_bytes and max_db_size / 16. */
+std::int64_t wal_limit(const RetentionOptions& o);
+/**
+ * The writer's wal_autocheckpoint for a WAL limit and `page_size`: half the
+ * limit, in pages, never fewer than SQLite's default of 1000.
+ */
+std::int64_t wal_autocheckpoint_pages(std::int64_t wal_limit_bytes, std::int64_t page_size);
 
 /** What one pass did. */
 struct RetentionPass {

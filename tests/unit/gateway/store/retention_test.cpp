@@ -110,6 +110,56 @@ TEST(RetentionOptions, ComeFromTheStoreKeys) {
   }
 }
 
+// The WAL's limit follows the budget; the writer's autocheckpoint runs at
+// half of it, never more often than SQLite's default of 1000 pages.
+TEST(RetentionOptions, WalLimitAndAutocheckpointFollowTheBudget) {
+  RetentionOptions o;
+  o.max_db_size = 4LL << 30;
+  EXPECT_EQ(wal_limit(o), 64LL << 20);
+  EXPECT_EQ(wal_autocheckpoint_pages(wal_limit(o), 4096), 8192);
+  EXPECT_EQ(wal_autocheckpoint_pages(wal_limit(o), 65536), 1000);
+  o.max_db_size = 256LL << 20;
+  EXPECT_EQ(wal_limit(o), 16LL << 20);
+  EXPECT_EQ(wal_autocheckpoint_pages(wal_limit(o), 4096), 2048);
+  o.max_db_size = 10LL << 20;
+  EXPECT_EQ(wal_limit(o), 640LL << 10);
+  EXPECT_EQ(wal_autocheckpoint_pages(wal_limit(o), 4096), 1000);
+  o.max_db_size = 0;  // no budget
+  EXPECT_EQ(wal_limit(o), 64LL << 20);
+}
+
+// The writer has the WAL settings from the start, long before the first
+// pass (an hour away here).
+TEST_F(RetentionTest, TheWriterHasTheWalSettingsFromTheStart) {
+  RetentionOptions o;
+  o.max_db_size = 4LL << 30;
+  o.interval = std::chrono::hours(1);
+  auto ret = retention(o, {});
+  auto setting = [&](const std::string& pragma) {
+    std::int64_t value = -1;
+    WriteBatch b;
+    b.ops.push_back([&](WriteContext& ctx) {
+      boost::system::error_code ec;
+      auto st = ctx.db().prepare("PRAGMA " + pragma, ec);
+      if (!ec && st.step(ec)) {
+        value = st.column_int(0);
+      }
+      return ec;
+    });
+    EXPECT_FALSE(commit(std::move(b)).ec);
+    return value;
+  };
+  EXPECT_EQ(setting("wal_autocheckpoint"), 1000);  // SQLite's default until then
+  ret->start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (setting("wal_autocheckpoint") != 8192 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(setting("wal_autocheckpoint"), 8192);
+  EXPECT_EQ(setting("journal_size_limit"), 64LL << 20);
+  ret->stop();
+}
+
 // Old events go only up to the lowest cursor of the sinks that run now; a
 // cursor left by a sink no longer enabled does not hold them back.
 TEST_F(RetentionTest, AgeDeletesOnlyWhatEveryEnabledSinkAcknowledged) {
