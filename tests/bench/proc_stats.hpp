@@ -39,22 +39,9 @@ inline double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-/** A field of /proc/<pid>/status in MB ("VmRSS", "VmHWM"); 0 if absent. */
-inline double status_mb(pid_t pid, std::string_view field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
-        line[field.size()] == ':') {
-      return std::strtod(line.c_str() + field.size() + 1, nullptr) / 1024.0;
-    }
-  }
-  return 0;
-}
-
-/** A counter of /proc/<pid>/io ("wchar": bytes passed to write calls); 0 if unreadable. */
-inline double io_counter(pid_t pid, std::string_view field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/io");
+/** The number after "<field>:" in /proc/<pid>/<file>; 0 if absent or unreadable. */
+inline double proc_field(pid_t pid, std::string_view file, std::string_view field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + std::string(file));
   std::string line;
   while (std::getline(in, line)) {
     if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
@@ -63,6 +50,16 @@ inline double io_counter(pid_t pid, std::string_view field) {
     }
   }
   return 0;
+}
+
+/** A field of /proc/<pid>/status in MB ("VmRSS", "VmHWM"); 0 if absent. */
+inline double status_mb(pid_t pid, std::string_view field) {
+  return proc_field(pid, "status", field) / 1024.0;
+}
+
+/** A counter of /proc/<pid>/io ("wchar": bytes passed to write calls); 0 if unreadable. */
+inline double io_counter(pid_t pid, std::string_view field) {
+  return proc_field(pid, "io", field);
 }
 
 /** Resident size of `pid` in MB. */
