@@ -9,16 +9,22 @@ namespace pushgate::store {
 
 namespace {
 
-// A statement journal larger than this goes to a temporary file.
-constexpr int kStatementJournalInMemory = 4 << 20;
+// Statement journals never go to a temporary file (SQLite: a negative spill).
+constexpr int kStatementJournalInMemory = -1;
 
 /**
  * Process-wide SQLite settings, before the first connection opens:
  * - Statement journals (a SAVEPOINT's copies of the pages it changes; the
- *   store puts each request's batch under one) stay in memory up to 4 MiB.
- *   SQLite's default spills them to a temporary file past 64 KiB, which one
+ *   store puts each request's batch under one) stay in memory. SQLite's
+ *   default spills them to a temporary file past 64 KiB, which one
  *   100-record batch exceeds: the writer then wrote ~14 journal pages per WAL
- *   frame, every one a pwrite (issue 19's ingest profile).
+ *   frame, every one a pwrite (issue 19's ingest profile). No threshold in
+ *   between: with SQLite 3.40 (Debian 12) a spill threshold of 256 KiB or
+ *   more makes the statement that crosses it fail with SQLITE_FULL, on any
+ *   disk (a full sync's batches did: StoreTest.ABatchRewritingMoreThan
+ *   FourMegabytesCommits). In memory, a journal holds the original pages
+ *   one batch rewrites (new pages are not journaled), bounded by the batch,
+ *   and is freed when the batch's savepoint is released.
  * - No memory statistics: they take a global mutex on every allocation, and
  *   nothing here reads them.
  * If SQLite was initialised before (a test's VFS shim), these fail with

@@ -37,6 +37,29 @@ TEST_F(StoreTest, AppendAssignsIdsAndPerTerminalSequence) {
                                 std::pair<std::string, std::int64_t>{"T2/b", 2}));
 }
 
+// One request's batch commits under a savepoint, whose statement journal
+// keeps the original of every page the batch rewrites. A batch rewriting
+// 8 MB of existing rows (as a full sync's bookkeeping can) commits: with
+// SQLite 3.40 a journal spilling to a file past 4 MiB failed it with
+// SQLITE_FULL.
+TEST_F(StoreTest, ABatchRewritingMoreThanFourMegabytesCommits) {
+  auto exec = [](std::string sql) {
+    return [sql](WriteContext& ctx) { return ctx.db().exec(sql); };
+  };
+  WriteBatch fill;
+  fill.ops.push_back(exec("CREATE TABLE big(id INTEGER PRIMARY KEY, b BLOB)"));
+  fill.ops.push_back(
+      exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400)"
+           " INSERT INTO big(b) SELECT zeroblob(20000) FROM c"));
+  ASSERT_FALSE(commit(std::move(fill)).ec);
+
+  WriteBatch rewrite;
+  rewrite.ops.push_back(exec("UPDATE big SET b = randomblob(20000)"));
+  auto r = commit(std::move(rewrite));
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM big WHERE b != zeroblob(20000)"), 400);
+}
+
 TEST_F(StoreTest, EventFieldsRoundTrip) {
   Event e = make_event("T1", "k1", EventKind::Access);
   e.local_time = "2021-03-28 02:30:00";
