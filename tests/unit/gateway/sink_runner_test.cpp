@@ -645,6 +645,7 @@ TEST_F(SinkRunnerTest, AnEventInDoubtThatRetentionLeavesIsHandedOverOnceWithoutA
   auto runner = started_runner(sink, 2, 0);
   ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2}; }));
   commit(1, "T2");  // 6: live, its terminal has no backlog: it goes ahead
+  ASSERT_TRUE(wait_until([&] { return runner->figures().head == 6; }));  // seen, no room yet
   ASSERT_TRUE(sink.answer(1, SinkResult::Delivered));
   ASSERT_TRUE(wait_until([&] { return sink.handed() == Ids{1, 2, 6}; }));
   commit(1, "T1");               // 7: behind T1's backlog
