@@ -60,6 +60,15 @@ std::string sink_list(const std::map<std::string, std::int64_t>& undelivered) {
   return s;
 }
 
+// The integer a one-value PRAGMA answers; 0 on an error (in `ec`).
+std::int64_t pragma_int(Connection& db, std::string_view sql, boost::system::error_code& ec) {
+  auto st = db.prepare(sql, ec);
+  if (ec) {
+    return 0;
+  }
+  return st.step(ec) ? st.column_int(0) : 0;
+}
+
 }  // namespace
 
 std::optional<std::int64_t> parse_size(std::string_view text, std::string& error) {
@@ -143,16 +152,7 @@ RetentionOptions retention_options_from_config(const config::Config& config) {
 DatabaseSize measure_database(Connection& db, const std::string& path,
                               boost::system::error_code& ec) {
   DatabaseSize size;
-  auto one = [&](std::string_view sql) -> std::int64_t {
-    if (ec) {
-      return 0;
-    }
-    auto st = db.prepare(sql, ec);
-    if (ec) {
-      return 0;
-    }
-    return st.step(ec) ? st.column_int(0) : 0;
-  };
+  auto one = [&](std::string_view sql) { return ec ? 0 : pragma_int(db, sql, ec); };
   size.page_size = one("PRAGMA page_size");
   size.pages = one("PRAGMA page_count");
   size.free_pages = one("PRAGMA freelist_count");
@@ -277,11 +277,7 @@ bool Retention::set_wal_limit() {
     // rewrote it, so the fewer checkpoints, the fewer writes of the pages
     // every commit touches (index leaves, the table's last page).
     boost::system::error_code ec;
-    auto st = ctx.db().prepare("PRAGMA page_size", ec);
-    std::int64_t page_size = 4096;  // SQLite's default
-    if (!ec && st.step(ec)) {
-      page_size = st.column_int(0);
-    }
+    const std::int64_t page_size = pragma_int(ctx.db(), "PRAGMA page_size", ec);
     if (ec) {
       return ec;
     }
