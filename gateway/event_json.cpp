@@ -246,7 +246,86 @@ nlohmann::json event_to_json(const Event& e) {
 }  // namespace pushgate
 
 namespace pushgate {
-std::string dump_json(const nlohmann::json& j, int indent) {
+
+namespace {
+
+std::string library_dump(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Printable ASCII without '"' and '\\': what the library writes unchanged.
+bool plain(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+  });
+}
+
+void append_plain_or_library(std::string& out, std::string_view s, const nlohmann::json* value) {
+  if (plain(s)) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+  } else if (value != nullptr) {
+    out += library_dump(*value, -1);
+  } else {
+    out += library_dump(nlohmann::json(s), -1);
+  }
+}
+
+// The library's compact form, byte for byte: a string that needs no escape
+// is copied in one piece instead of going through the library's per-byte
+// UTF-8 state machine (a sync command's 20 KB photo is dumped for its
+// digest and again for the commands table: issue 19). Anything else (an
+// escape, non-ASCII text, a number) is the library's own text.
+void append_compact(std::string& out, const nlohmann::json& j) {
+  using V = nlohmann::json::value_t;
+  switch (j.type()) {
+    case V::string:
+      append_plain_or_library(out, j.get_ref<const std::string&>(), &j);
+      return;
+    case V::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : j.items()) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        append_plain_or_library(out, key, nullptr);
+        out.push_back(':');
+        append_compact(out, value);
+      }
+      out.push_back('}');
+      return;
+    }
+    case V::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& value : j) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        append_compact(out, value);
+      }
+      out.push_back(']');
+      return;
+    }
+    default:
+      out += library_dump(j, -1);
+      return;
+  }
+}
+
+}  // namespace
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+  if (indent >= 0) {
+    return library_dump(j, indent);
+  }
+  std::string out;
+  append_compact(out, j);
+  return out;
 }
 }  // namespace pushgate

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -132,7 +133,7 @@ TEST(EventJsonTest, InvalidUtf8FromDeviceIsReplacedNeverThrown) {
 
 // The strings a JSON library writes for `s`, as the reference for ours.
 std::string library_escaped(const std::string& s) {
-  return dump_json(json(s));
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 TEST(EventJsonTest, StringEscapingMatchesTheJsonLibraryOnValidText) {
@@ -150,6 +151,69 @@ TEST(EventJsonTest, StringEscapingMatchesTheJsonLibraryOnValidText) {
     append_json_string(ours, s);
     EXPECT_EQ(ours, library_escaped(s)) << json(s).dump();
   }
+}
+
+// dump_json copies plain strings itself; its text must stay the library's
+// byte for byte (sync digests stored in sync_items are hashes of it).
+json random_value(std::mt19937& rng, int depth) {
+  const auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const auto text = [&] {
+    static const std::vector<std::string> pieces = {
+        "a",        "PIN",          "0",
+        " ",        "\"",           "\\",
+        "\t",       "\n",           "\x01",
+        "\x1f",     "\x7f",         "/",
+        "\xc3\xa9", "\xc3",         "\xe4\xb8",
+        "\xff",     "\xed\xa0\x80", "\xf0\x9f\x94\x92",
+        "+=",       "QUJD",         std::string(1, '\0')};
+    std::string s;
+    for (int i = pick(6); i > 0; --i) {
+      s += pieces[static_cast<std::size_t>(pick(static_cast<int>(pieces.size())))];
+    }
+    return s;
+  };
+  switch (depth > 3 ? pick(6) : pick(8)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return pick(2) == 0;
+    case 2:
+      return static_cast<std::int64_t>(rng()) - (1LL << 31);
+    case 3:
+      return static_cast<std::uint64_t>(rng()) << 20;
+    case 4:
+      return static_cast<double>(static_cast<int>(rng())) / 7.0;
+    case 5:
+      return text();
+    case 6: {
+      json a = json::array();
+      for (int i = pick(4); i > 0; --i) {
+        a.push_back(random_value(rng, depth + 1));
+      }
+      return a;
+    }
+    default: {
+      json o = json::object();
+      for (int i = pick(4); i > 0; --i) {
+        o[text()] = random_value(rng, depth + 1);
+      }
+      return o;
+    }
+  }
+}
+
+TEST(EventJsonTest, DumpJsonIsTheLibrarysTextByteForByte) {
+  std::mt19937 rng(20261207);
+  for (int i = 0; i < 20000; ++i) {
+    const json j = random_value(rng, 0);
+    const std::string library = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    ASSERT_EQ(dump_json(j), library) << "case " << i;
+  }
+  const json photo = {{"pin", "1001"}, {"content", std::string(20000, 'Q')}, {"no", 0}};
+  EXPECT_EQ(dump_json(photo), photo.dump());
+  EXPECT_EQ(dump_json(json::object()), "{}");
+  EXPECT_EQ(dump_json(json::array()), "[]");
+  EXPECT_EQ(dump_json(photo, 2), photo.dump(2));
 }
 
 TEST(EventJsonTest, MalformedUtf8SequencesBecomeOneReplacementPerByte) {
