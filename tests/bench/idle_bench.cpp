@@ -339,11 +339,13 @@ Figures run_one(const Options& o, const Daemon& d) {
   const std::string log = (tmp.path() / "pushgated.log").string();
   // Production defaults (log level info), the poll interval the terminals
   // are told, and room for every terminal's address.
+  std::vector<std::string> sets = {
+      "log.level=info",
+      "zkpush.delay_s=" + std::to_string(std::max<std::int64_t>(1, o.interval_ms / 1000))};
+  sets.insert(sets.end(), o.sets.begin(), o.sets.end());  // --set: after ours, so they win
   auto argv = pushgate::test::pushgated_argv(
       d.path, std::string(PUSHGATE_SOURCE_DIR) + "/config/pushgate.toml", tmp.path().string(), port,
-      api_port,
-      {"log.level=info",
-       "zkpush.delay_s=" + std::to_string(std::max<std::int64_t>(1, o.interval_ms / 1000))});
+      api_port, sets);
   pid_t pid = pushgate::test::spawn_process(argv, log);
   if (pid <= 0 || !pushgate::test::wait_http_ready(api_port, std::chrono::seconds(30))) {
     std::fprintf(stderr, "[%s] pushgated did not start (log: %s)\n", d.label.c_str(), log.c_str());
