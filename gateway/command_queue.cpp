@@ -165,7 +165,34 @@ bool CommandQueue::has_deliverable(const std::string& sn) const {
 }
 
 WriteOp CommandQueue::update_op(const CommandRecord& c) {
-  return [c](store::WriteContext& ctx) -> boost::system::error_code {
+  // Only the columns that change: the op must not carry a copy of params
+  // (a sync command's photo or template) through the writer's queue.
+  struct Row {
+    std::int64_t id;
+    CommandState state;
+    int attempts;
+    std::int64_t sent_ms, finished_ms;
+    std::string wire;
+    std::optional<std::int64_t> return_code;
+    std::string return_name, result, error;
+  };
+  // The line as sent, for diagnosis. A long one carries a photo or
+  // template that params already holds: only its start is kept, so a
+  // large sync does not store each blob twice (issue 19).
+  constexpr std::size_t kWireKept = 512;
+  Row row{c.id,
+          c.state,
+          c.attempts,
+          c.sent_ms,
+          c.finished_ms,
+          c.wire.size() > kWireKept
+              ? c.wire.substr(0, kWireKept) + "... (" + std::to_string(c.wire.size()) + " bytes)"
+              : c.wire,
+          c.return_code,
+          c.return_name,
+          c.result,
+          c.error};
+  return [c = std::move(row)](store::WriteContext& ctx) -> boost::system::error_code {
     boost::system::error_code ec;
     auto& st = ctx.statement(
         "UPDATE commands SET state=?2, attempts=?3, sent_ms=?4, finished_ms=?5, wire=?6,"
@@ -185,15 +212,7 @@ WriteOp CommandQueue::update_op(const CommandRecord& c) {
     } else {
       st.bind_null(5);
     }
-    // The line as sent, for diagnosis. A long one carries a photo or
-    // template that params already holds: only its start is kept, so a
-    // large sync does not store each blob twice (issue 19).
-    constexpr std::size_t kWireKept = 512;
-    if (c.wire.size() > kWireKept) {
-      st.bind(6, c.wire.substr(0, kWireKept) + "... (" + std::to_string(c.wire.size()) + " bytes)");
-    } else {
-      bind_text_or_null(st, 6, c.wire);
-    }
+    bind_text_or_null(st, 6, c.wire);
     st.bind(7, c.return_code);
     bind_text_or_null(st, 8, c.return_name);
     bind_text_or_null(st, 9, c.result);
@@ -286,8 +305,19 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
   // The insert reports back whether an older command with the same
   // client_ref already exists (finished ones are only in the database).
   auto existing = std::make_shared<std::optional<CommandRecord>>();
+  // The row as the writer inserts it: params dumped here, on the caller's
+  // thread, and the record itself not copied into the writer's queue.
+  struct Row {
+    std::int64_t id;
+    std::string terminal_sn, origin, client_ref, verb, params;
+    int max_attempts;
+    std::int64_t created_ms, expires_ms;
+  };
+  Row row{c.id,           c.terminal_sn, c.origin,    c.client_ref, c.verb, dump_json(c.params),
+          c.max_attempts, c.created_ms,  c.expires_ms};
   WriteBatch batch;
-  batch.ops.push_back([c, existing](store::WriteContext& ctx) -> boost::system::error_code {
+  batch.ops.push_back([c = std::move(row),
+                       existing](store::WriteContext& ctx) -> boost::system::error_code {
     boost::system::error_code ec;
     if (!c.client_ref.empty()) {
       auto& sel = ctx.statement(
@@ -316,32 +346,33 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
     }
     st.bind(1, c.id).bind(2, std::string_view(c.terminal_sn)).bind(3, std::string_view(c.origin));
     bind_text_or_null(st, 4, c.client_ref);
-    st.bind(5, std::string_view(c.verb)).bind(6, dump_json(c.params));
+    st.bind(5, std::string_view(c.verb)).bind(6, std::string_view(c.params));
     st.bind(7, c.max_attempts).bind(8, c.created_ms).bind(9, c.expires_ms);
     return st.run();
   });
-  store_.append(std::move(batch), [this, c, existing, done = std::move(done)](CommitResult r) {
-    if (r.ec) {
-      done(r.ec, "the store could not commit: " + r.ec.message(), c, false);
-      return;
-    }
-    if (existing->has_value()) {
-      done({}, {}, **existing, true);
-      return;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      index_locked(c);
-    }
-    metrics_
-        .counter("pushgate_commands_total", "Commands by final or current state",
-                 {{"state", "queued"}})
-        .inc();
-    logger("commands")
-        ->debug("[sn={}] [cmd={}] queued {} from {}", c.terminal_sn, c.id, c.verb, c.origin);
-    committed({c});
-    done({}, {}, c, false);
-  });
+  store_.append(
+      std::move(batch), [this, c = std::move(c), existing, done = std::move(done)](CommitResult r) {
+        if (r.ec) {
+          done(r.ec, "the store could not commit: " + r.ec.message(), c, false);
+          return;
+        }
+        if (existing->has_value()) {
+          done({}, {}, **existing, true);
+          return;
+        }
+        {
+          std::lock_guard lock(mutex_);
+          index_locked(c);
+        }
+        metrics_
+            .counter("pushgate_commands_total", "Commands by final or current state",
+                     {{"state", "queued"}})
+            .inc();
+        logger("commands")
+            ->debug("[sn={}] [cmd={}] queued {} from {}", c.terminal_sn, c.id, c.verb, c.origin);
+        committed({c});
+        done({}, {}, c, false);
+      });
 }
 
 std::vector<std::string> CommandQueue::deliver(const std::string& sn, const Renderer& render,
