@@ -68,6 +68,12 @@ struct AdapterContext {
   EventLog* events = nullptr;
   /** An adapter's own small durable records (no table of its own), set by the daemon. */
   AdapterState* adapter_state = nullptr;
+  /**
+   * Where a listener for many terminals puts their connections
+   * (http::ServerOptions::connection_contexts): one io_context per I/O
+   * thread, `ioc` first. Set by the daemon; empty: everything on `ioc`.
+   */
+  std::vector<boost::asio::io_context*> connection_contexts{};
 };
 
 /**

@@ -510,6 +510,16 @@ std::string Gateway::start() {
   adapter_ctx_ = std::make_unique<AdapterContext>(
       AdapterContext{ioc_, config_, *terminals_, metrics_, health_, clock_, router_, *commands_,
                      *outputs_, access_.get(), data_dir_, *doors_, *status_});
+  // One io_context per I/O thread for terminals' connections: with two
+  // threads on one io_context every completion woke the other thread
+  // (about ten context switches per idle poll, issue 19).
+  connection_contexts_.clear();
+  const auto io_threads = static_cast<std::size_t>(config_.get_int("gateway.io_threads"));
+  adapter_ctx_->connection_contexts.push_back(&ioc_);
+  for (std::size_t i = 1; i < io_threads; ++i) {
+    connection_contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    adapter_ctx_->connection_contexts.push_back(connection_contexts_.back().get());
+  }
   sink_ports_ = std::make_unique<store::StoreSinkPorts>(*store_);
   adapter_ctx_->commits = store_.get();
   adapter_ctx_->event_readers = sink_ports_.get();
@@ -621,22 +631,27 @@ std::string Gateway::start() {
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule_sweep();
 
-  work_ =
-      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-          ioc_.get_executor());
-  auto n = static_cast<std::size_t>(config_.get_int("gateway.io_threads"));
-  for (std::size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this] { run_io(); });
-  }
+  start_io_threads();
   started_ = true;
   health_.set(Health::Kind::Ready, "startup", true);
   return {};
 }
 
-void Gateway::run_io() {
+void Gateway::start_io_threads() {
+  work_ =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+          ioc_.get_executor());
+  threads_.emplace_back([this] { run_io(ioc_); });
+  for (auto& c : connection_contexts_) {
+    connection_work_.push_back(boost::asio::make_work_guard(*c));
+    threads_.emplace_back([this, ctx = c.get()] { run_io(*ctx); });
+  }
+}
+
+void Gateway::run_io(boost::asio::io_context& ioc) {
   for (;;) {
     try {
-      ioc_.run();
+      ioc.run();
       return;
     } catch (const std::exception& e) {
       // Handlers (terminal requests, REST, sync, linkage, access) are not
@@ -656,10 +671,7 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   // A start that failed half-way never ran the I/O threads: run one now so
   // listeners close and posted work completes.
   if (threads_.empty()) {
-    work_ =
-        std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-            ioc_.get_executor());
-    threads_.emplace_back([this] { run_io(); });
+    start_io_threads();
     started_ = true;
   }
   if (sweep_timer_) {
@@ -711,12 +723,20 @@ void Gateway::stop(std::chrono::milliseconds deadline) {
   }
   // 3. Let the answers go out (bounded), then stop the threads.
   work_.reset();
+  connection_work_.clear();
+  const auto all_stopped = [this] {
+    return ioc_.stopped() && std::all_of(connection_contexts_.begin(), connection_contexts_.end(),
+                                         [](const auto& c) { return c->stopped(); });
+  };
   auto flush_until =
       std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
-  while (started_ && std::chrono::steady_clock::now() < flush_until && !ioc_.stopped()) {
+  while (started_ && std::chrono::steady_clock::now() < flush_until && !all_stopped()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ioc_.stop();
+  for (auto& c : connection_contexts_) {
+    c->stop();
+  }
   for (auto& t : threads_) {
     if (t.joinable()) {
       t.join();

@@ -149,6 +149,14 @@ class Gateway {
   std::filesystem::path data_dir_;
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  /**
+   * gateway.io_threads - 1 more io_contexts, one thread each, for terminals'
+   * connections (AdapterContext::connection_contexts); ioc_ has one thread.
+   * Declared after ioc_: destroyed before it, after the adapters.
+   */
+  std::vector<std::unique_ptr<boost::asio::io_context>> connection_contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      connection_work_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::StoreSinkPorts> sink_ports_;        // adapters' event readers and cursors
   std::unique_ptr<store::StoreAdapterState> adapter_state_;  // adapters' own records
@@ -174,7 +182,9 @@ class Gateway {
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
   std::unique_ptr<store::Retention> retention_;  // store.retain_days, store.max_db_size
   void schedule_sweep();
-  void run_io();
+  void run_io(boost::asio::io_context& ioc);
+  /** One thread for ioc_, one for each of connection_contexts_. */
+  void start_io_threads();
   std::unique_ptr<api::Cors> cors_;  // before api_server_, which calls it
   std::unique_ptr<http::Server> api_server_;
   std::unique_ptr<AdapterContext> adapter_ctx_;

@@ -64,7 +64,8 @@ void declare_core_config(Schema& s) {
   s.add({"gateway.io_threads",
          ValueType::Int,
          std::int64_t{2},
-         "Threads running network I/O (the io_context pool).",
+         "Threads running network I/O, one io_context each; terminals' connections "
+         "spread over them.",
          std::int64_t{1},
          std::int64_t{64},
          {},

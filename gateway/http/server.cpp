@@ -854,7 +854,9 @@ boost::system::error_code Server::start() {
 }
 
 void Server::do_accept() {
-  acceptor_->async_accept(net::make_strand(ioc_),
+  auto& contexts = options_.connection_contexts;
+  net::io_context& ctx = contexts.empty() ? ioc_ : *contexts[next_context_++ % contexts.size()];
+  acceptor_->async_accept(net::make_strand(ctx),
                           [this](boost::system::error_code ec, tcp::socket socket) {
                             on_accept(ec, std::move(socket));
                           });

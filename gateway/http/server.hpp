@@ -177,6 +177,13 @@ struct ServerOptions {
    * one that never finishes it does not keep its slot.
    */
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  /**
+   * When set, accepted connections take turns over these io_contexts (each
+   * run by one thread), so a connection's handlers never wake another
+   * thread; else they run on the server's own io_context. They must run
+   * until stop() has returned.
+   */
+  std::vector<net::io_context*> connection_contexts;
 };
 
 /**
@@ -226,6 +233,7 @@ class Server {
   std::uint16_t bound_port_ = 0;
   bool listening_ = false;  ///< start() succeeded: the accept loop runs on the strand
   std::uint64_t next_id_ = 1;
+  std::size_t next_context_ = 0;  ///< acceptor strand only
 
   std::shared_ptr<Shared> shared_;
 };

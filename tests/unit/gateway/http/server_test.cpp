@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -71,6 +74,7 @@ class HttpServerTest : public ::testing::Test {
     res.set("X-Target", req.target());
     res.set("X-Tls", info.tls ? "yes" : "no");
     res.set("X-Remote", info.remote.address().to_string());
+    res.set("X-Thread", thread_name());
     res.prepare_payload();
     reply.send(std::move(res));
   }
@@ -84,6 +88,10 @@ class HttpServerTest : public ::testing::Test {
     Reply r = std::move(held_.front());
     held_.erase(held_.begin());
     return r;
+  }
+
+  static std::string thread_name() {
+    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   }
 
   double counter(const std::string& name) { return metrics_.value(name, {{"server", "test"}}); }
@@ -111,6 +119,41 @@ TEST_F(HttpServerTest, RoundTripsRequestAndResponse) {
   EXPECT_EQ(res["X-Tls"], "no");
   EXPECT_EQ(res["X-Remote"], "127.0.0.1");
   EXPECT_EQ(counter("pushgate_http_requests_total"), 1.0);
+}
+
+TEST_F(HttpServerTest, ConnectionsTakeTurnsOverTheConnectionContexts) {
+  test::IoThread a;
+  test::IoThread b;
+  ServerOptions o;
+  o.connection_contexts = {&a.ioc(), &b.ioc()};
+  start(o);
+  std::promise<std::string> own;
+  boost::asio::post(io_.ioc(), [&own] { own.set_value(thread_name()); });
+  const std::string server_thread = own.get_future().get();
+  std::vector<std::string> threads;
+  for (int i = 0; i < 4; ++i) {
+    HttpTestClient client;
+    ASSERT_FALSE(client.connect(server_->port()));
+    for (int k = 0; k < 2; ++k) {  // a keep-alive connection stays where it is
+      HttpTestClient::Response res;
+      ASSERT_FALSE(client.request(bhttp::verb::get, "/iclock/getrequest?SN=1", res));
+      ASSERT_EQ(res.result(), bhttp::status::ok);
+      if (k == 0) {
+        threads.push_back(std::string(res["X-Thread"]));
+      } else {
+        EXPECT_EQ(res["X-Thread"], threads.back());
+      }
+    }
+  }
+  EXPECT_NE(threads[0], threads[1]);
+  EXPECT_EQ(threads[0], threads[2]);
+  EXPECT_EQ(threads[1], threads[3]);
+  for (const auto& t : threads) {
+    EXPECT_NE(t, server_thread);  // none runs on the acceptor's io_context
+  }
+  // The sessions live on a and b: stopped before them.
+  server_->stop();
+  server_.reset();
 }
 
 TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
