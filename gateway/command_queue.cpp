@@ -176,22 +176,9 @@ WriteOp CommandQueue::update_op(const CommandRecord& c) {
     std::optional<std::int64_t> return_code;
     std::string return_name, result, error;
   };
-  // The line as sent, for diagnosis. A long one carries a photo or
-  // template that params already holds: only its start is kept, so a
-  // large sync does not store each blob twice (issue 19).
-  constexpr std::size_t kWireKept = 512;
-  Row row{c.id,
-          c.state,
-          c.attempts,
-          c.sent_ms,
-          c.finished_ms,
-          c.wire.size() > kWireKept
-              ? c.wire.substr(0, kWireKept) + "... (" + std::to_string(c.wire.size()) + " bytes)"
-              : c.wire,
-          c.return_code,
-          c.return_name,
-          c.result,
-          c.error};
+  Row row{c.id,          c.state,       c.attempts, c.sent_ms, c.finished_ms,
+          c.wire,  // cut by deliver() (wire_kept)
+          c.return_code, c.return_name, c.result,   c.error};
   return [c = std::move(row)](store::WriteContext& ctx) -> boost::system::error_code {
     boost::system::error_code ec;
     auto& st = ctx.statement(
@@ -375,6 +362,36 @@ void CommandQueue::enqueue(CommandRequest request, EnqueueDone done) {
       });
 }
 
+namespace {
+
+// The line as sent, for diagnosis (the API, the commands table). A long one
+// carries a photo or template that params already holds: only its start is
+// kept, in memory and in the row, so a large sync does not hold or store
+// each blob twice (issue 19).
+std::string wire_kept(const std::string& line) {
+  constexpr std::size_t kWireKept = 512;
+  if (line.size() <= kWireKept) {
+    return line;
+  }
+  return line.substr(0, kWireKept) + "... (" + std::to_string(line.size()) + " bytes)";
+}
+
+// What observers get of a command that changed: all of it, except for a
+// sync command that is not finished. Its one observer (the sync) acts on
+// final states only, and at 200 terminals polling, copies of the photos
+// they were sent, kept until the commit, were a sixth of the heap.
+void note_change(std::vector<CommandRecord>& changed, CommandRecord& c) {
+  if (c.origin != "sync" || is_final(c.state)) {
+    changed.push_back(c);
+    return;
+  }
+  auto params = std::move(c.params);
+  changed.push_back(c);
+  c.params = std::move(params);
+}
+
+}  // namespace
+
 std::vector<std::string> CommandQueue::deliver(const std::string& sn, const Renderer& render,
                                                WriteBatch& batch,
                                                std::vector<CommandRecord>& changed) {
@@ -412,9 +429,9 @@ std::vector<std::string> CommandQueue::deliver(const std::string& sn, const Rend
     c.state = CommandState::Sent;
     c.attempts += 1;
     c.sent_ms = now;
-    c.wire = r.line;
+    c.wire = wire_kept(r.line);
     batch.ops.push_back(update_op(c));
-    changed.push_back(c);
+    note_change(changed, c);
     lines.push_back(std::move(line));
     if (r.ends_batch) {
       break;  // after a reboot nothing else would be executed

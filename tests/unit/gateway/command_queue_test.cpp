@@ -130,6 +130,31 @@ TEST_F(CommandQueueTest, ALongLineIsStoredOnlyByItsStart) {
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_EQ(lines[0], "C:" + std::to_string(q.record.id) + ":" + std::string(3000, 'p'));
   EXPECT_EQ(stored(q.record.id).wire, std::string(512, 'p') + "... (3000 bytes)");
+  // In memory too: what observers (and the API) see of the open command.
+  std::lock_guard lock(observed_mutex_);
+  ASSERT_EQ(observed_.size(), 2U);
+  EXPECT_EQ(observed_[1].state, CommandState::Sent);
+  EXPECT_EQ(observed_[1].wire, std::string(512, 'p') + "... (3000 bytes)");
+  EXPECT_EQ(observed_[1].params, q.record.params);  // not a sync command: all of it
+}
+
+TEST_F(CommandQueueTest, ASyncCommandThatIsSentReachesObserversWithoutItsParams) {
+  // Its one observer acts on final states; at 200 terminals the copies of
+  // the photos sent, kept until the commit, were a sixth of the heap.
+  auto req = commands::raw("T1", std::string(3000, 'p'));
+  req.origin = "sync";
+  auto q = enqueue(req);
+  ASSERT_EQ(poll("T1").size(), 1U);
+  EXPECT_EQ(results({{q.record.id, 0, "", "ID=1&Return=0"}}), 0U);
+  std::lock_guard lock(observed_mutex_);
+  ASSERT_EQ(observed_.size(), 3U);
+  EXPECT_EQ(observed_[1].state, CommandState::Sent);
+  EXPECT_TRUE(observed_[1].params.is_null()) << observed_[1].params.dump();
+  EXPECT_EQ(observed_[1].id, q.record.id);
+  EXPECT_EQ(observed_[1].origin, "sync");
+  // Done: with its params (the sync counts the records it carried).
+  EXPECT_EQ(observed_[2].state, CommandState::Done);
+  EXPECT_EQ(observed_[2].params, q.record.params);
 }
 
 TEST_F(CommandQueueTest, WhatTheDialectCannotSayFailsWithTheReason) {
