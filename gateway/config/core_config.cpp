@@ -580,6 +580,18 @@ void declare_core_config(Schema& s) {
          std::int64_t{10000},
          {},
          false});
+  s.add({"sync.max_open_bytes",
+         ValueType::Int,
+         std::int64_t{4 * 1024 * 1024},
+         "Bytes of parameters (templates, photos) in sync commands queued or sent, over\n"
+         "every terminal, past which no terminal is planned more until some are done.\n"
+         "Open commands are kept in memory: with 200 terminals each taking a window of\n"
+         "20 KB photos this is what keeps a large sync within the memory ceiling\n"
+         "(README, Memory). 0: no limit.",
+         std::int64_t{0},
+         {},
+         {},
+         false});
 
   s.describe_section("linkage",
                      "[linkage] — linkage rules: an event pattern fires commands to terminals,\n"

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -50,6 +51,14 @@ struct Options {
    * commands queued or sent per terminal at most; the rest is planned later.
    */
   std::int64_t window = 32;
+  /**
+   * sync.max_open_bytes: parameters (templates, photos...) of the sync
+   * commands queued or sent, summed over every terminal, past which no lane
+   * plans more until some are done; 0: no limit. The queue keeps open
+   * commands in memory, so this is what bounds the sync's share of the
+   * resident size when 200 terminals each have a window of photos open.
+   */
+  std::int64_t max_open_bytes = 4 * 1024 * 1024;
 };
 
 /** Reads the sync.* keys; throws std::runtime_error naming a bad value. */
@@ -148,6 +157,8 @@ class SyncService {
   /** Starts a full walk for `serials`: master data and (with_enrolments) every enrolment. */
   void start_walk(std::vector<std::string> serials, bool with_enrolments);
   void pump(const std::string& sn);
+  /** The lanes sync.max_open_bytes held back, in turn, while it has room. */
+  void pump_held_back();
   /** Plans one key for one terminal; false when it waits for a read (pump resumes). */
   bool plan_key(const std::string& sn, const Target& target, const Key& key);
   void plan_enrolment_for(const std::string& sn, const Target& target, const Enrolment& e);
@@ -213,6 +224,16 @@ class SyncService {
   std::deque<Key> journal_;
   std::uint64_t journal_base_ = 0;  ///< position of journal_.front()
   std::map<std::string, std::int64_t> open_at_start_;
+  /**
+   * Parameter bytes (params_weight) of the sync commands queued since the
+   * start and not finished; the commands open at a restart are not in it
+   * (they finish within the first ack timeouts).
+   */
+  std::int64_t open_bytes_ = 0;
+  std::unordered_map<std::int64_t, std::int64_t> open_weights_;  ///< by command id
+  /** Lanes with room in their window that sync.max_open_bytes held back, oldest first. */
+  std::deque<std::string> held_back_lanes_;
+  std::set<std::string> held_back_set_;
   /** Enrolments read recently (several lanes plan the same one), oldest first. */
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const Enrolment>> enrol_cache_;
   std::deque<std::pair<std::string, std::string>> enrol_order_;
@@ -241,6 +262,7 @@ class SyncService {
   };
   std::vector<Staged> staged_;
   std::set<std::string> staged_pins_;
+  std::int64_t staged_weight_ = 0;  ///< params_weight of staged_, not yet in open_bytes_
   WriteBatch staged_ledger_;
   std::vector<Token> staged_tokens_;
   bool flushing_ = false;

@@ -154,8 +154,12 @@ class SyncScaleTest : public ::testing::Test {
     c.profile.multi_bio_photo_support = "0:0:0:0:0:0:0:0:0:1";
   }
 
-  /** `n` users enrolled on `station`, each with a fingerprint and a face photo. */
-  static void enroll(const std::shared_ptr<AccessTerminal>& station, int n) {
+  /**
+   * `n` users enrolled on `station`, each with a fingerprint and a face
+   * photo (of `photo_bytes` at least).
+   */
+  static void enroll(const std::shared_ptr<AccessTerminal>& station, int n,
+                     std::size_t photo_bytes = 0) {
     for (int u = 0; u < n; ++u) {
       sim::AccessUser user;
       user.pin = std::to_string(500 + u);
@@ -170,6 +174,9 @@ class SyncScaleTest : public ::testing::Test {
       photo.table = "biophoto";
       photo.type = sim::bio_type::kVisibleFace;
       photo.content = "/9j/4AAQSkZJRgABAQAAQABAAD" + std::to_string(u);
+      if (photo.content.size() < photo_bytes) {
+        photo.content.append(photo_bytes - photo.content.size(), 'Q');
+      }
       station->enroll(user, {finger}, {photo});
     }
     ASSERT_TRUE(station->wait_until(
@@ -361,6 +368,82 @@ TEST_F(SyncScaleTest, ARefusedBatchIsPlannedAgain) {
   EXPECT_EQ(p.at("failed"), failed_records);
   EXPECT_EQ(p.at("complete"), true);
   picky->stop();
+  station->stop();
+}
+
+// Open sync commands are kept in memory by the queue, photos and all: at
+// 200 terminals each with a window of 20 KB photos that was 190 MB of
+// pushgated. sync.max_open_bytes bounds what is open over every terminal:
+// a lane with room in its window waits while the budget is spent, and is
+// served when commands of any lane are done; a lane with nothing open may
+// always plan one key (terminals that are off must not stall the rest).
+// Here 24 users with a 4,000-byte photo go to three terminals with windows
+// of 24 records (without the budget: about 12 photos open at once) and a
+// budget of two photos: what is open never passes the budget by more than
+// one user per terminal, every terminal gets everything, and nothing is
+// left counted once they have.
+TEST_F(SyncScaleTest, OpenBytesStayWithinTheBudgetOverEveryTerminal) {
+  constexpr int kEnrolled = 24;
+  constexpr std::int64_t kPhoto = 4000;
+  constexpr std::int64_t kBudget = 2 * kPhoto;
+  const std::vector<std::string> names = {"SCALE-B1", "SCALE-B2", "SCALE-B3"};
+  gw_ = std::make_unique<GatewayHarness>(
+      std::vector<std::string>{"sync.window=24", "sync.max_open_bytes=" + std::to_string(kBudget),
+                               "zkpush.gap_backfill_after_s=0"},
+      dir_.path());
+  auto station = terminal("SCALE-ENROL", biometric);
+  enroll(station, kEnrolled, kPhoto);
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+  std::vector<std::shared_ptr<AccessTerminal>> lives;
+  for (const auto& sn : names) {
+    lives.push_back(terminal(sn, biometric));
+  }
+
+  // Bytes of parameters open now, as stored (a little more than the
+  // gateway's own weighing: JSON quotes and braces).
+  const auto open_bytes = [this] {
+    return gw_->query_int(
+        "SELECT coalesce(sum(length(params)), 0) FROM commands WHERE origin='sync' AND "
+        "state IN ('queued','sent')");
+  };
+  // Past the budget: one user (row, rights, template, photo) per terminal.
+  const std::int64_t kBound = kBudget + static_cast<std::int64_t>(names.size()) * (kPhoto + 600);
+  std::int64_t peak = 0;
+  double peak_metric = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  const auto all_done = [&] {
+    for (std::size_t i = 0; i < lives.size(); ++i) {
+      if (!holds_all(lives[i], kEnrolled) || open_for(names[i]) != 0) {
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!all_done() && std::chrono::steady_clock::now() < deadline) {
+    peak = std::max(peak, open_bytes());
+    peak_metric = std::max(peak_metric,
+                           metric_value(gw_->api_port(), "pushgate_sync_open_bytes").value_or(-1));
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_TRUE(all_done()) << "not done in 60 s";
+  ASSERT_TRUE(gw_->gateway().sync()->wait_idle_for_test(5s));
+  RecordProperty("peak_open_param_bytes", static_cast<int>(peak));
+  EXPECT_GT(peak, kPhoto);  // it did have photos open
+  RecordProperty("bound", static_cast<int>(kBound));
+  EXPECT_LE(peak, kBound);
+  EXPECT_GT(peak_metric, 0);
+  EXPECT_LE(peak_metric, static_cast<double>(kBound));
+  // Every weight that was counted in has been counted out.
+  EXPECT_EQ(metric_value(gw_->api_port(), "pushgate_sync_open_bytes").value_or(-1), 0);
+  const auto state = http_request(gw_->api_port(), "GET", "/api/v1/sync");
+  ASSERT_EQ(state.status, 200) << state.body;
+  EXPECT_EQ(json::parse(state.body).at("open_bytes"), 0);
+  EXPECT_EQ(json::parse(state.body).at("max_open_bytes"), kBudget);
+  for (std::size_t i = 0; i < lives.size(); ++i) {
+    EXPECT_EQ(progress_of(names[i]).at("complete"), true) << names[i];
+    EXPECT_TRUE(lives[i]->problems().empty()) << lives[i]->problems().front();
+    lives[i]->stop();
+  }
   station->stop();
 }
 
