@@ -1238,9 +1238,10 @@ void SyncService::apply(std::vector<Planned> plan, const std::vector<Planned>& s
       req.origin = "sync";
       ++lanes_[p.terminal_sn].open;
       staged_pins_.insert(req.params.value("pin", std::string()));
-      staged_weight_ += params_weight(req.params);
+      const std::int64_t weight = params_weight(req.params);
+      staged_weight_ += weight;
       log_->debug("[sn={}] sync: {} {}", p.terminal_sn, req.verb, p.item);
-      staged_.push_back({p.terminal_sn, p.item, std::move(req)});
+      staged_.push_back({p.terminal_sn, p.item, std::move(req), weight});
     }
     remember(p.terminal_sn, p.item, p.digest);
     if (p.digest.empty() && p.item.rfind("user/", 0) == 0) {
@@ -1327,7 +1328,7 @@ void SyncService::flush_staged() {
   for (auto& st : staged) {
     const std::string pin = st.request.params.value("pin", std::string());
     const std::size_t bytes = dump_json(st.request.params).size();
-    const std::int64_t weight = params_weight(st.request.params);
+    const std::int64_t weight = st.weight;
     Out* last = out.empty() ? nullptr : &out.back();
     // Only a target that takes `batch` gets one; any other gets one command per record.
     const auto target = targets_.find(st.sn);

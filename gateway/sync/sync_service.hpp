@@ -259,6 +259,7 @@ class SyncService {
     std::string sn;
     std::string item;
     CommandRequest request;
+    std::int64_t weight = 0;  ///< params_weight(request.params), weighed once
   };
   std::vector<Staged> staged_;
   std::set<std::string> staged_pins_;
